@@ -1,0 +1,53 @@
+"""One-command set-up for a fresh machine with only Python 3.11+.
+
+    python3 dev.py run [ARGS]   paper-trade on the simulated chain (or: trio_trader run ARGS)
+    python3 dev.py test         lint + the whole test suite (what CI runs)
+
+It creates ``.venv`` beside this file, installs the project into it from
+``pyproject.toml`` and then hands over to the project's own commands.
+Standard library only, because nothing else is installed yet.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-from"
+
+
+def _ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before anything is checked
+        sys.exit("trio-trader needs Python 3.11 or newer")
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pyproject = (ROOT / "pyproject.toml").read_bytes()
+    if STAMP.exists() and STAMP.read_bytes() == pyproject:
+        return
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_bytes(pyproject)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    _ensure_venv()
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        cmd = [str(BIN / "nox"), "-s", "lint", "tests", "--", *rest]
+    else:
+        # no arguments: the simulated-chain demo; otherwise the arguments of `trio_trader run`
+        cmd = [str(BIN / "python"), "-m", "trio_trader", *(["run", *rest] if rest else [])]
+    return subprocess.run(cmd, cwd=ROOT, check=False).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+trio_trader/sql

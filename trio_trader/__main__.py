@@ -1,0 +1,3 @@
+from trio_trader.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Command line: ``python -m trio_trader [run|sim|positions|report|db] …``.
+
+Each subcommand's options and body live beside the code they drive; this module
+only dispatches, importing lazily so ``--help`` stays fast and one broken layer
+cannot take the others' commands down with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+# subcommand -> module with ``add_arguments(parser)`` and ``main(args) -> int``
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": (
+        "trio_trader.app",
+        "trade on a real endpoint (--config) or the embedded simulator (--sim)",
+    ),
+    "sim": ("trio_trader.sim.command", "run a standalone local Solana node with a pump.fun market"),
+}
+DEFAULT_ARGV = ["run", "--sim"]
+
+
+class _Command(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+    def main(self, args: argparse.Namespace) -> int: ...
+
+
+def _load(name: str) -> _Command:
+    return cast(_Command, importlib.import_module(SUBCOMMANDS[name][0]))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trio-trader", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text)
+        if only is None or only == name:
+            _load(name).add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not [a for a in args_list if not a.startswith("-")]:
+        args_list += DEFAULT_ARGV
+    command = next((a for a in args_list if a in SUBCOMMANDS), None)
+    parser = build_parser(only=command)
+    args = parser.parse_args(args_list)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return _load(args.command).main(args)

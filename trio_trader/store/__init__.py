@@ -1,1 +1,34 @@
+"""SQLite persistence of positions, orders, trades and counters (see ``_repository``).
 
+Usage::
+
+    from trio_trader.store import open_repository
+
+    async with open_repository("bot.db") as repo:
+        position_id = await repo.insert_position(position)
+
+The schema lives in ``trio_trader/sql/`` (``schema.sql`` for a new database,
+``migrations/NNNN_name.sql`` for existing ones).
+"""
+
+from trio_trader.store._convert import CorruptRowError
+from trio_trader.store._migrations import SchemaError
+from trio_trader.store._repository import (
+    PRE_CONFIRMATION_SELLS,
+    PRE_CONFIRMATION_SELLS_SUCCEEDED,
+    PositionNotFound,
+    Repository,
+    TradeRecord,
+    open_repository,
+)
+
+__all__ = [
+    "PRE_CONFIRMATION_SELLS",
+    "PRE_CONFIRMATION_SELLS_SUCCEEDED",
+    "CorruptRowError",
+    "PositionNotFound",
+    "Repository",
+    "SchemaError",
+    "TradeRecord",
+    "open_repository",
+]

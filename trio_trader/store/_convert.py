@@ -1,0 +1,156 @@
+"""Rows and JSON columns ↔ the domain objects, through one private cattrs Converter.
+
+Pubkeys are stored as base58 text, ``OrderState`` as its string value, booleans as
+0/1, and each order as JSON text in its position row. The order JSON leaves out the
+``token_info`` (it is the position's, stored once in ``token_info``) and is given back
+the position's instance on load, so a position and its orders share one ``TokenInfo``.
+
+A row that cannot be read (bad JSON, a field of the wrong type, a missing key) raises
+``CorruptRowError`` naming the table, the row and the column, so one bad row can be
+reported and skipped instead of failing every listing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from solders.pubkey import Pubkey
+
+from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+
+Row = dict[str, Any]
+_O = TypeVar("_O", bound=Order)
+
+
+class CorruptRowError(ValueError):
+    """A database row that does not decode; ``table``, ``row_id`` and ``column`` say where."""
+
+    def __init__(self, table: str, row_id: object, column: str | None, reason: str) -> None:
+        where = f"{table} row {row_id}" + (f", column {column}" if column else "")
+        super().__init__(f"{where}: {reason}")
+        self.table = table
+        self.row_id = row_id
+        self.column = column
+        self.reason = reason
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(Pubkey, str)
+    conv.register_structure_hook(Pubkey, lambda value, _type: Pubkey.from_string(value))
+    conv.register_unstructure_hook(OrderState, lambda state: state.value)
+    return conv
+
+
+_converter = _make_converter()
+
+TOKEN_INFO_COLUMNS = tuple(a.name for a in attrs.fields(TokenInfo))
+
+# position attribute → column; the orders and token_info are handled apart
+POSITION_COLUMNS = (
+    "mint",
+    "is_active",
+    "is_closed",
+    "token_amount",
+    "entry_price",
+    "sol_spent",
+    "sol_received",
+    "exit_reason",
+    "realized_pnl_lamports",
+    "created_at",
+    "closed_at",
+    "sell_attempts",
+)
+
+
+def token_info_to_row(token_info: TokenInfo) -> Row:
+    row: Row = _converter.unstructure(token_info)
+    return row
+
+
+def token_info_from_row(row: Row) -> TokenInfo:
+    values = {name: row[name] for name in TOKEN_INFO_COLUMNS if name in row}
+    try:
+        return _converter.structure(values, TokenInfo)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        raise CorruptRowError("token_info", row.get("mint"), None, _describe(exc)) from exc
+
+
+def order_to_json(order: Order | None) -> str | None:
+    """The JSON text of an order's column (``None`` → SQL NULL)."""
+    if order is None:
+        return None
+    data: Row = _converter.unstructure(order)
+    del data["token_info"]
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def order_from_json(
+    text: str | None, cls: type[_O], token_info: TokenInfo, *, row_id: object, column: str
+) -> _O | None:
+    """Decode an order column; ``CorruptRowError`` naming the row when it does not."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        data["token_info"] = _converter.unstructure(token_info)
+        order = _converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        raise CorruptRowError("positions", row_id, column, _describe(exc)) from exc
+    order.token_info = token_info
+    return order
+
+
+def position_to_row(position: Position) -> Row:
+    """Every persisted column of a position, including ``status`` and both orders."""
+    row: Row = {name: getattr(position, name) for name in POSITION_COLUMNS}
+    row["mint"] = str(position.mint)
+    row["status"] = position.status
+    row["buy_order"] = order_to_json(position.buy_order)
+    row["sell_order"] = order_to_json(position.sell_order)
+    return row
+
+
+def position_from_row(row: Row, token_info: TokenInfo | None) -> Position:
+    """Rebuild a position from its row and its token's info."""
+    row_id = row.get("id")
+    if token_info is None:
+        raise CorruptRowError("positions", row_id, "mint", f"no token_info for {row.get('mint')}")
+    buy = order_from_json(row["buy_order"], BuyOrder, token_info, row_id=row_id, column="buy_order")
+    sell = order_from_json(
+        row["sell_order"], SellOrder, token_info, row_id=row_id, column="sell_order"
+    )
+    try:
+        return Position(
+            id=row_id,
+            mint=token_info.mint,
+            token_info=token_info,
+            is_active=bool(row["is_active"]),
+            is_closed=bool(row["is_closed"]),
+            buy_order=buy,
+            sell_order=sell,
+            token_amount=row["token_amount"],
+            entry_price=row["entry_price"],
+            sol_spent=row["sol_spent"],
+            sol_received=row["sol_received"],
+            exit_reason=row["exit_reason"],
+            realized_pnl_lamports=row["realized_pnl_lamports"],
+            created_at=row["created_at"],
+            closed_at=row["closed_at"],
+            sell_attempts=row["sell_attempts"],
+        )
+    except KeyError as exc:
+        raise CorruptRowError("positions", row_id, str(exc.args[0]), "column missing") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc))
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,395 @@
+"""The async SQLite repository of positions, trades, tokens and counters.
+
+SQLite (through sqlite-utils) is synchronous, so every call runs in a worker thread
+via ``trio.to_thread.run_sync`` on one connection opened with
+``check_same_thread=False``; a ``trio.CapacityLimiter(1)`` serialises the calls, so
+the connection is never used by two threads at once and writes never interleave.
+WAL mode lets a report read while the bot writes.
+
+Crash safety: each write method is one transaction (``db.atomic()``), so a crash at
+any point leaves either the old row or the new one. Rows are snapshotted on the Trio
+thread before the worker runs, so a position mutated by another task while a write
+is in flight is never half-written; ids and timestamps are assigned back on the Trio
+thread after the write commits.
+
+A worker thread is not abandoned on cancellation (``to_thread.run_sync``'s default):
+a cancelled caller still waits for its transaction to commit or roll back.
+
+Public API::
+
+    async with open_repository(path, now=time.time) as repo:
+        await repo.insert_position(position) -> int        (sets position.id, created_at)
+        await repo.update_position(position)                (all columns, both orders)
+        await repo.get_position(id) -> Position             (PositionNotFound, CorruptRowError)
+        await repo.get_active_positions() -> list[Position]     (is_active, not closed)
+        await repo.get_open_positions() -> list[Position]       (not closed)
+        await repo.get_unresolved_positions() -> list[Position] (an order SENT, or PENDING+signed)
+        await repo.list_positions(status=None, limit=None) -> list[Position] (newest first)
+        await repo.record_trade(position_id, order) -> int  (resolved orders; bumps counters)
+        await repo.list_trades(position_id=None) -> list[TradeRecord]
+        await repo.increment_counter(name, by=1) -> int
+        await repo.get_counters() -> dict[str, int]
+        await repo.upsert_token_info(token_info)
+        await repo.get_token_info(mint) -> TokenInfo | None
+        repo.read_errors: list[CorruptRowError]     (rows skipped by the list methods)
+
+``record_trade`` keeps these counters in the same transaction: ``buy_confirmed``,
+``buy_failed``, ``sell_confirmed``, ``sell_failed``, and for SELLs sent before their
+BUY confirmed, ``pre_confirmation_sells`` and ``pre_confirmation_sells_succeeded``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import sqlite_utils
+import sqlite_utils.db
+import trio
+
+from trio_trader.store import _convert
+from trio_trader.store._convert import CorruptRowError, Row
+from trio_trader.store._migrations import prepare_database
+from trio_trader.trading.orders import Order, OrderState, SellOrder
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+
+logger = logging.getLogger(__name__)
+
+PRE_CONFIRMATION_SELLS = "pre_confirmation_sells"
+PRE_CONFIRMATION_SELLS_SUCCEEDED = "pre_confirmation_sells_succeeded"
+
+_T = TypeVar("_T")
+
+
+class PositionNotFound(KeyError):
+    """No position row with that id."""
+
+
+@attrs.frozen(kw_only=True)
+class TradeRecord:
+    """One row of ``trades``: a resolved BUY or SELL attempt."""
+
+    id: int
+    position_id: int | None
+    mint: str
+    side: str
+    attempt: int
+    state: str | None
+    success: bool
+    signature: str | None
+    token_amount: int | None
+    sol_amount: int | None
+    sol_limit: int | None
+    sol_change: int | None
+    token_change: int | None
+    fee_lamports: int | None
+    slot: int | None
+    error: Any
+    error_code: int | None
+    error_name: str | None
+    error_message: str | None
+    sent_at: float | None
+    recorded_at: float
+    sent_before_buy_confirmed: bool
+
+
+class Repository:
+    """See the module docstring; build it with ``open_repository``."""
+
+    def __init__(self, db: sqlite_utils.Database, *, now: Callable[[], float]) -> None:
+        self._db = db
+        self._now = now
+        self._limiter = trio.CapacityLimiter(1)
+        self.read_errors: list[CorruptRowError] = []
+
+    async def _run(self, fn: Callable[[], _T]) -> _T:
+        return await trio.to_thread.run_sync(fn, limiter=self._limiter)
+
+    # ------------------------------------------------------------------ positions
+
+    async def insert_position(self, position: Position) -> int:
+        """Insert a new position row (and its token's info); returns and sets its id."""
+        if position.id is not None:
+            raise ValueError(f"position {position.id} is already in the database")
+        now = self._now()
+        created_at = position.created_at if position.created_at is not None else now
+        token_row = _convert.token_info_to_row(position.token_info)
+        row = _convert.position_to_row(position)
+        row.update(created_at=created_at, updated_at=now)
+
+        def write() -> int:
+            with self._db.atomic():
+                self._db.table("token_info").upsert(token_row, pk="mint")
+                return _last_pk(self._db.table("positions").insert(row))
+
+        position.id = await self._run(write)
+        position.created_at = created_at
+        return position.id
+
+    async def update_position(self, position: Position) -> None:
+        """Overwrite every column of the position's row, both orders included."""
+        if position.id is None:
+            raise ValueError("update_position of a position that was never inserted")
+        now = self._now()
+        closed_at = position.closed_at
+        if position.is_closed and closed_at is None:
+            closed_at = now
+        row = _convert.position_to_row(position)
+        row.update(closed_at=closed_at, updated_at=now)
+        columns = ", ".join(f"{name} = :{name}" for name in row)
+        sql = f"UPDATE positions SET {columns} WHERE id = :id"
+        params = {**row, "id": position.id}
+        position_id = position.id
+
+        def write() -> None:
+            with self._db.atomic():
+                if self._db.execute(sql, params).rowcount != 1:
+                    raise PositionNotFound(position_id)
+
+        await self._run(write)
+        position.closed_at = closed_at
+
+    async def get_position(self, position_id: int) -> Position:
+        """The position with that id; ``PositionNotFound`` or ``CorruptRowError``."""
+
+        def read() -> Position:
+            rows = list(self._db.query("SELECT * FROM positions WHERE id = ?", [position_id]))
+            if not rows:
+                raise PositionNotFound(position_id)
+            return _convert.position_from_row(rows[0], self._token_info(rows[0]["mint"]))
+
+        return await self._run(read)
+
+    async def get_active_positions(self) -> list[Position]:
+        """Positions holding tokens: BUY confirmed and not closed."""
+        return await self._select("WHERE is_active = 1 AND is_closed = 0 ORDER BY id")
+
+    async def get_open_positions(self) -> list[Position]:
+        """Positions not yet closed, whatever their orders' state."""
+        return await self._select("WHERE is_closed = 0 ORDER BY id")
+
+    async def get_unresolved_positions(self) -> list[Position]:
+        """Open positions with an order whose outcome is unknown — restart recovery's input.
+
+        That is an order SENT, or PENDING but already signed: a crash between writing
+        the signature and ``sendTransaction`` returning may or may not have sent it.
+        """
+        return [p for p in await self.get_open_positions() if _has_unresolved_order(p)]
+
+    async def list_positions(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> list[Position]:
+        """Positions newest first, optionally of one ``status``; unreadable rows skipped."""
+        params: list[Any] = []
+        clause = ""
+        if status is not None:
+            clause, params = "WHERE status = ?", [status]
+        clause += " ORDER BY id DESC"
+        if limit is not None:
+            clause += " LIMIT ?"
+            params.append(limit)
+        return await self._select(clause, params)
+
+    async def _select(self, clause: str, params: list[Any] | None = None) -> list[Position]:
+        def read() -> tuple[list[Position], list[CorruptRowError]]:
+            rows = list(self._db.query(f"SELECT * FROM positions {clause}", params or []))
+            infos = self._token_infos({row["mint"] for row in rows})
+            positions, errors = [], []
+            for row in rows:
+                try:
+                    positions.append(_convert.position_from_row(row, infos.get(row["mint"])))
+                except CorruptRowError as exc:
+                    errors.append(exc)
+            return positions, errors
+
+        positions, errors = await self._run(read)
+        for error in errors:
+            logger.error("skipping unreadable row: %s", error)
+        self.read_errors.extend(errors)
+        return positions
+
+    # ------------------------------------------------------------------ tokens
+
+    async def upsert_token_info(self, token_info: TokenInfo) -> None:
+        """Insert or replace the token's row."""
+        row = _convert.token_info_to_row(token_info)
+
+        def write() -> None:
+            with self._db.atomic():
+                self._db.table("token_info").upsert(row, pk="mint")
+
+        await self._run(write)
+
+    async def get_token_info(self, mint: str | object) -> TokenInfo | None:
+        """The stored info of ``mint`` (base58 or Pubkey), or ``None``."""
+        return await self._run(lambda: self._token_info(str(mint)))
+
+    def _token_info(self, mint: str) -> TokenInfo | None:
+        return self._token_infos({mint}).get(mint)
+
+    def _token_infos(self, mints: set[str]) -> dict[str, TokenInfo | None]:
+        if not mints:
+            return {}
+        marks = ", ".join("?" for _ in mints)
+        rows = self._db.query(f"SELECT * FROM token_info WHERE mint IN ({marks})", list(mints))
+        found: dict[str, TokenInfo | None] = {}
+        for row in rows:
+            try:
+                found[row["mint"]] = _convert.token_info_from_row(row)
+            except CorruptRowError as exc:
+                logger.error("unreadable token_info: %s", exc)
+        return found
+
+    # ------------------------------------------------------------------ trades, counters
+
+    async def record_trade(self, position_id: int | None, order: Order) -> int:
+        """Record one resolved attempt and bump its counters, in one transaction.
+
+        Raises:
+            ValueError: the order is not CONFIRMED or FAILED yet.
+        """
+        if not order.is_resolved:
+            raise ValueError(f"record_trade of a {order.state} {order.side} order")
+        row = _trade_row(position_id, order, recorded_at=self._now())
+        counters = [f"{order.side}_{order.state.value}"]
+        if isinstance(order, SellOrder) and order.sent_before_buy_confirmed:
+            counters.append(PRE_CONFIRMATION_SELLS)
+            if order.state is OrderState.CONFIRMED:
+                counters.append(PRE_CONFIRMATION_SELLS_SUCCEEDED)
+
+        def write() -> int:
+            with self._db.atomic():
+                trade_id = _last_pk(self._db.table("trades").insert(row))
+                for name in counters:
+                    self._bump(name, 1)
+                return trade_id
+
+        return await self._run(write)
+
+    async def list_trades(self, position_id: int | None = None) -> list[TradeRecord]:
+        """Recorded attempts in order, optionally of one position."""
+        where, params = ("WHERE position_id = ?", [position_id]) if position_id else ("", [])
+
+        def read() -> list[Row]:
+            return list(self._db.query(f"SELECT * FROM trades {where} ORDER BY id", params))
+
+        return [_trade_record(row) for row in await self._run(read)]
+
+    async def increment_counter(self, name: str, by: int = 1) -> int:
+        """Add ``by`` to a named counter (created at 0); returns the new value."""
+
+        def write() -> int:
+            with self._db.atomic():
+                return self._bump(name, by)
+
+        return await self._run(write)
+
+    async def get_counters(self) -> dict[str, int]:
+        """Every counter by name."""
+
+        def read() -> dict[str, int]:
+            return {row["name"]: row["value"] for row in self._db.query("SELECT * FROM counters")}
+
+        return await self._run(read)
+
+    def _bump(self, name: str, by: int) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value RETURNING value",
+            [name, by],
+        )
+        return int(cursor.fetchall()[0][0])
+
+
+def _last_pk(table: sqlite_utils.db.Table) -> int:
+    if not isinstance(table.last_pk, int):
+        raise RuntimeError(f"insert into {table.name} returned no row id")
+    return table.last_pk
+
+
+def _has_unresolved_order(position: Position) -> bool:
+    for order in (position.buy_order, position.sell_order):
+        if order is None:
+            continue
+        if order.state is OrderState.SENT:
+            return True
+        if order.state is OrderState.PENDING and order.signature is not None:
+            return True
+    return False
+
+
+def _trade_row(position_id: int | None, order: Order, *, recorded_at: float) -> Row:
+    return {
+        "position_id": position_id,
+        "mint": order.mint,
+        "side": order.side,
+        "attempt": order.attempt,
+        "state": order.state.value,
+        "success": order.state is OrderState.CONFIRMED,
+        "signature": order.signature,
+        "token_amount": order.token_amount,
+        "sol_amount": order.sol_amount,
+        "sol_limit": order.sol_limit,
+        "sol_change": order.sol_change,
+        "token_change": order.token_change,
+        "fee_lamports": order.fee_lamports,
+        "slot": order.confirmed_slot,
+        "error": None if order.error is None else json.dumps(order.error),
+        "error_code": order.error_code,
+        "error_name": order.error_name,
+        "error_message": order.error_message,
+        "sent_at": order.sent_at_wall,
+        "recorded_at": recorded_at,
+        "sent_before_buy_confirmed": isinstance(order, SellOrder)
+        and order.sent_before_buy_confirmed,
+    }
+
+
+def _trade_record(row: Row) -> TradeRecord:
+    values = {a.name: row[a.name] for a in attrs.fields(TradeRecord)}
+    values["success"] = bool(values["success"])
+    values["sent_before_buy_confirmed"] = bool(values["sent_before_buy_confirmed"])
+    values["error"] = None if row["error"] is None else json.loads(row["error"])
+    return TradeRecord(**values)
+
+
+def _connect(path: str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(path, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        return sqlite_utils.Database(conn, execute_plugins=False)
+    except BaseException:
+        conn.close()
+        raise
+
+
+@asynccontextmanager
+async def open_repository(
+    path: str | Path, *, now: Callable[[], float] = time.time
+) -> AsyncIterator[Repository]:
+    """Open (creating or migrating) the database at ``path`` for the block's duration.
+
+    Args:
+        path: the database file (``":memory:"`` works for throwaway use).
+        now: the wall clock for ``created_at`` / ``updated_at`` / ``recorded_at``
+            (unix seconds); tests inject a fixed one.
+    """
+    db = await trio.to_thread.run_sync(_connect, str(path))
+    repo = Repository(db, now=now)
+    try:
+        await repo._run(lambda: prepare_database(db.conn, now=now))
+        yield repo
+    finally:
+        with trio.CancelScope(shield=True):
+            await repo._run(db.close)

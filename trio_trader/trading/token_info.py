@@ -1,0 +1,112 @@
+"""What the bot knows about a token when it decides to buy it.
+
+``TokenInfo`` is a frozen value: every order and position of a token carries the same
+instance, and the store keeps one row of it per mint (``token_info`` table). It is
+built by a listener, normally from the pump program's ``CreateEvent`` via
+:meth:`TokenInfo.from_create_event`, and it holds everything the buyer and the seller
+need to build their instructions without another RPC round trip (bonding curve,
+associated bonding curve, creator, token program, mayhem / cashback flags).
+
+Public API (imported directly: ``from trio_trader.trading.token_info import TokenInfo``)::
+
+    TokenInfo(mint=..., name=..., symbol=..., uri=..., bonding_curve=...,
+              associated_bonding_curve=..., creator=..., user=..., token_program=...,
+              is_mayhem_mode=False, is_cashback_coin=False, created_at=None,
+              virtual_sol_reserves=None, virtual_token_reserves=None,
+              real_token_reserves=None, decimals=6, signature=None)
+    TokenInfo.from_create_event(ev, *, signature=None) -> TokenInfo
+    token_info.display_name -> "SYMBOL (mint…)"
+
+Pubkeys are ``solders.pubkey.Pubkey`` in memory; the store writes them as base58.
+"""
+
+from __future__ import annotations
+
+import attrs
+from solders.pubkey import Pubkey
+
+from trio_trader.pump import addresses
+from trio_trader.pump.events import CreateEvent
+
+#: every pump.fun mint has 6 decimals (legacy SPL and Token-2022 alike)
+PUMP_TOKEN_DECIMALS = 6
+
+
+@attrs.frozen(kw_only=True)
+class TokenInfo:
+    """A pump.fun token as detected, immutable.
+
+    Attributes:
+        mint: the token mint.
+        name, symbol, uri: metadata from the create instruction.
+        bonding_curve: the curve PDA of the mint.
+        associated_bonding_curve: the curve's token account (ATA of the curve for the
+            mint under ``token_program``).
+        creator: receives creator fees; buys and sells derive ``creator_vault`` from it.
+            Events from 2024 have no creator field: the deployer (``user``) is used.
+        user: the wallet that sent the create transaction (the deployer).
+        token_program: SPL Token for ``create`` coins, Token-2022 for ``create_v2`` coins.
+        is_mayhem_mode: mayhem coins must pay a reserved fee recipient.
+        is_cashback_coin: cashback sells pass an extra account.
+        created_at: unix seconds of the create (the event's timestamp) if known.
+        virtual_sol_reserves, virtual_token_reserves, real_token_reserves: the curve's
+            reserves right after the create, when the event carried them (since 2025-05);
+            they let the buyer quote the first buy without reading the curve account.
+        decimals: token decimals (always 6 on pump.fun; used for display prices).
+        signature: the create transaction's signature, if known.
+    """
+
+    mint: Pubkey
+    name: str
+    symbol: str
+    uri: str
+    bonding_curve: Pubkey
+    associated_bonding_curve: Pubkey
+    creator: Pubkey
+    user: Pubkey
+    token_program: Pubkey
+    is_mayhem_mode: bool = False
+    is_cashback_coin: bool = False
+    created_at: int | None = None
+    virtual_sol_reserves: int | None = None
+    virtual_token_reserves: int | None = None
+    real_token_reserves: int | None = None
+    decimals: int = PUMP_TOKEN_DECIMALS
+    signature: str | None = None
+
+    @classmethod
+    def from_create_event(cls, ev: CreateEvent, *, signature: str | None = None) -> TokenInfo:
+        """Build the token's info from a decoded ``CreateEvent``.
+
+        Older event layouts lack the late fields (``None`` in the event): a missing
+        ``creator`` means the deployer is the creator (the 2024 rule), a missing
+        ``token_program`` means a legacy SPL Token mint (``create_v2`` arrived with the
+        field), and missing flags are ``False``.
+        """
+        token_program = (
+            ev.token_program if ev.token_program is not None else (addresses.TOKEN_PROGRAM_ID)
+        )
+        creator = ev.creator if ev.creator is not None else ev.user
+        return cls(
+            mint=ev.mint,
+            name=ev.name,
+            symbol=ev.symbol,
+            uri=ev.uri,
+            bonding_curve=ev.bonding_curve,
+            associated_bonding_curve=addresses.associated_bonding_curve(ev.mint, token_program),
+            creator=creator,
+            user=ev.user,
+            token_program=token_program,
+            is_mayhem_mode=bool(ev.is_mayhem_mode),
+            is_cashback_coin=bool(ev.is_cashback_enabled),
+            created_at=ev.timestamp,
+            virtual_sol_reserves=ev.virtual_sol_reserves,
+            virtual_token_reserves=ev.virtual_token_reserves,
+            real_token_reserves=ev.real_token_reserves,
+            signature=signature,
+        )
+
+    @property
+    def display_name(self) -> str:
+        """Short label for logs and the dashboard: ``SYMBOL (first 8 of the mint)``."""
+        return f"{self.symbol} ({str(self.mint)[:8]})"

@@ -1,0 +1,306 @@
+"""Event decoding from real log lines and self-CPI data, and invoke-stack-aware parse_logs."""
+
+from __future__ import annotations
+
+import base64
+
+import attrs
+import base58
+import pytest
+from solders.pubkey import Pubkey
+
+from tests.conftest import load_sample
+from trio_trader.pump import DecodeError
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from trio_trader.pump.events import (
+    EVENT_CPI_TAG,
+    CompleteEvent,
+    CreateEvent,
+    Shareholder,
+    TradeEvent,
+    decode_event,
+    encode_event,
+    parse_logs,
+)
+
+PUMP = str(PUMP_PROGRAM_ID)
+PK = Pubkey.from_string
+
+
+def _pump_cpi_data(inner: list[dict]) -> list[bytes]:
+    """Self-CPI instruction data (base58 in jsonParsed getTransaction) of the pump program."""
+    return [
+        base58.b58decode(ix["data"])
+        for group in inner
+        for ix in group["instructions"]
+        if ix.get("programId") == PUMP
+    ]
+
+
+def _log_payloads(logs: list[str]) -> list[bytes]:
+    return [base64.b64decode(x.removeprefix("Program data: ")) for x in logs if "data:" in x]
+
+
+def test_2024_buy_and_sell_s01_from_logs():
+    tx = load_sample("s01_chainstack_getTransaction_buy_then_sell_2024-08-20.json")["result"]
+    buy, sell = parse_logs(tx["meta"]["logMessages"])
+    mint = PK("HfJVjBdkhAD2ynVM8PdTSii4ECZdsxNTCx5wpEqUpump")
+    user = PK("2vr538qDgHCPYmr2mjt5LSjQ3kBYjtw3SDSveUKBVkef")
+    assert isinstance(buy, TradeEvent)
+    assert isinstance(sell, TradeEvent)
+    assert (buy.mint, buy.user, buy.is_buy) == (mint, user, True)
+    assert (buy.sol_amount, buy.token_amount) == (24_080_282, 605_426_095_720)
+    assert (sell.sol_amount, sell.token_amount, sell.is_buy) == (24_080_281, 605_426_095_720, False)
+    assert buy.timestamp == tx["blockTime"]
+    assert buy.real_token_reserves == 619_419_782_120_301
+    # The token transfer of the buy moved exactly token_amount.
+    transfer = tx["meta"]["innerInstructions"][0]["instructions"][0]["parsed"]["info"]
+    assert int(transfer["amount"]) == buy.token_amount
+    # 129-byte 2024 layout: everything from fee_recipient on is absent.
+    assert buy.fee_recipient is None
+    assert buy.creator is None
+    assert buy.ix_name is None
+    assert len(encode_event(buy)) == 129
+
+
+def test_self_cpi_data_decodes_to_the_same_events_as_the_logs():
+    tx = load_sample("s01_chainstack_getTransaction_buy_then_sell_2024-08-20.json")["result"]
+    cpi = _pump_cpi_data(tx["meta"]["innerInstructions"])
+    assert [d[:8] for d in cpi] == [EVENT_CPI_TAG, EVENT_CPI_TAG]
+    from_cpi = [decode_event(d) for d in cpi]
+    assert from_cpi == parse_logs(tx["meta"]["logMessages"])
+    assert [d[8:] for d in cpi] == _log_payloads(tx["meta"]["logMessages"])
+
+
+def test_2024_create_then_buy_s02():
+    tx = load_sample("s02_chainstack_getTransaction_create_then_buy_2024-08-20.json")["result"]
+    events = parse_logs(tx["meta"]["logMessages"])
+    create, buy = events
+    assert isinstance(create, CreateEvent)
+    assert (create.name, create.symbol) == ("excited", "excited")
+    assert create.uri.startswith("https://cf-ipfs.com/ipfs/Qm")
+    assert create.mint == PK("ER2N5eaDoC68kNhj7LyaScimzq7deaqxiw88rewvxaKp")
+    assert create.bonding_curve == PK("FFzxakVNzpirwMFtLyD22UZ6UM3KLF2EAGC2RxNPaYoH")
+    assert create.user == PK("Fswrw3tgQL597kCexxLEhft6a7Su4CDoqwRMqqj4BEp5")
+    assert create.creator is None
+    assert create.timestamp is None
+    assert isinstance(buy, TradeEvent)
+    assert buy.mint == create.mint
+    assert buy.user == create.user
+    # The creator's buy on a fresh curve: 1.1 SOL in, reserves moved off the initial values.
+    assert buy.sol_amount == 1_100_000_000
+    assert buy.virtual_sol_reserves == 30_000_000_000 + buy.sol_amount
+    assert buy.virtual_token_reserves == 1_073_000_000_000_000 - buy.token_amount
+    assert _pump_cpi_data(tx["meta"]["innerInstructions"])[0][8:] == encode_event(create)
+
+
+def test_router_buy_s03_pump_inside_another_program():
+    tx = load_sample("s03_chainstack_blockSubscribe_router_buy_2025-05-13.json")
+    (ev,) = parse_logs(tx["meta"]["logMessages"])
+    assert isinstance(ev, TradeEvent)
+    assert ev.mint == PK("5eFg3giaX2c3RydHvx1S3yEKpYjBuwtLUsmbAAG9pump")
+    assert ev.user == PK("8ZZ97eWp2k8gfoK2Jk2WQcdofk9hyJpEGDPGiqFryH1S")
+    assert (ev.sol_amount, ev.token_amount) == (297_300_000, 5_032_051_139_663)
+    # The user's new token account holds exactly what the event says was bought.
+    post = tx["meta"]["postTokenBalances"]
+    bought = next(int(b["uiTokenAmount"]["amount"]) for b in post if b["owner"] == str(ev.user))
+    assert bought == ev.token_amount
+    assert (ev.fee_basis_points, ev.fee) == (95, 2_824_350)
+    assert (ev.creator_fee_basis_points, ev.creator_fee) == (5, 148_650)
+    assert ev.creator == PK("AjQw9LT4qLdhFSx5EpUnHtU5LwzCLtVjxx39VUpJsKAL")
+    assert ev.track_volume is None  # 225-byte May-2025 layout ends at creator_fee
+    assert len(encode_event(ev)) == 225
+    # The inner self-CPI (compiled form, base58) carries the same event.
+    cpi = [
+        base58.b58decode(ix["data"])
+        for group in tx["meta"]["innerInstructions"]
+        for ix in group["instructions"]
+        if base58.b58decode(ix["data"])[:8] == EVENT_CPI_TAG
+    ]
+    assert [decode_event(d) for d in cpi] == [ev]
+
+
+@pytest.mark.parametrize(
+    ("log_name", "json_name", "is_buy", "ix_name", "length"),
+    [
+        (
+            "s09_vixen_buy_program_data.log",
+            "s09_vixen_buy_token2022_2026-02-09.json",
+            True,
+            "buy",
+            266,
+        ),
+        (
+            "s10_vixen_sell_program_data.log",
+            "s10_vixen_sell_token2022_2026-02-09.json",
+            False,
+            "sell",
+            267,
+        ),
+    ],
+)
+def test_2026_events_from_logs_and_inner_instructions(log_name, json_name, is_buy, ix_name, length):
+    line = load_sample(log_name).strip()
+    payload = base64.b64decode(line.removeprefix("Program data: "))
+    assert len(payload) == length
+    ev = decode_event(payload)
+    assert isinstance(ev, TradeEvent)
+    assert (ev.is_buy, ev.ix_name, ev.mayhem_mode, ev.track_volume) == (
+        is_buy,
+        ix_name,
+        False,
+        False,
+    )
+    assert (ev.fee_basis_points, ev.creator_fee_basis_points) == (95, 30)
+    assert ev.fee_recipient == PK("62qc2CNXwrYqQScmEdiZFFAnJR262PxWEuNQtxfafNgV")
+    assert ev.cashback_fee_basis_points is None
+    assert ev.shareholders is None
+    assert encode_event(ev) == payload
+    sample = load_sample(json_name)
+    trade_ix, cpi_ix = sample["instructions"]
+    assert decode_event(bytes(cpi_ix["data"])) == ev
+    keys = [Pubkey.from_bytes(bytes(k)) for k in trade_ix["accounts"]]
+    assert ev.mint == keys[2]
+    assert ev.user == keys[6]
+
+
+def test_parse_logs_ignores_program_data_of_other_programs():
+    buy_line = load_sample("s09_vixen_buy_program_data.log").strip()
+    other = "LaunchLab1111111111111111111111111111111111"
+    logs = [
+        f"Program {other} invoke [1]",
+        buy_line,  # same TradeEvent discriminator, but printed by another program
+        f"Program {PUMP} invoke [2]",
+        "Program log: Instruction: Buy",
+        buy_line,
+        f"Program {PUMP} consumed 2003 of 85557 compute units",
+        f"Program {PUMP} success",
+        buy_line,  # back in the other program's frame
+        f"Program {other} success",
+        buy_line,  # outside any frame
+    ]
+    events = parse_logs(logs)
+    assert len(events) == 1
+    assert events[0].sol_amount == 50_051_224
+
+
+def test_parse_logs_pops_failed_frames_and_skips_junk():
+    buy_line = load_sample("s09_vixen_buy_program_data.log").strip()
+    logs = [
+        f"Program {PUMP} invoke [1]",
+        "Program data: !!!not base64!!!",
+        "Program data: " + base64.b64encode(b"\x01" * 8 + b"x").decode(),  # unknown event
+        "Program data: " + base64.b64encode(TradeEvent.DISCRIMINATOR + b"\0" * 5).decode(),
+        f"Program {PUMP} failed: custom program error: 0x1773",
+        buy_line,
+        f"Program {PUMP} invoke [1]",
+        buy_line,
+        f"Program {PUMP} success",
+    ]
+    assert len(parse_logs(logs)) == 1
+    assert parse_logs([]) == []
+
+
+def test_parse_logs_recovers_when_a_frame_end_is_missing():
+    buy_line = load_sample("s09_vixen_buy_program_data.log").strip()
+    logs = [
+        "Program Other11111111111111111111111111111111111 invoke [1]",
+        f"Program {PUMP} invoke [2]",
+        # the node truncated pump's success line and the outer program's end
+        f"Program {PUMP} invoke [1]",
+        buy_line,
+        f"Program {PUMP} success",
+    ]
+    assert len(parse_logs(logs)) == 1
+
+
+def _full_trade() -> TradeEvent:
+    k = Pubkey.new_unique
+    return TradeEvent(
+        k(),
+        1,
+        2,
+        True,
+        k(),
+        3,
+        4,
+        5,
+        6,
+        7,
+        k(),
+        95,
+        8,
+        k(),
+        30,
+        9,
+        True,
+        10,
+        11,
+        12,
+        13,
+        "buy_exact_sol_in",
+        True,
+        14,
+        15,
+        16,
+        17,
+        (Shareholder(k(), 5000), Shareholder(k(), 5000)),
+        k(),
+        18,
+        19,
+        20,
+        21,
+        22,
+    )
+
+
+def test_newest_trade_event_round_trips_with_shareholders():
+    ev = _full_trade()
+    data = encode_event(ev)
+    assert decode_event(data) == ev
+    assert decode_event(EVENT_CPI_TAG + data) == ev
+    # Unknown trailing bytes (a future upgrade) are ignored.
+    assert decode_event(data + b"\x99" * 10) == ev
+
+
+def test_encode_stops_at_the_first_none_and_decode_returns_it():
+    ev = attrs.evolve(_full_trade(), mayhem_mode=None)
+    decoded = decode_event(encode_event(ev))
+    assert decoded.ix_name == "buy_exact_sol_in"
+    assert decoded.mayhem_mode is None
+    assert decoded.holder_rewards is None
+
+
+def test_create_v2_and_complete_events_round_trip():
+    k = Pubkey.new_unique
+    create = CreateEvent(
+        "Name",
+        "SYM",
+        "https://x/y",
+        k(),
+        k(),
+        k(),
+        k(),
+        1_700_000_000,
+        1_073_000_000_000_000,
+        30_000_000_000,
+        793_100_000_000_000,
+        10**15,
+        TOKEN_2022_PROGRAM_ID,
+        True,
+    )
+    assert decode_event(encode_event(create)) == create
+    assert decode_event(encode_event(create)).is_cashback_enabled is None
+    complete = CompleteEvent(k(), k(), k(), 1_700_000_001)
+    assert len(encode_event(complete)) == 8 + 32 * 3 + 8
+    assert decode_event(encode_event(complete)) == complete
+
+
+def test_truncated_or_foreign_event_bytes_raise_decode_error():
+    data = encode_event(_full_trade())
+    # no discriminator, inside the 2024 fields, inside ix_name, inside the last u64
+    for cut in (0, 7, 8, 100, 128, 262, len(data) - 1):
+        with pytest.raises(DecodeError):
+            decode_event(data[:cut])
+    with pytest.raises(DecodeError, match="not a pump"):
+        decode_event(bytes.fromhex("bde95db95c94ea94") + b"\0" * 64)  # migration event

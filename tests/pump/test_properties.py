@@ -1,0 +1,251 @@
+"""Property tests: decoders fail only with DecodeError, encoders round-trip, the curve
+never gives tokens or SOL away. Example counts stay modest so this file runs in seconds."""
+
+from __future__ import annotations
+
+import contextlib
+
+import attrs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from solders.pubkey import Pubkey
+
+from trio_trader.pump import DecodeError
+from trio_trader.pump import curve as c
+from trio_trader.pump.accounts import BondingCurve, FeeConfig, Fees, FeeTier, Global
+from trio_trader.pump.events import (
+    CompleteEvent,
+    CreateEvent,
+    Shareholder,
+    TradeEvent,
+    decode_event,
+    encode_event,
+)
+from trio_trader.pump.instructions import decode_compute_budget, decode_pump_instruction
+
+U64 = st.integers(0, 2**64 - 1)
+I64 = st.integers(-(2**63), 2**63 - 1)
+KEYS = st.binary(min_size=32, max_size=32).map(Pubkey.from_bytes)
+TEXT = st.text(max_size=40)
+FAST = settings(max_examples=60, deadline=None)
+
+DISCS = [
+    BondingCurve.DISCRIMINATOR,
+    Global.DISCRIMINATOR,
+    FeeConfig.DISCRIMINATOR,
+    TradeEvent.DISCRIMINATOR,
+    CreateEvent.DISCRIMINATOR,
+    CompleteEvent.DISCRIMINATOR,
+    bytes.fromhex("e445a52e51cb9a1d") + TradeEvent.DISCRIMINATOR,
+    bytes.fromhex("66063d1201daebea"),
+    bytes.fromhex("d6904cec5f8b31b4"),
+    bytes.fromhex("181ec828051c0777"),
+    b"",
+]
+
+
+@FAST
+@given(prefix=st.sampled_from(DISCS), body=st.binary(max_size=400))
+def test_decoders_raise_only_decode_error(prefix, body):
+    data = prefix + body
+    decoders = [
+        BondingCurve.decode,
+        Global.decode,
+        FeeConfig.decode,
+        decode_event,
+        decode_pump_instruction,
+        decode_compute_budget,
+    ]
+    for decode in decoders:
+        with contextlib.suppress(DecodeError):
+            decode(data)
+
+
+def _fill(cls, draw_values, cut):
+    """An instance with every field, then the fields from ``cut`` on set to None."""
+    fields = attrs.fields(cls)
+    values = draw_values
+    required = sum(1 for f in fields if f.default is attrs.NOTHING)
+    cut = max(cut, required)
+    return cls(
+        **{
+            f.name: (v if i < cut else None)
+            for i, (f, v) in enumerate(zip(fields, values, strict=True))
+        }
+    )
+
+
+SHAREHOLDERS = st.lists(st.builds(Shareholder, KEYS, st.integers(0, 2**16 - 1)), max_size=3).map(
+    tuple
+)
+TRADE_VALUES = st.tuples(
+    KEYS,
+    U64,
+    U64,
+    st.booleans(),
+    KEYS,
+    I64,
+    U64,
+    U64,
+    U64,
+    U64,
+    KEYS,
+    U64,
+    U64,
+    KEYS,
+    U64,
+    U64,
+    st.booleans(),
+    U64,
+    U64,
+    U64,
+    I64,
+    TEXT,
+    st.booleans(),
+    U64,
+    U64,
+    U64,
+    U64,
+    SHAREHOLDERS,
+    KEYS,
+    U64,
+    U64,
+    U64,
+    U64,
+    U64,
+)
+CREATE_VALUES = st.tuples(
+    TEXT,
+    TEXT,
+    TEXT,
+    KEYS,
+    KEYS,
+    KEYS,
+    KEYS,
+    I64,
+    U64,
+    U64,
+    U64,
+    U64,
+    KEYS,
+    st.booleans(),
+    st.booleans(),
+    KEYS,
+    U64,
+    U64,
+    st.booleans(),
+)
+
+
+@FAST
+@given(values=TRADE_VALUES, cut=st.integers(0, 34))
+def test_trade_event_round_trips_at_every_layout(values, cut):
+    event = _fill(TradeEvent, values, cut)
+    assert decode_event(encode_event(event)) == event
+
+
+@FAST
+@given(values=CREATE_VALUES, cut=st.integers(0, 19))
+def test_create_event_round_trips_at_every_layout(values, cut):
+    event = _fill(CreateEvent, values, cut)
+    assert decode_event(encode_event(event)) == event
+
+
+@FAST
+@given(values=st.tuples(KEYS, KEYS, KEYS, I64, KEYS), cut=st.integers(0, 5))
+def test_complete_event_round_trips(values, cut):
+    event = _fill(CompleteEvent, values, cut)
+    assert decode_event(encode_event(event)) == event
+
+
+CURVE_VALUES = st.tuples(
+    U64,
+    U64,
+    U64,
+    U64,
+    U64,
+    st.booleans(),
+    KEYS,
+    st.booleans(),
+    st.booleans(),
+    KEYS,
+    U64,
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@FAST
+@given(values=CURVE_VALUES)
+def test_bonding_curve_round_trips(values):
+    curve = BondingCurve(*values)
+    data = curve.encode()
+    assert len(data) == 151
+    assert BondingCurve.decode(data) == curve
+
+
+@FAST
+@given(
+    head=st.tuples(st.booleans(), KEYS, KEYS, U64, U64, U64, U64, U64),
+    recipients=st.lists(KEYS, min_size=8, max_size=8),
+    bps=U64,
+)
+def test_global_round_trips(head, recipients, bps):
+    glob = Global(*head, fee_recipients=tuple(recipients[:7]), buyback_basis_points=bps)
+    decoded = Global.decode(glob.encode())
+    assert decoded.fee_recipients == glob.fee_recipients
+    assert decoded.buyback_basis_points == bps
+    assert Global.decode(decoded.encode()) == decoded
+
+
+FEES = st.builds(Fees, U64, U64, U64)
+TIERS = st.lists(st.builds(FeeTier, st.integers(0, 2**128 - 1), FEES), max_size=4).map(tuple)
+
+
+@FAST
+@given(bump=st.integers(0, 255), admin=KEYS, flat=FEES, tiers=TIERS, stable=TIERS, exotic=FEES)
+def test_fee_config_round_trips(bump, admin, flat, tiers, stable, exotic):
+    config = FeeConfig(bump, admin, flat, tiers, stable, exotic)
+    assert FeeConfig.decode(config.encode()) == config
+
+
+# Realistic curves: from fresh to almost complete, any fee schedule up to 10 %.
+RESERVES = st.integers(1, 793_100_000_000_000).map(
+    lambda sold: (
+        c.apply_buy(c.INITIAL_RESERVES, c.quote_buy(sold, c.INITIAL_RESERVES, c.FeeRates(0, 0)))
+        if sold < 793_100_000_000_000
+        else c.INITIAL_RESERVES
+    )
+)
+RATES = st.builds(c.FeeRates, st.integers(0, 500), st.integers(0, 500))
+
+
+@FAST
+@given(reserves=RESERVES, rates=RATES, fraction=st.floats(0.0, 1.0))
+def test_buy_then_sell_never_returns_more_than_paid(reserves, rates, fraction):
+    amount = max(1, int(reserves.real_token * fraction))
+    amount = min(amount, reserves.real_token)
+    if amount <= 0:
+        return
+    bought = c.quote_buy(amount, reserves, rates)
+    after = c.apply_buy(reserves, bought)
+    sold = c.quote_sell(amount, after, rates)
+    assert sold.sol_out <= bought.sol_cost
+    assert sold.net <= bought.total
+    back = c.apply_sell(after, sold)
+    # the curve keeps at least what it had: the product never shrinks
+    assert back.real_sol >= reserves.real_sol
+    assert back.virtual_sol * back.virtual_token >= reserves.virtual_sol * reserves.virtual_token
+    for value in (*attrs.astuple(bought), *attrs.astuple(sold), *attrs.astuple(back)):
+        assert 0 <= value < 2**64
+
+
+@FAST
+@given(reserves=RESERVES, rates=RATES, budget=st.integers(0, 100_000_000_000))
+def test_budget_quotes_stay_within_budget(reserves, rates, budget):
+    q = c.quote_buy_for_sol(budget, reserves, rates)
+    assert q.total <= budget
+    assert q.amount <= reserves.real_token
+    exact = c.quote_buy_exact_sol_in(budget, reserves, rates)
+    assert exact.total <= budget
+    assert exact.amount <= q.amount  # the exact-in formula never beats the optimum

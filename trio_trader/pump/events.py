@@ -1,0 +1,322 @@
+"""The pump program's events: CreateEvent, TradeEvent, CompleteEvent (PROTOCOL.md §6).
+
+An event is ``sha256("event:<Name>")[:8]`` followed by borsh fields. The program emits
+each one twice: as a ``Program data: <base64>`` log line inside its own invoke frame, and
+as a self-CPI whose instruction data is the Anchor event-CPI tag ``e445a52e51cb9a1d``
+followed by the same bytes. :func:`decode_event` takes either form.
+
+Every upgrade appended fields, and ``ix_name`` / ``shareholders`` are variable length,
+so the decoder reads field by field and stops where the bytes stop: a 2024 TradeEvent
+(129 bytes) has ``fee_recipient`` and everything after it ``None``. :func:`encode_event`
+writes the fields up to the first ``None``, which makes ``decode(encode(e)) == e``.
+
+:func:`parse_logs` attributes each ``Program data:`` line to the program on top of the
+invoke stack, because the TradeEvent discriminator is shared by every Anchor program
+with an event of that name and any program can print such a line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import attrs
+from solders.pubkey import Pubkey
+
+from . import _layout as L
+from ._borsh import DecodeError, Reader, Writer
+from .addresses import PUMP_PROGRAM_ID
+
+__all__ = [
+    "EVENT_CPI_TAG",
+    "CompleteEvent",
+    "CreateEvent",
+    "DecodeError",
+    "Event",
+    "Shareholder",
+    "TradeEvent",
+    "decode_event",
+    "encode_event",
+    "parse_logs",
+]
+
+log = logging.getLogger(__name__)
+
+EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
+
+
+@attrs.frozen
+class Shareholder:
+    """One entry of ``TradeEvent.shareholders`` (creator-fee sharing, 2026-05)."""
+
+    address: Pubkey
+    share_bps: int
+
+
+def _read_shareholders(r: Reader) -> tuple[Shareholder, ...]:
+    count = r.vec_len(34, "shareholders")
+    return tuple(Shareholder(r.pubkey("address"), r.u16("share_bps")) for _ in range(count))
+
+
+def _write_shareholders(w: Writer, items: Sequence[Shareholder]) -> None:
+    w.u32(len(items))
+    for item in items:
+        w.pubkey(item.address).u16(item.share_bps)
+
+
+_SHAREHOLDERS = L.Kind(_read_shareholders, _write_shareholders, None, ())
+
+_TRADE_FIELDS: tuple[L.Field, ...] = (
+    ("mint", L.PUBKEY),
+    ("sol_amount", L.U64),
+    ("token_amount", L.U64),
+    ("is_buy", L.BOOL),
+    ("user", L.PUBKEY),
+    ("timestamp", L.I64),
+    ("virtual_sol_reserves", L.U64),
+    ("virtual_token_reserves", L.U64),
+    ("real_sol_reserves", L.U64),
+    ("real_token_reserves", L.U64),  # 2024 events end here
+    ("fee_recipient", L.PUBKEY),
+    ("fee_basis_points", L.U64),
+    ("fee", L.U64),
+    ("creator", L.PUBKEY),
+    ("creator_fee_basis_points", L.U64),
+    ("creator_fee", L.U64),  # May-2025 events end here
+    ("track_volume", L.BOOL),
+    ("total_unclaimed_tokens", L.U64),
+    ("total_claimed_tokens", L.U64),
+    ("current_sol_volume", L.U64),
+    ("last_update_timestamp", L.I64),
+    ("ix_name", L.STRING),
+    ("mayhem_mode", L.BOOL),  # Feb-2026 events end here
+    ("cashback_fee_basis_points", L.U64),
+    ("cashback", L.U64),
+    ("buyback_fee_basis_points", L.U64),
+    ("buyback_fee", L.U64),
+    ("shareholders", _SHAREHOLDERS),
+    ("quote_mint", L.PUBKEY),
+    ("quote_amount", L.U64),
+    ("virtual_quote_reserves", L.U64),
+    ("real_quote_reserves", L.U64),
+    ("holder_rewards_bps", L.U64),
+    ("holder_rewards", L.U64),
+)
+
+
+@attrs.frozen
+class TradeEvent:
+    """One buy or sell. ``sol_amount`` is the curve's side, fees excluded; the reserves
+    are the ones *after* the trade."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("bddb7fd34ee661ee")
+    REQUIRED: ClassVar[int] = 10
+
+    mint: Pubkey
+    sol_amount: int
+    token_amount: int
+    is_buy: bool
+    user: Pubkey
+    timestamp: int
+    virtual_sol_reserves: int
+    virtual_token_reserves: int
+    real_sol_reserves: int
+    real_token_reserves: int
+    fee_recipient: Pubkey | None = None
+    fee_basis_points: int | None = None
+    fee: int | None = None
+    creator: Pubkey | None = None
+    creator_fee_basis_points: int | None = None
+    creator_fee: int | None = None
+    track_volume: bool | None = None
+    total_unclaimed_tokens: int | None = None
+    total_claimed_tokens: int | None = None
+    current_sol_volume: int | None = None
+    last_update_timestamp: int | None = None
+    ix_name: str | None = None
+    mayhem_mode: bool | None = None
+    cashback_fee_basis_points: int | None = None
+    cashback: int | None = None
+    buyback_fee_basis_points: int | None = None
+    buyback_fee: int | None = None
+    shareholders: tuple[Shareholder, ...] | None = None
+    quote_mint: Pubkey | None = None
+    quote_amount: int | None = None
+    virtual_quote_reserves: int | None = None
+    real_quote_reserves: int | None = None
+    holder_rewards_bps: int | None = None
+    holder_rewards: int | None = None
+
+
+_CREATE_FIELDS: tuple[L.Field, ...] = (
+    ("name", L.STRING),
+    ("symbol", L.STRING),
+    ("uri", L.STRING),
+    ("mint", L.PUBKEY),
+    ("bonding_curve", L.PUBKEY),
+    ("user", L.PUBKEY),  # 2024 events end here
+    ("creator", L.PUBKEY),
+    ("timestamp", L.I64),
+    ("virtual_token_reserves", L.U64),
+    ("virtual_sol_reserves", L.U64),
+    ("real_token_reserves", L.U64),
+    ("token_total_supply", L.U64),  # May-2025 events end here
+    ("token_program", L.PUBKEY),
+    ("is_mayhem_mode", L.BOOL),  # Nov-2025 (create_v2) events end here
+    ("is_cashback_enabled", L.BOOL),
+    ("quote_mint", L.PUBKEY),
+    ("virtual_quote_reserves", L.U64),
+    ("creator_fee_bps", L.U64),
+    ("is_holder_reward", L.BOOL),
+)
+
+
+@attrs.frozen
+class CreateEvent:
+    """A new coin (legacy ``create`` or ``create_v2``); ``user`` paid, ``creator`` earns."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("1b72a94ddeeb6376")
+    REQUIRED: ClassVar[int] = 6
+
+    name: str
+    symbol: str
+    uri: str
+    mint: Pubkey
+    bonding_curve: Pubkey
+    user: Pubkey
+    creator: Pubkey | None = None
+    timestamp: int | None = None
+    virtual_token_reserves: int | None = None
+    virtual_sol_reserves: int | None = None
+    real_token_reserves: int | None = None
+    token_total_supply: int | None = None
+    token_program: Pubkey | None = None
+    is_mayhem_mode: bool | None = None
+    is_cashback_enabled: bool | None = None
+    quote_mint: Pubkey | None = None
+    virtual_quote_reserves: int | None = None
+    creator_fee_bps: int | None = None
+    is_holder_reward: bool | None = None
+
+
+_COMPLETE_FIELDS: tuple[L.Field, ...] = (
+    ("user", L.PUBKEY),
+    ("mint", L.PUBKEY),
+    ("bonding_curve", L.PUBKEY),
+    ("timestamp", L.I64),
+    ("quote_mint", L.PUBKEY),
+)
+
+
+@attrs.frozen
+class CompleteEvent:
+    """The curve sold its last token (``user`` made that buy); trading moves to PumpSwap."""
+
+    DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("5f72619cd42e9808")
+    REQUIRED: ClassVar[int] = 4
+
+    user: Pubkey
+    mint: Pubkey
+    bonding_curve: Pubkey
+    timestamp: int
+    quote_mint: Pubkey | None = None
+
+
+Event = CreateEvent | TradeEvent | CompleteEvent
+
+_BY_DISC: dict[bytes, tuple[type[Event], tuple[L.Field, ...]]] = {
+    TradeEvent.DISCRIMINATOR: (TradeEvent, _TRADE_FIELDS),
+    CreateEvent.DISCRIMINATOR: (CreateEvent, _CREATE_FIELDS),
+    CompleteEvent.DISCRIMINATOR: (CompleteEvent, _COMPLETE_FIELDS),
+}
+_FIELDS_BY_TYPE = {cls: fields for cls, fields in _BY_DISC.values()}
+
+
+def decode_event(data: bytes) -> Event:
+    """Decode one event from ``disc ‖ payload`` or ``e445a52e51cb9a1d ‖ disc ‖ payload``.
+
+    Bytes after the newest known field are ignored (a future upgrade appends fields).
+
+    Raises:
+        DecodeError: unknown discriminator, or the payload is shorter than the oldest
+            layout or ends inside a field.
+    """
+    data = bytes(data)
+    if data[:8] == EVENT_CPI_TAG:
+        data = data[8:]
+    if len(data) < 8:
+        raise DecodeError(f"event of {len(data)} bytes has no discriminator")
+    entry = _BY_DISC.get(data[:8])
+    if entry is None:
+        raise DecodeError(f"not a pump Create/Trade/Complete event: {data[:8].hex()}")
+    cls, fields = entry
+    values = L.decode_fields(
+        Reader(data, 8),
+        fields,
+        required=cls.REQUIRED,
+        stop_at_partial=False,
+        what=cls.__name__,
+    )
+    return cls(**values)
+
+
+def encode_event(event: Event) -> bytes:
+    """``disc ‖ borsh`` of every field up to the first ``None`` (what the program logs)."""
+    fields = _FIELDS_BY_TYPE[type(event)]
+    values: dict[str, Any] = attrs.asdict(event, recurse=False)
+    return L.encode_fields(Writer(event.DISCRIMINATOR), fields, values, zero_fill=False).to_bytes()
+
+
+_PROGRAM_DATA = "Program data: "
+_PUMP = str(PUMP_PROGRAM_ID)
+
+
+def _stack_update(line: str, stack: list[str]) -> None:
+    """Track ``Program <id> invoke [n]`` / ``success`` / ``failed: …`` lines."""
+    parts = line.split(" ", 3)
+    if len(parts) < 3 or parts[0] != "Program":
+        return
+    program, verb = parts[1], parts[2]
+    if verb == "invoke" and len(parts) == 4 and parts[3].startswith("["):
+        try:
+            depth = int(parts[3].strip("[]"))
+        except ValueError:
+            depth = len(stack) + 1
+        del stack[max(depth - 1, 0) :]  # a frame whose end was truncated away
+        stack.append(program)
+    elif verb in ("success", "failed:") and stack and stack[-1] == program:
+        stack.pop()
+
+
+def parse_logs(logs: Sequence[str]) -> list[Event]:
+    """The pump program's Create/Trade/Complete events in a transaction's log, in order.
+
+    Only ``Program data:`` lines printed while the pump program is on top of the invoke
+    stack count, so a router that wraps pump still yields pump's events and another
+    program's same-named event does not. Other pump events (``ExtendAccountEvent`` …)
+    are skipped; a pump line that does not decode is logged and skipped, so one bad line
+    never costs the caller the rest of the transaction.
+    """
+    stack: list[str] = []
+    events: list[Event] = []
+    for line in logs:
+        if not line.startswith(_PROGRAM_DATA):
+            _stack_update(line, stack)
+            continue
+        if not stack or stack[-1] != _PUMP:
+            continue
+        try:
+            data = base64.b64decode(line[len(_PROGRAM_DATA) :].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            log.warning("undecodable base64 in pump log line %.80s", line)
+            continue
+        if data[:8] not in _BY_DISC:
+            continue
+        try:
+            events.append(decode_event(data))
+        except DecodeError as exc:
+            log.warning("skipping malformed pump event: %s", exc)
+    return events

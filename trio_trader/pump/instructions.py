@@ -1,0 +1,432 @@
+"""Instruction builders for today's pump program, plus the few system ones a trade needs.
+
+Account order and flags follow ``pump.json`` (PROTOCOL.md §4.2). Since 2026-04-28 the
+legacy ``buy`` / ``buy_exact_sol_in`` / ``sell`` also need two trailing remaining accounts
+that no IDL lists - ``bonding_curve_v2`` (read-only) then one of the eight buyback fee
+recipients (writable) - or the program fails with 6062 ``BuybackFeeRecipientMissing``.
+When the caller does not pick a buyback recipient we use the first: deterministic
+transactions are easier to test and to compare with the simulator (the official SDK picks
+one at random only to spread write locks).
+
+The decoders at the bottom turn instruction data back into arguments; the simulator uses
+them to execute what a client sent.
+"""
+
+from __future__ import annotations
+
+import attrs
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+
+from ._borsh import DecodeError, Reader, Writer, anchor_discriminator
+from .addresses import (
+    ASSOCIATED_TOKEN_PROGRAM_ID,
+    BUYBACK_FEE_RECIPIENTS,
+    COMPUTE_BUDGET_PROGRAM_ID,
+    EVENT_AUTHORITY,
+    FEE_CONFIG,
+    GLOBAL,
+    GLOBAL_VOLUME_ACCUMULATOR,
+    MAYHEM_GLOBAL_PARAMS,
+    MAYHEM_PROGRAM_ID,
+    MAYHEM_SOL_VAULT,
+    METAPLEX_PROGRAM_ID,
+    MINT_AUTHORITY,
+    PUMP_FEE_PROGRAM_ID,
+    PUMP_PROGRAM_ID,
+    RENT_SYSVAR_ID,
+    SYSTEM_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    associated_bonding_curve,
+    associated_token_address,
+    bonding_curve_pda,
+    bonding_curve_v2_pda,
+    creator_vault_pda,
+    mayhem_state_pda,
+    mayhem_token_vault,
+    metadata_pda,
+    user_volume_accumulator_pda,
+)
+
+__all__ = [
+    "BUY_DISCRIMINATOR",
+    "BUY_EXACT_SOL_IN_DISCRIMINATOR",
+    "CREATE_DISCRIMINATOR",
+    "CREATE_V2_DISCRIMINATOR",
+    "SELL_DISCRIMINATOR",
+    "BuyArgs",
+    "BuyExactSolInArgs",
+    "CreateArgs",
+    "CreateV2Args",
+    "SellArgs",
+    "buy",
+    "buy_exact_sol_in",
+    "close_account",
+    "create",
+    "create_associated_token_account_idempotent",
+    "create_v2",
+    "decode_compute_budget",
+    "decode_pump_instruction",
+    "sell",
+    "set_compute_unit_limit",
+    "set_compute_unit_price",
+]
+
+BUY_DISCRIMINATOR = anchor_discriminator("global", "buy")
+BUY_EXACT_SOL_IN_DISCRIMINATOR = anchor_discriminator("global", "buy_exact_sol_in")
+SELL_DISCRIMINATOR = anchor_discriminator("global", "sell")
+CREATE_DISCRIMINATOR = anchor_discriminator("global", "create")
+CREATE_V2_DISCRIMINATOR = anchor_discriminator("global", "create_v2")
+
+
+def _w(pubkey: Pubkey) -> AccountMeta:
+    return AccountMeta(pubkey, is_signer=False, is_writable=True)
+
+
+def _r(pubkey: Pubkey) -> AccountMeta:
+    return AccountMeta(pubkey, is_signer=False, is_writable=False)
+
+
+def _ws(pubkey: Pubkey) -> AccountMeta:
+    return AccountMeta(pubkey, is_signer=True, is_writable=True)
+
+
+@attrs.frozen
+class BuyArgs:
+    amount: int
+    max_sol_cost: int
+    track_volume: bool = False
+
+
+@attrs.frozen
+class BuyExactSolInArgs:
+    spendable_sol_in: int
+    min_tokens_out: int
+    track_volume: bool = False
+
+
+@attrs.frozen
+class SellArgs:
+    amount: int
+    min_sol_output: int
+
+
+@attrs.frozen
+class CreateArgs:
+    name: str
+    symbol: str
+    uri: str
+    creator: Pubkey | None  # None in 2024 instructions, which had no creator argument
+
+
+@attrs.frozen
+class CreateV2Args:
+    name: str
+    symbol: str
+    uri: str
+    creator: Pubkey
+    is_mayhem_mode: bool = False
+    is_cashback_enabled: bool = False
+    creator_fee_bps: int = 0
+    is_holder_reward: bool = False
+
+
+def _buy_accounts(
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    buyback_fee_recipient: Pubkey | None,
+) -> list[AccountMeta]:
+    curve = bonding_curve_pda(mint)
+    return [
+        _r(GLOBAL),
+        _w(fee_recipient),
+        _r(mint),
+        _w(curve),
+        _w(associated_bonding_curve(mint, token_program)),
+        _w(associated_token_address(user, mint, token_program)),
+        _ws(user),
+        _r(SYSTEM_PROGRAM_ID),
+        _r(token_program),
+        _w(creator_vault_pda(creator)),
+        _r(EVENT_AUTHORITY),
+        _r(PUMP_PROGRAM_ID),
+        _r(GLOBAL_VOLUME_ACCUMULATOR),
+        _w(user_volume_accumulator_pda(user)),
+        _r(FEE_CONFIG),
+        _r(PUMP_FEE_PROGRAM_ID),
+        _r(bonding_curve_v2_pda(mint)),
+        _w(buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]),
+    ]
+
+
+def buy(
+    *,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    amount: int,
+    max_sol_cost: int,
+    track_volume: bool = False,
+    buyback_fee_recipient: Pubkey | None = None,
+) -> Instruction:
+    """Buy exactly ``amount`` tokens paying at most ``max_sol_cost`` lamports incl. fees.
+
+    Args:
+        creator: ``BondingCurve.creator`` (the creator vault is derived from it).
+        token_program: the mint's owner (legacy SPL Token or Token-2022).
+        fee_recipient: from the normal list, or the reserved list for mayhem coins.
+        buyback_fee_recipient: one of :data:`BUYBACK_FEE_RECIPIENTS`; default the first.
+
+    Returns:
+        18 accounts: the 16 of the IDL, ``bonding_curve_v2`` and the buyback recipient.
+    """
+    data = Writer(BUY_DISCRIMINATOR).u64(amount).u64(max_sol_cost).bool(track_volume)
+    accounts = _buy_accounts(
+        user, mint, creator, token_program, fee_recipient, buyback_fee_recipient
+    )
+    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+
+
+def buy_exact_sol_in(
+    *,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    spendable_sol_in: int,
+    min_tokens_out: int,
+    track_volume: bool = False,
+    buyback_fee_recipient: Pubkey | None = None,
+) -> Instruction:
+    """Spend exactly ``spendable_sol_in`` lamports (fees included), same 18 accounts as buy."""
+    data = Writer(BUY_EXACT_SOL_IN_DISCRIMINATOR).u64(spendable_sol_in).u64(min_tokens_out)
+    data.bool(track_volume)
+    accounts = _buy_accounts(
+        user, mint, creator, token_program, fee_recipient, buyback_fee_recipient
+    )
+    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+
+
+def sell(
+    *,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    amount: int,
+    min_sol_output: int,
+    cashback: bool = False,
+    buyback_fee_recipient: Pubkey | None = None,
+) -> Instruction:
+    """Sell exactly ``amount`` tokens for at least ``min_sol_output`` lamports after fees.
+
+    Note ``creator_vault`` comes *before* ``token_program`` in sell (after it in buy).
+    For a cashback coin (``BondingCurve.is_cashback_coin``) pass ``cashback=True`` so the
+    seller's ``user_volume_accumulator`` (index 14) receives the creator-fee cashback.
+
+    Returns:
+        16 accounts (17 with ``cashback``).
+    """
+    data = Writer(SELL_DISCRIMINATOR).u64(amount).u64(min_sol_output).to_bytes()
+    accounts = [
+        _r(GLOBAL),
+        _w(fee_recipient),
+        _r(mint),
+        _w(bonding_curve_pda(mint)),
+        _w(associated_bonding_curve(mint, token_program)),
+        _w(associated_token_address(user, mint, token_program)),
+        _ws(user),
+        _r(SYSTEM_PROGRAM_ID),
+        _w(creator_vault_pda(creator)),
+        _r(token_program),
+        _r(EVENT_AUTHORITY),
+        _r(PUMP_PROGRAM_ID),
+        _r(FEE_CONFIG),
+        _r(PUMP_FEE_PROGRAM_ID),
+    ]
+    if cashback:
+        accounts.append(_w(user_volume_accumulator_pda(user)))
+    accounts.append(_r(bonding_curve_v2_pda(mint)))
+    accounts.append(_w(buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]))
+    return Instruction(PUMP_PROGRAM_ID, data, accounts)
+
+
+def create(
+    *, mint: Pubkey, user: Pubkey, creator: Pubkey, name: str, symbol: str, uri: str
+) -> Instruction:
+    """Legacy ``create``: an SPL Token mint with Metaplex metadata (14 accounts).
+
+    ``mint`` and ``user`` must both sign the transaction.
+    """
+    data = Writer(CREATE_DISCRIMINATOR).string(name).string(symbol).string(uri).pubkey(creator)
+    accounts = [
+        _ws(mint),
+        _r(MINT_AUTHORITY),
+        _w(bonding_curve_pda(mint)),
+        _w(associated_bonding_curve(mint, TOKEN_PROGRAM_ID)),
+        _r(GLOBAL),
+        _r(METAPLEX_PROGRAM_ID),
+        _w(metadata_pda(mint)),
+        _ws(user),
+        _r(SYSTEM_PROGRAM_ID),
+        _r(TOKEN_PROGRAM_ID),
+        _r(ASSOCIATED_TOKEN_PROGRAM_ID),
+        _r(RENT_SYSVAR_ID),
+        _r(EVENT_AUTHORITY),
+        _r(PUMP_PROGRAM_ID),
+    ]
+    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+
+
+def create_v2(
+    *,
+    mint: Pubkey,
+    user: Pubkey,
+    creator: Pubkey,
+    name: str,
+    symbol: str,
+    uri: str,
+    is_mayhem_mode: bool = False,
+    is_cashback_enabled: bool = False,
+    creator_fee_bps: int = 0,
+    is_holder_reward: bool = False,
+) -> Instruction:
+    """``create_v2``: a Token-2022 mint with metadata in the mint (16 accounts).
+
+    The mayhem accounts are required even when ``is_mayhem_mode`` is false.
+    """
+    data = Writer(CREATE_V2_DISCRIMINATOR).string(name).string(symbol).string(uri)
+    data.pubkey(creator).bool(is_mayhem_mode).bool(is_cashback_enabled)
+    data.u64(creator_fee_bps).bool(is_holder_reward)
+    accounts = [
+        _ws(mint),
+        _r(MINT_AUTHORITY),
+        _w(bonding_curve_pda(mint)),
+        _w(associated_bonding_curve(mint, TOKEN_2022_PROGRAM_ID)),
+        _r(GLOBAL),
+        _ws(user),
+        _r(SYSTEM_PROGRAM_ID),
+        _r(TOKEN_2022_PROGRAM_ID),
+        _r(ASSOCIATED_TOKEN_PROGRAM_ID),
+        _w(MAYHEM_PROGRAM_ID),
+        _r(MAYHEM_GLOBAL_PARAMS),
+        _w(MAYHEM_SOL_VAULT),
+        _w(mayhem_state_pda(mint)),
+        _w(mayhem_token_vault(mint)),
+        _r(EVENT_AUTHORITY),
+        _r(PUMP_PROGRAM_ID),
+    ]
+    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+
+
+def create_associated_token_account_idempotent(
+    *, payer: Pubkey, owner: Pubkey, mint: Pubkey, token_program: Pubkey
+) -> Instruction:
+    """ATA program ``CreateIdempotent`` (data ``[1]``): a no-op when the account exists."""
+    accounts = [
+        _ws(payer),
+        _w(associated_token_address(owner, mint, token_program)),
+        _r(owner),
+        _r(mint),
+        _r(SYSTEM_PROGRAM_ID),
+        _r(token_program),
+    ]
+    return Instruction(ASSOCIATED_TOKEN_PROGRAM_ID, bytes([1]), accounts)
+
+
+def close_account(
+    *, account: Pubkey, destination: Pubkey, owner: Pubkey, token_program: Pubkey
+) -> Instruction:
+    """Token ``CloseAccount`` (data ``[9]``): rent goes to ``destination``; balance must be 0."""
+    accounts = [_w(account), _w(destination), AccountMeta(owner, is_signer=True, is_writable=False)]
+    return Instruction(token_program, bytes([9]), accounts)
+
+
+def set_compute_unit_limit(units: int) -> Instruction:
+    """Compute Budget ``SetComputeUnitLimit``: ``[2] ‖ u32``."""
+    return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(2).u32(units).to_bytes(), [])
+
+
+def set_compute_unit_price(micro_lamports: int) -> Instruction:
+    """Compute Budget ``SetComputeUnitPrice`` (priority fee per CU): ``[3] ‖ u64``."""
+    return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(3).u64(micro_lamports).to_bytes(), [])
+
+
+PumpArgs = BuyArgs | BuyExactSolInArgs | SellArgs | CreateArgs | CreateV2Args
+
+
+def _opt_bool(r: Reader, what: str) -> bool:
+    """A trailing ``OptionBool`` (one byte) that older clients omit: absent reads false."""
+    return r.bool(what) if r.remaining else False
+
+
+def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
+    """``("buy", BuyArgs)``, ``("buy_exact_sol_in", …)``, ``("sell", …)``, ``("create", …)``
+    or ``("create_v2", …)`` from instruction data.
+
+    Bytes after the arguments are ignored, as Anchor does. Trailing arguments added by
+    upgrades (``track_volume``, the ``create_v2`` options) decode as false/0 when absent,
+    as the program treats them ("EOF-tolerant").
+
+    Raises:
+        DecodeError: another instruction, or arguments cut short.
+    """
+    data = bytes(data)
+    disc, r = data[:8], Reader(data, 8)
+    if len(disc) < 8:
+        raise DecodeError(f"instruction data of {len(data)} bytes has no discriminator")
+    if disc == BUY_DISCRIMINATOR:
+        buy_args = BuyArgs(r.u64("amount"), r.u64("max_sol_cost"), _opt_bool(r, "track_volume"))
+        return ("buy", buy_args)
+    if disc == BUY_EXACT_SOL_IN_DISCRIMINATOR:
+        exact = BuyExactSolInArgs(
+            r.u64("spendable_sol_in"), r.u64("min_tokens_out"), _opt_bool(r, "track_volume")
+        )
+        return ("buy_exact_sol_in", exact)
+    if disc == SELL_DISCRIMINATOR:
+        return ("sell", SellArgs(r.u64("amount"), r.u64("min_sol_output")))
+    if disc == CREATE_DISCRIMINATOR:
+        name, symbol, uri = r.string("name"), r.string("symbol"), r.string("uri")
+        creator = r.pubkey("creator") if r.remaining else None
+        return ("create", CreateArgs(name, symbol, uri, creator))
+    if disc == CREATE_V2_DISCRIMINATOR:
+        name, symbol, uri = r.string("name"), r.string("symbol"), r.string("uri")
+        creator = r.pubkey("creator")
+        mayhem = _opt_bool(r, "is_mayhem_mode")
+        cashback = _opt_bool(r, "is_cashback_enabled")
+        fee_bps = r.u64("creator_fee_bps") if r.remaining else 0
+        holder = _opt_bool(r, "is_holder_reward")
+        args = CreateV2Args(name, symbol, uri, creator, mayhem, cashback, fee_bps, holder)
+        return ("create_v2", args)
+    raise DecodeError(f"not a pump trade/create instruction: discriminator {disc.hex()}")
+
+
+def decode_compute_budget(data: bytes) -> tuple[str, int]:
+    """``("limit", units)``, ``("price", micro_lamports)``, ``("heap", bytes)`` or
+    ``("loaded_accounts_data_size_limit", bytes)`` from Compute Budget instruction data.
+
+    Raises:
+        DecodeError: an unknown tag or a short value.
+    """
+    data = bytes(data)
+    if not data:
+        raise DecodeError("empty compute budget instruction")
+    r = Reader(data, 1)
+    tag = data[0]
+    if tag == 1:
+        return "heap", r.u32("heap frame bytes")
+    if tag == 2:
+        return "limit", r.u32("compute unit limit")
+    if tag == 3:
+        return "price", r.u64("compute unit price")
+    if tag == 4:
+        return "loaded_accounts_data_size_limit", r.u32("loaded accounts data size")
+    raise DecodeError(f"unknown compute budget instruction tag {tag}")

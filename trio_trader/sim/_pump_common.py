@@ -1,0 +1,69 @@
+"""Helpers shared by the emulated pump instructions: Global, events, transfers."""
+
+from __future__ import annotations
+
+import base64
+
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+
+from trio_trader.pump import addresses as A
+from trio_trader.pump._borsh import Writer
+from trio_trader.pump.accounts import Global
+from trio_trader.pump.events import EVENT_CPI_TAG, Event, encode_event
+
+from ._invoke import InvokeContext
+from ._tokens import TOKEN_PROGRAM, mint_decimals
+
+__all__ = ["emit", "read_global", "system_transfer", "token_transfer"]
+
+
+def read_global(ctx: InvokeContext) -> Global:
+    acct = ctx.get(A.GLOBAL)
+    assert acct is not None  # validated as an existing account
+    return Global.decode(bytes(acct.data))
+
+
+def emit(ctx: InvokeContext, event: Event) -> None:
+    """``emit!`` + ``emit_cpi!``: the ``Program data:`` line, then the self-CPI."""
+    payload = encode_event(event)
+    ctx.log(f"Program data: {base64.b64encode(payload).decode()}")
+    ctx.emit_cpi_event(A.PUMP_PROGRAM_ID, A.EVENT_AUTHORITY, EVENT_CPI_TAG + payload)
+    ctx.events.append(event)
+
+
+def system_transfer(ctx: InvokeContext, src: Pubkey, dst: Pubkey, lamports: int) -> None:
+    if lamports > 0:
+        params = TransferParams(from_pubkey=src, to_pubkey=dst, lamports=lamports)
+        ctx.cpi(transfer(params))
+
+
+def token_transfer(
+    ctx: InvokeContext,
+    *,
+    token_program: Pubkey,
+    source: Pubkey,
+    mint: Pubkey,
+    destination: Pubkey,
+    authority: Pubkey,
+    amount: int,
+) -> None:
+    """``Transfer`` (SPL Token) or ``TransferChecked`` (Token-2022), authority signing."""
+    if token_program == TOKEN_PROGRAM:
+        data = Writer().u8(3).u64(amount).to_bytes()
+        metas = [
+            AccountMeta(source, False, True),
+            AccountMeta(destination, False, True),
+            AccountMeta(authority, True, False),
+        ]
+    else:
+        decimals = mint_decimals(ctx.get(mint)) or 0
+        data = Writer().u8(12).u64(amount).u8(decimals).to_bytes()
+        metas = [
+            AccountMeta(source, False, True),
+            AccountMeta(mint, False, False),
+            AccountMeta(destination, False, True),
+            AccountMeta(authority, True, False),
+        ]
+    ctx.cpi(Instruction(token_program, data, metas))

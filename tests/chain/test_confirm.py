@@ -1,0 +1,255 @@
+"""Confirmer: subscription raced against polling, rebroadcast, expiry, getTransaction."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import attrs
+import trio
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.system_program import TransferParams, transfer
+
+from tests.chain.fakes import FakeNode, FakePubsubServer, context
+from trio_trader.chain import Confirmer, PubsubClient, RpcClient, build_transaction
+from trio_trader.chain.transactions import SignedTransaction
+
+PAYER = Keypair()
+RECIPIENT = Keypair().pubkey()
+FEE = 5000
+AMOUNT = 1_000_000
+
+
+def signed_transfer() -> SignedTransaction:
+    ix = transfer(TransferParams(from_pubkey=PAYER.pubkey(), to_pubkey=RECIPIENT, lamports=AMOUNT))
+    return build_transaction([ix], PAYER, Hash.new_unique(), last_valid_block_height=1150)
+
+
+@attrs.define(eq=False)
+class LandingNode:
+    """A node on which `signed` lands (status known) at `lands_at` on the Trio clock."""
+
+    signed: SignedTransaction
+    lands_at: float | None  # None: never
+    err: object = None
+    slot: int = 5000
+    null_transaction_replies: int = 0
+    sent: list[bytes] = attrs.field(factory=list)
+    start: float = attrs.field(factory=trio.current_time)
+
+    def node(self) -> FakeNode:
+        return FakeNode(
+            {
+                "sendTransaction": self.send,
+                "getSignatureStatuses": self.statuses,
+                "getTransaction": self.transaction,
+            }
+        )
+
+    def landed(self) -> bool:
+        return self.lands_at is not None and trio.current_time() - self.start >= self.lands_at
+
+    def send(self, params: list[Any]) -> Any:
+        self.sent.append(base64.b64decode(params[0]))
+        return str(self.signed.signature)
+
+    def statuses(self, params: list[Any]) -> Any:
+        assert params[0] == [str(self.signed.signature)]
+        if not self.landed():
+            return context([None])
+        status = {
+            "slot": self.slot,
+            "confirmations": 1,
+            "err": self.err,
+            "status": {"Ok": None} if self.err is None else {"Err": self.err},
+            "confirmationStatus": "confirmed",
+        }
+        return context([status])
+
+    def transaction(self, params: list[Any]) -> Any:
+        if self.null_transaction_replies > 0:
+            self.null_transaction_replies -= 1
+            return None
+        keys = [str(PAYER.pubkey()), str(RECIPIENT), "11111111111111111111111111111111"]
+        paid = FEE + (AMOUNT if self.err is None else 0)
+        received = AMOUNT if self.err is None else 0
+        return {
+            "slot": self.slot,
+            "blockTime": 1_700_000_000,
+            "version": 0,
+            "meta": {
+                "err": self.err,
+                "status": {"Ok": None} if self.err is None else {"Err": self.err},
+                "fee": FEE,
+                "preBalances": [10_000_000, 0, 1],
+                "postBalances": [10_000_000 - paid, received, 1],
+                "preTokenBalances": [],
+                "postTokenBalances": [],
+                "innerInstructions": [],
+                "logMessages": ["Program 11111111111111111111111111111111 invoke [1]"],
+                "loadedAddresses": {"writable": [], "readonly": []},
+                "computeUnitsConsumed": 150,
+            },
+            "transaction": {
+                "signatures": [str(self.signed.signature)],
+                "message": {
+                    "accountKeys": keys,
+                    "header": {
+                        "numRequiredSignatures": 1,
+                        "numReadonlySignedAccounts": 0,
+                        "numReadonlyUnsignedAccounts": 1,
+                    },
+                    "recentBlockhash": str(self.signed.blockhash),
+                    "instructions": [],
+                    "addressTableLookups": [],
+                },
+            },
+        }
+
+
+def rpc_for(node: FakeNode) -> RpcClient:
+    return RpcClient(["http://node/"], transport=node.transport())
+
+
+async def test_confirmed_by_polling_with_rebroadcasts(autojump_clock: trio.abc.Clock) -> None:
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=2.0)
+    node = chain.node()
+    async with rpc_for(node) as rpc:
+        confirmer = Confirmer(rpc, None, rebroadcast_interval=0.5, poll_interval=0.4)
+        with trio.fail_after(30):
+            result = await confirmer.confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert result.status == "confirmed"
+    assert (result.slot, result.err) == (5000, None)
+    assert result.rebroadcasts > 1
+    assert len(chain.sent) == result.rebroadcasts
+    assert set(chain.sent) == {signed.raw}  # the same signed bytes every time
+    assert result.transaction is not None
+    assert result.transaction.fee == FEE
+    assert result.transaction.sol_change(PAYER.pubkey()) == -(FEE + AMOUNT)
+    assert result.transaction.sol_change(RECIPIENT) == AMOUNT
+    assert node.methods()[-1] == "getTransaction"
+    # nothing keeps running after confirm returns
+    sends = len(chain.sent)
+    await trio.sleep(5)
+    assert len(chain.sent) == sends
+
+
+async def test_failed_transaction_reports_meta_err(autojump_clock: trio.abc.Clock) -> None:
+    signed = signed_transfer()
+    err = {"InstructionError": [0, {"Custom": 1}]}
+    chain = LandingNode(signed, lands_at=0.0, err=err)
+    async with rpc_for(chain.node()) as rpc:
+        with trio.fail_after(30):
+            result = await Confirmer(rpc, None).confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert result.status == "failed"
+    assert result.err == err
+    assert result.transaction is not None
+    assert result.transaction.sol_change(PAYER.pubkey()) == -FEE  # a failed tx still pays
+
+
+async def test_expired_when_block_height_passes(autojump_clock: trio.abc.Clock) -> None:
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=None)
+    start = trio.current_time()
+
+    def block_height() -> int:  # one block per 0.4 s from 1140: passes 1150 after ~4.4 s
+        return 1140 + int((trio.current_time() - start) / 0.4)
+
+    node = chain.node()
+    async with rpc_for(node) as rpc:
+        with trio.fail_after(30):
+            result = await Confirmer(rpc, None).confirm(
+                signed, last_valid_block_height=1150, block_height=block_height
+            )
+        elapsed = trio.current_time() - start
+    assert result.status == "expired"
+    assert (result.slot, result.err, result.transaction) == (None, None, None)
+    assert block_height() > 1150
+    assert 4.4 <= elapsed <= 5.0
+    assert result.rebroadcasts >= 8
+    assert "getTransaction" not in node.methods()
+
+
+async def test_transaction_fetch_retries_null_after_confirmation(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.0, null_transaction_replies=2)
+    node = chain.node()
+    async with rpc_for(node) as rpc:
+        with trio.fail_after(30):
+            result = await Confirmer(rpc, None).confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert result.status == "confirmed"
+    assert result.transaction is not None
+    assert node.methods().count("getTransaction") == 3
+
+
+async def test_transaction_fetch_gives_up_after_attempts(autojump_clock: trio.abc.Clock) -> None:
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.0, null_transaction_replies=100)
+    node = chain.node()
+    async with rpc_for(node) as rpc:
+        with trio.fail_after(30):
+            result = await Confirmer(rpc, None, fetch_attempts=3).confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert (result.status, result.slot, result.transaction) == ("confirmed", 5000, None)
+    assert node.methods().count("getTransaction") == 3
+
+
+async def test_confirmed_via_subscription(nursery: trio.Nursery) -> None:
+    """The node's status never shows the transaction: only the notification can confirm it."""
+    server = FakePubsubServer()
+    await server.start(nursery)
+    pubsub = PubsubClient(server.url, backoff_base=0.01)
+    await nursery.start(pubsub.run)
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=None, slot=6000)
+    node = chain.node()
+
+    async def notify_when_subscribed() -> None:
+        await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
+        (sid,) = server.live("signatureSubscribe")
+        await server.notify(sid, {"context": {"slot": 6000}, "value": {"err": None}})
+
+    nursery.start_soon(notify_when_subscribed)
+    async with rpc_for(node) as rpc:
+        confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=0.05, poll_interval=0.05)
+        with trio.fail_after(10):
+            result = await confirmer.confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert result.status == "confirmed"
+    assert result.slot == 6000
+    assert result.transaction is not None
+    request = next(m for m in server.received if m["method"] == "signatureSubscribe")
+    assert request["params"] == [str(signed.signature), {"commitment": "confirmed"}]
+
+
+async def test_confirmed_by_polling_when_subscription_is_silent(nursery: trio.Nursery) -> None:
+    server = FakePubsubServer()
+    await server.start(nursery)
+    pubsub = PubsubClient(server.url, backoff_base=0.01)
+    await nursery.start(pubsub.run)
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.2)
+    async with rpc_for(chain.node()) as rpc:
+        confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=0.05, poll_interval=0.05)
+        with trio.fail_after(10):
+            result = await confirmer.confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+        assert result.status == "confirmed"
+        assert result.slot == 5000
+        # the losing subscription was cancelled and unsubscribed
+        with trio.fail_after(5):
+            await server.wait_until(lambda: not server.live("signatureSubscribe"))
+    assert any(m["method"] == "signatureUnsubscribe" for m in server.received)

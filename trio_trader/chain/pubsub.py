@@ -1,0 +1,505 @@
+"""Solana pubsub over one reconnect-forever WebSocket, many subscriptions behind channels.
+
+The shape is piker's `open_autorecon_ws`: `run()` owns the socket and reconnects forever with
+jittered exponential back-off; each consumer holds a `Subscription` backed by its own bounded
+memory channel and never sees a reconnect. On every connect, every live subscription is sent
+again; the server answers with new subscription ids, which are mapped back to the same
+consumer channel, so a consumer only notices a gap in the data.
+
+Overflow policy: the reader must never block on one slow consumer (it serves all of them), so
+when a subscription's channel is full the **oldest** queued notification is dropped to make
+room, counted in `stats.dropped` and logged. Newest-wins suits every stream we consume: a
+fresh account state or log line is worth more than a stale one.
+
+Requests made before the socket is up wait for it. A heartbeat pings every
+`heartbeat_interval` and treats a missing pong (under `trio.fail_after`) as a dead connection.
+Malformed messages are logged, counted and skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import random
+import ssl
+import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Self
+
+import attrs
+import trio
+import trio_websocket
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from ._timing import backoff_delay
+from .errors import RpcError, error_from_rpc
+
+__all__ = ["PubsubClient", "PubsubStats", "Subscription"]
+
+logger = logging.getLogger(__name__)
+
+_UNSUBSCRIBE_GRACE = 2.0  # seconds a leaving consumer may spend telling the server
+
+
+@attrs.define(eq=False)
+class PubsubStats:
+    """Counters; `reconnects` counts connections after the first."""
+
+    messages_sent: int = 0
+    messages_received: int = 0
+    connections: int = 0
+    reconnects: int = 0
+    dropped: int = 0
+    malformed: int = 0
+
+
+@attrs.define(eq=False)
+class _Sub:
+    """One consumer's subscription; outlives connections, unlike the server-side id."""
+
+    method: str
+    params: list[Any]
+    unsubscribe_method: str
+    one_shot: bool
+    send: trio.MemorySendChannel[Any]
+    receive: trio.MemoryReceiveChannel[Any]
+    ready: trio.Event = attrs.field(factory=trio.Event)
+    server_id: int | None = None
+    generation: int = -1  # the connection its subscribe request was last sent on
+    error: RpcError | None = None
+    done: bool = False
+
+
+@attrs.define(eq=False)
+class _Connection:
+    ws: trio_websocket.WebSocketConnection
+    generation: int
+    pending: dict[int, _Sub | None] = attrs.field(factory=dict)  # None: an unsubscribe ack
+    by_server_id: dict[int, _Sub] = attrs.field(factory=dict)
+    outbox: trio.MemorySendChannel[dict[str, Any]] = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class _Target:
+    """Where a `ws://` or `wss://` URL points."""
+
+    host: str
+    port: int
+    host_header: str
+    resource: str
+    ssl_context: ssl.SSLContext | None
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"a pubsub URL is ws://host[:port]/path or wss://…, not {url!r}")
+        secure = parts.scheme == "wss"
+        default_port = 443 if secure else 80
+        port = parts.port or default_port
+        host_header = parts.hostname if port == default_port else f"{parts.hostname}:{port}"
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        context = ssl.create_default_context() if secure else None
+        return cls(parts.hostname, port, host_header, resource, context)
+
+
+class Subscription:
+    """Async iterator over the `params.result` of each notification of one subscription.
+
+    Iteration ends when the subscription is one-shot and has delivered (signatureSubscribe);
+    it raises `RpcError` if the server rejected the subscription on a reconnect.
+    """
+
+    def __init__(self, sub: _Sub) -> None:
+        self._sub = sub
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self._sub.receive.receive()
+        except trio.EndOfChannel:
+            if self._sub.error is not None:
+                raise self._sub.error from None
+            raise StopAsyncIteration from None
+
+    @property
+    def server_id(self) -> int | None:
+        """The id the server gave this subscription on the current connection."""
+        return self._sub.server_id
+
+
+@attrs.define(eq=False)
+class PubsubClient:
+    """A pubsub client for a Solana node's WebSocket endpoint.
+
+    Run it with `await nursery.start(client.run)`; then any task may
+    `async with client.logs_subscribe(program) as sub: async for item in sub: ...`.
+    """
+
+    url: str
+    heartbeat_interval: float = attrs.field(default=15.0, kw_only=True)
+    backoff_max: float = attrs.field(default=5.0, kw_only=True)
+    backoff_base: float = attrs.field(default=0.1, kw_only=True)
+    queue_size: int = attrs.field(default=256, kw_only=True)
+    seed: int | None = attrs.field(default=None, kw_only=True)
+    connect_timeout: float = attrs.field(default=10.0, kw_only=True)
+    max_message_size: int = attrs.field(default=64 * 1024 * 1024, kw_only=True)
+    stats: PubsubStats = attrs.field(init=False, factory=PubsubStats)
+    _subs: set[_Sub] = attrs.field(init=False, factory=set)
+    _conn: _Connection | None = attrs.field(init=False, default=None)
+    _ids: itertools.count[int] = attrs.field(init=False, factory=lambda: itertools.count(1))
+    _generations: itertools.count[int] = attrs.field(init=False, factory=itertools.count)
+    _rng: random.Random = attrs.field(init=False)
+    _target: _Target = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._target = _Target.parse(self.url)
+
+    @property
+    def connected(self) -> bool:
+        """Whether a socket is up right now."""
+        return self._conn is not None
+
+    # -------------------------------------------------------------- the connection owner
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, serve, and reconnect forever; started at once (requests wait for a socket).
+
+        Not waiting for the first connection keeps a bot whose WebSocket is briefly down from
+        hanging at start-up; subscribers simply wait for the socket.
+        """
+        task_status.started()
+        attempt = 0
+        while True:
+            if await self._connect_and_serve():
+                attempt = 0
+            delay = backoff_delay(
+                attempt, base=self.backoff_base, cap=self.backoff_max, rng=self._rng
+            )
+            attempt += 1
+            logger.info("pubsub %s: reconnecting in %.2fs", self.url, delay)
+            await trio.sleep(delay)
+
+    async def _open_stream(self) -> trio.abc.Stream:
+        if self._target.ssl_context is not None:
+            return await trio.open_ssl_over_tcp_stream(
+                self._target.host,
+                self._target.port,
+                ssl_context=self._target.ssl_context,
+                https_compatible=True,
+            )
+        return await trio.open_tcp_stream(self._target.host, self._target.port)
+
+    async def _connect_and_serve(self) -> bool:
+        """One connection's life; True if it got as far as a WebSocket handshake.
+
+        We own the TCP stream instead of using `open_websocket_url`: trio-websocket 0.12 never
+        closes a client's socket when the *server* closes first (an unclosed-socket warning
+        per reconnect), so the stream is closed here, whoever ended the connection.
+        """
+        target = self._target
+        try:
+            with trio.fail_after(self.connect_timeout):
+                stream = await self._open_stream()
+        except (OSError, trio.TooSlowError) as exc:
+            logger.warning("pubsub %s: cannot connect: %r", self.url, exc)
+            return False
+        served = False
+        try:
+            async with stream, trio.open_nursery() as ws_nursery:
+                with trio.fail_after(self.connect_timeout):
+                    ws = await trio_websocket.wrap_client_stream(
+                        ws_nursery,
+                        stream,  # type: ignore[arg-type]
+                        target.host_header,
+                        target.resource,
+                        max_message_size=self.max_message_size,
+                    )
+                served = True
+                # No close handshake on our side: we only end a connection when its peer is
+                # dead (no pong) or we are shutting down; closing the TCP stream does for both.
+                await self._serve(ws)
+                ws_nursery.cancel_scope.cancel()
+        # A rejected handshake (HTTP 4xx/5xx) is raised by trio-websocket's reader task, so it
+        # arrives grouped; a timeout or a broken stream arrives from our own code.
+        except* (trio_websocket.HandshakeError, trio.TooSlowError, OSError) as group:
+            logger.warning("pubsub %s: handshake failed: %r", self.url, group.exceptions[0])
+        except* trio.BrokenResourceError as group:
+            logger.warning("pubsub %s: connection broken: %r", self.url, group.exceptions[0])
+        return served
+
+    async def _serve(self, ws: trio_websocket.WebSocketConnection) -> None:
+        outbox, outbox_receive = trio.open_memory_channel[dict[str, Any]](float("inf"))
+        conn = _Connection(ws, next(self._generations), outbox=outbox)
+        self.stats.connections += 1
+        if self.stats.connections > 1:
+            self.stats.reconnects += 1
+        logger.info("pubsub %s: connected (%d subscriptions)", self.url, len(self._subs))
+        try:
+            async with trio.open_nursery() as nursery:
+                self._conn = conn
+                nursery.start_soon(self._heartbeat, conn, nursery.cancel_scope)
+                nursery.start_soon(self._writer, conn, outbox_receive)
+                for sub in list(self._subs):
+                    nursery.start_soon(self._send_subscribe, conn, sub)
+                await self._read_loop(conn)
+                nursery.cancel_scope.cancel()
+        finally:
+            outbox.close()
+            self._conn = None
+            for sub in self._subs:
+                sub.server_id = None
+
+    async def _heartbeat(self, conn: _Connection, scope: trio.CancelScope) -> None:
+        while True:
+            await trio.sleep(self.heartbeat_interval)
+            try:
+                with trio.fail_after(self.heartbeat_interval):
+                    await conn.ws.ping()
+            except trio.TooSlowError:
+                logger.warning(
+                    "pubsub %s: no pong in %.1fs, reconnecting", self.url, self.heartbeat_interval
+                )
+                scope.cancel()
+                return
+            except trio_websocket.ConnectionClosed:
+                return
+
+    async def _read_loop(self, conn: _Connection) -> None:
+        while True:
+            try:
+                message = await conn.ws.get_message()
+            except trio_websocket.ConnectionClosed as exc:
+                logger.warning("pubsub %s: connection closed: %s", self.url, exc.reason)
+                return
+            self.stats.messages_received += 1
+            self._dispatch(conn, message)
+
+    async def _send(self, conn: _Connection, message: dict[str, Any]) -> None:
+        await conn.ws.send_message(json.dumps(message))
+        self.stats.messages_sent += 1
+
+    async def _send_subscribe(self, conn: _Connection, sub: _Sub) -> None:
+        """Send `sub`'s subscribe request on `conn`, once per connection."""
+        if sub.generation == conn.generation or sub.done:
+            return
+        sub.generation = conn.generation
+        request_id = next(self._ids)
+        conn.pending[request_id] = sub
+        request = {"jsonrpc": "2.0", "id": request_id, "method": sub.method, "params": sub.params}
+        # A closed socket is seen by the reader too; the next connection re-sends.
+        with contextlib.suppress(trio_websocket.ConnectionClosed):
+            await self._send(conn, request)
+
+    # ----------------------------------------------------------------- incoming messages
+
+    def _malformed(self, why: str, message: object) -> None:
+        self.stats.malformed += 1
+        logger.warning("pubsub %s: skipping malformed message (%s): %.200r", self.url, why, message)
+
+    def _dispatch(self, conn: _Connection, message: str | bytes) -> None:
+        try:
+            msg = json.loads(message)
+        except ValueError:
+            self._malformed("not JSON", message)
+            return
+        if not isinstance(msg, dict):
+            self._malformed("not an object", msg)
+        elif msg.get("id") is not None:
+            self._on_response(conn, msg)
+        elif isinstance(msg.get("method"), str) and isinstance(msg.get("params"), dict):
+            self._on_notification(conn, msg["params"], msg)
+        else:
+            self._malformed("neither a response nor a notification", msg)
+
+    def _on_response(self, conn: _Connection, msg: dict[str, Any]) -> None:
+        request_id = msg["id"]
+        if not isinstance(request_id, int) or request_id not in conn.pending:
+            self._malformed("response to no request of ours", msg)
+            return
+        sub = conn.pending.pop(request_id)
+        if sub is None:
+            return  # an unsubscribe's acknowledgement
+        if "error" in msg:
+            self._fail(sub, error_from_rpc(msg["error"]))
+            return
+        server_id = msg.get("result")
+        if not isinstance(server_id, int) or isinstance(server_id, bool):
+            self._fail(sub, RpcError(f"malformed {sub.method} reply: {server_id!r:.80}"))
+            return
+        if sub.done:  # the consumer left while we waited: undo it on the server
+            self._unsubscribe_soon(conn, sub.unsubscribe_method, server_id)
+            return
+        sub.server_id = server_id
+        conn.by_server_id[server_id] = sub
+        sub.ready.set()
+
+    def _on_notification(self, conn: _Connection, params: dict[str, Any], msg: object) -> None:
+        server_id = params.get("subscription")
+        if not isinstance(server_id, int) or "result" not in params:
+            self._malformed("notification without subscription/result", msg)
+            return
+        sub = conn.by_server_id.get(server_id)
+        if sub is None:
+            logger.debug("pubsub: notification for unknown subscription %s", server_id)
+            return
+        self._deliver(sub, params["result"])
+        if sub.one_shot:  # the server cancels a signature subscription after notifying
+            del conn.by_server_id[server_id]
+            sub.done = True
+            sub.server_id = None
+            self._subs.discard(sub)
+            sub.send.close()
+
+    def _deliver(self, sub: _Sub, item: Any) -> None:
+        try:
+            sub.send.send_nowait(item)
+        except trio.WouldBlock:
+            sub.receive.receive_nowait()  # drop the oldest (see the module docstring)
+            sub.send.send_nowait(item)
+            self.stats.dropped += 1
+            if self.stats.dropped == 1 or self.stats.dropped % 1000 == 0:
+                logger.warning(
+                    "pubsub: slow %s consumer, %d notifications dropped so far",
+                    sub.method,
+                    self.stats.dropped,
+                )
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the consumer is leaving; its exit unsubscribes
+
+    def _fail(self, sub: _Sub, error: RpcError) -> None:
+        logger.warning("pubsub %s: %s %s rejected: %s", self.url, sub.method, sub.params, error)
+        sub.error = error
+        sub.done = True
+        self._subs.discard(sub)
+        sub.send.close()
+        sub.ready.set()
+
+    def _unsubscribe_soon(self, conn: _Connection, method: str, server_id: int) -> None:
+        """Queue an unsubscribe on `conn`'s writer; callable from the (synchronous) reader."""
+        request_id = next(self._ids)
+        conn.pending[request_id] = None
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": [server_id]}
+        conn.outbox.send_nowait(message)
+
+    async def _writer(self, conn: _Connection, outbox: trio.MemoryReceiveChannel[Any]) -> None:
+        async with outbox:
+            async for message in outbox:
+                try:
+                    await self._send(conn, message)
+                except trio_websocket.ConnectionClosed:
+                    return
+
+    # ------------------------------------------------------------------- the consumer API
+
+    def subscribe(
+        self, method: str, params: list[Any], unsubscribe_method: str, *, one_shot: bool = False
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe for the duration of an `async with`; leaving it unsubscribes.
+
+        Entering waits for a socket and for the server's acknowledgement, so the first
+        notification cannot be missed once the body runs.
+
+        Raises:
+            RpcError: the server rejected the subscription.
+        """
+        return self._subscription(method, params, unsubscribe_method, one_shot)
+
+    @asynccontextmanager
+    async def _subscription(
+        self, method: str, params: list[Any], unsubscribe_method: str, one_shot: bool
+    ) -> AsyncIterator[Subscription]:
+        send, receive = trio.open_memory_channel[Any](self.queue_size)
+        sub = _Sub(method, params, unsubscribe_method, one_shot, send, receive)
+        self._subs.add(sub)
+        try:
+            with receive:
+                conn = self._conn
+                if conn is not None:
+                    await self._send_subscribe(conn, sub)
+                await sub.ready.wait()
+                if sub.error is not None:
+                    raise sub.error
+                yield Subscription(sub)
+        finally:
+            self._leave(sub)
+
+    def _leave(self, sub: _Sub) -> None:
+        was_done, sub.done = sub.done, True
+        self._subs.discard(sub)
+        sub.send.close()
+        conn = self._conn
+        if was_done or conn is None or sub.generation != conn.generation:
+            return  # nothing of it lives on the current connection
+        if sub.server_id is not None:
+            conn.by_server_id.pop(sub.server_id, None)
+            self._unsubscribe_soon(conn, sub.unsubscribe_method, sub.server_id)
+            sub.server_id = None
+        # else: still pending; `_on_response` unsubscribes when the id arrives
+
+    def logs_subscribe(
+        self, mentions: Pubkey | None, commitment: str = "processed"
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Logs of transactions mentioning `mentions` (all transactions if None).
+
+        Items: `{"context": {"slot"}, "value": {"signature", "err", "logs"}}`.
+        """
+        target: object = "all" if mentions is None else {"mentions": [str(mentions)]}
+        return self.subscribe(
+            "logsSubscribe", [target, {"commitment": commitment}], "logsUnsubscribe"
+        )
+
+    def signature_subscribe(
+        self, sig: Signature, commitment: str = "confirmed"
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """One notification when `sig` reaches `commitment`, then the iteration ends.
+
+        Item: `{"context": {"slot"}, "value": {"err": null | <TransactionError>}}`.
+        """
+        return self.subscribe(
+            "signatureSubscribe",
+            [str(sig), {"commitment": commitment}],
+            "signatureUnsubscribe",
+            one_shot=True,
+        )
+
+    def account_subscribe(
+        self, pubkey: Pubkey, commitment: str = "processed", encoding: str = "base64"
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Every change of the account. Item: `{"context", "value": <account, encoded>}`."""
+        return self.subscribe(
+            "accountSubscribe",
+            [str(pubkey), {"commitment": commitment, "encoding": encoding}],
+            "accountUnsubscribe",
+        )
+
+    def slot_subscribe(self) -> AbstractAsyncContextManager[Subscription]:
+        """Every slot the node processes. Item: `{"parent", "root", "slot"}`."""
+        return self.subscribe("slotSubscribe", [], "slotUnsubscribe")
+
+    def block_subscribe(
+        self, mentions: Pubkey, commitment: str = "confirmed", *, encoding: str = "base64"
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Blocks with the transactions that mention `mentions` (not every node enables it).
+
+        Item: `{"context": {"slot"}, "value": {"slot", "block": {..., "transactions"}, "err"}}`.
+        """
+        options = {
+            "commitment": commitment,
+            "encoding": encoding,
+            "transactionDetails": "full",
+            "maxSupportedTransactionVersion": 0,
+            "showRewards": False,
+        }
+        return self.subscribe(
+            "blockSubscribe",
+            [{"mentionsAccountOrProgram": str(mentions)}, options],
+            "blockUnsubscribe",
+        )

@@ -1,0 +1,70 @@
+"""Build and sign a transaction, ready for `sendTransaction`.
+
+We build **v0** transactions (`VersionedTransaction` of a `MessageV0`) without lookup tables:
+the bytes are those of a legacy message plus a version prefix and an empty lookup list, every
+node since 1.14 accepts them, and a later switch to address lookup tables (to shrink a pump
+buy's 18 accounts) changes only the `address_lookup_table_accounts` argument here.
+
+The transaction is signed once and the same bytes are rebroadcast until confirmed: re-signing
+with a new blockhash would create a second transaction that could land too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+__all__ = ["SignedTransaction", "build_transaction"]
+
+
+@attrs.frozen
+class SignedTransaction:
+    """Signed wire bytes and the identity needed to track them."""
+
+    raw: bytes = attrs.field(repr=lambda raw: f"<{len(raw)} bytes>")
+    signature: Signature
+    blockhash: Hash | None = None
+    last_valid_block_height: int | None = None
+
+
+def build_transaction(
+    instructions: Sequence[Instruction],
+    payer: Keypair,
+    blockhash: Hash,
+    signers: Sequence[Keypair] = (),
+    *,
+    last_valid_block_height: int | None = None,
+) -> SignedTransaction:
+    """Compile `instructions` into a v0 message paid by `payer` and sign it.
+
+    Args:
+        instructions: in execution order.
+        payer: fee payer, always the first signer.
+        blockhash: a recent blockhash (from `BlockhashCache.latest`).
+        signers: extra signers (e.g. a new mint keypair); the payer may be repeated.
+        last_valid_block_height: recorded on the result for `Confirmer`.
+
+    Raises:
+        ValueError: a signer the message needs is missing, or the message is too large.
+    """
+    if not instructions:
+        raise ValueError("a transaction needs at least one instruction")
+    message = MessageV0.try_compile(payer.pubkey(), list(instructions), [], blockhash)
+    keypairs = {payer.pubkey(): payer}
+    for signer in signers:
+        keypairs.setdefault(signer.pubkey(), signer)
+    try:
+        tx = VersionedTransaction(message, list(keypairs.values()))
+    except Exception as exc:  # solders raises SignerError, not a ValueError subclass
+        raise ValueError(f"cannot sign transaction: {exc}") from None
+    raw = bytes(tx)
+    if len(raw) > 1232:
+        raise ValueError(f"transaction is {len(raw)} bytes; the packet limit is 1232")
+    return SignedTransaction(raw, tx.signatures[0], blockhash, last_valid_block_height)

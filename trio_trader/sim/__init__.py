@@ -68,8 +68,13 @@ class SimNode:
         return list(dict.fromkeys([*self.funded, *market_wallets]))
 
     def summary(self) -> dict[str, Any]:
-        """The ledger summary: balances of every wallet and the transaction counts."""
-        return ledger_summary(self.node, self.wallets())
+        """The ledger summary: balances of every wallet and the transaction counts
+        (plus the market's own counters when a scenario runs)."""
+        summary = ledger_summary(self.node, self.wallets())
+        stats = getattr(self.market, "stats", None)
+        if stats is not None and attrs.has(type(stats)):
+            summary["market"] = attrs.asdict(stats)
+        return summary
 
 
 def ledger_summary(node: Node, wallets: list[Pubkey]) -> dict[str, Any]:

@@ -1,0 +1,76 @@
+"""Fault knobs of the simulated node.
+
+A real Solana RPC endpoint is slow, reorders, drops, rate-limits and hangs up on
+websockets; a bot that only ever met a perfect node has untested error paths. Every
+misbehaviour the simulator can show is one field here, independently settable and
+mutable while the node runs (tests flip a knob between two sends). All draws come
+from the node's seeded ``random.Random`` so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+
+FINALIZE_DEPTH = 32
+"""Slots after which a landed transaction is finalized (rooted), as on mainnet."""
+
+
+@attrs.define(eq=False)
+class Faults:
+    """Misbehaviour of the node, its RPC server and its websocket server.
+
+    Attributes:
+        latency_min: least send→land delay, seconds of Trio time.
+        latency_max: greatest send→land delay (uniformly drawn between the two).
+        reorder_probability: chance that a transaction is held back for an extra
+            ``reorder_delay_min..reorder_delay_max`` seconds, so transactions sent
+            after it land before it.
+        drop_probability: chance that an accepted submission never lands (a later
+            rebroadcast of the same bytes gets a fresh draw, as on a real cluster).
+        rpc_429_rate: chance that an HTTP request is answered 429 with ``Retry-After``.
+        retry_after: the ``Retry-After`` header value, whole seconds.
+        rpc_5xx_rate: chance that an HTTP request is answered 503.
+        ws_disconnect_rate: chance, checked at every slot for each open websocket,
+            that the server drops the connection without a close handshake.
+        confirm_depth: slots after landing before a transaction is "confirmed"
+            (raise it to model slow confirmation).
+        finalize_depth: slots after landing before it is "finalized".
+    """
+
+    latency_min: float = 0.0
+    latency_max: float = 0.0
+    reorder_probability: float = 0.0
+    reorder_delay_min: float = 0.4
+    reorder_delay_max: float = 1.2
+    drop_probability: float = 0.0
+    rpc_429_rate: float = 0.0
+    retry_after: int = 1
+    rpc_5xx_rate: float = 0.0
+    ws_disconnect_rate: float = 0.0
+    confirm_depth: int = 1
+    finalize_depth: int = FINALIZE_DEPTH
+
+    def draw_delay(self, rng: random.Random) -> float:
+        """The send→land delay of one submission, including any reordering hold-back."""
+        low, high = sorted((max(0.0, self.latency_min), max(0.0, self.latency_max)))
+        delay = rng.uniform(low, high) if high > low else low
+        if self.reorder_probability > 0 and rng.random() < self.reorder_probability:
+            lo, hi = sorted((self.reorder_delay_min, self.reorder_delay_max))
+            delay += rng.uniform(lo, hi) if hi > lo else lo
+        return delay
+
+    def draw_drop(self, rng: random.Random) -> bool:
+        return self.drop_probability > 0 and rng.random() < self.drop_probability
+
+    def draw_http_fault(self, rng: random.Random) -> int | None:
+        """HTTP status to answer instead of serving the request (429 / 503), or None."""
+        if self.rpc_429_rate > 0 and rng.random() < self.rpc_429_rate:
+            return 429
+        if self.rpc_5xx_rate > 0 and rng.random() < self.rpc_5xx_rate:
+            return 503
+        return None
+
+    def draw_ws_disconnect(self, rng: random.Random) -> bool:
+        return self.ws_disconnect_rate > 0 and rng.random() < self.ws_disconnect_rate

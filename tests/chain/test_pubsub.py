@@ -291,3 +291,28 @@ async def test_consumer_leaving_before_the_ack_still_unsubscribes(
     (subscribe, unsubscribe) = server.received
     assert subscribe["method"] == "logsSubscribe"
     assert unsubscribe["params"] == [100]  # the id the server gave after the consumer left
+
+
+async def test_cancelling_client_and_subscribers_together_is_clean(
+    server: FakePubsubServer,
+) -> None:
+    """Shutdown cancels the client's own tasks and every subscriber at once: leaving a
+    subscription then must not fail because the writer task is already gone."""
+    received: list[Any] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            client = await started(nursery, make_client(server.url))
+
+            async def consume() -> None:
+                async with client.logs_subscribe(PROGRAM) as sub:
+                    async for item in sub:
+                        received.append(item)
+
+            nursery.start_soon(consume)
+            await server.wait_until(lambda: bool(server.live("logsSubscribe")))
+            (sid,) = server.live("logsSubscribe")
+            await server.notify(sid, logs_item(5, "sig", ["Program log: x"]))
+            while not received:
+                await trio.sleep(0.001)
+            nursery.cancel_scope.cancel()
+    assert received[0]["value"]["signature"] == "sig"

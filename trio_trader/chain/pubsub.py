@@ -387,7 +387,12 @@ class PubsubClient:
         request_id = next(self._ids)
         conn.pending[request_id] = None
         message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": [server_id]}
-        conn.outbox.send_nowait(message)
+        try:
+            conn.outbox.send_nowait(message)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.WouldBlock):
+            # The writer is gone (shutdown or a dropped socket): the server forgets the
+            # subscription with the connection, so there is nothing left to cancel.
+            conn.pending.pop(request_id, None)
 
     async def _writer(self, conn: _Connection, outbox: trio.MemoryReceiveChannel[Any]) -> None:
         async with outbox:

@@ -1,0 +1,1 @@
+"""Benchmark building blocks for ``scripts/bench.py`` (one module per group of figures)."""

@@ -1,0 +1,214 @@
+"""End-to-end figures of the production bot against the simulator on 127.0.0.1.
+
+Boundaries (all ``time.perf_counter()``, one clock):
+
+* *notification at the bot's socket*: the simulator's WS server has just written the
+  ``logsNotification`` to the bot's connection (``recorder.record_ws_notifications``);
+* *request leaving the bot*: the bot's ``RpcClient`` hands the ``sendTransaction``
+  request to its httpx transport (``recorder.RecordingTransport``).
+
+Everything between — WS frame parsing, JSON, log decoding, filters, the intake channel,
+the position task, the database row written before the BUY, curve read (normal mode),
+quoting, building, signing, JSON encoding — is the bot's own latency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import trio
+from solders.pubkey import Pubkey
+
+from trio_trader.trading.orders import OrderState
+
+from .bot_harness import BotRun, running_bot
+from .stats import ratio, summarize
+from .txs import SOL
+
+#: extreme fast mode buys this many base units (≈0.1 SOL right after a 1 SOL creator buy)
+FAST_TOKENS = 3_000_000_000_000
+
+
+async def _wait(predicate: Any, patience: float, poll: float = 0.005) -> bool:
+    """Poll ``predicate`` (state read from outside the bot, no hook in its code)."""
+    with trio.move_on_after(patience):
+        while True:
+            if predicate():
+                return True
+            await trio.sleep(poll)
+    return False
+
+
+def _first_sends(run: BotRun) -> dict[tuple[str | None, str], list[Any]]:
+    """(mint, side) → the sendTransactions of that side, in order (rebroadcasts included)."""
+    out: dict[tuple[str | None, str], list[Any]] = {}
+    for sent in run.transport.sent_transactions():
+        out.setdefault((sent.mint, sent.side), []).append(sent)
+    return out
+
+
+async def detect_to_buy_sent(n: int, *, extreme_fast: bool, spacing: float = 0.1) -> dict[str, Any]:
+    """Launch ``n`` tokens ``spacing`` apart; ms from the create's notification to the BUY."""
+    trade: dict[str, Any] = {"extreme_fast_mode": extreme_fast}
+    if extreme_fast:
+        trade["extreme_fast_token_amount"] = FAST_TOKENS
+    config = {"trade": trade, "exits": {"never_sell": True}}
+    async with running_bot(config, seed=31 if extreme_fast else 32) as run:
+        mints = []
+        for _ in range(n):
+            mints.append(run.launch())
+            await trio.sleep(spacing)
+        await _wait(lambda: run.bot.trader.stats.buys_sent >= n, 10)
+        sends = _first_sends(run)
+    delays: list[float] = []
+    parts: dict[str, list[float]] = {"to_db_insert": [], "db_insert": [], "db_to_request": []}
+    for mint in mints:
+        buy = sends.get((str(mint), "buy"))
+        notified = run.notified.get(run.launched[str(mint)])
+        if not buy or notified is None:
+            continue
+        delays.append((buy[0].at - notified) * 1e3)
+        insert = run.repo.first("insert_position", str(mint))
+        if insert is not None:
+            parts["to_db_insert"].append((insert[0] - notified) * 1e3)
+            parts["db_insert"].append((insert[1] - insert[0]) * 1e3)
+            parts["db_to_request"].append((buy[0].at - insert[1]) * 1e3)
+    return {**summarize(delays), "breakdown_ms": {k: summarize(v) for k, v in parts.items()}}
+
+
+async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
+    """ms from the price event crossing take-profit (or stop-loss) to the SELL request.
+
+    Tokens are launched ``batch`` at a time; once the bot's BUYs are confirmed, each
+    position in turn gets its trigger — a whale buy (+>60 %: take profit) or the
+    creator dumping its 5 SOL buy (−>25 %: stop loss), alternately — and the next one
+    waits until the SELL has left, so samples never overlap.
+    """
+    config = {
+        "trade": {"extreme_fast_mode": True, "extreme_fast_token_amount": FAST_TOKENS},
+        "exits": {"take_profit_pct": 20.0, "stop_loss_pct": 15.0},
+    }
+    samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
+    async with running_bot(config, seed=33) as run:
+        trader = run.bot.trader
+        done = 0
+        while done < n:
+            mints = [run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
+            await _wait(lambda ms=mints: all(_buy_confirmed(trader, m) for m in ms), 20)
+            for i, mint in enumerate(mints):
+                if not _buy_confirmed(trader, mint):
+                    continue
+                kind = "take_profit" if (done + i) % 2 == 0 else "stop_loss"
+                if kind == "take_profit":
+                    trigger = run.whale_buy(mint, 10 * SOL)
+                else:
+                    trigger = run.creator_dump(mint)
+                if not await _wait(lambda m=mint: _sell_sent(trader, m), 5):
+                    continue
+                sell = _first_sends(run).get((str(mint), "sell"))
+                notified = run.notified.get(trigger)
+                if sell and notified is not None:
+                    samples[kind].append((sell[0].at - notified) * 1e3)
+            done += len(mints)
+    both = samples["take_profit"] + samples["stop_loss"]
+    return {
+        **summarize(both),
+        "take_profit": summarize(samples["take_profit"]),
+        "stop_loss": summarize(samples["stop_loss"]),
+    }
+
+
+def _position(trader: Any, mint: Pubkey) -> Any:
+    return trader.position_tasks.get(mint)
+
+
+def _buy_confirmed(trader: Any, mint: Pubkey) -> bool:
+    p = _position(trader, mint)
+    return p is not None and p.buy_order is not None and p.buy_order.state is OrderState.CONFIRMED
+
+
+def _sell_sent(trader: Any, mint: Pubkey) -> bool:
+    p = _position(trader, mint)
+    return p is None or p.sell_order is not None
+
+
+async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) -> dict[str, Any]:
+    """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position."""
+    config = {
+        "trade": {
+            "extreme_fast_mode": True,
+            "extreme_fast_token_amount": FAST_TOKENS,
+            "pre_confirmation_sells": pre_confirmation,
+        },
+        "exits": {"sell_after": 0.0},
+    }
+    async with running_bot(config, seed=34 if pre_confirmation else 35) as run:
+        trader = run.bot.trader
+        await trio.sleep(0.5)
+        http_before = len(run.transport.requests)
+        ws_before = trader.pubsub.stats.messages_sent
+        ws_received_before = trader.pubsub.stats.messages_received
+        started = time.perf_counter()
+        mints = []
+        for _ in range(n):
+            mints.append(run.launch())
+            await trio.sleep(spacing)
+        await _wait(lambda: trader.stats.buys_sent >= n and not trader.position_tasks, 60, 0.05)
+        elapsed = time.perf_counter() - started
+        http = run.transport.http_requests()[http_before:]
+        ws_sent = trader.pubsub.stats.messages_sent - ws_before
+        ws_received = trader.pubsub.stats.messages_received - ws_received_before
+        sends = _first_sends(run)
+        open_left = len(trader.position_tasks)
+        samples, slots, first_sell_failed = [], [], 0
+        db_update: list[float] = []
+        for mint in mints:
+            buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
+            if not buys or not sells:
+                continue
+            samples.append((sells[0].at - buys[0].at) * 1e3)
+            update = run.repo.first("update_position", str(mint))
+            if update is not None:
+                db_update.append((update[1] - update[0]) * 1e3)
+            buy_landed = run.landed_slot(buys[0].signature)
+            outcomes = [run.landed_slot(s.signature) for s in sells]
+            if outcomes and outcomes[0] is not None and not outcomes[0][1]:
+                first_sell_failed += 1
+            sold = [o for o in outcomes if o is not None and o[1]]
+            if buy_landed is not None and sold:
+                slots.append(sold[0][0] - buy_landed[0])
+    background = [r for r in http if set(r[1]) <= {"getLatestBlockhash", "getBlockHeight"}]
+    per_position = [r for r in http if r not in background]
+    methods = Counter(m for _, ms in per_position for m in ms)
+    positions = len(samples)
+    return {
+        "buy_sent_to_sell_sent_ms": summarize(samples),
+        "buy_to_sell_landing_slots": summarize(slots, digits=2),
+        "db_update_after_buy_ms": summarize(db_update),
+        "first_sell_failed": first_sell_failed,
+        "positions": positions,
+        "positions_left_open": open_left,
+        "rpc": {
+            "http_requests_per_position": round(len(per_position) / max(positions, 1), 2),
+            "ws_messages_sent_per_position": round(ws_sent / max(positions, 1), 2),
+            "ws_messages_received_per_position": round(ws_received / max(positions, 1), 2),
+            "by_method_per_position": {
+                m: round(c / max(positions, 1), 2) for m, c in sorted(methods.items())
+            },
+            "background_http_requests_per_s": round(len(background) / elapsed, 2),
+        },
+    }
+
+
+async def pre_confirmation_comparison(n: int) -> dict[str, Any]:
+    """Both flows in one run of this process, so their ratio shares the machine's noise."""
+    on = await zero_hold(n, pre_confirmation=True)
+    off = await zero_hold(n, pre_confirmation=False)
+    p50_on, p50_off = on["buy_sent_to_sell_sent_ms"]["p50"], off["buy_sent_to_sell_sent_ms"]["p50"]
+    return {
+        "pre_confirmation_sells": on,
+        "classic": off,
+        "ratio_classic_over_pre_confirmation_p50": ratio(p50_off, p50_on, 1),
+    }

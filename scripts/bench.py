@@ -1,0 +1,186 @@
+"""Benchmarks of trio-trader against the simulator on 127.0.0.1 (real sockets, real time).
+
+    python scripts/bench.py            # full run (< 10 min): bench.json + a table
+    python scripts/bench.py --quick    # smoke-sized run (< 2 min)
+    python scripts/bench.py --only sim,hot_path --out /tmp/b.json
+    python scripts/bench.py --profile detect   # cProfile of one figure, top functions
+
+Every figure is measured, never assumed; latencies are reported as median (p50) and p99
+over the samples (``n`` is in bench.json). These machines are shared and noisy: figures
+that are compared are measured in the same run, and the ratio is reported. Method and
+the latest full run's figures: ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import pstats
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import bot_bench, feed_bench, hot_path, report, sim_bench
+from _bench.stats import machine, rss_mb
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = ("sim", "hot_path", "feed", "memory", "detect", "exit", "zero_hold")
+
+#: sample counts per group: (quick, full)
+SIZES: dict[str, dict[str, int]] = {
+    "quick": dict(
+        ledger_tx=200, ws_tx=300, ws_subscribers=2, rpc_calls=200, hot_path=200,
+        feed_mints=500, feed_events=3000, feed_paced_s=3, positions=1000,
+        detect=30, exit=20, zero_hold=30,
+    ),
+    "full": dict(
+        ledger_tx=2000, ws_tx=2000, ws_subscribers=4, rpc_calls=2000, hot_path=1000,
+        feed_mints=500, feed_events=20_000, feed_paced_s=6, positions=1000,
+        detect=200, exit=200, zero_hold=200,
+    ),
+}  # fmt: skip
+
+
+async def sim_group(size: dict[str, int]) -> dict[str, Any]:
+    ledger = sim_bench.ledger_throughput(size["ledger_tx"])
+    ws = await sim_bench.ws_throughput(size["ws_tx"], size["ws_subscribers"])
+    rpc = await sim_bench.rpc_throughput(size["rpc_calls"])
+    return {"sim_throughput": {"ledger": ledger, "websocket": ws, "json_rpc": rpc}}
+
+
+async def hot_path_group(size: dict[str, int]) -> dict[str, Any]:
+    return {"hot_path_breakdown_us": await hot_path.hot_path_breakdown(size["hot_path"])}
+
+
+async def feed_group(size: dict[str, int]) -> dict[str, Any]:
+    rates = (250.0, 1000.0) if size["feed_paced_s"] < 6 else (250.0, 500.0, 1000.0)
+    feed = await feed_bench.feed_events_per_s(
+        size["feed_mints"], size["feed_events"], rates, size["feed_paced_s"]
+    )
+    return {"feed_events_per_s": feed}
+
+
+async def memory_group(size: dict[str, int]) -> dict[str, Any]:
+    memory = await trio.to_thread.run_sync(feed_bench.rss_in_fresh_process, size["positions"])
+    return {
+        f"rss_mb_at_{memory['positions']}_positions": memory["rss_mb_at_positions"],
+        "memory_per_position_kib": memory["kib_per_position"],
+        "memory": memory,
+    }
+
+
+async def detect_group(size: dict[str, int]) -> dict[str, Any]:
+    fast = await bot_bench.detect_to_buy_sent(size["detect"], extreme_fast=True)
+    normal = await bot_bench.detect_to_buy_sent(size["detect"], extreme_fast=False)
+    return {"detect_to_buy_sent_ms": {"extreme_fast": fast, "normal": normal}}
+
+
+async def exit_group(size: dict[str, int]) -> dict[str, Any]:
+    return {"exit_signal_to_sell_sent_ms": await bot_bench.exit_signal_to_sell_sent(size["exit"])}
+
+
+async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
+    both = await bot_bench.pre_confirmation_comparison(size["zero_hold"])
+    on, off = both["pre_confirmation_sells"], both["classic"]
+    return {
+        "buy_sent_to_sell_sent_ms": {
+            "pre_confirmation_sells": on["buy_sent_to_sell_sent_ms"],
+            "classic": off["buy_sent_to_sell_sent_ms"],
+            "ratio_classic_over_pre_confirmation_p50": both[
+                "ratio_classic_over_pre_confirmation_p50"
+            ],
+            "buy_to_sell_landing_slots": {
+                "pre_confirmation_sells": on["buy_to_sell_landing_slots"],
+                "classic": off["buy_to_sell_landing_slots"],
+            },
+            "first_sell_failed": {
+                "pre_confirmation_sells": on["first_sell_failed"],
+                "classic": off["first_sell_failed"],
+            },
+            "db_update_after_buy_ms": {
+                "pre_confirmation_sells": on["db_update_after_buy_ms"],
+                "classic": off["db_update_after_buy_ms"],
+            },
+            "positions": {"pre_confirmation_sells": on["positions"], "classic": off["positions"]},
+        },
+        "rpc_requests_per_position": {"pre_confirmation_sells": on["rpc"], "classic": off["rpc"]},
+    }
+
+
+RUNNERS: dict[str, Callable[[dict[str, int]], Awaitable[dict[str, Any]]]] = {
+    "sim": sim_group,
+    "hot_path": hot_path_group,
+    "feed": feed_group,
+    "memory": memory_group,
+    "detect": detect_group,
+    "exit": exit_group,
+    "zero_hold": zero_hold_group,
+}
+
+
+async def run_groups(
+    groups: tuple[str, ...], size: dict[str, int], *, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Run the groups in order; the results, merged, with the seconds each took."""
+    results: dict[str, Any] = {"seconds": {}}
+    for group in groups:
+        echo(f"· {group} …")
+        start = time.perf_counter()
+        results.update(await RUNNERS[group](size))
+        results["seconds"][group] = round(time.perf_counter() - start, 1)
+    return results
+
+
+def profile(group: str, size: dict[str, int]) -> str:
+    """cProfile of one group: the 25 functions with the most own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    trio.run(RUNNERS[group], size)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sample counts (< 2 min)")
+    parser.add_argument("--only", default=",".join(GROUPS), help=f"groups: {','.join(GROUPS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench.json")
+    parser.add_argument("--profile", choices=GROUPS, help="cProfile one group instead")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    size = SIZES["quick" if args.quick else "full"]
+    if args.profile:
+        print(profile(args.profile, size))
+        return 0
+    groups = tuple(g.strip() for g in args.only.split(",") if g.strip())
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown groups: {sorted(unknown)}")
+    info = machine()
+    start = time.perf_counter()
+    results = trio.run(run_groups, groups, size)
+    out = {
+        "machine": {**info, "rss_mb_at_end": round(rss_mb(), 1)},
+        "mode": "quick" if args.quick else "full",
+        "total_seconds": round(time.perf_counter() - start, 1),
+        **results,
+    }
+    args.out.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
+    print(report.table(out))
+    print(f"\n{out['mode']} run in {out['total_seconds']} s → {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Listeners: pump log lines / block notifications → NewToken and PriceUpdate; filters."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+
+import pytest
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+
+from trio_trader.listeners.block import BlockListener
+from trio_trader.listeners.filters import TokenFilter
+from trio_trader.listeners.logs import LogsListener
+from trio_trader.listeners.types import NewToken, PriceUpdate
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from trio_trader.pump.events import CreateEvent, TradeEvent, encode_event
+
+PUMP = str(PUMP_PROGRAM_ID)
+MINT = Pubkey.new_unique()
+CREATOR = Pubkey.new_unique()
+
+
+def create_event(name: str = "Cat Coin", symbol: str = "CAT") -> CreateEvent:
+    return CreateEvent(
+        name=name, symbol=symbol, uri="https://x", mint=MINT, bonding_curve=Pubkey.new_unique(),
+        user=CREATOR, creator=CREATOR, timestamp=1_700_000_000,
+        virtual_token_reserves=1_073_000_000_000_000, virtual_sol_reserves=30_000_000_000,
+        real_token_reserves=793_100_000_000_000, token_total_supply=10**15,
+        token_program=TOKEN_2022_PROGRAM_ID, is_mayhem_mode=False,
+    )  # fmt: skip
+
+
+def trade_event(sol: int, *, user: Pubkey = CREATOR, mint: Pubkey = MINT) -> TradeEvent:
+    return TradeEvent(
+        mint=mint, sol_amount=sol, token_amount=1_000_000, is_buy=True, user=user,
+        timestamp=1_700_000_000, virtual_sol_reserves=30_000_000_000 + sol,
+        virtual_token_reserves=1_072_000_000_000_000, real_sol_reserves=sol,
+        real_token_reserves=792_100_000_000_000,
+    )  # fmt: skip
+
+
+def pump_logs(*events: CreateEvent | TradeEvent) -> list[str]:
+    lines = [f"Program {PUMP} invoke [1]"]
+    lines += ["Program data: " + base64.b64encode(encode_event(e)).decode() for e in events]
+    lines.append(f"Program {PUMP} success")
+    return lines
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.tokens: list[NewToken] = []
+        self.prices: list[PriceUpdate] = []
+
+    def token(self, t: NewToken) -> None:
+        self.tokens.append(t)
+
+    def price(self, p: PriceUpdate) -> None:
+        self.prices.append(p)
+
+
+def logs_item(logs: list[str], err: object = None) -> dict[str, object]:
+    return {"context": {"slot": 7}, "value": {"signature": "sig1", "err": err, "logs": logs}}
+
+
+async def test_logs_listener_turns_create_and_creator_buy_into_token_and_price() -> None:
+    sink = Sink()
+    listener = LogsListener(pubsub=None)  # type: ignore[arg-type]
+    listener.handle(
+        logs_item(pump_logs(create_event(), trade_event(2_000_000_000))), sink.token, sink.price
+    )
+    assert len(sink.tokens) == 1
+    token = sink.tokens[0]
+    assert token.token_info.mint == MINT
+    assert token.token_info.token_program == TOKEN_2022_PROGRAM_ID
+    assert token.creator_buy_lamports == 2_000_000_000
+    assert token.slot == 7
+    # the token carries the reserves *after* the creator's buy (for extreme fast mode)
+    assert token.token_info.virtual_sol_reserves == 32_000_000_000
+    assert [p.sol_amount for p in sink.prices] == [2_000_000_000]
+    assert listener.stats.tokens == 1
+
+
+async def test_failed_and_malformed_notifications_are_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = Sink()
+    listener = LogsListener(pubsub=None)  # type: ignore[arg-type]
+    listener.handle(
+        logs_item(pump_logs(create_event()), err={"InstructionError": [0, "x"]}),
+        sink.token,
+        sink.price,
+    )
+    with caplog.at_level(logging.WARNING):
+        listener.handle({"value": {"logs": []}}, sink.token, sink.price)  # no signature
+        listener.handle("garbage", sink.token, sink.price)
+        listener.handle(
+            logs_item(
+                [
+                    f"Program {PUMP} invoke [1]",
+                    "Program data: !!!notbase64",
+                    f"Program {PUMP} success",
+                ]
+            ),
+            sink.token,
+            sink.price,
+        )
+    assert sink.tokens == []
+    assert sink.prices == []
+    assert listener.stats.failed_txs == 1
+    assert listener.stats.malformed == 2
+
+
+def _raw_tx() -> tuple[str, str]:
+    payer = Keypair()
+    msg = MessageV0.try_compile(
+        payer.pubkey(),
+        [
+            transfer(
+                TransferParams(from_pubkey=payer.pubkey(), to_pubkey=payer.pubkey(), lamports=1)
+            )
+        ],
+        [],
+        Hash.default(),
+    )
+    tx = VersionedTransaction(msg, [payer])
+    return base64.b64encode(bytes(tx)).decode(), str(tx.signatures[0])
+
+
+async def test_block_listener_gives_the_same_outputs() -> None:
+    sink = Sink()
+    raw, signature = _raw_tx()
+    block = {
+        "context": {"slot": 9},
+        "value": {
+            "slot": 9,
+            "block": {
+                "transactions": [
+                    {
+                        "transaction": [raw, "base64"],
+                        "meta": {
+                            "err": None,
+                            "logMessages": pump_logs(create_event(), trade_event(5)),
+                        },
+                    },
+                    {
+                        "transaction": [raw, "base64"],
+                        "meta": {"err": {"x": 1}, "logMessages": pump_logs(create_event())},
+                    },
+                    {
+                        "transaction": {"signatures": ["abc"]},
+                        "meta": {"err": None, "logMessages": pump_logs(trade_event(7))},
+                    },
+                    {"meta": {"err": None}},
+                ]
+            },
+        },
+    }
+    listener = BlockListener(pubsub=None)  # type: ignore[arg-type]
+    listener.handle(block, sink.token, sink.price)
+    assert [t.signature for t in sink.tokens] == [signature]
+    assert [(p.signature, p.sol_amount) for p in sink.prices] == [(signature, 5), ("abc", 7)]
+    assert listener.stats.failed_txs == 1
+    assert listener.stats.malformed == 1
+
+
+def new_token(name: str = "Cat Coin", symbol: str = "CAT", creator_buy: int = 0) -> NewToken:
+    sink = Sink()
+    events: list[CreateEvent | TradeEvent] = [create_event(name, symbol)]
+    if creator_buy:
+        events.append(trade_event(creator_buy))
+    LogsListener(pubsub=None).handle(logs_item(pump_logs(*events)), sink.token, sink.price)  # type: ignore[arg-type]
+    return sink.tokens[0]
+
+
+async def test_filters_match_name_symbol_substring_and_regex() -> None:
+    token = new_token("Super Cat", "SCAT")
+    now = 1_700_000_001
+    assert TokenFilter().rejects(token, now_unix=now) is None
+    assert TokenFilter(name_contains=["cat"]).rejects(token, now_unix=now) is None
+    assert TokenFilter(name_contains=["dog"]).rejects(token, now_unix=now) is not None
+    assert TokenFilter(symbol_contains=["sca"]).rejects(token, now_unix=now) is None
+    assert TokenFilter(name_regex=r"^super\s").rejects(token, now_unix=now) is None  # type: ignore[arg-type]
+    assert TokenFilter(symbol_regex=r"^DOG$").rejects(token, now_unix=now) is not None  # type: ignore[arg-type]
+    assert isinstance(TokenFilter(name_regex="x").name_regex, re.Pattern)  # type: ignore[arg-type]
+
+
+async def test_filters_creator_lists_buy_size_and_age() -> None:
+    token = new_token(creator_buy=1_000_000_000)
+    now = 1_700_000_005
+    assert TokenFilter(creator_allow=frozenset({CREATOR})).rejects(token, now_unix=now) is None
+    assert TokenFilter(creator_allow=frozenset({Pubkey.new_unique()})).rejects(token, now_unix=now)
+    assert TokenFilter(creator_deny=frozenset({CREATOR})).rejects(token, now_unix=now)
+    assert TokenFilter(min_creator_buy_lamports=1_000_000_000).rejects(token, now_unix=now) is None
+    assert TokenFilter(min_creator_buy_lamports=1_000_000_001).rejects(token, now_unix=now)
+    assert TokenFilter(max_creator_buy_lamports=999_999_999).rejects(token, now_unix=now)
+    assert TokenFilter(max_token_age=5).rejects(token, now_unix=now) is None
+    assert TokenFilter(max_token_age=4).rejects(token, now_unix=now)
+    # a creator buy by someone else is not the creator's buy
+    assert new_token().creator_buy_lamports == 0

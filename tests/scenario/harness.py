@@ -1,0 +1,282 @@
+"""A bot trading on the real simulator over HTTP/WS, with tokens launched by the test.
+
+The test launches each token itself (a creator wallet sends ``create_v2`` + its own buy
+through JSON-RPC), so the moment a token appears is under the test's control, and it
+flips the simulator's fault knobs around the bot's sends through a thin wrapper of the
+buyer (``before_buy`` / ``after_buy`` hooks). Everything else is the production wiring
+of ``app.build_bot``.
+
+Time: the simulator's HTTP and WebSocket servers are real sockets, so these tests run on
+small real time (``slot_time`` 0.05 s) rather than MockClock, each under ``fail_after``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from trio_trader.app import Bot, build_bot
+from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.transactions import build_transaction
+from trio_trader.config import parse_config
+from trio_trader.pump import addresses, instructions
+from trio_trader.pump.curve import (
+    INITIAL_RESERVES,
+    FeeRates,
+    Reserves,
+    max_sol_cost,
+    quote_buy_for_sol,
+)
+from trio_trader.sim import Faults, SimNode, open_sim
+from trio_trader.store import Repository, open_repository
+from trio_trader.trading.orders import BuyOrder, SellOrder
+from trio_trader.trading.platform_aware import PlatformAwareBuyer, PlatformAwareSeller
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+
+SOL = 1_000_000_000
+
+#: The Confirmer cancels its losing poll/rebroadcast requests mid-flight; httpx's request
+#: body generator is then collected unexhausted and Trio reports it at GC time. It is a
+#: chain-layer cleanup issue (reported), not a leak of this layer; filtered by name only.
+HTTPX_GC_WARNING = (
+    "ignore:Exception ignored in. <async_generator object ByteStream.__aiter__"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
+SLOT_TIME = 0.05
+
+
+@attrs.define(eq=False, kw_only=True)
+class HookedBuyer(PlatformAwareBuyer):
+    """The production buyer with test hooks around the send (to flip fault knobs)."""
+
+    before: Callable[[], None] | None = None
+    after: Callable[[BuyOrder], None] | None = None
+    pause: Callable[[TokenInfo], Awaitable[None]] | None = None
+
+    async def prepare_and_send_order(self, token_info: TokenInfo) -> BuyOrder:
+        if self.pause is not None:
+            await self.pause(token_info)
+        if self.before is not None:
+            self.before()
+        order = await super().prepare_and_send_order(token_info)
+        if self.after is not None:
+            self.after(order)
+        return order
+
+
+@attrs.define(eq=False, kw_only=True)
+class HookedSeller(PlatformAwareSeller):
+    """The production seller with async hooks around each send."""
+
+    before: Callable[[int], Awaitable[None]] | None = None
+    after: Callable[[SellOrder], Awaitable[None]] | None = None
+
+    async def prepare_and_send_order(
+        self, token_info: TokenInfo, position: Position, **kw: Any
+    ) -> SellOrder:
+        if self.before is not None:
+            await self.before(position.next_sell_attempt)
+        order = await super().prepare_and_send_order(token_info, position, **kw)
+        if self.after is not None:
+            await self.after(order)
+        return order
+
+    def front_run_with(
+        self, h: Harness, action: Callable[[], Awaitable[None]], attempts: set[int] | None = None
+    ) -> None:
+        """Hold our SELL back 0.3 s and let ``action`` (e.g. a dump) land before it."""
+
+        async def before(attempt: int) -> None:
+            if attempts is None or attempt in attempts:
+                h.sim.faults.latency_min = h.sim.faults.latency_max = 0.3
+
+        async def after(order: SellOrder) -> None:
+            if h.sim.faults.latency_max:
+                h.sim.faults.latency_min = h.sim.faults.latency_max = 0.0
+                await action()
+
+        self.before, self.after = before, after
+
+
+@attrs.define(eq=False, kw_only=True)
+class Harness:
+    sim: SimNode
+    rpc: RpcClient
+    repo: Repository
+    bot: Bot
+    creator: Keypair
+    wallet: Keypair
+    funding: int
+    buyer: HookedBuyer
+    seller: HookedSeller
+
+    async def launch(
+        self, name: str = "Test Coin", creator_buy_sol: float = 0.5, mint: Keypair | None = None
+    ) -> Pubkey:
+        """Create a Token-2022 pump coin with the creator's own buy, like a real launch."""
+        mint = mint or Keypair()
+        user = self.creator.pubkey()
+        budget = int(creator_buy_sol * SOL)
+        quote = quote_buy_for_sol(budget, INITIAL_RESERVES, FeeRates(95, 30))
+        ixs = [
+            instructions.set_compute_unit_limit(400_000),
+            instructions.create_v2(
+                mint=mint.pubkey(), user=user, creator=user, name=name, symbol="TST", uri="u"
+            ),
+            instructions.create_associated_token_account_idempotent(
+                payer=user, owner=user, mint=mint.pubkey(),
+                token_program=addresses.TOKEN_2022_PROGRAM_ID,
+            ),
+            instructions.buy(
+                user=user, mint=mint.pubkey(), creator=user,
+                token_program=addresses.TOKEN_2022_PROGRAM_ID,
+                fee_recipient=addresses.FEE_RECIPIENTS[0], amount=quote.amount,
+                max_sol_cost=max_sol_cost(quote.total, 500),
+            ),
+        ]  # fmt: skip
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        signed = build_transaction(ixs, self.creator, blockhash, [mint])
+        await self.rpc.send_transaction(signed.raw)
+        return mint.pubkey()
+
+    async def creator_sell(self, mint: Pubkey, fraction: float) -> None:
+        """The creator dumps ``fraction`` of its tokens (moves the price down)."""
+        user = self.creator.pubkey()
+        held = self.sim.ledger.token_balance(user, mint)
+        ix = instructions.sell(
+            user=user, mint=mint, creator=user, token_program=addresses.TOKEN_2022_PROGRAM_ID,
+            fee_recipient=addresses.FEE_RECIPIENTS[0], amount=int(held * fraction),
+            min_sol_output=0,
+        )  # fmt: skip
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        signed = build_transaction([ix], self.creator, blockhash)
+        await self.rpc.send_transaction(signed.raw)
+
+    async def creator_send_dust(self, mint: Pubkey, owner: Pubkey, amount: int) -> None:
+        """The creator sends ``amount`` base units to ``owner``'s token account."""
+        program = addresses.TOKEN_2022_PROGRAM_ID
+        user = self.creator.pubkey()
+        ix = Instruction(
+            program,
+            bytes([12]) + amount.to_bytes(8, "little") + bytes([6]),
+            [
+                AccountMeta(addresses.associated_token_address(user, mint, program), False, True),
+                AccountMeta(mint, False, False),
+                AccountMeta(addresses.associated_token_address(owner, mint, program), False, True),
+                AccountMeta(user, True, False),
+            ],
+        )
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        await self.rpc.send_transaction(build_transaction([ix], self.creator, blockhash).raw)
+
+    async def creator_buy(self, mint: Pubkey, sol: float) -> None:
+        """The creator buys more (moves the price up)."""
+        user = self.creator.pubkey()
+        curve = self.sim.ledger.bonding_curve(mint)
+        assert curve is not None
+        quote = quote_buy_for_sol(int(sol * SOL), Reserves.of(curve), FeeRates(95, 30))
+        ix = instructions.buy(
+            user=user, mint=mint, creator=user, token_program=addresses.TOKEN_2022_PROGRAM_ID,
+            fee_recipient=addresses.FEE_RECIPIENTS[0], amount=quote.amount,
+            max_sol_cost=max_sol_cost(quote.total, 2000),
+        )  # fmt: skip
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        signed = build_transaction([ix], self.creator, blockhash)
+        await self.rpc.send_transaction(signed.raw)
+
+    async def positions(self) -> list[Position]:
+        return await self.repo.list_positions()
+
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 20.0) -> None:
+        with trio.fail_after(timeout):
+            while not await predicate():
+                await trio.sleep(0.05)
+
+    async def all_closed(self, count: int) -> bool:
+        positions = await self.positions()
+        return len(positions) >= count and all(p.is_closed for p in positions)
+
+    def wallet_sol_change(self) -> int:
+        return self.sim.ledger.balance(self.wallet.pubkey()) - self.funding
+
+    def token_balance(self, mint: Pubkey) -> int:
+        return self.sim.ledger.token_balance(self.wallet.pubkey(), mint)
+
+    async def assert_books_balance(self) -> list[Position]:
+        """Closed positions hold no tokens; wallet SOL change == Σ realised PnL, exactly."""
+        positions = await self.positions()
+        for p in positions:
+            if p.is_closed:
+                assert self.token_balance(p.mint) == 0, f"tokens left for closed {p.mint}"
+                assert p.realized_pnl_lamports is not None, f"{p.mint} PnL unknown"
+        pnl = sum(p.realized_pnl_lamports or 0 for p in positions)
+        assert self.wallet_sol_change() == pnl
+        return positions
+
+
+@asynccontextmanager
+async def running_bot(
+    tmp_path: Path,
+    *,
+    config: dict[str, Any] | None = None,
+    faults: Faults | None = None,
+    funding: int = 10 * SOL,
+    db: Path | None = None,
+    wallet: Keypair | None = None,
+    start: bool = True,
+    slot_time: float = SLOT_TIME,
+) -> AsyncIterator[Harness]:
+    """A simulator (no background market), a funded wallet and a running bot."""
+    creator = Keypair()
+    wallet = wallet or Keypair()
+    settings: dict[str, Any] = {
+        "trade": {"buy_amount_sol": "0.1", "max_active_mints": 100, "rebroadcast_interval": 0.2},
+        "exits": {"tick_interval": 0.1},
+        "priority_fee": {"fixed_micro_lamports": 1_000},
+    }
+    for section, values in (config or {}).items():
+        settings.setdefault(section, {}).update(values)
+    cfg = parse_config(settings, env={})
+    async with (
+        open_sim(
+            None,
+            seed=7,
+            slot_time=slot_time,
+            faults=faults or Faults(),
+            fund={creator.pubkey(): 1_000 * SOL, wallet.pubkey(): funding},
+        ) as sim,
+        RpcClient((sim.rpc_url,)) as rpc,  # type: ignore[arg-type]
+        open_repository(db or tmp_path / "bot.db") as repo,
+    ):
+        bot = await build_bot(cfg, rpc=rpc, keypair=wallet, repo=repo, ws_url=sim.ws_url)
+        old = bot.trader.buyer
+        buyer = HookedBuyer(
+            chain=old.chain, amount_lamports=old.amount_lamports, slippage_bps=old.slippage_bps,
+            extreme_fast_mode=old.extreme_fast_mode,
+            extreme_fast_token_amount=old.extreme_fast_token_amount,
+        )  # fmt: skip
+        bot.trader.buyer = buyer
+        seller = HookedSeller(
+            chain=old.chain,
+            slippage_bps=bot.trader.seller.slippage_bps,
+            close_token_account=bot.trader.seller.close_token_account,
+        )
+        bot.trader.seller = seller
+        harness = Harness(
+            sim=sim, rpc=rpc, repo=repo, bot=bot, creator=creator, wallet=wallet,
+            funding=funding, buyer=buyer, seller=seller,
+        )  # fmt: skip
+        async with trio.open_nursery() as nursery:
+            if start:
+                await nursery.start(bot.trader.run)
+            yield harness
+            nursery.cancel_scope.cancel()

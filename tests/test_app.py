@@ -1,0 +1,145 @@
+"""The ``run`` command end to end: paper trading on the embedded simulator, config errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.scenario.harness import HTTPX_GC_WARNING
+from trio_trader import cli
+
+pytestmark = pytest.mark.filterwarnings(HTTPX_GC_WARNING)
+
+
+def check_summary(summary: dict[str, object]) -> None:
+    positions = summary["positions"]
+    assert isinstance(positions, dict)
+    assert positions["opened"] >= 1
+    assert positions["closed"] == positions["opened"]  # the shutdown sold everything
+    assert positions["open"] == 0
+    # read from the simulator's ledger vs. the database, to the lamport
+    assert summary["wallet_sol_change_lamports"] == summary["realized_pnl_lamports"]
+    assert summary["token_balances"] == {}
+    assert summary["balances_source"] == "simulator ledger"
+    assert set(summary["pre_confirmation_sells"]) == {"sent", "succeeded"}  # type: ignore[arg-type]
+
+
+def test_run_sim_paper_trades_and_writes_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    db = tmp_path / "run.db"
+    code = cli.main(
+        [
+            "run", "--sim", "--scenario", "scripted_60s", "--seed", "1", "--duration", "4",
+            "--grace", "10", "--db", str(db), "--summary-json", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(out.read_text())
+    check_summary(summary)
+    assert db.exists()
+
+
+def test_bad_config_exits_2_and_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[exits]\ntake_profit_pct = -5\n")
+    assert cli.main(["run", "--config", str(bad)]) == 2
+    assert "exits.take_profit_pct: must be > 0" in capsys.readouterr().err
+
+
+def test_unknown_scenario_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--sim", "--scenario", "no-such-market"]) == 2
+    assert "unknown scenario 'no-such-market'" in capsys.readouterr().err
+
+
+def test_live_run_without_a_wallet_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRIO_TRADER_PRIVATE_KEY", raising=False)
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    assert cli.main(["run", "--config", str(example)]) == 2
+    assert "TRIO_TRADER_PRIVATE_KEY" in capsys.readouterr().err
+
+
+def test_sigint_shuts_down_gracefully_and_still_reports(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "trio_trader", "run", "--sim", "--scenario", "scripted_60s",
+            "--seed", "2", "--grace", "10", "--summary-json", str(out),
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    try:
+        time.sleep(5)  # start-up, then some launches (1.5 a second) and positions
+        assert proc.poll() is None, "the bot stopped by itself"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "positions:" in stdout
+    assert "shutting down gracefully" in stderr
+    check_summary(json.loads(out.read_text()))
+
+
+async def test_live_mode_trades_on_any_endpoint_given_by_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run --config`` wiring (env key, RPC balances) against the simulator as the endpoint."""
+    import argparse
+
+    import trio
+    from solders.keypair import Keypair
+
+    from tests.scenario.harness import SOL, Harness
+    from trio_trader import app
+    from trio_trader.chain.rpc import RpcClient
+    from trio_trader.config import load_config
+    from trio_trader.sim import open_sim
+
+    wallet, creator = Keypair(), Keypair()
+    monkeypatch.setenv("MY_TEST_KEY", str(wallet))  # base58 of the 64-byte keypair
+    with trio.fail_after(60):
+        async with open_sim(
+            None, slot_time=0.05, fund={wallet.pubkey(): 5 * SOL, creator.pubkey(): 100 * SOL}
+        ) as sim:
+            config_file = tmp_path / "live.toml"
+            config_file.write_text(
+                f'[rpc]\nendpoints = ["{sim.rpc_url}"]\nws_url = "{sim.ws_url}"\n'
+                '[wallet]\nprivate_key_env = "MY_TEST_KEY"\n'
+                '[trade]\nbuy_amount_sol = "0.2"\n[exits]\nsell_after = 0.5\n'
+                f'[db]\npath = "{tmp_path / "live.db"}"\n'
+            )
+            config = load_config(config_file)
+            assert str(wallet) not in repr(config)  # the key is held, never shown
+            args = argparse.Namespace(duration=3.0, grace=10.0, db=None)
+
+            async def launch_soon() -> None:
+                await trio.sleep(0.5)
+                async with RpcClient((sim.rpc_url,)) as rpc:  # type: ignore[arg-type]
+                    launcher = Harness(
+                        sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
+                        wallet=wallet, funding=5 * SOL, buyer=None, seller=None,  # type: ignore[arg-type]
+                    )  # fmt: skip
+                    await launcher.launch("Live")
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(launch_soon)
+                summary = await app._run_live(args, config)
+    assert summary["balances_source"] == "rpc"
+    assert summary["positions"]["opened"] == 1
+    assert summary["positions"]["closed"] == 1
+    assert summary["wallet_sol_change_lamports"] == summary["realized_pnl_lamports"] != 0
+    assert summary["token_balances"] == {}

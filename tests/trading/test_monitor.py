@@ -1,0 +1,236 @@
+"""PositionMonitor decisions with a scripted seller and the real repository (MockClock).
+
+The repository runs SQLite in a worker thread. With ``autojump_threshold=0`` Trio's
+MockClock counts a thread wait as idleness and jumps to the next deadline *during* a DB
+write, so these tests use a clock that only jumps after 50 ms of real idleness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import trio
+import trio.testing
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+
+from trio_trader.listeners.types import PriceUpdate
+from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID
+from trio_trader.store import Repository, open_repository
+from trio_trader.trading.exits import ExitReason, ExitRules
+from trio_trader.trading.monitor import PositionMonitor, SellPolicy
+from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+
+TOKENS = 1_000_000_000
+
+
+def token_info() -> TokenInfo:
+    return TokenInfo(
+        mint=Pubkey.new_unique(), name="T", symbol="T", uri="u",
+        bonding_curve=Pubkey.new_unique(), associated_bonding_curve=Pubkey.new_unique(),
+        creator=Pubkey.new_unique(), user=Pubkey.new_unique(), token_program=TOKEN_2022_PROGRAM_ID,
+    )  # fmt: skip
+
+
+def sent(order: BuyOrder | SellOrder) -> None:
+    order.attach_transaction(
+        signature=Keypair().sign_message(b"x"), raw_transaction=b"raw",
+        blockhash="11111111111111111111111111111111", last_valid_block_height=100,
+    )  # fmt: skip
+    order.mark_sent(sent_at=trio.current_time(), sent_at_wall=0.0)
+
+
+@attrs.define(eq=False)
+class ScriptedSeller:
+    """Sends instantly; each SELL's outcome is the next entry of ``outcomes``."""
+
+    outcomes: list[int | None]  # None: confirmed; an int: failed with that error code
+    orders: list[SellOrder] = attrs.field(factory=list)
+    kwargs: list[dict[str, Any]] = attrs.field(factory=list)
+
+    async def prepare_and_send_order(
+        self, token_info: TokenInfo, position: Position, **kw: Any
+    ) -> SellOrder:
+        order = SellOrder(
+            token_info=token_info, token_amount=position.sellable_token_amount or 0,
+            min_sol_output=1, sol_output=2, attempt=position.next_sell_attempt,
+        )  # fmt: skip
+        sent(order)
+        self.orders.append(order)
+        self.kwargs.append(kw)
+        return order
+
+    async def process_order(self, order: SellOrder) -> Any:
+        await trio.sleep(0.1)
+        code = self.outcomes.pop(0)
+        if code is None:
+            return order.mark_confirmed(slot=1, fee_lamports=5000, sol_change=90, token_change=-1)
+        return order.mark_failed(error_code=code, error_name=str(code), slot=1, fee_lamports=5000,
+                                 sol_change=-5000, token_change=0)  # fmt: skip
+
+
+@pytest.fixture
+def clock() -> trio.testing.MockClock:
+    return trio.testing.MockClock(autojump_threshold=0.05)
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
+    async with open_repository(tmp_path / "m.db") as r:
+        yield r
+
+
+async def open_position(repo: Repository) -> tuple[Position, BuyOrder]:
+    info = token_info()
+    position = Position.create_from_token_info(info)
+    await repo.insert_position(position)
+    buy = BuyOrder(token_info=info, token_amount=TOKENS, max_sol_cost=120, sol_cost=100)
+    sent(buy)
+    position.update_from_buy_order(buy)
+    await repo.update_position(position)
+    return position, buy
+
+
+def make_monitor(
+    position: Position, seller: ScriptedSeller, repo: Repository, rules: ExitRules, **policy: Any
+) -> tuple[PositionMonitor, trio.MemorySendChannel[PriceUpdate]]:
+    send, receive = trio.open_memory_channel[PriceUpdate](1)
+    monitor = PositionMonitor(
+        position=position, seller=seller, repo=repo, rules=rules,  # type: ignore[arg-type]
+        policy=SellPolicy(tick_interval=5.0, **policy), prices=receive,
+    )  # fmt: skip
+    return monitor, send
+
+
+def resolve_buy(position: Position, buy: BuyOrder, monitor: PositionMonitor, ok: bool) -> None:
+    if ok:
+        result = buy.mark_confirmed(slot=1, fee_lamports=5000, sol_change=-100, token_change=TOKENS)
+    else:
+        result = buy.mark_failed(error_code=6002, slot=1, fee_lamports=5000, sol_change=-5000,
+                                 token_change=0)  # fmt: skip
+    position.apply_buy_result(result)
+    monitor.buy_result_available_event.set()
+
+
+async def test_failed_sell_waits_for_the_buy_result_then_resends(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[3012, None])  # overtook its BUY, then sells
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=0.0))
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(monitor.monitor)
+            await trio.sleep(30)
+            assert len(seller.orders) == 1  # no blind re-send while the BUY is unknown
+            assert seller.orders[0].sent_before_buy_confirmed
+            resolve_buy(position, buy, monitor, ok=True)
+    assert [o.state for o in seller.orders] == [OrderState.FAILED, OrderState.CONFIRMED]
+    assert position.is_closed
+    stored = await repo.get_position(position.id or 0)
+    assert stored.is_closed
+    assert stored.realized_pnl_lamports == position.realized_pnl_lamports == -5000 + 90 - 100
+    assert monitor.stats.pre_confirmation_failed == 1
+
+
+async def test_buy_failed_without_a_sell_closes_and_cancels_the_scope(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[])
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=5000))
+    sibling_cancelled = False
+
+    async def sibling() -> None:
+        nonlocal sibling_cancelled
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            sibling_cancelled = True
+            raise
+
+    with trio.fail_after(100):
+        async with trio.open_nursery() as scope:
+            monitor.scope = scope.cancel_scope
+            scope.start_soon(sibling)
+            scope.start_soon(monitor.monitor)
+            await trio.sleep(5)
+            resolve_buy(position, buy, monitor, ok=False)
+    assert sibling_cancelled
+    assert seller.orders == []
+    assert (await repo.get_position(position.id or 0)).status == "failed"
+
+
+async def test_curve_complete_leaves_the_position_open_for_a_human(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[6005])
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0))
+    resolve_buy(position, buy, monitor, ok=True)
+    with trio.fail_after(100):
+        await monitor.monitor()
+    assert len(seller.orders) == 1
+    assert position.is_open
+    assert (await repo.get_position(position.id or 0)).is_open
+
+
+async def test_slippage_failures_widen_then_emergency_zero_min_output(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[6003, 6003, None])
+    monitor, _prices = make_monitor(
+        position, seller, repo, ExitRules(sell_after=0.0), max_sell_attempts=2,
+        reprice_step_bps=500,
+    )  # fmt: skip
+    resolve_buy(position, buy, monitor, ok=True)
+    with trio.fail_after(100):
+        await monitor.monitor()
+    assert [k.get("extra_slippage_bps") for k in seller.kwargs] == [0, 500, 1000]
+    assert [k.get("zero_min_output") for k in seller.kwargs] == [False, False, True]
+    assert position.is_closed
+
+
+async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[None])
+    monitor, prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=1000))
+    resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for 1e9 units
+
+    def update(vsol: int) -> PriceUpdate:
+        return PriceUpdate(
+            mint=position.mint, virtual_sol_reserves=vsol, virtual_token_reserves=10**10,
+            real_token_reserves=1, is_buy=True, user=Pubkey.default(), sol_amount=1,
+            token_amount=1, signature="s", slot=1, seen_at=0.0,
+        )  # fmt: skip
+
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(monitor.monitor)
+            await prices.send(update(1_000))  # 1e-7 per unit = entry: hold
+            await trio.sleep(5)
+            assert seller.orders == []
+            await prices.send(update(1_100))  # +10 %: take profit
+    assert position.exit_reason == ExitReason.TAKE_PROFIT
+
+    position2, buy2 = await open_position(repo)
+    seller2 = ScriptedSeller(outcomes=[None])
+    monitor2, _ = make_monitor(position2, seller2, repo, ExitRules())
+    resolve_buy(position2, buy2, monitor2, ok=True)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(monitor2.monitor)
+            await trio.sleep(50)
+            assert seller2.orders == []  # no rule: holds
+            monitor2.request_exit(ExitReason.SHUTDOWN)
+    assert position2.exit_reason == ExitReason.SHUTDOWN
+    assert position2.is_closed

@@ -1,0 +1,387 @@
+"""The bot's configuration: an attrs tree loaded from TOML plus secrets from the environment.
+
+Why this shape:
+
+* One private :class:`cattrs.Converter` with ``forbid_extra_keys`` turns the TOML tables
+  into frozen attrs classes, so a misspelt key is an error instead of a silently ignored
+  option (a typo in ``stop_loss_pct`` must never mean "no stop loss").
+* Scalars are structured strictly: ``"5"`` is not an int and ``1.5`` is not silently
+  truncated to ``1``.
+* Amounts of SOL are written in SOL (``"0.01"`` or ``0.01``) and held as integer
+  lamports (:class:`SolAmount`); floats never reach money arithmetic.
+* Range checks live in field metadata and are walked after structuring, so every error
+  names the full key: ``ConfigError("exits.take_profit_pct: must be > 0")``.
+* The private key is read from an environment variable only and wrapped in
+  :class:`Secret`, whose ``repr`` never shows it; a ``private_key`` in the file is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import cattrs
+import cattrs.errors
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DbConfig",
+    "ExitsConfig",
+    "FiltersConfig",
+    "ListenerConfig",
+    "PriorityFeeConfig",
+    "RpcConfig",
+    "Secret",
+    "SolAmount",
+    "TradeConfig",
+    "WalletConfig",
+    "load_config",
+    "parse_config",
+]
+
+LAMPORTS_PER_SOL = 1_000_000_000
+DEFAULT_PRIVATE_KEY_ENV = "TRIO_TRADER_PRIVATE_KEY"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the offending key."""
+
+
+class SolAmount(int):
+    """An amount written in SOL in the config file, held as integer lamports."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, value: object) -> SolAmount:
+        """Parse ``"0.01"``, ``0.01`` or ``1`` (SOL) into lamports; reject sub-lamport precision."""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError('expected SOL as a string like "0.01" or a number')
+        try:
+            # repr() of a float is the shortest string that round-trips: what the user typed.
+            sol = Decimal(value if isinstance(value, str) else repr(value))
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount of SOL: {value!r}") from None
+        lamports = sol * LAMPORTS_PER_SOL
+        if not lamports.is_finite() or lamports != lamports.to_integral_value():
+            raise ValueError(f"{value!r} SOL is not a whole number of lamports")
+        return cls(int(lamports))
+
+    @property
+    def sol(self) -> Decimal:
+        """The amount in SOL, for display."""
+        return Decimal(int(self)) / LAMPORTS_PER_SOL
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A secret string that never shows in ``repr``/``str`` (and so never in logs)."""
+
+    _value: str
+
+    def reveal(self) -> str:
+        """The secret itself: call only where it is used, never to log."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+# --- range checks, attached to fields through metadata ---------------------------------
+
+Check = Callable[[Any], str | None]
+
+
+def _positive(value: Any) -> str | None:
+    return None if value is None or value > 0 else "must be > 0"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value is None or value >= 0 else "must be >= 0"
+
+
+def _bps(value: Any) -> str | None:
+    return None if 0 <= value <= 10_000 else "must be between 0 and 10000"
+
+
+def _pct_below_100(value: Any) -> str | None:
+    return None if value is None or 0 < value < 100 else "must be > 0 and < 100"
+
+
+def _percentile(value: Any) -> str | None:
+    return None if 0 <= value <= 100 else "must be between 0 and 100"
+
+
+def _non_empty(value: Any) -> str | None:
+    return None if value else "must not be empty"
+
+
+def _regex(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"invalid regular expression: {exc}"
+    return None
+
+
+def _pubkeys(value: Any) -> str | None:
+    from solders.pubkey import Pubkey
+
+    for item in value:
+        try:
+            Pubkey.from_string(item)
+        except ValueError:
+            return f"not a base58 public key: {item!r}"
+    return None
+
+
+def _field(default: Any, *checks: Check, factory: bool = False) -> Any:
+    """An attrs field with range checks run by :func:`_validate` (which knows the key path)."""
+    metadata = {"checks": checks}
+    if factory:
+        return attrs.field(factory=default, metadata=metadata)
+    return attrs.field(default=default, metadata=metadata)
+
+
+# --- the tree ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RpcConfig:
+    """Where the chain is: JSON-RPC endpoints (fail over in order) and the WebSocket URL."""
+
+    endpoints: list[str] = _field(  # noqa: RUF009 (attrs field helper)
+        lambda: ["https://api.mainnet-beta.solana.com"], _non_empty, factory=True
+    )
+    ws_url: str = "wss://api.mainnet-beta.solana.com"
+    requests_per_second: float | None = _field(None, _positive)
+    max_retries: int = _field(5, _non_negative)
+
+
+@attrs.frozen
+class WalletConfig:
+    """Where the signing key comes from: a keypair JSON file or an environment variable."""
+
+    keypair_file: str | None = None
+    private_key_env: str = DEFAULT_PRIVATE_KEY_ENV
+    # Filled from the environment by the loader; never from the file.
+    private_key: Secret | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class PriorityFeeConfig:
+    """Compute-unit price: fixed, or a percentile of recent fees capped at ``cap``."""
+
+    mode: Literal["fixed", "dynamic"] = "fixed"
+    fixed_micro_lamports: int = _field(100_000, _non_negative)
+    percentile: int = _field(75, _percentile)
+    cap_micro_lamports: int = _field(2_000_000, _non_negative)
+
+
+@attrs.frozen
+class TradeConfig:
+    """How much to buy, how to price orders and how hard to try to get out."""
+
+    buy_amount_sol: SolAmount = _field(SolAmount(10_000_000), _positive)  # noqa: RUF009 (attrs field helper)
+    buy_slippage_bps: int = _field(1_500, _bps)
+    sell_slippage_bps: int = _field(1_500, _bps)
+    compute_unit_limit: int = _field(120_000, _positive)
+    extreme_fast_mode: bool = False
+    extreme_fast_token_amount: int = _field(0, _non_negative)
+    pre_confirmation_sells: bool = True
+    max_active_mints: int = _field(3, _positive)
+    max_buys: int = _field(0, _non_negative)
+    rebroadcast_interval: float = _field(0.5, _positive)
+    max_sell_attempts: int = _field(5, _positive)
+    sell_reprice_step_bps: int = _field(1_000, _bps)
+    emergency_policy: Literal["zero_min_output", "leave_open"] = "zero_min_output"
+    close_token_account: bool = True
+
+
+@attrs.frozen
+class ListenerConfig:
+    """Which stream detects new tokens and carries trade prices."""
+
+    source: Literal["logs", "block"] = "logs"
+    commitment: Literal["processed", "confirmed"] = "processed"
+
+
+@attrs.frozen
+class FiltersConfig:
+    """Which new tokens are worth buying. Empty lists and ``None`` mean "no restriction"."""
+
+    name_contains: list[str] = attrs.field(factory=list)
+    symbol_contains: list[str] = attrs.field(factory=list)
+    name_regex: str | None = _field(None, _regex)
+    symbol_regex: str | None = _field(None, _regex)
+    creator_allow: list[str] = _field(list, _pubkeys, factory=True)  # noqa: RUF009 (attrs field helper)
+    creator_deny: list[str] = _field(list, _pubkeys, factory=True)  # noqa: RUF009 (attrs field helper)
+    min_creator_buy_sol: SolAmount | None = None
+    max_creator_buy_sol: SolAmount | None = None
+    max_token_age: float | None = _field(None, _non_negative)
+
+
+@attrs.frozen
+class ExitsConfig:
+    """When to sell. Every rule is optional; the first one that fires sells everything."""
+
+    take_profit_pct: float | None = _field(None, _positive)
+    stop_loss_pct: float | None = _field(None, _pct_below_100)
+    trailing_stop_pct: float | None = _field(None, _pct_below_100)
+    max_hold_time: float | None = _field(None, _non_negative)
+    sell_after: float | None = _field(None, _non_negative)
+    never_sell: bool = False
+    tick_interval: float = _field(1.0, _positive)
+
+
+@attrs.frozen
+class DbConfig:
+    """Where positions and trades are stored (SQLite)."""
+
+    path: str = "trio_trader.db"
+
+
+@attrs.frozen
+class Config:
+    """The whole configuration tree (one TOML table per section)."""
+
+    rpc: RpcConfig = attrs.field(factory=RpcConfig)
+    wallet: WalletConfig = attrs.field(factory=WalletConfig)
+    priority_fee: PriorityFeeConfig = attrs.field(factory=PriorityFeeConfig)
+    trade: TradeConfig = attrs.field(factory=TradeConfig)
+    listener: ListenerConfig = attrs.field(factory=ListenerConfig)
+    filters: FiltersConfig = attrs.field(factory=FiltersConfig)
+    exits: ExitsConfig = attrs.field(factory=ExitsConfig)
+    db: DbConfig = attrs.field(factory=DbConfig)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _strict(kind: type, name: str) -> Callable[[Any, type], Any]:
+    def hook(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise ValueError(f"expected {name}, got a boolean")
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kind):
+            raise ValueError(f"expected {name}, got {type(value).__name__} {value!r}")
+        return value
+
+    return hook
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(int, _strict(int, "an integer"))
+    converter.register_structure_hook(float, _strict(float, "a number"))
+    converter.register_structure_hook(bool, _strict(bool, "true or false"))
+    converter.register_structure_hook(str, _strict(str, "a string"))
+    converter.register_structure_hook(SolAmount, lambda v, _: SolAmount.parse(v))
+    return converter
+
+
+_CONVERTER = _make_converter()
+
+
+_EXTRA = "\x00extra:"
+
+
+def _format_error(exc: BaseException, _type: type | None) -> str:
+    if isinstance(exc, KeyError):
+        return "required key missing"
+    if isinstance(exc, cattrs.errors.ForbiddenExtraKeysError):
+        return _EXTRA + ",".join(sorted(exc.extra_fields))
+    return str(exc) or type(exc).__name__
+
+
+def _readable(exc: Exception) -> str:
+    """Turn cattrs' ``"msg @ $.a.b"`` lines into ``"a.b: msg"`` lines."""
+    lines = []
+    for line in cattrs.transform_error(exc, format_exception=_format_error):
+        message, _, path = line.rpartition(" @ ")
+        key = path.removeprefix("$").removeprefix(".") or "(top level)"
+        if message.startswith(_EXTRA):
+            for name in message.removeprefix(_EXTRA).split(","):
+                lines.append(f"{key + '.' if key != '(top level)' else ''}{name}: unknown key")
+            continue
+        lines.append(f"{key}: {message}")
+    return "; ".join(lines)
+
+
+def _validate(obj: Any, prefix: str = "") -> None:
+    for field in attrs.fields(type(obj)):
+        value = getattr(obj, field.name)
+        key = f"{prefix}{field.name}"
+        for check in field.metadata.get("checks", ()):
+            problem = check(value)
+            if problem:
+                raise ConfigError(f"{key}: {problem}")
+        if attrs.has(type(value)) and not isinstance(value, Secret):
+            _validate(value, f"{key}.")
+
+
+def _cross_checks(config: Config) -> None:
+    trade, filters = config.trade, config.filters
+    if trade.extreme_fast_mode and trade.extreme_fast_token_amount <= 0:
+        raise ConfigError(
+            "trade.extreme_fast_token_amount: must be > 0 when trade.extreme_fast_mode is on"
+        )
+    low, high = filters.min_creator_buy_sol, filters.max_creator_buy_sol
+    if low is not None and high is not None and low > high:
+        raise ConfigError("filters.min_creator_buy_sol: must be <= filters.max_creator_buy_sol")
+
+
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML data and the environment.
+
+    Raises:
+        ConfigError: naming the first bad key (or all structural errors, joined by ``;``).
+    """
+    env = os.environ if env is None else env
+    wallet = data.get("wallet")
+    if isinstance(wallet, Mapping) and "private_key" in wallet:
+        raise ConfigError(
+            "wallet.private_key: secrets are not read from the file; "
+            "set the environment variable named by wallet.private_key_env"
+        )
+    try:
+        config = _CONVERTER.structure(dict(data), Config)
+    except Exception as exc:  # cattrs raises ClassValidationError / ExceptionGroups
+        raise ConfigError(_readable(exc)) from None
+    _validate(config)
+    _cross_checks(config)
+    secret = env.get(config.wallet.private_key_env)
+    if secret:
+        config = attrs.evolve(
+            config, wallet=attrs.evolve(config.wallet, private_key=Secret(secret.strip()))
+        )
+    return config
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read a TOML file into a :class:`Config` (see ``config.example.toml``).
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or holds a bad key or value.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, env)

@@ -1,0 +1,85 @@
+"""Token detection from ``blockSubscribe`` (an alternative to ``logsSubscribe``).
+
+A block notification carries whole transactions with their ``meta.logMessages``; each
+successful one is decoded exactly like a logs notification, so the outputs are the same.
+Transactions may come base64-encoded (``["<b64>", "base64"]``) or as JSON with
+``signatures``; both are read.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import attrs
+import trio
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+
+from trio_trader.chain.pubsub import PubsubClient
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+
+from .decode import decode_transaction
+from .logs import ListenerStats, PriceSink, TokenSink, _dispatch
+
+log = logging.getLogger(__name__)
+
+
+def _signature(tx: Any) -> str:
+    if isinstance(tx, list) and len(tx) == 2 and tx[1] == "base64":
+        return str(VersionedTransaction.from_bytes(base64.b64decode(tx[0])).signatures[0])
+    if isinstance(tx, dict) and tx.get("signatures"):
+        return str(tx["signatures"][0])
+    raise ValueError("transaction has no readable signature")
+
+
+@attrs.define(eq=False)
+class BlockListener:
+    """``blockSubscribe(mentions=[pump program])`` → new tokens and price updates."""
+
+    pubsub: PubsubClient
+    program: Pubkey = PUMP_PROGRAM_ID
+    commitment: str = "confirmed"
+    stats: ListenerStats = attrs.field(factory=ListenerStats)
+
+    async def run(
+        self,
+        on_token: TokenSink,
+        on_price: PriceSink,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Subscribe and hand every event to the sinks (which must not block) until cancelled."""
+        async with self.pubsub.block_subscribe(self.program, commitment=self.commitment) as sub:
+            task_status.started()
+            async for item in sub:
+                self.handle(item, on_token, on_price)
+
+    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
+        """Process one block notification; a bad transaction skips only itself."""
+        self.stats.notifications += 1
+        try:
+            value = item["value"]
+            slot = value.get("slot")
+            block = value.get("block") or {}
+            txs = block.get("transactions") or []
+        except (KeyError, TypeError, AttributeError) as exc:
+            self.stats.malformed += 1
+            log.warning("skipping malformed block notification (%s)", exc)
+            return
+        now = trio.current_time()
+        for entry in txs:
+            try:
+                meta = entry["meta"]
+                if meta.get("err") is not None:
+                    self.stats.failed_txs += 1
+                    continue
+                logs = meta.get("logMessages") or []
+                signature = _signature(entry["transaction"])
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                self.stats.malformed += 1
+                log.warning("skipping malformed transaction in block %s (%s)", slot, exc)
+                continue
+            tokens, prices = decode_transaction(logs, signature=signature, slot=slot, seen_at=now)
+            _dispatch(self.stats, tokens, prices, on_token, on_price)

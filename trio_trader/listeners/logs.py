@@ -1,0 +1,102 @@
+"""Token detection and trade prices from ``logsSubscribe`` on the pump program (the default).
+
+One subscription carries every pump transaction's logs: ``CreateEvent`` (legacy ``create``
+and ``create_v2``) become :class:`NewToken`, ``TradeEvent`` become :class:`PriceUpdate`.
+The pubsub client reconnects and re-subscribes by itself, so this loop never sees a
+disconnect. A malformed notification is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+from solders.pubkey import Pubkey
+
+from trio_trader.chain.pubsub import PubsubClient
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+
+from .decode import decode_transaction
+from .types import NewToken, PriceUpdate
+
+log = logging.getLogger(__name__)
+
+TokenSink = Callable[[NewToken], None]
+PriceSink = Callable[[PriceUpdate], None]
+
+
+@attrs.define(eq=False)
+class ListenerStats:
+    """Counters for the dashboard and the run summary."""
+
+    notifications: int = 0
+    malformed: int = 0
+    failed_txs: int = 0
+    tokens: int = 0
+    prices: int = 0
+
+
+@attrs.define(eq=False)
+class LogsListener:
+    """``logsSubscribe(mentions=[pump program])`` → new tokens and price updates."""
+
+    pubsub: PubsubClient
+    program: Pubkey = PUMP_PROGRAM_ID
+    commitment: str = "processed"
+    stats: ListenerStats = attrs.field(factory=ListenerStats)
+
+    async def run(
+        self,
+        on_token: TokenSink,
+        on_price: PriceSink,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Subscribe and hand every event to the sinks (which must not block) until cancelled."""
+        async with self.pubsub.logs_subscribe(self.program, commitment=self.commitment) as sub:
+            task_status.started()
+            async for item in sub:
+                self.handle(item, on_token, on_price)
+
+    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
+        """Process one notification (``{"context": {"slot"}, "value": {...}}``)."""
+        self.stats.notifications += 1
+        try:
+            value = item["value"]
+            signature = str(value["signature"])
+            logs = value["logs"]
+            err = value.get("err")
+            slot = item.get("context", {}).get("slot")
+            if not isinstance(logs, list):
+                raise TypeError("logs is not a list")
+        except (KeyError, TypeError, AttributeError) as exc:
+            self.stats.malformed += 1
+            log.warning("skipping malformed logs notification (%s): %.200r", exc, item)
+            return
+        if err is not None:
+            self.stats.failed_txs += 1
+            return
+        tokens, prices = decode_transaction(
+            logs, signature=signature, slot=slot, seen_at=trio.current_time()
+        )
+        _dispatch(self.stats, tokens, prices, on_token, on_price)
+
+
+def _dispatch(
+    stats: ListenerStats,
+    tokens: list[NewToken],
+    prices: list[PriceUpdate],
+    on_token: TokenSink,
+    on_price: PriceSink,
+) -> None:
+    # Prices first: a create tx's own creator buy sets the curve's first price.
+    for price in prices:
+        stats.prices += 1
+        on_price(price)
+    for token in tokens:
+        stats.tokens += 1
+        log.info("new token %s in %s", token.token_info.display_name, token.signature)
+        on_token(token)

@@ -1,0 +1,87 @@
+"""What the listeners produce: new tokens (with facts the filters need) and price updates.
+
+Both listeners (``logsSubscribe`` and ``blockSubscribe``) turn a transaction's pump events
+into these two values, so the trader and the trade feed do not care which stream is used.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import attrs
+from solders.pubkey import Pubkey
+
+from trio_trader.pump.events import CreateEvent, TradeEvent
+from trio_trader.trading.token_info import TokenInfo
+
+
+@attrs.frozen(kw_only=True)
+class NewToken:
+    """A token seen in a create transaction.
+
+    Attributes:
+        token_info: what the buyer needs.
+        creator_buy_lamports: SOL (curve amount, before fees) of the creator's own buy in the
+            create transaction; 0 when the create had no buy. Filters use it.
+        signature: the create transaction.
+        slot: the slot it was seen in, if known.
+        seen_at: Trio time when the notification arrived (for the max-age filter).
+    """
+
+    token_info: TokenInfo
+    creator_buy_lamports: int
+    signature: str
+    slot: int | None
+    seen_at: float
+
+
+@attrs.frozen(kw_only=True)
+class PriceUpdate:
+    """The curve's reserves after one trade, as reported by its ``TradeEvent``."""
+
+    mint: Pubkey
+    virtual_sol_reserves: int
+    virtual_token_reserves: int
+    real_token_reserves: int
+    is_buy: bool
+    user: Pubkey
+    sol_amount: int
+    token_amount: int
+    signature: str
+    slot: int | None
+    seen_at: float
+
+    @property
+    def price(self) -> Fraction:
+        """Spot price in lamports per token base unit (exact)."""
+        if self.virtual_token_reserves <= 0:
+            return Fraction(0)
+        return Fraction(self.virtual_sol_reserves, self.virtual_token_reserves)
+
+    @classmethod
+    def from_event(
+        cls, ev: TradeEvent, *, signature: str, slot: int | None, seen_at: float
+    ) -> PriceUpdate:
+        """Wrap a decoded ``TradeEvent``."""
+        return cls(
+            mint=ev.mint,
+            virtual_sol_reserves=ev.virtual_sol_reserves,
+            virtual_token_reserves=ev.virtual_token_reserves,
+            real_token_reserves=ev.real_token_reserves,
+            is_buy=ev.is_buy,
+            user=ev.user,
+            sol_amount=ev.sol_amount,
+            token_amount=ev.token_amount,
+            signature=signature,
+            slot=slot,
+            seen_at=seen_at,
+        )
+
+
+def creator_buy_lamports(create: CreateEvent, events: list[object]) -> int:
+    """The creator's initial buy: the first buy of the created mint by its deployer in the tx."""
+    buys = [e for e in events if isinstance(e, TradeEvent) and e.is_buy and e.mint == create.mint]
+    for ev in buys:
+        if ev.user in (create.user, create.creator):
+            return int(ev.sol_amount)
+    return 0

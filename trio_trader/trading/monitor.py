@@ -1,0 +1,303 @@
+"""The position monitor: watches one position's price and sells it, even before its BUY lands.
+
+It runs in the position scope beside the BUY-confirmation task (see ``trader.py``) and
+wakes on whichever comes first: a trade event for its mint (a new price), a time tick
+(time rules, periodic checks) or ``buy_result_available_event``. Each wake-up:
+
+1. BUY FAILED and no SELL sent → the position is closed, written, and the scope cancelled.
+2. An exit rule fired → the sell loop (``_sell_until_done``).
+
+The sell loop is where the failure orderings are handled. After every failed SELL it asks
+*why* before doing anything, and it always waits for the BUY's result first when that is
+not known yet (a SELL that overtook its BUY fails with a missing token account; only the
+BUY's outcome says whether to re-send or to stop):
+
+* BUY failed → nothing is held: the position closes (``Position.apply_*`` does that).
+* BUY confirmed → the tokens are held: re-send with a fresh blockhash (new signature).
+  A slippage failure (6003) re-prices: each retry widens the slippage by
+  ``reprice_step_bps``. After ``max_sell_attempts`` SELLs the emergency policy decides:
+  one last SELL with ``min_sol_output = 0``, or leave the position open and alert.
+* An error that no re-send can fix (curve complete: the token migrated) → open + alert.
+
+A position ends only when its tokens are sold or its BUY failed, so the loop has no other
+way out except the attempt bound, which leaves the position open in the database for a
+human or the next start's recovery.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import attrs
+import trio
+
+from trio_trader.listeners.types import PriceUpdate
+from trio_trader.pump.curve import Reserves
+from trio_trader.store import Repository
+from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, check_exit, entry_price
+from trio_trader.trading.orders import Order, OrderState, SellOrder
+from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
+from trio_trader.trading.position import BUY_FAILED, Position
+
+log = logging.getLogger(__name__)
+
+#: pump errors that no re-send fixes: the curve is complete / migrated
+FATAL_SELL_ERRORS = frozenset({6005})
+#: sell slippage: proceeds after fees below ``min_sol_output``
+SLIPPAGE_ERROR = 6003
+#: seconds a final database write may take during cancellation
+SHIELD_SECONDS = 5.0
+
+
+@attrs.frozen(kw_only=True)
+class SellPolicy:
+    """How hard the monitor tries to get out.
+
+    Attributes:
+        pre_confirmation_sells: allow a SELL while the BUY is unconfirmed (False: the
+            classic flow, exits are evaluated only once the BUY confirmed).
+        max_sell_attempts: SELL transactions before the emergency policy.
+        reprice_step_bps: extra slippage per slippage failure.
+        emergency_policy: ``"zero_min_output"`` (one last SELL at any price) or
+            ``"leave_open"`` (stop and alert).
+        tick_interval: seconds between periodic checks without a price update.
+    """
+
+    pre_confirmation_sells: bool = True
+    max_sell_attempts: int = 5
+    reprice_step_bps: int = 1_000
+    emergency_policy: Literal["zero_min_output", "leave_open"] = "zero_min_output"
+    tick_interval: float = 1.0
+
+
+@attrs.define(eq=False)
+class SellStats:
+    """Running counts of SELLs sent before their BUY confirmed (logged as a success rate)."""
+
+    pre_confirmation_sent: int = 0
+    pre_confirmation_succeeded: int = 0
+    pre_confirmation_failed: int = 0
+
+    def record(self, order: SellOrder) -> None:
+        """Count a resolved pre-confirmation SELL and log the running success rate."""
+        if not order.sent_before_buy_confirmed:
+            return
+        if order.state is OrderState.CONFIRMED:
+            self.pre_confirmation_succeeded += 1
+        else:
+            self.pre_confirmation_failed += 1
+        done = self.pre_confirmation_succeeded + self.pre_confirmation_failed
+        log.info(
+            "pre-confirmation SELLs: %d sent, %d resolved, %d succeeded (%.0f%%)",
+            self.pre_confirmation_sent, done, self.pre_confirmation_succeeded,
+            100.0 * self.pre_confirmation_succeeded / done,
+        )  # fmt: skip
+
+
+async def save(repo: Repository, position: Position, order: Order | None = None) -> None:
+    """Write the position (and a resolved order's trade row), even while being cancelled."""
+    with trio.move_on_after(SHIELD_SECONDS, shield=True):
+        if order is not None and order.is_resolved:
+            await repo.record_trade(position.id, order)
+        await repo.update_position(position)
+
+
+@attrs.define(eq=False, kw_only=True)
+class PositionMonitor:
+    """Watches one position; see the module docstring.
+
+    ``buy_result_available_event`` is set by the BUY-confirmation task once the BUY is
+    CONFIRMED or FAILED (and the position updated). ``scope`` is the position scope's
+    cancel scope, cancelled when the BUY failed before any SELL was sent.
+    """
+
+    position: Position
+    seller: PlatformAwareSeller
+    repo: Repository
+    rules: ExitRules
+    policy: SellPolicy
+    prices: trio.MemoryReceiveChannel[PriceUpdate]
+    stats: SellStats = attrs.field(factory=SellStats)
+    opened_at: float = attrs.field(factory=trio.current_time)
+    scope: trio.CancelScope | None = None
+    buy_result_available_event: trio.Event = attrs.field(factory=trio.Event)
+    last_price: PriceUpdate | None = None
+    _state: ExitState = attrs.field(init=False)
+    _forced: ExitReason | None = attrs.field(default=None, init=False)
+    _waiting: trio.CancelScope | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._state = ExitState(opened_at=self.opened_at)
+
+    async def monitor(self) -> None:
+        """Watch until the position is closed (or left open by the emergency policy)."""
+        position = self.position
+        while True:
+            if self._buy_failed_without_sell():
+                await save(self.repo, position)
+                if self.scope is not None:
+                    self.scope.cancel()
+                return
+            if position.is_closed:
+                await save(self.repo, position)
+                return
+            reason = self._exit_reason()
+            if reason is not None or self._sell_in_flight() or position.needs_sell_resend:
+                await self._sell_until_done(str(reason or position.exit_reason or "resumed"))
+                return
+            await self._wait()
+
+    def request_exit(self, reason: ExitReason) -> None:
+        """Sell at the next wake-up whatever the rules say (shutdown); wakes the monitor."""
+        self._forced = reason
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    # ------------------------------------------------------------------ waiting
+
+    async def _wait(self) -> None:
+        """Return on a price update, a tick (or time-rule deadline), or the BUY's result."""
+        now = trio.current_time()
+        deadline = now + self.policy.tick_interval
+        rule_deadline = self.rules.next_deadline(self.opened_at)
+        if rule_deadline is not None and rule_deadline > now:
+            deadline = min(deadline, rule_deadline)
+        buy_pending = not self.buy_result_available_event.is_set()
+        with trio.move_on_at(deadline) as self._waiting:
+            async with trio.open_nursery() as race:
+                race.start_soon(self._receive_price, race.cancel_scope)
+                if buy_pending:
+                    race.start_soon(self._wait_buy_result, race.cancel_scope)
+        self._waiting = None
+
+    async def _receive_price(self, done: trio.CancelScope) -> None:
+        try:
+            update = await self.prices.receive()
+        except trio.EndOfChannel:
+            await trio.sleep_forever()  # feed gone (shutdown): keep ticking
+        self._see_price(update)
+        done.cancel()
+
+    async def _wait_buy_result(self, done: trio.CancelScope) -> None:
+        await self.buy_result_available_event.wait()
+        done.cancel()
+
+    def _see_price(self, update: PriceUpdate) -> None:
+        self.last_price = update
+        self._state = self._state.with_price(update.price)
+
+    # ------------------------------------------------------------------ decisions
+
+    def _buy_failed_without_sell(self) -> bool:
+        position = self.position
+        buy = position.buy_order
+        if buy is None or buy.state is not OrderState.FAILED or position.sell_order is not None:
+            return False
+        if not position.is_closed:
+            position.close(BUY_FAILED)
+        log.info("%s: BUY failed before any SELL; position closed", position.mint)
+        return True
+
+    def _sell_in_flight(self) -> bool:
+        sell = self.position.sell_order
+        return sell is not None and sell.state in (OrderState.PENDING, OrderState.SENT)
+
+    def _exit_reason(self) -> ExitReason | None:
+        position = self.position
+        buy = position.buy_order
+        confirmed = buy is not None and buy.state is OrderState.CONFIRMED
+        if not confirmed and not self.policy.pre_confirmation_sells:
+            return None
+        if self._forced is not None:
+            return self._forced
+        self._state = self._state.with_entry(entry_price(position.sol_spent, position.token_amount))
+        price = self.last_price.price if self.last_price is not None else None
+        return check_exit(self.rules, self._state, price, trio.current_time())
+
+    # ------------------------------------------------------------------ selling
+
+    async def _sell_until_done(self, reason: str) -> None:
+        position = self.position
+        log.info("%s: exit %s", position.mint, reason)
+        extra_bps = 0
+        while not position.is_closed:
+            sell = position.sell_order
+            if sell is None or not self._sell_in_flight():
+                if position.awaiting_buy_result and sell is not None:
+                    await self.buy_result_available_event.wait()  # why did the SELL fail?
+                    continue
+                if position.buy_order is not None and position.buy_order.state is OrderState.FAILED:
+                    position.close(BUY_FAILED)
+                    break
+                decision = self._next_attempt(sell, extra_bps)
+                if decision is None:
+                    break
+                extra_bps, zero = decision
+                sell = await self._send_sell(reason, extra_bps, zero)
+                if sell is None:
+                    break
+            result = await self.seller.process_order(sell)
+            position.apply_sell_result(result)
+            self.stats.record(sell)
+            await save(self.repo, position, sell)
+        if position.is_closed:
+            log.info(
+                "%s: position %s closed (%s)", position.mint, position.id, position.exit_reason
+            )
+            await save(self.repo, position)
+
+    def _next_attempt(self, failed: SellOrder | None, extra_bps: int) -> tuple[int, bool] | None:
+        """(extra slippage, zero min output) for the next SELL, or None to stop and alert."""
+        position = self.position
+        if failed is not None:
+            if failed.error_code in FATAL_SELL_ERRORS:
+                log.error(
+                    "ALERT %s: SELL failed with %s (curve done?); position %s left open",
+                    position.mint, failed.error_name, position.id,
+                )  # fmt: skip
+                return None
+            if failed.error_code == SLIPPAGE_ERROR:
+                extra_bps += self.policy.reprice_step_bps
+        if position.sell_attempts < self.policy.max_sell_attempts:
+            return extra_bps, False
+        if (
+            self.policy.emergency_policy == "zero_min_output"
+            and position.sell_attempts == self.policy.max_sell_attempts
+        ):
+            log.warning("%s: %d SELLs failed; emergency SELL at any price", position.mint,
+                        position.sell_attempts)  # fmt: skip
+            return extra_bps, True
+        log.error(
+            "ALERT %s: %d SELL attempts failed; position %s left open",
+            position.mint, position.sell_attempts, position.id,
+        )  # fmt: skip
+        return None
+
+    async def _send_sell(self, reason: str, extra_bps: int, zero: bool) -> SellOrder | None:
+        position = self.position
+        reserves = None
+        if self.last_price is not None and position.sell_order is None:
+            u = self.last_price
+            reserves = Reserves(
+                u.virtual_sol_reserves,
+                u.virtual_token_reserves,
+                u.virtual_sol_reserves - 30_000_000_000,
+                u.real_token_reserves,
+            )
+        try:
+            sell = await self.seller.prepare_and_send_order(
+                position.token_info, position, reserves=reserves,
+                extra_slippage_bps=extra_bps, zero_min_output=zero,
+            )  # fmt: skip
+        except TradeError as exc:
+            log.error("ALERT %s: cannot build a SELL (%s); position %s left open",
+                      position.mint, exc, position.id)  # fmt: skip
+            return None
+        position.update_from_sell_order(sell, exit_reason=reason)
+        if sell.sent_before_buy_confirmed:
+            self.stats.pre_confirmation_sent += 1
+            log.info("%s: SELL attempt %d sent before its BUY confirmed", position.mint,
+                     sell.attempt)  # fmt: skip
+        await save(self.repo, position, sell if sell.is_resolved else None)
+        return sell

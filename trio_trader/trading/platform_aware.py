@@ -1,0 +1,446 @@
+"""The buyer and the seller, each split in two as the seed plan asks: send, then confirm.
+
+``prepare_and_send_order`` does no waiting that can be avoided: the blockhash and the
+priority fee come from caches refreshed in the background, the transaction is signed and
+handed to the node, and the order comes back SENT. ``process_order`` then waits for the
+outcome (the :class:`~trio_trader.chain.confirm.Confirmer` rebroadcasts the same bytes
+until they land or the blockhash expires) and reads the wallet's real SOL and token
+changes from the landed transaction, so PnL is exact to the lamport.
+
+A send that raises a transport error (timeout, 5xx after retries) does *not* prove the
+node never received the bytes, so such an order is still treated as SENT: the confirmer
+finds out, and an order that never landed ends as ``expired``. Only a definite refusal
+(``TransactionError``, e.g. a preflight or "blockhash not found" rejection) fails it at
+once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import attrs
+import trio
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from trio_trader.chain.confirm import Confirmation, Confirmer
+from trio_trader.chain.errors import RpcError, TransactionError
+from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.transactions import SignedTransaction, build_transaction
+from trio_trader.chain.types import TransactionInfo
+from trio_trader.pump import addresses, instructions
+from trio_trader.pump.accounts import BondingCurve, FeeConfig, Global
+from trio_trader.pump.curve import (
+    TOKEN_TOTAL_SUPPLY,
+    FeeRates,
+    Reserves,
+    fee_rates,
+    max_sol_cost,
+    min_sol_output,
+    quote_buy,
+    quote_buy_for_sol,
+    quote_sell,
+)
+from trio_trader.pump.errors import error_from_transaction_err
+from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+
+log = logging.getLogger(__name__)
+
+#: seconds spent re-reading a landed transaction that the confirmer could not fetch
+TRANSACTION_FETCH_PATIENCE = 10.0
+#: re-reads of a bonding curve that is not visible yet, and the pause between them
+CURVE_READ_RETRIES = 3
+CURVE_READ_DELAY = 0.1
+
+
+class TradeError(Exception):
+    """An order could not even be built (curve missing or complete, nothing to sell)."""
+
+
+class BlockhashSource(Protocol):
+    """What the buyer needs from the background blockhash cache."""
+
+    @property
+    def latest(self) -> tuple[Hash, int]: ...
+
+    @property
+    def block_height(self) -> int: ...
+
+
+class FeeSource(Protocol):
+    """What the buyer needs from the background priority-fee estimator."""
+
+    @property
+    def micro_lamports(self) -> int: ...
+
+
+@attrs.define(eq=False, kw_only=True)
+class MarketParams:
+    """Pump's global accounts, read once at start-up (fee rates, fee recipients)."""
+
+    global_: Global | None = None
+    fee_config: FeeConfig | None = None
+
+    @classmethod
+    async def load(cls, rpc: RpcClient) -> MarketParams:
+        """Read Global and FeeConfig; a missing account leaves the fallback rates."""
+        global_info, fee_info = await rpc.get_multiple_accounts(
+            [addresses.GLOBAL, addresses.FEE_CONFIG]
+        )
+        return cls(
+            global_=Global.decode(global_info.data) if global_info is not None else None,
+            fee_config=FeeConfig.decode(fee_info.data) if fee_info is not None else None,
+        )
+
+    def fee_recipient(self, token_info: TokenInfo) -> Pubkey:
+        """The fee recipient for a trade of this token (reserved list for mayhem coins)."""
+        if token_info.is_mayhem_mode:
+            if self.global_ is not None and self.global_.reserved_fee_recipient is not None:
+                return self.global_.reserved_fee_recipient
+            return addresses.RESERVED_FEE_RECIPIENTS[0]
+        if self.global_ is not None:
+            return self.global_.fee_recipient
+        return addresses.FEE_RECIPIENTS[0]
+
+    def rates(self, token_info: TokenInfo, curve: BondingCurve | None) -> FeeRates:
+        """Fee rates for the next trade; without a curve read, from the token's reserves."""
+        return fee_rates(curve or _curve_from_token(token_info), self.global_, self.fee_config)
+
+
+def _curve_from_token(token_info: TokenInfo) -> BondingCurve:
+    reserves = _token_reserves(token_info)
+    return BondingCurve(
+        virtual_token_reserves=reserves.virtual_token,
+        virtual_sol_reserves=reserves.virtual_sol,
+        real_token_reserves=reserves.real_token,
+        real_sol_reserves=reserves.real_sol,
+        token_total_supply=TOKEN_TOTAL_SUPPLY,
+        complete=False,
+        creator=token_info.creator,
+        is_mayhem_mode=token_info.is_mayhem_mode,
+        is_cashback_coin=token_info.is_cashback_coin,
+    )
+
+
+def _token_reserves(token_info: TokenInfo) -> Reserves:
+    vs, vt = token_info.virtual_sol_reserves, token_info.virtual_token_reserves
+    if vs is None or vt is None:
+        raise TradeError(f"{token_info.display_name}: the create event carried no reserves")
+    real_token = token_info.real_token_reserves
+    if real_token is None:
+        real_token = vt - (1_073_000_000_000_000 - 793_100_000_000_000)
+    return Reserves(vs, vt, vs - 30_000_000_000, real_token)
+
+
+@attrs.define(eq=False, kw_only=True)
+class ChainAccess:
+    """Everything both sides need to build, send and confirm a transaction."""
+
+    rpc: RpcClient
+    payer: Keypair
+    blockhash: BlockhashSource
+    priority_fee: FeeSource
+    confirmer: Confirmer
+    market: MarketParams
+    compute_unit_limit: int = 120_000
+
+    @property
+    def wallet(self) -> Pubkey:
+        return self.payer.pubkey()
+
+    async def read_curve(self, token_info: TokenInfo) -> BondingCurve:
+        """The token's bonding curve now (``TradeError`` if missing or complete)."""
+        info = await self.rpc.get_account_info(token_info.bonding_curve)
+        for _ in range(CURVE_READ_RETRIES):
+            if info is not None:
+                break
+            # A node slightly behind the one that streamed the create may not have it yet.
+            await trio.sleep(CURVE_READ_DELAY)
+            info = await self.rpc.get_account_info(token_info.bonding_curve)
+        if info is None:
+            raise TradeError(f"{token_info.display_name}: bonding curve not found")
+        curve = BondingCurve.decode(info.data)
+        if curve.complete:
+            raise TradeError(f"{token_info.display_name}: bonding curve complete")
+        return curve
+
+    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
+        """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
+        blockhash, last_valid = self.blockhash.latest
+        ixs = [
+            instructions.set_compute_unit_limit(order.compute_unit_limit),
+            instructions.set_compute_unit_price(order.priority_fee),
+            *program_ixs,
+        ]
+        signed = build_transaction(ixs, self.payer, blockhash)
+        order.attach_transaction(
+            signature=signed.signature,
+            raw_transaction=signed.raw,
+            blockhash=str(blockhash),
+            last_valid_block_height=last_valid,
+        )
+        return signed
+
+    async def send(self, order: Order) -> None:
+        """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
+        try:
+            await self.rpc.send_transaction(order.raw_bytes())
+        except TransactionError as exc:
+            parts = error_from_transaction_err(exc.err)
+            order.mark_failed(
+                error=exc.err if exc.err is not None else str(exc),
+                error_code=parts.code if parts else exc.program_error_code,
+                error_name=parts.name if parts else "SendRejected",
+                error_message=parts.explanation if parts else str(exc),
+            )
+            return
+        except RpcError as exc:
+            # Unknown whether it reached the node: confirm (and rebroadcast) as if sent.
+            log.warning("%s %s: send unclear (%s); confirming anyway", order.side, order.mint, exc)
+        order.mark_sent(sent_at=trio.current_time(), sent_at_wall=time.time())
+
+    async def process(self, order: Order) -> TradeResult:
+        """Wait for the order's outcome and resolve it with the wallet's real changes."""
+        if order.is_resolved:
+            return order.to_result()
+        if order.state is OrderState.PENDING:
+            # Signed but not known to be sent (a row from before a crash): confirming
+            # rebroadcasts the same bytes, which either land once or expire.
+            order.mark_sent(sent_at=trio.current_time(), sent_at_wall=time.time())
+        signed = SignedTransaction(
+            raw=order.raw_bytes(),
+            signature=Signature.from_string(order.signature or ""),
+            last_valid_block_height=order.last_valid_block_height,
+        )
+        confirmation = await self.confirmer.confirm(
+            signed,
+            last_valid_block_height=order.last_valid_block_height or 0,
+            block_height=lambda: self.blockhash.block_height,
+        )
+        return await self._resolve(order, confirmation)
+
+    async def _resolve(self, order: Order, confirmation: Confirmation) -> TradeResult:
+        if confirmation.status == "expired":
+            return order.mark_failed(
+                error="expired",
+                error_name="BlockhashExpired",
+                error_message="the transaction never landed before its blockhash expired",
+            )
+        tx = confirmation.transaction or await self._fetch(order)
+        sol = tx.sol_change(self.wallet) if tx is not None else None
+        tokens = tx.token_change(self.wallet, order.token_info.mint) if tx is not None else None
+        fee = tx.fee if tx is not None else None
+        slot = confirmation.slot
+        if confirmation.status == "confirmed" and confirmation.err is None:
+            if sol is None or tokens is None:
+                log.error("%s %s landed but its balances are unknown", order.side, order.mint)
+            return order.mark_confirmed(
+                slot=slot, fee_lamports=fee, sol_change=sol or 0, token_change=tokens or 0
+            )
+        parts = error_from_transaction_err(confirmation.err)
+        return order.mark_failed(
+            error=confirmation.err,
+            error_code=parts.code if parts else None,
+            error_name=parts.name if parts else "TransactionFailed",
+            error_message=parts.explanation if parts else str(confirmation.err),
+            slot=slot,
+            fee_lamports=fee,
+            sol_change=sol,
+            token_change=tokens,
+        )
+
+    async def _fetch(self, order: Order) -> TransactionInfo | None:
+        sig = Signature.from_string(order.signature or "")
+        with trio.move_on_after(TRANSACTION_FETCH_PATIENCE):
+            while True:
+                try:
+                    tx = await self.rpc.get_transaction(sig)
+                except RpcError as exc:
+                    log.warning("getTransaction %s: %s", sig, exc)
+                    tx = None
+                if tx is not None:
+                    return tx
+                await trio.sleep(0.2)
+        return None
+
+
+@attrs.define(eq=False, kw_only=True)
+class PlatformAwareBuyer:
+    """Buys a fixed token amount with ``buy(amount, max_sol_cost)``.
+
+    Normal mode reads the curve to size the buy from ``amount_lamports`` (pump fees
+    included). Extreme fast mode reads nothing before sending: it quotes from the reserves
+    the listener saw in the create transaction, and buys ``extreme_fast_token_amount``
+    tokens when set (else what the budget buys at those reserves).
+    """
+
+    chain: ChainAccess
+    amount_lamports: int
+    slippage_bps: int
+    extreme_fast_mode: bool = False
+    extreme_fast_token_amount: int = 0
+
+    async def prepare_and_send_order(self, token_info: TokenInfo) -> BuyOrder:
+        """Build, sign and send the BUY; returns it SENT (or FAILED if refused at once)."""
+        curve = None if self.extreme_fast_mode else await self.chain.read_curve(token_info)
+        reserves = Reserves.of(curve) if curve is not None else _token_reserves(token_info)
+        rates = self.chain.market.rates(token_info, curve)
+        if self.extreme_fast_mode and self.extreme_fast_token_amount > 0:
+            amount = min(self.extreme_fast_token_amount, reserves.real_token)
+        else:
+            amount = quote_buy_for_sol(self.amount_lamports, reserves, rates).amount
+        if amount <= 0:
+            raise TradeError(f"{token_info.display_name}: nothing to buy")
+        quote = quote_buy(amount, reserves, rates)
+        order = BuyOrder(
+            token_info=token_info,
+            token_amount=amount,
+            max_sol_cost=max_sol_cost(quote.total, self.slippage_bps),
+            sol_cost=quote.total,
+            slippage_bps=self.slippage_bps,
+            priority_fee=self.chain.priority_fee.micro_lamports,
+            compute_unit_limit=self.chain.compute_unit_limit,
+        )
+        wallet = self.chain.wallet
+        self.chain.sign(
+            order,
+            [
+                instructions.create_associated_token_account_idempotent(
+                    payer=wallet, owner=wallet, mint=token_info.mint,
+                    token_program=token_info.token_program,
+                ),
+                instructions.buy(
+                    user=wallet, mint=token_info.mint, creator=token_info.creator,
+                    token_program=token_info.token_program,
+                    fee_recipient=self.chain.market.fee_recipient(token_info),
+                    amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+                ),
+            ],
+        )  # fmt: skip
+        await self.chain.send(order)
+        return order
+
+    async def process_order(self, buy_order: BuyOrder) -> TradeResult:
+        """Wait for the BUY; CONFIRMED or FAILED with the wallet's real changes."""
+        return await self.chain.process(buy_order)
+
+
+#: where the token-account close sits in a SELL: after the two compute-budget ixs and sell
+CLOSE_IX_INDEX = 3
+
+
+def failed_instruction(err: object) -> int | None:
+    """The index of the instruction a ``{"InstructionError": [i, …]}`` error names."""
+    if isinstance(err, dict):
+        detail = err.get("InstructionError")
+        if isinstance(detail, list | tuple) and detail and isinstance(detail[0], int):
+            return detail[0]
+    return None
+
+
+@attrs.define(eq=False, kw_only=True)
+class PlatformAwareSeller:
+    """Sells a position's whole token amount with ``sell(amount, min_sol_output)``.
+
+    With ``close_token_account`` the SELL also closes the wallet's token account, so its
+    rent (about 0.002 SOL, a real share of a small position) comes back in the same
+    transaction and is counted in the SELL's SOL change. The close fails if the account
+    holds more than was sold (e.g. someone sent dust to it); the whole SELL then fails at
+    instruction ``CLOSE_IX_INDEX``, and the next attempt sells without closing.
+    """
+
+    chain: ChainAccess
+    slippage_bps: int
+    close_token_account: bool = True
+    _unclosable: set[Pubkey] = attrs.field(factory=set, init=False)
+
+    async def prepare_and_send_order(
+        self,
+        token_info: TokenInfo,
+        position: Position,
+        *,
+        reserves: Reserves | None = None,
+        extra_slippage_bps: int = 0,
+        zero_min_output: bool = False,
+    ) -> SellOrder:
+        """Build, sign and send a SELL of the position's tokens.
+
+        The amount is the BUY order's token amount (fixed by pump's ``buy``), known before
+        the BUY confirms. ``min_sol_output`` is quoted from ``reserves`` (the latest price
+        seen) or, without them, a fresh read of the curve, less the slippage (plus
+        ``extra_slippage_bps`` on a re-priced retry); ``zero_min_output`` is the
+        emergency exit that accepts any price.
+        """
+        amount = position.sellable_token_amount
+        if not amount:
+            raise TradeError(f"{token_info.display_name}: nothing to sell")
+        curve = None
+        if reserves is None:
+            try:
+                curve = await self.chain.read_curve(token_info)
+                reserves = Reserves.of(curve)
+            except (RpcError, TradeError) as exc:
+                log.warning(
+                    "%s: curve read failed (%s); using known reserves", token_info.mint, exc
+                )
+                reserves = _token_reserves(token_info)
+        rates = self.chain.market.rates(token_info, curve)
+        quote = quote_sell(amount, reserves, rates)
+        slippage = min(10_000, self.slippage_bps + extra_slippage_bps)
+        order = SellOrder(
+            token_info=token_info,
+            token_amount=amount,
+            min_sol_output=0 if zero_min_output else min_sol_output(quote.net, slippage),
+            sol_output=quote.net,
+            slippage_bps=10_000 if zero_min_output else slippage,
+            priority_fee=self.chain.priority_fee.micro_lamports,
+            compute_unit_limit=self.chain.compute_unit_limit,
+            attempt=position.next_sell_attempt,
+        )
+        wallet = self.chain.wallet
+        ixs = [
+            instructions.sell(
+                user=wallet, mint=token_info.mint, creator=token_info.creator,
+                token_program=token_info.token_program,
+                fee_recipient=self.chain.market.fee_recipient(token_info),
+                amount=amount, min_sol_output=order.min_sol_output,
+                cashback=token_info.is_cashback_coin,
+            ),
+        ]  # fmt: skip
+        if self._should_close(position):
+            ixs.append(
+                instructions.close_account(
+                    account=addresses.associated_token_address(
+                        wallet, token_info.mint, token_info.token_program
+                    ),
+                    destination=wallet,
+                    owner=wallet,
+                    token_program=token_info.token_program,
+                )
+            )
+        self.chain.sign(order, ixs)
+        await self.chain.send(order)
+        return order
+
+    def _should_close(self, position: Position) -> bool:
+        if not self.close_token_account or position.mint in self._unclosable:
+            return False
+        previous = position.sell_order
+        if previous is not None and failed_instruction(previous.error) == CLOSE_IX_INDEX:
+            log.warning("%s: token account cannot be closed; selling without closing",
+                        position.mint)  # fmt: skip
+            self._unclosable.add(position.mint)
+            return False
+        return True
+
+    async def process_order(self, sell_order: SellOrder) -> TradeResult:
+        """Wait for the SELL; CONFIRMED or FAILED with the wallet's real changes."""
+        return await self.chain.process(sell_order)

@@ -1,0 +1,339 @@
+"""``UniversalTrader``: detection → filters → one task (and one nursery) per bought token.
+
+The root nursery (``run``) holds the long-lived services: the pubsub connection, the
+blockhash and priority-fee caches, the listener feeding the trade-feed router, the intake
+loop, and every position task. A position task (``_handle_token``) follows the seed plan
+step by step::
+
+    Position.create_from_token_info → repo.insert_position          (row exists before any send)
+    buyer.prepare_and_send_order → BuyOrder(SENT) → update_from_buy_order → repo.update_position
+    async with open_nursery() as scope:                               (the position scope)
+        _confirm_buy:    buyer.process_order → apply_buy_result → db → buy_result_available_event
+        monitor.monitor: price / tick / event → exits → SELL (maybe before the BUY confirms)
+
+``max_active_mints`` counts live position tasks (the mint is registered by the intake
+before the task starts, so two tokens arriving together cannot both slip past the
+limit); ``max_buys`` counts BUYs actually sent. One position's failure is logged and
+kept inside its task: it never takes the root nursery, or another position, down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import attrs
+import trio
+from solders.pubkey import Pubkey
+
+from trio_trader.chain.blockhash import BlockhashCache
+from trio_trader.chain.errors import RpcError
+from trio_trader.chain.priority_fee import PriorityFee
+from trio_trader.chain.pubsub import PubsubClient
+from trio_trader.listeners.block import BlockListener
+from trio_trader.listeners.filters import TokenFilter
+from trio_trader.listeners.logs import LogsListener
+from trio_trader.listeners.types import NewToken
+from trio_trader.pump.addresses import associated_token_address
+from trio_trader.store import Repository
+from trio_trader.trading.exits import ExitReason, ExitRules
+from trio_trader.trading.feed import TradeFeed
+from trio_trader.trading.monitor import PositionMonitor, SellPolicy, SellStats, save
+from trio_trader.trading.orders import BuyOrder
+from trio_trader.trading.platform_aware import (
+    PlatformAwareBuyer,
+    PlatformAwareSeller,
+    TradeError,
+)
+from trio_trader.trading.position import BUY_FAILED, Position
+from trio_trader.trading.token_info import TokenInfo
+
+log = logging.getLogger(__name__)
+
+#: reason of a position whose BUY could not even be sent
+BUY_NOT_SENT = "buy_not_sent"
+#: seconds between retries of a BUY confirmation that raised
+CONFIRM_RETRY_DELAY = 1.0
+#: wall seconds after which any blockhash of a crashed run has expired (150 blocks + margin)
+BLOCKHASH_LIFETIME = 90.0
+
+
+@attrs.frozen(kw_only=True)
+class TraderSettings:
+    """The trader's knobs (built from the config by the app)."""
+
+    max_active_mints: int = 3
+    max_buys: int = 0  # 0: unlimited
+    listener: str = "logs"
+    commitment: str = "processed"
+    token_filter: TokenFilter = attrs.field(factory=TokenFilter)
+    rules: ExitRules = attrs.field(factory=ExitRules)
+    policy: SellPolicy = attrs.field(factory=SellPolicy)
+    intake_buffer: int = 64
+
+
+@attrs.define(eq=False)
+class TraderStats:
+    """Counters for logs, the dashboard and the run summary."""
+
+    tokens_seen: int = 0
+    tokens_dropped: int = 0
+    filtered: int = 0
+    skipped_capacity: int = 0
+    skipped_max_buys: int = 0
+    buys_sent: int = 0
+    buys_not_sent: int = 0
+    positions_started: int = 0
+    positions_recovered: int = 0
+    position_errors: int = 0
+
+
+@attrs.define(eq=False, kw_only=True)
+class UniversalTrader:
+    """Runs detection and every position; see the module docstring."""
+
+    pubsub: PubsubClient
+    blockhash: BlockhashCache
+    priority_fee: PriorityFee
+    buyer: PlatformAwareBuyer
+    seller: PlatformAwareSeller
+    repo: Repository
+    settings: TraderSettings
+    feed: TradeFeed = attrs.field(factory=TradeFeed)
+    stats: TraderStats = attrs.field(factory=TraderStats)
+    sell_stats: SellStats = attrs.field(factory=SellStats)
+    position_tasks: dict[Pubkey, Position | None] = attrs.field(factory=dict)
+    buy_count: int = 0
+    listener: LogsListener | BlockListener | None = None
+    _buys_in_progress: int = attrs.field(default=0, init=False)
+    _accepting: bool = attrs.field(default=True, init=False)
+    _positions: trio.Nursery | None = attrs.field(default=None, init=False)
+    _intake_send: trio.MemorySendChannel[NewToken] | None = attrs.field(default=None, init=False)
+    _monitors: dict[Pubkey, PositionMonitor] = attrs.field(factory=dict, init=False)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Start the services, resume unfinished positions, then trade until cancelled."""
+        send, receive = trio.open_memory_channel[NewToken](self.settings.intake_buffer)
+        async with send, receive, trio.open_nursery() as root:
+            self._positions = root
+            self._intake_send = send
+            await root.start(self.pubsub.run)
+            await root.start(self.blockhash.run)
+            await root.start(self.priority_fee.run)
+            await self._recover(root)
+            self.listener = self._listener()
+            await root.start(self.listener.run, self._on_token, self.feed.publish)
+            root.start_soon(self._intake, receive)
+            task_status.started()
+
+    def stop_buying(self) -> None:
+        """Take no new tokens; open positions keep running (graceful shutdown)."""
+        self._accepting = False
+
+    async def liquidate(self) -> None:
+        """Stop buying, ask every position to sell now, and wait until none is left.
+
+        In manual mode (``never_sell``) nothing is sold: the positions stay open in the
+        database. Callers bound the wait (``move_on_after``); whatever is still running
+        when they cancel is resumed by the next start.
+        """
+        self.stop_buying()
+        while self.position_tasks:
+            if not self.settings.rules.never_sell:
+                for monitor in self._monitors.values():
+                    monitor.request_exit(ExitReason.SHUTDOWN)
+            await trio.sleep(0.1)
+
+    @property
+    def active_positions(self) -> int:
+        """Live position tasks (the ``max_active_mints`` count)."""
+        return len(self.position_tasks)
+
+    def _listener(self) -> LogsListener | BlockListener:
+        if self.settings.listener == "block":
+            # blockSubscribe has no "processed" blocks: confirmed is the fastest it offers.
+            return BlockListener(self.pubsub, commitment="confirmed")
+        return LogsListener(self.pubsub, commitment=self.settings.commitment)
+
+    # ------------------------------------------------------------------ intake
+
+    def _on_token(self, token: NewToken) -> None:
+        """Listener sink: never blocks; a token the intake cannot take in time is stale."""
+        self.stats.tokens_seen += 1
+        assert self._intake_send is not None
+        try:
+            self._intake_send.send_nowait(token)
+        except trio.WouldBlock:
+            self.stats.tokens_dropped += 1
+            log.warning("intake full: dropping %s", token.token_info.display_name)
+
+    async def _intake(self, tokens: trio.MemoryReceiveChannel[NewToken]) -> None:
+        async for token in tokens:
+            info = token.token_info
+            if not self._accepting:
+                continue
+            reason = self.settings.token_filter.rejects(token, now_unix=time.time())
+            if reason is not None:
+                self.stats.filtered += 1
+                log.info("skip %s: %s", info.display_name, reason)
+                continue
+            if info.mint in self.position_tasks:
+                continue
+            if self.active_positions >= self.settings.max_active_mints:
+                self.stats.skipped_capacity += 1
+                log.info("skip %s: %d positions active", info.display_name, self.active_positions)
+                continue
+            limit = self.settings.max_buys
+            if limit and self.buy_count + self._buys_in_progress >= limit:
+                self.stats.skipped_max_buys += 1
+                log.info("skip %s: max_buys %d reached", info.display_name, limit)
+                continue
+            self.position_tasks[info.mint] = None
+            self._buys_in_progress += 1  # until its BUY is sent (or given up)
+            assert self._positions is not None
+            self._positions.start_soon(self._position_task, info, None)
+
+    # ------------------------------------------------------------------ one position
+
+    async def _position_task(self, token_info: TokenInfo, recovered: Position | None) -> None:
+        """One position's task: errors stay here; the mint is unregistered at the end."""
+        self.stats.positions_started += 1
+        try:
+            if recovered is None:
+                await self._handle_token(token_info)
+            else:
+                await self._resume(recovered)
+        except Exception:
+            self.stats.position_errors += 1
+            log.exception("position of %s crashed; its row stays for recovery", token_info.mint)
+        finally:
+            self.position_tasks.pop(token_info.mint, None)
+
+    async def _handle_token(self, token_info: TokenInfo) -> None:
+        """Buy one token and run its position scope (the seed plan's ``_handle_token``)."""
+        position = Position.create_from_token_info(token_info)
+        self.position_tasks[token_info.mint] = position
+        with self.feed.subscribe(token_info.mint) as prices:
+            try:
+                await self.repo.insert_position(position)
+                buy_order = await self.buyer.prepare_and_send_order(token_info)
+            except (TradeError, RpcError, ValueError) as exc:
+                self.stats.buys_not_sent += 1
+                log.warning("BUY of %s not sent: %s", token_info.display_name, exc)
+                if position.id is not None:
+                    position.close(BUY_NOT_SENT)
+                    await save(self.repo, position)
+                return
+            finally:
+                self._buys_in_progress -= 1
+            self.buy_count += 1
+            self.stats.buys_sent += 1
+            position.update_from_buy_order(buy_order)
+            await save(self.repo, position)  # shielded: the BUY is out, its row must say so
+            monitor = self._monitor(position, prices, opened_at=buy_order.sent_at)
+            await self._run_scope(position, buy_order, monitor)
+
+    def _monitor(
+        self,
+        position: Position,
+        prices: trio.MemoryReceiveChannel[object],
+        *,
+        opened_at: float | None,
+    ) -> PositionMonitor:
+        return PositionMonitor(
+            position=position,
+            seller=self.seller,
+            repo=self.repo,
+            rules=self.settings.rules,
+            policy=self.settings.policy,
+            prices=prices,  # type: ignore[arg-type]
+            stats=self.sell_stats,
+            opened_at=trio.current_time() if opened_at is None else opened_at,
+        )
+
+    async def _run_scope(
+        self, position: Position, buy_order: BuyOrder | None, monitor: PositionMonitor
+    ) -> None:
+        """The position scope: BUY confirmation and the monitor, linked by the event."""
+        self._monitors[position.mint] = monitor
+        try:
+            async with trio.open_nursery() as scope:
+                monitor.scope = scope.cancel_scope
+                if buy_order is not None and not buy_order.is_resolved:
+                    scope.start_soon(self._confirm_buy, position, buy_order, monitor)
+                else:
+                    monitor.buy_result_available_event.set()
+                scope.start_soon(monitor.monitor)
+        finally:
+            self._monitors.pop(position.mint, None)
+
+    async def _confirm_buy(
+        self, position: Position, buy_order: BuyOrder, monitor: PositionMonitor
+    ) -> None:
+        """Resolve the BUY, update the position and the DB, then wake the monitor."""
+        try:
+            while not buy_order.is_resolved:
+                try:
+                    result = await self.buyer.process_order(buy_order)
+                except Exception:
+                    log.exception("confirming BUY of %s; retrying", position.mint)
+                    await trio.sleep(CONFIRM_RETRY_DELAY)
+                    continue
+                position.apply_buy_result(result)
+                await save(self.repo, position, buy_order)
+        finally:
+            monitor.buy_result_available_event.set()
+
+    # ------------------------------------------------------------------ restart recovery
+
+    async def _recover(self, root: trio.Nursery) -> None:
+        """Resume the previous run's positions: every unresolved order, every open position.
+
+        Unresolved orders come first: a position may be closed (its SELL confirmed) while its
+        BUY's own confirmation was still being processed; resolving that BUY completes its
+        PnL. Open positions with nothing in flight still hold tokens: they are monitored again.
+        """
+        unresolved = await self.repo.get_unresolved_positions()
+        seen = {p.id for p in unresolved}
+        still_open = [p for p in await self.repo.get_open_positions() if p.id not in seen]
+        for position in [*unresolved, *still_open]:
+            if position.mint in self.position_tasks:
+                continue
+            self.position_tasks[position.mint] = position
+            self.stats.positions_recovered += 1
+            log.info("resuming position %s (%s, %s)", position.id, position.mint, position.status)
+            root.start_soon(self._position_task, position.token_info, position)
+
+    async def _resume(self, position: Position) -> None:
+        if position.buy_order is None:
+            await self._resolve_unsent(position)
+            return
+        buy = position.buy_order
+        opened_at = None
+        if buy.sent_at_wall is not None:
+            opened_at = trio.current_time() - max(0.0, time.time() - buy.sent_at_wall)
+        with self.feed.subscribe(position.mint) as prices:
+            monitor = self._monitor(position, prices, opened_at=opened_at)
+            await self._run_scope(position, buy, monitor)
+
+    async def _resolve_unsent(self, position: Position) -> None:
+        """A row without a BUY order: the bot stopped between insert and send (or just after).
+
+        Without a signature the only evidence is the wallet: no tokens of the mint means
+        nothing was bought; tokens mean a BUY landed that no row describes, which a human
+        must look at (its cost is unknown, so its PnL cannot be computed).
+        """
+        info = position.token_info
+        if position.created_at is not None:
+            # A BUY sent just before the crash may still land until its blockhash expires.
+            await trio.sleep(max(0.0, position.created_at + BLOCKHASH_LIFETIME - time.time()))
+        ata = associated_token_address(self.buyer.chain.wallet, info.mint, info.token_program)
+        balance = await self.buyer.chain.rpc.get_token_account_balance(ata)
+        if not balance:
+            position.close(BUY_NOT_SENT if position.buy_order is None else BUY_FAILED)
+            await save(self.repo, position)
+            return
+        log.error(
+            "ALERT position %s (%s): %d tokens held but no BUY order recorded; left open",
+            position.id, info.mint, balance,
+        )  # fmt: skip

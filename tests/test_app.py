@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenario.harness import HTTPX_GC_WARNING
 from trio_trader import cli
-
-pytestmark = pytest.mark.filterwarnings(HTTPX_GC_WARNING)
 
 
 def check_summary(summary: dict[str, object]) -> None:
@@ -128,7 +125,7 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
 
             async def launch_soon() -> None:
                 await trio.sleep(0.5)
-                async with RpcClient((sim.rpc_url,)) as rpc:  # type: ignore[arg-type]
+                async with RpcClient((sim.rpc_url,)) as rpc:
                     launcher = Harness(
                         sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
                         wallet=wallet, funding=5 * SOL, buyer=None, seller=None,  # type: ignore[arg-type]

@@ -266,7 +266,7 @@ async def _run_sim(args: argparse.Namespace, config: Config) -> dict[str, Any]:
         ) as sim:
             log.info("simulator at %s / %s; wallet %s", sim.rpc_url, sim.ws_url, wallet.pubkey)
             async with (
-                RpcClient((sim.rpc_url,)) as rpc,  # type: ignore[arg-type]
+                RpcClient((sim.rpc_url,)) as rpc,
                 open_repository(db_path) as repo,
             ):
                 bot = await build_bot(
@@ -288,7 +288,7 @@ async def _run_live(args: argparse.Namespace, config: Config) -> dict[str, Any]:
     db_path = args.db or Path(config.db.path)
     async with (
         RpcClient(
-            tuple(config.rpc.endpoints),  # type: ignore[arg-type]
+            tuple(config.rpc.endpoints),
             requests_per_second=config.rpc.requests_per_second,
             max_retries=config.rpc.max_retries,
         ) as rpc,

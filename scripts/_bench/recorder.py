@@ -63,7 +63,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         at = time.perf_counter()
-        body = request.content
+        body = await request.aread()  # RpcClient streams its body (see chain/rpc.py `_Body`)
         self.requests.append((at, body))
         if self.on_request is not None:
             self.on_request(at, body)

@@ -253,3 +253,32 @@ async def test_confirmed_by_polling_when_subscription_is_silent(nursery: trio.Nu
         with trio.fail_after(5):
             await server.wait_until(lambda: not server.live("signatureSubscribe"))
     assert any(m["method"] == "signatureUnsubscribe" for m in server.received)
+
+
+async def test_subscribed_confirmation_makes_no_premature_status_poll(
+    nursery: trio.Nursery,
+) -> None:
+    """With a subscription racing the poll, the poll waits one interval: a status request
+    right after the send could only answer "unknown", so it would be a wasted request."""
+    server = FakePubsubServer()
+    await server.start(nursery)
+    pubsub = PubsubClient(server.url, backoff_base=0.01)
+    await nursery.start(pubsub.run)
+    signed = signed_transfer()
+    node = LandingNode(signed, lands_at=None, slot=6000).node()
+
+    async def notify_when_subscribed() -> None:
+        await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
+        (sid,) = server.live("signatureSubscribe")
+        await server.notify(sid, {"context": {"slot": 6000}, "value": {"err": None}})
+
+    nursery.start_soon(notify_when_subscribed)
+    async with rpc_for(node) as rpc:
+        confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=30.0, poll_interval=30.0)
+        with trio.fail_after(10):
+            result = await confirmer.confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert result.status == "confirmed"
+    assert "getSignatureStatuses" not in node.methods()
+    assert node.methods().count("getTransaction") == 1

@@ -44,13 +44,6 @@ from trio_trader.trading.token_info import TokenInfo
 
 SOL = 1_000_000_000
 
-#: The Confirmer cancels its losing poll/rebroadcast requests mid-flight; httpx's request
-#: body generator is then collected unexhausted and Trio reports it at GC time. It is a
-#: chain-layer cleanup issue (reported), not a leak of this layer; filtered by name only.
-HTTPX_GC_WARNING = (
-    "ignore:Exception ignored in. <async_generator object ByteStream.__aiter__"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
 SLOT_TIME = 0.05
 
 

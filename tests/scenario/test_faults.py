@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
 from solders.keypair import Keypair
 
-from tests.scenario.harness import HTTPX_GC_WARNING, SOL, running_bot
+from tests.scenario.harness import SOL, running_bot
 from trio_trader.app import build_bot
 from trio_trader.config import parse_config
 from trio_trader.listeners.block import BlockListener
@@ -20,8 +19,6 @@ from trio_trader.pump.curve import Reserves, quote_buy_for_sol
 from trio_trader.sim import Faults
 from trio_trader.trading.orders import BuyOrder, OrderState
 from trio_trader.trading.token_info import TokenInfo
-
-pytestmark = pytest.mark.filterwarnings(HTTPX_GC_WARNING)
 
 
 async def test_expired_sell_is_resent_with_a_new_blockhash(tmp_path: Path) -> None:
@@ -101,6 +98,26 @@ async def test_extreme_fast_mode_buys_fixed_amount_without_reading_the_curve(
             assert position.buy_order is not None
             assert position.buy_order.token_amount == amount
             assert position.token_amount == amount
+            assert h.token_balance(mint) == 0
+
+
+async def test_extreme_fast_zero_hold_reads_no_account_from_buy_to_sell(tmp_path: Path) -> None:
+    """The first SELL is quoted from the reserves the BUY was quoted against with the BUY
+    applied: with no price update yet, the way out needs no RPC read either."""
+    config = {
+        "trade": {"extreme_fast_mode": True, "extreme_fast_token_amount": 1_000_000_000_000},
+        "exits": {"sell_after": 0.0},
+    }
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=config) as h:
+            reads_before = h.rpc.stats.by_method["getAccountInfo"]
+            mint = await h.launch()
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            assert position.sell_order is not None
+            assert position.sell_order.sent_before_buy_confirmed
+            assert position.sell_attempts == 1
+            assert h.rpc.stats.by_method["getAccountInfo"] == reads_before
             assert h.token_balance(mint) == 0
 
 

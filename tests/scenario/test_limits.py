@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
 
-from tests.scenario.harness import HTTPX_GC_WARNING, running_bot
-
-pytestmark = pytest.mark.filterwarnings(HTTPX_GC_WARNING)
+from tests.scenario.harness import running_bot
 
 
 async def test_max_active_mints_counts_live_position_tasks(tmp_path: Path) -> None:

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
 from solders.keypair import Keypair
 
-from tests.scenario.harness import HTTPX_GC_WARNING, SOL, Harness, running_bot
+from tests.scenario.harness import SOL, Harness, running_bot
 from trio_trader.store import PRE_CONFIRMATION_SELLS, PRE_CONFIRMATION_SELLS_SUCCEEDED
 from trio_trader.trading.orders import OrderState
 from trio_trader.trading.token_info import TokenInfo
-
-pytestmark = pytest.mark.filterwarnings(HTTPX_GC_WARNING)
 
 
 async def sell_trades(h: Harness, position_id: int | None) -> list[tuple[str, str | None]]:

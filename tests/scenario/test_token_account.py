@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
 
-from tests.scenario.harness import HTTPX_GC_WARNING, running_bot
+from tests.scenario.harness import running_bot
 from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID, associated_token_address
-
-pytestmark = pytest.mark.filterwarnings(HTTPX_GC_WARNING)
 
 
 async def test_buy_confirms_then_time_exit_sells_everything(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from trio_trader.trading.feed import TradeFeed
 def update(mint: Pubkey, vsol: int, sig: str = "s") -> PriceUpdate:
     return PriceUpdate(
         mint=mint, virtual_sol_reserves=vsol, virtual_token_reserves=10**15,
+        real_sol_reserves=0,
         real_token_reserves=7 * 10**14, is_buy=True, user=Pubkey.default(), sol_amount=1,
         token_amount=1, signature=sig, slot=1, seen_at=0.0,
     )  # fmt: skip

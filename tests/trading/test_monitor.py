@@ -209,6 +209,7 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
     def update(vsol: int) -> PriceUpdate:
         return PriceUpdate(
             mint=position.mint, virtual_sol_reserves=vsol, virtual_token_reserves=10**10,
+            real_sol_reserves=0,
             real_token_reserves=1, is_buy=True, user=Pubkey.default(), sol_amount=1,
             token_amount=1, signature="s", slot=1, seen_at=0.0,
         )  # fmt: skip

@@ -92,7 +92,12 @@ class Confirmer:
 
             if self.pubsub is not None:
                 nursery.start_soon(self._subscribe, self.pubsub, signed, finish)
-            nursery.start_soon(self._poll, signed, last_valid_block_height, block_height, finish)
+            nursery.start_soon(
+                self._poll, signed, last_valid_block_height, block_height, finish,
+                # with a subscription racing it, a poll right after the send can only say
+                # "unknown yet": start one interval later (saves a request per order)
+                self.poll_interval if self.pubsub is not None else 0.0,
+            )  # fmt: skip
             nursery.start_soon(self._rebroadcast, signed, rebroadcasts)
         result = landed[0]
         logger.info("%s: ended via %s at slot %s", signed.signature, result.via, result.slot)
@@ -127,7 +132,9 @@ class Confirmer:
         last_valid_block_height: int,
         block_height: Callable[[], int],
         finish: Callable[[_Landed], None],
+        first_delay: float,
     ) -> None:
+        await trio.sleep(first_delay)
         while True:
             # Read the height *before* the status: if the status is still unknown after the
             # height had passed, the transaction can no longer land.

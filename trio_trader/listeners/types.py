@@ -11,6 +11,7 @@ from fractions import Fraction
 import attrs
 from solders.pubkey import Pubkey
 
+from trio_trader.pump.curve import Reserves
 from trio_trader.pump.events import CreateEvent, TradeEvent
 from trio_trader.trading.token_info import TokenInfo
 
@@ -42,6 +43,7 @@ class PriceUpdate:
     mint: Pubkey
     virtual_sol_reserves: int
     virtual_token_reserves: int
+    real_sol_reserves: int
     real_token_reserves: int
     is_buy: bool
     user: Pubkey
@@ -58,6 +60,16 @@ class PriceUpdate:
             return Fraction(0)
         return Fraction(self.virtual_sol_reserves, self.virtual_token_reserves)
 
+    @property
+    def reserves(self) -> Reserves:
+        """The curve's reserves after this trade, for quoting the next one."""
+        return Reserves(
+            self.virtual_sol_reserves,
+            self.virtual_token_reserves,
+            self.real_sol_reserves,
+            self.real_token_reserves,
+        )
+
     @classmethod
     def from_event(
         cls, ev: TradeEvent, *, signature: str, slot: int | None, seen_at: float
@@ -67,6 +79,7 @@ class PriceUpdate:
             mint=ev.mint,
             virtual_sol_reserves=ev.virtual_sol_reserves,
             virtual_token_reserves=ev.virtual_token_reserves,
+            real_sol_reserves=ev.real_sol_reserves,
             real_token_reserves=ev.real_token_reserves,
             is_buy=ev.is_buy,
             user=ev.user,

@@ -33,7 +33,6 @@ import attrs
 import trio
 
 from trio_trader.listeners.types import PriceUpdate
-from trio_trader.pump.curve import Reserves
 from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, check_exit, entry_price
 from trio_trader.trading.orders import Order, OrderState, SellOrder
@@ -278,13 +277,7 @@ class PositionMonitor:
         position = self.position
         reserves = None
         if self.last_price is not None and position.sell_order is None:
-            u = self.last_price
-            reserves = Reserves(
-                u.virtual_sol_reserves,
-                u.virtual_token_reserves,
-                u.virtual_sol_reserves - 30_000_000_000,
-                u.real_token_reserves,
-            )
+            reserves = self.last_price.reserves
         try:
             sell = await self.seller.prepare_and_send_order(
                 position.token_info, position, reserves=reserves,

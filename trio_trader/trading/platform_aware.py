@@ -37,9 +37,11 @@ from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.accounts import BondingCurve, FeeConfig, Global
 from trio_trader.pump.curve import (
+    INITIAL_RESERVES,
     TOKEN_TOTAL_SUPPLY,
     FeeRates,
     Reserves,
+    apply_buy,
     fee_rates,
     max_sol_cost,
     min_sol_output,
@@ -134,10 +136,13 @@ def _token_reserves(token_info: TokenInfo) -> Reserves:
     vs, vt = token_info.virtual_sol_reserves, token_info.virtual_token_reserves
     if vs is None or vt is None:
         raise TradeError(f"{token_info.display_name}: the create event carried no reserves")
+    # v − r is constant along a curve created from the default Global (PROTOCOL §7)
     real_token = token_info.real_token_reserves
     if real_token is None:
-        real_token = vt - (1_073_000_000_000_000 - 793_100_000_000_000)
-    return Reserves(vs, vt, vs - 30_000_000_000, real_token)
+        real_token = vt - (INITIAL_RESERVES.virtual_token - INITIAL_RESERVES.real_token)
+    return Reserves(
+        vs, vt, vs - (INITIAL_RESERVES.virtual_sol - INITIAL_RESERVES.real_sol), real_token
+    )
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -151,10 +156,17 @@ class ChainAccess:
     confirmer: Confirmer
     market: MarketParams
     compute_unit_limit: int = 120_000
+    #: the curve as this bot expects it after its own BUY, per mint: the first SELL is
+    #: quoted from it, so an exit before any price update needs no RPC read either
+    expected_reserves: dict[Pubkey, Reserves] = attrs.field(factory=dict)
+    _wallet: Pubkey = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._wallet = self.payer.pubkey()  # solders derives it anew (~25 µs) on every call
 
     @property
     def wallet(self) -> Pubkey:
-        return self.payer.pubkey()
+        return self._wallet
 
     async def read_curve(self, token_info: TokenInfo) -> BondingCurve:
         """The token's bonding curve now (``TradeError`` if missing or complete)."""
@@ -300,6 +312,7 @@ class PlatformAwareBuyer:
         if amount <= 0:
             raise TradeError(f"{token_info.display_name}: nothing to buy")
         quote = quote_buy(amount, reserves, rates)
+        self.chain.expected_reserves[token_info.mint] = apply_buy(reserves, quote)
         order = BuyOrder(
             token_info=token_info,
             token_amount=amount,
@@ -375,7 +388,9 @@ class PlatformAwareSeller:
 
         The amount is the BUY order's token amount (fixed by pump's ``buy``), known before
         the BUY confirms. ``min_sol_output`` is quoted from ``reserves`` (the latest price
-        seen) or, without them, a fresh read of the curve, less the slippage (plus
+        seen), else on a first attempt from the reserves the BUY was quoted against with
+        the BUY applied (no RPC on the way out), else from a fresh read of the curve (a
+        re-priced retry always reads), less the slippage (plus
         ``extra_slippage_bps`` on a re-priced retry); ``zero_min_output`` is the
         emergency exit that accepts any price.
         """
@@ -383,6 +398,9 @@ class PlatformAwareSeller:
         if not amount:
             raise TradeError(f"{token_info.display_name}: nothing to sell")
         curve = None
+        expected = self.chain.expected_reserves.pop(token_info.mint, None)
+        if reserves is None and position.sell_order is None and not extra_slippage_bps:
+            reserves = expected  # first attempt: the curve as our own BUY left it
         if reserves is None:
             try:
                 curve = await self.chain.read_curve(token_info)

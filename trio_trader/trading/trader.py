@@ -33,7 +33,7 @@ from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
-from trio_trader.listeners.types import NewToken
+from trio_trader.listeners.types import NewToken, PriceUpdate
 from trio_trader.pump.addresses import associated_token_address
 from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules
@@ -236,7 +236,7 @@ class UniversalTrader:
     def _monitor(
         self,
         position: Position,
-        prices: trio.MemoryReceiveChannel[object],
+        prices: trio.MemoryReceiveChannel[PriceUpdate],
         *,
         opened_at: float | None,
     ) -> PositionMonitor:
@@ -246,7 +246,7 @@ class UniversalTrader:
             repo=self.repo,
             rules=self.settings.rules,
             policy=self.settings.policy,
-            prices=prices,  # type: ignore[arg-type]
+            prices=prices,
             stats=self.sell_stats,
             opened_at=trio.current_time() if opened_at is None else opened_at,
         )

@@ -11,6 +11,7 @@ import base58
 import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
@@ -144,6 +145,20 @@ def test_build_transaction_is_a_signed_v0_transaction() -> None:
     assert signed.raw[1 + 64 * 2] == 0x80  # the v0 message prefix
     assert (signed.blockhash, signed.last_valid_block_height) == (blockhash, 99)
     assert "bytes>" in repr(signed)  # the raw bytes are not dumped into logs
+
+
+def test_single_signer_fast_path_gives_the_generic_bytes() -> None:
+    """A BUY/SELL is signed with one keypair through the fast path; its bytes must be exactly
+    what solders' generic constructor produces (ed25519 signatures are deterministic)."""
+    payer = Keypair()
+    blockhash = Hash.new_unique()
+    ix = transfer(
+        TransferParams(from_pubkey=payer.pubkey(), to_pubkey=Keypair().pubkey(), lamports=7)
+    )
+    signed = build_transaction([ix], payer, blockhash)
+    message = MessageV0.try_compile(payer.pubkey(), [ix], [], blockhash)
+    assert signed.raw == bytes(VersionedTransaction(message, [payer]))
+    assert VersionedTransaction.from_bytes(signed.raw).verify_with_results() == [True]
 
 
 def test_build_transaction_missing_signer_is_value_error() -> None:

@@ -17,7 +17,7 @@ import attrs
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
-from solders.message import MessageV0
+from solders.message import MessageV0, to_bytes_versioned
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
@@ -56,12 +56,19 @@ def build_transaction(
     """
     if not instructions:
         raise ValueError("a transaction needs at least one instruction")
-    message = MessageV0.try_compile(payer.pubkey(), list(instructions), [], blockhash)
-    keypairs = {payer.pubkey(): payer}
+    payer_key = payer.pubkey()
+    message = MessageV0.try_compile(payer_key, list(instructions), [], blockhash)
+    keypairs = {payer_key: payer}
     for signer in signers:
         keypairs.setdefault(signer.pubkey(), signer)
     try:
-        tx = VersionedTransaction(message, list(keypairs.values()))
+        if len(keypairs) == 1 and message.header.num_required_signatures == 1:
+            # The hot path (a BUY or SELL): one signature over the message bytes. About
+            # half the cost of the generic constructor, which re-derives every pubkey.
+            signature = payer.sign_message(to_bytes_versioned(message))
+            tx = VersionedTransaction.populate(message, [signature])
+        else:
+            tx = VersionedTransaction(message, list(keypairs.values()))
     except Exception as exc:  # solders raises SignerError, not a ValueError subclass
         raise ValueError(f"cannot sign transaction: {exc}") from None
     raw = bytes(tx)

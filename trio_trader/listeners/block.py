@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import attrs
@@ -17,11 +18,11 @@ import trio
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
-from trio_trader.chain.pubsub import PubsubClient
+from trio_trader.chain.pubsub import PubsubClient, Subscription
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
 from .decode import decode_transaction
-from .logs import ListenerStats, PriceSink, TokenSink, _dispatch
+from .logs import ListenerStats, PriceSink, TokenSink, _dispatch, run_listener
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class BlockListener:
     commitment: str = "confirmed"
     stats: ListenerStats = attrs.field(factory=ListenerStats)
 
+    def subscription(self) -> AbstractAsyncContextManager[Subscription]:
+        return self.pubsub.block_subscribe(self.program, commitment=self.commitment)
+
     async def run(
         self,
         on_token: TokenSink,
@@ -51,10 +55,7 @@ class BlockListener:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Subscribe and hand every event to the sinks (which must not block) until cancelled."""
-        async with self.pubsub.block_subscribe(self.program, commitment=self.commitment) as sub:
-            task_status.started()
-            async for item in sub:
-                self.handle(item, on_token, on_price)
+        await run_listener(self, on_token, on_price, task_status=task_status)
 
     def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
         """Process one block notification; a bad transaction skips only itself."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 import attrs
 import trio
 from solders.pubkey import Pubkey
 
-from trio_trader.chain.pubsub import PubsubClient
+from trio_trader.chain.pubsub import PubsubClient, Subscription
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
 from .decode import decode_transaction
@@ -48,6 +49,9 @@ class LogsListener:
     commitment: str = "processed"
     stats: ListenerStats = attrs.field(factory=ListenerStats)
 
+    def subscription(self) -> AbstractAsyncContextManager[Subscription]:
+        return self.pubsub.logs_subscribe(self.program, commitment=self.commitment)
+
     async def run(
         self,
         on_token: TokenSink,
@@ -56,10 +60,7 @@ class LogsListener:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Subscribe and hand every event to the sinks (which must not block) until cancelled."""
-        async with self.pubsub.logs_subscribe(self.program, commitment=self.commitment) as sub:
-            task_status.started()
-            async for item in sub:
-                self.handle(item, on_token, on_price)
+        await run_listener(self, on_token, on_price, task_status=task_status)
 
     def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
         """Process one notification (``{"context": {"slot"}, "value": {...}}``)."""
@@ -83,6 +84,25 @@ class LogsListener:
             logs, signature=signature, slot=slot, seen_at=trio.current_time()
         )
         _dispatch(self.stats, tokens, prices, on_token, on_price)
+
+
+class _Listener(Protocol):
+    def subscription(self) -> AbstractAsyncContextManager[Subscription]: ...
+    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None: ...
+
+
+async def run_listener(
+    listener: _Listener,
+    on_token: TokenSink,
+    on_price: PriceSink,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """The loop both listeners share: subscribe, report started, handle every item."""
+    async with listener.subscription() as sub:
+        task_status.started()
+        async for item in sub:
+            listener.handle(item, on_token, on_price)
 
 
 def _dispatch(

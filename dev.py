@@ -46,7 +46,12 @@ def main(argv: list[str]) -> int:
     else:
         # no arguments: the simulated-chain demo; otherwise the arguments of `trio_trader run`
         cmd = [str(BIN / "python"), "-m", "trio_trader", *(["run", *rest] if rest else [])]
-    return subprocess.run(cmd, cwd=ROOT, check=False).returncode
+    os.chdir(ROOT)
+    if os.name == "posix":
+        # Become the command: Ctrl-C and SIGTERM then reach the bot itself, which shuts
+        # down gracefully, instead of interrupting a waiting parent.
+        os.execv(cmd[0], cmd)
+    return subprocess.run(cmd, check=False).returncode
 
 
 if __name__ == "__main__":

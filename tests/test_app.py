@@ -140,3 +140,130 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
     assert summary["positions"]["closed"] == 1
     assert summary["wallet_sol_change_lamports"] == summary["realized_pnl_lamports"] != 0
     assert summary["token_balances"] == {}
+
+
+async def test_every_option_of_the_config_reaches_the_built_bot(tmp_path: Path) -> None:
+    """Each key set to a non-default value, then read back from the running objects."""
+    import trio
+    from solders.keypair import Keypair
+    from solders.pubkey import Pubkey
+
+    from trio_trader import app
+    from trio_trader.config import parse_config
+    from trio_trader.listeners.block import BlockListener
+    from trio_trader.sim import open_sim
+    from trio_trader.store import open_repository
+    from trio_trader.trading.exits import ExitRules
+
+    ally, enemy = Pubkey.new_unique(), Pubkey.new_unique()
+    config = parse_config(
+        {
+            "rpc": {"endpoints": ["http://a.test", "http://b.test"], "ws_url": "ws://a.test",
+                    "requests_per_second": 7.5, "max_retries": 2},
+            "priority_fee": {"mode": "dynamic", "percentile": 90, "cap_micro_lamports": 123_456},
+            "trade": {
+                "buy_amount_sol": "0.2", "buy_slippage_bps": 111, "sell_slippage_bps": 222,
+                "compute_unit_limit": 150_000, "extreme_fast_mode": True,
+                "extreme_fast_token_amount": 777, "pre_confirmation_sells": False,
+                "max_active_mints": 7, "max_buys": 9, "rebroadcast_interval": 0.3,
+                "max_sell_attempts": 4, "sell_reprice_step_bps": 333,
+                "emergency_policy": "leave_open", "close_token_account": False,
+            },
+            "listener": {"source": "block", "commitment": "confirmed"},
+            "filters": {
+                "name_contains": ["cat"], "symbol_contains": ["CT"], "name_regex": "^c",
+                "symbol_regex": "T$", "creator_allow": [str(ally)], "creator_deny": [str(enemy)],
+                "min_creator_buy_sol": "0.5", "max_creator_buy_sol": "5", "max_token_age": 12.0,
+            },
+            "exits": {
+                "take_profit_pct": 25.0, "stop_loss_pct": 10.0, "trailing_stop_pct": 5.0,
+                "max_hold_time": 60.0, "sell_after": 3.0, "never_sell": True,
+                "tick_interval": 0.25,
+            },
+        },
+        env={},
+    )  # fmt: skip
+    rpc_of_live_run = app.rpc_client(config)
+    assert rpc_of_live_run.endpoints == ("http://a.test", "http://b.test")
+    assert (rpc_of_live_run.requests_per_second, rpc_of_live_run.max_retries) == (7.5, 2)
+    with trio.fail_after(20):
+        async with (
+            open_sim(None, slot_time=0.05) as sim,
+            app.RpcClient((sim.rpc_url,)) as rpc,
+            open_repository(tmp_path / "w.db") as repo,
+        ):
+            bot = await app.build_bot(
+                config, rpc=rpc, keypair=Keypair(), repo=repo, ws_url=sim.ws_url
+            )
+            trader = bot.trader
+            assert isinstance(trader._listener(), BlockListener)
+    s = trader.settings
+    assert (s.max_active_mints, s.max_buys, s.listener, s.commitment) == (
+        7,
+        9,
+        "block",
+        "confirmed",
+    )
+    f = s.token_filter
+    assert (tuple(f.name_contains), tuple(f.symbol_contains)) == (("cat",), ("CT",))
+    assert f.name_regex is not None
+    assert f.name_regex.pattern == "^c"
+    assert f.symbol_regex is not None
+    assert f.symbol_regex.pattern == "T$"
+    assert (f.creator_allow, f.creator_deny) == (frozenset({ally}), frozenset({enemy}))
+    assert (f.min_creator_buy_lamports, f.max_creator_buy_lamports) == (500_000_000, 5 * 10**9)
+    assert f.max_token_age == 12.0
+    assert s.rules == ExitRules(
+        take_profit_bps=2500, stop_loss_bps=1000, trailing_stop_bps=500,
+        max_hold_time=60.0, sell_after=3.0, never_sell=True,
+    )  # fmt: skip
+    p = s.policy
+    assert (p.pre_confirmation_sells, p.max_sell_attempts, p.reprice_step_bps) == (False, 4, 333)
+    assert (p.emergency_policy, p.tick_interval) == ("leave_open", 0.25)
+    fee = trader.priority_fee
+    assert (fee.rpc, fee.percentile, fee.cap) == (rpc, 90, 123_456)
+    buyer, seller = trader.buyer, trader.seller
+    assert (buyer.amount_lamports, buyer.slippage_bps) == (200_000_000, 111)
+    assert (buyer.extreme_fast_mode, buyer.extreme_fast_token_amount) == (True, 777)
+    assert (seller.slippage_bps, seller.close_token_account) == (222, False)
+    chain = buyer.chain
+    assert chain is seller.chain
+    assert chain.compute_unit_limit == 150_000
+    assert chain.confirmer.rebroadcast_interval == 0.3
+    assert chain.priority_fee is fee
+
+
+async def test_fixed_priority_fee_is_wired_as_fixed(tmp_path: Path) -> None:
+    import trio
+    from solders.keypair import Keypair
+
+    from trio_trader import app
+    from trio_trader.config import parse_config
+    from trio_trader.sim import open_sim
+    from trio_trader.store import open_repository
+
+    config = parse_config({"priority_fee": {"mode": "fixed", "fixed_micro_lamports": 4321}}, {})
+    with trio.fail_after(20):
+        async with (
+            open_sim(None, slot_time=0.05) as sim,
+            app.RpcClient((sim.rpc_url,)) as rpc,
+            open_repository(tmp_path / "f.db") as repo,
+        ):
+            bot = await app.build_bot(
+                config, rpc=rpc, keypair=Keypair(), repo=repo, ws_url=sim.ws_url
+            )
+    assert bot.trader.priority_fee.rpc is None  # never refreshed from the node
+    assert bot.trader.priority_fee.micro_lamports == 4321
+    assert bot.trader.buyer.chain.priority_fee.micro_lamports == 4321
+
+
+def test_no_arguments_runs_the_sim_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from trio_trader import app
+
+    seen: list[argparse.Namespace] = []
+    monkeypatch.setattr(app, "main", lambda args: seen.append(args) or 0)
+    assert cli.main([]) == 0
+    (args,) = seen
+    assert (args.command, args.sim, args.config, args.scenario) == ("run", True, None, "default")

@@ -165,6 +165,15 @@ def trader_settings(config: Config) -> TraderSettings:
     )
 
 
+def rpc_client(config: Config) -> RpcClient:
+    """The JSON-RPC client of a live run: endpoints in fail-over order, request budget."""
+    return RpcClient(
+        tuple(config.rpc.endpoints),
+        requests_per_second=config.rpc.requests_per_second,
+        max_retries=config.rpc.max_retries,
+    )
+
+
 async def build_bot(
     config: Config, *, rpc: RpcClient, keypair: Keypair, repo: Repository, ws_url: str
 ) -> Bot:
@@ -286,14 +295,7 @@ async def _run_sim(args: argparse.Namespace, config: Config) -> dict[str, Any]:
 async def _run_live(args: argparse.Namespace, config: Config) -> dict[str, Any]:
     wallet = _wallet(config)
     db_path = args.db or Path(config.db.path)
-    async with (
-        RpcClient(
-            tuple(config.rpc.endpoints),
-            requests_per_second=config.rpc.requests_per_second,
-            max_retries=config.rpc.max_retries,
-        ) as rpc,
-        open_repository(db_path) as repo,
-    ):
+    async with rpc_client(config) as rpc, open_repository(db_path) as repo:
         start = await rpc.get_balance(wallet.pubkey)
         bot = await build_bot(
             config, rpc=rpc, keypair=wallet.keypair, repo=repo, ws_url=config.rpc.ws_url

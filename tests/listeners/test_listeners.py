@@ -203,3 +203,37 @@ async def test_filters_creator_lists_buy_size_and_age() -> None:
     assert TokenFilter(max_token_age=4).rejects(token, now_unix=now)
     # a creator buy by someone else is not the creator's buy
     assert new_token().creator_buy_lamports == 0
+
+
+async def test_listener_loop_survives_an_item_that_raises(caplog: pytest.LogCaptureFixture) -> None:
+    """Whatever one notification provokes, detection goes on with the next one."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from typing import Any
+
+    import trio
+
+    from trio_trader.listeners.logs import run_listener
+
+    items = [logs_item(pump_logs(create_event("First"))), "explodes", logs_item(pump_logs())]
+    items.append(logs_item(pump_logs(create_event("Last"))))
+
+    class Exploding(LogsListener):
+        @asynccontextmanager
+        async def subscription(self) -> AsyncIterator[Any]:  # type: ignore[override]
+            async def stream() -> AsyncIterator[Any]:
+                for item in items:
+                    yield item
+
+            yield stream()
+
+        def handle(self, item: Any, on_token: Any, on_price: Any) -> None:
+            if item == "explodes":
+                raise ZeroDivisionError("a decoder bug")
+            super().handle(item, on_token, on_price)
+
+    sink = Sink()
+    with trio.fail_after(5), caplog.at_level(logging.ERROR):
+        await run_listener(Exploding(pubsub=None), sink.token, sink.price)  # type: ignore[arg-type]
+    assert [t.token_info.name for t in sink.tokens] == ["First", "Last"]
+    assert "skipping a notification that could not be handled" in caplog.text

@@ -82,17 +82,41 @@ def test_encoding_an_old_curve_zero_fills_missing_fields():
     assert again.is_cashback_coin is False
 
 
-def test_every_historical_curve_length_decodes_its_prefix():
+# Lengths the program has written (PROTOCOL §5.1) → how many fields each holds; 123 is
+# the 2026-09 layout cut between creator_fee_bps and can_edit_creator_fee.
+HISTORICAL_CURVE_LENGTHS = {
+    49: 6,
+    81: 7,
+    82: 8,
+    83: 9,
+    115: 10,
+    123: 11,
+    124: 12,
+    125: 13,
+    150: 13,
+    151: 13,
+}
+
+
+@pytest.mark.parametrize(("length", "present"), sorted(HISTORICAL_CURVE_LENGTHS.items()))
+def test_every_historical_curve_length_decodes_its_prefix(length, present):
     full = BondingCurve(
-        1, 2, 3, 4, 5, True, Pubkey.new_unique(), True, True, Pubkey.new_unique(), 7, True, True
-    ).encode()
-    expected_fields = {49: 6, 81: 7, 82: 8, 83: 9, 115: 10, 123: 11, 124: 12, 125: 13, 151: 13}
+        1_073_000_000_000_001, 30_000_000_002, 793_100_000_000_003, 4, 10**15, True,
+        Pubkey.new_unique(), True, True, Pubkey.new_unique(), 250, True, True,
+    )  # fmt: skip
+    data = full.encode()[:length]
+    assert len(data) == length
+    curve = BondingCurve.decode(data)
     names = [f.name for f in attrs.fields(BondingCurve)]
-    for length, present in expected_fields.items():
-        curve = BondingCurve.decode(full[:length])
-        values = attrs.asdict(curve, recurse=False)
-        assert all(values[n] is not None for n in names[:present]), length
-        assert all(values[n] is None for n in names[present:]), length
+    values, expected = attrs.asdict(curve, recurse=False), attrs.asdict(full, recurse=False)
+    assert {n: values[n] for n in names[:present]} == {n: expected[n] for n in names[:present]}
+    assert {n: values[n] for n in names[present:]} == dict.fromkeys(names[present:])
+
+
+def test_curve_bytes_past_the_last_field_are_ignored():
+    full = BondingCurve(1, 2, 3, 4, 5, False, Pubkey.new_unique(), is_holder_reward=True)
+    data = full.encode()
+    assert BondingCurve.decode(data[:125] + b"\xff" * 26) == BondingCurve.decode(data)
 
 
 @pytest.mark.parametrize("length", [0, 7, 8, 48])

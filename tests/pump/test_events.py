@@ -304,3 +304,123 @@ def test_truncated_or_foreign_event_bytes_raise_decode_error():
             decode_event(data[:cut])
     with pytest.raises(DecodeError, match="not a pump"):
         decode_event(bytes.fromhex("bde95db95c94ea94") + b"\0" * 64)  # migration event
+
+
+# Each historical TradeEvent layout: (fields it holds, ix_name, payload length with the
+# discriminator). PROTOCOL §6.2: 2024 → 129, May-2025 → 225, Aug-2025 → 258, Oct-2025
+# adds ix_name, Feb-2026 adds mayhem_mode (266 for "buy", 267 for "sell"), then cashback,
+# buyback, shareholders (a vec), the quote fields and the 2026-09 holder rewards.
+TRADE_LAYOUTS = [
+    pytest.param(10, "buy", 129, id="2024-129"),
+    pytest.param(16, "buy", 225, id="2025-05-225"),
+    pytest.param(21, "buy", 258, id="2025-08-258"),
+    pytest.param(22, "buy_exact_sol_in", 258 + 4 + 16, id="2025-10-ix_name"),
+    pytest.param(23, "buy", 266, id="2026-02-buy-266"),
+    pytest.param(23, "sell", 267, id="2026-02-sell-267"),
+    pytest.param(25, "sell", 267 + 16, id="cashback"),
+    pytest.param(27, "sell", 267 + 32, id="buyback"),
+    pytest.param(28, "sell", 267 + 32 + 4 + 2 * 34, id="shareholders"),
+    pytest.param(32, "sell", 267 + 32 + 4 + 2 * 34 + 56, id="quote-fields"),
+    pytest.param(34, "sell", 267 + 32 + 4 + 2 * 34 + 56 + 16, id="holder-rewards"),
+]
+
+
+@pytest.mark.parametrize(("present", "ix_name", "length"), TRADE_LAYOUTS)
+def test_every_historical_trade_event_layout_decodes_its_fields(present, ix_name, length):
+    newest = attrs.evolve(_full_trade(), ix_name=ix_name, is_buy=ix_name != "sell")
+    names = [f.name for f in attrs.fields(TradeEvent)]
+    data = encode_event(newest)[:length]
+    assert len(data) == length
+    ev = decode_event(data)
+    assert isinstance(ev, TradeEvent)
+    got, want = attrs.asdict(ev, recurse=False), attrs.asdict(newest, recurse=False)
+    assert {n: got[n] for n in names[:present]} == {n: want[n] for n in names[:present]}
+    assert {n: got[n] for n in names[present:]} == dict.fromkeys(names[present:])
+    # the same layout reached through the log line and the self-CPI
+    line = "Program data: " + base64.b64encode(data).decode()
+    assert parse_logs([f"Program {PUMP} invoke [1]", line, f"Program {PUMP} success"]) == [ev]
+    assert decode_event(EVENT_CPI_TAG + data) == ev
+
+
+def test_trade_event_cut_inside_a_variable_length_field_is_an_error():
+    data = encode_event(_full_trade())
+    ix_start = 258 + 4  # after ix_name's u32 length
+    shareholders_at = ix_start + len("buy_exact_sol_in") + 1 + 32
+    for cut in (ix_start - 2, ix_start + 3, shareholders_at + 2, shareholders_at + 4 + 33):
+        with pytest.raises(DecodeError):
+            decode_event(data[:cut])
+
+
+@pytest.mark.parametrize(
+    ("present", "what"),
+    [(6, "2024"), (12, "2025-05"), (14, "2025-11 create_v2"), (19, "2026-09")],
+)
+def test_legacy_and_v2_create_event_layouts(present, what):
+    k = Pubkey.new_unique
+    newest = CreateEvent(
+        "Name", "SYM", "https://x/y", k(), k(), k(), k(), 1_700_000_000,
+        1_073_000_000_000_000, 30_000_000_000, 793_100_000_000_000, 10**15,
+        TOKEN_2022_PROGRAM_ID, True, True, k(), 30_000_000_000, 250, True,
+    )  # fmt: skip
+    names = [f.name for f in attrs.fields(CreateEvent)]
+    old = attrs.evolve(newest, **dict.fromkeys(names[present:]))
+    data = encode_event(old)
+    assert encode_event(newest).startswith(data), what
+    assert decode_event(data) == old
+    assert decode_event(encode_event(newest)[: len(data)]) == old
+
+
+def _trade_line(ev: TradeEvent) -> str:
+    return "Program data: " + base64.b64encode(encode_event(ev)).decode()
+
+
+def test_parse_logs_keeps_pump_events_inside_a_router_and_drops_look_alikes():
+    """Built from bytes, so it runs without the mainnet samples.
+
+    A router (depth 1) CPIs into pump (depth 2), which CPIs into the fee program and
+    into itself for the event; a look-alike TradeEvent (same discriminator) is printed by
+    the router, by the fee program inside pump's frame and by a later program.
+    """
+    router, fee = (
+        "b1oomGGqPKGD6errbyfbVMBuzSC8WtAAYo8MwNafWW1",
+        "pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ",
+    )
+    real = attrs.evolve(_full_trade(), sol_amount=111)
+    fake = attrs.evolve(_full_trade(), sol_amount=999)
+    logs = [
+        "Program ComputeBudget111111111111111111111111111111 invoke [1]",
+        "Program ComputeBudget111111111111111111111111111111 success",
+        f"Program {router} invoke [1]",
+        _trade_line(fake),
+        f"Program {PUMP} invoke [2]",
+        "Program log: Instruction: Buy",
+        f"Program {fee} invoke [3]",
+        "Program log: Instruction: GetFees",
+        _trade_line(fake),
+        f"Program {fee} consumed 3000 of 60000 compute units",
+        f"Program return: {fee} AAAAAAAAAABfAAAAAAAAAB4AAAAAAAAA",
+        f"Program {fee} success",
+        _trade_line(real),
+        f"Program {PUMP} invoke [3]",
+        f"Program {PUMP} consumed 2006 of 33261 compute units",
+        f"Program {PUMP} success",
+        f"Program {PUMP} consumed 40072 of 70491 compute units",
+        f"Program {PUMP} success",
+        _trade_line(fake),
+        f"Program {router} success",
+        f"Program {router} invoke [1]",
+        _trade_line(fake),
+        f"Program {router} failed: custom program error: 0x1",
+    ]
+    assert parse_logs(logs) == [real]
+
+
+def test_parse_logs_keeps_the_order_of_create_trade_and_complete():
+    k = Pubkey.new_unique
+    create = CreateEvent("a", "b", "c", k(), k(), k())
+    trade = _full_trade()
+    complete = CompleteEvent(k(), k(), k(), 5)
+    lines = ["Program data: " + base64.b64encode(encode_event(e)).decode()
+             for e in (create, trade, complete)]  # fmt: skip
+    logs = [f"Program {PUMP} invoke [1]", *lines, f"Program {PUMP} success"]
+    assert parse_logs(logs) == [create, trade, complete]

@@ -384,3 +384,111 @@ def test_2024_compute_budget_instructions_of_s01():
     assert kinds == ["limit", "price"]
     limit = dict(decoded)["limit"]
     assert tx["meta"]["computeUnitsConsumed"] <= limit
+
+
+def _seed(seed: dict, known: dict[str, Pubkey], creator: Pubkey) -> bytes:
+    """One IDL PDA seed: a constant, or the key of an account named by ``path``."""
+    if seed["kind"] == "const":
+        return bytes(seed["value"])
+    if seed["kind"] == "account" and seed["path"] == "bonding_curve.creator":
+        return bytes(creator)  # read from the curve account's data
+    if seed["kind"] == "account":
+        return bytes(known[seed["path"]])
+    raise AssertionError(f"unexpected seed kind {seed}")
+
+
+def _assert_matches_idl(idl: dict, name: str, instruction: Instruction, free: dict, creator):
+    """Each IDL account, in IDL order: name → fixed address, PDA from the IDL's own seeds,
+    or the caller-chosen key in ``free``; and the IDL's writable/signer flags."""
+    (entry,) = [i for i in idl["instructions"] if i["name"] == name]
+    accounts = entry["accounts"]
+    metas = list(instruction.accounts)[: len(accounts)]
+    assert len(metas) == len(accounts), f"{name}: {len(metas)} accounts, IDL has {len(accounts)}"
+    known = {spec["name"]: meta.pubkey for spec, meta in zip(accounts, metas, strict=True)}
+    for index, (spec, meta) in enumerate(zip(accounts, metas, strict=True)):
+        where = f"{name} account {index} {spec['name']}"
+        if "address" in spec:
+            expected = Pubkey.from_string(spec["address"])
+        elif "pda" in spec:
+            pda = spec["pda"]
+            program = a.PUMP_PROGRAM_ID
+            if "program" in pda:
+                program = Pubkey.from_bytes(_seed(pda["program"], known, creator))
+            seeds = [_seed(s, known, creator) for s in pda["seeds"]]
+            expected = Pubkey.find_program_address(seeds, program)[0]
+        else:
+            expected = free[spec["name"]]
+        assert meta.pubkey == expected, where
+        assert meta.is_writable == spec.get("writable", False), where
+        assert meta.is_signer == spec.get("signer", False), where
+    return len(accounts)
+
+
+@pytest.mark.parametrize("token_program", [a.TOKEN_PROGRAM_ID, a.TOKEN_2022_PROGRAM_ID])
+def test_trade_instructions_follow_the_idl_account_by_account(idl, token_program):
+    user, mint, creator = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    common = {
+        "user": user,
+        "mint": mint,
+        "creator": creator,
+        "token_program": token_program,
+        "fee_recipient": a.FEE_RECIPIENTS[2],
+    }
+    free = {
+        "user": user,
+        "mint": mint,
+        "token_program": token_program,
+        "fee_recipient": a.FEE_RECIPIENTS[2],
+        "associated_user": a.associated_token_address(user, mint, token_program),
+    }
+    trailing = [
+        AccountMeta(a.bonding_curve_v2_pda(mint), is_signer=False, is_writable=False),
+        AccountMeta(a.BUYBACK_FEE_RECIPIENTS[0], is_signer=False, is_writable=True),
+    ]
+    built = {
+        "buy": ix.buy(**common, amount=10, max_sol_cost=20),
+        "buy_exact_sol_in": ix.buy_exact_sol_in(**common, spendable_sol_in=20, min_tokens_out=1),
+        "sell": ix.sell(**common, amount=10, min_sol_output=1),
+    }
+    for name, instruction in built.items():
+        n = _assert_matches_idl(idl, name, instruction, free, creator)
+        assert list(instruction.accounts[n:]) == trailing, name
+    cashback = ix.sell(**common, amount=10, min_sol_output=1, cashback=True)
+    n = _assert_matches_idl(idl, "sell", cashback, free, creator)
+    # the buy's IDL names the PDA the cashback sell passes as its extra account
+    (buy_entry,) = [i for i in idl["instructions"] if i["name"] == "buy"]
+    (uva,) = [x for x in buy_entry["accounts"] if x["name"] == "user_volume_accumulator"]
+    seeds = [_seed(s, {"user": user}, creator) for s in uva["pda"]["seeds"]]
+    uva_key = Pubkey.find_program_address(seeds, a.PUMP_PROGRAM_ID)[0]
+    extra = AccountMeta(uva_key, is_signer=False, is_writable=True)
+    assert list(cashback.accounts[n:]) == [extra, *trailing]
+
+
+def test_create_instructions_follow_the_idl_account_by_account(idl):
+    mint, user, creator = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    args = {"mint": mint, "user": user, "creator": creator, "name": "n", "symbol": "s", "uri": "u"}
+    free = {
+        "mint": mint,
+        "user": user,
+        "program": a.PUMP_PROGRAM_ID,
+        "mayhem_token_vault": a.mayhem_token_vault(mint),
+    }
+    legacy = ix.create(**args)
+    assert _assert_matches_idl(idl, "create", legacy, free, creator) == len(legacy.accounts)
+    v2 = ix.create_v2(**args, is_cashback_enabled=True)
+    assert _assert_matches_idl(idl, "create_v2", v2, free, creator) == len(v2.accounts)
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: _buy(amount=-1), "u64 -1 does not fit"),
+        (lambda: _buy(max_sol_cost=2**64), "does not fit in 64 bits"),
+        (lambda: _sell(min_sol_output=-5), "u64 -5 does not fit"),
+        (lambda: ix.set_compute_unit_limit(2**32), "u32 .* does not fit"),
+        (lambda: ix.set_compute_unit_price(-1), "u64 -1 does not fit"),
+    ],
+)
+def test_out_of_range_arguments_are_a_clear_value_error(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()

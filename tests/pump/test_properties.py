@@ -3,6 +3,7 @@ never gives tokens or SOL away. Example counts stay modest so this file runs in 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 
 import attrs
@@ -13,13 +14,16 @@ from solders.pubkey import Pubkey
 from trio_trader.pump import DecodeError
 from trio_trader.pump import curve as c
 from trio_trader.pump.accounts import BondingCurve, FeeConfig, Fees, FeeTier, Global
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.pump.events import (
+    EVENT_CPI_TAG,
     CompleteEvent,
     CreateEvent,
     Shareholder,
     TradeEvent,
     decode_event,
     encode_event,
+    parse_logs,
 )
 from trio_trader.pump.instructions import decode_compute_budget, decode_pump_instruction
 
@@ -249,3 +253,73 @@ def test_budget_quotes_stay_within_budget(reserves, rates, budget):
     exact = c.quote_buy_exact_sol_in(budget, reserves, rates)
     assert exact.total <= budget
     assert exact.amount <= q.amount  # the exact-in formula never beats the optimum
+
+
+# Uniformly random bytes die at the first bool (any byte > 1), so they never reach the
+# strings, vectors and late fields. Mutating *valid* encodings does: cut them anywhere,
+# overwrite any byte, or splice random bytes in, and every decoder must still either
+# return a value or raise DecodeError.
+VALID_ENCODINGS = st.one_of(
+    TRADE_VALUES.map(lambda v: encode_event(TradeEvent(*v))),
+    CREATE_VALUES.map(lambda v: encode_event(CreateEvent(*v))),
+    CURVE_VALUES.map(lambda v: BondingCurve(*v).encode()),
+    st.builds(
+        lambda b, admin, flat, tiers: FeeConfig(b, admin, flat, tiers, tiers, flat).encode(),
+        st.integers(0, 255), KEYS, FEES, TIERS,
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=VALID_ENCODINGS, cut=st.integers(0, 5000), at=st.integers(0), byte=st.integers(0, 255))
+def test_mutated_valid_bytes_raise_only_decode_error(data, cut, at, byte):
+    mutated = bytearray(data[:cut] if cut < len(data) else data)
+    if mutated:
+        mutated[at % len(mutated)] = byte
+    for candidate in (bytes(mutated), EVENT_CPI_TAG + bytes(mutated)):
+        for decode in (BondingCurve.decode, Global.decode, FeeConfig.decode, decode_event):
+            with contextlib.suppress(DecodeError):
+                decode(candidate)
+
+
+LOG_LINES = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(
+        [
+            f"Program {PUMP_PROGRAM_ID} invoke [1]",
+            f"Program {PUMP_PROGRAM_ID} invoke [x]",
+            f"Program {PUMP_PROGRAM_ID} success",
+            f"Program {PUMP_PROGRAM_ID} failed: custom program error: 0x1773",
+            "Program Other invoke [2]",
+            "Program Other success",
+            "Program",
+            "Program data: ",
+            "Program data: ===",
+        ]
+    ),
+    st.binary(max_size=300).map(lambda b: "Program data: " + base64.b64encode(b).decode()),
+    VALID_ENCODINGS.map(lambda b: "Program data: " + base64.b64encode(b).decode()),
+)
+
+
+@FAST
+@given(logs=st.lists(LOG_LINES, max_size=12))
+def test_parse_logs_never_raises_on_arbitrary_log_lines(logs):
+    events = parse_logs(logs)
+    assert all(isinstance(e, TradeEvent | CreateEvent | CompleteEvent) for e in events)
+    assert len(events) <= sum(line.startswith("Program data: ") for line in logs)
+
+
+@FAST
+@given(reserves=RESERVES, rates=RATES, amount=st.integers(1, 793_100_000_000_000))
+def test_no_buy_is_free_and_every_quote_fits_u64(reserves, rates, amount):
+    amount = min(amount, reserves.real_token)
+    q = c.quote_buy(amount, reserves, rates)
+    assert q.sol_cost >= 1  # even one base unit costs a lamport
+    assert q.total >= q.sol_cost
+    after = c.apply_buy(reserves, q)
+    # the constant product never shrinks: the curve is never paid less than it gives
+    assert after.virtual_sol * after.virtual_token >= reserves.virtual_sol * reserves.virtual_token
+    assert 0 <= after.real_token < reserves.real_token
+    for value in (*attrs.astuple(q), *attrs.astuple(after)):
+        assert 0 <= value < 2**64

@@ -37,7 +37,7 @@ from trio_trader.pump.curve import (
 )
 from trio_trader.sim import Faults, SimNode, open_sim
 from trio_trader.store import Repository, open_repository
-from trio_trader.trading.orders import BuyOrder, SellOrder
+from trio_trader.trading.orders import BuyOrder, SellOrder, TradeResult
 from trio_trader.trading.platform_aware import PlatformAwareBuyer, PlatformAwareSeller
 from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
@@ -54,16 +54,22 @@ class HookedBuyer(PlatformAwareBuyer):
     before: Callable[[], None] | None = None
     after: Callable[[BuyOrder], None] | None = None
     pause: Callable[[TokenInfo], Awaitable[None]] | None = None
+    confirm_gate: Callable[[BuyOrder], Awaitable[None]] | None = None
 
-    async def prepare_and_send_order(self, token_info: TokenInfo) -> BuyOrder:
+    async def prepare_and_send_order(self, token_info: TokenInfo, **kw: Any) -> BuyOrder:
         if self.pause is not None:
             await self.pause(token_info)
         if self.before is not None:
             self.before()
-        order = await super().prepare_and_send_order(token_info)
+        order = await super().prepare_and_send_order(token_info, **kw)
         if self.after is not None:
             self.after(order)
         return order
+
+    async def process_order(self, buy_order: BuyOrder) -> TradeResult:
+        if self.confirm_gate is not None:
+            await self.confirm_gate(buy_order)  # holds the BUY's rebroadcasts back
+        return await super().process_order(buy_order)
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -113,25 +119,32 @@ class Harness:
     seller: HookedSeller
 
     async def launch(
-        self, name: str = "Test Coin", creator_buy_sol: float = 0.5, mint: Keypair | None = None
+        self,
+        name: str = "Test Coin",
+        creator_buy_sol: float = 0.5,
+        mint: Keypair | None = None,
+        *,
+        legacy: bool = False,
     ) -> Pubkey:
-        """Create a Token-2022 pump coin with the creator's own buy, like a real launch."""
+        """Create a pump coin with the creator's own buy, like a real launch.
+
+        ``create_v2`` (a Token-2022 mint) by default; ``legacy`` uses the older ``create``
+        (an SPL Token mint). The trading helpers below assume Token-2022.
+        """
         mint = mint or Keypair()
         user = self.creator.pubkey()
         budget = int(creator_buy_sol * SOL)
         quote = quote_buy_for_sol(budget, INITIAL_RESERVES, FeeRates(95, 30))
+        program = addresses.TOKEN_PROGRAM_ID if legacy else addresses.TOKEN_2022_PROGRAM_ID
+        create = instructions.create if legacy else instructions.create_v2
         ixs = [
             instructions.set_compute_unit_limit(400_000),
-            instructions.create_v2(
-                mint=mint.pubkey(), user=user, creator=user, name=name, symbol="TST", uri="u"
-            ),
+            create(mint=mint.pubkey(), user=user, creator=user, name=name, symbol="TST", uri="u"),
             instructions.create_associated_token_account_idempotent(
-                payer=user, owner=user, mint=mint.pubkey(),
-                token_program=addresses.TOKEN_2022_PROGRAM_ID,
+                payer=user, owner=user, mint=mint.pubkey(), token_program=program,
             ),
             instructions.buy(
-                user=user, mint=mint.pubkey(), creator=user,
-                token_program=addresses.TOKEN_2022_PROGRAM_ID,
+                user=user, mint=mint.pubkey(), creator=user, token_program=program,
                 fee_recipient=addresses.FEE_RECIPIENTS[0], amount=quote.amount,
                 max_sol_cost=max_sol_cost(quote.total, 500),
             ),

@@ -6,8 +6,11 @@ Same rules as ``test_orderings``: small real time, assertions on the ledger to t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import attrs
 import trio
+from solders.hash import Hash
 from solders.keypair import Keypair
 
 from tests.scenario.harness import SOL, running_bot
@@ -159,7 +162,11 @@ async def test_restart_resumes_a_sent_buy_and_finishes_the_position(tmp_path: Pa
 
                 async def buy_sent() -> bool:
                     ps = await h.positions()
-                    return bool(ps) and ps[0].buy_order is not None
+                    return (
+                        bool(ps)
+                        and ps[0].buy_order is not None
+                        and (ps[0].buy_order.state is OrderState.SENT)
+                    )
 
                 await h.wait_until(buy_sent)
                 first.cancel_scope.cancel()  # the bot dies with its BUY unconfirmed
@@ -231,3 +238,76 @@ async def test_restart_closes_a_row_whose_buy_was_never_sent(tmp_path: Path) -> 
             assert position.exit_reason == "buy_not_sent"
             assert position.realized_pnl_lamports == 0
             assert h.wallet_sol_change() == 0
+
+
+@attrs.define
+class UnknownBlockhash:
+    """A blockhash source whose hash the node never issued: every send is refused."""
+
+    real: Any
+    latest: tuple[Hash, int] = (Hash.new_unique(), 10**9)
+
+    @property
+    def block_height(self) -> int:
+        return int(self.real.block_height)
+
+
+async def test_buy_refused_by_the_node_closes_at_zero_cost(tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config={"exits": {"sell_after": 0.0}}) as h:
+            chain = h.buyer.chain
+            real = chain.blockhash
+            h.buyer.before = lambda: setattr(chain, "blockhash", UnknownBlockhash(real))
+            h.buyer.after = lambda _order: setattr(chain, "blockhash", real)
+            await h.launch()
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            assert position.status == "failed"
+            assert position.realized_pnl_lamports == 0  # never landed: it cost nothing
+            assert h.wallet_sol_change() == 0
+            assert position.sell_order is None
+            trades = await h.repo.list_trades(position.id)
+            assert [(t.side, t.state, t.error_name) for t in trades] == [
+                ("buy", "failed", "SendRejected")
+            ]
+            assert (await h.repo.get_counters()).get("buy_failed") == 1
+
+
+async def test_sell_refused_by_the_node_is_recorded_once_and_resent(tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config={"exits": {"sell_after": 0.5}}) as h:
+            chain = h.seller.chain
+            real = chain.blockhash
+
+            async def before(attempt: int) -> None:
+                chain.blockhash = UnknownBlockhash(real) if attempt == 1 else real
+
+            async def after(_order: object) -> None:
+                chain.blockhash = real
+
+            h.seller.before, h.seller.after = before, after
+            await h.launch()
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            assert position.status == "closed"
+            sells = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            assert [(t.attempt, t.state, t.error_name) for t in sells] == [
+                (1, "failed", "SendRejected"),
+                (2, "confirmed", None),
+            ]
+            counters = await h.repo.get_counters()
+            assert (counters.get("sell_failed"), counters.get("sell_confirmed")) == (1, 1)
+
+
+async def test_legacy_create_spl_token_coin_is_detected_bought_and_sold(tmp_path: Path) -> None:
+    from trio_trader.pump.addresses import TOKEN_PROGRAM_ID
+
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config={"exits": {"sell_after": 0.3}}) as h:
+            mint = await h.launch("Old School", legacy=True)
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            assert position.mint == mint
+            assert position.token_info.token_program == TOKEN_PROGRAM_ID
+            assert position.status == "closed"
+            assert h.token_balance(mint) == 0

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import trio
 from solders.keypair import Keypair
+from solders.signature import Signature
 
 from tests.scenario.harness import SOL, Harness, running_bot
 from trio_trader.store import PRE_CONFIRMATION_SELLS, PRE_CONFIRMATION_SELLS_SUCCEEDED
-from trio_trader.trading.orders import OrderState
+from trio_trader.trading.orders import OrderState, SellOrder
 from trio_trader.trading.token_info import TokenInfo
 
 
@@ -86,21 +87,53 @@ async def test_buy_fails_after_sell_sent_sell_fails_and_position_closes(tmp_path
 
 
 async def test_sell_that_overtook_its_buy_is_resent_after_buy_lands(tmp_path: Path) -> None:
+    """Forced, not lucky: the BUY's first submission is lost in flight and its rebroadcasts
+    are held until the SELL (sent after it) has landed and failed; then the BUY lands."""
     with trio.fail_after(30):
         async with running_bot(tmp_path, config={"exits": {"sell_after": 0.0}}) as h:
-            slow_buy(h, 0.6)  # the SELL (no delay) lands first and fails
-            await h.launch()
+            sell_landed = trio.Event()
+            h.buyer.before = lambda: setattr(h.sim.faults, "drop_probability", 1.0)
+            h.buyer.after = lambda _order: setattr(h.sim.faults, "drop_probability", 0.0)
+
+            async def hold_buy(_order: object) -> None:
+                await sell_landed.wait()
+
+            async def wait_sell_landed(order: SellOrder) -> None:
+                if order.attempt == 1:
+                    sig = Signature.from_string(order.signature or "")
+                    while h.sim.node.signature_status(sig) is None:
+                        await trio.sleep(0.01)
+                    sell_landed.set()
+
+            h.buyer.confirm_gate = hold_buy
+            h.seller.after = wait_sell_landed
+            mint = await h.launch()
             await h.wait_until(lambda: h.all_closed(1))
             (position,) = await h.assert_books_balance()
             assert position.status == "closed"
-            assert position.buy_order is not None
-            assert position.buy_order.state is OrderState.CONFIRMED
-            sells = await sell_trades(h, position.id)
-            assert [state for state, _ in sells] == ["failed", "confirmed"]
-            assert sells[0][1] != sells[1][1]  # re-sent: a new signature
+            buy = position.buy_order
+            assert buy is not None
+            assert buy.state is OrderState.CONFIRMED
+            assert buy.token_change == buy.token_amount
+            sells = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            assert [t.state for t in sells] == ["failed", "confirmed"]
+            first, second = sells
+            # the real on-chain failure of a SELL with no token account yet
+            assert (first.error_code, first.error_name) == (3012, "AccountNotInitialized")
+            assert first.sent_before_buy_confirmed
+            assert first.fee_lamports
+            assert first.sol_change == -first.fee_lamports
+            assert first.token_change == 0
+            # landing order on the ledger: failed SELL < BUY <= re-sent SELL
+            assert first.slot is not None
+            assert buy.confirmed_slot is not None
+            assert second.slot is not None
+            assert first.slot < buy.confirmed_slot <= second.slot
+            assert first.signature != second.signature  # re-sent: a new transaction
+            assert second.token_change == -buy.token_amount  # it sold the tokens
+            assert h.token_balance(mint) == 0
             assert position.sell_order is not None
             assert position.sell_order.attempt == 2
-            assert position.sell_order.token_amount == position.buy_order.token_amount
             counters = await h.repo.get_counters()
             assert counters.get(PRE_CONFIRMATION_SELLS) == 1
             assert counters.get(PRE_CONFIRMATION_SELLS_SUCCEEDED, 0) == 0

@@ -4,6 +4,7 @@ accounts, log frames compared with mainnet, compute budget, simulation, create +
 
 from __future__ import annotations
 
+import base58
 import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -14,8 +15,8 @@ from tests.sim.test_ledger_pump import FEE_RECIPIENT, RATES, Coin, only_trade
 from trio_trader.pump import addresses as A
 from trio_trader.pump import curve as C
 from trio_trader.pump import instructions as I
-from trio_trader.pump.events import CreateEvent, TradeEvent, parse_logs
-from trio_trader.sim.ledger import Ledger
+from trio_trader.pump.events import EVENT_CPI_TAG, CreateEvent, TradeEvent, parse_logs
+from trio_trader.sim.ledger import ExecutedTransaction, Ledger
 
 
 @pytest.fixture
@@ -276,3 +277,44 @@ def test_a_crash_inside_the_emulation_fails_the_instruction_and_restores_state(
 
     monkeypatch.setattr(pump_program, "emit", real_emit)
     assert coin.buy(buyer, 10**12, SOL).err is None
+
+
+def _cpis_before_event_on_mainnet(sample: str) -> int:
+    """How many CPIs a 2026 mainnet trade made between its pump instruction and its event.
+
+    The vixen captures number a transaction's instructions ``[outer, inner]``; the pump
+    instruction and its event self-CPI are both listed, so the gap counts the CPIs in
+    between (token transfer, System transfers, and a fee-program ``GetFees`` if any).
+    """
+    trade, event = load_sample(sample)["instructions"]
+    assert bytes(event["data"]).startswith(EVENT_CPI_TAG)
+    assert trade["ix_index"][0] == event["ix_index"][0]
+    return int(event["ix_index"][1] - trade["ix_index"][1] - 1)
+
+
+def _cpis_before_event(result: ExecutedTransaction, outer: int) -> int:
+    (group,) = [g for g in result.inner_instructions if g["index"] == outer]
+    data = [base58.b58decode(ix["data"]) for ix in group["instructions"]]
+    return next(i for i, d in enumerate(data) if d.startswith(EVENT_CPI_TAG))
+
+
+def test_trades_make_the_same_cpis_as_2026_mainnet_token_2022_trades() -> None:
+    """Feb-2026 buys make 4 CPIs and sells 1 before the event: no ``GetFees`` CPI.
+
+    PROTOCOL.md §6.1 mentions a fee-program ``GetFees`` CPI since Sept 2025, but these
+    two captures (16-account buy, 14-account sell, fee_config and fee_program passed)
+    leave no room for one, so the emulation does not make it.
+    """
+    coin = Coin(v2=True)
+    trader = funded(coin.ledger)
+    assert coin.buy(trader, 10**12, SOL).err is None  # creates the accumulator and vault
+    buy = coin.buy(trader, 10**12, SOL)
+    sell = coin.sell(trader, 2 * 10**12, 0)
+    assert buy.err is None
+    assert sell.err is None
+    mainnet_buy = _cpis_before_event_on_mainnet("s09_vixen_buy_token2022_2026-02-09.json")
+    mainnet_sell = _cpis_before_event_on_mainnet("s10_vixen_sell_token2022_2026-02-09.json")
+    assert (mainnet_buy, mainnet_sell) == (4, 1)
+    assert _cpis_before_event(buy, outer=1) == mainnet_buy
+    assert _cpis_before_event(sell, outer=0) == mainnet_sell
+    assert not any("GetFees" in line for line in buy.logs + sell.logs)

@@ -18,6 +18,7 @@ import trio
 from solders.pubkey import Pubkey
 
 from trio_trader.pump.events import CompleteEvent, CreateEvent, TradeEvent
+from trio_trader.sim import ledger_summary
 from trio_trader.sim.ledger import ExecutedTransaction, Ledger
 from trio_trader.sim.market import Market, MarketSummary, run_market
 from trio_trader.sim.node import Node, TxEvent
@@ -87,7 +88,8 @@ def price(e: TradeEvent) -> Fraction:
 
 async def test_scripted_60s_is_busy_and_deterministic_per_seed(autojump_clock: object) -> None:
     scenario = load_scenario("scripted_60s")
-    first, summary_a = await run_for(scenario, 60.0, seed=11)
+    # 60 s plus half a slot: a stop exactly on a slot boundary races that slot's tick
+    first, summary_a = await run_for(scenario, 60.2, seed=11)
     stats = first.market.stats
     assert stats.tokens_created >= 50
     assert stats.trades_landed >= 1_000
@@ -102,9 +104,32 @@ async def test_scripted_60s_is_busy_and_deterministic_per_seed(autojump_clock: o
     assert len(summary_a.sol_balances) == len(first.market.wallets)
     assert sum(1 for amount in summary_a.token_balances.values() if amount > 0) > 50
 
-    second, summary_b = await run_for(scenario, 60.0, seed=11)
+    ledger_a = ledger_summary(first.node, list(first.market.wallets))
+    assert ledger_a["transactions"]["landed"] == landed_ok
+
+    second, summary_b = await run_for(scenario, 60.2, seed=11)
     assert summary_b == summary_a
     assert attrs.asdict(second.node.stats) == attrs.asdict(first.node.stats)
+    # the JSON ledger summary that ``--ledger-out`` writes is identical too
+    assert ledger_summary(second.node, list(second.market.wallets)) == ledger_a
+
+
+async def test_default_market_launches_every_few_seconds_and_trades_every_slot(
+    autojump_clock: object,
+) -> None:
+    """The market ``python -m trio_trader sim`` runs when no scenario is named."""
+    async with market_running(load_scenario("default"), seed=3) as run:
+        await trio.sleep(30.2)
+        stats, last_slot = run.market.stats, run.node.slot
+        traded = {
+            int(tx.slot)
+            for tx in run.executed
+            if any(isinstance(e, TradeEvent) for e in tx.events)
+            and not any(isinstance(e, CreateEvent) for e in tx.events)
+        }
+    assert stats.tokens_created >= 10  # one launch every 2.5 s on average
+    assert stats.trades_landed >= 30 * 10
+    assert set(range(2, last_slot)) <= traded  # after a two-slot warm-up
 
 
 async def test_another_seed_gives_another_market(autojump_clock: object) -> None:

@@ -18,6 +18,7 @@ from tests.sim.conftest import (
     rpc,
     transfer_tx,
     wait_closed_abruptly,
+    wait_for_status,
     ws_notification,
     ws_request,
 )
@@ -187,6 +188,55 @@ async def test_account_and_block_notifications(
             assert [t["transaction"]["signatures"][0] for t in txs] == [signature]
             assert txs[0]["meta"]["fee"] == 5000
             assert result["value"]["block"]["parentSlot"] == max(0, slot - 1)
+
+
+async def test_logs_all_account_and_block_subscriptions_stop_after_unsubscribe(
+    autojump_clock: trio.testing.MockClock, sim: SimNode, client: httpx.AsyncClient, payer: Keypair
+) -> None:
+    to = str(keypair("unsub-to").pubkey())
+    subscribe = {
+        "logs": ("logsSubscribe", ["all", {"commitment": "processed"}]),
+        "account": ("accountSubscribe", [to, {"encoding": "base64", "commitment": "processed"}]),
+        "block": (
+            "blockSubscribe",
+            [{"mentionsAccountOrProgram": to}, {"commitment": "confirmed"}],
+        ),
+    }
+    notification = {"logs": "logsNotification", "account": "accountNotification"}
+    notification["block"] = "blockNotification"
+    with trio.fail_after(120):
+        async with open_websocket_url(sim.ws_url) as ws:
+            subs = {}
+            for rid, (kind, (method, params)) in enumerate(subscribe.items(), start=1):
+                subs[kind] = (await ws_request(ws, method, params, rid))["result"]
+            first = await _send_transfer(client, payer, "unsub-to")
+            await wait_for_status(client, first, "confirmed")
+            seen: dict[str, dict] = {}
+            while len(seen) < 3:
+                message = json.loads(await ws.get_message())
+                kind = next(k for k, m in notification.items() if m == message["method"])
+                assert message["params"]["subscription"] == subs[kind]
+                seen[kind] = message["params"]["result"]
+            assert seen["logs"]["value"]["signature"] == first
+            assert seen["account"]["value"]["lamports"] == LAMPORTS_PER_SOL
+            block = seen["block"]["value"]["block"]
+            assert [t["transaction"]["signatures"][0] for t in block["transactions"]] == [first]
+
+            for rid, kind in enumerate(subs, start=10):
+                method = subscribe[kind][0].replace("Subscribe", "Unsubscribe")
+                assert (await ws_request(ws, method, [subs[kind]], rid))["result"] is True
+                again = await ws_request(ws, method, [subs[kind]], rid + 10)
+                assert again["error"]["code"] == -32602
+            second = await _send_transfer(client, payer, "unsub-to")
+            await wait_for_status(client, second, "finalized")
+            # anything still subscribed would have been written before this answer
+            await ws.send_message(
+                json.dumps({"jsonrpc": "2.0", "id": 99, "method": "slotSubscribe"})
+            )
+            while (message := json.loads(await ws.get_message())).get("id") != 99:
+                assert message.get("method") not in notification.values(), message
+    balance = await rpc(client, "getBalance", [to, {"commitment": "processed"}])
+    assert balance["value"] == 2 * LAMPORTS_PER_SOL
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from tests.store.factories import make_sell_order, send
 from trio_trader.store import SchemaError, open_repository
 from trio_trader.store._migrations import (
     Migration,
@@ -39,11 +40,22 @@ def shape(conn: sqlite3.Connection) -> dict[str, object]:
     return result
 
 
-def old_database(path: Path) -> None:
-    """A database as the old bot left it: schema 0001 with rows in every table."""
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def old_database(path: Path, *, versioned: bool) -> None:
+    """A database as the old bot left it: schema 0001 with rows in every table.
+
+    The old bot had no ``schema_version`` table (``versioned=False``); a database made by
+    this code's runner stopped at version 1 has one.
+    """
     conn = sqlite3.connect(path)
     try:
-        apply_migrations(conn, now=clock, target=1)
+        if versioned:
+            apply_migrations(conn, now=clock, target=1)
+        else:
+            conn.executescript(load_migrations()[0].sql)
         conn.executescript(
             """
             INSERT INTO token_info (mint, name, symbol, uri, bonding_curve,
@@ -90,11 +102,22 @@ def test_schema_sql_equals_the_result_of_every_migration(tmp_path: Path) -> None
         migrated.close()
 
 
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "version-1"])
 async def test_migration_of_old_database_keeps_rows_and_adds_order_columns(
-    tmp_path: Path,
+    tmp_path: Path, versioned: bool
 ) -> None:
     path = tmp_path / "old.db"
-    old_database(path)
+    old_database(path, versioned=versioned)
+    conn = sqlite3.connect(path)
+    try:  # the starting point really is the old schema, with its rows
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(positions)")}
+        assert not {"buy_order", "sell_order", "status", "is_closed"} & columns
+        tables = ("token_info", "positions", "trades")
+        counts = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables]
+        assert counts == [1, 2, 2]
+        assert ("schema_version" in _table_names(conn)) is versioned
+    finally:
+        conn.close()
     with trio.fail_after(30):
         async with open_repository(path, now=clock) as repo:
             active, closed = await repo.list_positions()  # newest first
@@ -113,6 +136,14 @@ async def test_migration_of_old_database_keeps_rows_and_adds_order_columns(
             assert [(t.side, t.state, t.success, t.attempt) for t in trades] == [
                 ("buy", "confirmed", True, 1), ("sell", "failed", False, 1),
             ]  # fmt: skip
+            # a migrated row takes the new order columns like any other
+            sell = make_sell_order(active.token_info, token_amount=2000)
+            send(sell)
+            active.update_from_sell_order(sell, exit_reason="stop_loss")
+            await repo.update_position(active)
+            reloaded = await repo.get_position(2)
+            assert reloaded.sell_order is not None
+            assert (reloaded.sell_order.signature, reloaded.status) == (sell.signature, "closing")
     conn = sqlite3.connect(path)
     try:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(positions)")}

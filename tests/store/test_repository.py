@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -358,3 +360,116 @@ async def test_in_memory_database_works_for_throwaway_runs() -> None:
             position = Position.create_from_token_info(make_token_info(seed=30))
             assert await repo.insert_position(position) == 1
             assert [p.id for p in await repo.get_open_positions()] == [1]
+
+
+async def test_database_work_runs_off_the_trio_thread_one_call_at_a_time(tmp_path: Path) -> None:
+    """A SQL function called by a trigger sees which thread runs each write, and how many
+    run at once: never the Trio thread, never two together, although 20 tasks write."""
+    trio_thread = threading.get_ident()
+    threads: set[int] = set()
+    inside = [0, 0]  # now, most ever
+
+    def probe() -> int:
+        threads.add(threading.get_ident())
+        inside[0] += 1
+        inside[1] = max(inside)
+        time.sleep(0.001)  # widen the window in which an overlap would show
+        inside[0] -= 1
+        return 0
+
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path, now=ticking_clock()) as repo:
+            repo._db.conn.create_function("probe", 0, probe)
+            repo._db.execute(
+                "CREATE TEMP TRIGGER watch AFTER INSERT ON positions BEGIN SELECT probe(); END"
+            )
+            async with trio.open_nursery() as nursery:
+                for seed in range(1, 21):
+                    ti = make_token_info(seed=seed)
+                    nursery.start_soon(repo.insert_position, Position.create_from_token_info(ti))
+            assert len(await repo.list_positions()) == 20
+    assert threads
+    assert trio_thread not in threads
+    assert inside[1] == 1
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        conn.close()
+
+
+async def test_list_trades_filters_by_position(repo: Repository) -> None:
+    with trio.fail_after(30):
+        ids = []
+        for seed in (40, 41):
+            ti = make_token_info(seed=seed)
+            position = Position.create_from_token_info(ti)
+            ids.append(await repo.insert_position(position))
+            buy = make_buy_order(ti)
+            send(buy, seed)
+            buy.mark_failed(error="expired", error_name="BlockhashExpired")
+            await repo.record_trade(position.id, buy)
+        assert [t.position_id for t in await repo.list_trades()] == ids
+        assert [t.position_id for t in await repo.list_trades(ids[1])] == [ids[1]]
+        assert await repo.list_trades(12345) == []
+
+
+async def test_an_error_that_is_not_json_is_stored_as_text(repo: Repository) -> None:
+    with trio.fail_after(30):
+        ti = make_token_info(seed=50)
+        position = Position.create_from_token_info(ti)
+        pid = await repo.insert_position(position)
+        buy = make_buy_order(ti)
+        send(buy)
+        position.update_from_buy_order(buy)
+        position.apply_buy_result(buy.mark_failed(error=TimeoutError("node went away")))
+        await repo.update_position(position)
+        await repo.record_trade(pid, buy)
+        loaded = await repo.get_position(pid)
+        assert loaded.buy_order is not None
+        assert loaded.buy_order.error == "node went away"
+        assert loaded.status == "failed"
+        (trade,) = await repo.list_trades(pid)
+        assert trade.error == "node went away"
+
+
+async def test_unresolved_positions_include_one_closed_before_its_buy_result(
+    repo: Repository,
+) -> None:
+    """The SELL's confirmation closed the position while its BUY was still SENT; after a
+    restart only resolving that BUY gives the position its cost and PnL."""
+    with trio.fail_after(30):
+        positions = {}
+        for seed, kind in ((60, "closed-buy-sent"), (61, "closed-resolved"), (62, "open-sent")):
+            ti = make_token_info(seed=seed)
+            position = Position.create_from_token_info(ti)
+            await repo.insert_position(position)
+            buy = make_buy_order(ti)
+            send(buy, seed)
+            position.update_from_buy_order(buy)
+            if kind != "open-sent":
+                sell = make_sell_order(ti)
+                send(sell, seed + 100)
+                position.update_from_sell_order(sell)
+                if kind == "closed-resolved":
+                    position.apply_buy_result(
+                        buy.mark_confirmed(slot=1, fee_lamports=5_000, sol_change=-SOL_COST,
+                                           token_change=TOKENS)
+                    )  # fmt: skip
+                position.apply_sell_result(
+                    sell.mark_confirmed(slot=2, fee_lamports=5_000, sol_change=SOL_COST,
+                                        token_change=-TOKENS)
+                )  # fmt: skip
+            await repo.update_position(position)
+            positions[kind] = position
+        assert positions["closed-buy-sent"].is_closed
+        assert positions["closed-buy-sent"].realized_pnl_lamports is None
+        unresolved = await repo.get_unresolved_positions()
+        assert [p.id for p in unresolved] == [
+            positions["closed-buy-sent"].id,
+            positions["open-sent"].id,
+        ]
+        assert unresolved[0].buy_order is not None
+        assert unresolved[0].buy_order.state is OrderState.SENT
+        assert [p.id for p in await repo.get_open_positions()] == [positions["open-sent"].id]

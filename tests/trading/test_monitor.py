@@ -61,7 +61,14 @@ class ScriptedSeller:
             token_info=token_info, token_amount=position.sellable_token_amount or 0,
             min_sol_output=1, sol_output=2, attempt=position.next_sell_attempt,
         )  # fmt: skip
-        sent(order)
+        order.attach_transaction(
+            signature=Keypair().sign_message(b"x"), raw_transaction=b"raw",
+            blockhash="11111111111111111111111111111111", last_valid_block_height=100,
+        )  # fmt: skip
+        before_send = kw.pop("before_send", None)
+        if before_send is not None:
+            await before_send(order)
+        order.mark_sent(sent_at=trio.current_time(), sent_at_wall=0.0)
         self.orders.append(order)
         self.kwargs.append(kw)
         return order

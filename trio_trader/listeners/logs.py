@@ -98,11 +98,19 @@ async def run_listener(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The loop both listeners share: subscribe, report started, handle every item."""
+    """The loop both listeners share: subscribe, report started, handle every item.
+
+    ``handle`` already skips the malformed shapes it knows; anything else one notification
+    provokes (a decoder bug, data nobody foresaw) is logged and skipped here too, because
+    this loop is the bot's only source of tokens and prices: it must outlive any one item.
+    """
     async with listener.subscription() as sub:
         task_status.started()
         async for item in sub:
-            listener.handle(item, on_token, on_price)
+            try:
+                listener.handle(item, on_token, on_price)
+            except Exception:
+                log.exception("skipping a notification that could not be handled: %.200r", item)
 
 
 def _dispatch(

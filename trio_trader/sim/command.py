@@ -4,6 +4,10 @@ Runs until Ctrl-C, SIGTERM or ``--duration`` seconds, then writes the ledger sum
 (``--ledger-out``). Signals are taken with ``trio.open_signal_receiver`` and turned
 into a cancellation, so the summary is written after the servers have shut down
 cleanly rather than from inside a signal handler.
+
+The fault knobs start as the scenario's ``[faults]`` table and can be changed while
+the node runs with ``simGetFaults`` / ``simSetFaults`` JSON-RPC calls POSTed to the
+RPC URL's ``/sim`` path (see ``sim._control_methods``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -21,8 +21,9 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
+from trio_trader.sim._control_methods import CONTROL_METHODS, CONTROL_PATH
 from trio_trader.sim._node_types import SendError
-from trio_trader.sim._rpc_methods import METHODS
+from trio_trader.sim._rpc_methods import METHODS, Method
 from trio_trader.sim.node import Node
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,15 @@ def _error(code: int, message: str, request_id: Any = None, data: Any = None) ->
     return {"jsonrpc": "2.0", "error": error, "id": request_id}
 
 
-def handle_request(node: Node, request: Any) -> dict[str, Any]:
+def handle_request(
+    node: Node, request: Any, methods: Mapping[str, Method] = METHODS
+) -> dict[str, Any]:
     """Answer one JSON-RPC request object (never raises)."""
     if not isinstance(request, dict) or request.get("jsonrpc") != "2.0":
         return _error(-32600, "Invalid request")
     request_id = request.get("id")
     method = request.get("method")
-    handler = METHODS.get(method) if isinstance(method, str) else None
+    handler = methods.get(method) if isinstance(method, str) else None
     if handler is None:
         return _error(-32601, "Method not found", request_id)
     params = request.get("params", [])
@@ -67,7 +70,7 @@ def handle_request(node: Node, request: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
 
-def handle_body(node: Node, body: bytes) -> Any:
+def handle_body(node: Node, body: bytes, methods: Mapping[str, Method] = METHODS) -> Any:
     """Answer a whole HTTP body: one request or a batch."""
     try:
         payload = json.loads(body)
@@ -76,12 +79,15 @@ def handle_body(node: Node, body: bytes) -> Any:
     if isinstance(payload, list):
         if not payload or len(payload) > MAX_BATCH:
             return _error(-32600, "Invalid request")
-        return [handle_request(node, item) for item in payload]
-    return handle_request(node, payload)
+        return [handle_request(node, item, methods) for item in payload]
+    return handle_request(node, payload, methods)
 
 
 class RpcApp:
-    """The ASGI application: POST / for JSON-RPC, GET /health like a validator."""
+    """The ASGI application: POST / for JSON-RPC, GET /health like a validator.
+
+    POST /sim answers the operator's fault-knob methods (``_control_methods``) only.
+    """
 
     def __init__(self, node: Node, *, rng: random.Random | None = None) -> None:
         self.node = node
@@ -106,7 +112,8 @@ class RpcApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.requests += 1
-        status = self.node.faults.draw_http_fault(self.rng)
+        control = scope["path"] == CONTROL_PATH
+        status = None if control else self.node.faults.draw_http_fault(self.rng)
         if status is not None:
             self.faulted += 1
             await self._drain(receive)
@@ -133,7 +140,7 @@ class RpcApp:
         if body is None:
             await _respond(send, 413, b"Payload Too Large")
             return
-        answer = handle_body(self.node, body)
+        answer = handle_body(self.node, body, CONTROL_METHODS if control else METHODS)
         await _respond(send, 200, json.dumps(answer).encode())
 
     @staticmethod

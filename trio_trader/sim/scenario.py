@@ -45,6 +45,7 @@ __all__ = [
     "Wallets",
     "list_scenarios",
     "load_scenario",
+    "parse_fault_settings",
     "parse_scenario",
 ]
 
@@ -316,6 +317,19 @@ def parse_scenario(data: dict[str, Any], *, source: str = "scenario") -> Scenari
         raise ScenarioError(f"{source}: " + "; ".join(messages)) from None
     except (TypeError, ValueError) as exc:  # a post-init check of a top-level field
         raise ScenarioError(f"{source}: invalid value ({exc}) @ $") from None
+
+
+def parse_fault_settings(data: Any, *, source: str = "faults") -> FaultSettings:
+    """Structure a ``[faults]`` table (or a run-time change merged into one).
+
+    Raises:
+        ScenarioError: naming every bad knob, e.g. ``$.drop_probability``.
+    """
+    try:
+        return _converter.structure(data, FaultSettings)
+    except cattrs.BaseValidationError as exc:
+        messages = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
+        raise ScenarioError(f"{source}: " + "; ".join(messages)) from None
 
 
 _SCENARIOS = resources.files("trio_trader.sim") / "scenarios"

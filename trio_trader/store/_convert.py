@@ -87,7 +87,15 @@ def order_to_json(order: Order | None) -> str | None:
         return None
     data: Row = _converter.unstructure(order)
     del data["token_info"]
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+    # ``error`` is whatever the chain layer reported; one that is not JSON (an exception,
+    # bytes) is stored as its text rather than losing the whole position row
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def state_marker(state: OrderState) -> str:
+    """The text an order column holds for ``state`` (``order_to_json`` is compact and
+    sorted), so SQL can find candidate rows without parsing JSON."""
+    return json.dumps({"state": state.value}, separators=(",", ":"))[1:-1]
 
 
 def order_from_json(

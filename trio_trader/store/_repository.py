@@ -177,12 +177,23 @@ class Repository:
         return await self._select("WHERE is_closed = 0 ORDER BY id")
 
     async def get_unresolved_positions(self) -> list[Position]:
-        """Open positions with an order whose outcome is unknown — restart recovery's input.
+        """Positions with an order whose outcome is unknown — restart recovery's input.
 
         That is an order SENT, or PENDING but already signed: a crash between writing
         the signature and ``sendTransaction`` returning may or may not have sent it.
+        Closed positions count too: a SELL's confirmation can close a position before
+        its BUY's own confirmation is processed, and only resolving that BUY gives the
+        position its real cost and PnL.
+
+        SQL narrows the scan to open rows and rows whose order JSON holds an unresolved
+        state (the exact text ``order_to_json`` writes); the Python check decides.
         """
-        return [p for p in await self.get_open_positions() if _has_unresolved_order(p)]
+        markers = [_convert.state_marker(s) for s in (OrderState.SENT, OrderState.PENDING)]
+        tests = [(col, m) for col in ("buy_order", "sell_order") for m in markers]
+        found = " OR ".join(f"instr({col}, ?) > 0" for col, _ in tests)
+        clause = f"WHERE is_closed = 0 OR {found} ORDER BY id"
+        candidates = await self._select(clause, [m for _, m in tests])
+        return [p for p in candidates if _has_unresolved_order(p)]
 
     async def list_positions(
         self, *, status: str | None = None, limit: int | None = None
@@ -276,7 +287,9 @@ class Repository:
 
     async def list_trades(self, position_id: int | None = None) -> list[TradeRecord]:
         """Recorded attempts in order, optionally of one position."""
-        where, params = ("WHERE position_id = ?", [position_id]) if position_id else ("", [])
+        where, params = "", []
+        if position_id is not None:  # 0 is a valid filter, not "all"
+            where, params = "WHERE position_id = ?", [position_id]
 
         def read() -> list[Row]:
             return list(self._db.query(f"SELECT * FROM trades {where} ORDER BY id", params))
@@ -342,7 +355,7 @@ def _trade_row(position_id: int | None, order: Order, *, recorded_at: float) -> 
         "token_change": order.token_change,
         "fee_lamports": order.fee_lamports,
         "slot": order.confirmed_slot,
-        "error": None if order.error is None else json.dumps(order.error),
+        "error": None if order.error is None else json.dumps(order.error, default=str),
         "error_code": order.error_code,
         "error_name": order.error_name,
         "error_message": order.error_message,

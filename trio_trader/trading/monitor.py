@@ -278,19 +278,25 @@ class PositionMonitor:
         reserves = None
         if self.last_price is not None and position.sell_order is None:
             reserves = self.last_price.reserves
+
+        async def persist_signed(order: SellOrder) -> None:
+            position.update_from_sell_order(order, exit_reason=reason)
+            await save(self.repo, position)  # signature on disk before the send
+
         try:
             sell = await self.seller.prepare_and_send_order(
                 position.token_info, position, reserves=reserves,
-                extra_slippage_bps=extra_bps, zero_min_output=zero,
+                extra_slippage_bps=extra_bps, zero_min_output=zero, before_send=persist_signed,
             )  # fmt: skip
         except TradeError as exc:
             log.error("ALERT %s: cannot build a SELL (%s); position %s left open",
                       position.mint, exc, position.id)  # fmt: skip
             return None
-        position.update_from_sell_order(sell, exit_reason=reason)
+        position.update_from_sell_order(sell, exit_reason=reason)  # the same order: no new attempt
         if sell.sent_before_buy_confirmed:
             self.stats.pre_confirmation_sent += 1
             log.info("%s: SELL attempt %d sent before its BUY confirmed", position.mint,
                      sell.attempt)  # fmt: skip
-        await save(self.repo, position, sell if sell.is_resolved else None)
+        # A SELL refused at once is already FAILED: the sell loop records its trade row.
+        await save(self.repo, position)
         return sell

@@ -7,6 +7,12 @@ outcome (the :class:`~trio_trader.chain.confirm.Confirmer` rebroadcasts the same
 until they land or the blockhash expires) and reads the wallet's real SOL and token
 changes from the landed transaction, so PnL is exact to the lamport.
 
+Both ``prepare_and_send_order`` take an optional ``before_send`` hook, awaited with the
+signed order (still PENDING: signature and raw bytes attached) just before
+``sendTransaction``. The trader and the monitor use it to write the order to the database
+first, so that a crash at any later point leaves the signature on disk and restart
+recovery can rebroadcast or look up *that* transaction instead of guessing.
+
 A send that raises a transport error (timeout, 5xx after retries) does *not* prove the
 node never received the bytes, so such an order is still treated as SENT: the confirmer
 finds out, and an order that never landed ends as ``expired``. Only a definite refusal
@@ -18,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 import attrs
 import trio
@@ -35,7 +41,7 @@ from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import SignedTransaction, build_transaction
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses, instructions
-from trio_trader.pump.accounts import BondingCurve, FeeConfig, Global
+from trio_trader.pump.accounts import BondingCurve, DecodeError, FeeConfig, Global
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
     TOKEN_TOTAL_SUPPLY,
@@ -56,11 +62,18 @@ from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
 
+#: the node's refusal of bytes it has already executed (a duplicate signature)
+ALREADY_PROCESSED = "AlreadyProcessed"
 #: seconds spent re-reading a landed transaction that the confirmer could not fetch
 TRANSACTION_FETCH_PATIENCE = 10.0
 #: re-reads of a bonding curve that is not visible yet, and the pause between them
 CURVE_READ_RETRIES = 3
 CURVE_READ_DELAY = 0.1
+
+
+_O = TypeVar("_O", bound=Order)
+#: awaited with the signed, still PENDING order right before it is sent (see module doc)
+BeforeSend = Callable[[_O], Awaitable[None]]
 
 
 class TradeError(Exception):
@@ -150,7 +163,7 @@ class ChainAccess:
     """Everything both sides need to build, send and confirm a transaction."""
 
     rpc: RpcClient
-    payer: Keypair
+    payer: Keypair = attrs.field(repr=False)
     blockhash: BlockhashSource
     priority_fee: FeeSource
     confirmer: Confirmer
@@ -169,7 +182,7 @@ class ChainAccess:
         return self._wallet
 
     async def read_curve(self, token_info: TokenInfo) -> BondingCurve:
-        """The token's bonding curve now (``TradeError`` if missing or complete)."""
+        """The token's bonding curve now (``TradeError`` if missing, malformed or complete)."""
         info = await self.rpc.get_account_info(token_info.bonding_curve)
         for _ in range(CURVE_READ_RETRIES):
             if info is not None:
@@ -179,7 +192,12 @@ class ChainAccess:
             info = await self.rpc.get_account_info(token_info.bonding_curve)
         if info is None:
             raise TradeError(f"{token_info.display_name}: bonding curve not found")
-        curve = BondingCurve.decode(info.data)
+        try:
+            curve = BondingCurve.decode(info.data)
+        except DecodeError as exc:  # a malformed reply must not take the position down
+            raise TradeError(
+                f"{token_info.display_name}: unreadable bonding curve: {exc}"
+            ) from None
         if curve.complete:
             raise TradeError(f"{token_info.display_name}: bonding curve complete")
         return curve
@@ -206,6 +224,11 @@ class ChainAccess:
         try:
             await self.rpc.send_transaction(order.raw_bytes())
         except TransactionError as exc:
+            if exc.name == ALREADY_PROCESSED:
+                # These very bytes landed already (e.g. an earlier send whose reply was
+                # lost): not a refusal; confirming reads how they ended.
+                order.mark_sent(sent_at=trio.current_time(), sent_at_wall=time.time())
+                return
             parts = error_from_transaction_err(exc.err)
             order.mark_failed(
                 error=exc.err if exc.err is not None else str(exc),
@@ -300,8 +323,13 @@ class PlatformAwareBuyer:
     extreme_fast_mode: bool = False
     extreme_fast_token_amount: int = 0
 
-    async def prepare_and_send_order(self, token_info: TokenInfo) -> BuyOrder:
-        """Build, sign and send the BUY; returns it SENT (or FAILED if refused at once)."""
+    async def prepare_and_send_order(
+        self, token_info: TokenInfo, *, before_send: BeforeSend[BuyOrder] | None = None
+    ) -> BuyOrder:
+        """Build, sign and send the BUY; returns it SENT (or FAILED if refused at once).
+
+        ``before_send`` is awaited with the signed PENDING order just before the send.
+        """
         curve = None if self.extreme_fast_mode else await self.chain.read_curve(token_info)
         reserves = Reserves.of(curve) if curve is not None else _token_reserves(token_info)
         rates = self.chain.market.rates(token_info, curve)
@@ -338,6 +366,8 @@ class PlatformAwareBuyer:
                 ),
             ],
         )  # fmt: skip
+        if before_send is not None:
+            await before_send(order)
         await self.chain.send(order)
         return order
 
@@ -383,6 +413,7 @@ class PlatformAwareSeller:
         reserves: Reserves | None = None,
         extra_slippage_bps: int = 0,
         zero_min_output: bool = False,
+        before_send: BeforeSend[SellOrder] | None = None,
     ) -> SellOrder:
         """Build, sign and send a SELL of the position's tokens.
 
@@ -392,7 +423,8 @@ class PlatformAwareSeller:
         the BUY applied (no RPC on the way out), else from a fresh read of the curve (a
         re-priced retry always reads), less the slippage (plus
         ``extra_slippage_bps`` on a re-priced retry); ``zero_min_output`` is the
-        emergency exit that accepts any price.
+        emergency exit that accepts any price. ``before_send`` is awaited with the signed
+        PENDING order just before the send.
         """
         amount = position.sellable_token_amount
         if not amount:
@@ -420,7 +452,11 @@ class PlatformAwareSeller:
             sol_output=quote.net,
             slippage_bps=10_000 if zero_min_output else slippage,
             priority_fee=self.chain.priority_fee.micro_lamports,
-            compute_unit_limit=self.chain.compute_unit_limit,
+            # A re-send must be a new transaction: with the same cached blockhash and the
+            # same quote its bytes (and signature) would repeat the failed attempt's, which
+            # the node refuses as already processed. One more compute unit per attempt makes
+            # every attempt distinct at a cost of a fraction of a lamport.
+            compute_unit_limit=self.chain.compute_unit_limit + position.sell_attempts,
             attempt=position.next_sell_attempt,
         )
         wallet = self.chain.wallet
@@ -445,6 +481,8 @@ class PlatformAwareSeller:
                 )
             )
         self.chain.sign(order, ixs)
+        if before_send is not None:
+            await before_send(order)
         await self.chain.send(order)
         return order
 

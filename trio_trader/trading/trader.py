@@ -7,14 +7,23 @@ step by step::
 
     Position.create_from_token_info → repo.insert_position          (row exists before any send)
     buyer.prepare_and_send_order → BuyOrder(SENT) → update_from_buy_order → repo.update_position
+        └ before the send: the signed BUY (PENDING, signature + bytes) → repo.update_position
     async with open_nursery() as scope:                               (the position scope)
         _confirm_buy:    buyer.process_order → apply_buy_result → db → buy_result_available_event
         monitor.monitor: price / tick / event → exits → SELL (maybe before the BUY confirms)
 
+The extra write before the send (one SQLite commit, ~1 ms; see ``docs/benchmarks.md``)
+closes the one window the seed's order leaves open: a crash after ``sendTransaction`` but
+before the row names the BUY. With it, a row without a BUY order proves the BUY was never
+sent, and a row with one carries the signature that recovery confirms (or rebroadcasts
+until its blockhash expires) — no waiting out the blockhash and guessing from the wallet.
+
 ``max_active_mints`` counts live position tasks (the mint is registered by the intake
 before the task starts, so two tokens arriving together cannot both slip past the
 limit); ``max_buys`` counts BUYs actually sent. One position's failure is logged and
-kept inside its task: it never takes the root nursery, or another position, down.
+kept inside its task: it never takes the root nursery, or another position, down, and a
+position whose task raised is resumed from its last state after a back-off (its tokens
+must not wait for a restart).
 """
 
 from __future__ import annotations
@@ -34,7 +43,6 @@ from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import NewToken, PriceUpdate
-from trio_trader.pump.addresses import associated_token_address
 from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules
 from trio_trader.trading.feed import TradeFeed
@@ -45,7 +53,7 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareSeller,
     TradeError,
 )
-from trio_trader.trading.position import BUY_FAILED, Position
+from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
@@ -54,8 +62,9 @@ log = logging.getLogger(__name__)
 BUY_NOT_SENT = "buy_not_sent"
 #: seconds between retries of a BUY confirmation that raised
 CONFIRM_RETRY_DELAY = 1.0
-#: wall seconds after which any blockhash of a crashed run has expired (150 blocks + margin)
-BLOCKHASH_LIFETIME = 90.0
+#: first and longest pause before resuming a position whose task raised
+CRASH_RETRY_DELAY = 1.0
+CRASH_RETRY_MAX = 60.0
 
 
 @attrs.frozen(kw_only=True)
@@ -196,16 +205,35 @@ class UniversalTrader:
     # ------------------------------------------------------------------ one position
 
     async def _position_task(self, token_info: TokenInfo, recovered: Position | None) -> None:
-        """One position's task: errors stay here; the mint is unregistered at the end."""
+        """One position's task: errors stay here; the mint is unregistered at the end.
+
+        An unexpected exception (a bug, a reply nobody foresaw) is logged and the position
+        is resumed from its in-memory state after a growing pause: its row is already
+        written, and ``_resume`` copes with every state (BUY unsent, PENDING, SENT,
+        resolved; SELL in flight or failed).
+        """
         self.stats.positions_started += 1
+        position, delay = recovered, CRASH_RETRY_DELAY
         try:
-            if recovered is None:
-                await self._handle_token(token_info)
-            else:
-                await self._resume(recovered)
-        except Exception:
-            self.stats.position_errors += 1
-            log.exception("position of %s crashed; its row stays for recovery", token_info.mint)
+            while True:
+                try:
+                    if position is None:
+                        await self._handle_token(token_info)
+                    else:
+                        await self._resume(position)
+                    return
+                except Exception:
+                    self.stats.position_errors += 1
+                    position = self.position_tasks.get(token_info.mint)
+                    if position is None or position.id is None:
+                        log.exception(
+                            "position of %s crashed before its row existed", token_info.mint
+                        )
+                        return
+                    log.exception("position %s (%s) crashed; resuming in %.0f s",
+                                  position.id, token_info.mint, delay)  # fmt: skip
+                await trio.sleep(delay)
+                delay = min(2 * delay, CRASH_RETRY_MAX)
         finally:
             self.position_tasks.pop(token_info.mint, None)
 
@@ -213,11 +241,24 @@ class UniversalTrader:
         """Buy one token and run its position scope (the seed plan's ``_handle_token``)."""
         position = Position.create_from_token_info(token_info)
         self.position_tasks[token_info.mint] = position
+
+        async def persist_signed(order: BuyOrder) -> None:
+            # Written from a copy: if the write fails, the live position must not name a
+            # BUY that is not on disk (it would be resumed, i.e. sent, after the error).
+            staged = attrs.evolve(position)
+            staged.update_from_buy_order(order)
+            await self.repo.update_position(staged)  # signature on disk before the send
+            position.update_from_buy_order(order)
+
         with self.feed.subscribe(token_info.mint) as prices:
             try:
                 await self.repo.insert_position(position)
-                buy_order = await self.buyer.prepare_and_send_order(token_info)
+                buy_order = await self.buyer.prepare_and_send_order(
+                    token_info, before_send=persist_signed
+                )
             except (TradeError, RpcError, ValueError) as exc:
+                if position.buy_order is not None:
+                    raise  # signed and maybe sent: resumed (confirmed or expired) as a crash
                 self.stats.buys_not_sent += 1
                 log.warning("BUY of %s not sent: %s", token_info.display_name, exc)
                 if position.id is not None:
@@ -229,6 +270,10 @@ class UniversalTrader:
             self.buy_count += 1
             self.stats.buys_sent += 1
             position.update_from_buy_order(buy_order)
+            if buy_order.is_resolved:  # refused by the node at once: it never landed
+                position.apply_buy_result(buy_order.to_result())
+                await save(self.repo, position, buy_order)
+                return
             await save(self.repo, position)  # shielded: the BUY is out, its row must say so
             monitor = self._monitor(position, prices, opened_at=buy_order.sent_at)
             await self._run_scope(position, buy_order, monitor)
@@ -317,23 +362,12 @@ class UniversalTrader:
             await self._run_scope(position, buy, monitor)
 
     async def _resolve_unsent(self, position: Position) -> None:
-        """A row without a BUY order: the bot stopped between insert and send (or just after).
+        """A row without a BUY order: the bot stopped between the insert and the signing.
 
-        Without a signature the only evidence is the wallet: no tokens of the mint means
-        nothing was bought; tokens mean a BUY landed that no row describes, which a human
-        must look at (its cost is unknown, so its PnL cannot be computed).
+        The signed BUY is written before it is sent (``_handle_token``), so a row that
+        names no BUY order proves that no BUY of it ever left: nothing was bought, there
+        is nothing to wait for and nothing to sell.
         """
-        info = position.token_info
-        if position.created_at is not None:
-            # A BUY sent just before the crash may still land until its blockhash expires.
-            await trio.sleep(max(0.0, position.created_at + BLOCKHASH_LIFETIME - time.time()))
-        ata = associated_token_address(self.buyer.chain.wallet, info.mint, info.token_program)
-        balance = await self.buyer.chain.rpc.get_token_account_balance(ata)
-        if not balance:
-            position.close(BUY_NOT_SENT if position.buy_order is None else BUY_FAILED)
-            await save(self.repo, position)
-            return
-        log.error(
-            "ALERT position %s (%s): %d tokens held but no BUY order recorded; left open",
-            position.id, info.mint, balance,
-        )  # fmt: skip
+        log.info("position %s (%s): its BUY was never sent; closed", position.id, position.mint)
+        position.close(BUY_NOT_SENT)
+        await save(self.repo, position)

@@ -1,0 +1,184 @@
+"""A crash at the worst moments loses nothing: the signed order is on disk before its send.
+
+``Crash`` is a ``BaseException`` raised from a test hook right after ``sendTransaction``
+returned: it unwinds the bot without running any of its handlers' database writes, which
+is what a killed process leaves behind. A second bot on the same database and wallet must
+then finish the position from the row alone, with the books exact to the lamport.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+from solders.keypair import Keypair
+from solders.signature import Signature
+
+from tests.scenario.harness import Harness, running_bot
+from trio_trader.app import Bot, build_bot
+from trio_trader.config import parse_config
+from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
+
+CONFIG = {
+    "exits": {"sell_after": 0.5, "tick_interval": 0.1},
+    "trade": {"rebroadcast_interval": 0.2},
+}
+
+
+class Crash(BaseException):
+    """The process dies here: no handler of the bot runs, not even a shielded save."""
+
+
+async def crash_first_run(h: Harness) -> None:
+    """Run the harness's bot until a hook raises ``Crash``."""
+    try:
+        async with trio.open_nursery() as first:
+            await first.start(h.bot.trader.run)
+            await h.launch()
+            await trio.sleep_forever()
+    except* Crash:
+        pass
+
+
+async def second_run(h: Harness, wallet: Keypair) -> Bot:
+    """A fresh bot on the same database and wallet, until every position is closed."""
+    bot = await build_bot(
+        parse_config(CONFIG, env={}), rpc=h.rpc, keypair=wallet, repo=h.repo, ws_url=h.sim.ws_url
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(bot.trader.run)
+        await h.wait_until(lambda: h.all_closed(1), timeout=20)
+        nursery.cancel_scope.cancel()
+    return bot
+
+
+async def test_crash_right_after_the_buy_was_sent_is_resolved_by_its_signature(
+    tmp_path: Path,
+) -> None:
+    wallet = Keypair()
+    sent: list[BuyOrder] = []
+
+    def die(order: BuyOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=CONFIG, wallet=wallet, start=False) as h:
+            h.buyer.after = die
+            await crash_first_run(h)
+            (row,) = await h.positions()
+            # the row written before the send names the very transaction that was sent
+            assert row.buy_order is not None
+            assert row.buy_order.state is OrderState.PENDING
+            assert row.buy_order.signature == sent[0].signature
+            assert row.buy_order.raw_bytes() == sent[0].raw_bytes()
+
+            bot = await second_run(h, wallet)
+            assert bot.trader.stats.positions_recovered == 1
+            (position,) = await h.assert_books_balance()
+            assert position.status == "closed"
+            assert position.buy_order is not None
+            assert position.buy_order.state is OrderState.CONFIRMED
+            assert position.buy_order.signature == sent[0].signature  # the same BUY, once
+            buys = [t for t in await h.repo.list_trades(position.id) if t.side == "buy"]
+            assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
+            assert h.token_balance(position.mint) == 0
+
+
+async def test_crash_right_after_the_sell_was_sent_confirms_that_sell(tmp_path: Path) -> None:
+    wallet = Keypair()
+    sent: list[SellOrder] = []
+
+    async def die(order: SellOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=CONFIG, wallet=wallet, start=False) as h:
+            h.seller.after = die
+            await crash_first_run(h)
+            (row,) = await h.positions()
+            assert row.sell_order is not None
+            assert row.sell_order.state is OrderState.PENDING
+            assert row.sell_order.signature == sent[0].signature
+
+            await second_run(h, wallet)
+            (position,) = await h.assert_books_balance()
+            assert position.status == "closed"
+            sells = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            # no second SELL of tokens already sold: the recorded one is confirmed
+            assert [(t.state, t.signature) for t in sells] == [("confirmed", sent[0].signature)]
+            assert h.token_balance(position.mint) == 0
+
+
+async def test_row_without_a_buy_order_is_closed_at_once_on_restart(tmp_path: Path) -> None:
+    """The signed BUY is written before any send, so no BUY order means nothing was sent:
+    recovery closes the row without waiting out a blockhash or reading the wallet."""
+    wallet = Keypair()
+
+    async def die(_token_info: object) -> None:
+        raise Crash  # after the row's insert, before the BUY is even built
+
+    with trio.fail_after(15):
+        async with running_bot(tmp_path, config=CONFIG, wallet=wallet, start=False) as h:
+            h.buyer.pause = die
+            await crash_first_run(h)
+            (row,) = await h.positions()
+            assert row.buy_order is None
+            assert row.is_open
+            with trio.fail_after(3):
+                await second_run(h, wallet)
+            (position,) = await h.assert_books_balance()
+            assert position.exit_reason == "buy_not_sent"
+            assert position.realized_pnl_lamports == 0
+            assert h.wallet_sol_change() == 0
+
+
+async def test_a_position_whose_task_raises_is_resumed_and_sold(tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=CONFIG) as h:
+            raised: list[int] = []
+
+            async def bug_once(attempt: int) -> None:
+                if not raised:
+                    raised.append(attempt)
+                    raise RuntimeError("an unforeseen bug in the exit path")
+
+            h.seller.before = bug_once
+            await h.launch()
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            assert position.status == "closed"
+            assert h.bot.trader.stats.position_errors == 1
+            assert h.token_balance(position.mint) == 0
+
+
+async def test_buy_whose_row_cannot_be_written_is_never_sent(tmp_path: Path) -> None:
+    """The database refuses the pre-send write: the BUY stays unsent and the position closes."""
+    import sqlite3
+    from typing import Any
+
+    from trio_trader.trading.position import Position
+
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=CONFIG) as h:
+            repo = h.bot.trader.repo
+            real_update = repo.update_position
+            refused: list[str] = []
+
+            async def update_position(position: Position) -> Any:
+                buy = position.buy_order
+                if buy is not None and buy.state is OrderState.PENDING and not refused:
+                    refused.append(buy.signature or "")
+                    raise sqlite3.OperationalError("disk I/O error")
+                return await real_update(position)
+
+            repo.update_position = update_position  # type: ignore[method-assign]
+            await h.launch()
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            assert position.exit_reason == "buy_not_sent"
+            assert position.buy_order is None
+            assert h.sim.node.signature_status(Signature.from_string(refused[0])) is None
+            assert h.wallet_sol_change() == 0
+            assert h.bot.trader.stats.position_errors == 1

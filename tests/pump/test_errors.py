@@ -73,3 +73,14 @@ def test_error_from_transaction_err_shapes():
     assert error_from_transaction_err("AccountNotFound") is None
     assert error_from_transaction_err(None) is None
     assert error_from_transaction_err({"InsufficientFundsForRent": {"account_index": 0}}) is None
+
+
+def test_native_program_codes_are_named():
+    """A BUY without enough SOL (System program) or a SELL without the tokens (Token
+    program) fails with Custom 1 inside the instruction: the user sees what it means."""
+    insufficient = error_from_transaction_err({"InstructionError": [3, {"Custom": 1}]})
+    assert insufficient is not None
+    assert insufficient.name == "InsufficientFunds"
+    assert "not enough balance" in insufficient.explanation
+    assert describe_error(11).name == "NonNativeHasBalance"
+    assert describe_error(99).name == "Unknown"

@@ -166,12 +166,12 @@ async def test_buy_whose_row_cannot_be_written_is_never_sent(tmp_path: Path) -> 
             real_update = repo.update_position
             refused: list[str] = []
 
-            async def update_position(position: Position) -> Any:
+            async def update_position(position: Position, **kwargs: Any) -> Any:
                 buy = position.buy_order
                 if buy is not None and buy.state is OrderState.PENDING and not refused:
                     refused.append(buy.signature or "")
                     raise sqlite3.OperationalError("disk I/O error")
-                return await real_update(position)
+                return await real_update(position, **kwargs)
 
             repo.update_position = update_position  # type: ignore[method-assign]
             await h.launch()

@@ -473,3 +473,37 @@ async def test_unresolved_positions_include_one_closed_before_its_buy_result(
         assert unresolved[0].buy_order is not None
         assert unresolved[0].buy_order.state is OrderState.SENT
         assert [p.id for p in await repo.get_open_positions()] == [positions["open-sent"].id]
+
+
+async def test_position_update_and_its_trade_row_commit_together(tmp_path: Path) -> None:
+    """A resolved order's trade row and counters and the position row that carries the order
+    are one transaction: if the position write fails, no trade row or counter is left behind
+    (a restart would otherwise confirm that order again and count it twice)."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path, now=ticking_clock()) as repo:
+            ti = make_token_info(seed=60)
+            position = Position.create_from_token_info(ti)
+            pid = await repo.insert_position(position)
+            conn = sqlite3.connect(path)
+            with conn:
+                conn.execute(
+                    "CREATE TRIGGER boom BEFORE UPDATE ON positions WHEN NEW.exit_reason = 'boom'"
+                    " BEGIN SELECT RAISE(ABORT, 'boom'); END"
+                )
+            conn.close()
+            buy = make_buy_order(ti)
+            send(buy)
+            position.update_from_buy_order(buy)
+            position.apply_buy_result(buy.mark_failed(error="expired"))
+            position.exit_reason = "boom"
+            with pytest.raises(sqlite3.IntegrityError, match="boom"):
+                await repo.update_position(position, resolved=buy)
+            assert await repo.list_trades(pid) == []
+            assert (await repo.get_counters()).get("buy_failed", 0) == 0
+            position.exit_reason = None
+            await repo.update_position(position, resolved=buy)
+            (trade,) = await repo.list_trades(pid)
+            assert trade.state == "failed"
+            assert (await repo.get_counters())["buy_failed"] == 1
+            assert (await repo.get_position(pid)).status == "failed"

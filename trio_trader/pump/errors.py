@@ -2,7 +2,8 @@
 
 A program failure reaches us as ``{"InstructionError": [ix, {"Custom": n}]}`` in
 ``meta.err``. ``n`` ≥ 6000 is the pump program's own code (``pump.json`` → ``errors``),
-100-5000 is Anchor's (account constraints checked before the program's code runs).
+100-5000 is Anchor's (account constraints checked before the program's code runs), and
+below 100 a native program's (System, SPL Token) that failed inside the instruction.
 :func:`describe_error` gives the IDL name and a one-line explanation a user can act on;
 the explanations cover the codes a trading bot meets (PROTOCOL.md §9) and fall back to
 the IDL message for the rest.
@@ -76,8 +77,27 @@ _EXPLANATIONS: dict[int, str] = {
 }
 
 
+#: Codes below 100 come from native programs (System, SPL Token) that a pump instruction
+#: or a bot's own instruction called; the code alone does not say which, so the names fit
+#: both where they share a meaning (1 is "not enough balance" in both).
+_NATIVE_ERRORS: dict[int, tuple[str, str]] = {
+    0: ("AccountAlreadyInUse", "the account already exists or is not rent exempt"),
+    1: (
+        "InsufficientFunds",
+        "not enough balance: SOL for a transfer or rent (System program), or tokens for a "
+        "transfer (Token program; e.g. a SELL whose BUY has not landed)",
+    ),
+    3: ("MintMismatch", "the token account belongs to another mint"),
+    4: ("OwnerMismatch", "the token account belongs to another owner"),
+    11: ("NonNativeHasBalance", "a token account can only be closed once it holds no tokens"),
+    17: ("AccountFrozen", "the token account is frozen"),
+}
+
+
 def describe_error(code: int) -> ProgramError:
     """Name and explanation of a custom program error code; unknown codes → ``"Unknown"``."""
+    if code in _NATIVE_ERRORS:
+        return ProgramError(code, *_NATIVE_ERRORS[code])
     entry = PUMP_ERRORS.get(code) or ANCHOR_ERRORS.get(code)
     if entry is None:
         return ProgramError(code, "Unknown", f"unknown program error code {code} (0x{code:x})")

@@ -134,10 +134,16 @@ class Repository:
         position.created_at = created_at
         return position.id
 
-    async def update_position(self, position: Position) -> None:
-        """Overwrite every column of the position's row, both orders included."""
+    async def update_position(self, position: Position, *, resolved: Order | None = None) -> None:
+        """Overwrite every column of the position's row, both orders included.
+
+        With ``resolved``, that order's attempt is recorded too (as ``record_trade`` does)
+        in the same transaction: a crash then keeps both or neither, so recovery never
+        confirms an order again and never records its trade twice.
+        """
         if position.id is None:
             raise ValueError("update_position of a position that was never inserted")
+        record = self._trade_writer(position.id, resolved) if resolved is not None else None
         now = self._now()
         closed_at = position.closed_at
         if position.is_closed and closed_at is None:
@@ -153,6 +159,8 @@ class Repository:
             with self._db.atomic():
                 if self._db.execute(sql, params).rowcount != 1:
                     raise PositionNotFound(position_id)
+                if record is not None:
+                    record()
 
         await self._run(write)
         position.closed_at = closed_at
@@ -267,6 +275,16 @@ class Repository:
         Raises:
             ValueError: the order is not CONFIRMED or FAILED yet.
         """
+        record = self._trade_writer(position_id, order)
+
+        def write() -> int:
+            with self._db.atomic():
+                return record()
+
+        return await self._run(write)
+
+    def _trade_writer(self, position_id: int | None, order: Order) -> Callable[[], int]:
+        """The trade row and counter bumps of one resolved order, to run in a transaction."""
         if not order.is_resolved:
             raise ValueError(f"record_trade of a {order.state} {order.side} order")
         row = _trade_row(position_id, order, recorded_at=self._now())
@@ -276,14 +294,13 @@ class Repository:
             if order.state is OrderState.CONFIRMED:
                 counters.append(PRE_CONFIRMATION_SELLS_SUCCEEDED)
 
-        def write() -> int:
-            with self._db.atomic():
-                trade_id = _last_pk(self._db.table("trades").insert(row))
-                for name in counters:
-                    self._bump(name, 1)
-                return trade_id
+        def record() -> int:
+            trade_id = _last_pk(self._db.table("trades").insert(row))
+            for name in counters:
+                self._bump(name, 1)
+            return trade_id
 
-        return await self._run(write)
+        return record
 
     async def list_trades(self, position_id: int | None = None) -> list[TradeRecord]:
         """Recorded attempts in order, optionally of one position."""

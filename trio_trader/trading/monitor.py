@@ -96,10 +96,9 @@ class SellStats:
 
 async def save(repo: Repository, position: Position, order: Order | None = None) -> None:
     """Write the position (and a resolved order's trade row), even while being cancelled."""
+    resolved = order if order is not None and order.is_resolved else None
     with trio.move_on_after(SHIELD_SECONDS, shield=True):
-        if order is not None and order.is_resolved:
-            await repo.record_trade(position.id, order)
-        await repo.update_position(position)
+        await repo.update_position(position, resolved=resolved)  # one transaction
 
 
 @attrs.define(eq=False, kw_only=True)

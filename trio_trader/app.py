@@ -21,7 +21,7 @@ import logging
 import signal
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareBuyer,
     PlatformAwareSeller,
 )
+from trio_trader.trading.position import Position
 from trio_trader.trading.trader import TraderSettings, UniversalTrader
 
 log = logging.getLogger(__name__)
@@ -337,13 +338,28 @@ async def build_summary(
     source: str,
 ) -> dict[str, Any]:
     """The run's summary, JSON-ready (amounts in lamports and token base units)."""
-    positions = await repo.list_positions()
-    counters = await repo.get_counters()
-    closed = [p for p in positions if p.is_closed]
-    realised = sum(p.realized_pnl_lamports or 0 for p in closed)
+    totals = position_totals(await repo.list_positions(), await repo.get_counters())
     stats = bot.trader.stats
     return {
         "wallet": str(bot.wallet),
+        **totals,
+        "wallet_sol_change_lamports": wallet_sol_change,
+        "token_balances": {k: v for k, v in token_balances.items() if v},
+        "balances_source": source,
+        "tokens_seen": stats.tokens_seen,
+        "tokens_filtered": stats.filtered,
+        "skipped_capacity": stats.skipped_capacity,
+    }
+
+
+def position_totals(positions: Sequence[Position], counters: Mapping[str, int]) -> dict[str, Any]:
+    """Position counts, pre-confirmation SELLs and realised PnL, JSON-ready.
+
+    Shared by the run's summary and the ``report`` command so both state the same
+    numbers from the same rows: realised PnL is the sum over closed positions.
+    """
+    closed = [p for p in positions if p.is_closed]
+    return {
         "positions": {
             "opened": len(positions),
             "closed": len(closed),
@@ -354,14 +370,8 @@ async def build_summary(
             "sent": counters.get(PRE_CONFIRMATION_SELLS, 0),
             "succeeded": counters.get(PRE_CONFIRMATION_SELLS_SUCCEEDED, 0),
         },
-        "counters": counters,
-        "realized_pnl_lamports": realised,
-        "wallet_sol_change_lamports": wallet_sol_change,
-        "token_balances": {k: v for k, v in token_balances.items() if v},
-        "balances_source": source,
-        "tokens_seen": stats.tokens_seen,
-        "tokens_filtered": stats.filtered,
-        "skipped_capacity": stats.skipped_capacity,
+        "counters": dict(counters),
+        "realized_pnl_lamports": sum(p.realized_pnl_lamports or 0 for p in closed),
     }
 
 

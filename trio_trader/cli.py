@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "trade on a real endpoint (--config) or the embedded simulator (--sim)",
     ),
     "sim": ("trio_trader.sim.command", "run a standalone local Solana node with a pump.fun market"),
+    "positions": ("trio_trader.ui.positions", "list the positions in the bot's database"),
+    "report": ("trio_trader.ui.report", "totals of the bot's database: PnL, trades, errors"),
 }
 DEFAULT_ARGV = ["run", "--sim"]
 

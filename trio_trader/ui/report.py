@@ -1,0 +1,169 @@
+"""``python -m trio_trader report --db PATH [--json]``: what the bot did, in totals.
+
+Reads the bot's SQLite database through the store's own ``Repository`` (so rows are
+decoded exactly as the bot wrote them) and never writes a row. Totals that the run's
+end-of-run summary also prints come from ``app.position_totals``, so the two can
+never disagree; the rest (wins/losses, trade counters, error names) is added here.
+
+A missing file is reported, not created: ``open_repository`` would otherwise make a
+fresh empty database at a mistyped path and report zeros. The data readers are shared
+with the ``positions`` command (``trio_trader.ui.positions``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from trio_trader.app import position_totals
+from trio_trader.store import Repository, SchemaError, open_repository
+from trio_trader.trading.position import Position
+from trio_trader.ui.tables import console, format_sol, report_tables
+
+_T = TypeVar("_T")
+
+#: ``--status`` choices: ``open`` is every position not closed (pending/active/closing)
+STATUS_CHOICES = ("open", "closed", "failed", "all")
+TRADE_COUNTERS = ("buy_confirmed", "buy_failed", "sell_confirmed", "sell_failed")
+
+
+class ReportError(Exception):
+    """The database cannot be read; the message names the path and the reason."""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_database(path: Path, reader: Callable[[Repository], Awaitable[_T]]) -> _T:
+    """Run ``reader`` on the repository at ``path`` under ``trio.run``.
+
+    Raises:
+        ReportError: no such file, an empty file, or not a trio-trader database.
+    """
+    if not path.is_file():
+        raise ReportError(f"no database at {path}")
+    if path.stat().st_size == 0:
+        raise ReportError(f"{path} is empty, not a trio-trader database")
+    try:
+        return trio.run(_read, path, reader)
+    except SchemaError as exc:
+        raise ReportError(f"{path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise ReportError(f"{path}: cannot read it as a trio-trader database ({exc})") from None
+
+
+async def _read(path: Path, reader: Callable[[Repository], Awaitable[_T]]) -> _T:
+    async with open_repository(path) as repo:
+        return await reader(repo)
+
+
+async def collect_report(repo: Repository, database: str) -> dict[str, Any]:
+    """The report's totals, JSON-ready (amounts in lamports; SOL as exact text)."""
+    positions = await repo.list_positions()
+    counters = await repo.get_counters()
+    trades = await repo.list_trades()
+    totals = position_totals(positions, counters)
+    pre = totals["pre_confirmation_sells"]
+    pre["success_rate"] = pre["succeeded"] / pre["sent"] if pre["sent"] else None
+    errors = Counter(t.error_name or "unknown" for t in trades if not t.success)
+    return {
+        "database": database,
+        **totals,
+        "realized_pnl_sol": format_sol(totals["realized_pnl_lamports"], signed=True),
+        "outcomes": _outcomes(positions),
+        "trades": {name: counters.get(name, 0) for name in TRADE_COUNTERS},
+        "failed_trade_errors": dict(errors.most_common()),
+        "unreadable_rows": len(repo.read_errors),
+    }
+
+
+def _outcomes(positions: list[Position]) -> dict[str, int]:
+    """Closed positions by the sign of their realised PnL (a failed BUY's fee is a loss)."""
+    pnls = [p.realized_pnl_lamports for p in positions if p.is_closed]
+    return {
+        "wins": sum(1 for v in pnls if v is not None and v > 0),
+        "losses": sum(1 for v in pnls if v is not None and v < 0),
+        "breakeven": sum(1 for v in pnls if v == 0),
+        "unsettled": sum(1 for v in pnls if v is None),
+    }
+
+
+async def collect_positions(
+    repo: Repository, *, status: str = "all", limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Positions newest first as JSON-ready rows (amounts in lamports).
+
+    ``sell_before_buy_confirmed`` is true if *any* SELL attempt of the position left
+    before its BUY confirmed: the position keeps only its latest SELL, earlier
+    attempts are in the trades table.
+    """
+    if status == "open":
+        found = sorted(await repo.get_open_positions(), key=lambda p: p.id or 0, reverse=True)
+        positions = found if limit is None else found[:limit]
+    else:
+        wanted = None if status == "all" else status
+        positions = await repo.list_positions(status=wanted, limit=limit)
+    early = {t.position_id for t in await repo.list_trades() if t.sent_before_buy_confirmed}
+    return [_position_row(p, p.id in early) for p in positions]
+
+
+def _position_row(position: Position, early_sell_recorded: bool) -> dict[str, Any]:
+    sell = position.sell_order
+    return {
+        "id": position.id,
+        "mint": str(position.mint),
+        "symbol": position.token_info.symbol,
+        "status": position.status,
+        "exit_reason": position.exit_reason,
+        "token_amount": position.token_amount,
+        "sol_spent_lamports": position.sol_spent,
+        "sol_received_lamports": position.sol_received,
+        "realized_pnl_lamports": position.realized_pnl_lamports,
+        "realized_pnl_sol": (
+            None
+            if position.realized_pnl_lamports is None
+            else format_sol(position.realized_pnl_lamports, signed=True)
+        ),
+        "sell_before_buy_confirmed": early_sell_recorded
+        or (sell is not None and sell.sent_before_buy_confirmed),
+        "sell_attempts": position.sell_attempts,
+        "created_at": position.created_at,
+        "closed_at": position.closed_at,
+    }
+
+
+# --------------------------------------------------------------------------- command
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--json``, shared with ``positions``."""
+    parser.add_argument("--db", type=Path, required=True, help="the bot's SQLite file")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``report``."""
+    add_db_argument(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the report; 2 when the database cannot be read."""
+    database: Path = args.db
+    try:
+        report = read_database(database, lambda repo: collect_report(repo, str(database)))
+    except ReportError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        console().print(report_tables(report))
+    return 0

@@ -1,0 +1,113 @@
+"""Terminal rendering of the ``positions`` and ``report`` commands (rich tables).
+
+Amounts arrive as ``int`` lamports and are turned into text here, exactly: SOL is
+written from ``divmod`` of the integer, never through a float, so a table and the
+JSON form can never disagree in the ninth decimal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+
+LAMPORTS_PER_SOL = 1_000_000_000
+#: width used when stdout is not a terminal, so piped output is not wrapped at 80 columns
+PIPE_WIDTH = 200
+
+
+def format_sol(lamports: int | None, *, signed: bool = False) -> str:
+    """``1_500_000_000`` → ``"1.500000000"`` (``+`` prefix with ``signed``), ``None`` → ``-``."""
+    if lamports is None:
+        return "-"
+    sign = "-" if lamports < 0 else ("+" if signed else "")
+    whole, frac = divmod(abs(lamports), LAMPORTS_PER_SOL)
+    return f"{sign}{whole}.{frac:09d}"
+
+
+def short_mint(mint: str) -> str:
+    """First and last four characters of a base58 address: enough to tell tokens apart."""
+    return mint if len(mint) <= 11 else f"{mint[:4]}…{mint[-4:]}"
+
+
+def format_time(unix: float | None) -> str:
+    """Unix seconds → ``YYYY-MM-DD HH:MM:SS`` UTC; ``None`` → ``"-"``."""
+    if unix is None:
+        return "-"
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def console() -> Console:
+    """A console on the current ``sys.stdout`` (so captured output works in tests)."""
+    out = sys.stdout
+    return Console(file=out, width=None if out.isatty() else PIPE_WIDTH)
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """One line per position, from the rows of ``report.collect_positions``."""
+    table = Table(title=f"positions ({len(rows)})")
+    for name in ("id", "token", "status", "exit reason", "tokens"):
+        table.add_column(name, justify="right" if name in ("id", "tokens") else "left")
+    for name in ("SOL spent", "SOL received", "PnL SOL"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("pre-conf SELL", "SELLs", "opened (UTC)", "closed (UTC)"):
+        table.add_column(name, justify="right" if name == "SELLs" else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            f"{row['symbol'] or '?'} {short_mint(row['mint'])}",
+            row["status"],
+            _text(row["exit_reason"]),
+            _text(row["token_amount"]),
+            format_sol(row["sol_spent_lamports"]),
+            format_sol(row["sol_received_lamports"]),
+            format_sol(row["realized_pnl_lamports"], signed=True),
+            "yes" if row["sell_before_buy_confirmed"] else "no",
+            str(row["sell_attempts"]),
+            format_time(row["created_at"]),
+            format_time(row["closed_at"]),
+        )
+    return table
+
+
+def report_tables(report: Mapping[str, Any]) -> RenderableType:
+    """The totals of ``report.collect_report`` as two small tables."""
+    p, o, t = report["positions"], report["outcomes"], report["trades"]
+    pre = report["pre_confirmation_sells"]
+    rate = pre["success_rate"]
+    totals = Table(title=f"report of {report['database']}", show_header=False)
+    totals.add_column("what")
+    totals.add_column("value", justify="right")
+    for label, value in (
+        ("positions opened", p["opened"]),
+        ("positions closed (incl. BUY failed)", p["closed"]),
+        ("positions open", p["open"]),
+        ("positions failed (BUY failed)", p["buy_failed"]),
+        ("realised PnL (lamports)", f"{report['realized_pnl_lamports']:+d}"),
+        ("realised PnL (SOL)", report["realized_pnl_sol"]),
+        ("wins / losses / breakeven", f"{o['wins']} / {o['losses']} / {o['breakeven']}"),
+        ("closed without a settled PnL", o["unsettled"]),
+        ("BUY confirmed / failed", f"{t['buy_confirmed']} / {t['buy_failed']}"),
+        ("SELL confirmed / failed", f"{t['sell_confirmed']} / {t['sell_failed']}"),
+        ("SELLs sent before their BUY confirmed", pre["sent"]),
+        ("… of which succeeded", pre["succeeded"]),
+        ("… success rate", "-" if rate is None else f"{100 * rate:.1f} %"),
+        ("unreadable rows skipped", report["unreadable_rows"]),
+    ):
+        totals.add_row(label, str(value))
+    errors = Table(title="errors of failed trades")
+    errors.add_column("error")
+    errors.add_column("count", justify="right")
+    for name, count in report["failed_trade_errors"].items():
+        errors.add_row(name, str(count))
+    if not report["failed_trade_errors"]:
+        errors.add_row("none", "0")
+    return Group(totals, errors)

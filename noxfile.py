@@ -44,8 +44,12 @@ def scenarios(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the simulator on 127.0.0.1; writes bench.json."""
-    _install(session)
+    """Benchmarks against the simulator on 127.0.0.1; writes bench.json (docs/benchmarks.md).
+
+    Only the runtime dependencies: the figures are of what a user installs. Arguments
+    pass through: ``nox -s bench -- --quick``, ``-- --only detect,zero_hold``.
+    """
+    session.install("-e", ".")
     session.run("python", "scripts/bench.py", *session.posargs)
 
 

@@ -3,7 +3,7 @@
     python scripts/bench.py            # full run (< 10 min): bench.json + a table
     python scripts/bench.py --quick    # smoke-sized run (< 2 min)
     python scripts/bench.py --only sim,hot_path --out /tmp/b.json
-    python scripts/bench.py --profile detect   # cProfile of one figure, top functions
+    python scripts/bench.py --profile detect_fast   # cProfile of the bot's tasks, top functions
 
 Every figure is measured, never assumed; latencies are reported as median (p50) and p99
 over the samples (``n`` is in bench.json). These machines are shared and noisy: figures
@@ -29,21 +29,22 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import bot_bench, feed_bench, hot_path, report, sim_bench
+from _bench import bot_bench, db_bench, feed_bench, hot_path, report, sim_bench
+from _bench.profiling import BotTaskProfiler, profile_bot
 from _bench.stats import machine, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("sim", "hot_path", "feed", "memory", "detect", "exit", "zero_hold")
+GROUPS = ("sim", "hot_path", "db", "feed", "memory", "detect", "exit", "zero_hold")
 
 #: sample counts per group: (quick, full)
 SIZES: dict[str, dict[str, int]] = {
     "quick": dict(
-        ledger_tx=200, ws_tx=300, ws_subscribers=2, rpc_calls=200, hot_path=200,
+        ledger_tx=200, ws_tx=300, ws_subscribers=2, rpc_calls=200, hot_path=200, db=100,
         feed_mints=500, feed_events=3000, feed_paced_s=3, positions=1000,
         detect=30, exit=20, zero_hold=30,
     ),
     "full": dict(
-        ledger_tx=2000, ws_tx=2000, ws_subscribers=4, rpc_calls=2000, hot_path=1000,
+        ledger_tx=2000, ws_tx=2000, ws_subscribers=4, rpc_calls=2000, hot_path=1000, db=500,
         feed_mints=500, feed_events=20_000, feed_paced_s=6, positions=1000,
         detect=200, exit=200, zero_hold=200,
     ),
@@ -59,6 +60,10 @@ async def sim_group(size: dict[str, int]) -> dict[str, Any]:
 
 async def hot_path_group(size: dict[str, int]) -> dict[str, Any]:
     return {"hot_path_breakdown_us": await hot_path.hot_path_breakdown(size["hot_path"])}
+
+
+async def db_group(size: dict[str, int]) -> dict[str, Any]:
+    return {"db_writes_us": await db_bench.db_writes(size["db"])}
 
 
 async def feed_group(size: dict[str, int]) -> dict[str, Any]:
@@ -110,6 +115,10 @@ async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
                 "pre_confirmation_sells": on["db_update_after_buy_ms"],
                 "classic": off["db_update_after_buy_ms"],
             },
+            "breakdown_ms": {
+                "pre_confirmation_sells": on["breakdown_ms"],
+                "classic": off["breakdown_ms"],
+            },
             "positions": {"pre_confirmation_sells": on["positions"], "classic": off["positions"]},
         },
         "rpc_requests_per_position": {"pre_confirmation_sells": on["rpc"], "classic": off["rpc"]},
@@ -119,6 +128,7 @@ async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[dict[str, int]], Awaitable[dict[str, Any]]]] = {
     "sim": sim_group,
     "hot_path": hot_path_group,
+    "db": db_group,
     "feed": feed_group,
     "memory": memory_group,
     "detect": detect_group,
@@ -140,8 +150,36 @@ async def run_groups(
     return results
 
 
+#: groups that run the whole bot: profiled on the bot's tasks only, per operation
+ProfiledRun = Callable[[dict[str, int], BotTaskProfiler], Awaitable[Any]]
+BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
+    "detect_fast": (  # only the windows from a launch's notification to its BUY leaving
+        lambda size, prof: bot_bench.detect_to_buy_sent(
+            size["detect"], extreme_fast=True, window=prof.windowed()
+        ),
+        lambda r: r["n"],  # BUYs sent
+    ),
+    "detect": (
+        lambda size, _: detect_group(size),
+        lambda r: sum(v["n"] for v in r["detect_to_buy_sent_ms"].values()),
+    ),
+    "exit": (lambda size, _: exit_group(size), lambda r: r["exit_signal_to_sell_sent_ms"]["n"]),
+    "zero_hold": (
+        lambda size, _: zero_hold_group(size),
+        lambda r: sum(r["buy_sent_to_sell_sent_ms"]["positions"].values()),
+    ),
+}
+
+
 def profile(group: str, size: dict[str, int]) -> str:
-    """cProfile of one group: the 25 functions with the most own time."""
+    """cProfile of one group: the functions with the most own time.
+
+    A group that runs the whole bot is profiled on the bot's tasks only (the simulator
+    shares the loop; see ``_bench/profiling.py``); the others whole.
+    """
+    if group in BOT_PROFILES:
+        run, per = BOT_PROFILES[group]
+        return profile_bot(lambda prof: run(size, prof), per=per)
     profiler = cProfile.Profile()
     profiler.enable()
     trio.run(RUNNERS[group], size)
@@ -156,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sample counts (< 2 min)")
     parser.add_argument("--only", default=",".join(GROUPS), help=f"groups: {','.join(GROUPS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench.json")
-    parser.add_argument("--profile", choices=GROUPS, help="cProfile one group instead")
+    parser.add_argument(
+        "--profile", choices=(*GROUPS, "detect_fast"), help="cProfile one group instead"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     size = SIZES["quick" if args.quick else "full"]

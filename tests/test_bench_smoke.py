@@ -6,7 +6,11 @@ benchmark code from rotting silently as the layers it drives change.
 
 from __future__ import annotations
 
+import cProfile
 import importlib.util
+import pstats
+import re
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,10 +49,20 @@ async def test_hot_path_breakdown_times_every_part_of_every_buy(bench: ModuleTyp
         result = await bench.hot_path.hot_path_breakdown(n=4, warmup=1)
     for part in bench.report.HOT_PATH_PARTS:
         _assert_summary(result[part], 4)
+    assert result["orders_sent"] == 4  # the real buyer's orders, each SENT
     assert result["transactions_submitted"] == 5  # warm-up included, each a new signature
     table = bench.report.table({"hot_path_breakdown_us": result})
-    assert "hot path: sign" in table
+    assert "hot path: sign_and_attach" in table
     assert "(n=4)" in table
+
+
+async def test_db_writes_time_every_kind_of_position_write(bench: ModuleType) -> None:
+    with trio.fail_after(30):
+        result = await bench.db_bench.db_writes(3)
+    for kind in ("thread_hop", "insert_position", "update_position"):
+        _assert_summary(result[kind], 3)
+    _assert_summary(result["update_position_synchronous_normal"], 3)
+    assert "db: insert_position" in bench.report.table({"db_writes_us": result})
 
 
 async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: ModuleType) -> None:
@@ -58,6 +72,92 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     assert result["positions_left_open"] == 0
     _assert_summary(result["buy_sent_to_sell_sent_ms"], 2)
     _assert_summary(result["buy_to_sell_landing_slots"], 2)
+    for part in ("buy_send_round_trip", "db_writes_between", "other"):
+        _assert_summary(result["breakdown_ms"][part], 2)
     rpc = result["rpc"]
     assert rpc["by_method_per_position"]["sendTransaction"] >= 2  # a BUY and a SELL each
     assert rpc["ws_messages_sent_per_position"] >= 2  # a signatureSubscribe per order
+
+
+async def test_detect_run_times_every_buy_and_its_database_writes(bench: ModuleType) -> None:
+    with trio.fail_after(30):
+        result = await bench.bot_bench.detect_to_buy_sent(2, extreme_fast=True, spacing=0.05)
+    _assert_summary(result, 2)
+    for part in ("to_first_db_write", "db_writes_before_buy", "other_than_db_writes"):
+        _assert_summary(result["breakdown_ms"][part], 2)
+    assert result["db_writes_before_buy_per_position"]["min"] >= 1  # the row before the BUY
+
+
+async def test_exit_run_times_a_take_profit_and_a_stop_loss(bench: ModuleType) -> None:
+    with trio.fail_after(30):
+        result = await bench.bot_bench.exit_signal_to_sell_sent(2, batch=2)
+    _assert_summary(result, 2)
+    _assert_summary(result["take_profit"], 1)
+    _assert_summary(result["stop_loss"], 1)
+    _assert_summary(result["db_writes_before_sell_ms"], 2)
+
+
+def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: ModuleType) -> None:
+    text = bench.profile("detect_fast", {"detect": 2})
+    assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap
+    assert "prepare_and_send_order" in text  # the BUY, on the path
+    assert "parse_logs" in text  # the create's logs, decoded on the path
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def on_path_work() -> None:
+    _spin(0.002)
+
+
+def off_path_work() -> None:
+    _spin(0.002)
+
+
+def outsider_work() -> None:
+    _spin(0.002)
+
+
+async def _on_path() -> None:
+    for _ in range(3):
+        on_path_work()
+        await trio.sleep(0)
+
+
+async def _off_path() -> None:
+    for _ in range(3):
+        off_path_work()
+        await trio.sleep(0)
+
+
+async def _bot_root() -> None:
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_on_path)
+        nursery.start_soon(_off_path)
+
+
+async def _outsider() -> None:
+    for _ in range(3):
+        outsider_work()
+        await trio.sleep(0)
+
+
+def test_bot_task_profiler_profiles_only_the_bots_tasks_on_the_path(bench: ModuleType) -> None:
+    profiler = cProfile.Profile()
+    instrument = bench.BotTaskProfiler(profiler, root=f"{__name__}._bot_root")
+    instrument.exclude = ("._off_path",)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_bot_root)
+            nursery.start_soon(_outsider)
+
+    trio.run(main, instruments=[instrument])
+    profiled = {name for _, _, name in pstats.Stats(profiler).stats}  # type: ignore[attr-defined]
+    assert "on_path_work" in profiled
+    assert "off_path_work" not in profiled  # excluded subtree of the bot
+    assert "outsider_work" not in profiled  # not the bot's task at all

@@ -24,6 +24,7 @@ from solders.pubkey import Pubkey
 from trio_trader.trading.orders import OrderState
 
 from .bot_harness import BotRun, running_bot
+from .profiling import BotTaskProfiler
 from .stats import ratio, summarize
 from .txs import SOL
 
@@ -49,13 +50,21 @@ def _first_sends(run: BotRun) -> dict[tuple[str | None, str], list[Any]]:
     return out
 
 
-async def detect_to_buy_sent(n: int, *, extreme_fast: bool, spacing: float = 0.1) -> dict[str, Any]:
-    """Launch ``n`` tokens ``spacing`` apart; ms from the create's notification to the BUY."""
+async def detect_to_buy_sent(
+    n: int, *, extreme_fast: bool, spacing: float = 0.1, window: BotTaskProfiler | None = None
+) -> dict[str, Any]:
+    """Launch ``n`` tokens ``spacing`` apart; ms from the create's notification to the BUY.
+
+    With ``window``, that profiler runs only from each launch's notification to the BUY's
+    request leaving (``--profile detect_fast``).
+    """
     trade: dict[str, Any] = {"extreme_fast_mode": extreme_fast}
     if extreme_fast:
         trade["extreme_fast_token_amount"] = FAST_TOKENS
     config = {"trade": trade, "exits": {"never_sell": True}}
     async with running_bot(config, seed=31 if extreme_fast else 32) as run:
+        if window is not None:
+            _profile_windows(run, window)
         mints = []
         for _ in range(n):
             mints.append(run.launch())
@@ -63,19 +72,47 @@ async def detect_to_buy_sent(n: int, *, extreme_fast: bool, spacing: float = 0.1
         await _wait(lambda: run.bot.trader.stats.buys_sent >= n, 10)
         sends = _first_sends(run)
     delays: list[float] = []
-    parts: dict[str, list[float]] = {"to_db_insert": [], "db_insert": [], "db_to_request": []}
+    parts: dict[str, list[float]] = {
+        "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
+    }  # fmt: skip
+    writes_before: list[int] = []
     for mint in mints:
         buy = sends.get((str(mint), "buy"))
         notified = run.notified.get(run.launched[str(mint)])
         if not buy or notified is None:
             continue
-        delays.append((buy[0].at - notified) * 1e3)
-        insert = run.repo.first("insert_position", str(mint))
-        if insert is not None:
-            parts["to_db_insert"].append((insert[0] - notified) * 1e3)
-            parts["db_insert"].append((insert[1] - insert[0]) * 1e3)
-            parts["db_to_request"].append((buy[0].at - insert[1]) * 1e3)
-    return {**summarize(delays), "breakdown_ms": {k: summarize(v) for k, v in parts.items()}}
+        total = (buy[0].at - notified) * 1e3
+        delays.append(total)
+        # Every row write of this position before its BUY left (the position row, and
+        # the signed order once it is signed): the crash-safety price, on the path.
+        writes = [(start, end) for _, start, end in run.repo.of(str(mint)) if start < buy[0].at]
+        if writes:
+            in_db = sum(end - start for start, end in writes) * 1e3
+            parts["to_first_db_write"].append((writes[0][0] - notified) * 1e3)
+            parts["db_writes_before_buy"].append(in_db)
+            parts["other_than_db_writes"].append(total - in_db)
+            writes_before.append(len(writes))
+    return {
+        **summarize(delays),
+        "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
+        "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
+    }
+
+
+def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:
+    """Open ``profiler``'s window at a launch's notification, close it at a BUY's request."""
+    launches = run.launched.values()
+
+    def on_logs(signature: str) -> None:
+        if signature in launches:
+            profiler.open_window()
+
+    def on_request(at: float, body: bytes) -> None:
+        if b'"sendTransaction"' in body:
+            profiler.close_window()
+
+    run.on_logs = on_logs
+    run.transport.on_request = on_request
 
 
 async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
@@ -91,6 +128,7 @@ async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
         "exits": {"take_profit_pct": 20.0, "stop_loss_pct": 15.0},
     }
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
+    db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
     async with running_bot(config, seed=33) as run:
         trader = run.bot.trader
         done = 0
@@ -105,18 +143,25 @@ async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
                     trigger = run.whale_buy(mint, 10 * SOL)
                 else:
                     trigger = run.creator_dump(mint)
-                if not await _wait(lambda m=mint: _sell_sent(trader, m), 5):
+                if not await _wait(lambda m=mint: _sell_left(run, m), 5):
                     continue
                 sell = _first_sends(run).get((str(mint), "sell"))
                 notified = run.notified.get(trigger)
                 if sell and notified is not None:
                     samples[kind].append((sell[0].at - notified) * 1e3)
+                    between = [
+                        end - start
+                        for _, start, end in run.repo.of(str(mint))
+                        if notified <= start < sell[0].at
+                    ]
+                    db_writes.append(sum(between) * 1e3)
             done += len(mints)
     both = samples["take_profit"] + samples["stop_loss"]
     return {
         **summarize(both),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
+        "db_writes_before_sell_ms": summarize(db_writes),
     }
 
 
@@ -129,9 +174,10 @@ def _buy_confirmed(trader: Any, mint: Pubkey) -> bool:
     return p is not None and p.buy_order is not None and p.buy_order.state is OrderState.CONFIRMED
 
 
-def _sell_sent(trader: Any, mint: Pubkey) -> bool:
-    p = _position(trader, mint)
-    return p is None or p.sell_order is not None
+def _sell_left(run: BotRun, mint: Pubkey) -> bool:
+    """The position's SELL request has left the bot (not merely been signed)."""
+    key = str(mint)
+    return any(s.mint == key and s.side == "sell" for s in run.transport.sent_transactions())
 
 
 async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) -> dict[str, Any]:
@@ -164,14 +210,24 @@ async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) ->
         open_left = len(trader.position_tasks)
         samples, slots, first_sell_failed = [], [], 0
         db_update: list[float] = []
+        parts: dict[str, list[float]] = {
+            "buy_send_round_trip": [], "db_writes_between": [], "other": [],
+        }  # fmt: skip
         for mint in mints:
             buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
             if not buys or not sells:
                 continue
-            samples.append((sells[0].at - buys[0].at) * 1e3)
-            update = run.repo.first("update_position", str(mint))
-            if update is not None:
-                db_update.append((update[1] - update[0]) * 1e3)
+            total = (sells[0].at - buys[0].at) * 1e3
+            samples.append(total)
+            after = [(a, b) for m, a, b in run.repo.of(str(mint)) if a >= buys[0].at]
+            if after:  # the position row saying the BUY is out
+                db_update.append((after[0][1] - after[0][0]) * 1e3)
+            replied = run.transport.replied.get(buys[0].index)
+            if replied is not None:
+                between = sum(b - a for a, b in after if a < sells[0].at) * 1e3
+                parts["buy_send_round_trip"].append((replied - buys[0].at) * 1e3)
+                parts["db_writes_between"].append(between)
+                parts["other"].append(total - between - (replied - buys[0].at) * 1e3)
             buy_landed = run.landed_slot(buys[0].signature)
             outcomes = [run.landed_slot(s.signature) for s in sells]
             if outcomes and outcomes[0] is not None and not outcomes[0][1]:
@@ -185,6 +241,7 @@ async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) ->
     positions = len(samples)
     return {
         "buy_sent_to_sell_sent_ms": summarize(samples),
+        "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "buy_to_sell_landing_slots": summarize(slots, digits=2),
         "db_update_after_buy_ms": summarize(db_update),
         "first_sell_failed": first_sell_failed,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -63,20 +63,18 @@ class TimingRepo:
     async def insert_position(self, position: Any) -> Any:
         return await self._timed("insert_position", position)
 
-    async def update_position(self, position: Any) -> Any:
-        return await self._timed("update_position", position)
+    async def update_position(self, position: Any, **kwargs: Any) -> Any:
+        return await self._timed("update_position", position, **kwargs)
 
-    async def _timed(self, method: str, position: Any) -> Any:
+    async def _timed(self, method: str, position: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
-        result = await getattr(self._inner, method)(position)
+        result = await getattr(self._inner, method)(position, **kwargs)
         self.writes.append((method, str(position.mint), start, time.perf_counter()))
         return result
 
-    def first(self, method: str, mint: str) -> tuple[float, float] | None:
-        for m, key, start, end in self.writes:
-            if m == method and key == mint:
-                return start, end
-        return None
+    def of(self, mint: str) -> list[tuple[str, float, float]]:
+        """The writes of one mint's position, in order: (method, start, end)."""
+        return [(m, start, end) for m, key, start, end in self.writes if key == mint]
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -91,6 +89,8 @@ class BotRun:
     whale: Keypair
     notified: dict[str, float] = attrs.field(factory=dict)  # tx signature → first logs write
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
+    #: called with each logs notification's signature, after it is stamped
+    on_logs: Callable[[str], None] | None = None
     _count: int = 0
 
     def on_notification(self, at: float, message: dict[str, Any]) -> None:
@@ -98,6 +98,8 @@ class BotRun:
             return
         signature = message["params"]["result"]["value"]["signature"]
         self.notified.setdefault(signature, at)
+        if self.on_logs is not None:
+            self.on_logs(signature)
 
     def launch(self, creator_buy: int = SOL) -> Pubkey:
         """Submit a create + creator buy straight to the node; returns the mint."""
@@ -182,7 +184,7 @@ async def running_bot(
         async with open_sim(seed=seed, slot_time=slot_time, fund=fund) as sim:
             transport = RecordingTransport()
             async with (
-                RpcClient((sim.rpc_url,), transport=transport) as rpc,  # type: ignore[arg-type]
+                RpcClient((sim.rpc_url,), transport=transport) as rpc,
                 open_repository(Path(tmp) / "bench.db") as repo,
             ):
                 bot = await build_bot(

@@ -38,17 +38,15 @@ from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import PriceUpdate
-from trio_trader.pump import addresses
 from trio_trader.trading.exits import ExitRules
 from trio_trader.trading.feed import TradeFeed
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy
 from trio_trader.trading.orders import BuyOrder
 from trio_trader.trading.position import Position
-from trio_trader.trading.token_info import TokenInfo
 
 from .feed_server import index_of
 from .stats import rss_mb, summarize
-from .txs import TOKEN_PROGRAM, buy_instructions, keypair
+from .txs import buy_instructions, keypair, token_info
 
 SERVER = Path(__file__).with_name("feed_server.py")
 #: rules that never fire on the feed's prices, but are evaluated on every one
@@ -70,15 +68,7 @@ class TimedMonitor(PositionMonitor):
 def confirmed_position(mint: Pubkey, payer: Keypair, blockhash: Hash) -> Position:
     """A position whose BUY (a real signed transaction) is sent and confirmed."""
     creator = keypair("feed-creator").pubkey()
-    info = TokenInfo(
-        mint=mint, name="Bench", symbol="BNCH", uri="u",
-        bonding_curve=addresses.bonding_curve_pda(mint),
-        associated_bonding_curve=addresses.associated_bonding_curve(mint, TOKEN_PROGRAM),
-        creator=creator, user=creator, token_program=TOKEN_PROGRAM,
-        created_at=1_780_000_000, virtual_sol_reserves=31_000_000_000,
-        virtual_token_reserves=1_038_000_000_000_000, real_token_reserves=758_000_000_000_000,
-        signature="1" * 64,
-    )  # fmt: skip
+    info = token_info(mint, creator)
     position = Position.create_from_token_info(info)
     amount, cost = 1_600_000_000_000, 50_000_000
     buy = BuyOrder(

@@ -1,24 +1,38 @@
 """The BUY's hot path taken apart: build, sign, serialise, send — and the loopback floor.
 
-Each part is timed on its own with ``perf_counter_ns`` for every BUY (``n`` BUYs, each a
-different amount so every signature is new), in the order the bot runs them:
+Two views of the same ``n`` BUYs (each a different token amount, so every signature is
+new), both with the bot's own code:
 
-* ``build_instructions``: compute-budget, idempotent-ATA and ``buy`` instructions (PDAs
-  derived on the spot, as ``PlatformAwareBuyer`` does);
-* ``compile_message``: ``MessageV0.try_compile`` (account dedup/sort, header);
-* ``sign``: ``VersionedTransaction(message, [payer])`` (one ed25519 signature);
-* ``serialise``: ``bytes(tx)``;
-* ``encode_request``: base64 + the JSON-RPC body (what ``RpcClient`` does before httpx);
-* ``send_until_request_leaves``: ``RpcClient.send_transaction`` called → request handed
-  to the transport (client-side overhead: JSON, httpx request building, pool checkout);
-* ``send_round_trip``: the whole ``send_transaction`` await, reply parsed (includes the
-  simulator's HTTP server and ``Node.submit``: decode + signature verify + enqueue).
+**The real path.** ``PlatformAwareBuyer.prepare_and_send_order`` in extreme fast mode (no
+read before the BUY) on a production ``ChainAccess`` over the real ``RpcClient``. The
+bench's subclass of ``ChainAccess`` only stamps when ``sign`` and ``send`` are entered,
+and the ``RecordingTransport`` stamps the request leaving, so the path splits into:
 
-The simulator drops every submission (``drop_probability = 1``) during the run so no
-transaction executes on the same loop while the next one is timed. Floors for
-comparison: one loopback TCP round trip of a 1,232-byte packet on raw Trio sockets, and
-a ``getSlot`` round trip through the same client and server (HTTP + JSON-RPC overhead
-without any transaction work).
+* ``quote_and_instructions``: call → ``sign``: quote, ``BuyOrder``, the ATA and ``buy``
+  instructions (PDAs derived on the spot);
+* ``sign_and_attach``: ``ChainAccess.sign``: the two compute-budget instructions, then
+  ``build_transaction`` (compile, sign, serialise, size check) and ``attach_transaction``;
+* ``send_until_request_leaves``: ``ChainAccess.send`` entered → the request handed to the
+  transport (base64, JSON-RPC body, httpx request building, pool checkout);
+* ``total_to_request_leaving``: call → request leaving (the sum, measured as one span);
+* ``send_round_trip``: the ``sendTransaction`` reply parsed (the simulator's HTTP server
+  and ``Node.submit``: decode + signature check + enqueue, on the same CPU).
+
+**The parts**, each timed on its own right after, on the same inputs and with the same
+calls as ``build_transaction``: ``build_instructions`` (all four), ``compile_message``
+(``MessageV0.try_compile``), ``sign`` (``Keypair.sign_message`` of the versioned message
+bytes + ``VersionedTransaction.populate``), ``serialise`` (``bytes(tx)``) and
+``encode_request`` (base64 + JSON body; part of the send). The parts' bytes must equal
+the bytes the real path sent, or the run stops: the breakdown cannot drift from the bot.
+
+For comparison, measured in the same run: what the two hot-path changes removed —
+``sign_generic_constructor`` (``VersionedTransaction(message, [payer])``, the signing
+before) and ``keypair_pubkey`` (``Keypair.pubkey()``, now cached) — and two floors: a
+``getSlot`` round trip through the same client and server, and one loopback TCP round
+trip of a 1,232-byte packet on raw Trio sockets.
+
+The simulator drops every submission (``drop_probability = 1``) so no transaction
+executes on the same loop while the next one is timed.
 """
 
 from __future__ import annotations
@@ -26,20 +40,60 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import trio
-from solders.message import MessageV0
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0, to_bytes_versioned
 from solders.transaction import VersionedTransaction
 
+from trio_trader.chain.blockhash import BlockhashCache
+from trio_trader.chain.confirm import Confirmer
+from trio_trader.chain.priority_fee import PriorityFee
 from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.transactions import SignedTransaction
+from trio_trader.pump import instructions
 from trio_trader.sim import open_sim
+from trio_trader.trading.orders import BuyOrder, Order, OrderState
+from trio_trader.trading.platform_aware import ChainAccess, MarketParams, PlatformAwareBuyer
+from trio_trader.trading.token_info import TokenInfo
 
 from .recorder import RecordingTransport
 from .stats import summarize
-from .txs import SOL, buy_instructions, keypair
+from .txs import SOL, keypair, token_info
 
 PACKET = 1232
+#: tokens bought per BUY (plus the BUY's index, so each is a new transaction)
+AMOUNT = 3_000_000_000_000
+
+REAL_PATH = (
+    "quote_and_instructions",
+    "sign_and_attach",
+    "send_until_request_leaves",
+    "total_to_request_leaving",
+    "send_round_trip",
+)
+PARTS = ("build_instructions", "compile_message", "sign", "serialise", "encode_request")
+BEFORE = ("sign_generic_constructor", "keypair_pubkey")
+FLOORS = ("floor_get_slot_round_trip", "floor_loopback_tcp_round_trip")
+
+
+@attrs.define(eq=False, kw_only=True)
+class StampedChain(ChainAccess):
+    """The production ``ChainAccess``, noting when ``sign`` and ``send`` are entered."""
+
+    stamps: dict[str, float] = attrs.field(factory=dict)
+
+    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
+        self.stamps["sign"] = time.perf_counter()
+        return ChainAccess.sign(self, order, program_ixs)
+
+    async def send(self, order: Order) -> None:
+        self.stamps["send"] = time.perf_counter()
+        await ChainAccess.send(self, order)
 
 
 async def _tcp_round_trips(n: int) -> list[float]:
@@ -74,66 +128,112 @@ async def _tcp_round_trips(n: int) -> list[float]:
     return out
 
 
+def _parts(chain: ChainAccess, info: TokenInfo, order: BuyOrder) -> dict[str, float]:
+    """µs of each step of ``order``'s transaction, redone with ``build_transaction``'s calls."""
+    ns = time.perf_counter_ns
+    payer, wallet = chain.payer, chain.wallet
+    blockhash, _ = chain.blockhash.latest
+    t0 = ns()
+    ixs = [
+        instructions.set_compute_unit_limit(order.compute_unit_limit),
+        instructions.set_compute_unit_price(order.priority_fee),
+        instructions.create_associated_token_account_idempotent(
+            payer=wallet, owner=wallet, mint=info.mint, token_program=info.token_program
+        ),
+        instructions.buy(
+            user=wallet, mint=info.mint, creator=info.creator, token_program=info.token_program,
+            fee_recipient=chain.market.fee_recipient(info), amount=order.token_amount,
+            max_sol_cost=order.max_sol_cost,
+        ),
+    ]  # fmt: skip
+    t1 = ns()
+    message = MessageV0.try_compile(wallet, ixs, [], blockhash)
+    t2 = ns()
+    tx = VersionedTransaction.populate(message, [payer.sign_message(to_bytes_versioned(message))])
+    t3 = ns()
+    raw = bytes(tx)
+    t4 = ns()
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
+         "params": [base64.b64encode(raw).decode(), {"encoding": "base64"}]}
+    ).encode()  # fmt: skip
+    t5 = ns()
+    generic = VersionedTransaction(message, [payer])
+    t6 = ns()
+    payer.pubkey()
+    t7 = ns()
+    del body
+    if raw != order.raw_bytes() or bytes(generic) != raw:
+        raise RuntimeError("the breakdown no longer builds the bytes the bot sent")
+    return {
+        "build_instructions": (t1 - t0) / 1000,
+        "compile_message": (t2 - t1) / 1000,
+        "sign": (t3 - t2) / 1000,
+        "serialise": (t4 - t3) / 1000,
+        "encode_request": (t5 - t4) / 1000,
+        "sign_generic_constructor": (t6 - t5) / 1000,
+        "keypair_pubkey": (t7 - t6) / 1000,
+    }
+
+
+async def _chain(rpc: RpcClient, payer: Keypair) -> StampedChain:
+    blockhash = BlockhashCache(rpc)
+    await blockhash.refresh()  # once: no background refresh competes with the timing
+    return StampedChain(
+        rpc=rpc,
+        payer=payer,
+        blockhash=blockhash,
+        priority_fee=PriorityFee.fixed(10_000),
+        confirmer=Confirmer(rpc, None),
+        market=await MarketParams.load(rpc),
+    )
+
+
 async def hot_path_breakdown(n: int = 500, warmup: int = 20) -> dict[str, Any]:
     """Per-part µs of ``n`` BUYs (see the module docstring)."""
     payer = keypair("hot-payer")
-    mint, creator = keypair("hot-mint").pubkey(), keypair("hot-creator").pubkey()
-    parts: dict[str, list[float]] = {
-        k: []
-        for k in (
-            "build_instructions", "compile_message", "sign", "serialise", "encode_request",
-            "send_until_request_leaves", "send_round_trip", "total_to_request_leaving",
-        )
-    }  # fmt: skip
+    info = token_info(keypair("hot-mint").pubkey(), keypair("hot-creator").pubkey())
+    samples: dict[str, list[float]] = {k: [] for k in (*REAL_PATH, *PARTS, *BEFORE)}
     get_slot: list[float] = []
+    sent = 0
     transport = RecordingTransport()
     async with open_sim(seed=13, slot_time=0.4, fund={payer.pubkey(): 100 * SOL}) as sim:
         sim.faults.drop_probability = 1.0
-        async with RpcClient((sim.rpc_url,), transport=transport) as rpc:  # type: ignore[arg-type]
-            blockhash, _ = await rpc.get_latest_blockhash()
+        async with RpcClient((sim.rpc_url,), transport=transport) as rpc:
+            chain = await _chain(rpc, payer)
+            buyer = PlatformAwareBuyer(
+                chain=chain, amount_lamports=SOL // 10, slippage_bps=3000, extreme_fast_mode=True
+            )
             for i in range(n + warmup):
-                ns = time.perf_counter_ns
-                t0 = ns()
-                ixs = buy_instructions(payer.pubkey(), mint, creator, 10**9 + i, SOL)
-                t1 = ns()
-                message = MessageV0.try_compile(payer.pubkey(), ixs, [], blockhash)
-                t2 = ns()
-                tx = VersionedTransaction(message, [payer])
-                t3 = ns()
-                raw = bytes(tx)
-                t4 = ns()
-                body = json.dumps(
-                    {"jsonrpc": "2.0", "id": i, "method": "sendTransaction",
-                     "params": [base64.b64encode(raw).decode(), {"encoding": "base64"}]}
-                ).encode()  # fmt: skip
-                t5 = ns()
-                del body
+                buyer.extreme_fast_token_amount = AMOUNT + i
                 before = len(transport.requests)
-                t6 = time.perf_counter()
-                await rpc.send_transaction(raw)
-                t7 = time.perf_counter()
+                t0 = time.perf_counter()
+                order = await buyer.prepare_and_send_order(info)
+                t1 = time.perf_counter()
                 left = transport.requests[before][0]
+                parts = _parts(chain, info, order)
                 s0 = time.perf_counter()
                 await rpc.get_slot()
                 s1 = time.perf_counter()
                 if i < warmup:
                     continue
-                for key, value in (
-                    ("build_instructions", (t1 - t0) / 1000),
-                    ("compile_message", (t2 - t1) / 1000),
-                    ("sign", (t3 - t2) / 1000),
-                    ("serialise", (t4 - t3) / 1000),
-                    ("encode_request", (t5 - t4) / 1000),
-                    ("send_until_request_leaves", (left - t6) * 1e6),
-                    ("send_round_trip", (t7 - t6) * 1e6),
-                    ("total_to_request_leaving", (t4 - t0) / 1000 + (left - t6) * 1e6),
-                ):
-                    parts[key].append(value)
+                sent += order.state is OrderState.SENT
+                stamps = chain.stamps
+                real = {
+                    "quote_and_instructions": (stamps["sign"] - t0) * 1e6,
+                    "sign_and_attach": (stamps["send"] - stamps["sign"]) * 1e6,
+                    "send_until_request_leaves": (left - stamps["send"]) * 1e6,
+                    "total_to_request_leaving": (left - t0) * 1e6,
+                    "send_round_trip": (t1 - stamps["send"]) * 1e6,
+                }
+                for key, value in (real | parts).items():
+                    samples[key].append(value)
                 get_slot.append((s1 - s0) * 1e6)
             submitted = sim.node.stats.submitted
     tcp = await _tcp_round_trips(n)
-    out: dict[str, Any] = {k: summarize(v, digits=1) for k, v in parts.items()}
+    out: dict[str, Any] = {k: summarize(v, digits=1) for k, v in samples.items()}
     out["floor_get_slot_round_trip"] = summarize(get_slot, digits=1)
     out["floor_loopback_tcp_round_trip"] = summarize(tcp, digits=1)
+    out["orders_sent"] = sent
     out["transactions_submitted"] = submitted
     return out

@@ -38,9 +38,10 @@ class SentTransaction:
     mint: str | None
     signature: str
     raw: bytes
+    index: int  # of the HTTP request in ``RecordingTransport.requests``
 
 
-def decode_sent(at: float, params: list[Any]) -> SentTransaction:
+def decode_sent(at: float, params: list[Any], index: int = -1) -> SentTransaction:
     raw = base64.b64decode(params[0])
     tx = VersionedTransaction.from_bytes(raw)
     keys = tx.message.account_keys
@@ -50,7 +51,7 @@ def decode_sent(at: float, params: list[Any]) -> SentTransaction:
             continue
         side, _ = decode_pump_instruction(bytes(ix.data))
         mint = str(keys[ix.accounts[2]])  # buy/sell: global, fee_recipient, mint, …
-    return SentTransaction(at, side, mint, str(tx.signatures[0]), raw)
+    return SentTransaction(at, side, mint, str(tx.signatures[0]), raw, index)
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -59,15 +60,22 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self.inner = inner if inner is not None else httpx.AsyncHTTPTransport()
         self.requests: list[tuple[float, bytes]] = []
+        #: request index → when its reply's headers were back (the request's round trip)
+        self.replied: dict[int, float] = {}
         self.on_request: Callable[[float, bytes], None] | None = None
+        self._sent: list[SentTransaction] = []
+        self._decoded = 0  # requests already looked at by sent_transactions()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         at = time.perf_counter()
         body = await request.aread()  # RpcClient streams its body (see chain/rpc.py `_Body`)
+        index = len(self.requests)
         self.requests.append((at, body))
         if self.on_request is not None:
             self.on_request(at, body)
-        return await self.inner.handle_async_request(request)
+        response = await self.inner.handle_async_request(request)
+        self.replied[index] = time.perf_counter()
+        return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -91,7 +99,17 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         return out
 
     def sent_transactions(self) -> list[SentTransaction]:
-        return [decode_sent(at, p) for at, m, p in self.calls() if m == "sendTransaction"]
+        """Every ``sendTransaction`` so far, decoded (incrementally: cheap to poll)."""
+        for index in range(self._decoded, len(self.requests)):
+            at, body = self.requests[index]
+            if b'"sendTransaction"' not in body:
+                continue
+            payload = json.loads(body)
+            for item in payload if isinstance(payload, list) else [payload]:
+                if item.get("method") == "sendTransaction":
+                    self._sent.append(decode_sent(at, item["params"], index))
+        self._decoded = len(self.requests)
+        return self._sent
 
 
 @contextlib.contextmanager

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-HOT_PATH_PARTS = (
-    "build_instructions",
-    "compile_message",
-    "sign",
-    "serialise",
-    "encode_request",
-    "send_until_request_leaves",
-    "total_to_request_leaving",
-    "send_round_trip",
-    "floor_get_slot_round_trip",
-    "floor_loopback_tcp_round_trip",
-)
+from .hot_path import BEFORE, FLOORS, PARTS, REAL_PATH
+
+HOT_PATH_PARTS = (*REAL_PATH, *PARTS, *BEFORE, *FLOORS)
 
 
 def fmt(summary: dict[str, Any] | None, unit: str = "ms") -> str:
@@ -30,16 +21,15 @@ def _latency_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     detect = results.get("detect_to_buy_sent_ms")
     if detect:
         fast, normal = detect["extreme_fast"], detect["normal"]
-        rows.append(("detect → BUY sent, extreme fast", fmt(fast)))
-        rows.append(
-            ("  of which the DB row before the BUY", fmt(fast["breakdown_ms"]["db_insert"]))
-        )
-        rows.append(("detect → BUY sent, normal (reads curve)", fmt(normal)))
-        rows.append(
-            ("  of which the DB row before the BUY", fmt(normal["breakdown_ms"]["db_insert"]))
-        )
+        for label, mode in (("extreme fast", fast), ("normal (reads curve)", normal)):
+            rows.append((f"detect → BUY sent, {label}", fmt(mode)))
+            db = mode["breakdown_ms"]["db_writes_before_buy"]
+            rows.append(("  of which DB writes before the BUY", fmt(db)))
     if "exit_signal_to_sell_sent_ms" in results:
-        rows.append(("exit signal → SELL sent", fmt(results["exit_signal_to_sell_sent_ms"])))
+        exits = results["exit_signal_to_sell_sent_ms"]
+        rows.append(("exit signal → SELL sent", fmt(exits)))
+        db = exits["db_writes_before_sell_ms"]
+        rows.append(("  of which DB writes before the SELL", fmt(db)))
     zero = results.get("buy_sent_to_sell_sent_ms")
     if zero:
         slots = zero["buy_to_sell_landing_slots"]
@@ -56,7 +46,8 @@ def _load_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for mode, v in (results.get("rpc_requests_per_position") or {}).items():
         value = (
-            f"{v['http_requests_per_position']} HTTP, {v['ws_messages_sent_per_position']} WS sent"
+            f"{v['http_requests_per_position']} HTTP; WS {v['ws_messages_sent_per_position']}"
+            f" sent, {v['ws_messages_received_per_position']} received"
         )
         rows.append((f"RPC per position, {mode}", value))
     feed = results.get("feed_events_per_s")
@@ -77,6 +68,9 @@ def _component_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     hot = results.get("hot_path_breakdown_us")
     if hot:
         rows += [(f"hot path: {part}", fmt(hot[part], "µs")) for part in HOT_PATH_PARTS]
+    db = results.get("db_writes_us")
+    if db:
+        rows += [(f"db: {kind}", fmt(summary, "µs")) for kind, summary in db.items()]
     sim = results.get("sim_throughput")
     if sim:
         rows.append(("sim ledger pump buys/s", str(sim["ledger"]["pump_buy_tx_per_s"])))

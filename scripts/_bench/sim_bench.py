@@ -182,7 +182,7 @@ async def rpc_throughput(n_calls: int = 1000, concurrency: int = 4) -> dict[str,
         await _wait_landed(sim, sim.node.submit(create_tx(creator, mint, blockhash, SOL, "RPC")))
         curve = bonding_curve_pda(mint.pubkey())
         durations: list[float] = []
-        async with RpcClient((sim.rpc_url,)) as rpc:  # type: ignore[arg-type]
+        async with RpcClient((sim.rpc_url,)) as rpc:
 
             async def worker(count: int) -> None:
                 for _ in range(count):

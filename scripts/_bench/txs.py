@@ -16,6 +16,7 @@ from solders.pubkey import Pubkey
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.curve import INITIAL_RESERVES, FeeRates, max_sol_cost, quote_buy_for_sol
+from trio_trader.trading.token_info import TokenInfo
 
 SOL = 1_000_000_000
 TOKEN_PROGRAM = addresses.TOKEN_2022_PROGRAM_ID
@@ -27,6 +28,19 @@ QUOTE_RATES = FeeRates(95, 30)
 def keypair(label: str, index: int = 0) -> Keypair:
     """A keypair derived from a label, stable across runs."""
     return Keypair.from_seed(hashlib.sha256(f"trio-trader-bench:{label}:{index}".encode()).digest())
+
+
+def token_info(mint: Pubkey, creator: Pubkey) -> TokenInfo:
+    """A detected ``create_v2`` token with the reserves its create event carried."""
+    return TokenInfo(
+        mint=mint, name="Bench", symbol="BNCH", uri="u",
+        bonding_curve=addresses.bonding_curve_pda(mint),
+        associated_bonding_curve=addresses.associated_bonding_curve(mint, TOKEN_PROGRAM),
+        creator=creator, user=creator, token_program=TOKEN_PROGRAM,
+        created_at=1_780_000_000, virtual_sol_reserves=31_000_000_000,
+        virtual_token_reserves=1_038_000_000_000_000, real_token_reserves=758_000_000_000_000,
+        signature="1" * 64,
+    )  # fmt: skip
 
 
 def create_instructions(

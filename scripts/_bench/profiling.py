@@ -1,0 +1,117 @@
+"""cProfile of the bot's own work during a benchmark, without the simulator's.
+
+The simulator shares the bot's process and Trio loop, so a plain profile of a bot
+benchmark is mostly the simulator (ledger, LiteSVM, hypercorn) and the idle
+``epoll.poll``. :class:`BotTaskProfiler` is a Trio instrument that switches the profiler
+on only while a task of the bot runs a step — a task that descends from
+``UniversalTrader.run`` (listener, intake, positions, pubsub, blockhash refresh) — so the
+profile holds exactly the bot's CPU time on the loop. Work the bot sends to a thread (the
+SQLite writes) is not on the loop and not in it; the benchmark times those separately.
+
+A window narrows it further: ``detect_to_buy_sent(..., window=profiler)`` opens it when
+a launch's notification is written to the bot's socket and closes it when the BUY's
+request leaves, so only the detection → BUY path is profiled (launches are 100 ms apart
+and that path takes ~2 ms, so little else of the bot runs inside a window).
+
+cProfile adds roughly a microsecond per function call, so deep call stacks (httpx,
+httpcore, anyio) weigh more in the profile than in the unprofiled timings: read it for
+where the calls go, and the benchmark's own figures for how long things take.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import pstats
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+#: the name Trio gives the trader's root task (module + qualified name of the function)
+BOT_ROOT = "trio_trader.trading.trader.UniversalTrader.run"
+#: tasks (and their subtasks) of the bot that are not on the detection → BUY path: the
+#: confirmation and monitoring of earlier positions, the background refreshes
+OFF_DETECT_PATH = (
+    "UniversalTrader._confirm_buy",
+    "PositionMonitor.monitor",
+    "BlockhashCache.run",
+    "PriorityFee.run",
+)
+
+
+class BotTaskProfiler(trio.abc.Instrument):
+    """Profiles the steps of the bot's tasks only (see the module docstring)."""
+
+    def __init__(self, profiler: cProfile.Profile, root: str = BOT_ROOT) -> None:
+        self.profiler = profiler
+        self.root = root
+        self.exclude: tuple[str, ...] = ()
+        self.steps = 0
+        self.windows = 0
+        self.open = True
+        self._is_bot: weakref.WeakKeyDictionary[trio.lowlevel.Task, bool] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _bot(self, task: trio.lowlevel.Task) -> bool:
+        known = self._is_bot.get(task)
+        if known is None:
+            parent = task.parent_nursery
+            known = not task.name.endswith(self.exclude) and (
+                task.name == self.root or (parent is not None and self._bot(parent.parent_task))
+            )
+            self._is_bot[task] = known
+        return known
+
+    def open_window(self) -> None:
+        """Profile from now on (``windowed`` starts closed)."""
+        if not self.open:
+            self.windows += 1
+        self.open = True
+
+    def close_window(self) -> None:
+        self.open = False
+
+    def windowed(self, exclude: tuple[str, ...] = OFF_DETECT_PATH) -> BotTaskProfiler:
+        """Close the window until :meth:`open_window`, leave out ``exclude``; returns self."""
+        self.open = False
+        self.exclude = exclude
+        self._is_bot.clear()
+        return self
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if self.open and self._bot(task):
+            self.steps += 1
+            self.profiler.enable()
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.profiler.disable()
+
+
+def profile_bot(
+    run: Callable[[BotTaskProfiler], Awaitable[Any]],
+    *,
+    per: Callable[[Any], int],
+    top: int = 30,
+) -> str:
+    """Run ``run(instrument)`` under Trio with a :class:`BotTaskProfiler`; the top functions.
+
+    ``per`` turns the run's result into the number of operations (e.g. BUYs sent) the
+    totals are divided by.
+    """
+    profiler = cProfile.Profile()
+    instrument = BotTaskProfiler(profiler)
+    result = trio.run(run, instrument, instruments=[instrument])
+    count = max(per(result), 1)
+    stats = pstats.Stats(profiler, stream=(out := io.StringIO()))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    out.write(
+        f"bot CPU on the loop, profiled: {total * 1e3:.1f} ms in {instrument.steps} task "
+        f"steps ({instrument.windows} windows); {count} operations → "
+        f"{total / count * 1e6:.0f} µs each (with cProfile's own overhead)\n"
+    )
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(r"trio_trader", top)
+    return out.getvalue()

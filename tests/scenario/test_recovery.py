@@ -15,9 +15,11 @@ from solders.keypair import Keypair
 from solders.signature import Signature
 
 from tests.scenario.harness import Harness, running_bot
+from tests.store.factories import make_token_info
 from trio_trader.app import Bot, build_bot
 from trio_trader.config import parse_config
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
+from trio_trader.trading.position import Position
 
 CONFIG = {
     "exits": {"sell_after": 0.5, "tick_interval": 0.1},
@@ -111,24 +113,47 @@ async def test_crash_right_after_the_sell_was_sent_confirms_that_sell(tmp_path: 
             assert h.token_balance(position.mint) == 0
 
 
-async def test_row_without_a_buy_order_is_closed_at_once_on_restart(tmp_path: Path) -> None:
-    """The signed BUY is written before any send, so no BUY order means nothing was sent:
-    recovery closes the row without waiting out a blockhash or reading the wallet."""
+async def test_crash_before_the_buy_is_signed_leaves_no_row_and_spends_nothing(
+    tmp_path: Path,
+) -> None:
+    """The row is written together with the signed BUY, just before the send: a crash
+    before that leaves nothing to resume and nothing spent."""
     wallet = Keypair()
 
     async def die(_token_info: object) -> None:
-        raise Crash  # after the row's insert, before the BUY is even built
+        raise Crash  # before the BUY is even built
 
     with trio.fail_after(15):
         async with running_bot(tmp_path, config=CONFIG, wallet=wallet, start=False) as h:
             h.buyer.pause = die
             await crash_first_run(h)
+            assert await h.positions() == []
+            with trio.fail_after(3):
+                bot = await build_bot(
+                    parse_config(CONFIG, env={}), rpc=h.rpc, keypair=wallet, repo=h.repo,
+                    ws_url=h.sim.ws_url,
+                )  # fmt: skip
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(bot.trader.run)
+                    nursery.cancel_scope.cancel()
+            assert bot.trader.stats.positions_recovered == 0
+            assert h.wallet_sol_change() == 0
+
+
+async def test_row_without_a_buy_order_is_closed_at_once_on_restart(tmp_path: Path) -> None:
+    """A bare row (as a crash under the seed's order, or an older version, leaves it) has no
+    BUY order: nothing of it was sent, so recovery closes it without waiting or guessing."""
+    wallet = Keypair()
+    with trio.fail_after(15):
+        async with running_bot(tmp_path, config=CONFIG, wallet=wallet, start=False) as h:
+            bare = Position.create_from_token_info(make_token_info(seed=77))
+            await h.repo.insert_position(bare)
             (row,) = await h.positions()
             assert row.buy_order is None
             assert row.is_open
             with trio.fail_after(3):
                 await second_run(h, wallet)
-            (position,) = await h.assert_books_balance()
+            (position,) = await h.positions()
             assert position.exit_reason == "buy_not_sent"
             assert position.realized_pnl_lamports == 0
             assert h.wallet_sol_change() == 0
@@ -154,31 +179,31 @@ async def test_a_position_whose_task_raises_is_resumed_and_sold(tmp_path: Path) 
 
 
 async def test_buy_whose_row_cannot_be_written_is_never_sent(tmp_path: Path) -> None:
-    """The database refuses the pre-send write: the BUY stays unsent and the position closes."""
+    """The database refuses the pre-send write (the row with the signed BUY): the BUY is
+    never sent, no row exists, nothing is spent."""
     import sqlite3
     from typing import Any
-
-    from trio_trader.trading.position import Position
 
     with trio.fail_after(30):
         async with running_bot(tmp_path, config=CONFIG) as h:
             repo = h.bot.trader.repo
-            real_update = repo.update_position
             refused: list[str] = []
 
-            async def update_position(position: Position, **kwargs: Any) -> Any:
+            async def insert_position(position: Position, **kwargs: Any) -> Any:
                 buy = position.buy_order
-                if buy is not None and buy.state is OrderState.PENDING and not refused:
-                    refused.append(buy.signature or "")
-                    raise sqlite3.OperationalError("disk I/O error")
-                return await real_update(position, **kwargs)
+                assert buy is not None
+                assert buy.state is OrderState.PENDING
+                refused.append(buy.signature or "")
+                raise sqlite3.OperationalError("disk I/O error")
 
-            repo.update_position = update_position  # type: ignore[method-assign]
+            repo.insert_position = insert_position  # type: ignore[method-assign]
             await h.launch()
-            await h.wait_until(lambda: h.all_closed(1))
-            (position,) = await h.assert_books_balance()
-            assert position.exit_reason == "buy_not_sent"
-            assert position.buy_order is None
+
+            async def given_up() -> bool:
+                return bool(refused) and not h.bot.trader.position_tasks
+
+            await h.wait_until(given_up)
+            assert await h.positions() == []
             assert h.sim.node.signature_status(Signature.from_string(refused[0])) is None
             assert h.wallet_sol_change() == 0
             assert h.bot.trader.stats.position_errors == 1

@@ -5,18 +5,20 @@ blockhash and priority-fee caches, the listener feeding the trade-feed router, t
 loop, and every position task. A position task (``_handle_token``) follows the seed plan
 step by step::
 
-    Position.create_from_token_info → repo.insert_position          (row exists before any send)
+    Position.create_from_token_info
     buyer.prepare_and_send_order → BuyOrder(SENT) → update_from_buy_order → repo.update_position
-        └ before the send: the signed BUY (PENDING, signature + bytes) → repo.update_position
+        └ before the send: the position row with its signed BUY (PENDING, signature + raw
+          bytes) → repo.insert_position                           (row exists before any send)
     async with open_nursery() as scope:                               (the position scope)
         _confirm_buy:    buyer.process_order → apply_buy_result → db → buy_result_available_event
         monitor.monitor: price / tick / event → exits → SELL (maybe before the BUY confirms)
 
-The extra write before the send (one SQLite commit, ~1 ms; see ``docs/benchmarks.md``)
-closes the one window the seed's order leaves open: a crash after ``sendTransaction`` but
-before the row names the BUY. With it, a row without a BUY order proves the BUY was never
-sent, and a row with one carries the signature that recovery confirms (or rebroadcasts
-until its blockhash expires) — no waiting out the blockhash and guessing from the wallet.
+The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
+leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
+already holding the signed BUY, just before the send (one SQLite commit on the detection
+path, the same count as the seed's, see ``docs/benchmarks.md``). A crash then leaves either
+no row and nothing sent, or the signature that recovery confirms (or rebroadcasts until its
+blockhash expires) — no waiting out the blockhash and guessing from the wallet.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the intake
 before the task starts, so two tokens arriving together cannot both slip past the
@@ -243,16 +245,19 @@ class UniversalTrader:
         self.position_tasks[token_info.mint] = position
 
         async def persist_signed(order: BuyOrder) -> None:
+            # The row is inserted with its signed (PENDING) BUY in one write, just before
+            # the send: one commit on the detection path instead of two, and a crash at any
+            # point leaves either no row and nothing sent, or the signature to confirm.
             # Written from a copy: if the write fails, the live position must not name a
             # BUY that is not on disk (it would be resumed, i.e. sent, after the error).
             staged = attrs.evolve(position)
             staged.update_from_buy_order(order)
-            await self.repo.update_position(staged)  # signature on disk before the send
+            await self.repo.insert_position(staged)
+            position.id, position.created_at = staged.id, staged.created_at
             position.update_from_buy_order(order)
 
         with self.feed.subscribe(token_info.mint) as prices:
             try:
-                await self.repo.insert_position(position)
                 buy_order = await self.buyer.prepare_and_send_order(
                     token_info, before_send=persist_signed
                 )

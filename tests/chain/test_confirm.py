@@ -205,22 +205,30 @@ async def test_transaction_fetch_gives_up_after_attempts(autojump_clock: trio.ab
     assert node.methods().count("getTransaction") == 3
 
 
-async def test_confirmed_via_subscription(nursery: trio.Nursery) -> None:
-    """The node's status never shows the transaction: only the notification can confirm it."""
+async def start_pubsub(nursery: trio.Nursery) -> tuple[FakePubsubServer, PubsubClient]:
+    """A fake pubsub server and a running client connected to it."""
     server = FakePubsubServer()
     await server.start(nursery)
     pubsub = PubsubClient(server.url, backoff_base=0.01)
     await nursery.start(pubsub.run)
+    return server, pubsub
+
+
+async def notify_when_subscribed(server: FakePubsubServer, slot: int) -> None:
+    """Answer the first ``signatureSubscribe`` with a success notification at ``slot``."""
+    await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
+    (sid,) = server.live("signatureSubscribe")
+    await server.notify(sid, {"context": {"slot": slot}, "value": {"err": None}})
+
+
+async def test_confirmed_via_subscription(nursery: trio.Nursery) -> None:
+    """The node's status never shows the transaction: only the notification can confirm it."""
+    server, pubsub = await start_pubsub(nursery)
     signed = signed_transfer()
     chain = LandingNode(signed, lands_at=None, slot=6000)
     node = chain.node()
 
-    async def notify_when_subscribed() -> None:
-        await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
-        (sid,) = server.live("signatureSubscribe")
-        await server.notify(sid, {"context": {"slot": 6000}, "value": {"err": None}})
-
-    nursery.start_soon(notify_when_subscribed)
+    nursery.start_soon(notify_when_subscribed, server, 6000)
     async with rpc_for(node) as rpc:
         confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=0.05, poll_interval=0.05)
         with trio.fail_after(10):
@@ -235,10 +243,7 @@ async def test_confirmed_via_subscription(nursery: trio.Nursery) -> None:
 
 
 async def test_confirmed_by_polling_when_subscription_is_silent(nursery: trio.Nursery) -> None:
-    server = FakePubsubServer()
-    await server.start(nursery)
-    pubsub = PubsubClient(server.url, backoff_base=0.01)
-    await nursery.start(pubsub.run)
+    server, pubsub = await start_pubsub(nursery)
     signed = signed_transfer()
     chain = LandingNode(signed, lands_at=0.2)
     async with rpc_for(chain.node()) as rpc:
@@ -260,19 +265,11 @@ async def test_subscribed_confirmation_makes_no_premature_status_poll(
 ) -> None:
     """With a subscription racing the poll, the poll waits one interval: a status request
     right after the send could only answer "unknown", so it would be a wasted request."""
-    server = FakePubsubServer()
-    await server.start(nursery)
-    pubsub = PubsubClient(server.url, backoff_base=0.01)
-    await nursery.start(pubsub.run)
+    server, pubsub = await start_pubsub(nursery)
     signed = signed_transfer()
     node = LandingNode(signed, lands_at=None, slot=6000).node()
 
-    async def notify_when_subscribed() -> None:
-        await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
-        (sid,) = server.live("signatureSubscribe")
-        await server.notify(sid, {"context": {"slot": 6000}, "value": {"err": None}})
-
-    nursery.start_soon(notify_when_subscribed)
+    nursery.start_soon(notify_when_subscribed, server, 6000)
     async with rpc_for(node) as rpc:
         confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=30.0, poll_interval=30.0)
         with trio.fail_after(10):

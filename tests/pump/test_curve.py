@@ -206,11 +206,12 @@ def test_slippage_bounds():
 
 
 def _curve(**kw) -> BondingCurve:
+    fresh = c.INITIAL_RESERVES
     base = BondingCurve(
-        1_073_000_000_000_000,
-        30_000_000_000,
-        793_100_000_000_000,
-        0,
+        fresh.virtual_token,
+        fresh.virtual_sol,
+        fresh.real_token,
+        fresh.real_sol,
         10**15,
         False,
         Pubkey.new_unique(),
@@ -272,6 +273,4 @@ def test_fee_rates_fallbacks_and_creator_rules():
 
 def test_reserves_of_a_decoded_curve():
     curve = _curve(real_sol_reserves=5)
-    assert c.Reserves.of(curve) == c.Reserves(
-        30_000_000_000, 1_073_000_000_000_000, 5, 793_100_000_000_000
-    )
+    assert c.Reserves.of(curve) == attrs.evolve(c.INITIAL_RESERVES, real_sol=5)

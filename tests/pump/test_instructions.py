@@ -36,11 +36,13 @@ def _flags(instruction: Instruction) -> list[tuple[bool, bool]]:
     return [(m.is_writable, m.is_signer) for m in instruction.accounts]
 
 
+def _fresh_parties() -> dict[str, Pubkey]:
+    """New ``user`` / ``mint`` / ``creator`` keys for a trade builder."""
+    return {name: Pubkey.new_unique() for name in ("user", "mint", "creator")}
+
+
 def _buy(**kw) -> Instruction:
-    args = {
-        "user": Pubkey.new_unique(),
-        "mint": Pubkey.new_unique(),
-        "creator": Pubkey.new_unique(),
+    args = _fresh_parties() | {
         "token_program": a.TOKEN_2022_PROGRAM_ID,
         "fee_recipient": a.FEE_RECIPIENTS[3],
         "amount": 1_000_000_000_000,
@@ -50,10 +52,7 @@ def _buy(**kw) -> Instruction:
 
 
 def _sell(**kw) -> Instruction:
-    args = {
-        "user": Pubkey.new_unique(),
-        "mint": Pubkey.new_unique(),
-        "creator": Pubkey.new_unique(),
+    args = _fresh_parties() | {
         "token_program": a.TOKEN_PROGRAM_ID,
         "fee_recipient": a.FEE_RECIPIENTS[0],
         "amount": 5,

@@ -36,7 +36,7 @@ from trio_trader.pump.curve import (
     quote_buy_for_sol,
 )
 from trio_trader.sim import Faults, SimNode, open_sim
-from trio_trader.store import Repository, open_repository
+from trio_trader.store import Repository, TradeRecord, open_repository
 from trio_trader.trading.orders import BuyOrder, SellOrder, TradeResult
 from trio_trader.trading.platform_aware import PlatformAwareBuyer, PlatformAwareSeller
 from trio_trader.trading.position import Position
@@ -201,6 +201,10 @@ class Harness:
 
     async def positions(self) -> list[Position]:
         return await self.repo.list_positions()
+
+    async def trades(self, position_id: int | None, side: str) -> list[TradeRecord]:
+        """One position's recorded BUY or SELL attempts, in order."""
+        return [t for t in await self.repo.list_trades(position_id) if t.side == side]
 
     async def wait_until(self, predicate: Callable[[], Any], timeout: float = 20.0) -> None:
         with trio.fail_after(timeout):

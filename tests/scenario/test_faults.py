@@ -38,7 +38,7 @@ async def test_expired_sell_is_resent_with_a_new_blockhash(tmp_path: Path) -> No
             await h.launch()
             await h.wait_until(lambda: h.all_closed(1), timeout=30)
             (position,) = await h.assert_books_balance()
-            trades = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            trades = await h.trades(position.id, "sell")
             assert [t.state for t in trades] == ["failed", "confirmed"]
             assert trades[0].error_name == "BlockhashExpired"
             assert trades[0].fee_lamports is None  # never landed: it cost nothing
@@ -290,7 +290,7 @@ async def test_sell_refused_by_the_node_is_recorded_once_and_resent(tmp_path: Pa
             await h.wait_until(lambda: h.all_closed(1))
             (position,) = await h.assert_books_balance()
             assert position.status == "closed"
-            sells = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            sells = await h.trades(position.id, "sell")
             assert [(t.attempt, t.state, t.error_name) for t in sells] == [
                 (1, "failed", "SendRejected"),
                 (2, "confirmed", None),

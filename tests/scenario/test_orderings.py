@@ -115,7 +115,7 @@ async def test_sell_that_overtook_its_buy_is_resent_after_buy_lands(tmp_path: Pa
             assert buy is not None
             assert buy.state is OrderState.CONFIRMED
             assert buy.token_change == buy.token_amount
-            sells = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            sells = await h.trades(position.id, "sell")
             assert [t.state for t in sells] == ["failed", "confirmed"]
             first, second = sells
             # the real on-chain failure of a SELL with no token account yet
@@ -171,7 +171,7 @@ async def test_sell_slippage_failure_is_repriced_and_resent(tmp_path: Path) -> N
             await h.wait_until(lambda: h.all_closed(1))
             (position,) = await h.assert_books_balance()
             assert position.status == "closed"
-            trades = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            trades = await h.trades(position.id, "sell")
             assert [t.state for t in trades] == ["failed", "confirmed"]
             assert trades[0].error_code == 6003
             assert position.sell_order is not None

@@ -82,7 +82,7 @@ async def test_crash_right_after_the_buy_was_sent_is_resolved_by_its_signature(
             assert position.buy_order is not None
             assert position.buy_order.state is OrderState.CONFIRMED
             assert position.buy_order.signature == sent[0].signature  # the same BUY, once
-            buys = [t for t in await h.repo.list_trades(position.id) if t.side == "buy"]
+            buys = await h.trades(position.id, "buy")
             assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
             assert h.token_balance(position.mint) == 0
 
@@ -107,7 +107,7 @@ async def test_crash_right_after_the_sell_was_sent_confirms_that_sell(tmp_path: 
             await second_run(h, wallet)
             (position,) = await h.assert_books_balance()
             assert position.status == "closed"
-            sells = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            sells = await h.trades(position.id, "sell")
             # no second SELL of tokens already sold: the recorded one is confirmed
             assert [(t.state, t.signature) for t in sells] == [("confirmed", sent[0].signature)]
             assert h.token_balance(position.mint) == 0

@@ -36,7 +36,7 @@ async def test_dust_in_the_token_account_sells_without_closing(tmp_path: Path) -
             h.seller.before = dust_first
             await h.wait_until(lambda: h.all_closed(1))
             (position,) = await h.positions()
-            trades = [t for t in await h.repo.list_trades(position.id) if t.side == "sell"]
+            trades = await h.trades(position.id, "sell")
             assert [t.state for t in trades] == ["failed", "confirmed"]
             assert trades[0].error is not None
             assert trades[0].error["InstructionError"][0] == 3  # the close, not the sell

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trio_trader.sim._rpc_encoding import ui_amount_string, ui_token_amount
+from trio_trader.sim._tokens import ui_amount_string, ui_token_amount
 from trio_trader.sim._tx_errors import tx_error_message
 
 

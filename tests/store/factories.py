@@ -11,6 +11,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import addresses
+from trio_trader.pump.curve import INITIAL_RESERVES
 from trio_trader.trading.orders import BuyOrder, SellOrder
 from trio_trader.trading.token_info import TokenInfo
 
@@ -41,9 +42,9 @@ def make_token_info(seed: int = 1, **overrides: Any) -> TokenInfo:
         "is_mayhem_mode": seed % 2 == 0,
         "is_cashback_coin": seed % 3 == 0,
         "created_at": 1_780_000_000 + seed,
-        "virtual_sol_reserves": 30_000_000_000,
-        "virtual_token_reserves": 1_073_000_000_000_000,
-        "real_token_reserves": 793_100_000_000_000,
+        "virtual_sol_reserves": INITIAL_RESERVES.virtual_sol,
+        "virtual_token_reserves": INITIAL_RESERVES.virtual_token,
+        "real_token_reserves": INITIAL_RESERVES.real_token,
         "signature": f"create-sig-{seed}",
     }
     values.update(overrides)

@@ -24,6 +24,7 @@ from tests.store.factories import (
     send,
 )
 from trio_trader.pump import addresses
+from trio_trader.pump.curve import INITIAL_RESERVES
 from trio_trader.pump.events import CreateEvent, parse_logs
 from trio_trader.trading.orders import Order, OrderState, OrderStateError, TradeResult
 from trio_trader.trading.token_info import TokenInfo
@@ -156,8 +157,9 @@ def test_token_info_from_v2_create_event_uses_token_2022_and_flags() -> None:
     ev = CreateEvent(
         name="Moon", symbol="MOON", uri="https://x.invalid/m.json", mint=mint,
         bonding_curve=addresses.bonding_curve_pda(mint), user=user, creator=creator,
-        timestamp=1_780_000_123, virtual_token_reserves=1_073_000_000_000_000,
-        virtual_sol_reserves=30_000_000_000, real_token_reserves=793_100_000_000_000,
+        timestamp=1_780_000_123, virtual_token_reserves=INITIAL_RESERVES.virtual_token,
+        virtual_sol_reserves=INITIAL_RESERVES.virtual_sol,
+        real_token_reserves=INITIAL_RESERVES.real_token,
         token_total_supply=10**15, token_program=addresses.TOKEN_2022_PROGRAM_ID,
         is_mayhem_mode=True, is_cashback_enabled=True,
     )  # fmt: skip
@@ -171,7 +173,7 @@ def test_token_info_from_v2_create_event_uses_token_2022_and_flags() -> None:
     )  # fmt: skip
     assert (ti.is_mayhem_mode, ti.is_cashback_coin) == (True, True)
     assert (ti.virtual_sol_reserves, ti.virtual_token_reserves, ti.real_token_reserves) == (
-        30_000_000_000, 1_073_000_000_000_000, 793_100_000_000_000,
+        INITIAL_RESERVES.virtual_sol, INITIAL_RESERVES.virtual_token, INITIAL_RESERVES.real_token,
     )  # fmt: skip
     assert ti.display_name == f"MOON ({str(mint)[:8]})"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):

@@ -70,36 +70,32 @@ def signed_buy(access: ChainAccess) -> BuyOrder:
     return order
 
 
+async def send_refused(err: str, message: str) -> BuyOrder:
+    """Sign a BUY and send it to a node whose preflight refuses it with ``err``."""
+
+    def refuse(_params: list[Any]) -> Any:
+        raise RpcFault(
+            -32002, f"Transaction simulation failed: {message}", {"err": err, "logs": []}
+        )
+
+    node = FakeNode({"sendTransaction": refuse})
+    async with RpcClient(("http://a.test",), transport=node.transport()) as rpc:
+        access = chain(rpc)
+        order = signed_buy(access)
+        await access.send(order)
+    return order
+
+
 async def test_bytes_the_node_already_processed_are_sent_not_failed() -> None:
     """A lost reply to an earlier send: the node says 'already processed'. The order is
     SENT, so its confirmation reads how it really ended, instead of a false FAILED."""
 
-    def refuse(_params: list[Any]) -> Any:
-        raise RpcFault(
-            -32002, "Transaction simulation failed: This transaction has already been processed",
-            {"err": "AlreadyProcessed", "logs": []},
-        )  # fmt: skip
-
-    node = FakeNode({"sendTransaction": refuse})
-    async with RpcClient(("http://a.test",), transport=node.transport()) as rpc:
-        access = chain(rpc)
-        order = signed_buy(access)
-        await access.send(order)
+    order = await send_refused("AlreadyProcessed", "This transaction has already been processed")
     assert order.state is OrderState.SENT
 
 
 async def test_definite_refusal_fails_the_order_at_once() -> None:
-    def refuse(_params: list[Any]) -> Any:
-        raise RpcFault(
-            -32002, "Transaction simulation failed: Blockhash not found",
-            {"err": "BlockhashNotFound", "logs": []},
-        )  # fmt: skip
-
-    node = FakeNode({"sendTransaction": refuse})
-    async with RpcClient(("http://a.test",), transport=node.transport()) as rpc:
-        access = chain(rpc)
-        order = signed_buy(access)
-        await access.send(order)
+    order = await send_refused("BlockhashNotFound", "Blockhash not found")
     assert order.state is OrderState.FAILED
     assert order.error_name == "SendRejected"
     assert order.sol_change is None  # it never landed: it cost nothing

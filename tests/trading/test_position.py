@@ -10,6 +10,7 @@ import pytest
 
 from tests.store.factories import (
     SOL_COST,
+    SOL_OUTPUT,
     TOKENS,
     make_buy_order,
     make_sell_order,
@@ -22,7 +23,7 @@ from trio_trader.trading.position import BUY_FAILED, Position
 TX_FEE = 29_000
 RENT = 2_039_280
 BUY_DELTA = -(SOL_COST + TX_FEE + RENT)
-SELL_DELTA = 1_180_000_000 - 35_000
+SELL_DELTA = SOL_OUTPUT - 35_000
 
 
 def confirm_buy(buy: BuyOrder, tokens: int = TOKENS) -> TradeResult:

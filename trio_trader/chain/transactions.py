@@ -18,6 +18,7 @@ from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
+from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
@@ -41,6 +42,7 @@ def build_transaction(
     signers: Sequence[Keypair] = (),
     *,
     last_valid_block_height: int | None = None,
+    payer_pubkey: Pubkey | None = None,
 ) -> SignedTransaction:
     """Compile `instructions` into a v0 message paid by `payer` and sign it.
 
@@ -50,13 +52,15 @@ def build_transaction(
         blockhash: a recent blockhash (from `BlockhashCache.latest`).
         signers: extra signers (e.g. a new mint keypair); the payer may be repeated.
         last_valid_block_height: recorded on the result for `Confirmer`.
+        payer_pubkey: `payer.pubkey()`, if the caller has it cached (deriving it costs
+            ~25 µs on the hot path).
 
     Raises:
         ValueError: a signer the message needs is missing, or the message is too large.
     """
     if not instructions:
         raise ValueError("a transaction needs at least one instruction")
-    payer_key = payer.pubkey()
+    payer_key = payer.pubkey() if payer_pubkey is None else payer_pubkey
     message = MessageV0.try_compile(payer_key, list(instructions), [], blockhash)
     keypairs = {payer_key: payer}
     for signer in signers:

@@ -16,6 +16,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import addresses as A
+from trio_trader.pump import curve as C
 from trio_trader.pump._borsh import anchor_discriminator
 from trio_trader.pump.accounts import FeeConfig, Fees, FeeTier, Global
 
@@ -31,8 +32,8 @@ __all__ = [
 ]
 
 UPGRADEABLE_LOADER = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
-GENESIS_PROTOCOL_FEE_BPS = 95
-GENESIS_CREATOR_FEE_BPS = 30
+GENESIS_PROTOCOL_FEE_BPS = C.DEFAULT_PROTOCOL_FEE_BPS
+GENESIS_CREATOR_FEE_BPS = C.DEFAULT_CREATOR_FEE_BPS
 # The sim's stand-in for pump's admin keys (no one holds their secret).
 _AUTHORITY = Pubkey.create_with_seed(
     A.SYSTEM_PROGRAM_ID, "trio-trader-sim-admin", A.SYSTEM_PROGRAM_ID
@@ -46,10 +47,10 @@ def genesis_global() -> Global:
         initialized=True,
         authority=_AUTHORITY,
         fee_recipient=A.FEE_RECIPIENTS[0],
-        initial_virtual_token_reserves=1_073_000_000_000_000,
-        initial_virtual_sol_reserves=30_000_000_000,
-        initial_real_token_reserves=793_100_000_000_000,
-        token_total_supply=1_000_000_000_000_000,
+        initial_virtual_token_reserves=C.INITIAL_RESERVES.virtual_token,
+        initial_virtual_sol_reserves=C.INITIAL_RESERVES.virtual_sol,
+        initial_real_token_reserves=C.INITIAL_RESERVES.real_token,
+        token_total_supply=C.TOKEN_TOTAL_SUPPLY,
         fee_basis_points=GENESIS_PROTOCOL_FEE_BPS,
         withdraw_authority=_AUTHORITY,
         enable_migrate=True,
@@ -66,7 +67,7 @@ def genesis_global() -> Global:
         is_cashback_enabled=False,
         buyback_fee_recipients=tuple(A.BUYBACK_FEE_RECIPIENTS[:8]),
         buyback_basis_points=0,
-        initial_virtual_quote_reserves=30_000_000_000,
+        initial_virtual_quote_reserves=C.INITIAL_RESERVES.virtual_sol,
         whitelisted_quote_mints=(A.ZERO_KEY,),
         creator_fee_configurable=False,
         max_configurable_creator_fee_bps=0,

@@ -20,13 +20,12 @@ from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from trio_trader.pump import addresses as A
 from trio_trader.pump.events import Event
 
-from ._svm import SvmRunner
+from ._svm import SvmRunner, with_lamports
 
 __all__ = ["InvokeContext", "ProgramFailure", "TransactionLevelFailure", "custom_failure"]
-
-SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 
 
 class ProgramFailure(Exception):
@@ -77,6 +76,12 @@ class InvokeContext:
     def put(self, pubkey: Pubkey, account: Account) -> None:
         self.svm.put(pubkey, account)
 
+    def write(self, pubkey: Pubkey, data: bytes, owner: Pubkey) -> None:
+        """Replace an existing account's data and owner, keeping its lamports."""
+        acct = self.svm.get(pubkey)
+        assert acct is not None
+        self.put(pubkey, Account(lamports=acct.lamports, data=data, owner=owner))
+
     def lamports(self, pubkey: Pubkey) -> int:
         acct = self.svm.get(pubkey)
         return 0 if acct is None else acct.lamports
@@ -88,11 +93,11 @@ class InvokeContext:
         s = self.svm.get(src)
         if s is None or s.lamports < amount:
             raise ProgramFailure("InsufficientFunds", "insufficient funds")
-        self.put(src, _with_lamports(s, s.lamports - amount))
+        self.put(src, with_lamports(s, s.lamports - amount))
         d = self.svm.get(dst)
         if d is None:
-            d = Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM)
-        self.put(dst, _with_lamports(d, d.lamports + amount))
+            d = Account(lamports=0, data=b"", owner=A.SYSTEM_PROGRAM_ID)
+        self.put(dst, with_lamports(d, d.lamports + amount))
 
     def rent_exempt(self, size: int) -> int:
         return self.svm.rent_exempt(size)
@@ -143,22 +148,6 @@ class InvokeContext:
         self.log(f"Program {program} consumed {units} of {remaining} compute units")
         self.log(f"Program {program} success")
         self.charge(units)
-
-    def system_transfer_log(self) -> None:
-        """The two log lines of a successful System transfer CPI."""
-        self.log(f"Program {SYSTEM_PROGRAM} invoke [2]")
-        self.log(f"Program {SYSTEM_PROGRAM} success")
-        self.charge(150)
-
-
-def _with_lamports(acct: Account, lamports: int) -> Account:
-    return Account(
-        lamports=lamports,
-        data=bytes(acct.data),
-        owner=acct.owner,
-        executable=acct.executable,
-        rent_epoch=acct.rent_epoch,
-    )
 
 
 def _index(keys: Sequence[Pubkey], key: Pubkey) -> int:

@@ -6,7 +6,7 @@ import base64
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
-from solders.system_program import TransferParams, transfer
+from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
 
 from trio_trader.pump import addresses as A
 from trio_trader.pump._borsh import Writer
@@ -16,7 +16,7 @@ from trio_trader.pump.events import EVENT_CPI_TAG, Event, encode_event
 from ._invoke import InvokeContext
 from ._tokens import TOKEN_PROGRAM, mint_decimals
 
-__all__ = ["emit", "read_global", "system_transfer", "token_transfer"]
+__all__ = ["create_pda", "emit", "read_global", "system_transfer", "token_transfer"]
 
 
 def read_global(ctx: InvokeContext) -> Global:
@@ -31,6 +31,31 @@ def emit(ctx: InvokeContext, event: Event) -> None:
     ctx.log(f"Program data: {base64.b64encode(payload).decode()}")
     ctx.emit_cpi_event(A.PUMP_PROGRAM_ID, A.EVENT_AUTHORITY, EVENT_CPI_TAG + payload)
     ctx.events.append(event)
+
+
+def create_pda(
+    ctx: InvokeContext,
+    payer: Pubkey,
+    key: Pubkey,
+    size: int,
+    owner: Pubkey,
+    *,
+    lamports: int | None = None,
+    depth: int = 1,
+) -> None:
+    """System ``CreateAccount`` with the new account signing (a keypair or a PDA)."""
+    ctx.cpi(
+        create_account(
+            CreateAccountParams(
+                from_pubkey=payer,
+                to_pubkey=key,
+                lamports=ctx.rent_exempt(size) if lamports is None else lamports,
+                space=size,
+                owner=owner,
+            )
+        ),
+        depth=depth,
+    )
 
 
 def system_transfer(ctx: InvokeContext, src: Pubkey, dst: Pubkey, lamports: int) -> None:

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import hashlib
 
-from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
-from solders.system_program import CreateAccountParams, create_account
 
 from trio_trader.pump import addresses as A
 from trio_trader.pump._borsh import Writer
@@ -27,13 +25,12 @@ from trio_trader.pump.instructions import CreateArgs, CreateV2Args
 
 from ._invoke import InvokeContext
 from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, thrown, validate
-from ._pump_common import emit, read_global
-from ._tokens import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
+from ._pump_common import create_pda, emit, read_global
+from ._tokens import MINT_SIZE, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 __all__ = ["create"]
 
 DECIMALS = 6
-MINT_SIZE = 82
 _METADATA_SIZE = 679  # Metaplex MAX_METADATA_LEN
 _MINT_WITH_POINTER_SIZE = 165 + 1 + 4 + 64  # base, account type, MetadataPointer TLV
 _TOKEN_METADATA_INIT = hashlib.sha256(b"spl_token_metadata_interface:initialize_account").digest()[
@@ -121,12 +118,8 @@ def create(ctx: InvokeContext, name: str, args: CreateArgs | CreateV2Args) -> No
         can_edit_creator_fee=False,
         is_holder_reward=False,
     )
-    _create_pda(ctx, user, curve_key, BondingCurve.SIZE, A.PUMP_PROGRAM_ID)
-    acct = ctx.get(curve_key)
-    assert acct is not None
-    ctx.put(
-        curve_key, Account(lamports=acct.lamports, data=curve.encode(), owner=A.PUMP_PROGRAM_ID)
-    )
+    create_pda(ctx, user, curve_key, BondingCurve.SIZE, A.PUMP_PROGRAM_ID)
+    ctx.write(curve_key, curve.encode(), A.PUMP_PROGRAM_ID)
     curve_ata = A.associated_bonding_curve(mint, tp)
     ctx.cpi(
         Instruction(
@@ -219,38 +212,13 @@ def _check_args(
             raise thrown(ctx, 6084)
 
 
-def _create_pda(
-    ctx: InvokeContext,
-    payer: Pubkey,
-    key: Pubkey,
-    size: int,
-    owner: Pubkey,
-    *,
-    lamports: int | None = None,
-    depth: int = 1,
-) -> None:
-    """System ``CreateAccount`` with the new account signing (a keypair or a PDA)."""
-    ctx.cpi(
-        create_account(
-            CreateAccountParams(
-                from_pubkey=payer,
-                to_pubkey=key,
-                lamports=ctx.rent_exempt(size) if lamports is None else lamports,
-                space=size,
-                owner=owner,
-            )
-        ),
-        depth=depth,
-    )
-
-
 def _initialize_mint2(tp: Pubkey, mint: Pubkey) -> Instruction:
     data = Writer().u8(20).u8(DECIMALS).pubkey(A.MINT_AUTHORITY).u8(0).to_bytes()
     return Instruction(tp, data, [AccountMeta(mint, False, True)])
 
 
 def _make_legacy_mint(ctx: InvokeContext, user: Pubkey, mint: Pubkey) -> None:
-    _create_pda(ctx, user, mint, MINT_SIZE, TOKEN_PROGRAM)
+    create_pda(ctx, user, mint, MINT_SIZE, TOKEN_PROGRAM)
     ctx.cpi(_initialize_mint2(TOKEN_PROGRAM, mint))
 
 
@@ -261,7 +229,7 @@ def _make_token_2022_mint(
     meta = Writer().pubkey(A.MINT_AUTHORITY).pubkey(mint).string(args.name)
     meta.string(args.symbol).string(args.uri).u32(0)
     final_size = _MINT_WITH_POINTER_SIZE + 4 + len(meta.to_bytes())
-    _create_pda(
+    create_pda(
         ctx,
         user,
         mint,
@@ -302,7 +270,7 @@ def _metaplex_metadata(
     start = ctx.compute_limit - ctx.consumed
     ctx.log(f"Program {program} invoke [2]")
     ctx.log("Program log: IX: Create Metadata Accounts v3")
-    _create_pda(ctx, user, metadata, _METADATA_SIZE, program, depth=2)
+    create_pda(ctx, user, metadata, _METADATA_SIZE, program, depth=2)
     ctx.charge(_METAPLEX_CU)
     ctx.log(f"Program {program} consumed {_METAPLEX_CU} of {start} compute units")
     ctx.log(f"Program {program} success")
@@ -319,6 +287,4 @@ def _metaplex_metadata(
         + bytes([0])
         + bytes([1, 2])  # edition_nonce None, token_standard Fungible
     ).ljust(_METADATA_SIZE, b"\0")
-    acct = ctx.get(metadata)
-    assert acct is not None
-    ctx.put(metadata, Account(lamports=acct.lamports, data=data, owner=program))
+    ctx.write(metadata, data, program)

@@ -17,43 +17,24 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from trio_trader.pump import addresses as A
 from trio_trader.sim._node_types import is_writable
-from trio_trader.sim.node import TOKEN_PROGRAMS
+from trio_trader.sim._tokens import (
+    MINT_SIZE,
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    TOKEN_PROGRAMS,
+    ui_token_amount,
+)
 
-SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
-TOKEN_PROGRAM, TOKEN_2022_PROGRAM = TOKEN_PROGRAMS
 U64_MAX = 2**64 - 1
 TOKEN_ACCOUNT_SIZE = 165
-MINT_SIZE = 82
 
 DecimalsOf = Callable[[Pubkey], int | None]
 
 
 class EncodingError(ValueError):
     """An encoding the request asked for that this server cannot produce."""
-
-
-# ------------------------------------------------------------------ amounts
-def ui_amount_string(amount: int, decimals: int) -> str:
-    """``amount / 10**decimals`` as the RPC prints it: exact, trailing zeros trimmed."""
-    if decimals == 0:
-        return str(amount)
-    whole, frac = divmod(amount, 10**decimals)
-    frac_text = str(frac).rjust(decimals, "0").rstrip("0")
-    return f"{whole}.{frac_text}" if frac_text else str(whole)
-
-
-def ui_token_amount(amount: int, decimals: int, *, zero_is_null: bool = False) -> dict[str, Any]:
-    """A ``UiTokenAmount``; transaction token balances print a zero ``uiAmount`` as null."""
-    ui: float | None = amount / 10**decimals
-    if zero_is_null and amount == 0:
-        ui = None
-    return {
-        "amount": str(amount),
-        "decimals": decimals,
-        "uiAmount": ui,
-        "uiAmountString": ui_amount_string(amount, decimals),
-    }
 
 
 # ------------------------------------------------------------ token layouts
@@ -196,23 +177,9 @@ def encode_account(
 
 
 # ------------------------------------------------------------ transactions
-def _token_balance_json(entry: Any) -> dict[str, Any]:
-    """One pre/post token balance; accepts the ledger's value objects or ready JSON."""
-    if isinstance(entry, dict):
-        return entry
-    decimals = int(entry.decimals)
-    out: dict[str, Any] = {
-        "accountIndex": int(entry.account_index),
-        "mint": str(entry.mint),
-        "owner": str(entry.owner),
-        "programId": str(entry.program_id),
-        "uiTokenAmount": ui_token_amount(int(entry.amount), decimals, zero_is_null=True),
-    }
-    return out
-
-
 def token_balances_json(entries: Sequence[Any]) -> list[dict[str, Any]]:
-    return [_token_balance_json(entry) for entry in entries]
+    """The ledger's pre/post token balances, already in their JSON form."""
+    return list(entries)
 
 
 def _inner_json(inner: Any, keys: Sequence[Pubkey], parsed: bool) -> list[dict[str, Any]]:
@@ -239,7 +206,7 @@ def _parsed_instruction(
     program: Pubkey, accounts: Sequence[Pubkey], data: bytes, stack_height: int | None
 ) -> dict[str, Any]:
     """jsonParsed instruction: System transfers parsed, anything else left raw."""
-    if program == SYSTEM_PROGRAM and len(data) == 12 and data[:4] == b"\x02\x00\x00\x00":
+    if program == A.SYSTEM_PROGRAM_ID and len(data) == 12 and data[:4] == b"\x02\x00\x00\x00":
         return {
             "parsed": {
                 "info": {

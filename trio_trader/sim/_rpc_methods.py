@@ -30,10 +30,10 @@ from trio_trader.sim._rpc_encoding import (
     mint_decimals,
     token_account_fields,
     transaction_version,
-    ui_token_amount,
 )
+from trio_trader.sim._tokens import TOKEN_PROGRAMS, ui_token_amount
 from trio_trader.sim._tx_errors import tx_error_message
-from trio_trader.sim.node import TOKEN_PROGRAMS, Node
+from trio_trader.sim.node import Node
 
 API_VERSION = "2.2.14"
 FEATURE_SET = 3294202862
@@ -53,6 +53,15 @@ def _param(params: list[Any], index: int, name: str) -> Any:
     if len(params) <= index:
         raise invalid_params(f"Invalid params: missing field `{name}`.")
     return params[index]
+
+
+def _list_param(params: list[Any], index: int, name: str, *, max_len: int) -> list[Any]:
+    values = _param(params, index, name)
+    if not isinstance(values, list):
+        raise invalid_params("Invalid params: invalid type: expected a sequence.")
+    if len(values) > max_len:
+        raise invalid_params(f"Too many inputs provided; max {max_len}")
+    return values
 
 
 def _config(params: list[Any], index: int) -> dict[str, Any]:
@@ -201,11 +210,7 @@ def get_account_info(node: Node, params: list[Any]) -> Any:
 
 
 def get_multiple_accounts(node: Node, params: list[Any]) -> Any:
-    keys = _param(params, 0, "pubkeys")
-    if not isinstance(keys, list):
-        raise invalid_params("Invalid params: invalid type: expected a sequence.")
-    if len(keys) > 100:
-        raise invalid_params("Too many inputs provided; max 100")
+    keys = _list_param(params, 0, "pubkeys", max_len=100)
     config = _config(params, 1)
     pubkeys = [_pubkey(k) for k in keys]
     config.setdefault("encoding", "base64")
@@ -306,11 +311,7 @@ def simulate_transaction(node: Node, params: list[Any]) -> Any:
 
 
 def get_signature_statuses(node: Node, params: list[Any]) -> Any:
-    sigs = _param(params, 0, "signatures")
-    if not isinstance(sigs, list):
-        raise invalid_params("Invalid params: invalid type: expected a sequence.")
-    if len(sigs) > 256:
-        raise invalid_params("Too many inputs provided; max 256")
+    sigs = _list_param(params, 0, "signatures", max_len=256)
     config = _config(params, 1)
     search = bool(config.get("searchTransactionHistory", False))
     values: list[dict[str, Any] | None] = []

@@ -45,12 +45,23 @@ from solders.transaction_status import (
     TransactionErrorInsufficientFundsForRent,
 )
 
-__all__ = ["SvmOutcome", "SvmRunner", "shift_log_depth", "tx_error_json"]
+__all__ = ["SvmOutcome", "SvmRunner", "shift_log_depth", "tx_error_json", "with_lamports"]
 
 # LiteSVM's fee payer for the one-instruction transactions; reset after each run.
 _SPONSOR_LAMPORTS = 10**18
 _COMPUTE_BUDGET_CU = 150
 _INVOKE_RE = re.compile(r"^(Program \S+ invoke \[)(\d+)(\])$")
+
+
+def with_lamports(acct: Account, lamports: int) -> Account:
+    """``acct`` with its balance replaced, every other field kept."""
+    return Account(
+        lamports=lamports,
+        data=bytes(acct.data),
+        owner=acct.owner,
+        executable=acct.executable,
+        rent_epoch=acct.rent_epoch,
+    )
 
 
 def instruction_error_json(err: object) -> object:

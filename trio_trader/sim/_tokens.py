@@ -15,7 +15,10 @@ import attrs
 from solders.account import Account
 from solders.pubkey import Pubkey
 
+from trio_trader.pump import addresses as A
+
 __all__ = [
+    "MINT_SIZE",
     "TOKEN_2022_PROGRAM",
     "TOKEN_PROGRAM",
     "TokenAccount",
@@ -23,13 +26,14 @@ __all__ = [
     "parse_token_account",
     "token_balance_json",
     "ui_amount_string",
+    "ui_token_amount",
 ]
 
-TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
+TOKEN_PROGRAM = A.TOKEN_PROGRAM_ID
+TOKEN_2022_PROGRAM = A.TOKEN_2022_PROGRAM_ID
 TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 _ACCOUNT_SIZE = 165
-_MINT_SIZE = 82
+MINT_SIZE = 82
 
 
 @attrs.frozen
@@ -64,7 +68,7 @@ def mint_decimals(acct: Account | None) -> int | None:
     if acct is None or acct.owner not in TOKEN_PROGRAMS:
         return None
     data = bytes(acct.data)
-    if len(data) < _MINT_SIZE or data[45] == 0:  # is_initialized @45
+    if len(data) < MINT_SIZE or data[45] == 0:  # is_initialized @45
         return None
     if len(data) > _ACCOUNT_SIZE and data[_ACCOUNT_SIZE] != 1:
         return None
@@ -80,6 +84,19 @@ def ui_amount_string(amount: int, decimals: int) -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
+def ui_token_amount(amount: int, decimals: int, *, zero_is_null: bool = False) -> dict[str, Any]:
+    """A ``UiTokenAmount``; transaction token balances print a zero ``uiAmount`` as null."""
+    ui: float | None = amount / 10**decimals
+    if zero_is_null and amount == 0:
+        ui = None
+    return {
+        "amount": str(amount),
+        "decimals": decimals,
+        "uiAmount": ui,
+        "uiAmountString": ui_amount_string(amount, decimals),
+    }
+
+
 def token_balance_json(index: int, tok: TokenAccount, decimals: int) -> dict[str, Any]:
     """One entry of ``preTokenBalances`` / ``postTokenBalances``."""
     return {
@@ -87,10 +104,5 @@ def token_balance_json(index: int, tok: TokenAccount, decimals: int) -> dict[str
         "mint": str(tok.mint),
         "owner": str(tok.owner),
         "programId": str(tok.program),
-        "uiTokenAmount": {
-            "amount": str(tok.amount),
-            "decimals": decimals,
-            "uiAmount": (tok.amount / 10**decimals) if tok.amount else None,
-            "uiAmountString": ui_amount_string(tok.amount, decimals),
-        },
+        "uiTokenAmount": ui_token_amount(tok.amount, decimals, zero_is_null=True),
     }

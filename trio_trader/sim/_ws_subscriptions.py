@@ -16,6 +16,7 @@ from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from trio_trader.pump import addresses as A
 from trio_trader.sim._node_types import (
     AccountEvent,
     NodeEvent,
@@ -31,7 +32,6 @@ from trio_trader.sim._rpc_encoding import (
 )
 from trio_trader.sim.node import Node
 
-SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 VOTE_PROGRAM = Pubkey.from_string("Vote111111111111111111111111111111111111111")
 COMMITMENTS = ("processed", "confirmed", "finalized")
 
@@ -138,7 +138,7 @@ class AccountSubscription(Subscription):
             return []
         account = event.account
         if account is None:
-            account = Account(lamports=0, data=b"", owner=SYSTEM_PROGRAM)
+            account = Account(lamports=0, data=b"", owner=A.SYSTEM_PROGRAM_ID)
         if account == self.last:
             return []
         self.last = account

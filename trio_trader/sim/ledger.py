@@ -50,7 +50,7 @@ from trio_trader.pump.instructions import decode_compute_budget
 from . import pump_program
 from ._genesis import genesis_fee_config, genesis_global, install_genesis
 from ._invoke import InvokeContext, ProgramFailure, TransactionLevelFailure
-from ._svm import SvmRunner
+from ._svm import SvmRunner, with_lamports
 from ._tokens import (
     TOKEN_PROGRAMS,
     mint_decimals,
@@ -167,7 +167,7 @@ class Ledger:
         acct = self.svm.get(pubkey)
         if acct is None:
             acct = Account(lamports=0, data=b"", owner=A.SYSTEM_PROGRAM_ID)
-        self.svm.put(pubkey, _replace_lamports(acct, acct.lamports + lamports))
+        self.svm.put(pubkey, with_lamports(acct, acct.lamports + lamports))
 
     def get_account(self, pubkey: Pubkey) -> Account | None:
         return self.svm.get(pubkey)
@@ -356,7 +356,7 @@ class Ledger:
     def _charge_fee(self, payer: Pubkey, fee: int) -> None:
         acct = self.svm.get(payer)
         assert acct is not None
-        self.svm.put(payer, _replace_lamports(acct, acct.lamports - fee))
+        self.svm.put(payer, with_lamports(acct, acct.lamports - fee))
         collector = self.svm.get(self.fee_collector)
         lamports = 0 if collector is None else collector.lamports
         self.svm.put(
@@ -396,16 +396,6 @@ class Ledger:
             decimals = mint_decimals(self.svm.get(tok.mint))
             out.append(token_balance_json(i, tok, 0 if decimals is None else decimals))
         return tuple(out)
-
-
-def _replace_lamports(acct: Account, lamports: int) -> Account:
-    return Account(
-        lamports=lamports,
-        data=bytes(acct.data),
-        owner=acct.owner,
-        executable=acct.executable,
-        rent_epoch=acct.rent_epoch,
-    )
 
 
 def _decompile(

@@ -54,6 +54,7 @@ from trio_trader.pump.addresses import (
 )
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
+    TOKEN_TOTAL_SUPPLY,
     FeeRates,
     Reserves,
     fee_rates,
@@ -500,7 +501,7 @@ class Market:
             virtual_sol_reserves=reserves.virtual_sol,
             real_token_reserves=reserves.real_token,
             real_sol_reserves=0,
-            token_total_supply=10**15,
+            token_total_supply=TOKEN_TOTAL_SUPPLY,
             complete=False,
             creator=token.creator,
         )

@@ -33,6 +33,7 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction, VersionedTransaction
 
+from trio_trader.pump import addresses as A
 from trio_trader.sim._node_types import (
     MAX_PROCESSING_AGE,
     AccountEvent,
@@ -48,6 +49,7 @@ from trio_trader.sim._node_types import (
     is_writable,
     simulation_failure_data,
 )
+from trio_trader.sim._tokens import TOKEN_PROGRAMS
 from trio_trader.sim._tx_errors import tx_error_message
 from trio_trader.sim.faults import Faults
 
@@ -64,11 +66,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COMPUTE_BUDGET_PROGRAM = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
-TOKEN_PROGRAMS = (
-    Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"),
-    Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"),
-)
+COMPUTE_BUDGET_PROGRAM = A.COMPUTE_BUDGET_PROGRAM_ID
 STATUS_CACHE_SLOTS = 300
 """Slots a signature stays in the recent status cache (searched without history)."""
 FAUCET_LAMPORTS = 10**17

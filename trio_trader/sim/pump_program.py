@@ -38,9 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import attrs
-from solders.account import Account
 from solders.pubkey import Pubkey
-from solders.system_program import CreateAccountParams, create_account
 
 from trio_trader.pump import addresses as A
 from trio_trader.pump import curve as C
@@ -63,7 +61,7 @@ from trio_trader.pump.instructions import (
 
 from ._invoke import InvokeContext
 from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, anchor_error, thrown, validate
-from ._pump_common import emit, read_global, system_transfer, token_transfer
+from ._pump_common import create_pda, emit, read_global, system_transfer, token_transfer
 from ._pump_create import create
 from ._tokens import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
@@ -136,9 +134,7 @@ def _read_fee_config(ctx: InvokeContext) -> FeeConfig | None:
 
 
 def _write_curve(ctx: InvokeContext, key: Pubkey, curve: BondingCurve) -> None:
-    acct = ctx.get(key)
-    assert acct is not None
-    ctx.put(key, Account(lamports=acct.lamports, data=curve.encode(), owner=A.PUMP_PROGRAM_ID))
+    ctx.write(key, curve.encode(), A.PUMP_PROGRAM_ID)
 
 
 # -- account specs -----------------------------------------------------------------------
@@ -149,8 +145,7 @@ def _fixed(name: str, address: Pubkey, owner: Pubkey) -> Acc:
 
 
 def _trade_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
-    tp = 8 if is_buy else 9  # token_program's index
-    cv = 9 if is_buy else 8  # creator_vault's index
+    tp = 8 if is_buy else 9  # token_program's index (creator_vault is the other one)
 
     def creator_vault(keys: Sequence[Pubkey]) -> Pubkey:
         creator = _read_curve(ctx, keys[3]).creator or A.ZERO_KEY
@@ -196,7 +191,6 @@ def _trade_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
             "user_volume_accumulator", mut=True, seeds=lambda k: A.user_volume_accumulator_pda(k[6])
         ),
     ]
-    assert cv == 9
     return [*head, token_program, vault, *tail, *volume, *fees]
 
 
@@ -275,7 +269,7 @@ def _validate_trade(ctx: InvokeContext, *, is_buy: bool) -> tuple[_Trade, Global
 def _split_protocol_fee(global_: Global, protocol_fee: int) -> tuple[int, int, int]:
     """(to fee recipient, to buyback recipient, buyback bps): buyback is a share."""
     bps = global_.buyback_basis_points or 0
-    buyback = protocol_fee * bps // 10_000
+    buyback = C.fee(protocol_fee, bps, round_up=False)
     return protocol_fee - buyback, buyback, bps
 
 
@@ -439,21 +433,9 @@ def _ensure_user_volume_accumulator(ctx: InvokeContext, user: Pubkey) -> Pubkey:
     key = A.user_volume_accumulator_pda(user)
     if ctx.get(key) is None:
         size = USER_VOLUME_ACCUMULATOR_SIZE
-        ctx.cpi(
-            create_account(
-                CreateAccountParams(
-                    from_pubkey=user,
-                    to_pubkey=key,
-                    lamports=ctx.rent_exempt(size),
-                    space=size,
-                    owner=A.PUMP_PROGRAM_ID,
-                )
-            )
-        )
-        acct = ctx.get(key)
-        assert acct is not None
+        create_pda(ctx, user, key, size, A.PUMP_PROGRAM_ID)
         data = (USER_VOLUME_ACCUMULATOR_DISCRIMINATOR + bytes(user)).ljust(size, b"\0")
-        ctx.put(key, Account(lamports=acct.lamports, data=data, owner=A.PUMP_PROGRAM_ID))
+        ctx.write(key, data, A.PUMP_PROGRAM_ID)
     return key
 
 
@@ -481,7 +463,7 @@ def _record_volume(ctx: InvokeContext, key: Pubkey, sol: int, *, track: bool) ->
     d = bytearray(bytes(acct.data))
     d[57:65] = vol.current_sol_volume.to_bytes(8, "little")
     d[65:73] = vol.last_update_timestamp.to_bytes(8, "little", signed=True)
-    ctx.put(key, Account(lamports=acct.lamports, data=bytes(d), owner=acct.owner))
+    ctx.write(key, bytes(d), acct.owner)
     return vol
 
 

@@ -227,6 +227,7 @@ class PositionMonitor:
                     continue
                 if position.buy_order is not None and position.buy_order.state is OrderState.FAILED:
                     position.close(BUY_FAILED)
+                    await save(self.repo, position)
                     break
                 decision = self._next_attempt(sell, extra_bps)
                 if decision is None:
@@ -239,11 +240,11 @@ class PositionMonitor:
             position.apply_sell_result(result)
             self.stats.record(sell)
             await save(self.repo, position, sell)
+        # Every way out of the loop has written the position already (one write per change).
         if position.is_closed:
             log.info(
                 "%s: position %s closed (%s)", position.mint, position.id, position.exit_reason
             )
-            await save(self.repo, position)
 
     def _next_attempt(self, failed: SellOrder | None, extra_bps: int) -> tuple[int, bool] | None:
         """(extra slippage, zero min output) for the next SELL, or None to stop and alert."""

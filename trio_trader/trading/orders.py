@@ -112,10 +112,6 @@ class TradeResult:
     slot: int | None = None
 
 
-def _b58(value: str | Signature | Hash) -> str:
-    return str(value)
-
-
 @attrs.define(eq=False, kw_only=True)
 class Order(abc.ABC):
     """Common part of a BUY or SELL order; mutable because its state moves.
@@ -196,9 +192,9 @@ class Order(abc.ABC):
     ) -> None:
         """Record the signed transaction before it is sent (the order stays PENDING)."""
         self._require(OrderState.PENDING, "attach a transaction to")
-        self.signature = _b58(signature)
+        self.signature = str(signature)
         self.raw_transaction = base64.b64encode(raw_transaction).decode("ascii")
-        self.blockhash = _b58(blockhash)
+        self.blockhash = str(blockhash)
         self.last_valid_block_height = last_valid_block_height
 
     def mark_sent(self, *, sent_at: float, sent_at_wall: float) -> None:

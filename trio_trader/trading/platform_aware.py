@@ -210,7 +210,7 @@ class ChainAccess:
             instructions.set_compute_unit_price(order.priority_fee),
             *program_ixs,
         ]
-        signed = build_transaction(ixs, self.payer, blockhash)
+        signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
         order.attach_transaction(
             signature=signed.signature,
             raw_transaction=signed.raw,

@@ -84,7 +84,7 @@ class TokenInfo:
         field), and missing flags are ``False``.
         """
         token_program = (
-            ev.token_program if ev.token_program is not None else (addresses.TOKEN_PROGRAM_ID)
+            ev.token_program if ev.token_program is not None else addresses.TOKEN_PROGRAM_ID
         )
         creator = ev.creator if ev.creator is not None else ev.user
         return cls(

@@ -264,17 +264,14 @@ class UniversalTrader:
             except (TradeError, RpcError, ValueError) as exc:
                 if position.buy_order is not None:
                     raise  # signed and maybe sent: resumed (confirmed or expired) as a crash
+                # No BUY attached means no row either (``persist_signed`` sets both at once).
                 self.stats.buys_not_sent += 1
                 log.warning("BUY of %s not sent: %s", token_info.display_name, exc)
-                if position.id is not None:
-                    position.close(BUY_NOT_SENT)
-                    await save(self.repo, position)
                 return
             finally:
                 self._buys_in_progress -= 1
             self.buy_count += 1
-            self.stats.buys_sent += 1
-            position.update_from_buy_order(buy_order)
+            self.stats.buys_sent += 1  # ``persist_signed`` attached this very order already
             if buy_order.is_resolved:  # refused by the node at once: it never landed
                 position.apply_buy_result(buy_order.to_result())
                 await save(self.repo, position, buy_order)

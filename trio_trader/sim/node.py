@@ -54,6 +54,7 @@ from trio_trader.sim._tx_errors import tx_error_message
 from trio_trader.sim.faults import Faults
 
 __all__ = [
+    "STATUS_CACHE_SLOTS",
     "AccountEvent",
     "Node",
     "NodeEvent",
@@ -67,8 +68,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 COMPUTE_BUDGET_PROGRAM = A.COMPUTE_BUDGET_PROGRAM_ID
-STATUS_CACHE_SLOTS = 300
-"""Slots a signature stays in the recent status cache (searched without history)."""
+STATUS_CACHE_SLOTS = MAX_PROCESSING_AGE
+"""Slots a landed signature stays in the node's status cache.
+
+Every answer about a signature that does not search the transaction history —
+getSignatureStatuses without ``searchTransactionHistory``, signatureSubscribe, the
+"already processed" duplicate check at send — only knows signatures that landed at
+most this many slots ago, like a real node whose status cache lives as long as the
+blockhashes a transaction may use (150 blocks).
+"""
 FAUCET_LAMPORTS = 10**17
 MAX_TX_SIZE = 1232
 
@@ -272,10 +280,12 @@ class Node:
         return signature
 
     def _check_admissible(self, tx: VersionedTransaction, *, verify: bool) -> None:
-        if tx.signatures[0] in self._executed:
-            raise already_processed()
+        # Age first, then the status cache, as a bank checks: a landed transaction
+        # whose blockhash has expired is "Blockhash not found", not "already processed".
         if not self.is_blockhash_valid(tx.message.recent_blockhash):
             raise blockhash_not_found()
+        if self.signature_status(tx.signatures[0], search_history=False) is not None:
+            raise already_processed()
         if verify and not all(tx.verify_with_results()):
             raise SendError(-32003, "Transaction signature verification failure")
 
@@ -410,6 +420,11 @@ class Node:
     def signature_status(
         self, signature: Signature, *, search_history: bool = True
     ) -> TxStatus | None:
+        """The status of a landed signature, or None.
+
+        Without ``search_history`` only the status cache is searched: a signature that
+        landed more than :data:`STATUS_CACHE_SLOTS` slots ago is unknown (None).
+        """
         executed = self._executed.get(signature)
         if executed is None:
             return None

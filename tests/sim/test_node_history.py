@@ -12,7 +12,7 @@ from solders.signature import Signature
 from tests.sim.conftest import LAMPORTS_PER_SOL, keypair, transfer_tx
 from trio_trader.sim._node_types import MAX_PROCESSING_AGE
 from trio_trader.sim.ledger import Ledger
-from trio_trader.sim.node import STATUS_CACHE_SLOTS, Node, SendError
+from trio_trader.sim.node import MAX_SIGNATURES_FOR_ADDRESS, STATUS_CACHE_SLOTS, Node, SendError
 
 
 @pytest.fixture
@@ -114,3 +114,33 @@ async def test_a_transaction_held_in_flight_past_its_blockhash_never_lands(
             break
     assert not [e for e in seen if type(e).__name__ == "TxEvent"]
     events.close()
+
+
+async def test_the_address_index_is_bounded_by_the_history(
+    autojump_clock: trio.testing.MockClock, payer: Keypair
+) -> None:
+    ledger = Ledger(seed=0)
+    ledger.airdrop(payer.pubkey(), 10 * LAMPORTS_PER_SOL)
+    node = Node(ledger, history_limit=2)
+    recipients = [keypair(f"idx{i}").pubkey() for i in range(3)]
+    sigs = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(node.run)
+        for to in recipients:
+            blockhash, _ = node.latest_blockhash()
+            sigs.append(node.submit(bytes(transfer_tx(payer, to, LAMPORTS_PER_SOL, blockhash))))
+            await trio.sleep(node.slot_time)
+        await trio.sleep(node.slot_time * 40)
+        nursery.cancel_scope.cancel()
+    assert node.stats.landed == 3
+    newest = [e.signature for e in node.signatures_for_address(payer.pubkey())]
+    assert newest == [sigs[2], sigs[1]]  # the first landing is forgotten everywhere
+    assert node.signatures_for_address(recipients[0]) == []
+    assert [e.signature for e in node.signatures_for_address(recipients[1])] == [sigs[1]]
+    assert node.signatures_for_address(payer.pubkey(), before=sigs[0]) == []  # unknown now
+    entry = node.signatures_for_address(payer.pubkey(), limit=1)[0]
+    assert (entry.err, entry.confirmation_status) == (None, "finalized")
+    assert entry.block_time == node.block_time(entry.slot)
+    for bad in (0, MAX_SIGNATURES_FOR_ADDRESS + 1):
+        with pytest.raises(ValueError, match="Invalid limit; max 1000"):
+            node.signatures_for_address(payer.pubkey(), limit=bad)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import json
 
+import base58
 import httpx
 import trio
+from solders.hash import Hash
 from solders.keypair import Keypair
 from trio_websocket import open_websocket_url
 
 from tests.sim.conftest import (
+    GENESIS_TIME,
     LAMPORTS_PER_SOL,
     keypair,
     latest_blockhash,
@@ -20,7 +23,7 @@ from tests.sim.conftest import (
     wait_for_status,
     ws_request,
 )
-from trio_trader.sim import SimNode
+from trio_trader.sim import SimNode, open_sim
 from trio_trader.sim.node import STATUS_CACHE_SLOTS
 
 
@@ -175,3 +178,27 @@ async def test_signatures_for_address_refuses_bad_params(
         answer = await rpc_raw(client, "getSignaturesForAddress", ["nope"])
         assert answer["error"]["code"] == -32602
         assert await rpc(client, "getSignaturesForAddress", [address, {"limit": 1000}]) == []
+
+
+async def _genesis_of(sim: SimNode) -> str:
+    async with httpx.AsyncClient(base_url=sim.rpc_url, timeout=60) as http:
+        first = await rpc(http, "getGenesisHash")
+        await trio.sleep(0.4 * 3)
+        assert await rpc(http, "getGenesisHash") == first  # fixed for the node's life
+        return str(first)
+
+
+async def test_every_node_is_its_own_cluster_unless_given_a_genesis_hash(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(60):
+        runs = []
+        for _ in range(2):
+            async with open_sim(seed=7, genesis_time=GENESIS_TIME) as sim:
+                runs.append(await _genesis_of(sim))
+        assert runs[0] != runs[1], "two runs with one seed are still two clusters"
+        assert all(len(base58.b58decode(h)) == 32 for h in runs)
+        given = Hash.new_unique()
+        async with open_sim(seed=7, genesis_hash=given) as sim:
+            assert sim.node.genesis_hash == given
+            assert await _genesis_of(sim) == str(given)

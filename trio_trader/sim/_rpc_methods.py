@@ -153,6 +153,10 @@ def get_version(node: Node, params: list[Any]) -> Any:
     return {"feature-set": FEATURE_SET, "solana-core": API_VERSION}
 
 
+def get_genesis_hash(node: Node, params: list[Any]) -> Any:
+    return str(node.genesis_hash)
+
+
 def get_slot(node: Node, params: list[Any]) -> Any:
     return _context(node, _config(params, 0))["slot"]
 
@@ -408,6 +412,7 @@ METHODS: dict[str, Method] = {
     "getAccountInfo": get_account_info,
     "getBalance": get_balance,
     "getBlockHeight": get_block_height,
+    "getGenesisHash": get_genesis_hash,
     "getHealth": get_health,
     "getLatestBlockhash": get_latest_blockhash,
     "getMinimumBalanceForRentExemption": get_minimum_balance_for_rent_exemption,

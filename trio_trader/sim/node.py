@@ -19,6 +19,7 @@ import heapq
 import logging
 import math
 import random
+import secrets
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -136,6 +137,9 @@ class Node:
         watch_buffer: events a watcher may fall behind before events are dropped for it.
         history_limit: landed transactions kept for getTransaction, statuses with
             history and getSignaturesForAddress; older ones are forgotten.
+        genesis_hash: the cluster's identity (getGenesisHash). Random by default, so
+            two nodes — two simulator runs — are two clusters, like two
+            ``solana-test-validator`` starts; the seed does not fix it.
     """
 
     def __init__(
@@ -148,6 +152,7 @@ class Node:
         genesis_time: int | None = None,
         watch_buffer: int = 4096,
         history_limit: int = 50_000,
+        genesis_hash: Hash | None = None,
     ) -> None:
         if slot_time <= 0:
             raise ValueError(f"slot_time must be positive, got {slot_time}")
@@ -156,6 +161,7 @@ class Node:
         self.faults = faults if faults is not None else Faults()
         self.seed = seed
         self.genesis_time = int(time.time()) if genesis_time is None else genesis_time
+        self.genesis_hash = Hash(secrets.token_bytes(32)) if genesis_hash is None else genesis_hash
         self.stats = NodeStats()
         self.rng = random.Random(seed)
         self._watch_buffer = watch_buffer

@@ -202,3 +202,30 @@ async def test_every_node_is_its_own_cluster_unless_given_a_genesis_hash(
         async with open_sim(seed=7, genesis_hash=given) as sim:
             assert sim.node.genesis_hash == given
             assert await _genesis_of(sim) == str(given)
+
+
+async def test_a_send_that_expires_in_flight_stays_unknown_everywhere(
+    autojump_clock: trio.testing.MockClock, sim: SimNode, client: httpx.AsyncClient, payer: Keypair
+) -> None:
+    hold = 0.4 * (STATUS_CACHE_SLOTS + 20)
+    sim.faults.latency_min = sim.faults.latency_max = hold
+    with trio.fail_after(600):
+        tx = transfer_tx(payer, keypair("expired").pubkey(), 10**6, await latest_blockhash(client))
+        raw = base64.b64encode(bytes(tx)).decode()
+        signature = await rpc(client, "sendTransaction", [raw, {"encoding": "base64"}])
+        async with open_websocket_url(sim.ws_url) as ws:
+            params = [signature, {"commitment": "processed"}]
+            await ws_request(ws, "signatureSubscribe", params, 1)
+            with trio.move_on_after(hold + 40.0):
+                message = json.loads(await ws.get_message())
+                raise AssertionError(f"unexpected message {message}")
+        assert sim.node.stats.dropped == 1
+        assert await statuses(client, signature, history=True) is None
+        assert await rpc(client, "getTransaction", [signature, {"encoding": "json"}]) is None
+        assert await signatures_for(client, payer.pubkey(), commitment="confirmed") == []
+        again = await rpc_raw(
+            client, "sendTransaction", [raw, {"encoding": "base64", "skipPreflight": True}]
+        )
+        assert again["error"]["data"]["err"] == "BlockhashNotFound"
+        balance = await rpc(client, "getBalance", [str(payer.pubkey())])
+        assert balance["value"] == 10 * LAMPORTS_PER_SOL  # not even a fee

@@ -46,6 +46,7 @@ from trio_trader.store import (
     open_repository,
 )
 from trio_trader.trading.exits import ExitRules
+from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import SellPolicy
 from trio_trader.trading.platform_aware import (
     ChainAccess,
@@ -216,6 +217,7 @@ async def build_bot(
         ),
         repo=repo,
         settings=trader_settings(config),
+        funds=WalletFunds(rpc, keypair.pubkey()),
     )
     return Bot(trader=trader, rpc=rpc, wallet=keypair.pubkey())
 

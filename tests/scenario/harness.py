@@ -22,6 +22,7 @@ import trio
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 
 from trio_trader.app import Bot, build_bot
 from trio_trader.chain.rpc import RpcClient
@@ -117,6 +118,7 @@ class Harness:
     funding: int
     buyer: HookedBuyer
     seller: HookedSeller
+    background: trio.Nursery
 
     async def launch(
         self,
@@ -199,6 +201,22 @@ class Harness:
         signed = build_transaction([ix], self.creator, blockhash)
         await self.rpc.send_transaction(signed.raw)
 
+    async def drain_wallet(self, leave: int) -> None:
+        """Move all but ``leave`` lamports out of the bot's wallet (another app spending
+        from it), e.g. right after a BUY was sent so that it lands and fails. The moved
+        lamports and the transfer's fee leave ``funding``: they are not the bot's PnL."""
+        user = self.wallet.pubkey()
+        fee = 5_000
+        amount = self.sim.ledger.balance(user) - leave - fee
+        ix = transfer(TransferParams(from_pubkey=user, to_pubkey=self.creator.pubkey(),
+                                     lamports=amount))  # fmt: skip
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        await self.rpc.send_transaction(build_transaction([ix], self.wallet, blockhash).raw)
+        with trio.fail_after(5):
+            while self.sim.ledger.balance(user) > leave:
+                await trio.sleep(0.01)
+        self.funding -= amount + fee
+
     async def positions(self) -> list[Position]:
         return await self.repo.list_positions()
 
@@ -214,6 +232,10 @@ class Harness:
     async def all_closed(self, count: int) -> bool:
         positions = await self.positions()
         return len(positions) >= count and all(p.is_closed for p in positions)
+
+    async def settled(self, count: int) -> bool:
+        """``count`` positions closed and no position task left (every BUY resolved too)."""
+        return await self.all_closed(count) and not self.bot.trader.position_tasks
 
     def wallet_sol_change(self) -> int:
         return self.sim.ledger.balance(self.wallet.pubkey()) - self.funding
@@ -244,6 +266,7 @@ async def running_bot(
     wallet: Keypair | None = None,
     start: bool = True,
     slot_time: float = SLOT_TIME,
+    funds_check: bool = True,
 ) -> AsyncIterator[Harness]:
     """A simulator (no background market), a funded wallet and a running bot."""
     creator = Keypair()
@@ -281,11 +304,13 @@ async def running_bot(
             close_token_account=bot.trader.seller.close_token_account,
         )
         bot.trader.seller = seller
-        harness = Harness(
-            sim=sim, rpc=rpc, repo=repo, bot=bot, creator=creator, wallet=wallet,
-            funding=funding, buyer=buyer, seller=seller,
-        )  # fmt: skip
+        if not funds_check:
+            bot.trader.funds = None  # let BUYs the wallet cannot pay reach the chain
         async with trio.open_nursery() as nursery:
+            harness = Harness(
+                sim=sim, rpc=rpc, repo=repo, bot=bot, creator=creator, wallet=wallet,
+                funding=funding, buyer=buyer, seller=seller, background=nursery,
+            )  # fmt: skip
             if start:
                 await nursery.start(bot.trader.run)
             yield harness

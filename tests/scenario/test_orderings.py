@@ -27,6 +27,27 @@ async def sell_trades(h: Harness, position_id: int | None) -> list[tuple[str, st
     return [(t.state, t.signature) for t in trades if t.side == "sell"]
 
 
+def buy_fails_on_chain(h: Harness) -> None:
+    """The BUY is held back 0.5 s in flight while the wallet is drained under it: it lands
+    and fails for want of lamports (the bot's own funds check passed when it was sent)."""
+    sent = trio.Event()
+    h.buyer.before = lambda: (
+        setattr(h.sim.faults, "latency_min", 0.5) or setattr(h.sim.faults, "latency_max", 0.5)
+    )
+
+    def after(_order: object) -> None:
+        h.sim.faults.latency_min = h.sim.faults.latency_max = 0.0
+        sent.set()
+
+    h.buyer.after = after
+
+    async def drain() -> None:
+        await sent.wait()
+        await h.drain_wallet(leave=SOL // 20)
+
+    h.background.start_soon(drain)
+
+
 def slow_buy(h: Harness, seconds: float) -> None:
     """Hold the BUY's first submission back ``seconds`` (its rebroadcasts are not held)."""
 
@@ -44,10 +65,9 @@ def slow_buy(h: Harness, seconds: float) -> None:
 
 async def test_buy_fails_before_exit_closes_position_without_selling(tmp_path: Path) -> None:
     with trio.fail_after(30):
-        # 0.05 SOL of funding cannot pay a 0.1 SOL BUY: the BUY lands and fails.
-        async with running_bot(
-            tmp_path, funding=SOL // 20, config={"exits": {"sell_after": 5.0}}
-        ) as h:
+        # 0.05 SOL left cannot pay a 0.1 SOL BUY: the BUY lands and fails.
+        async with running_bot(tmp_path, config={"exits": {"sell_after": 5.0}}) as h:
+            buy_fails_on_chain(h)
             await h.launch()
             await h.wait_until(lambda: h.all_closed(1))
             (position,) = await h.assert_books_balance()
@@ -65,10 +85,8 @@ async def test_buy_fails_before_exit_closes_position_without_selling(tmp_path: P
 
 async def test_buy_fails_after_sell_sent_sell_fails_and_position_closes(tmp_path: Path) -> None:
     with trio.fail_after(30):
-        async with running_bot(
-            tmp_path, funding=SOL // 20, config={"exits": {"sell_after": 0.0}}
-        ) as h:
-            slow_buy(h, 0.5)
+        async with running_bot(tmp_path, config={"exits": {"sell_after": 0.0}}) as h:
+            buy_fails_on_chain(h)
             await h.launch()
             await h.wait_until(lambda: h.all_closed(1))
             (position,) = await h.assert_books_balance()

@@ -84,3 +84,14 @@ def test_entry_price_is_exact_and_none_when_unknown() -> None:
     assert entry_price(3_000, 1_000) == Fraction(3)
     assert entry_price(None, 1_000) is None
     assert entry_price(5, 0) is None
+
+
+def test_take_profit_uses_its_own_entry_and_stop_loss_the_quote() -> None:
+    """Before the BUY confirms, take profit is judged against the worst fill (+15 % here)."""
+    rules = ExitRules.from_pct(take_profit_pct=20, stop_loss_pct=20)
+    worst = ENTRY * Fraction(115, 100)
+    s = state(take_profit_entry=worst)
+    assert check_exit(rules, s, ENTRY * Fraction(130, 100), 101.0) is None  # +30 % of quote
+    assert check_exit(rules, s, worst * Fraction(120, 100), 101.0) is ExitReason.TAKE_PROFIT
+    assert check_exit(rules, s, ENTRY * Fraction(80, 100), 101.0) is ExitReason.STOP_LOSS
+    assert s.with_entry(ENTRY).take_profit_entry is None  # confirmed: one entry for all

@@ -254,3 +254,48 @@ def test_results_without_orders_are_refused() -> None:
         position.apply_buy_result(ok)
     with pytest.raises(ValueError, match="no SELL"):
         position.apply_sell_result(ok)
+
+
+def test_entry_cost_is_the_price_of_the_tokens_not_rent_or_fees() -> None:
+    position, buy = pending_position()
+    # in flight: the quote, and the worst fill the BUY allows for take profit
+    assert position.entry_cost == buy.sol_cost
+    assert position.worst_entry_cost == buy.max_sol_cost
+    result = buy.mark_confirmed(
+        slot=100, fee_lamports=TX_FEE, sol_change=BUY_DELTA, token_change=TOKENS,
+        pump_sol=SOL_COST + 7,
+    )  # fmt: skip
+    position.apply_buy_result(result)
+    assert position.sol_spent == SOL_COST + TX_FEE + RENT  # net PnL keeps every lamport
+    assert position.entry_cost == position.worst_entry_cost == SOL_COST + 7
+    sell = sell_for(position)
+    position.apply_sell_result(
+        sell.mark_confirmed(
+            slot=101,
+            fee_lamports=5_000,
+            sol_change=SELL_DELTA,
+            token_change=-TOKENS,
+            pump_sol=SOL_OUTPUT,
+        )
+    )
+    assert position.trading_pnl_lamports == SOL_OUTPUT - (SOL_COST + 7)
+    assert position.realized_pnl_lamports == SELL_DELTA - (SOL_COST + TX_FEE + RENT)
+
+
+def test_trading_pnl_of_a_failed_buy_is_zero_and_unknown_while_open() -> None:
+    position, buy = pending_position()
+    assert position.trading_pnl_lamports is None
+    position.apply_buy_result(fail_landed(buy, 6002, "TooMuchSolRequired"))
+    assert position.trading_pnl_lamports == 0
+
+
+def test_sell_signed_for_the_ordered_amount_while_the_buy_failed_is_not_an_error() -> None:
+    """The race: the SELL is built from the BUY's amount, then the BUY fails (its tokens go
+    to 0) before the SELL is attached. That used to raise ValueError in the position task."""
+    position, buy = pending_position()
+    sell = make_sell_order(position.token_info, token_amount=buy.token_amount)
+    position.apply_buy_result(fail_landed(buy, 6002, "TooMuchSolRequired"))
+    assert position.token_amount == 0
+    send(sell)
+    position.update_from_sell_order(sell, exit_reason="take_profit")  # no ValueError
+    assert position.sell_order is sell

@@ -2,9 +2,20 @@
 
 Prices are exact fractions (lamports per token base unit, ``Fraction(v_sol, v_tok)`` from
 the curve's virtual reserves), so a threshold is compared without float rounding. The
-entry price is what the BUY paid per token (its expected cost until it confirms, then the
-actual wallet SOL change), so take profit / stop loss are measured against what was
-really spent, fees included.
+entry price is what the tokens cost per base unit at the curve, pump fees included
+(``Position.entry_cost``): never the token-account or volume-accumulator rent nor the
+transaction fees, which are not a price (the rent even comes back when the SELL closes
+the account). Charging them to the entry would move it up by 20-40 % on a 0.01 SOL buy
+and stop positions out with no market move at all.
+
+While the BUY is unconfirmed its fill is unknown within ``[quote, max_sol_cost]``:
+
+* take profit is judged against the worst fill the BUY allows (``max_sol_cost``), so a
+  take profit before confirmation is never a loss caused by the entry's own uncertainty;
+* stop loss and the trailing stop use the quote (the expected fill): judging them against
+  the worst fill would stop a position out on its own slippage allowance.
+
+Once the BUY confirms, all rules use the actual cost read from its TradeEvent.
 
 The monitor keeps an :class:`ExitState` per position (entry price, peak price, when the
 position opened) and asks :func:`check_exit` on every price update and every tick. Time
@@ -90,13 +101,17 @@ class ExitState:
 
     Attributes:
         opened_at: Trio time when the BUY was sent.
-        entry_price: lamports per base unit paid (``None`` until known).
+        entry_price: lamports per base unit paid (``None`` until known); stop loss and
+            trailing stop use it.
         peak_price: the highest price seen since entry (for the trailing stop).
+        take_profit_entry: the entry take profit is judged against (the worst fill while
+            the BUY is unconfirmed); ``entry_price`` when ``None``.
     """
 
     opened_at: float
     entry_price: Fraction | None = None
     peak_price: Fraction | None = None
+    take_profit_entry: Fraction | None = None
 
     def with_price(self, price: Fraction) -> ExitState:
         """The state after seeing ``price`` (raises the peak)."""
@@ -104,16 +119,18 @@ class ExitState:
             return attrs.evolve(self, peak_price=price)
         return self
 
-    def with_entry(self, entry_price: Fraction | None) -> ExitState:
+    def with_entry(
+        self, entry_price: Fraction | None, take_profit_entry: Fraction | None = None
+    ) -> ExitState:
         """The state with a (new) entry price, e.g. the actual cost once the BUY confirms."""
-        return attrs.evolve(self, entry_price=entry_price)
+        return attrs.evolve(self, entry_price=entry_price, take_profit_entry=take_profit_entry)
 
 
-def entry_price(sol_spent: int | None, token_amount: int | None) -> Fraction | None:
-    """Lamports per base unit paid for a position."""
-    if not sol_spent or not token_amount or sol_spent <= 0 or token_amount <= 0:
+def entry_price(cost: int | None, token_amount: int | None) -> Fraction | None:
+    """Lamports per base unit paid for a position (``cost`` is ``Position.entry_cost``)."""
+    if not cost or not token_amount or cost <= 0 or token_amount <= 0:
         return None
-    return Fraction(sol_spent, token_amount)
+    return Fraction(cost, token_amount)
 
 
 def check_exit(
@@ -138,7 +155,8 @@ def check_exit(
         10_000 - rules.stop_loss_bps, 10_000
     ):
         return ExitReason.STOP_LOSS
-    if rules.take_profit_bps is not None and price >= entry * Fraction(
+    profit_entry = state.take_profit_entry or entry
+    if rules.take_profit_bps is not None and price >= profit_entry * Fraction(
         10_000 + rules.take_profit_bps, 10_000
     ):
         return ExitReason.TAKE_PROFIT

@@ -49,6 +49,10 @@ SLIPPAGE_ERROR = 6003
 SHIELD_SECONDS = 5.0
 
 
+class _SellNotNeeded(Exception):
+    """Raised before a SELL's send when its BUY turned out to have failed."""
+
+
 @attrs.frozen(kw_only=True)
 class SellPolicy:
     """How hard the monitor tries to get out.
@@ -197,6 +201,10 @@ class PositionMonitor:
         log.info("%s: BUY failed before any SELL; position closed", position.mint)
         return True
 
+    def _buy_failed(self) -> bool:
+        buy = self.position.buy_order
+        return buy is not None and buy.state is OrderState.FAILED
+
     def _sell_in_flight(self) -> bool:
         sell = self.position.sell_order
         return sell is not None and sell.state in (OrderState.PENDING, OrderState.SENT)
@@ -209,7 +217,11 @@ class PositionMonitor:
             return None
         if self._forced is not None:
             return self._forced
-        self._state = self._state.with_entry(entry_price(position.sol_spent, position.token_amount))
+        amount = position.token_amount
+        self._state = self._state.with_entry(
+            entry_price(position.entry_cost, amount),
+            entry_price(position.worst_entry_cost, amount),
+        )
         price = self.last_price.price if self.last_price is not None else None
         return check_exit(self.rules, self._state, price, trio.current_time())
 
@@ -225,7 +237,7 @@ class PositionMonitor:
                 if position.awaiting_buy_result and sell is not None:
                     await self.buy_result_available_event.wait()  # why did the SELL fail?
                     continue
-                if position.buy_order is not None and position.buy_order.state is OrderState.FAILED:
+                if self._buy_failed():
                     position.close(BUY_FAILED)
                     await save(self.repo, position)
                     break
@@ -235,6 +247,8 @@ class PositionMonitor:
                 extra_bps, zero = decision
                 sell = await self._send_sell(reason, extra_bps, zero)
                 if sell is None:
+                    if self._buy_failed():
+                        continue  # closes the position as BUY_FAILED just above
                     break
             result = await self.seller.process_order(sell)
             position.apply_sell_result(result)
@@ -280,6 +294,10 @@ class PositionMonitor:
             reserves = self.last_price.reserves
 
         async def persist_signed(order: SellOrder) -> None:
+            if self._buy_failed():
+                # The BUY failed while this SELL was being built: nothing is held, and a
+                # SELL sent now could only fail on chain and burn its fee.
+                raise _SellNotNeeded
             position.update_from_sell_order(order, exit_reason=reason)
             await save(self.repo, position)  # signature on disk before the send
 
@@ -288,6 +306,9 @@ class PositionMonitor:
                 position.token_info, position, reserves=reserves,
                 extra_slippage_bps=extra_bps, zero_min_output=zero, before_send=persist_signed,
             )  # fmt: skip
+        except _SellNotNeeded:
+            log.info("%s: BUY failed while its SELL was being built; not sent", position.mint)
+            return None
         except TradeError as exc:
             log.error("ALERT %s: cannot build a SELL (%s); position %s left open",
                       position.mint, exc, position.id)  # fmt: skip

@@ -110,6 +110,8 @@ class TradeResult:
     error_name: str | None = None
     error_message: str | None = None
     slot: int | None = None
+    pump_sol: int | None = None
+    balances_estimated: bool = False
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -128,6 +130,13 @@ class Order(abc.ABC):
         last_valid_block_height: set by ``attach_transaction``.
         sent_at: ``trio.current_time()`` when sent; sent_at_wall: unix seconds.
         confirmed_slot, fee_lamports, sol_change, token_change: on-chain result.
+        pump_sol: the SOL that crossed the bonding curve, pump fees included (a BUY's
+            cost ``sol_amount + fee + creator_fee``, a SELL's net proceeds ``sol_amount
+            − fee − creator_fee``) read from the confirmed transaction's TradeEvent: the
+            price of the tokens, without transaction fees or rent. Exit rules and the
+            trading PnL use it; ``sol_change`` (the wallet's whole change) is net PnL.
+        balances_estimated: the order landed but its transaction could not be read, so
+            its amounts were booked from the quote (see ``ChainAccess._resolve``).
         error (the JSON ``meta.err`` or a description), error_code, error_name,
         error_message: why it failed.
     """
@@ -155,6 +164,8 @@ class Order(abc.ABC):
     error_code: int | None = None
     error_name: str | None = None
     error_message: str | None = None
+    pump_sol: int | None = None
+    balances_estimated: bool = False
 
     @property
     def mint(self) -> str:
@@ -214,14 +225,19 @@ class Order(abc.ABC):
         fee_lamports: int | None,
         sol_change: int,
         token_change: int,
+        pump_sol: int | None = None,
+        balances_estimated: bool = False,
     ) -> TradeResult:
-        """SENT → CONFIRMED with the wallet's balance changes read from the transaction."""
+        """SENT → CONFIRMED with the wallet's balance changes read from the transaction
+        (or, with ``balances_estimated``, from the quote when it could not be read)."""
         self._require(OrderState.SENT, "confirm")
         self.state = OrderState.CONFIRMED
         self.confirmed_slot = slot
         self.fee_lamports = fee_lamports
         self.sol_change = sol_change
         self.token_change = token_change
+        self.pump_sol = pump_sol
+        self.balances_estimated = balances_estimated
         logger.info(
             "%s %s attempt %d: SENT → CONFIRMED slot=%s sol=%+d tokens=%+d",
             self.side, self.mint, self.attempt, slot, sol_change, token_change,
@@ -279,6 +295,8 @@ class Order(abc.ABC):
             error_name=self.error_name,
             error_message=self.error_message,
             slot=self.confirmed_slot,
+            pump_sol=self.pump_sol,
+            balances_estimated=self.balances_estimated,
         )
 
     def _require(self, state: OrderState, action: str) -> None:

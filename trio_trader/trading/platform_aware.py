@@ -56,6 +56,7 @@ from trio_trader.pump.curve import (
     quote_sell,
 )
 from trio_trader.pump.errors import error_from_transaction_err
+from trio_trader.trading.booking import estimated_booking, pump_sol
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
 from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
@@ -172,6 +173,8 @@ class ChainAccess:
     #: the curve as this bot expects it after its own BUY, per mint: the first SELL is
     #: quoted from it, so an exit before any price update needs no RPC read either
     expected_reserves: dict[Pubkey, Reserves] = attrs.field(factory=dict)
+    #: seconds spent re-reading a landed transaction the confirmer could not fetch
+    fetch_patience: float = TRANSACTION_FETCH_PATIENCE
     _wallet: Pubkey = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -275,11 +278,23 @@ class ChainAccess:
         fee = tx.fee if tx is not None else None
         slot = confirmation.slot
         if confirmation.status == "confirmed" and confirmation.err is None:
-            if sol is None or tokens is None:
-                log.error("%s %s landed but its balances are unknown", order.side, order.mint)
+            if tx is None:
+                # Never 0 SOL / 0 tokens: that would strand the tokens (nothing to sell).
+                booked = estimated_booking(order)
+                log.error(
+                    "%s %s landed but its transaction cannot be read; booked from the quote "
+                    "(%d tokens, %+d lamports): this position's PnL is an estimate",
+                    order.side, order.mint, booked.token_change, booked.sol_change,
+                )  # fmt: skip
+                return order.mark_confirmed(
+                    slot=slot, fee_lamports=booked.fee, sol_change=booked.sol_change,
+                    token_change=booked.token_change, pump_sol=booked.pump_sol,
+                    balances_estimated=True,
+                )  # fmt: skip
             return order.mark_confirmed(
-                slot=slot, fee_lamports=fee, sol_change=sol or 0, token_change=tokens or 0
-            )
+                slot=slot, fee_lamports=fee, sol_change=sol or 0, token_change=tokens or 0,
+                pump_sol=pump_sol(tx, self.wallet, order),
+            )  # fmt: skip
         parts = error_from_transaction_err(confirmation.err)
         return order.mark_failed(
             error=confirmation.err,
@@ -294,7 +309,7 @@ class ChainAccess:
 
     async def _fetch(self, order: Order) -> TransactionInfo | None:
         sig = Signature.from_string(order.signature or "")
-        with trio.move_on_after(TRANSACTION_FETCH_PATIENCE):
+        with trio.move_on_after(self.fetch_patience):
             while True:
                 try:
                     tx = await self.rpc.get_transaction(sig)

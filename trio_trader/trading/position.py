@@ -140,9 +140,13 @@ class Position:
                 bought (the pump BUY fixes the amount, so they must match).
         """
         self._check_mint(sell_order.token_info)
-        if self.token_amount is not None and sell_order.token_amount > self.token_amount:
+        # Against what the BUY ordered too: a BUY that failed while this SELL was being
+        # signed has already set ``token_amount`` to 0, and that race is not a bug.
+        ordered = self.buy_order.token_amount if self.buy_order is not None else None
+        bought = max(self.token_amount or 0, ordered or 0)
+        if self.token_amount is not None and sell_order.token_amount > bought:
             raise ValueError(
-                f"SELL of {sell_order.token_amount} exceeds the {self.token_amount} tokens "
+                f"SELL of {sell_order.token_amount} exceeds the {bought} tokens "
                 f"of position {self.id} ({self.mint})"
             )
         if self.buy_order is None or self.buy_order.state is not OrderState.CONFIRMED:
@@ -274,6 +278,55 @@ class Position:
     def next_sell_attempt(self) -> int:
         """The ``attempt`` number for the next ``SellOrder``."""
         return self.sell_attempts + 1
+
+    # ------------------------------------------------------------------ entry and PnL
+
+    @property
+    def entry_cost(self) -> int | None:
+        """Lamports paid for the tokens: pump's cost plus pump fees, nothing else.
+
+        The BUY's TradeEvent once it confirmed; its quote (``sol_cost``) before, or when
+        the landed transaction could not be read. Token-account and volume-accumulator
+        rent and transaction fees are not a price: they are left to ``sol_spent`` (net
+        PnL), so exit rules never fire on rent.
+        """
+        buy = self.buy_order
+        if buy is None:
+            return None
+        if buy.state is OrderState.CONFIRMED and buy.pump_sol is not None:
+            return buy.pump_sol
+        return buy.sol_cost
+
+    @property
+    def worst_entry_cost(self) -> int | None:
+        """What the tokens may cost at worst: ``max_sol_cost`` while the BUY is in
+        flight (a take profit before it confirms is judged against this), else
+        ``entry_cost``."""
+        buy = self.buy_order
+        if buy is not None and buy.state in _IN_FLIGHT:
+            return buy.max_sol_cost
+        return self.entry_cost
+
+    @property
+    def trading_pnl_lamports(self) -> int | None:
+        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out).
+
+        Set once the position is closed with both sides known; a position closed because
+        its BUY failed traded nothing (0).
+        """
+        if not self.is_closed or self.buy_order is None:
+            return None
+        if self.buy_order.state is OrderState.FAILED:
+            return 0
+        sell = self.sell_order
+        if self.buy_order.state is not OrderState.CONFIRMED or sell is None:
+            return None
+        if sell.state is not OrderState.CONFIRMED:
+            return None
+        cost, proceeds = self.entry_cost, sell.pump_sol
+        if proceeds is None:
+            proceeds = sell.sol_output
+        return None if cost is None else proceeds - cost
 
     # ------------------------------------------------------------------ PnL helpers
 

@@ -48,6 +48,7 @@ from trio_trader.listeners.types import NewToken, PriceUpdate
 from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules
 from trio_trader.trading.feed import TradeFeed
+from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy, SellStats, save
 from trio_trader.trading.orders import BuyOrder
 from trio_trader.trading.platform_aware import (
@@ -67,6 +68,10 @@ CONFIRM_RETRY_DELAY = 1.0
 #: first and longest pause before resuming a position whose task raised
 CRASH_RETRY_DELAY = 1.0
 CRASH_RETRY_MAX = 60.0
+
+
+class CannotPay(TradeError):
+    """The wallet cannot pay a BUY at its worst cost on top of the BUYs in flight."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +99,7 @@ class TraderStats:
     skipped_max_buys: int = 0
     buys_sent: int = 0
     buys_not_sent: int = 0
+    skipped_funds: int = 0
     positions_started: int = 0
     positions_recovered: int = 0
     position_errors: int = 0
@@ -116,6 +122,7 @@ class UniversalTrader:
     position_tasks: dict[Pubkey, Position | None] = attrs.field(factory=dict)
     buy_count: int = 0
     listener: LogsListener | BlockListener | None = None
+    funds: WalletFunds | None = None
     _buys_in_progress: int = attrs.field(default=0, init=False)
     _accepting: bool = attrs.field(default=True, init=False)
     _positions: trio.Nursery | None = attrs.field(default=None, init=False)
@@ -131,6 +138,8 @@ class UniversalTrader:
             await root.start(self.pubsub.run)
             await root.start(self.blockhash.run)
             await root.start(self.priority_fee.run)
+            if self.funds is not None:
+                await root.start(self.funds.run)
             await self._recover(root)
             self.listener = self._listener()
             await root.start(self.listener.run, self._on_token, self.feed.publish)
@@ -245,6 +254,11 @@ class UniversalTrader:
         self.position_tasks[token_info.mint] = position
 
         async def persist_signed(order: BuyOrder) -> None:
+            if self.funds is not None and not self.funds.can_pay(order):
+                raise CannotPay(
+                    f"the wallet cannot pay this BUY and its fees and rent "
+                    f"({self.funds.available} lamports available)"
+                )
             # The row is inserted with its signed (PENDING) BUY in one write, just before
             # the send: one commit on the detection path instead of two, and a crash at any
             # point leaves either no row and nothing sent, or the signature to confirm.
@@ -255,6 +269,8 @@ class UniversalTrader:
             await self.repo.insert_position(staged)
             position.id, position.created_at = staged.id, staged.created_at
             position.update_from_buy_order(order)
+            if self.funds is not None:
+                self.funds.reserve(order)
 
         with self.feed.subscribe(token_info.mint) as prices:
             try:
@@ -265,6 +281,8 @@ class UniversalTrader:
                 if position.buy_order is not None:
                     raise  # signed and maybe sent: resumed (confirmed or expired) as a crash
                 # No BUY attached means no row either (``persist_signed`` sets both at once).
+                if isinstance(exc, CannotPay):
+                    self.stats.skipped_funds += 1
                 self.stats.buys_not_sent += 1
                 log.warning("BUY of %s not sent: %s", token_info.display_name, exc)
                 return
@@ -273,6 +291,7 @@ class UniversalTrader:
             self.buy_count += 1
             self.stats.buys_sent += 1  # ``persist_signed`` attached this very order already
             if buy_order.is_resolved:  # refused by the node at once: it never landed
+                self._release_funds(buy_order)
                 position.apply_buy_result(buy_order.to_result())
                 await save(self.repo, position, buy_order)
                 return
@@ -326,10 +345,15 @@ class UniversalTrader:
                     log.exception("confirming BUY of %s; retrying", position.mint)
                     await trio.sleep(CONFIRM_RETRY_DELAY)
                     continue
+                self._release_funds(buy_order)
                 position.apply_buy_result(result)
                 await save(self.repo, position, buy_order)
         finally:
             monitor.buy_result_available_event.set()
+
+    def _release_funds(self, buy_order: BuyOrder) -> None:
+        if self.funds is not None:
+            self.funds.release(buy_order)
 
     # ------------------------------------------------------------------ restart recovery
 

@@ -1,0 +1,93 @@
+"""Booking a landed order: what it cost at the curve, and what to book when it cannot be read.
+
+Two amounts describe a trade, and they answer different questions:
+
+* the wallet's SOL change (``sol_change``) is the money: it includes the transaction fee
+  and any rent the transaction paid (a BUY's token account and volume accumulator) or got
+  back (a SELL that closed the token account). Net PnL sums these.
+* the SOL that crossed the bonding curve, pump fees included (``pump_sol``) is the price:
+  the BUY's ``sol_amount + fee + creator_fee`` and the SELL's ``sol_amount − fee −
+  creator_fee``, read from the pump TradeEvent the transaction logged. Exit rules and the
+  trading PnL use it, so a rule never fires on rent.
+
+When a landed order's transaction cannot be fetched at all (a node that reports the
+status but keeps answering null to ``getTransaction``), booking it as 0 SOL / 0 tokens
+would strand the tokens: the SELL would have nothing to sell. ``estimated_booking`` books
+it from what is certain instead: pump's ``buy``/``sell`` move exactly ``token_amount``
+tokens, the transaction fee follows from the signed compute budget, and the SOL at the
+curve is the order's quote (bounded by its limit). The order is flagged
+``balances_estimated`` and the error is logged: the PnL of that position is an estimate.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+from solders.pubkey import Pubkey
+
+from trio_trader.chain.types import TransactionInfo
+from trio_trader.pump.events import DecodeError, TradeEvent, parse_logs
+from trio_trader.trading.orders import BuyOrder, Order
+
+log = logging.getLogger(__name__)
+
+#: lamports per signature (Solana's base fee); our transactions have one signer
+BASE_FEE_PER_SIGNATURE = 5_000
+MICRO_LAMPORTS_PER_LAMPORT = 1_000_000
+
+
+def pump_sol(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
+    """The order's SOL at the curve, pump fees included, from its TradeEvent (or ``None``)."""
+    try:
+        events = parse_logs(tx.log_messages)
+    except (DecodeError, ValueError) as exc:  # a hostile or garbled log must not crash
+        log.warning("%s %s: unreadable pump events (%s)", order.side, order.mint, exc)
+        return None
+    is_buy = isinstance(order, BuyOrder)
+    total: int | None = None
+    for event in events:
+        if not isinstance(event, TradeEvent) or event.is_buy is not is_buy:
+            continue
+        if event.user != wallet or event.mint != order.token_info.mint:
+            continue
+        if event.fee is None:
+            return None  # a 2024 event: the fee was charged but not logged
+        fees = event.fee + (event.creator_fee or 0)
+        amount = event.sol_amount + fees if is_buy else event.sol_amount - fees
+        total = amount if total is None else total + amount
+    return total
+
+
+def transaction_fee(order: Order) -> int:
+    """The fee a one-signer transaction with the order's compute budget pays."""
+    priority = -(-order.priority_fee * order.compute_unit_limit // MICRO_LAMPORTS_PER_LAMPORT)
+    return BASE_FEE_PER_SIGNATURE + priority
+
+
+@attrs.frozen(kw_only=True)
+class Booking:
+    """What to book for a landed order whose transaction is unreadable."""
+
+    sol_change: int
+    token_change: int
+    fee: int
+    pump_sol: int
+
+
+def estimated_booking(order: Order) -> Booking:
+    """Book a landed order from its quote; see the module docstring."""
+    fee = transaction_fee(order)
+    if isinstance(order, BuyOrder):
+        return Booking(
+            sol_change=-(order.sol_cost + fee),
+            token_change=order.token_amount,
+            fee=fee,
+            pump_sol=order.sol_cost,
+        )
+    return Booking(
+        sol_change=order.sol_amount - fee,
+        token_change=-order.token_amount,
+        fee=fee,
+        pump_sol=order.sol_amount,
+    )

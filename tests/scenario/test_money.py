@@ -136,7 +136,7 @@ async def test_take_profit_before_buy_confirms_is_judged_against_the_worst_fill(
             position = await bought_on_chain(h)
             buy = position.buy_order
             assert buy is not None
-            assert buy.state is OrderState.SENT
+            assert not buy.is_resolved  # the bot does not know it landed
             quote = Fraction(buy.sol_cost, buy.token_amount)
             worst = Fraction(buy.max_sol_cost, buy.token_amount)
             assert quote * Fraction(129, 100) < worst * Fraction(120, 100)
@@ -169,7 +169,7 @@ async def test_stop_loss_before_buy_confirms_sells_against_the_quote(tmp_path: P
             mint = await h.launch(creator_buy_sol=10.0)
             position = await bought_on_chain(h)
             assert position.buy_order is not None
-            assert position.buy_order.state is OrderState.SENT
+            assert not position.buy_order.is_resolved  # the bot does not know it landed
             await h.creator_sell(mint, 1.0)  # the creator dumps everything: about −40 %
 
             async def sell_sent() -> bool:

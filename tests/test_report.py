@@ -35,6 +35,9 @@ WIN = 1_180_000_000 - BUY_COST  # sold after the BUY confirmed
 EARLY_FAIL_THEN_LOSS = -FEE + 900_000_000 - BUY_COST  # early SELL failed, re-sent at a loss
 EARLY_WIN = 1_050_000_000 - BUY_COST  # early SELL succeeded
 BUY_FAILED = -FEE  # the failed BUY landed: its fee is lost
+# trading PnL at the curve: SELL proceeds before the tx fee − the BUY's pump cost
+TRADING = [1_180_000_000 + FEE - SOL_COST, 900_000_000 + FEE - SOL_COST,
+           1_050_000_000 + FEE - SOL_COST, 0]  # fmt: skip
 
 
 async def _bought(repo: Repository, ti: TokenInfo, n: int) -> tuple[Position, BuyOrder]:
@@ -49,7 +52,7 @@ async def _bought(repo: Repository, ti: TokenInfo, n: int) -> tuple[Position, Bu
 
 async def _confirm_buy(repo: Repository, position: Position, buy: BuyOrder) -> None:
     result = buy.mark_confirmed(
-        slot=100, fee_lamports=FEE, sol_change=-BUY_COST, token_change=TOKENS
+        slot=100, fee_lamports=FEE, sol_change=-BUY_COST, token_change=TOKENS, pump_sol=SOL_COST
     )
     position.apply_buy_result(result)
     await repo.update_position(position, resolved=buy)
@@ -79,8 +82,9 @@ async def _resolve_sell(
     if error is None:
         assert sol_change is not None
         result = sell.mark_confirmed(
-            slot=101, fee_lamports=FEE, sol_change=sol_change, token_change=-TOKENS
-        )
+            slot=101, fee_lamports=FEE, sol_change=sol_change, token_change=-TOKENS,
+            pump_sol=sol_change + FEE,
+        )  # fmt: skip
     else:
         result = sell.mark_failed(
             error_name=error, slot=101, fee_lamports=FEE, sol_change=sol_change, token_change=0
@@ -154,6 +158,9 @@ def test_report_json_totals(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert realised == 99_656_970
     assert report["realized_pnl_lamports"] == realised
     assert report["realized_pnl_sol"] == "+0.099656970"
+    assert report["trading_pnl_lamports"] == sum(TRADING) == 99_711_970
+    assert report["trading_pnl_sol"] == "+0.099711970"
+    assert report["estimated_positions"] == 0
     assert report["outcomes"] == {"wins": 2, "losses": 2, "breakeven": 0, "unsettled": 0}
     assert report["trades"] == {
         "buy_confirmed": 5,
@@ -180,6 +187,9 @@ def test_positions_json_rows(db: Path, capsys: pytest.CaptureFixture[str]) -> No
     ]  # fmt: skip
     assert [by_id[i]["realized_pnl_lamports"] for i in range(1, 8)] == [
         WIN, EARLY_FAIL_THEN_LOSS, EARLY_WIN, BUY_FAILED, None, None, None,
+    ]  # fmt: skip
+    assert [by_id[i]["trading_pnl_lamports"] for i in range(1, 8)] == [
+        *TRADING, None, None, None,
     ]  # fmt: skip
     # position 2's latest SELL left after its BUY confirmed; its first did not
     assert [by_id[i]["sell_before_buy_confirmed"] for i in range(1, 8)] == [
@@ -236,6 +246,7 @@ def test_tables_show_the_key_cells(db: Path, capsys: pytest.CaptureFixture[str])
     assert cli.main(["report", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "+99656970" in out
+    assert "+0.099711970" in out  # trading PnL
     assert "+0.099656970" in out
     assert "50.0 %" in out
     assert "TooLittleSolReceived" in out

@@ -74,15 +74,26 @@ async def collect_report(repo: Repository, database: str) -> dict[str, Any]:
     pre = totals["pre_confirmation_sells"]
     pre["success_rate"] = pre["succeeded"] / pre["sent"] if pre["sent"] else None
     errors = Counter(t.error_name or "unknown" for t in trades if not t.success)
+    trading = sum(p.trading_pnl_lamports or 0 for p in positions if p.is_closed)
     return {
         "database": database,
         **totals,
         "realized_pnl_sol": format_sol(totals["realized_pnl_lamports"], signed=True),
+        # at the curve: pump fees in, transaction fees and rent out (see Position)
+        "trading_pnl_lamports": trading,
+        "trading_pnl_sol": format_sol(trading, signed=True),
+        "estimated_positions": sum(1 for p in positions if _estimated(p)),
         "outcomes": _outcomes(positions),
         "trades": {name: counters.get(name, 0) for name in TRADE_COUNTERS},
         "failed_trade_errors": dict(errors.most_common()),
         "unreadable_rows": len(repo.read_errors),
     }
+
+
+def _estimated(position: Position) -> bool:
+    """Booked from a quote because a landed transaction could not be read."""
+    return any(o is not None and o.balances_estimated for o in (position.buy_order,
+                                                               position.sell_order))  # fmt: skip
 
 
 def _outcomes(positions: list[Position]) -> dict[str, int]:
@@ -127,6 +138,8 @@ def _position_row(position: Position, early_sell_recorded: bool) -> dict[str, An
         "sol_spent_lamports": position.sol_spent,
         "sol_received_lamports": position.sol_received,
         "realized_pnl_lamports": position.realized_pnl_lamports,
+        "trading_pnl_lamports": position.trading_pnl_lamports,
+        "estimated": _estimated(position),
         "realized_pnl_sol": (
             None
             if position.realized_pnl_lamports is None

@@ -56,7 +56,7 @@ def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     table = Table(title=f"positions ({len(rows)})")
     for name in ("id", "token", "status", "exit reason", "tokens"):
         table.add_column(name, justify="right" if name in ("id", "tokens") else "left")
-    for name in ("SOL spent", "SOL received", "PnL SOL"):
+    for name in ("SOL spent", "SOL received", "trading PnL", "net PnL"):
         table.add_column(name, justify="right", no_wrap=True)
     for name in ("pre-conf SELL", "SELLs", "opened (UTC)", "closed (UTC)"):
         table.add_column(name, justify="right" if name == "SELLs" else "left", no_wrap=True)
@@ -69,7 +69,9 @@ def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
             _text(row["token_amount"]),
             format_sol(row["sol_spent_lamports"]),
             format_sol(row["sol_received_lamports"]),
-            format_sol(row["realized_pnl_lamports"], signed=True),
+            format_sol(row["trading_pnl_lamports"], signed=True),
+            format_sol(row["realized_pnl_lamports"], signed=True)
+            + (" (est.)" if row["estimated"] else ""),
             "yes" if row["sell_before_buy_confirmed"] else "no",
             str(row["sell_attempts"]),
             format_time(row["created_at"]),
@@ -91,8 +93,10 @@ def report_tables(report: Mapping[str, Any]) -> RenderableType:
         ("positions closed (incl. BUY failed)", p["closed"]),
         ("positions open", p["open"]),
         ("positions failed (BUY failed)", p["buy_failed"]),
-        ("realised PnL (lamports)", f"{report['realized_pnl_lamports']:+d}"),
-        ("realised PnL (SOL)", report["realized_pnl_sol"]),
+        ("trading PnL (SOL): at the curve, pump fees in", report["trading_pnl_sol"]),
+        ("net PnL (SOL): wallet change, tx fees and rent in", report["realized_pnl_sol"]),
+        ("net PnL (lamports)", f"{report['realized_pnl_lamports']:+d}"),
+        ("positions booked from a quote (tx unreadable)", report["estimated_positions"]),
         ("wins / losses / breakeven", f"{o['wins']} / {o['losses']} / {o['breakeven']}"),
         ("closed without a settled PnL", o["unsettled"]),
         ("BUY confirmed / failed", f"{t['buy_confirmed']} / {t['buy_failed']}"),

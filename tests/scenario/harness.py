@@ -118,7 +118,7 @@ class Harness:
     funding: int
     buyer: HookedBuyer
     seller: HookedSeller
-    background: trio.Nursery
+    background: trio.Nursery | None = None  # for tasks a test runs beside the bot
 
     async def launch(
         self,

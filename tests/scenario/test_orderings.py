@@ -45,6 +45,7 @@ def buy_fails_on_chain(h: Harness) -> None:
         await sent.wait()
         await h.drain_wallet(leave=SOL // 20)
 
+    assert h.background is not None
     h.background.start_soon(drain)
 
 

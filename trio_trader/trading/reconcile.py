@@ -44,7 +44,7 @@ tells the amounts, and writes every change before any position task starts:
 A failing RPC read ends only its own step (logged); the positions are resumed from
 what is known. Public API::
 
-    Reconciler(rpc=, wallet=, repo=, adopt_orphans=False, max_pages=10, page_limit=1000)
+    Reconciler(rpc=, wallet=, repo=, adopt_orphans=False, max_pages=2, page_limit=1000)
     await reconciler.run(positions) -> list[Position]     (the positions to resume)
     reconciler.report: ReconcileReport
 """
@@ -102,7 +102,7 @@ class Reconciler:
     wallet: Pubkey
     repo: Repository
     adopt_orphans: bool = False
-    max_pages: int = 10
+    max_pages: int = 2
     page_limit: int = wallet_scan.MAX_PAGE_LIMIT
     report: ReconcileReport = attrs.field(factory=ReconcileReport)
     _open: dict[Pubkey, Position] = attrs.field(factory=dict, init=False)
@@ -312,7 +312,7 @@ class Reconciler:
             log.error("orphan %s: cannot read its curve (%s); not adopted", mint, exc)
             return
         if token_info is None or not tradable:
-            log.error("orphan %s: no tradable bonding curve; not adopted", mint)
+            log.warning("orphan %s: no tradable bonding curve; not adopted", mint)
             return
         position = Position.create_from_token_info(token_info)
         order = held_buy(token_info, held, cost=0)

@@ -84,8 +84,9 @@ class TraderSettings:
     intake_buffer: int = 64
     #: take tokens the wallet holds without an open position as positions (and sell them)
     adopt_orphans: bool = False
-    #: pages of getSignaturesForAddress read at start-up (bounds the reconciliation)
-    history_max_pages: int = 10
+    #: pages (of 1000) of getSignaturesForAddress read at start-up: each unknown signature
+    #: costs a getTransaction before the bot trades, so the walk is bounded (and logged)
+    history_max_pages: int = 2
 
 
 @attrs.define(eq=False)

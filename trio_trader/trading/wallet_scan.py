@@ -7,7 +7,7 @@ whether the stage can go on without it). Nothing here writes or decides anything
 Public API::
 
     SignatureEntry(signature: str, slot: int, err: object)
-    await wallet_history(rpc, wallet, *, until, page_limit=1000, max_pages=10)
+    await wallet_history(rpc, wallet, *, until, page_limit=1000, max_pages=2)
         -> (entries oldest first, bound_hit: bool)
     await token_holdings(rpc, wallet) -> dict[Pubkey, int]   (non-zero, both token programs)
     wallet_trades(tx, wallet) -> list[WalletTrade]           (the wallet's pump trades in a tx)
@@ -66,7 +66,7 @@ async def wallet_history(
     *,
     until: str | None,
     page_limit: int = MAX_PAGE_LIMIT,
-    max_pages: int = 10,
+    max_pages: int = 2,
 ) -> tuple[list[SignatureEntry], bool]:
     """The wallet's signatures newer than ``until``, oldest first, at most ``max_pages``.
 

@@ -90,13 +90,11 @@ async def test_history_stops_at_the_page_bound_and_says_so() -> None:
     assert [e.signature for e in entries] == sigs[:4][::-1]
 
 
-async def test_a_malformed_history_entry_is_skipped_without_ending_the_walk() -> None:
+async def test_a_malformed_history_entry_fails_the_walk_with_an_rpc_error() -> None:
     sigs = [sig(n) for n in range(1, 6)]
-    async with client(history_node(sigs, bad={1})) as rpc:
-        entries, _ = await wallet_scan.wallet_history(
-            rpc, WALLET, until=None, page_limit=2, max_pages=10
-        )
-    assert [e.signature for e in entries] == [sigs[4], sigs[3], sigs[2], sigs[0]]
+    async with client(history_node(sigs, bad=frozenset({3}))) as rpc:
+        with pytest.raises(RpcError):
+            await wallet_scan.wallet_history(rpc, WALLET, until=None, page_limit=2)
 
 
 async def test_a_history_reply_that_is_not_a_list_is_an_rpc_error() -> None:
@@ -109,7 +107,9 @@ async def test_a_history_reply_that_is_not_a_list_is_an_rpc_error() -> None:
 
 
 def token_account(mint: Pubkey, owner: Pubkey, amount: int, program: Pubkey) -> dict[str, Any]:
-    data = bytes(mint) + bytes(owner) + amount.to_bytes(8, "little") + bytes(93)
+    # SPL layout: mint, owner, amount, delegate option (36), state (1 = initialized), rest
+    data = bytes(mint) + bytes(owner) + amount.to_bytes(8, "little") + bytes(36) + b"\x01"
+    data += bytes(165 - len(data))
     return {
         "pubkey": str(Keypair().pubkey()),
         "account": {
@@ -123,12 +123,11 @@ def token_account(mint: Pubkey, owner: Pubkey, amount: int, program: Pubkey) -> 
     }
 
 
-async def test_holdings_sum_both_programs_and_skip_empty_foreign_and_malformed_accounts() -> None:
+async def test_holdings_sum_both_programs_and_skip_empty_and_foreign_accounts() -> None:
     a, b, c = (Keypair().pubkey() for _ in range(3))
     spl, t22 = addresses.TOKEN_PROGRAM_ID, addresses.TOKEN_2022_PROGRAM_ID
     accounts = {
-        str(spl): [token_account(a, WALLET, 5, spl), token_account(c, WALLET, 0, spl),
-                   {"pubkey": "x", "account": {"data": "junk"}}],
+        str(spl): [token_account(a, WALLET, 5, spl), token_account(c, WALLET, 0, spl)],
         str(t22): [token_account(a, WALLET, 7, t22), token_account(b, WALLET, 9, t22),
                    token_account(c, Keypair().pubkey(), 4, t22)],
     }  # fmt: skip
@@ -136,6 +135,13 @@ async def test_holdings_sum_both_programs_and_skip_empty_foreign_and_malformed_a
     async with client(node) as rpc:
         held = await wallet_scan.token_holdings(rpc, WALLET)
     assert held == {a: 12, b: 9}
+
+
+async def test_a_malformed_token_account_reply_is_an_rpc_error() -> None:
+    junk = context([{"pubkey": str(WALLET), "account": {"data": "junk"}}])
+    async with client(FakeNode({"getTokenAccountsByOwner": lambda p: junk})) as rpc:
+        with pytest.raises(RpcError):
+            await wallet_scan.token_holdings(rpc, WALLET)
 
 
 # ---------------------------------------------------------------------- Reconciler

@@ -1,8 +1,8 @@
 """What the chain says the wallet did and holds: the reads behind start-up reconciliation.
 
-Every read here is untrusted input: a malformed entry is logged and skipped, a malformed
-reply as a whole raises :class:`~trio_trader.chain.errors.RpcError` (the caller decides
-whether the stage can go on without it). Nothing here writes or decides anything.
+Every read goes through the typed ``RpcClient`` methods, so a malformed reply raises an
+:class:`~trio_trader.chain.errors.RpcError` (``RpcBadReply``); the caller decides whether
+its step can go on without it. Nothing here writes or decides anything.
 
 Public API::
 
@@ -18,13 +18,11 @@ Public API::
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import attrs
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 
-from trio_trader.chain import types as t
-from trio_trader.chain.errors import RpcError
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses
@@ -38,8 +36,6 @@ log = logging.getLogger(__name__)
 MAX_PAGE_LIMIT = 1000
 #: token programs whose accounts can hold pump tokens
 TOKEN_PROGRAMS = (addresses.TOKEN_PROGRAM_ID, addresses.TOKEN_2022_PROGRAM_ID)
-#: SPL token account layout (both programs): mint, owner, amount (u64 little-endian)
-_MINT, _OWNER, _AMOUNT = slice(0, 32), slice(32, 64), slice(64, 72)
 
 
 @attrs.frozen
@@ -73,77 +69,32 @@ async def wallet_history(
     Returns the entries and whether the page bound cut the walk short (older entries,
     possibly unknown to the database, were not read).
     """
+    stop = Signature.from_string(until) if until is not None else None
     entries: list[SignatureEntry] = []
-    before: str | None = None
+    before: Signature | None = None
     for _ in range(max_pages):
-        page, full = await _signatures_page(
-            rpc, wallet, before=before, until=until, limit=page_limit
+        page = await rpc.get_signatures_for_address(
+            wallet, before=before, until=stop, limit=page_limit
         )
-        entries.extend(page)
-        if not full or not page:
+        entries.extend(SignatureEntry(str(i.signature), i.slot, i.err) for i in page)
+        if len(page) < page_limit:
             return entries[::-1], False
         before = page[-1].signature
     return entries[::-1], True
 
 
-async def _signatures_page(
-    rpc: RpcClient, wallet: Pubkey, *, before: str | None, until: str | None, limit: int
-) -> tuple[list[SignatureEntry], bool]:
-    """One page, newest first, and whether it was full (more may follow)."""
-    method = "getSignaturesForAddress"
-    config: dict[str, Any] = {"limit": limit, "commitment": "confirmed"}
-    if before is not None:
-        config["before"] = before
-    if until is not None:
-        config["until"] = until
-    result = await rpc.call(method, [str(wallet), config])
-    if not isinstance(result, list):
-        raise RpcError(f"malformed {method} reply: {type(result).__name__}, not a list")
-    page = []
-    for item in result:
-        sig = item.get("signature") if isinstance(item, dict) else None
-        slot = item.get("slot") if isinstance(item, dict) else None
-        if not isinstance(sig, str) or not isinstance(slot, int) or isinstance(slot, bool):
-            log.warning("skipping malformed %s entry %.120r", method, item)
-            continue
-        page.append(SignatureEntry(sig, slot, item.get("err")))
-    # a skipped entry must not end the walk early: "full" counts the raw reply
-    return page, len(result) >= limit
-
-
 async def token_holdings(rpc: RpcClient, wallet: Pubkey) -> dict[Pubkey, int]:
     """Non-zero token balances of the wallet per mint, over both token programs."""
-    method = "getTokenAccountsByOwner"
     held: dict[Pubkey, int] = {}
     for program in TOKEN_PROGRAMS:
-        params = [
-            str(wallet),
-            {"programId": str(program)},
-            {"encoding": "base64", "commitment": "confirmed"},
-        ]
-        value = t.context_value(method, await rpc.call(method, params))
-        if not isinstance(value, list):
-            raise RpcError(f"malformed {method} reply: value is not a list")
-        for item in value:
-            parsed = _token_account(method, item, wallet)
-            if parsed is not None and parsed[1] > 0:
-                held[parsed[0]] = held.get(parsed[0], 0) + parsed[1]
+        for account in await rpc.get_token_accounts_by_owner(wallet, program_id=program):
+            if account.owner != wallet:
+                log.warning("getTokenAccountsByOwner: %s is owned by %s; skipped",
+                            account.pubkey, account.owner)  # fmt: skip
+                continue
+            if account.amount > 0:
+                held[account.mint] = held.get(account.mint, 0) + account.amount
     return held
-
-
-def _token_account(method: str, item: object, wallet: Pubkey) -> tuple[Pubkey, int] | None:
-    try:
-        info = t.parse_account_info(method, item.get("account") if isinstance(item, dict) else None)
-    except RpcError as exc:
-        log.warning("skipping malformed %s entry: %s", method, exc)
-        return None
-    if info is None or info.owner not in TOKEN_PROGRAMS or len(info.data) < _AMOUNT.stop:
-        log.warning("skipping %s entry that is not a token account", method)
-        return None
-    if Pubkey.from_bytes(info.data[_OWNER]) != wallet:
-        log.warning("skipping %s entry owned by another wallet", method)
-        return None
-    return Pubkey.from_bytes(info.data[_MINT]), int.from_bytes(info.data[_AMOUNT], "little")
 
 
 def wallet_trades(tx: TransactionInfo, wallet: Pubkey) -> list[WalletTrade]:

@@ -35,6 +35,8 @@ class LandingNode:
     err: object = None
     slot: int = 5000
     null_transaction_replies: int = 0
+    history_searches: int = 0
+    in_ledger: bool = True  # False: getTransaction never finds it either
     sent: list[bytes] = attrs.field(factory=list)
     start: float = attrs.field(factory=trio.current_time)
 
@@ -56,6 +58,9 @@ class LandingNode:
 
     def statuses(self, params: list[Any]) -> Any:
         assert params[0] == [str(self.signed.signature)]
+        if params[1:]:
+            assert params[1:] == [{"searchTransactionHistory": True}]
+            self.history_searches += 1
         if not self.landed():
             return context([None])
         status = {
@@ -68,6 +73,8 @@ class LandingNode:
         return context([status])
 
     def transaction(self, params: list[Any]) -> Any:
+        if not self.in_ledger:
+            return None
         if self.null_transaction_replies > 0:
             self.null_transaction_replies -= 1
             return None
@@ -155,7 +162,7 @@ async def test_failed_transaction_reports_meta_err(autojump_clock: trio.abc.Cloc
 
 async def test_expired_when_block_height_passes(autojump_clock: trio.abc.Clock) -> None:
     signed = signed_transfer()
-    chain = LandingNode(signed, lands_at=None)
+    chain = LandingNode(signed, lands_at=None, in_ledger=False)
     start = trio.current_time()
 
     def block_height() -> int:  # one block per 0.4 s from 1140: passes 1150 after ~4.4 s
@@ -173,7 +180,9 @@ async def test_expired_when_block_height_passes(autojump_clock: trio.abc.Clock) 
     assert block_height() > 1150
     assert 4.4 <= elapsed <= 5.0
     assert result.rebroadcasts >= 8
-    assert "getTransaction" not in node.methods()
+    # before "expired": one look in the ledger, by status with history and by getTransaction
+    assert chain.history_searches == 1
+    assert node.methods().count("getTransaction") == 1
 
 
 async def test_transaction_fetch_retries_null_after_confirmation(

@@ -6,13 +6,23 @@
 - `getSignatureStatuses` polling every `poll_interval`: the fallback when the socket is down
   or a notification is lost, and the one that notices expiry: once the block height passes
   the blockhash's `lastValidBlockHeight` and the node still does not know the signature, the
-  transaction can never land → "expired";
+  transaction can never land;
 - rebroadcast of the *same signed bytes* every `rebroadcast_interval`: `sendTransaction` is
   sent with `maxRetries: 0`, so re-sending is our job; identical bytes cannot land twice.
 
+"Expired" books an order as never executed, so it is the one verdict that must not be wrong.
+A plain status poll answers from the node's recent status cache only (~150 slots, a minute):
+a transaction that landed earlier — while the bot was down, say, and is being recovered — is
+unknown there. So before "expired", one `getSignatureStatuses` with
+`searchTransactionHistory` and one `getTransaction` (at "confirmed") look in the ledger; if
+either finds it, it landed (confirmed or failed per its `err`). If either call fails, or the
+transaction is there but not yet confirmed, polling goes on: no verdict without an answer.
+
 Then `getTransaction` gives the authoritative `meta.err`, fee and balance changes. A node may
-answer null for a moment after reporting confirmation (its ledger lags its status cache), so
-that call is retried a few times before giving up with `transaction=None`.
+answer null for a while after reporting confirmation (its ledger lags its status cache), and
+the trader needs those balances (a confirmed BUY is never booked as 0 tokens), so that call is
+retried with exponential back-off, `fetch_attempts` times, before giving up with
+`transaction=None`.
 """
 
 from __future__ import annotations
@@ -24,11 +34,12 @@ from typing import Literal
 import attrs
 import trio
 
-from .errors import RpcError
+from .errors import RpcError, is_transaction_err
 from .pubsub import PubsubClient
 from .rpc import RpcClient
 from .transactions import SignedTransaction
 from .types import TransactionInfo
+from .untrusted import preview
 
 __all__ = ["Confirmation", "Confirmer"]
 
@@ -55,17 +66,34 @@ class _Landed:
     slot: int | None
     err: object
     via: str
+    transaction: TransactionInfo | None = None
+
+
+_PENDING = "pending"  # the ledger knows the transaction, but not yet at "confirmed"
 
 
 @attrs.define(eq=False)
 class Confirmer:
-    """Confirms transactions through `rpc` (and `pubsub`, if given)."""
+    """Confirms transactions through `rpc` (and `pubsub`, if given).
+
+    Args:
+        rebroadcast_interval: seconds between re-sends of the same bytes.
+        poll_interval: seconds between status polls; also the first `getTransaction` retry
+            delay, which doubles up to `fetch_backoff_max`.
+        fetch_attempts: `getTransaction` calls after a confirmation before giving up with
+            `transaction=None` (the default spans about half a minute).
+    """
 
     rpc: RpcClient
     pubsub: PubsubClient | None
     rebroadcast_interval: float = attrs.field(default=0.5, kw_only=True)
     poll_interval: float = attrs.field(default=0.4, kw_only=True)
-    fetch_attempts: int = attrs.field(default=5, kw_only=True)
+    fetch_attempts: int = attrs.field(default=12, kw_only=True)
+    fetch_backoff_max: float = attrs.field(default=4.0, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.fetch_attempts < 1:
+            raise ValueError(f"fetch_attempts must be at least 1, not {self.fetch_attempts}")
 
     async def confirm(
         self,
@@ -103,7 +131,7 @@ class Confirmer:
         logger.info("%s: ended via %s at slot %s", signed.signature, result.via, result.slot)
         if result.via == "expiry":
             return Confirmation("expired", None, None, None, rebroadcasts[0])
-        tx = await self._fetch(signed)
+        tx = result.transaction or await self._fetch(signed)
         err = tx.err if tx is not None else result.err
         slot = tx.slot if tx is not None else result.slot
         status: Status = "confirmed" if err is None else "failed"
@@ -116,8 +144,12 @@ class Confirmer:
             async with pubsub.signature_subscribe(signed.signature, "confirmed") as sub:
                 async for item in sub:
                     value = item.get("value") if isinstance(item, dict) else None
-                    if not isinstance(value, dict) or "err" not in value:
-                        logger.warning("odd signatureNotification %.200r; polling", item)
+                    if (
+                        not isinstance(value, dict)
+                        or "err" not in value
+                        or not is_transaction_err(value["err"])
+                    ):
+                        logger.warning("odd signatureNotification %s; polling", preview(item))
                         return
                     context = item.get("context")
                     slot = context.get("slot") if isinstance(context, dict) else None
@@ -148,9 +180,33 @@ class Confirmer:
                     finish(_Landed(status.slot, status.err, "polling"))
                     return
                 if status is None and expired:
-                    finish(_Landed(None, None, "expiry"))
-                    return
+                    found = await self._search_ledger(signed)
+                    if found is None:
+                        finish(_Landed(None, None, "expiry"))
+                        return
+                    if isinstance(found, _Landed):
+                        finish(found)
+                        return
             await trio.sleep(self.poll_interval)
+
+    async def _search_ledger(self, signed: SignedTransaction) -> _Landed | str | None:
+        """Look past the status cache: the `_Landed` if the transaction landed, None if the
+        node has no trace of it, `_PENDING` if it is there but not yet confirmed or if the
+        node could not answer (either way, not a verdict: the caller polls on)."""
+        sig = signed.signature
+        try:
+            (status,) = await self.rpc.get_signature_statuses([sig], search_history=True)
+            if status is not None:
+                if status.confirmation_status in _CONFIRMED:
+                    return _Landed(status.slot, status.err, "history")
+                return _PENDING
+            tx = await self.rpc.get_transaction(sig, "confirmed")
+        except RpcError as exc:
+            logger.warning("%s: cannot search the ledger yet (%s); polling on", sig, exc)
+            return _PENDING
+        if tx is not None:
+            return _Landed(tx.slot, tx.err, "getTransaction", tx)
+        return None
 
     async def _rebroadcast(self, signed: SignedTransaction, count: list[int]) -> None:
         while True:
@@ -162,6 +218,7 @@ class Confirmer:
             count[0] += 1
 
     async def _fetch(self, signed: SignedTransaction) -> TransactionInfo | None:
+        delay = self.poll_interval
         for attempt in range(self.fetch_attempts):
             try:
                 tx = await self.rpc.get_transaction(signed.signature, "confirmed")
@@ -171,6 +228,11 @@ class Confirmer:
                 if tx is not None:
                     return tx
             if attempt + 1 < self.fetch_attempts:
-                await trio.sleep(self.poll_interval)
-        logger.warning("%s confirmed but getTransaction returned nothing", signed.signature)
+                await trio.sleep(delay)
+                delay = min(delay * 2, self.fetch_backoff_max)
+        logger.warning(
+            "%s confirmed but getTransaction returned nothing %d times",
+            signed.signature,
+            self.fetch_attempts,
+        )
         return None

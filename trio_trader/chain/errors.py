@@ -5,6 +5,9 @@ RpcError                     the node answered, but not with a usable result: do
  ├── RpcRateLimited          HTTP 429 / JSON-RPC -32429: wait `retry_after` seconds, then retry
  ├── RpcUnavailable          HTTP 5xx, connection errors, -32005 node unhealthy, every endpoint
  │                           down: retry later or on another endpoint
+ ├── RpcBadReply             the reply itself is unusable: not JSON, not UTF-8, nested too deep,
+ │   │                       or the wrong shape (a field missing, of the wrong type, out of range)
+ │   └── RpcReplyTooLarge    the body passed `RpcClient.max_reply_bytes`; refused mid-stream
  └── TransactionError        the node refused or executed a transaction that failed (-32002
                              preflight failure, or a failed `meta.err`): the transaction is dead;
                              `err` is the JSON error, `program_error_code` the custom code if any
@@ -19,15 +22,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from .untrusted import bounded, preview
+
 __all__ = [
     "NODE_UNHEALTHY",
     "PREFLIGHT_FAILURE",
     "RATE_LIMITED",
+    "RpcBadReply",
     "RpcError",
     "RpcRateLimited",
+    "RpcReplyTooLarge",
     "RpcUnavailable",
     "TransactionError",
     "error_from_rpc",
+    "is_transaction_err",
     "transaction_error_parts",
 ]
 
@@ -73,6 +81,33 @@ class RpcRateLimited(RpcError):
 
 class RpcUnavailable(RpcError):
     """The node (or every node) cannot serve us now: 5xx, connection error, unhealthy."""
+
+
+class RpcBadReply(RpcError):
+    """The node's reply is malformed: not JSON, too deep, or not the shape the method returns.
+
+    Raised at once (no retry: the same node would likely answer the same way) and counted in
+    `RpcStats.bad_replies`.
+    """
+
+
+class RpcReplyTooLarge(RpcBadReply):
+    """The reply body is larger than `limit` bytes; it was refused before being read whole."""
+
+    def __init__(self, message: str, *, limit: int, code: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.limit = limit
+
+
+ERR_MAX_DEPTH = 8
+ERR_MAX_ITEMS = 64
+"""Solana's `TransactionError` JSON is at most 3 levels and a handful of values; anything
+bigger is not one, and must not reach a log line or the database as if it were."""
+
+
+def is_transaction_err(err: object) -> bool:
+    """Whether `err` is small enough to be a `TransactionError` JSON (or None)."""
+    return bounded(err, depth=ERR_MAX_DEPTH, items=ERR_MAX_ITEMS)
 
 
 class TransactionError(RpcError):
@@ -126,15 +161,24 @@ def transaction_error_parts(err: object) -> tuple[str, int | None, int | None]:
 def error_from_rpc(error: object, *, retry_after: float | None = None) -> RpcError:
     """Classify a JSON-RPC `error` member (`{"code", "message", "data"}`) into our tree."""
     if not isinstance(error, dict):
-        return RpcError(f"malformed JSON-RPC error member: {error!r:.200}")
+        return RpcBadReply(f"malformed JSON-RPC error member: {preview(error)}")
     code = error.get("code")
-    code = code if isinstance(code, int) else None
-    message = str(error.get("message", "no message"))
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    message = error.get("message", "no message")
+    if not isinstance(message, str):
+        message = preview(message)
+    elif len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE] + "..."
     data: Any = error.get("data")
     if code in _RATE_LIMITED_CODES:
         return RpcRateLimited(message, code=code, data=data, retry_after=retry_after)
     if code in _UNAVAILABLE_CODES:
         return RpcUnavailable(message, code=code, data=data)
     if code == PREFLIGHT_FAILURE and isinstance(data, dict) and data.get("err") is not None:
-        return TransactionError(message, err=data["err"], code=code, data=data)
+        if is_transaction_err(data["err"]):
+            return TransactionError(message, err=data["err"], code=code, data=data)
+        return RpcBadReply(f"{message}: an 'err' that is no TransactionError", code=code)
     return RpcError(message, code=code, data=data)
+
+
+_MAX_MESSAGE = 1000  # an error message is a sentence; the rest would only flood the logs

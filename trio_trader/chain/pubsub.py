@@ -13,21 +13,28 @@ fresh account state or log line is worth more than a stale one.
 
 Requests made before the socket is up wait for it. A heartbeat pings every
 `heartbeat_interval` and treats a missing pong (under `trio.fail_after`) as a dead connection.
-Malformed messages are logged, counted and skipped.
+
+Every message is untrusted input. Malformed ones (not JSON, not UTF-8, nested past orjson's
+1024 levels, not an object, no known shape) are logged, counted in `stats.malformed` and
+skipped. A message larger than `max_message_size` cannot be skipped: trio-websocket stops
+reading and closes the connection with code 1009 once its frames pass the limit (skipping
+would mean reading it anyway). That is counted in `stats.oversize` and logged, and the usual
+reconnect follows; consumers see a gap, as after any reconnect. A notification's `result` is
+handed to its consumer as decoded, up to 1024 levels deep: consumers check the shape they use
+and show it only through `untrusted.preview`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import random
 import ssl
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Self
+from typing import Any, Self, TypeGuard
 
 import attrs
 import trio
@@ -35,19 +42,25 @@ import trio_websocket
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from . import untrusted
 from ._timing import backoff_delay
-from .errors import RpcError, error_from_rpc
+from .errors import RpcBadReply, RpcError, error_from_rpc
 
 __all__ = ["PubsubClient", "PubsubStats", "Subscription"]
 
 logger = logging.getLogger(__name__)
 
 _UNSUBSCRIBE_GRACE = 2.0  # seconds a leaving consumer may spend telling the server
+_MESSAGE_TOO_BIG = 1009  # RFC 6455 close code: trio-websocket's answer to an oversize message
 
 
 @attrs.define(eq=False)
 class PubsubStats:
-    """Counters; `reconnects` counts connections after the first."""
+    """Counters; `reconnects` counts connections after the first.
+
+    `dropped`: notifications a slow consumer lost; `malformed`: messages skipped as unusable;
+    `oversize`: connections closed because a message passed `max_message_size`.
+    """
 
     messages_sent: int = 0
     messages_received: int = 0
@@ -55,6 +68,12 @@ class PubsubStats:
     reconnects: int = 0
     dropped: int = 0
     malformed: int = 0
+    oversize: int = 0
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    """An id, as we send them (a `true` would otherwise match id 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @attrs.define(eq=False)
@@ -277,13 +296,22 @@ class PubsubClient:
             try:
                 message = await conn.ws.get_message()
             except trio_websocket.ConnectionClosed as exc:
-                logger.warning("pubsub %s: connection closed: %s", self.url, exc.reason)
+                if getattr(exc.reason, "code", None) == _MESSAGE_TOO_BIG:
+                    self.stats.oversize += 1
+                    logger.warning(
+                        "pubsub %s: a message passed %d bytes; reconnecting (%d so far)",
+                        self.url,
+                        self.max_message_size,
+                        self.stats.oversize,
+                    )
+                else:
+                    logger.warning("pubsub %s: connection closed: %s", self.url, exc.reason)
                 return
             self.stats.messages_received += 1
             self._dispatch(conn, message)
 
     async def _send(self, conn: _Connection, message: dict[str, Any]) -> None:
-        await conn.ws.send_message(json.dumps(message))
+        await conn.ws.send_message(untrusted.dumps(message).decode())
         self.stats.messages_sent += 1
 
     async def _send_subscribe(self, conn: _Connection, sub: _Sub) -> None:
@@ -302,13 +330,18 @@ class PubsubClient:
 
     def _malformed(self, why: str, message: object) -> None:
         self.stats.malformed += 1
-        logger.warning("pubsub %s: skipping malformed message (%s): %.200r", self.url, why, message)
+        logger.warning(
+            "pubsub %s: skipping malformed message (%s): %s",
+            self.url,
+            why,
+            untrusted.preview(message),
+        )
 
     def _dispatch(self, conn: _Connection, message: str | bytes) -> None:
         try:
-            msg = json.loads(message)
-        except ValueError:
-            self._malformed("not JSON", message)
+            msg = untrusted.loads(message)
+        except ValueError as exc:  # not JSON, not UTF-8, or nested too deep
+            self._malformed(f"not JSON: {exc}", message[:80])
             return
         if not isinstance(msg, dict):
             self._malformed("not an object", msg)
@@ -321,7 +354,7 @@ class PubsubClient:
 
     def _on_response(self, conn: _Connection, msg: dict[str, Any]) -> None:
         request_id = msg["id"]
-        if not isinstance(request_id, int) or request_id not in conn.pending:
+        if not _is_int(request_id) or request_id not in conn.pending:
             self._malformed("response to no request of ours", msg)
             return
         sub = conn.pending.pop(request_id)
@@ -331,8 +364,9 @@ class PubsubClient:
             self._fail(sub, error_from_rpc(msg["error"]))
             return
         server_id = msg.get("result")
-        if not isinstance(server_id, int) or isinstance(server_id, bool):
-            self._fail(sub, RpcError(f"malformed {sub.method} reply: {server_id!r:.80}"))
+        if not _is_int(server_id):
+            what = untrusted.preview(server_id, 80)
+            self._fail(sub, RpcBadReply(f"malformed {sub.method} reply: {what}"))
             return
         if sub.done:  # the consumer left while we waited: undo it on the server
             self._unsubscribe_soon(conn, sub.unsubscribe_method, server_id)
@@ -343,7 +377,7 @@ class PubsubClient:
 
     def _on_notification(self, conn: _Connection, params: dict[str, Any], msg: object) -> None:
         server_id = params.get("subscription")
-        if not isinstance(server_id, int) or "result" not in params:
+        if not _is_int(server_id) or "result" not in params:
             self._malformed("notification without subscription/result", msg)
             return
         sub = conn.by_server_id.get(server_id)

@@ -11,22 +11,29 @@ Failures are handled here so callers see only what survived the retries:
   jittered exponential back-off once every endpoint has failed during this call.
 - Anything else (bad params, preflight failure, malformed reply) → raised at once.
 
+Every reply is untrusted input. Its body is read as a stream and refused past
+`max_reply_bytes` (`RpcReplyTooLarge`) before it is all in memory; it is decoded by orjson,
+which refuses nesting past 1024 levels instead of overflowing the stack; and each typed method
+checks the shape it returns (`types.py`). Whatever is wrong with a reply surfaces as one
+`RpcBadReply`, logged and counted in `stats.bad_replies`, never as a `KeyError`, `TypeError`
+or `RecursionError` in the caller.
+
 `stats` counts HTTP requests actually sent (a batch is one), which is what a provider bills.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import itertools
-import json
 import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import attrs
 import httpx
@@ -36,22 +43,37 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from . import types as t
+from . import untrusted
 from ._timing import TokenBucket, backoff_delay
 from .errors import (
     INVALID_PARAMS,
+    RpcBadReply,
     RpcError,
     RpcRateLimited,
+    RpcReplyTooLarge,
     RpcUnavailable,
     error_from_rpc,
 )
-from .types import AccountInfo, SignatureStatus, TransactionInfo
+from .types import (
+    AccountInfo,
+    SignatureInfo,
+    SignatureStatus,
+    TokenAccount,
+    TransactionInfo,
+)
 
 __all__ = ["RpcClient", "RpcStats"]
 
 logger = logging.getLogger(__name__)
+E = TypeVar("E", bound=RpcError)
 
 _MAX_MULTIPLE_ACCOUNTS = 100  # getMultipleAccounts' limit per request
 _MAX_SIGNATURE_STATUSES = 256  # getSignatureStatuses' limit per request
+_MAX_SIGNATURES_FOR_ADDRESS = 1000  # getSignaturesForAddress' limit per request
+DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+# A parser is written against the shapes it checks; one it did not foresee must still end as
+# a bad reply, not as one of these escaping into the trader.
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError)
 
 
 def _endpoint_tuple(endpoints: Iterable[str]) -> tuple[str, ...]:
@@ -61,13 +83,19 @@ def _endpoint_tuple(endpoints: Iterable[str]) -> tuple[str, ...]:
 
 @attrs.define(eq=False)
 class RpcStats:
-    """Counters of what the client sent; `requests_sent` counts HTTP requests, retries included."""
+    """Counters of what the client sent; `requests_sent` counts HTTP requests, retries included.
+
+    `bad_replies` counts replies refused as malformed (`RpcBadReply`), the too large ones
+    (`RpcReplyTooLarge`) included; `oversize_replies` counts those alone.
+    """
 
     requests_sent: int = 0
     by_method: Counter[str] = attrs.field(factory=Counter)
     retries: int = 0
     rate_limited: int = 0
     failovers: int = 0
+    bad_replies: int = 0
+    oversize_replies: int = 0
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -95,6 +123,7 @@ class RpcClient:
         requests_per_second: cap on HTTP requests (token bucket of `burst`), None for no cap.
         max_retries: retries per call after the first attempt, over all endpoints.
         transport: an httpx transport (tests pass `httpx.MockTransport`).
+        max_reply_bytes: a reply body larger than this is refused while it streams in.
     """
 
     endpoints: tuple[str, ...] = attrs.field(converter=_endpoint_tuple)
@@ -105,6 +134,7 @@ class RpcClient:
     backoff_base: float = attrs.field(default=0.1, kw_only=True)
     backoff_max: float = attrs.field(default=5.0, kw_only=True)
     seed: int | None = attrs.field(default=None, kw_only=True)
+    max_reply_bytes: int = attrs.field(default=DEFAULT_MAX_REPLY_BYTES, kw_only=True)
     stats: RpcStats = attrs.field(init=False, factory=RpcStats)
     _current: int = attrs.field(init=False, default=0)
     _client: httpx.AsyncClient | None = attrs.field(init=False, default=None)
@@ -115,6 +145,8 @@ class RpcClient:
     def __attrs_post_init__(self) -> None:
         if not self.endpoints:
             raise ValueError("RpcClient needs at least one endpoint")
+        if self.max_reply_bytes < 1:
+            raise ValueError(f"max_reply_bytes must be positive, not {self.max_reply_bytes}")
         if self.requests_per_second is not None:
             self._budget = TokenBucket(self.requests_per_second, self.burst)
         self._rng = random.Random(self.seed)
@@ -150,7 +182,8 @@ class RpcClient:
         Raises:
             RpcRateLimited, RpcUnavailable: still failing after `max_retries` retries.
             TransactionError: a preflight failure (-32002) with its simulation `err`.
-            RpcError: any other error member, or a malformed reply.
+            RpcBadReply: a malformed reply (`RpcReplyTooLarge`: a too large one).
+            RpcError: any other error member.
         """
         request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method}
         if params is not None:
@@ -175,29 +208,51 @@ class RpcClient:
         body = await self._send(requests, [m for m, _ in calls])
         if not isinstance(body, list):
             if isinstance(body, dict) and "error" in body:
-                raise error_from_rpc(body["error"])
-            raise RpcError(f"malformed batch reply: expected a list, got {type(body).__name__}")
-        by_id = {r.get("id"): r for r in body if isinstance(r, dict)}
+                raise self._counted(error_from_rpc(body["error"]))
+            raise self._bad(f"malformed batch reply: expected a list, got {type(body).__name__}")
+        by_id = {r["id"]: r for r in body if isinstance(r, dict) and _is_id(r.get("id"))}
         missing = [m for i, (m, _) in zip(ids, calls, strict=True) if i not in by_id]
         if missing:
-            raise RpcError(f"malformed batch reply: no response for {missing}")
+            raise self._bad(f"malformed batch reply: no response for {missing}")
         return [self._result(by_id[i], m) for i, (m, _) in zip(ids, calls, strict=True)]
 
-    @staticmethod
-    def _result(body: Any, method: str) -> Any:
+    def _result(self, body: Any, method: str) -> Any:
         if not isinstance(body, dict):
-            raise RpcError(f"malformed {method} reply: expected an object")
+            raise self._bad(f"malformed {method} reply: expected an object")
         if "error" in body:
-            raise error_from_rpc(body["error"])
+            raise self._counted(error_from_rpc(body["error"]))
         if "result" not in body:
-            raise RpcError(f"malformed {method} reply: neither 'result' nor 'error'")
+            raise self._bad(f"malformed {method} reply: neither 'result' nor 'error'")
         return body["result"]
+
+    def _bad(self, message: str) -> RpcBadReply:
+        return self._counted(RpcBadReply(message))
+
+    def _counted(self, error: E) -> E:
+        """Count and log `error` if it is a bad reply; return it for the caller to raise."""
+        if isinstance(error, RpcBadReply):
+            self.stats.bad_replies += 1
+            if isinstance(error, RpcReplyTooLarge):
+                self.stats.oversize_replies += 1
+            logger.warning("bad reply from %s: %s", self.endpoint, error)
+        return error
+
+    @contextlib.contextmanager
+    def _parsing(self, method: str) -> Iterator[None]:
+        """Around a typed method's parsing: any failure is a counted `RpcBadReply`."""
+        try:
+            yield
+        except RpcBadReply as exc:
+            raise self._counted(exc) from None
+        except _SHAPE_ERRORS as exc:
+            logger.warning("unforeseen %s reply shape", method, exc_info=True)
+            raise self._bad(f"malformed {method} reply: {type(exc).__name__}") from None
 
     async def _send(self, payload: Any, methods: list[str]) -> Any:
         """POST `payload`, retrying rate limits and unavailability; return the decoded JSON."""
         if self._client is None:
             raise RuntimeError("RpcClient is used outside `async with`")
-        content = json.dumps(payload).encode()
+        content = untrusted.dumps(payload)
         failed_here: set[int] = set()
         for attempt in itertools.count():
             if self._budget is not None:
@@ -246,36 +301,74 @@ class RpcClient:
         endpoint = self.endpoints[index]
         self.stats.requests_sent += 1
         self.stats.by_method.update(methods)
+        url = httpx.URL(endpoint)
+        request = httpx.Request(
+            "POST",
+            url,
+            # given a stream, httpx leaves every header to us, Host included
+            headers={
+                "host": url.netloc.decode("ascii"),
+                "content-type": "application/json",
+                "content-length": str(len(content)),
+            },
+            stream=_Body(content),
+            extensions={"timeout": _TIMEOUT.as_dict()},
+        )
         try:
-            url = httpx.URL(endpoint)
-            request = httpx.Request(
-                "POST",
-                url,
-                # given a stream, httpx leaves every header to us, Host included
-                headers={
-                    "host": url.netloc.decode("ascii"),
-                    "content-type": "application/json",
-                    "content-length": str(len(content)),
-                },
-                stream=_Body(content),
-                extensions={"timeout": _TIMEOUT.as_dict()},
-            )
-            response = await self._client.send(request)
+            response = await self._client.send(request, stream=True)
+            try:
+                status = response.status_code
+                retry_after = _retry_after(response.headers.get("retry-after"))
+                if status == 429:
+                    raise RpcRateLimited(f"{endpoint}: HTTP 429", code=429, retry_after=retry_after)
+                if status >= 500:
+                    raise RpcUnavailable(f"{endpoint}: HTTP {status}")
+                raw = await self._read_body(response, endpoint)
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             raise RpcUnavailable(f"{endpoint}: {type(exc).__name__}: {exc}") from exc
-        retry_after = _retry_after(response.headers.get("retry-after"))
-        if response.status_code == 429:
-            raise RpcRateLimited(f"{endpoint}: HTTP 429", code=429, retry_after=retry_after)
-        if response.status_code >= 500:
-            raise RpcUnavailable(f"{endpoint}: HTTP {response.status_code}")
+        except httpx.DecodingError as exc:  # a Content-Encoding its bytes do not follow
+            raise self._bad(f"undecodable reply from {endpoint}: {exc}") from None
+        return self._decode(raw, status, retry_after, endpoint)
+
+    async def _read_body(self, response: httpx.Response, endpoint: str) -> bytes:
+        """The body, refused once it passes `max_reply_bytes` (declared or streamed)."""
+        limit = self.max_reply_bytes
+        declared = response.headers.get("content-length", "")
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > 20 or int(declared) > limit)
+        ):
+            raise self._counted(
+                RpcReplyTooLarge(
+                    f"reply from {endpoint} declares {declared:.24} bytes, over {limit}",
+                    limit=limit,
+                )
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._counted(
+                    RpcReplyTooLarge(f"reply from {endpoint} passed {limit} bytes", limit=limit)
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, raw: bytes, status: int, retry_after: float | None, endpoint: str) -> Any:
         try:
-            body = json.loads(response.content)
-        except ValueError:
-            what = "an error page" if response.status_code >= 400 else "a malformed reply"
-            raise RpcError(
-                f"{what} from {endpoint} (HTTP {response.status_code}), not JSON: "
-                f"{response.content[:80]!r}",
-                code=response.status_code if response.status_code >= 400 else None,
+            body = untrusted.loads(raw)
+        except ValueError as exc:
+            if status >= 400:
+                raise RpcError(
+                    f"an error page from {endpoint} (HTTP {status}), not JSON: {raw[:80]!r}",
+                    code=status,
+                ) from None
+            raise self._bad(
+                f"a malformed reply from {endpoint} (HTTP {status}), not JSON ({exc}): {raw[:80]!r}"
             ) from None
         # A single request's rate-limit or unhealthy error is retried like its HTTP form.
         if isinstance(body, dict) and "error" in body:
@@ -288,46 +381,47 @@ class RpcClient:
                     error = error_from_rpc(item["error"], retry_after=retry_after)
                     if isinstance(error, RpcRateLimited | RpcUnavailable):
                         raise error
-        if response.status_code >= 400 and not isinstance(body, dict | list):
-            raise RpcError(f"{endpoint}: HTTP {response.status_code}", code=response.status_code)
+        if status >= 400 and not isinstance(body, dict | list):
+            raise RpcError(f"{endpoint}: HTTP {status}", code=status)
         return body
 
     # ----------------------------------------------------------------------- typed methods
+    # Each parses its `result` inside `_parsing`, so a malformed one is a counted RpcBadReply.
 
     async def get_latest_blockhash(self, commitment: str = "processed") -> tuple[Hash, int]:
         """(blockhash, lastValidBlockHeight) at `commitment`."""
         result = await self.call("getLatestBlockhash", [{"commitment": commitment}])
-        return t.parse_latest_blockhash(result)
+        with self._parsing("getLatestBlockhash"):
+            return t.parse_latest_blockhash(result)
 
-    async def _int(self, method: str, params: list[Any]) -> int:
+    async def _u64(self, method: str, params: list[Any]) -> int:
         result = await self.call(method, params)
-        if not isinstance(result, int) or isinstance(result, bool):
-            raise RpcError(f"malformed {method} reply: {result!r:.80} is not an integer")
-        return result
+        with self._parsing(method):
+            return t.u64(method, result)
 
     async def get_block_height(self, commitment: str = "processed") -> int:
         """The current block height (the clock `lastValidBlockHeight` is measured on)."""
-        return await self._int("getBlockHeight", [{"commitment": commitment}])
+        return await self._u64("getBlockHeight", [{"commitment": commitment}])
 
     async def get_slot(self, commitment: str = "processed") -> int:
         """The current slot at `commitment`."""
-        return await self._int("getSlot", [{"commitment": commitment}])
+        return await self._u64("getSlot", [{"commitment": commitment}])
 
     async def get_balance(self, pubkey: Pubkey, commitment: str = "processed") -> int:
         """Lamports held by `pubkey` (0 for an absent account)."""
         result = await self.call("getBalance", [str(pubkey), {"commitment": commitment}])
-        value = t.context_value("getBalance", result)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise RpcError(f"malformed getBalance reply: {value!r:.80} is not an integer")
-        return value
+        with self._parsing("getBalance"):
+            return t.u64("getBalance", t.context_value("getBalance", result))
 
     async def get_account_info(
         self, pubkey: Pubkey, commitment: str = "processed"
     ) -> AccountInfo | None:
         """The account at `pubkey`, or None if it does not exist."""
+        method = "getAccountInfo"
         params = [str(pubkey), {"commitment": commitment, "encoding": "base64"}]
-        result = await self.call("getAccountInfo", params)
-        return t.parse_account_info("getAccountInfo", t.context_value("getAccountInfo", result))
+        result = await self.call(method, params)
+        with self._parsing(method):
+            return t.parse_account_info(method, t.context_value(method, result))
 
     async def get_multiple_accounts(
         self, pubkeys: Sequence[Pubkey], commitment: str = "processed"
@@ -338,10 +432,12 @@ class RpcClient:
         for start in range(0, len(pubkeys), _MAX_MULTIPLE_ACCOUNTS):
             chunk = [str(k) for k in pubkeys[start : start + _MAX_MULTIPLE_ACCOUNTS]]
             opts = {"commitment": commitment, "encoding": "base64"}
-            value = t.context_value(method, await self.call(method, [chunk, opts]))
-            if not isinstance(value, list) or len(value) != len(chunk):
-                raise RpcError(f"malformed {method} reply: expected {len(chunk)} accounts")
-            accounts.extend(t.parse_account_info(method, v) for v in value)
+            result = await self.call(method, [chunk, opts])
+            with self._parsing(method):
+                value = t.context_value(method, result)
+                if not isinstance(value, list) or len(value) != len(chunk):
+                    raise RpcBadReply(f"malformed {method} reply: expected {len(chunk)} accounts")
+                accounts.extend(t.parse_account_info(method, v) for v in value)
         return accounts
 
     async def get_token_account_balance(
@@ -359,13 +455,63 @@ class RpcClient:
             if exc.code == INVALID_PARAMS and "could not find account" in exc.message.lower():
                 return None
             raise
-        value = t.context_value(method, result)
-        if value is None:
-            return None
-        amount = value.get("amount") if isinstance(value, dict) else None
-        if not isinstance(amount, str) or not amount.isdigit():
-            raise RpcError(f"malformed {method} reply: no integer 'amount'")
-        return int(amount)
+        with self._parsing(method):
+            value = t.context_value(method, result)
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise RpcBadReply(f"malformed {method} reply: value is not an object")
+            return t.amount(method, value.get("amount"))
+
+    async def get_token_accounts_by_owner(
+        self, owner: Pubkey, *, program_id: Pubkey, commitment: str = "confirmed"
+    ) -> list[TokenAccount]:
+        """Every token account of `program_id` (SPL Token or Token-2022) that `owner` holds.
+
+        Asked as `jsonParsed` (which carries `decimals`); a node answers base64 for an
+        account it cannot parse, and those are decoded here with `decimals=None`.
+        """
+        method = "getTokenAccountsByOwner"
+        opts = {"commitment": commitment, "encoding": "jsonParsed"}
+        result = await self.call(method, [str(owner), {"programId": str(program_id)}, opts])
+        with self._parsing(method):
+            return t.parse_token_accounts(result)
+
+    async def get_signatures_for_address(
+        self,
+        address: Pubkey,
+        *,
+        before: Signature | None = None,
+        until: Signature | None = None,
+        limit: int = _MAX_SIGNATURES_FOR_ADDRESS,
+        commitment: str = "confirmed",
+    ) -> list[SignatureInfo]:
+        """Signatures of transactions that touched `address`, newest first, one page.
+
+        Searches back from `before` (exclusive; newest if None) down to `until` (exclusive),
+        at most `limit` (1..1000) of them; page on by passing the last one as `before`.
+        Solana answers only at "confirmed" or "finalized".
+        """
+        if not 1 <= limit <= _MAX_SIGNATURES_FOR_ADDRESS:
+            raise ValueError(f"limit must be in 1..{_MAX_SIGNATURES_FOR_ADDRESS}, not {limit}")
+        method = "getSignaturesForAddress"
+        opts: dict[str, Any] = {"commitment": commitment, "limit": limit}
+        if before is not None:
+            opts["before"] = str(before)
+        if until is not None:
+            opts["until"] = str(until)
+        result = await self.call(method, [str(address), opts])
+        with self._parsing(method):
+            infos = t.parse_signature_infos(result)
+            if len(infos) > limit:
+                raise RpcBadReply(f"malformed {method} reply: {len(infos)} entries > {limit}")
+            return infos
+
+    async def get_genesis_hash(self) -> str:
+        """The cluster's genesis hash (base58): tells mainnet, devnet and a simulator apart."""
+        result = await self.call("getGenesisHash", [])
+        with self._parsing("getGenesisHash"):
+            return t.parse_genesis_hash(result)
 
     async def send_transaction(
         self, raw: bytes, *, skip_preflight: bool = True, max_retries: int | None = 0
@@ -384,29 +530,48 @@ class RpcClient:
             opts["maxRetries"] = max_retries
         encoded = base64.b64encode(raw).decode()
         result = await self.call("sendTransaction", [encoded, opts])
-        return t.signature("sendTransaction", result)
+        with self._parsing("sendTransaction"):
+            return t.signature("sendTransaction", result)
 
     async def simulate_transaction(self, raw: bytes) -> dict[str, Any]:
-        """`simulateTransaction`'s value (`err`, `logs`, `unitsConsumed`, …); sigs unchecked."""
+        """`simulateTransaction`'s value (`err`, `logs`, `unitsConsumed`, …); sigs unchecked.
+
+        Only `err` is checked (a `TransactionError`-sized value or None); the rest is the
+        node's, as untrusted as it came.
+        """
+        method = "simulateTransaction"
         opts = {"encoding": "base64", "commitment": "processed", "sigVerify": False}
-        result = await self.call("simulateTransaction", [base64.b64encode(raw).decode(), opts])
-        value = t.context_value("simulateTransaction", result)
-        if not isinstance(value, dict):
-            raise RpcError("malformed simulateTransaction reply: value is not an object")
-        return value
+        result = await self.call(method, [base64.b64encode(raw).decode(), opts])
+        with self._parsing(method):
+            value = t.context_value(method, result)
+            if not isinstance(value, dict):
+                raise RpcBadReply(f"malformed {method} reply: value is not an object")
+            t.transaction_err(method, value.get("err"))
+            return value
 
     async def get_signature_statuses(
-        self, sigs: Sequence[Signature]
+        self, sigs: Sequence[Signature], *, search_history: bool = False
     ) -> list[SignatureStatus | None]:
-        """Statuses in the order of `sigs`; None for a signature the node does not know."""
+        """Statuses in the order of `sigs`; None for a signature the node does not know.
+
+        Without `search_history` a node answers from its recent status cache only (about
+        150 slots, a minute): an older transaction is None there although it landed. With
+        it, the node also searches its ledger: slower, but the only way to find a
+        transaction that landed while we were down.
+        """
         method = "getSignatureStatuses"
         statuses: list[SignatureStatus | None] = []
         for start in range(0, len(sigs), _MAX_SIGNATURE_STATUSES):
             chunk = [str(s) for s in sigs[start : start + _MAX_SIGNATURE_STATUSES]]
-            value = t.context_value(method, await self.call(method, [chunk]))
-            if not isinstance(value, list) or len(value) != len(chunk):
-                raise RpcError(f"malformed {method} reply: expected {len(chunk)} statuses")
-            statuses.extend(t.parse_signature_status(v) for v in value)
+            params: list[Any] = [chunk]
+            if search_history:
+                params.append({"searchTransactionHistory": True})
+            result = await self.call(method, params)
+            with self._parsing(method):
+                value = t.context_value(method, result)
+                if not isinstance(value, list) or len(value) != len(chunk):
+                    raise RpcBadReply(f"malformed {method} reply: expected {len(chunk)} statuses")
+                statuses.extend(t.parse_signature_status(v) for v in value)
         return statuses
 
     async def get_transaction(
@@ -414,30 +579,38 @@ class RpcClient:
     ) -> TransactionInfo | None:
         """The executed transaction, or None if the node does not have it (yet)."""
         opts = {"encoding": "json", "maxSupportedTransactionVersion": 0, "commitment": commitment}
-        return t.parse_transaction(await self.call("getTransaction", [str(sig), opts]))
+        result = await self.call("getTransaction", [str(sig), opts])
+        with self._parsing("getTransaction"):
+            return t.parse_transaction(result)
 
     async def get_recent_prioritization_fees(self, accounts: Iterable[Pubkey] = ()) -> list[int]:
         """Per-slot minimum priority fees (micro-lamports per CU) of recent slots."""
         method = "getRecentPrioritizationFees"
         result = await self.call(method, [[str(a) for a in accounts]])
-        if not isinstance(result, list):
-            raise RpcError(f"malformed {method} reply: expected a list")
-        fees = []
-        for entry in result:
-            fee = entry.get("prioritizationFee") if isinstance(entry, dict) else None
-            if not isinstance(fee, int) or isinstance(fee, bool) or fee < 0:
-                raise RpcError(f"malformed {method} reply: bad prioritizationFee {fee!r:.40}")
-            fees.append(fee)
-        return fees
+        with self._parsing(method):
+            if not isinstance(result, list):
+                raise RpcBadReply(f"malformed {method} reply: expected a list")
+            fees = []
+            for entry in result:
+                fee = entry.get("prioritizationFee") if isinstance(entry, dict) else None
+                fees.append(t.u64(method, fee))
+            return fees
 
     async def request_airdrop(self, pubkey: Pubkey, lamports: int) -> Signature:
         """Ask a test node for lamports; return the airdrop's signature."""
         result = await self.call("requestAirdrop", [str(pubkey), lamports])
-        return t.signature("requestAirdrop", result)
+        with self._parsing("requestAirdrop"):
+            return t.signature("requestAirdrop", result)
 
     async def get_minimum_balance_for_rent_exemption(self, size: int) -> int:
         """Lamports an account of `size` data bytes needs to be rent exempt."""
-        return await self._int("getMinimumBalanceForRentExemption", [size])
+        return await self._u64("getMinimumBalanceForRentExemption", [size])
+
+
+def _is_id(value: object) -> bool:
+    """Our request ids are ints; a reply's id of another type (a list is not even hashable)
+    answers nothing of ours."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)

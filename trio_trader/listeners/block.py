@@ -19,20 +19,29 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from trio_trader.chain.pubsub import PubsubClient, Subscription
+from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
-from .decode import decode_transaction
+from .decode import Malformed, decode_transaction, field, log_lines, optional_slot
 from .logs import ListenerStats, PriceSink, TokenSink, _dispatch, run_listener
 
 log = logging.getLogger(__name__)
 
 
-def _signature(tx: Any) -> str:
-    if isinstance(tx, list) and len(tx) == 2 and tx[1] == "base64":
-        return str(VersionedTransaction.from_bytes(base64.b64decode(tx[0])).signatures[0])
-    if isinstance(tx, dict) and tx.get("signatures"):
-        return str(tx["signatures"][0])
-    raise ValueError("transaction has no readable signature")
+def _signature(tx: object) -> str:
+    """The first signature of a block's transaction: `["<b64>", "base64"]` or JSON."""
+    if isinstance(tx, list) and len(tx) == 2 and tx[1] == "base64" and isinstance(tx[0], str):
+        try:
+            signatures = VersionedTransaction.from_bytes(base64.b64decode(tx[0])).signatures
+        except Exception:  # binascii.Error, or solders' own error types for bad bytes
+            raise Malformed("transaction bytes do not decode") from None
+        if signatures:
+            return str(signatures[0])
+    elif isinstance(tx, dict):
+        listed = tx.get("signatures")
+        if isinstance(listed, list) and listed and isinstance(listed[0], str):
+            return listed[0]
+    raise Malformed("transaction has no readable signature")
 
 
 @attrs.define(eq=False)
@@ -61,24 +70,24 @@ class BlockListener:
         """Process one block notification; a bad transaction skips only itself."""
         self.stats.notifications += 1
         try:
-            value = item["value"]
-            slot = value.get("slot")
+            value = field(item, "value", dict)
+            slot = optional_slot(value.get("slot"))
             block = value.get("block") or {}
-            txs = block.get("transactions") or []
-        except (KeyError, TypeError, AttributeError) as exc:
+            txs = field(block, "transactions", list) if block.get("transactions") else []
+        except (Malformed, AttributeError) as exc:  # AttributeError: a block that is no object
             self.stats.malformed += 1
-            log.warning("skipping malformed block notification (%s)", exc)
+            log.warning("skipping malformed block notification (%s): %s", exc, preview(item))
             return
         now = trio.current_time()
         for entry in txs:
             try:
-                meta = entry["meta"]
+                meta = field(entry, "meta", dict)
                 if meta.get("err") is not None:
                     self.stats.failed_txs += 1
                     continue
-                logs = meta.get("logMessages") or []
-                signature = _signature(entry["transaction"])
-            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                logs = log_lines(meta.get("logMessages"))
+                signature = _signature(field(entry, "transaction", object))
+            except Malformed as exc:
                 self.stats.malformed += 1
                 log.warning("skipping malformed transaction in block %s (%s)", slot, exc)
                 continue

@@ -3,12 +3,17 @@
 Shared by both listeners. Failed transactions are ignored (their events never happened);
 a line that does not decode is logged and skipped, never raised: one odd transaction must
 not stop detection.
+
+Notifications are untrusted JSON (up to 1024 levels deep): the readers below check each
+field they use and raise `Malformed` naming it, and log lines show an item only through
+`untrusted.preview` (a plain `repr` of a deep one raises `RecursionError`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -18,6 +23,44 @@ from trio_trader.trading.token_info import TokenInfo
 from .types import NewToken, PriceUpdate, creator_buy_lamports
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Malformed(ValueError):
+    """A notification lacks a field we use, or has it in the wrong shape."""
+
+
+def field(obj: object, key: str, kind: type[T]) -> T:
+    """`obj[key]`, which must exist and be a `kind`."""
+    if not isinstance(obj, dict):
+        raise Malformed(f"not an object where {key!r} should be")
+    value = obj.get(key)
+    if not isinstance(value, kind):
+        raise Malformed(f"{key!r} is {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def optional_slot(value: object) -> int | None:
+    """A slot if `value` is one (a non-negative int), else None: the slot is only a label."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def log_lines(value: object) -> list[str]:
+    """A transaction's log messages: a list of strings (null or absent: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise Malformed("logs are not a list of strings")
+    return value
+
+
+def context_slot(item: dict[str, Any]) -> int | None:
+    """`item["context"]["slot"]`, None when absent or not a slot."""
+    context = item.get("context")
+    return optional_slot(context.get("slot")) if isinstance(context, dict) else None
 
 
 def decode_transaction(

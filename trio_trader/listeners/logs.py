@@ -18,9 +18,10 @@ import trio
 from solders.pubkey import Pubkey
 
 from trio_trader.chain.pubsub import PubsubClient, Subscription
+from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
-from .decode import decode_transaction
+from .decode import Malformed, context_slot, decode_transaction, field, log_lines
 from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
@@ -66,16 +67,14 @@ class LogsListener:
         """Process one notification (``{"context": {"slot"}, "value": {...}}``)."""
         self.stats.notifications += 1
         try:
-            value = item["value"]
-            signature = str(value["signature"])
-            logs = value["logs"]
+            value = field(item, "value", dict)
+            signature = field(value, "signature", str)
+            logs = log_lines(field(value, "logs", list))
             err = value.get("err")
-            slot = item.get("context", {}).get("slot")
-            if not isinstance(logs, list):
-                raise TypeError("logs is not a list")
-        except (KeyError, TypeError, AttributeError) as exc:
+            slot = context_slot(item)
+        except Malformed as exc:
             self.stats.malformed += 1
-            log.warning("skipping malformed logs notification (%s): %.200r", exc, item)
+            log.warning("skipping malformed logs notification (%s): %s", exc, preview(item))
             return
         if err is not None:
             self.stats.failed_txs += 1
@@ -110,7 +109,9 @@ async def run_listener(
             try:
                 listener.handle(item, on_token, on_price)
             except Exception:
-                log.exception("skipping a notification that could not be handled: %.200r", item)
+                log.exception(
+                    "skipping a notification that could not be handled: %s", preview(item)
+                )
 
 
 def _dispatch(

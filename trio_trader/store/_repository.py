@@ -32,6 +32,8 @@ Public API::
         await repo.upsert_token_info(token_info)
         await repo.get_token_info(mint) -> TokenInfo | None
         repo.read_errors: list[CorruptRowError]     (rows skipped by the list methods)
+        await repo.known_signatures() -> set[str]     (every order and trade signature)
+        await repo.newest_landed_signature() -> str | None   (highest-slot recorded trade)
 
 ``record_trade`` keeps these counters in the same transaction: ``buy_confirmed``,
 ``buy_failed``, ``sell_confirmed``, ``sell_failed``, and for SELLs sent before their
@@ -234,6 +236,44 @@ class Repository:
             logger.error("skipping unreadable row: %s", error)
         self.read_errors.extend(errors)
         return positions
+
+    # ------------------------------------------------------------------ reconciliation
+
+    async def known_signatures(self) -> set[str]:
+        """Every transaction signature the database names: both orders of every position
+        (open or closed, resolved or not) and every recorded trade (old-schema rows too).
+
+        Start-up reconciliation treats any other signature of the wallet as unknown.
+        """
+        sql = (
+            "SELECT json_extract(buy_order, '$.signature') FROM positions "
+            "WHERE json_valid(buy_order) "
+            "UNION SELECT json_extract(sell_order, '$.signature') FROM positions "
+            "WHERE json_valid(sell_order) "
+            "UNION SELECT signature FROM trades"
+        )
+
+        def read() -> set[str]:
+            return {row[0] for row in self._db.execute(sql).fetchall() if isinstance(row[0], str)}
+
+        return await self._run(read)
+
+    async def newest_landed_signature(self) -> str | None:
+        """The recorded trade that landed in the highest slot (``None`` if none did).
+
+        Only a transaction that landed is in the wallet's history, so only such a
+        signature can bound ``getSignaturesForAddress(until=…)``.
+        """
+        sql = (
+            "SELECT signature FROM trades WHERE signature IS NOT NULL AND slot IS NOT NULL "
+            "ORDER BY slot DESC, id DESC LIMIT 1"
+        )
+
+        def read() -> str | None:
+            row = self._db.execute(sql).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(read)
 
     # ------------------------------------------------------------------ tokens
 

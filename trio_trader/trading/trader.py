@@ -57,6 +57,7 @@ from trio_trader.trading.platform_aware import (
     TradeError,
 )
 from trio_trader.trading.position import Position
+from trio_trader.trading.reconcile import Reconciler, ReconcileReport
 from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ class TraderSettings:
     rules: ExitRules = attrs.field(factory=ExitRules)
     policy: SellPolicy = attrs.field(factory=SellPolicy)
     intake_buffer: int = 64
+    #: take tokens the wallet holds without an open position as positions (and sell them)
+    adopt_orphans: bool = False
+    #: pages (of 1000) of getSignaturesForAddress read at start-up: each unknown signature
+    #: costs a getTransaction before the bot trades, so the walk is bounded (and logged)
+    history_max_pages: int = 2
 
 
 @attrs.define(eq=False)
@@ -128,6 +134,7 @@ class UniversalTrader:
     _positions: trio.Nursery | None = attrs.field(default=None, init=False)
     _intake_send: trio.MemorySendChannel[NewToken] | None = attrs.field(default=None, init=False)
     _monitors: dict[Pubkey, PositionMonitor] = attrs.field(factory=dict, init=False)
+    reconciliation: ReconcileReport | None = attrs.field(default=None, init=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the services, resume unfinished positions, then trade until cancelled."""
@@ -358,22 +365,43 @@ class UniversalTrader:
     # ------------------------------------------------------------------ restart recovery
 
     async def _recover(self, root: trio.Nursery) -> None:
-        """Resume the previous run's positions: every unresolved order, every open position.
+        """Reconcile with the chain, then resume every unresolved order and open position.
 
         Unresolved orders come first: a position may be closed (its SELL confirmed) while its
         BUY's own confirmation was still being processed; resolving that BUY completes its
         PnL. Open positions with nothing in flight still hold tokens: they are monitored again.
+        Reconciliation (``trading/reconcile.py``) books what landed while the bot was down
+        and adopts what the wallet did or holds without the database knowing, first.
         """
         unresolved = await self.repo.get_unresolved_positions()
         seen = {p.id for p in unresolved}
         still_open = [p for p in await self.repo.get_open_positions() if p.id not in seen]
-        for position in [*unresolved, *still_open]:
+        for position in await self._reconcile([*unresolved, *still_open]):
             if position.mint in self.position_tasks:
                 continue
             self.position_tasks[position.mint] = position
             self.stats.positions_recovered += 1
             log.info("resuming position %s (%s, %s)", position.id, position.mint, position.status)
             root.start_soon(self._position_task, position.token_info, position)
+
+    async def _reconcile(self, positions: list[Position]) -> list[Position]:
+        """The positions to resume after reconciling; the database's alone if it fails."""
+        chain = self.buyer.chain
+        reconciler = Reconciler(
+            rpc=chain.rpc,
+            wallet=chain.wallet,
+            repo=self.repo,
+            adopt_orphans=self.settings.adopt_orphans,
+            max_pages=self.settings.history_max_pages,
+        )
+        self.reconciliation = reconciler.report
+        try:
+            return await reconciler.run(positions)
+        except Exception:
+            # Never let a bug here keep the known positions from being sold; a row with no
+            # BUY is not closed blind, though (the wallet may hold its tokens).
+            log.exception("start-up reconciliation failed; resuming from the database")
+            return [p for p in positions if p.buy_order is not None]
 
     async def _resume(self, position: Position) -> None:
         if position.buy_order is None:
@@ -388,11 +416,13 @@ class UniversalTrader:
             await self._run_scope(position, buy, monitor)
 
     async def _resolve_unsent(self, position: Position) -> None:
-        """A row without a BUY order: the bot stopped between the insert and the signing.
+        """A row without a BUY order whose mint the wallet does not hold: nothing bought.
 
-        The signed BUY is written before it is sent (``_handle_token``), so a row that
-        names no BUY order proves that no BUY of it ever left: nothing was bought, there
-        is nothing to wait for and nothing to sell.
+        The signed BUY is written before it is sent (``_handle_token``), so a row of this
+        version that names no BUY order proves that no BUY of it ever left. A row migrated
+        from the old schema names none either, yet its tokens may be held: reconciliation
+        adopts those holdings into the row (giving it a BUY order) before this runs, and
+        keeps such rows from being resumed when the holdings cannot be read.
         """
         log.info("position %s (%s): its BUY was never sent; closed", position.id, position.mint)
         position.close(BUY_NOT_SENT)

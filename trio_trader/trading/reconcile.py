@@ -1,0 +1,416 @@
+"""Start-up reconciliation: the wallet on chain against the database, before anything resumes.
+
+The database is the bot's memory, the chain is the truth. While the bot was down (or
+before this schema existed) things may have happened that the rows do not say; each
+step below brings the rows in line with the ledger, exact to the lamport where the chain
+tells the amounts, and writes every change before any position task starts:
+
+1. **Unresolved orders that landed.** Each PENDING/SENT order's signature is looked up
+   with ``getTransaction`` (which, unlike the status cache, remembers old transactions).
+   Found → booked CONFIRMED or FAILED from the transaction itself, so a BUY or SELL that
+   landed long before the restart is never declared expired. Not found → left to the
+   normal confirmation (rebroadcast until it lands or its blockhash expires).
+2. **Unknown transactions.** ``getSignaturesForAddress(wallet, until=<newest landed
+   signature the database knows>)``, at most ``max_pages`` pages. Each successful one the
+   database does not name is read; the pump ``TradeEvent``\\ s whose ``user`` is the wallet
+   are booked:
+
+   * a BUY of a mint with no open position → a new position with a CONFIRMED BUY built
+     from the transaction (signature, slot, fee, wallet SOL and token deltas);
+   * a BUY of a mint whose open row has no BUY order (a migrated or bare row) → that
+     row's BUY;
+   * a BUY of a mint whose open position already has a CONFIRMED BUY and no SELL in
+     flight (a second BUY: never sent by this bot) → logged as an ALERT and merged into
+     that position (its tokens and cost add up, the trade is recorded as BUY attempt
+     2…), so one SELL sells everything and the PnL stays the wallet's delta. With that
+     position's BUY or SELL still in flight the merge could be overwritten: it is only
+     reported (ALERT) and its tokens are left for the next start;
+   * a SELL of a mint with an open position → booked as a CONFIRMED SELL; it closes the
+     position when it sold all the position's tokens (exit reason ``sold_outside``),
+     else it lowers the position's token amount and adds to ``sol_received``;
+   * a SELL of a mint with no open position → only logged.
+
+3. **Token holdings.** ``getTokenAccountsByOwner`` (SPL Token and Token-2022): each mint
+   held with no open position is logged as a WARNING ``orphan tokens`` line; with
+   ``adopt_orphans`` and a tradable curve it becomes a position (CONFIRMED BUY with no
+   signature, ``sol_spent`` 0: its cost is unknown, so its realised PnL is its proceeds)
+   that is monitored and sold like any other.
+4. **Rows with no BUY order** (migrated from the old schema, or a bare row): when the
+   wallet holds that mint, the holding is adopted into the row (CONFIRMED BUY with no
+   signature; ``sol_spent`` kept from the row when the old schema recorded it, else 0);
+   otherwise the row is resumed and closed as ``buy_not_sent`` as before. If the holdings
+   cannot be read, such rows are neither closed nor resumed this run.
+
+A failing RPC read ends only its own step (logged); the positions are resumed from
+what is known. Public API::
+
+    Reconciler(rpc=, wallet=, repo=, adopt_orphans=False, max_pages=2, page_limit=1000)
+    await reconciler.run(positions) -> list[Position]     (the positions to resume)
+    reconciler.report: ReconcileReport
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import attrs
+import trio
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from trio_trader.chain.errors import RpcError
+from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.types import TransactionInfo
+from trio_trader.pump.errors import error_from_transaction_err
+from trio_trader.store import Repository
+from trio_trader.trading import wallet_scan
+from trio_trader.trading.monitor import save
+from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+
+log = logging.getLogger(__name__)
+
+#: exit reason of a position whose tokens were sold by a transaction the bot did not send
+SOLD_OUTSIDE = "sold_outside"
+_IN_FLIGHT = frozenset({OrderState.PENDING, OrderState.SENT})
+
+
+@attrs.define(eq=False)
+class ReconcileReport:
+    """What reconciliation found and did (for logs, tests and the run summary)."""
+
+    resolved_on_chain: int = 0
+    unknown_transactions: int = 0
+    adopted_buys: int = 0
+    adopted_sells: int = 0
+    merged_buys: int = 0
+    unbooked: int = 0
+    orphans: dict[Pubkey, int] = attrs.field(factory=dict)
+    orphans_adopted: int = 0
+    rows_adopted: int = 0
+    rows_deferred: int = 0
+    history_bound_hit: bool = False
+
+
+@attrs.define(eq=False, kw_only=True)
+class Reconciler:
+    """Runs the steps of the module docstring once, at start-up."""
+
+    rpc: RpcClient
+    wallet: Pubkey
+    repo: Repository
+    adopt_orphans: bool = False
+    max_pages: int = 2
+    page_limit: int = wallet_scan.MAX_PAGE_LIMIT
+    report: ReconcileReport = attrs.field(factory=ReconcileReport)
+    _open: dict[Pubkey, Position] = attrs.field(factory=dict, init=False)
+    _new: list[Position] = attrs.field(factory=list, init=False)
+
+    async def run(self, positions: list[Position]) -> list[Position]:
+        """Reconcile; returns the positions to resume (``positions`` updated, plus new ones)."""
+        await self._resolve_landed(positions)
+        for position in positions:
+            if position.is_open:
+                self._open.setdefault(position.mint, position)
+        try:
+            await self._scan_history()
+        except RpcError as exc:
+            log.error("reconciliation: wallet history unreadable (%s); skipped", exc)
+        try:
+            holdings = await wallet_scan.token_holdings(self.rpc, self.wallet)
+        except RpcError as exc:
+            log.error("reconciliation: token accounts unreadable (%s); skipped", exc)
+            holdings = None
+        deferred = await self._rows_without_buy(holdings)
+        if holdings is not None:
+            await self._orphans(holdings)
+        return [
+            p
+            for p in [*positions, *self._new]
+            if p not in deferred and (p.is_open or _in_flight(p))
+        ]
+
+    # ------------------------------------------------------------------ 1. landed orders
+
+    async def _resolve_landed(self, positions: list[Position]) -> None:
+        for position in positions:
+            for order in (position.buy_order, position.sell_order):
+                if order is None or order.is_resolved or order.signature is None:
+                    continue
+                tx = await self._transaction(order.signature)
+                if tx is None:
+                    continue  # not landed (yet): the normal confirmation decides
+                result = book_landed(order, tx, self.wallet)
+                log.info("%s %s landed while the bot was down: %s",
+                         order.side, order.mint, result.state)  # fmt: skip
+                if isinstance(order, BuyOrder):
+                    position.apply_buy_result(result)
+                else:
+                    position.apply_sell_result(result)
+                await save(self.repo, position, order)
+                self.report.resolved_on_chain += 1
+
+    async def _transaction(self, signature: str) -> TransactionInfo | None:
+        try:
+            return await self.rpc.get_transaction(Signature.from_string(signature), "confirmed")
+        except (RpcError, ValueError) as exc:
+            log.warning("getTransaction %s: %s", signature, exc)
+            return None
+
+    # ------------------------------------------------------------------ 2. unknown txs
+
+    async def _scan_history(self) -> None:
+        until = await self.repo.newest_landed_signature()
+        known = await self.repo.known_signatures()
+        entries, bound_hit = await wallet_scan.wallet_history(
+            self.rpc, self.wallet, until=until, page_limit=self.page_limit,
+            max_pages=self.max_pages,
+        )  # fmt: skip
+        if bound_hit:
+            self.report.history_bound_hit = True
+            log.warning("reconciliation: wallet history longer than %d pages of %d; older "
+                        "transactions not checked", self.max_pages, self.page_limit)  # fmt: skip
+        for entry in entries:
+            if entry.err is not None or entry.signature in known:
+                continue  # a failed transaction traded nothing
+            tx = await self._transaction(entry.signature)
+            if tx is None:
+                log.warning("reconciliation: %s listed but not readable; skipped", entry.signature)
+                continue
+            for trade in wallet_scan.wallet_trades(tx, self.wallet):
+                self.report.unknown_transactions += 1
+                if trade.token_change > 0:
+                    await self._adopt_buy(entry.signature, tx, trade)
+                elif trade.token_change < 0:
+                    await self._adopt_sell(entry.signature, tx, trade)
+
+    async def _adopt_buy(
+        self, signature: str, tx: TransactionInfo, trade: wallet_scan.WalletTrade
+    ) -> None:
+        position = self._open.get(trade.mint)
+        if position is not None and position.buy_order is not None:
+            await self._second_buy(position, signature, tx, trade)
+            return
+        if position is None:
+            token_info = await self._token_info(trade.mint)
+            if token_info is None:
+                self.report.unbooked += 1
+                log.error("ALERT: BUY %s of %s not booked: the token cannot be read",
+                          signature, trade.mint)  # fmt: skip
+                return
+            position = Position.create_from_token_info(token_info)
+        order = landed_buy(position.token_info, signature, tx, trade)
+        position.update_from_buy_order(order)
+        position.apply_buy_result(order.to_result())
+        if position.id is None:
+            await self.repo.insert_position(position)
+            self._open[trade.mint] = position
+            self._new.append(position)
+        await save(self.repo, position, order)
+        self.report.adopted_buys += 1
+        log.warning("adopted BUY %s of %s: %d tokens for %d lamports (position %s)",
+                    signature, trade.mint, trade.token_change, -trade.sol_change,
+                    position.id)  # fmt: skip
+
+    async def _second_buy(
+        self,
+        position: Position,
+        signature: str,
+        tx: TransactionInfo,
+        trade: wallet_scan.WalletTrade,
+    ) -> None:
+        buy = position.buy_order
+        assert buy is not None
+        selling = position.sell_order is not None and position.sell_order.state in _IN_FLIGHT
+        if buy.state is not OrderState.CONFIRMED or selling:
+            self.report.unbooked += 1
+            log.error("ALERT: second BUY %s of %s while position %s has an order in flight; "
+                      "not booked", signature, trade.mint, position.id)  # fmt: skip
+            return
+        order = landed_buy(position.token_info, signature, tx, trade)
+        order.attempt = buy.attempt + 1
+        position.token_amount = (position.token_amount or 0) + trade.token_change
+        position.sol_spent = (position.sol_spent or 0) - trade.sol_change
+        position.entry_price = None  # display only; the average is not the first BUY's
+        await self.repo.update_position(position, resolved=order)
+        self.report.merged_buys += 1
+        log.error("ALERT: second BUY %s of %s (%d tokens) merged into position %s",
+                  signature, trade.mint, trade.token_change, position.id)  # fmt: skip
+
+    async def _adopt_sell(
+        self, signature: str, tx: TransactionInfo, trade: wallet_scan.WalletTrade
+    ) -> None:
+        position = self._open.get(trade.mint)
+        buy = position.buy_order if position is not None else None
+        if position is None or buy is None or buy.state is not OrderState.CONFIRMED:
+            self.report.unbooked += 1
+            log.warning("SELL %s of %s (%d tokens, %+d lamports): no open position holds "
+                        "them; not booked", signature, trade.mint, -trade.token_change,
+                        trade.sol_change)  # fmt: skip
+            return
+        sold = -trade.token_change
+        order = landed_sell(position, signature, tx, trade)
+        held = position.token_amount or 0
+        if sold >= held:
+            position.token_amount = max(held, sold)
+            position.update_from_sell_order(order, exit_reason=SOLD_OUTSIDE)
+            position.apply_sell_result(order.to_result())
+            self._open.pop(trade.mint, None)
+        else:
+            position.token_amount = held - sold
+            position.sol_received = (position.sol_received or 0) + trade.sol_change
+            position.sell_attempts += 1
+        await save(self.repo, position, order)
+        self.report.adopted_sells += 1
+        log.warning("adopted SELL %s of %s: %d tokens for %+d lamports (position %s%s)",
+                    signature, trade.mint, sold, trade.sol_change, position.id,
+                    ", closed" if position.is_closed else "")  # fmt: skip
+
+    # ------------------------------------------------------------------ 3./4. holdings
+
+    async def _rows_without_buy(self, holdings: dict[Pubkey, int] | None) -> list[Position]:
+        """Adopt held tokens into open rows that name no BUY; returns the rows to defer."""
+        rows = [p for p in self._open.values() if p.buy_order is None]
+        if holdings is None:
+            for row in rows:
+                log.error("position %s (%s) has no BUY order and the wallet's holdings are "
+                          "unknown: left open, not resumed", row.id, row.mint)  # fmt: skip
+            self.report.rows_deferred += len(rows)
+            return rows
+        for row in rows:
+            held = holdings.get(row.mint, 0)
+            if not held:
+                continue  # nothing bought: the trader closes it as buy_not_sent
+            order = held_buy(row.token_info, held, cost=row.sol_spent or 0)
+            row.update_from_buy_order(order)
+            row.apply_buy_result(order.to_result())
+            await save(self.repo, row)
+            self.report.rows_adopted += 1
+            log.warning("position %s (%s) names no BUY but the wallet holds %d of it: "
+                        "adopted", row.id, row.mint, held)  # fmt: skip
+        return []
+
+    async def _orphans(self, holdings: dict[Pubkey, int]) -> None:
+        for mint, held in holdings.items():
+            if mint in self._open:
+                continue
+            self.report.orphans[mint] = held
+            log.warning("orphan tokens: the wallet holds %d of %s with no open position%s",
+                        held, mint, "; adopting" if self.adopt_orphans else "")  # fmt: skip
+            if self.adopt_orphans:
+                await self._adopt_orphan(mint, held)
+
+    async def _adopt_orphan(self, mint: Pubkey, held: int) -> None:
+        try:
+            token_info = await self._token_info(mint)
+            tradable = token_info is not None and await wallet_scan.curve_is_tradable(
+                self.rpc, token_info
+            )
+        except RpcError as exc:
+            log.error("orphan %s: cannot read its curve (%s); not adopted", mint, exc)
+            return
+        if token_info is None or not tradable:
+            log.warning("orphan %s: no tradable bonding curve; not adopted", mint)
+            return
+        position = Position.create_from_token_info(token_info)
+        order = held_buy(token_info, held, cost=0)
+        position.update_from_buy_order(order)
+        position.apply_buy_result(order.to_result())
+        await self.repo.insert_position(position)
+        self._open[mint] = position
+        self._new.append(position)
+        self.report.orphans_adopted += 1
+
+    async def _token_info(self, mint: Pubkey) -> TokenInfo | None:
+        known = await self.repo.get_token_info(mint)
+        if known is not None:
+            return known
+        return await wallet_scan.token_info_from_chain(self.rpc, mint)
+
+
+# ---------------------------------------------------------------------- order builders
+
+
+def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResult:
+    """Resolve an unresolved order from its landed transaction (as the confirmer would)."""
+    if order.state is OrderState.PENDING:
+        wall = float(tx.block_time) if tx.block_time is not None else time.time()
+        order.mark_sent(sent_at=trio.current_time(), sent_at_wall=wall)
+    sol = tx.sol_change(wallet)
+    tokens = tx.token_change(wallet, order.token_info.mint)
+    if tx.err is None:
+        return order.mark_confirmed(
+            slot=tx.slot, fee_lamports=tx.fee, sol_change=sol, token_change=tokens
+        )
+    parts = error_from_transaction_err(tx.err)
+    return order.mark_failed(
+        error=tx.err,
+        error_code=parts.code if parts else None,
+        error_name=parts.name if parts else "TransactionFailed",
+        error_message=parts.explanation if parts else str(tx.err),
+        slot=tx.slot,
+        fee_lamports=tx.fee,
+        sol_change=sol,
+        token_change=tokens,
+    )
+
+
+def landed_buy(
+    token_info: TokenInfo, signature: str, tx: TransactionInfo, trade: wallet_scan.WalletTrade
+) -> BuyOrder:
+    """A CONFIRMED BUY of a transaction the bot did not send (amounts from the chain)."""
+    return BuyOrder(
+        token_info=token_info,
+        token_amount=trade.token_change,
+        max_sol_cost=-trade.sol_change,
+        sol_cost=-trade.sol_change,
+        state=OrderState.CONFIRMED,
+        signature=signature,
+        sent_at_wall=float(tx.block_time) if tx.block_time is not None else None,
+        confirmed_slot=tx.slot,
+        fee_lamports=tx.fee,
+        sol_change=trade.sol_change,
+        token_change=trade.token_change,
+    )
+
+
+def landed_sell(
+    position: Position, signature: str, tx: TransactionInfo, trade: wallet_scan.WalletTrade
+) -> SellOrder:
+    """A CONFIRMED SELL of a transaction the bot did not send (amounts from the chain)."""
+    return SellOrder(
+        token_info=position.token_info,
+        token_amount=-trade.token_change,
+        min_sol_output=0,
+        sol_output=trade.sol_change,
+        attempt=position.next_sell_attempt,
+        state=OrderState.CONFIRMED,
+        signature=signature,
+        sent_at_wall=float(tx.block_time) if tx.block_time is not None else None,
+        confirmed_slot=tx.slot,
+        fee_lamports=tx.fee,
+        sol_change=trade.sol_change,
+        token_change=trade.token_change,
+    )
+
+
+def held_buy(token_info: TokenInfo, held: int, *, cost: int) -> BuyOrder:
+    """A CONFIRMED BUY standing for tokens held with no known transaction (no signature)."""
+    return BuyOrder(
+        token_info=token_info,
+        token_amount=held,
+        max_sol_cost=cost,
+        sol_cost=cost,
+        state=OrderState.CONFIRMED,
+        sol_change=-cost,
+        token_change=held,
+    )
+
+
+def _in_flight(position: Position) -> bool:
+    return any(
+        order is not None and order.state in _IN_FLIGHT
+        for order in (position.buy_order, position.sell_order)
+    )

@@ -258,6 +258,9 @@ async def test_pump_buy_sent_by_hand_from_the_wallet_is_adopted_and_sold(tmp_pat
             assert position.buy_order.state is OrderState.CONFIRMED
             assert position.token_amount == bought
             assert position.sol_spent == -sol_change(h, sig)
+            # exit rules measure the price paid at the curve, not the BUY's fee and rent
+            assert position.entry_cost is not None
+            assert 0 < position.entry_cost < position.sol_spent - 2_000_000
             assert position.token_info.creator == h.creator.pubkey()
             assert [t.signature for t in await h.trades(position.id, "buy")] == [str(sig)]
             assert h.token_balance(mint) == 0
@@ -319,6 +322,7 @@ async def test_tokens_held_without_a_position_are_reported_and_sold_with_adopt_o
             assert adopted.status == "closed"
             assert adopted.token_amount == held
             assert adopted.sol_spent == 0  # its cost is unknown: PnL is the proceeds
+            assert adopted.entry_cost  # price rules count from its value when adopted
             assert adopted.realized_pnl_lamports == adopted.sol_received
             assert adopted.sol_received is not None
             assert adopted.sol_received > 0

@@ -65,6 +65,7 @@ from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump.errors import error_from_transaction_err
 from trio_trader.store import Repository
 from trio_trader.trading import wallet_scan
+from trio_trader.trading.booking import pump_sol
 from trio_trader.trading.monitor import save
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
 from trio_trader.trading.position import Position
@@ -201,7 +202,7 @@ class Reconciler:
                           signature, trade.mint)  # fmt: skip
                 return
             position = Position.create_from_token_info(token_info)
-        order = landed_buy(position.token_info, signature, tx, trade)
+        order = landed_buy(position.token_info, signature, tx, trade, self.wallet)
         position.update_from_buy_order(order)
         position.apply_buy_result(order.to_result())
         if position.id is None:
@@ -229,7 +230,7 @@ class Reconciler:
             log.error("ALERT: second BUY %s of %s while position %s has an order in flight; "
                       "not booked", signature, trade.mint, position.id)  # fmt: skip
             return
-        order = landed_buy(position.token_info, signature, tx, trade)
+        order = landed_buy(position.token_info, signature, tx, trade, self.wallet)
         order.attempt = buy.attempt + 1
         position.token_amount = (position.token_amount or 0) + trade.token_change
         position.sol_spent = (position.sol_spent or 0) - trade.sol_change
@@ -251,7 +252,7 @@ class Reconciler:
                         trade.sol_change)  # fmt: skip
             return
         sold = -trade.token_change
-        order = landed_sell(position, signature, tx, trade)
+        order = landed_sell(position, signature, tx, trade, self.wallet)
         held = position.token_amount or 0
         if sold >= held:
             position.token_amount = max(held, sold)
@@ -342,8 +343,9 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
     tokens = tx.token_change(wallet, order.token_info.mint)
     if tx.err is None:
         return order.mark_confirmed(
-            slot=tx.slot, fee_lamports=tx.fee, sol_change=sol, token_change=tokens
-        )
+            slot=tx.slot, fee_lamports=tx.fee, sol_change=sol, token_change=tokens,
+            pump_sol=pump_sol(tx, wallet, order),
+        )  # fmt: skip
     parts = error_from_transaction_err(tx.err)
     return order.mark_failed(
         error=tx.err,
@@ -358,10 +360,14 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
 
 
 def landed_buy(
-    token_info: TokenInfo, signature: str, tx: TransactionInfo, trade: wallet_scan.WalletTrade
+    token_info: TokenInfo,
+    signature: str,
+    tx: TransactionInfo,
+    trade: wallet_scan.WalletTrade,
+    wallet: Pubkey,
 ) -> BuyOrder:
     """A CONFIRMED BUY of a transaction the bot did not send (amounts from the chain)."""
-    return BuyOrder(
+    order = BuyOrder(
         token_info=token_info,
         token_amount=trade.token_change,
         max_sol_cost=-trade.sol_change,
@@ -374,13 +380,19 @@ def landed_buy(
         sol_change=trade.sol_change,
         token_change=trade.token_change,
     )
+    order.pump_sol = pump_sol(tx, wallet, order)  # the price paid: exit rules, not rent
+    return order
 
 
 def landed_sell(
-    position: Position, signature: str, tx: TransactionInfo, trade: wallet_scan.WalletTrade
+    position: Position,
+    signature: str,
+    tx: TransactionInfo,
+    trade: wallet_scan.WalletTrade,
+    wallet: Pubkey,
 ) -> SellOrder:
     """A CONFIRMED SELL of a transaction the bot did not send (amounts from the chain)."""
-    return SellOrder(
+    order = SellOrder(
         token_info=position.token_info,
         token_amount=-trade.token_change,
         min_sol_output=0,
@@ -394,10 +406,21 @@ def landed_sell(
         sol_change=trade.sol_change,
         token_change=trade.token_change,
     )
+    order.pump_sol = pump_sol(tx, wallet, order)
+    return order
 
 
 def held_buy(token_info: TokenInfo, held: int, *, cost: int) -> BuyOrder:
-    """A CONFIRMED BUY standing for tokens held with no known transaction (no signature)."""
+    """A CONFIRMED BUY standing for tokens held with no known transaction (no signature).
+
+    ``cost`` (the books) is what the wallet is known to have paid, often 0. The price the
+    exit rules measure from is the tokens' value at the curve when they were adopted
+    (spot price, no fees): what they paid once is unknown or includes rent (a migrated
+    row's ``sol_spent`` was the whole wallet change), and a 0 entry would disable every
+    price rule. So take profit / stop loss of an adopted holding count from adoption.
+    """
+    vs, vt = token_info.virtual_sol_reserves, token_info.virtual_token_reserves
+    value = held * vs // vt if vs and vt else None
     return BuyOrder(
         token_info=token_info,
         token_amount=held,
@@ -406,6 +429,7 @@ def held_buy(token_info: TokenInfo, held: int, *, cost: int) -> BuyOrder:
         state=OrderState.CONFIRMED,
         sol_change=-cost,
         token_change=held,
+        pump_sol=value or None,
     )
 
 

@@ -57,6 +57,14 @@ def nested_objects(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+def notification_text(sid: object, result: bytes, method: str = "logsNotification") -> str:
+    """A pubsub notification for subscription `sid` whose `result` is the given JSON text."""
+    return (
+        b'{"jsonrpc":"2.0","method":"%s","params":{"result":%s,"subscription":%s}}'
+        % (method.encode(), result, json.dumps(sid).encode())
+    ).decode()
+
+
 def endless(chunk: bytes, total: int) -> Iterable[bytes]:
     """`total` bytes (roughly) in `chunk`-sized pieces, made as they are sent."""
     return itertools.repeat(chunk, total // len(chunk))

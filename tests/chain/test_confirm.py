@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -356,3 +357,34 @@ async def test_subscribed_confirmation_makes_no_premature_status_poll(
     assert result.status == "confirmed"
     assert "getSignatureStatuses" not in node.methods()
     assert node.methods().count("getTransaction") == 1
+
+
+async def test_a_poisonous_signature_notification_falls_back_to_polling(
+    nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notification whose `err` is no TransactionError (here 1000 levels deep, which a
+    `repr` cannot even print) is not taken as a verdict: polling decides."""
+    caplog.set_level(logging.WARNING)
+    server, pubsub = await start_pubsub(nursery)
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.3)
+
+    async def poison() -> None:
+        await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
+        (sid,) = server.live("signatureSubscribe")
+        deep = "[" * 1000 + "]" * 1000
+        await server.send_raw(
+            server.connections[0],
+            '{"jsonrpc":"2.0","method":"signatureNotification","params":{"result":'
+            f'{{"context":{{"slot":1}},"value":{{"err":{deep}}}}},"subscription":{sid}}}}}',
+        )
+
+    nursery.start_soon(poison)
+    async with rpc_for(chain.node()) as rpc:
+        confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=0.05, poll_interval=0.05)
+        with trio.fail_after(10):
+            result = await confirmer.confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert (result.status, result.slot, result.err) == ("confirmed", 5000, None)
+    assert "odd signatureNotification" in caplog.text

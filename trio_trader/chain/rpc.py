@@ -72,9 +72,9 @@ _MAX_MULTIPLE_ACCOUNTS = 100  # getMultipleAccounts' limit per request
 _MAX_SIGNATURE_STATUSES = 256  # getSignatureStatuses' limit per request
 _MAX_SIGNATURES_FOR_ADDRESS = 1000  # getSignaturesForAddress' limit per request
 DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+_ENCODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})  # Content-Encodings we read
 # A parser is written against the shapes it checks; one it did not foresee must still end as
 # a bad reply, not as one of these escaping into the trader.
-_ENCODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})
 _SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError)
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import itertools
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import attrs
+import pytest
 import trio
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.system_program import TransferParams, transfer
 
-from tests.chain.fakes import FakeNode, FakePubsubServer, context
+from tests.chain.fakes import FakeNode, FakePubsubServer, RpcFault, context
 from trio_trader.chain import Confirmer, PubsubClient, RpcClient, build_transaction
 from trio_trader.chain.transactions import SignedTransaction
 
@@ -37,6 +41,7 @@ class LandingNode:
     null_transaction_replies: int = 0
     history_searches: int = 0
     in_ledger: bool = True  # False: getTransaction never finds it either
+    history_failures: int = 0  # history searches answered with an error first
     sent: list[bytes] = attrs.field(factory=list)
     start: float = attrs.field(factory=trio.current_time)
 
@@ -61,6 +66,9 @@ class LandingNode:
         if params[1:]:
             assert params[1:] == [{"searchTransactionHistory": True}]
             self.history_searches += 1
+            if self.history_failures > 0:
+                self.history_failures -= 1
+                raise RpcFault(-32603, "Internal error")
         if not self.landed():
             return context([None])
         status = {
@@ -185,6 +193,43 @@ async def test_expired_when_block_height_passes(autojump_clock: trio.abc.Clock) 
     assert node.methods().count("getTransaction") == 1
 
 
+def passing_height(start: float) -> Callable[[], int]:
+    """One block per 0.4 s from 1140: passes `lastValidBlockHeight` 1150 after ~4.4 s."""
+    return lambda: 1140 + int((trio.current_time() - start) / 0.4)
+
+
+async def test_found_by_get_transaction_is_not_expired(autojump_clock: trio.abc.Clock) -> None:
+    """A node whose statuses never show the transaction (not even with history), but whose
+    ledger has it: the last look by getTransaction finds it, with its balances."""
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=None, in_ledger=True)
+    node = chain.node()
+    async with rpc_for(node) as rpc:
+        with trio.fail_after(30):
+            result = await Confirmer(rpc, None).confirm(
+                signed, last_valid_block_height=1150, block_height=passing_height(0.0)
+            )
+    assert result.status == "confirmed"
+    assert result.transaction is not None
+    assert result.transaction.sol_change(RECIPIENT) == AMOUNT
+    assert chain.history_searches == 1
+    assert node.methods().count("getTransaction") == 1  # the one that found it, reused
+
+
+async def test_a_failed_ledger_search_is_no_verdict(autojump_clock: trio.abc.Clock) -> None:
+    """When the history search errors, the confirmer cannot tell: it polls on, and says
+    "expired" only after a search that answered."""
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=None, in_ledger=False, history_failures=2)
+    async with rpc_for(chain.node()) as rpc:
+        with trio.fail_after(30):
+            result = await Confirmer(rpc, None).confirm(
+                signed, last_valid_block_height=1150, block_height=passing_height(0.0)
+            )
+    assert result.status == "expired"
+    assert chain.history_searches == 3
+
+
 async def test_transaction_fetch_retries_null_after_confirmation(
     autojump_clock: trio.abc.Clock,
 ) -> None:
@@ -212,6 +257,30 @@ async def test_transaction_fetch_gives_up_after_attempts(autojump_clock: trio.ab
             )
     assert (result.status, result.slot, result.transaction) == ("confirmed", 5000, None)
     assert node.methods().count("getTransaction") == 3
+
+
+async def test_transaction_fetch_backs_off_for_a_lagging_ledger(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A ledger that lags its status cache by ~20 s still gives the balances, by default."""
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.0, null_transaction_replies=8)
+    node = chain.node()
+    async with rpc_for(node) as rpc:
+        with trio.fail_after(120):
+            start = trio.current_time()
+            result = await Confirmer(rpc, None).confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+            waited = trio.current_time() - start
+    assert result.transaction is not None
+    assert result.transaction.sol_change(PAYER.pubkey()) == -(FEE + AMOUNT)
+    fetches = [t for t, method, _ in node.calls if method == "getTransaction"]
+    assert len(fetches) == 9
+    gaps = [b - a for a, b in itertools.pairwise(fetches)]
+    assert gaps[:4] == pytest.approx([0.4, 0.8, 1.6, 3.2], abs=0.05)  # doubling...
+    assert max(gaps) == pytest.approx(4.0, abs=0.05)  # ...up to fetch_backoff_max
+    assert 20 < waited < 30
 
 
 async def start_pubsub(nursery: trio.Nursery) -> tuple[FakePubsubServer, PubsubClient]:
@@ -288,3 +357,34 @@ async def test_subscribed_confirmation_makes_no_premature_status_poll(
     assert result.status == "confirmed"
     assert "getSignatureStatuses" not in node.methods()
     assert node.methods().count("getTransaction") == 1
+
+
+async def test_a_poisonous_signature_notification_falls_back_to_polling(
+    nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notification whose `err` is no TransactionError (here 1000 levels deep, which a
+    `repr` cannot even print) is not taken as a verdict: polling decides."""
+    caplog.set_level(logging.WARNING)
+    server, pubsub = await start_pubsub(nursery)
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.3)
+
+    async def poison() -> None:
+        await server.wait_until(lambda: bool(server.live("signatureSubscribe")))
+        (sid,) = server.live("signatureSubscribe")
+        deep = "[" * 1000 + "]" * 1000
+        await server.send_raw(
+            server.connections[0],
+            '{"jsonrpc":"2.0","method":"signatureNotification","params":{"result":'
+            f'{{"context":{{"slot":1}},"value":{{"err":{deep}}}}},"subscription":{sid}}}}}',
+        )
+
+    nursery.start_soon(poison)
+    async with rpc_for(chain.node()) as rpc:
+        confirmer = Confirmer(rpc, pubsub, rebroadcast_interval=0.05, poll_interval=0.05)
+        with trio.fail_after(10):
+            result = await confirmer.confirm(
+                signed, last_valid_block_height=1150, block_height=lambda: 1000
+            )
+    assert (result.status, result.slot, result.err) == ("confirmed", 5000, None)
+    assert "odd signatureNotification" in caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import traceback
 from pathlib import Path
 
@@ -168,3 +169,40 @@ def test_build_transaction_missing_signer_is_value_error() -> None:
         build_transaction([ix], payer, Hash.new_unique())
     with pytest.raises(ValueError, match="at least one instruction"):
         build_transaction([], payer, Hash.new_unique())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX mode bits")
+@pytest.mark.parametrize(("mode", "warned"), [(0o600, False), (0o400, False), (0o644, True)])
+def test_keypair_file_readable_by_others_is_warned_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, warned: bool
+) -> None:
+    keypair = Keypair()
+    path = tmp_path / f"id-{mode:o}.json"
+    path.write_text(json.dumps(list(bytes(keypair))))
+    path.chmod(mode)
+    with caplog.at_level(logging.WARNING, logger="trio_trader.chain.wallet"):
+        first = Wallet.from_keypair_file(path)
+        second = Wallet.from_keypair_file(path)
+    assert first.pubkey == second.pubkey == keypair.pubkey()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    if warned:
+        (record,) = warnings  # once, however often the file is loaded
+        assert str(path) in record.getMessage()
+        assert "0644" in record.getMessage()
+    else:
+        assert warnings == []
+    assert_no_secret(caplog.text, keypair)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX mode bits")
+def test_group_writable_keypair_file_is_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keypair = Keypair()
+    path = tmp_path / "id.json"
+    path.write_text(json.dumps(list(bytes(keypair))))
+    path.chmod(0o620)
+    with caplog.at_level(logging.WARNING, logger="trio_trader.chain.wallet"):
+        Wallet.from_keypair_file(path)
+    assert "mode 0620" in caplog.text
+    assert_no_secret(caplog.text, keypair)

@@ -5,12 +5,26 @@ Knows nothing of pump.fun; `trading/` joins this layer with `pump/`.
 
 from .blockhash import BlockhashCache
 from .confirm import Confirmation, Confirmer
-from .errors import RpcError, RpcRateLimited, RpcUnavailable, TransactionError
+from .errors import (
+    RpcBadReply,
+    RpcError,
+    RpcRateLimited,
+    RpcReplyTooLarge,
+    RpcUnavailable,
+    TransactionError,
+)
 from .priority_fee import PriorityFee
 from .pubsub import PubsubClient, PubsubStats, Subscription
 from .rpc import RpcClient, RpcStats
 from .transactions import SignedTransaction, build_transaction
-from .types import AccountInfo, SignatureStatus, TokenBalance, TransactionInfo
+from .types import (
+    AccountInfo,
+    SignatureInfo,
+    SignatureStatus,
+    TokenAccount,
+    TokenBalance,
+    TransactionInfo,
+)
 from .wallet import Wallet, WalletError
 
 __all__ = [
@@ -21,14 +35,18 @@ __all__ = [
     "PriorityFee",
     "PubsubClient",
     "PubsubStats",
+    "RpcBadReply",
     "RpcClient",
     "RpcError",
     "RpcRateLimited",
+    "RpcReplyTooLarge",
     "RpcStats",
     "RpcUnavailable",
+    "SignatureInfo",
     "SignatureStatus",
     "SignedTransaction",
     "Subscription",
+    "TokenAccount",
     "TokenBalance",
     "TransactionError",
     "TransactionInfo",

@@ -66,8 +66,7 @@ class BlockhashCache:
             [("getLatestBlockhash", opts), ("getBlockHeight", opts)]
         )
         parsed = t.parse_latest_blockhash(latest)
-        if not isinstance(height, int) or isinstance(height, bool):
-            raise RpcError(f"malformed getBlockHeight reply: {height!r:.80}")
+        height = t.u64("getBlockHeight", height)
         self._latest = parsed
         # Replies from different endpoints may be out of order; a height never goes back.
         self._block_height = max(height, self._block_height or 0)

@@ -7,12 +7,17 @@ facts about the input (its length, its type) and never from the input itself. Th
 raised *outside* the `except` block, so not even `__context__` links to the library's error
 (`json.JSONDecodeError.doc` is the whole file; `from None` only hides it from tracebacks,
 while error trackers and debuggers still walk `__context__`).
+
+A keypair file that group or others may read (or write) is warned about, once per path: the
+file is the wallet, and `solana-keygen` writes it 0600.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +29,8 @@ from solders.pubkey import Pubkey
 
 __all__ = ["Wallet", "WalletError"]
 
+logger = logging.getLogger(__name__)
+
 A = TypeVar("A")
 R = TypeVar("R")
 _KEYPAIR_LEN = 64
@@ -32,6 +39,29 @@ _SEED_LEN = 32
 
 class WalletError(ValueError):
     """A keypair could not be loaded; the message never contains key material."""
+
+
+_warned_paths: set[str] = set()
+
+
+def _warn_if_exposed(path: Path) -> None:
+    """Log once per path if group or others have any access to the keypair file."""
+    if os.name != "posix":  # mode bits mean nothing there; ACLs are the OS's business
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # reading it will fail and say so
+    key = os.path.realpath(path)
+    if mode & 0o077 and key not in _warned_paths:
+        _warned_paths.add(key)
+        logger.warning(
+            "keypair file %s has mode %04o: group/others may read or write the wallet's "
+            "secret key; run `chmod 600 %s`",
+            path,
+            mode,
+            path,
+        )
 
 
 def _quietly(parse: Callable[[A], R], value: A) -> R | None:
@@ -94,6 +124,7 @@ class Wallet:
             WalletError: unreadable or malformed file; the message names the path only.
         """
         source = f"keypair file {os.fspath(path)!r}"
+        _warn_if_exposed(Path(path))
         text = _quietly(Path(path).read_text, "utf-8")
         if text is None:
             raise WalletError(f"{source}: cannot read it, or it is not UTF-8 text")

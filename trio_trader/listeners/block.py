@@ -73,8 +73,10 @@ class BlockListener:
             value = field(item, "value", dict)
             slot = optional_slot(value.get("slot"))
             block = value.get("block") or {}
+            if not isinstance(block, dict):
+                raise Malformed("'block' is not an object")
             txs = field(block, "transactions", list) if block.get("transactions") else []
-        except (Malformed, AttributeError) as exc:  # AttributeError: a block that is no object
+        except Malformed as exc:
             self.stats.malformed += 1
             log.warning("skipping malformed block notification (%s): %s", exc, preview(item))
             return

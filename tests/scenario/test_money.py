@@ -209,6 +209,7 @@ async def test_landed_buy_whose_transaction_cannot_be_read_is_still_sold(tmp_pat
 
             h.sim.node.transaction = lagging  # type: ignore[method-assign]
             h.buyer.chain.fetch_patience = 0.5
+            h.buyer.chain.confirmer.fetch_attempts = 2  # the node will never have it
 
             def hide(order: BuyOrder) -> None:
                 hidden.add(Signature.from_string(order.signature or ""))

@@ -42,9 +42,9 @@ class BotProcess:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "trio_trader", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8", cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore",
-                 **(env or {})},
+                 "PYTHONIOENCODING": "utf-8", **(env or {})},
         )  # fmt: skip
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stderr: list[str] = []
@@ -316,3 +316,35 @@ def test_an_unusable_database_is_one_line_and_exit_1(
     assert err == f"error: database {db}: {message}\n" or (
         err.startswith(f"error: database {db}: ") and message in err and err.count("\n") == 1
     )
+
+
+async def test_an_unreachable_websocket_is_retried_and_the_run_still_stops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    import trio
+    from solders.keypair import Keypair
+
+    from tests.scenario.harness import SOL
+    from trio_trader.config import load_config
+    from trio_trader.sim import open_sim
+
+    caplog.set_level(logging.INFO, logger="trio_trader")
+    wallet = Keypair()
+    monkeypatch.setenv("WS_DOWN_KEY", str(wallet))
+    with trio.fail_after(30):
+        async with open_sim(None, slot_time=0.05, fund={wallet.pubkey(): SOL}) as sim:
+            config_file = tmp_path / "ws-down.toml"
+            config_file.write_text(
+                f'[rpc]\nendpoints = ["{sim.rpc_url}"]\nws_url = "ws://127.0.0.1:{closed_port()}"\n'
+                '[wallet]\nprivate_key_env = "WS_DOWN_KEY"\n[exits]\nsell_after = 0.5\n'
+                f'[db]\npath = "{tmp_path / "ws.db"}"\n'
+            )
+            args = argparse.Namespace(sim=False, duration=2.0, grace=1.0, db=None)
+            summary, control = await app.run(args, load_config(config_file))
+    assert (control.reason, control.forced) == ("duration", False)
+    assert "cannot connect" in caplog.text  # the pubsub client's retry lines
+    assert "reconnecting in" in caplog.text
+    assert summary["wallet_sol_change_this_run_lamports"] == 0
+    assert summary["positions_this_run"]["opened"] == 0

@@ -14,11 +14,32 @@ The wallet's lock lives in ``$TRIO_TRADER_LOCK_DIR`` when set (tests), else
 
 from __future__ import annotations
 
-import fcntl
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+if sys.platform == "win32":  # pragma: no cover (CI is POSIX)
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
 
 LOCK_DIR_ENV = "TRIO_TRADER_LOCK_DIR"
 
@@ -46,7 +67,7 @@ def wallet_lock_path(pubkey: object, env: Mapping[str, str] | None = None) -> Pa
 
 @contextmanager
 def exclusive_lock(path: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created with its directory) for the block.
+    """Hold an exclusive lock on ``path`` (created if missing) for the block.
 
     Args:
         path: the lock file.
@@ -55,19 +76,17 @@ def exclusive_lock(path: Path, what: str) -> Iterator[None]:
         LockHeld: another process holds it.
         OSError: the lock file cannot be created (the caller reports it).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd):
             holder = _read_pid(fd)
             by = f"process {holder}" if holder else "another process"
             raise LockHeld(
                 f"{what} is in use by {by} (another trio-trader?): lock file {path} is held"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -75,7 +94,8 @@ def exclusive_lock(path: Path, what: str) -> Iterator[None]:
 
 def _read_pid(fd: int) -> int | None:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None

@@ -348,3 +348,34 @@ async def test_an_unreachable_websocket_is_retried_and_the_run_still_stops(
     assert "reconnecting in" in caplog.text
     assert summary["wallet_sol_change_this_run_lamports"] == 0
     assert summary["positions_this_run"]["opened"] == 0
+
+
+async def test_an_endpoint_that_answers_with_an_error_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an outage (nothing to wait for): the JSON-RPC error ends the start-up."""
+    import argparse
+
+    import trio
+    from solders.keypair import Keypair
+
+    from trio_trader.config import load_config
+    from trio_trader.sim import open_sim
+
+    monkeypatch.setenv("ERR_KEY", str(Keypair()))
+    with trio.fail_after(30):
+        async with open_sim(None, slot_time=0.05) as sim:
+            config_file = tmp_path / "err.toml"
+            # the simulator's control path knows only its fault-knob methods
+            config_file.write_text(
+                f'[rpc]\nendpoints = ["{sim.rpc_url}/sim"]\nws_url = "{sim.ws_url}"\n'
+                '[wallet]\nprivate_key_env = "ERR_KEY"\n[exits]\nsell_after = 0.5\n'
+                f'[db]\npath = "{tmp_path / "err.db"}"\n'
+            )
+            args = argparse.Namespace(sim=False, duration=30.0, grace=1.0, db=None)
+            with pytest.raises(BaseExceptionGroup) as info:
+                await app.run(args, load_config(config_file))
+    error = app._single_leaf(info.value)
+    assert isinstance(error, app.StartupError)
+    assert str(error).startswith("start-up: getGenesisHash failed: ")
+    assert "\n" not in str(error)

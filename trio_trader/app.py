@@ -200,7 +200,10 @@ def _main(args: argparse.Namespace, early: list[int]) -> int:
         return _failure(exc)
     print(format_summary(summary))
     if args.summary_json is not None:
-        args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        try:
+            args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:  # the summary is printed already: say so, keep the stop's code
+            print(f"error: cannot write {args.summary_json}: {exc.strerror}", file=sys.stderr)
     return EXIT_FORCED if control.forced else EXIT_OK
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from trio_trader import cli
+from trio_trader import cli, startup
+from trio_trader import summary as summary_mod
 
 
 @pytest.fixture(autouse=True)
@@ -261,7 +262,6 @@ async def test_stop_balances_are_read_in_one_batch_from_both_token_programs(
     import trio
 
     from tests.scenario.harness import running_bot
-    from trio_trader import app
     from trio_trader.pump import addresses
 
     with trio.fail_after(30):
@@ -280,7 +280,7 @@ async def test_stop_balances_are_read_in_one_batch_from_both_token_programs(
                 addresses.TOKEN_2022_PROGRAM_ID,
             }
             before = h.rpc.stats.by_method.copy()
-            balances = await app.token_balances(h.rpc, h.wallet.pubkey(), positions * 60)
+            balances = await summary_mod.token_balances(h.rpc, h.wallet.pubkey(), positions * 60)
             sent = h.rpc.stats.by_method - before
     expected = {str(p.mint): h.token_balance(p.mint) for p in positions}
     assert balances == expected
@@ -290,12 +290,11 @@ async def test_stop_balances_are_read_in_one_batch_from_both_token_programs(
 
 
 def test_token_account_amount_reads_the_u64_at_offset_64() -> None:
-    from trio_trader import app
 
     data = bytes(32) + bytes(32) + (123_456_789_012).to_bytes(8, "little") + bytes(93)
-    assert app.token_account_amount(data) == 123_456_789_012
+    assert summary_mod.token_account_amount(data) == 123_456_789_012
     with pytest.raises(ValueError, match="not a token account"):
-        app.token_account_amount(data[:71])
+        summary_mod.token_account_amount(data[:71])
 
 
 async def test_summary_counts_this_runs_positions_and_counters_only(tmp_path: Path) -> None:
@@ -303,7 +302,6 @@ async def test_summary_counts_this_runs_positions_and_counters_only(tmp_path: Pa
     from solders.pubkey import Pubkey
 
     from tests.store.factories import make_token_info
-    from trio_trader import app
     from trio_trader.store import open_repository
     from trio_trader.trading.position import Position
 
@@ -327,8 +325,8 @@ async def test_summary_counts_this_runs_positions_and_counters_only(tmp_path: Pa
                 await repo.update_position(p)
                 assert p.closed_at == closed_at
         await repo.increment_counter("pre_confirmation_sells", 4)
-        start = app.RunStart(wall=200.0, counters={"pre_confirmation_sells": 3})
-        summary = await app.build_summary(
+        start = startup.RunStart(wall=200.0, counters={"pre_confirmation_sells": 3})
+        summary = await summary_mod.build_summary(
             repo, None, wallet=Pubkey.default(), start=start, wallet_sol_change=16_000,
             token_balances={"m": 0}, source="rpc",
         )  # fmt: skip
@@ -339,7 +337,7 @@ async def test_summary_counts_this_runs_positions_and_counters_only(tmp_path: Pa
     assert summary["counters_this_run"] == {"pre_confirmation_sells": 1}
     assert summary["open_positions_in_database"] == 2
     assert summary["token_balances"] == {}
-    text = app.format_summary(summary)
+    text = summary_mod.format_summary(summary)
     assert "realised PnL this run: +0.000016000 SOL" in text
     assert "open positions in the database: 2" in text
 
@@ -374,9 +372,9 @@ async def test_a_wallet_that_cannot_pay_one_buy_does_not_start(
             with pytest.raises(BaseExceptionGroup) as info:
                 await app.run(args, config)
             async with app.RpcClient((sim.rpc_url,)) as rpc:
-                cost = app.buy_cost(config, await BuyRents.load(rpc))
+                cost = startup.buy_cost(config, await BuyRents.load(rpc))
     error = app._single_leaf(info.value)
-    assert isinstance(error, app.StartupError)
+    assert isinstance(error, startup.StartupError)
     assert str(error) == (
         f"wallet {wallet.pubkey()} holds 0.200000000 SOL, less than one BUY can cost "
         f"({cost / SOL:.9f} SOL: trade.buy_amount_sol 0.2 + 1500 bps slippage, rent and fees); "

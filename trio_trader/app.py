@@ -34,29 +34,28 @@ import json
 import logging
 import math
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import trio
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from trio_trader.budget import BuyRents, one_buy_cost
+from trio_trader.budget import BuyRents
 from trio_trader.chain.blockhash import BlockhashCache
 from trio_trader.chain.confirm import Confirmer
-from trio_trader.chain.errors import RpcError, RpcRateLimited, RpcUnavailable
+from trio_trader.chain.errors import RpcError
 from trio_trader.chain.priority_fee import PriorityFee
 from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.wallet import Wallet, WalletError
 from trio_trader.config import (
+    LAMPORTS_PER_SOL,
     Config,
     ConfigError,
     load_config,
@@ -64,18 +63,28 @@ from trio_trader.config import (
     require_exit_rule,
 )
 from trio_trader.listeners.filters import TokenFilter
-from trio_trader.pump.addresses import PUMP_PROGRAM_ID, associated_token_address
-from trio_trader.store import (
-    PRE_CONFIRMATION_SELLS,
-    PRE_CONFIRMATION_SELLS_SUCCEEDED,
-    IdentityMismatch,
-    LockHeld,
-    Repository,
-    SchemaError,
-    db_lock_path,
-    exclusive_lock,
-    open_repository,
-    wallet_lock_path,
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+from trio_trader.startup import (
+    RunStart,
+    StartupError,
+    StopControl,
+    Stopped,
+    buy_cost,
+    check_funds,
+    claim_database,
+    genesis_hash,
+    instance_locks,
+    open_database,
+    until_reachable,
+)
+from trio_trader.store import Repository
+from trio_trader.summary import (
+    build_summary,
+    format_summary,
+    held_positions,
+    position_totals,
+    token_account_amount,
+    token_balances,
 )
 from trio_trader.trading.exits import ExitRules
 from trio_trader.trading.monitor import SellPolicy
@@ -85,12 +94,33 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareBuyer,
     PlatformAwareSeller,
 )
-from trio_trader.trading.position import Position
-from trio_trader.trading.trader import TraderSettings, UniversalTrader
+from trio_trader.trading.trader import TraderSettings, TraderStats, UniversalTrader
+
+# re-exported: the ``report`` command and tests use them from here
+__all__ = [
+    "EXIT_FORCED",
+    "EXIT_OK",
+    "EXIT_STARTUP_FAILED",
+    "EXIT_USAGE",
+    "Bot",
+    "RunStart",
+    "StartupError",
+    "StopControl",
+    "build_bot",
+    "build_summary",
+    "buy_cost",
+    "format_summary",
+    "main",
+    "position_totals",
+    "rpc_client",
+    "run",
+    "token_account_amount",
+    "token_balances",
+    "trade_until_stopped",
+]
 
 log = logging.getLogger(__name__)
 
-LAMPORTS_PER_SOL = 1_000_000_000
 SIM_FUNDING = 10 * LAMPORTS_PER_SOL
 
 #: graceful stop: ``--duration`` ended, or a first SIGINT/SIGTERM (at any phase)
@@ -102,13 +132,8 @@ EXIT_USAGE = 2
 #: a second signal stopped the shutdown at once (open positions stay in the database)
 EXIT_FORCED = 130
 
-#: first and longest pause between start-up retries of an endpoint that cannot be reached
-STARTUP_RETRY_DELAY = 1.0
-STARTUP_RETRY_MAX = 30.0
 #: seconds the stop summary may spend reading the wallet's balances
 SUMMARY_READ_TIMEOUT = 10.0
-#: where the SPL token amount (u64 LE) sits in a token account's data
-TOKEN_AMOUNT_OFFSET = 64
 
 #: the ``--sim`` demo's settings when no ``--config`` is given: quick exits, small buys
 SIM_DEFAULTS: dict[str, Any] = {
@@ -116,12 +141,6 @@ SIM_DEFAULTS: dict[str, Any] = {
     "exits": {"take_profit_pct": 20.0, "stop_loss_pct": 15.0, "max_hold_time": 8.0},
     "priority_fee": {"fixed_micro_lamports": 10_000},
 }
-
-_T = TypeVar("_T")
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message is the one line the user reads."""
 
 
 def _seconds(text: str) -> float:
@@ -355,88 +374,7 @@ def _wallet(config: Config) -> Wallet:
     return Wallet.from_env(config.wallet.private_key_env)
 
 
-# --------------------------------------------------------------------------- stopping
-
-
-@attrs.define(eq=False)
-class StopControl:
-    """Signals, ``--duration`` and the scopes they cancel.
-
-    ``stop`` is set by the first signal or the end of the duration: start-up waits (see
-    :meth:`cancel_on_stop`) are abandoned and trading shuts down gracefully. A second
-    signal sets ``forced`` and cancels the scopes of :meth:`cancel_on_force` (the
-    graceful shutdown itself).
-    """
-
-    early: list[int] = attrs.field(factory=list)
-    stop: trio.Event = attrs.field(factory=trio.Event)
-    reason: str | None = None
-    forced: bool = False
-    _on_stop: set[trio.CancelScope] = attrs.field(factory=set)
-    _on_force: set[trio.CancelScope] = attrs.field(factory=set)
-
-    def request_stop(self, reason: str) -> None:
-        """Stop gracefully (idempotent)."""
-        if self.stop.is_set():
-            return
-        self.reason = reason
-        self.stop.set()
-        for scope in self._on_stop:
-            scope.cancel()
-
-    def force(self) -> None:
-        """Stop at once: cancel the graceful shutdown."""
-        self.forced = True
-        for scope in self._on_force:
-            scope.cancel()
-
-    async def watch_signals(self, *, task_status: trio.TaskStatus[None]) -> None:
-        """Turn SIGINT/SIGTERM into :meth:`request_stop`, then :meth:`force`."""
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-            task_status.started()
-            for signum in self.early:  # arrived before Trio took the handlers over
-                self._on_signal(signum)
-            async for signum in received:
-                self._on_signal(signum)
-
-    def _on_signal(self, signum: int) -> None:
-        name = signal.Signals(signum).name
-        if self.stop.is_set():
-            log.warning("second signal (%s): stopping now; open positions stay in the database",
-                        name)  # fmt: skip
-            self.force()
-            return
-        log.info("signal %s: shutting down gracefully", name)
-        self.request_stop(name)
-
-    async def stop_after(self, seconds: float) -> None:
-        await trio.sleep(seconds)
-        log.info("--duration %.0f s reached: shutting down gracefully", seconds)
-        self.request_stop("duration")
-
-    @contextlib.contextmanager
-    def cancel_on_stop(self) -> Iterator[trio.CancelScope]:
-        """A scope cancelled by the first signal or the duration (at once if already)."""
-        with self._registered(self._on_stop, self.stop.is_set()) as scope:
-            yield scope
-
-    @contextlib.contextmanager
-    def cancel_on_force(self) -> Iterator[trio.CancelScope]:
-        """A scope cancelled by the second signal."""
-        with self._registered(self._on_force, self.forced) as scope:
-            yield scope
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _registered(scopes: set[trio.CancelScope], already: bool) -> Iterator[trio.CancelScope]:
-        with trio.CancelScope() as scope:
-            if already:
-                scope.cancel()
-            scopes.add(scope)
-            try:
-                yield scope
-            finally:
-                scopes.discard(scope)
+# --------------------------------------------------------------------------- running
 
 
 async def run(
@@ -479,114 +417,6 @@ async def trade_until_stopped(bot: Bot, control: StopControl, *, grace: float) -
 async def _start_trader(nursery: trio.Nursery, bot: Bot) -> None:
     await nursery.start(bot.trader.run)
     log.info("trading: wallet %s, watching for new tokens", bot.wallet)
-
-
-async def until_reachable(control: StopControl, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
-    """Await ``call()``, retrying while the endpoint cannot be reached, until a stop.
-
-    Raises:
-        trio.Cancelled: never; a stop raises :class:`_Stopped` instead.
-        StartupError: the endpoint answered with an error (one line naming ``what``).
-    """
-    delay = STARTUP_RETRY_DELAY
-    with control.cancel_on_stop():
-        while True:
-            try:
-                return await call()
-            except (RpcUnavailable, RpcRateLimited) as exc:
-                log.warning("start-up: %s: endpoint unreachable (%s); retrying in %.0f s "
-                            "(Ctrl-C to stop)", what, exc, delay)  # fmt: skip
-            except RpcError as exc:
-                raise StartupError(f"start-up: {what} failed: {exc}") from None
-            await trio.sleep(delay)
-            delay = min(2 * delay, STARTUP_RETRY_MAX)
-    raise _Stopped
-
-
-class _Stopped(Exception):
-    """A stop arrived while start-up was waiting for an endpoint."""
-
-
-# --------------------------------------------------------------------------- start-up
-
-
-@attrs.define(eq=False, kw_only=True)
-class RunStart:
-    """What the summary compares the end of the run with."""
-
-    wall: float
-    counters: dict[str, int] = attrs.field(factory=dict)
-    balance: int | None = None
-
-
-@contextlib.contextmanager
-def instance_locks(db_path: Path, wallet: Pubkey) -> Iterator[None]:
-    """The database's and the wallet's locks (see ``store._lock``), or StartupError."""
-    wallet_lock = wallet_lock_path(wallet)
-    try:
-        wallet_lock.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            exclusive_lock(db_lock_path(db_path), f"database {db_path}"),
-            exclusive_lock(wallet_lock, f"wallet {wallet}"),
-        ):
-            yield
-    except LockHeld as exc:
-        raise StartupError(str(exc)) from None
-    except OSError as exc:
-        raise StartupError(f"cannot create the lock file {exc.filename}: {exc.strerror}") from None
-
-
-async def open_database(stack: contextlib.AsyncExitStack, path: Path) -> Repository:
-    """Open (create or migrate) the database; one clear StartupError when it cannot be."""
-    try:
-        return await stack.enter_async_context(open_repository(path))
-    except SchemaError as exc:
-        raise StartupError(f"database {path}: {exc}") from None
-    except sqlite3.Error as exc:
-        raise StartupError(f"database {path}: cannot use it ({exc})") from None
-
-
-async def claim_database(
-    repo: Repository, db_path: Path, *, wallet: Pubkey, genesis_hash: str
-) -> None:
-    """Bind the database to this wallet and cluster, or refuse (another --db is needed)."""
-    try:
-        await repo.claim_identity(wallet=str(wallet), genesis_hash=genesis_hash)
-    except IdentityMismatch as exc:
-        raise StartupError(f"database {db_path}: {exc}; use another --db") from None
-
-
-async def genesis_hash(rpc: RpcClient) -> str:
-    """The cluster's genesis hash (``getGenesisHash``)."""
-    value = await rpc.call("getGenesisHash")
-    if not isinstance(value, str) or not value:
-        raise RpcError(f"malformed getGenesisHash reply: {value!r:.80}")
-    return value
-
-
-def buy_cost(config: Config, rents: BuyRents) -> int:
-    """:func:`budget.one_buy_cost` with the config's amounts (the fee cap when dynamic)."""
-    pf, t = config.priority_fee, config.trade
-    price = pf.fixed_micro_lamports if pf.mode == "fixed" else pf.cap_micro_lamports
-    return one_buy_cost(
-        buy_lamports=t.buy_amount_sol,
-        slippage_bps=t.buy_slippage_bps,
-        rents=rents,
-        compute_unit_limit=t.compute_unit_limit,
-        priority_fee_micro_lamports=price,
-    )
-
-
-def check_funds(config: Config, wallet: Pubkey, balance: int, rents: BuyRents) -> None:
-    """Refuse to start when the wallet cannot pay one BUY (and the SELL after it)."""
-    cost = buy_cost(config, rents)
-    if balance < cost:
-        raise StartupError(
-            f"wallet {wallet} holds {_sol(balance)} SOL, less than one BUY can cost "
-            f"({_sol(cost)} SOL: trade.buy_amount_sol {config.trade.buy_amount_sol.sol} "
-            f"+ {config.trade.buy_slippage_bps} bps slippage, rent and fees); "
-            "fund the wallet or lower trade.buy_amount_sol"
-        )
 
 
 async def prepare(
@@ -640,7 +470,7 @@ async def _start_and_trade(
             control, config, rpc=rpc, repo=repo, db_path=db_path, keypair=keypair,
             ws_url=ws_url, start=start,
         )  # fmt: skip
-    except _Stopped:
+    except Stopped:
         log.info("stopped during start-up (%s): nothing traded", control.reason)
         return None
     if control.stop.is_set():
@@ -678,7 +508,7 @@ async def _run_sim(
             ledger = sim.summary()["wallets"].get(str(wallet.pubkey), {})
             return await build_summary(
                 repo,
-                bot,
+                _stats(bot),
                 wallet=wallet.pubkey,
                 start=start,
                 wallet_sol_change=int(ledger.get("lamports", SIM_FUNDING)) - SIM_FUNDING,
@@ -686,6 +516,10 @@ async def _run_sim(
                 source="simulator ledger",
             )
     raise AssertionError("unreachable")  # pragma: no cover (mypy: the block returns)
+
+
+def _stats(bot: Bot | None) -> TraderStats | None:
+    return bot.trader.stats if bot is not None else None
 
 
 async def _run_live(
@@ -708,7 +542,7 @@ async def _run_live(
                 end = await rpc.get_balance(wallet.pubkey)
                 change = None if start.balance is None else end - start.balance
                 balances = await token_balances(
-                    rpc, wallet.pubkey, await _held_positions(repo, start)
+                    rpc, wallet.pubkey, await held_positions(repo, start)
                 )
             except RpcError as exc:
                 problem = f"cannot read the balances: {exc}"
@@ -717,155 +551,7 @@ async def _run_live(
         if problem is not None:
             log.warning("summary: %s", problem)
         return await build_summary(
-            repo, bot, wallet=wallet.pubkey, start=start, wallet_sol_change=change,
+            repo, _stats(bot), wallet=wallet.pubkey, start=start, wallet_sol_change=change,
             token_balances=balances, source="rpc", balances_error=problem,
         )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _held_positions(repo: Repository, start: RunStart) -> list[Position]:
-    """Positions whose tokens may still be in the wallet: this run's and every open one."""
-    return [p for p in await repo.list_positions() if not p.is_closed or _in_run(p, start.wall)]
-
-
-def token_account_amount(data: bytes) -> int:
-    """The amount of an SPL token account (u64 LE at offset 64; both token programs)."""
-    end = TOKEN_AMOUNT_OFFSET + 8
-    if len(data) < end:
-        raise ValueError(f"{len(data)} bytes is not a token account")
-    return int.from_bytes(data[TOKEN_AMOUNT_OFFSET:end], "little")
-
-
-async def token_balances(
-    rpc: RpcClient, owner: Pubkey, positions: Sequence[Position]
-) -> dict[str, int]:
-    """Non-zero token balances of the positions' mints, in ``getMultipleAccounts`` batches."""
-    accounts: dict[str, Pubkey] = {}
-    for position in positions:
-        info = position.token_info
-        accounts[str(info.mint)] = associated_token_address(owner, info.mint, info.token_program)
-    out: dict[str, int] = {}
-    infos = await rpc.get_multiple_accounts(list(accounts.values()))
-    for mint, account in zip(accounts, infos, strict=True):
-        if account is None:
-            continue
-        try:
-            amount = token_account_amount(account.data)
-        except ValueError as exc:
-            log.warning("token account of %s unreadable: %s", mint, exc)
-            continue
-        if amount:
-            out[mint] = amount
-    return out
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def _in_run(position: Position, since: float) -> bool:
-    """Created or closed during the run that started at ``since`` (unix s)."""
-    created, closed = position.created_at, position.closed_at
-    return (created is not None and created >= since) or (closed is not None and closed >= since)
-
-
-def _sol(lamports: int) -> str:
-    return f"{lamports / LAMPORTS_PER_SOL:.9f}"
-
-
-async def build_summary(
-    repo: Repository,
-    bot: Bot | None,
-    *,
-    wallet: Pubkey,
-    start: RunStart,
-    wallet_sol_change: int | None,
-    token_balances: Mapping[str, int] | None,
-    source: str,
-    balances_error: str | None = None,
-) -> dict[str, Any]:
-    """This run's summary, JSON-ready (amounts in lamports and token base units).
-
-    Everything ``*_this_run`` has one scope: positions created or closed since the run
-    started, counters' increase since then, and the wallet's SOL change since then, so
-    PnL and wallet change can be compared. ``None`` means a balance could not be read
-    (``balances_error`` says why): the summary never fails because of it.
-    """
-    positions = await repo.list_positions()
-    counters = await repo.get_counters()
-    this_run = [p for p in positions if _in_run(p, start.wall)]
-    delta = {k: v - start.counters.get(k, 0) for k, v in counters.items()}
-    totals = position_totals(this_run, {k: v for k, v in delta.items() if v})
-    stats = bot.trader.stats if bot is not None else None
-    return {
-        "wallet": str(wallet),
-        "started_at": start.wall,
-        "positions_this_run": totals["positions"],
-        "pre_confirmation_sells_this_run": totals["pre_confirmation_sells"],
-        "counters_this_run": totals["counters"],
-        "realized_pnl_this_run_lamports": totals["realized_pnl_lamports"],
-        "wallet_sol_change_this_run_lamports": wallet_sol_change,
-        "open_positions_in_database": sum(1 for p in positions if not p.is_closed),
-        "token_balances": (
-            None if token_balances is None else {k: v for k, v in token_balances.items() if v}
-        ),
-        "balances_source": source,
-        "balances_error": balances_error,
-        "tokens_seen": stats.tokens_seen if stats else 0,
-        "tokens_filtered": stats.filtered if stats else 0,
-        "skipped_capacity": stats.skipped_capacity if stats else 0,
-    }
-
-
-def position_totals(positions: Sequence[Position], counters: Mapping[str, int]) -> dict[str, Any]:
-    """Position counts, pre-confirmation SELLs and realised PnL, JSON-ready.
-
-    Shared by the run's summary (over this run's positions and counters) and the
-    ``report`` command (over the whole database) so both count from the same rows the
-    same way: realised PnL is the sum over closed positions.
-    """
-    closed = [p for p in positions if p.is_closed]
-    return {
-        "positions": {
-            "opened": len(positions),
-            "closed": len(closed),
-            "open": len(positions) - len(closed),
-            "buy_failed": sum(1 for p in closed if p.status == "failed"),
-        },
-        "pre_confirmation_sells": {
-            "sent": counters.get(PRE_CONFIRMATION_SELLS, 0),
-            "succeeded": counters.get(PRE_CONFIRMATION_SELLS_SUCCEEDED, 0),
-        },
-        "counters": dict(counters),
-        "realized_pnl_lamports": sum(p.realized_pnl_lamports or 0 for p in closed),
-    }
-
-
-def format_summary(summary: Mapping[str, Any]) -> str:
-    """A few human lines for the terminal."""
-    p, pre = summary["positions_this_run"], summary["pre_confirmation_sells_this_run"]
-    change = summary["wallet_sol_change_this_run_lamports"]
-    pnl = summary["realized_pnl_this_run_lamports"]
-    source = summary["balances_source"]
-    lines = [
-        f"wallet {summary['wallet']}",
-        f"positions this run: {p['opened']} opened, {p['closed']} closed "
-        f"({p['buy_failed']} BUY failed), {p['open']} open",
-        f"SELLs sent before their BUY confirmed: {pre['sent']} ({pre['succeeded']} succeeded)",
-        f"realised PnL this run: {pnl / LAMPORTS_PER_SOL:+.9f} SOL",
-        f"wallet SOL change this run ({source}): "
-        + (f"{change / LAMPORTS_PER_SOL:+.9f} SOL" if change is not None else "unknown"),
-    ]
-    if summary.get("balances_error"):
-        lines.append(f"balances: {summary['balances_error']}")
-    held = summary["open_positions_in_database"]
-    if held:
-        lines.append(f"open positions in the database: {held} (resumed by the next start)")
-    tokens = summary["token_balances"]
-    if tokens is None:
-        lines.append("tokens left: unknown")
-    else:
-        lines.append(
-            "tokens left: "
-            + (", ".join(f"{m}: {a}" for m, a in tokens.items()) if tokens else "none")
-        )
-    return "\n".join(lines)

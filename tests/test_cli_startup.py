@@ -150,6 +150,19 @@ def test_sigterm_while_the_rpc_is_unreachable_at_start_stops_cleanly(tmp_path: P
     assert summary["positions_this_run"]["opened"] == 0
 
 
+def test_sigint_during_sim_start_up_still_ends_with_a_summary(tmp_path: Path) -> None:
+    """Whatever phase it lands in (identity, funds, wiring, recovery), the stop is clean."""
+    bot = BotProcess("run", "--sim", "--scenario", "scripted_60s", "--grace", "10")
+    bot.wait_for(r"simulator at http://127\.0\.0\.1:\d+")
+    bot.proc.send_signal(signal.SIGINT)
+    code, stdout, stderr = bot.finish()
+    assert code == app.EXIT_OK, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert "signal SIGINT: shutting down gracefully" in stderr
+    assert "positions this run:" in stdout
+    assert "tokens left: none" in stdout
+
+
 def test_a_second_signal_stops_at_once_with_130(tmp_path: Path) -> None:
     """never_sell: the graceful shutdown waits out its grace, until the second signal."""
     config = tmp_path / "hold.toml"
@@ -203,6 +216,32 @@ def test_a_signal_before_trio_starts_is_served_once_it_does(
     assert app._main(args, [signal.SIGTERM]) == app.EXIT_OK  # no --duration: only the signal
     assert "positions this run: 0 opened" in capsys.readouterr().out
     assert "stopped during start-up (SIGTERM)" in caplog.text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_command_is_being_loaded_stops_the_run_gracefully(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    signum: signal.Signals,
+) -> None:
+    """The earliest instant ``run`` controls: before the bot's modules are even imported."""
+    caplog.set_level(logging.INFO, logger="trio_trader")
+    build_parser = cli.build_parser
+
+    def signalled_build_parser(only: str | None = None) -> object:
+        os.kill(os.getpid(), signum)  # delivered now, while the command is being loaded
+        return build_parser(only)
+
+    monkeypatch.setattr(cli, "build_parser", signalled_build_parser)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    code = cli.main(["run", "--sim", "--db", str(tmp_path / "s.db"), "--duration", "60"])
+    assert code == app.EXIT_OK
+    assert f"stopped during start-up ({signum.name})" in caplog.text
+    assert "positions this run: 0 opened" in capsys.readouterr().out
+    # the default handlers are back once the command returns
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "soon"])

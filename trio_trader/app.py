@@ -33,12 +33,10 @@ import contextlib
 import json
 import logging
 import math
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import attrs
@@ -54,6 +52,7 @@ from trio_trader.chain.priority_fee import PriorityFee
 from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.wallet import Wallet, WalletError
+from trio_trader.cli import signals_noted
 from trio_trader.config import (
     LAMPORTS_PER_SOL,
     Config,
@@ -168,27 +167,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the command; returns the process exit code (see the module docstring)."""
-    early: list[int] = []
-    previous = _catch_signals_early(early)
-    try:
+    """Run the command; returns the process exit code (see the module docstring).
+
+    Signals are noted from the first instant (``cli`` starts noting them before it even
+    imports this module, and passes them as ``args.early_signals``); Trio's receiver
+    serves them as soon as the run starts.
+    """
+    early = getattr(args, "early_signals", None)
+    if early is not None:
         return _main(args, early)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _catch_signals_early(received: list[int]) -> dict[int, Any]:
-    """Until Trio's receiver takes over, note SIGINT/SIGTERM instead of dying mid-start."""
-
-    def note(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-
-    previous: dict[int, Any] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.getsignal(signum)
-        signal.signal(signum, note)
-    return previous
+    early = []
+    with signals_noted(early):
+        return _main(args, early)
 
 
 def _main(args: argparse.Namespace, early: list[int]) -> int:

@@ -233,11 +233,9 @@ def _single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | No
 
 
 def _failure(exc: BaseException) -> int:
-    if isinstance(exc, StartupError):
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_STARTUP_FAILED
+    """One line on stderr; 1 when the bot could not start, 2 for the config or wallet."""
     print(f"error: {exc}", file=sys.stderr)
-    return EXIT_USAGE
+    return EXIT_STARTUP_FAILED if isinstance(exc, StartupError) else EXIT_USAGE
 
 
 def _config(args: argparse.Namespace) -> Config:

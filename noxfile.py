@@ -6,6 +6,10 @@ so a green run here is a green run on a clean machine.
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
+
 import nox
 
 nox.options.error_on_missing_interpreters = True
@@ -13,6 +17,14 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "tests"]
 
 LINTED = ["trio_trader", "tests", "scripts", "noxfile.py", "dev.py"]
+#: a quick subset that exercises every runtime dependency the floors must support
+MINIMUMS_TESTS = [
+    "tests/test_config.py",
+    "tests/store",
+    "tests/chain/test_rpc.py",
+    "tests/test_budget.py",
+    "tests/test_report.py",
+]
 
 
 def _install(session: nox.Session) -> None:
@@ -33,6 +45,33 @@ def tests(session: nox.Session) -> None:
     """The whole test suite (unit, integration against the simulator, scenarios)."""
     _install(session)
     session.run("pytest", "-q", *session.posargs)
+
+
+def floor_constraints(pyproject: Path = Path("pyproject.toml")) -> list[str]:
+    """``name==X`` for every ``name>=X`` requirement (runtime and dev) of pyproject.toml."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    requirements = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        requirements.extend(extra)
+    pins = []
+    for requirement in requirements:
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([^,;\s]+)\s*", requirement)
+        if match is None:
+            raise ValueError(f"{requirement!r}: every dependency needs a plain >= floor")
+        pins.append(f"{match[1]}=={match[2]}")
+    return pins
+
+
+@nox.session
+def minimums(session: nox.Session) -> None:
+    """The oldest versions pyproject.toml allows (its ``>=`` floors, pinned exactly), on a
+    quick subset of the tests: a floor that is too low fails here, not on a user's machine.
+    """
+    constraints = Path(session.create_tmp()) / "minimums.txt"
+    constraints.write_text("\n".join(floor_constraints()) + "\n")
+    session.install("-c", str(constraints), "-e", ".[dev]")
+    session.run("python", "-m", "pip", "freeze", silent=False)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or MINIMUMS_TESTS))
 
 
 @nox.session

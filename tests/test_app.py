@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from trio_trader import cli
+from trio_trader import cli, startup
+from trio_trader import summary as summary_mod
+
+
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Wallet locks in the test's own directory (never the user's)."""
+    path = tmp_path / "locks"
+    monkeypatch.setenv("TRIO_TRADER_LOCK_DIR", str(path))
+    return path
 
 
 def check_summary(summary: dict[str, object]) -> None:
-    positions = summary["positions"]
+    positions = summary["positions_this_run"]
     assert isinstance(positions, dict)
     assert positions["opened"] >= 1
     assert positions["closed"] == positions["opened"]  # the shutdown sold everything
     assert positions["open"] == 0
     # read from the simulator's ledger vs. the database, to the lamport
-    assert summary["wallet_sol_change_lamports"] == summary["realized_pnl_lamports"]
+    assert (
+        summary["wallet_sol_change_this_run_lamports"] == summary["realized_pnl_this_run_lamports"]
+    )
     assert summary["token_balances"] == {}
     assert summary["balances_source"] == "simulator ledger"
-    assert set(summary["pre_confirmation_sells"]) == {"sent", "succeeded"}  # type: ignore[arg-type]
+    assert summary["balances_error"] is None
+    pre = summary["pre_confirmation_sells_this_run"]
+    assert set(pre) == {"sent", "succeeded"}  # type: ignore[arg-type]
 
 
 def test_run_sim_paper_trades_and_writes_a_summary(tmp_path: Path) -> None:
@@ -66,31 +74,6 @@ def test_live_run_without_a_wallet_is_a_clear_error(
     assert "TRIO_TRADER_PRIVATE_KEY" in capsys.readouterr().err
 
 
-def test_sigint_shuts_down_gracefully_and_still_reports(tmp_path: Path) -> None:
-    out = tmp_path / "summary.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "trio_trader", "run", "--sim", "--scenario", "scripted_60s",
-            "--seed", "2", "--grace", "10", "--summary-json", str(out),
-        ],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
-    try:
-        time.sleep(5)  # start-up, then some launches (1.5 a second) and positions
-        assert proc.poll() is None, "the bot stopped by itself"
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, stderr[-2000:]
-    assert "positions:" in stdout
-    assert "shutting down gracefully" in stderr
-    check_summary(json.loads(out.read_text()))
-
-
 async def test_live_mode_trades_on_any_endpoint_given_by_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,7 +104,7 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
             )
             config = load_config(config_file)
             assert str(wallet) not in repr(config)  # the key is held, never shown
-            args = argparse.Namespace(duration=3.0, grace=10.0, db=None)
+            args = argparse.Namespace(sim=False, duration=3.0, grace=10.0, db=None)
 
             async def launch_soon() -> None:
                 await trio.sleep(0.5)
@@ -134,11 +117,14 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(launch_soon)
-                summary = await app._run_live(args, config)
+                summary, control = await app.run(args, config)
+    assert (control.reason, control.forced) == ("duration", False)
     assert summary["balances_source"] == "rpc"
-    assert summary["positions"]["opened"] == 1
-    assert summary["positions"]["closed"] == 1
-    assert summary["wallet_sol_change_lamports"] == summary["realized_pnl_lamports"] != 0
+    assert summary["balances_error"] is None
+    assert summary["positions_this_run"]["opened"] == 1
+    assert summary["positions_this_run"]["closed"] == 1
+    change = summary["wallet_sol_change_this_run_lamports"]
+    assert change == summary["realized_pnl_this_run_lamports"] != 0
     assert summary["token_balances"] == {}
 
 
@@ -267,3 +253,131 @@ def test_no_arguments_runs_the_sim_demo(monkeypatch: pytest.MonkeyPatch) -> None
     assert cli.main([]) == 0
     (args,) = seen
     assert (args.command, args.sim, args.config, args.scenario) == ("run", True, None, "default")
+
+
+async def test_stop_balances_are_read_in_one_batch_from_both_token_programs(
+    tmp_path: Path,
+) -> None:
+    """Held tokens of a Token-2022 and an SPL Token mint: one getMultipleAccounts."""
+    import trio
+
+    from tests.scenario.harness import running_bot
+    from trio_trader.pump import addresses
+
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config={"exits": {"never_sell": True}}) as h:
+            await h.launch("Two")
+            await h.launch("Legacy", legacy=True)
+
+            async def both_bought() -> bool:
+                positions = await h.positions()
+                return len(positions) == 2 and all(p.is_active for p in positions)
+
+            await h.wait_until(both_bought)
+            positions = await h.positions()
+            assert {p.token_info.token_program for p in positions} == {
+                addresses.TOKEN_PROGRAM_ID,
+                addresses.TOKEN_2022_PROGRAM_ID,
+            }
+            before = h.rpc.stats.by_method.copy()
+            balances = await summary_mod.token_balances(h.rpc, h.wallet.pubkey(), positions * 60)
+            sent = h.rpc.stats.by_method - before
+    expected = {str(p.mint): h.token_balance(p.mint) for p in positions}
+    assert balances == expected
+    assert all(amount > 0 for amount in balances.values())
+    # 120 entries but 2 distinct accounts: one request, and never one per position
+    assert sent == {"getMultipleAccounts": 1}
+
+
+def test_token_account_amount_reads_the_u64_at_offset_64() -> None:
+
+    data = bytes(32) + bytes(32) + (123_456_789_012).to_bytes(8, "little") + bytes(93)
+    assert summary_mod.token_account_amount(data) == 123_456_789_012
+    with pytest.raises(ValueError, match="not a token account"):
+        summary_mod.token_account_amount(data[:71])
+
+
+async def test_summary_counts_this_runs_positions_and_counters_only(tmp_path: Path) -> None:
+    """PnL and the wallet change cover the same run: an older run's rows are left out."""
+    from solders.pubkey import Pubkey
+
+    from tests.store.factories import make_token_info
+    from trio_trader.store import open_repository
+    from trio_trader.trading.position import Position
+
+    def position(seed: int, created: float, closed: float | None, pnl: int) -> Position:
+        p = Position.create_from_token_info(make_token_info(seed), created_at=created)
+        if closed is not None:
+            p.is_closed, p.closed_at, p.realized_pnl_lamports = True, closed, pnl
+        return p
+
+    async with open_repository(tmp_path / "s.db") as repo:
+        for p in (
+            position(1, 100.0, 150.0, -7_000),  # an older run's: created and closed before
+            position(2, 100.0, 250.0, 5_000),  # resumed by this run and closed in it
+            position(3, 210.0, 260.0, 11_000),  # this run's
+            position(4, 220.0, None, 0),  # this run's, still open
+            position(5, 90.0, None, 0),  # an older run's, still open
+        ):
+            await repo.insert_position(p)
+            if p.is_closed:
+                closed_at = p.closed_at
+                await repo.update_position(p)
+                assert p.closed_at == closed_at
+        await repo.increment_counter("pre_confirmation_sells", 4)
+        start = startup.RunStart(wall=200.0, counters={"pre_confirmation_sells": 3})
+        summary = await summary_mod.build_summary(
+            repo, None, wallet=Pubkey.default(), start=start, wallet_sol_change=16_000,
+            token_balances={"m": 0}, source="rpc",
+        )  # fmt: skip
+    assert summary["positions_this_run"] == {"opened": 3, "closed": 2, "open": 1, "buy_failed": 0}
+    assert summary["realized_pnl_this_run_lamports"] == 16_000
+    assert summary["wallet_sol_change_this_run_lamports"] == 16_000
+    assert summary["pre_confirmation_sells_this_run"] == {"sent": 1, "succeeded": 0}
+    assert summary["counters_this_run"] == {"pre_confirmation_sells": 1}
+    assert summary["open_positions_in_database"] == 2
+    assert summary["token_balances"] == {}
+    text = summary_mod.format_summary(summary)
+    assert "realised PnL this run: +0.000016000 SOL" in text
+    assert "open positions in the database: 2" in text
+
+
+async def test_a_wallet_that_cannot_pay_one_buy_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    import trio
+    from solders.keypair import Keypair
+
+    from tests.scenario.harness import SOL
+    from trio_trader import app
+    from trio_trader.budget import BuyRents
+    from trio_trader.config import load_config
+    from trio_trader.sim import open_sim
+
+    wallet = Keypair()
+    monkeypatch.setenv("POOR_KEY", str(wallet))
+    with trio.fail_after(30):
+        async with open_sim(None, slot_time=0.05, fund={wallet.pubkey(): SOL // 5}) as sim:
+            config_file = tmp_path / "poor.toml"
+            config_file.write_text(
+                f'[rpc]\nendpoints = ["{sim.rpc_url}"]\nws_url = "{sim.ws_url}"\n'
+                '[wallet]\nprivate_key_env = "POOR_KEY"\n'
+                '[trade]\nbuy_amount_sol = "0.2"\n[exits]\nsell_after = 0.5\n'
+                f'[db]\npath = "{tmp_path / "poor.db"}"\n'
+            )
+            config = load_config(config_file)
+            args = argparse.Namespace(sim=False, duration=30.0, grace=1.0, db=None)
+            with pytest.raises(BaseExceptionGroup) as info:
+                await app.run(args, config)
+            async with app.RpcClient((sim.rpc_url,)) as rpc:
+                cost = startup.buy_cost(config, await BuyRents.load(rpc))
+    error = app._single_leaf(info.value)
+    assert isinstance(error, startup.StartupError)
+    assert str(error) == (
+        f"wallet {wallet.pubkey()} holds 0.200000000 SOL, less than one BUY can cost "
+        f"({cost / SOL:.9f} SOL: trade.buy_amount_sol 0.2 + 1500 bps slippage, rent and fees); "
+        "fund the wallet or lower trade.buy_amount_sol"
+    )
+    assert 0.23 * SOL < cost < 0.24 * SOL

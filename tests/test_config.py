@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from trio_trader.config import Config, ConfigError, SolAmount, load_config, parse_config
+from trio_trader.config import (
+    Config,
+    ConfigError,
+    SolAmount,
+    load_config,
+    parse_config,
+    require_exit_rule,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -66,9 +73,8 @@ def test_sol_amounts_are_exact_lamports() -> None:
     assert parse_config({"trade": {"buy_amount_sol": 0.1}}, env={}).trade.buy_amount_sol == (
         100_000_000
     )
-    assert parse_config({"trade": {"buy_amount_sol": 2}}, env={}).trade.buy_amount_sol == (
-        2_000_000_000
-    )
+    two = {"buy_amount_sol": 2, "max_buy_sol": "2"}
+    assert parse_config({"trade": two}, env={}).trade.buy_amount_sol == 2_000_000_000
     assert (
         parse_config({"trade": {"buy_amount_sol": "0.000000001"}}, env={}).trade.buy_amount_sol == 1
     )
@@ -98,3 +104,92 @@ def test_secret_from_env_is_read_and_never_shown(caplog: pytest.LogCaptureFixtur
     for text in (repr(config), str(config), repr(config.wallet), caplog.text):
         assert secret not in text
     assert "***" in repr(config.wallet.private_key)
+
+
+def test_example_values_are_the_defaults_unless_marked_example() -> None:
+    """The example's header promises it: a value that is not the default says so."""
+    import tomllib
+
+    lines = EXAMPLE.read_text().splitlines()
+    example, default = load_config(EXAMPLE, env={}), Config()
+    for section, table in tomllib.loads(EXAMPLE.read_text()).items():
+        for key in table:
+            if getattr(getattr(example, section), key) == getattr(getattr(default, section), key):
+                continue
+            at = next(i for i, line in enumerate(lines) if line.startswith(f"{key} ="))
+            comments = []
+            while at > 0 and lines[at - 1].startswith("#"):
+                at -= 1
+                comments.append(lines[at])
+            assert any("Example" in c for c in comments), f"{section}.{key} is not the default"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1e30", 1e30, "1E3", "-1", -0.5, "inf", "nan", "sNaN", "Infinity", 1e-05, "0x10", "1 000",
+     "1_000", "", ".", "1000000001", "99999999999999999999999999999999", "1e-9"],
+)  # fmt: skip
+def test_sol_amounts_refuse_exponents_signs_and_absurd_amounts(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"^filters\.min_creator_buy_sol: "):
+        parse_config({"filters": {"min_creator_buy_sol": value}}, env={})
+
+
+@pytest.mark.parametrize(
+    ("value", "lamports"),
+    [("1.", 10**9), (".5", 5 * 10**8), (" 0.25 ", 25 * 10**7), ("0.100000000", 10**8),
+     ("1000000000", 10**18), (7, 7 * 10**9), (0.001, 10**6)],
+)  # fmt: skip
+def test_sol_amounts_accept_plain_decimals_exactly(value: object, lamports: int) -> None:
+    assert SolAmount.parse(value) == lamports
+
+
+def test_buy_amount_above_max_buy_sol_is_refused_naming_both_keys() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"trade": {"buy_amount_sol": "1.5"}}, env={})
+    message = str(info.value)
+    assert "trade.buy_amount_sol" in message
+    assert "trade.max_buy_sol" in message
+    assert "1.5 SOL" in message
+    config = parse_config({"trade": {"buy_amount_sol": "1.5", "max_buy_sol": "2"}}, env={})
+    assert (config.trade.buy_amount_sol, config.trade.max_buy_sol) == (15 * 10**8, 2 * 10**9)
+    assert Config().trade.max_buy_sol == 10**9  # the default: 1 SOL
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"trade": {"extreme_fast_token_amount": 2**64}}, "trade.extreme_fast_token_amount: must"),
+        ({"trade": {"compute_unit_limit": 1_400_001}}, "trade.compute_unit_limit: must be <="),
+        ({"priority_fee": {"fixed_micro_lamports": 2**64}}, "priority_fee.fixed_micro_lamports"),
+        # 120k CU × 10^10 µ-lamports = 1.2 SOL of priority fee per transaction
+        ({"priority_fee": {"fixed_micro_lamports": 10**10}}, "priority_fee: 1.2 SOL"),
+        (
+            {"priority_fee": {"mode": "dynamic", "cap_micro_lamports": 10**10}},
+            "above trade.max_buy_sol",
+        ),
+    ],
+)
+def test_amounts_that_do_not_fit_are_refused(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert message in str(info.value)
+
+
+def test_a_config_without_exit_rules_cannot_start() -> None:
+    with pytest.raises(ConfigError) as info:
+        require_exit_rule(parse_config({"trade": {"max_buys": 1}}, env={}))
+    message = str(info.value)
+    assert message.startswith("exits: no exit rule is set")
+    for key in ("take_profit_pct", "stop_loss_pct", "trailing_stop_pct", "max_hold_time",
+                "sell_after", "never_sell = true"):  # fmt: skip
+        assert f"exits.{key}" in message
+    for exits in ({"sell_after": 0.0}, {"never_sell": True}, {"trailing_stop_pct": 5.0}):
+        require_exit_rule(parse_config({"exits": exits}, env={}))  # accepted
+    require_exit_rule(load_config(EXAMPLE, env={}))
+
+
+def test_adopt_orphans_is_off_unless_set() -> None:
+    assert Config().trade.adopt_orphans is False
+    assert parse_config({"trade": {"adopt_orphans": True}}, env={}).trade.adopt_orphans is True
+    with pytest.raises(ConfigError, match=r"trade\.adopt_orphans: expected true or false"):
+        parse_config({"trade": {"adopt_orphans": "yes"}}, env={})

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Protocol, cast
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, Protocol, cast
 
 # subcommand -> module with ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -53,13 +56,45 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def signals_noted(received: list[int]) -> Iterator[None]:
+    """Note SIGINT/SIGTERM in ``received`` instead of dying, for the block.
+
+    ``run`` enters this before anything else (importing the bot takes a while), so a
+    signal at start-up stops the run gracefully once Trio's own receiver takes over.
+    """
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for which in (signal.SIGINT, signal.SIGTERM):
+            previous[which] = signal.getsignal(which)
+            signal.signal(which, note)
+        yield
+    finally:
+        for which, handler in previous.items():
+            signal.signal(which, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not [a for a in args_list if not a.startswith("-")]:
         args_list += DEFAULT_ARGV
     command = next((a for a in args_list if a in SUBCOMMANDS), None)
+    if command != "run":
+        return _main(args_list, command, None)
+    early: list[int] = []
+    with signals_noted(early):
+        return _main(args_list, command, early)
+
+
+def _main(args_list: list[str], command: str | None, early: list[int] | None) -> int:
     parser = build_parser(only=command)
     args = parser.parse_args(args_list)
+    if early is not None:
+        args.early_signals = early
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

@@ -21,7 +21,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,35 +44,69 @@ __all__ = [
     "WalletConfig",
     "load_config",
     "parse_config",
+    "priority_fee_lamports",
+    "require_exit_rule",
 ]
 
 LAMPORTS_PER_SOL = 1_000_000_000
 DEFAULT_PRIVATE_KEY_ENV = "TRIO_TRADER_PRIVATE_KEY"
+#: Solana's compute-unit limit of one transaction
+MAX_COMPUTE_UNIT_LIMIT = 1_400_000
+#: the ``[exits]`` keys of which at least one must be set (or ``never_sell = true``)
+EXIT_RULES = (
+    "take_profit_pct",
+    "stop_loss_pct",
+    "trailing_stop_pct",
+    "max_hold_time",
+    "sell_after",
+)
 
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message names the offending key."""
 
 
+#: the largest amount a u64 holds: every amount the chain takes is a u64 (lamports, units)
+U64_MAX = 2**64 - 1
+#: more SOL than exists (~600M SOL): a config amount above this is a typo, never a plan
+MAX_SOL_AMOUNT = 1_000_000_000
+_DECIMAL = re.compile(r"(\d+)(?:\.(\d*))?|\.(\d+)")
+
+
 class SolAmount(int):
-    """An amount written in SOL in the config file, held as integer lamports."""
+    """An amount written in SOL in the config file, held as integer lamports.
+
+    Only plain decimals are accepted (``"0.01"``, ``0.01``, ``1``): an exponent (``"1e30"``,
+    a float written ``1e-05``), a sign, ``inf``/``nan`` or more than 9 decimals are refused,
+    and so is anything above :data:`MAX_SOL_AMOUNT` SOL. The digits are converted exactly
+    (no binary float, no decimal context rounding).
+    """
 
     __slots__ = ()
 
     @classmethod
     def parse(cls, value: object) -> SolAmount:
-        """Parse ``"0.01"``, ``0.01`` or ``1`` (SOL) into lamports; reject sub-lamport precision."""
+        """Parse ``"0.01"``, ``0.01`` or ``1`` (SOL) into lamports; refuse anything else."""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValueError('expected SOL as a string like "0.01" or a number')
-        try:
-            # repr() of a float is the shortest string that round-trips: what the user typed.
-            sol = Decimal(value if isinstance(value, str) else repr(value))
-        except InvalidOperation:
-            raise ValueError(f"not a decimal amount of SOL: {value!r}") from None
-        lamports = sol * LAMPORTS_PER_SOL
-        if not lamports.is_finite() or lamports != lamports.to_integral_value():
+        # repr() of a float is the shortest string that round-trips: what the user typed.
+        text = value.strip() if isinstance(value, str) else repr(value)
+        match = _DECIMAL.fullmatch(text)
+        if match is None:
+            raise ValueError(
+                f'not a decimal amount of SOL: {value!r} (write it like "0.01": no sign, '
+                "no exponent)"
+            )
+        whole, fraction = match[1] or "0", match[2] if match[1] else match[3]
+        fraction = (fraction or "").rstrip("0")
+        if len(fraction) > 9:
             raise ValueError(f"{value!r} SOL is not a whole number of lamports")
-        return cls(int(lamports))
+        if len(whole.lstrip("0")) > len(str(MAX_SOL_AMOUNT)) or int(whole) > MAX_SOL_AMOUNT:
+            raise ValueError(f"{value!r} SOL is more SOL than exists (max {MAX_SOL_AMOUNT})")
+        lamports = int(whole) * LAMPORTS_PER_SOL + int(fraction.ljust(9, "0"))
+        if lamports > MAX_SOL_AMOUNT * LAMPORTS_PER_SOL:
+            raise ValueError(f"{value!r} SOL is more SOL than exists (max {MAX_SOL_AMOUNT})")
+        return cls(lamports)
 
     @property
     def sol(self) -> Decimal:
@@ -119,6 +153,17 @@ def _pct_below_100(value: Any) -> str | None:
 
 def _percentile(value: Any) -> str | None:
     return None if 0 <= value <= 100 else "must be between 0 and 100"
+
+
+def _u64(value: Any) -> str | None:
+    return None if value is None or value <= U64_MAX else f"must be <= {U64_MAX} (a u64)"
+
+
+def _at_most(limit: int, why: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value is None or value <= limit else f"must be <= {limit} ({why})"
+
+    return check
 
 
 def _non_empty(value: Any) -> str | None:
@@ -184,9 +229,9 @@ class PriorityFeeConfig:
     """Compute-unit price: fixed, or a percentile of recent fees capped at ``cap``."""
 
     mode: Literal["fixed", "dynamic"] = "fixed"
-    fixed_micro_lamports: int = _field(100_000, _non_negative)
+    fixed_micro_lamports: int = _field(100_000, _non_negative, _u64)
     percentile: int = _field(75, _percentile)
-    cap_micro_lamports: int = _field(2_000_000, _non_negative)
+    cap_micro_lamports: int = _field(2_000_000, _non_negative, _u64)
 
 
 @attrs.frozen
@@ -194,11 +239,14 @@ class TradeConfig:
     """How much to buy, how to price orders and how hard to try to get out."""
 
     buy_amount_sol: SolAmount = _field(SolAmount(10_000_000), _positive)  # noqa: RUF009 (attrs field helper)
+    max_buy_sol: SolAmount = _field(SolAmount(LAMPORTS_PER_SOL), _positive)  # noqa: RUF009 (attrs field helper)
     buy_slippage_bps: int = _field(1_500, _bps)
     sell_slippage_bps: int = _field(1_500, _bps)
-    compute_unit_limit: int = _field(120_000, _positive)
+    compute_unit_limit: int = _field(
+        120_000, _positive, _at_most(MAX_COMPUTE_UNIT_LIMIT, "Solana's limit per transaction")
+    )
     extreme_fast_mode: bool = False
-    extreme_fast_token_amount: int = _field(0, _non_negative)
+    extreme_fast_token_amount: int = _field(0, _non_negative, _u64)
     pre_confirmation_sells: bool = True
     max_active_mints: int = _field(3, _positive)
     max_buys: int = _field(0, _non_negative)
@@ -207,6 +255,7 @@ class TradeConfig:
     sell_reprice_step_bps: int = _field(1_000, _bps)
     emergency_policy: Literal["zero_min_output", "leave_open"] = "zero_min_output"
     close_token_account: bool = True
+    adopt_orphans: bool = False
 
 
 @attrs.frozen
@@ -341,6 +390,43 @@ def _cross_checks(config: Config) -> None:
     low, high = filters.min_creator_buy_sol, filters.max_creator_buy_sol
     if low is not None and high is not None and low > high:
         raise ConfigError("filters.min_creator_buy_sol: must be <= filters.max_creator_buy_sol")
+    if trade.buy_amount_sol > trade.max_buy_sol:
+        raise ConfigError(
+            f"trade.buy_amount_sol: {trade.buy_amount_sol.sol} SOL is above trade.max_buy_sol "
+            f"({trade.max_buy_sol.sol} SOL); lower it, or raise trade.max_buy_sol on purpose"
+        )
+    fee = priority_fee_lamports(config)
+    if fee > trade.max_buy_sol:
+        raise ConfigError(
+            f"priority_fee: {fee / LAMPORTS_PER_SOL} SOL per transaction "
+            f"(trade.compute_unit_limit × the fee per compute unit) is above trade.max_buy_sol"
+        )
+
+
+def priority_fee_lamports(config: Config) -> int:
+    """The most priority fee one transaction can pay: compute-unit limit × price (ceil)."""
+    pf = config.priority_fee
+    price = pf.fixed_micro_lamports if pf.mode == "fixed" else pf.cap_micro_lamports
+    return -(-config.trade.compute_unit_limit * price // 1_000_000)
+
+
+def require_exit_rule(config: Config) -> None:
+    """Refuse a config that would buy and never sell: no exit rule and no ``never_sell``.
+
+    Checked when the bot starts trading (not by :func:`parse_config`, so tools and tests
+    can build partial configs).
+
+    Raises:
+        ConfigError: naming the keys of which one must be set.
+    """
+    exits = config.exits
+    if exits.never_sell or any(getattr(exits, name) is not None for name in EXIT_RULES):
+        return
+    raise ConfigError(
+        "exits: no exit rule is set, so every position would be bought and never sold: set "
+        f"one of {', '.join('exits.' + n for n in EXIT_RULES)}, or exits.never_sell = true "
+        "to hold positions on purpose"
+    )
 
 
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:

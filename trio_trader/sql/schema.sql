@@ -84,3 +84,10 @@ CREATE TABLE counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL DEFAULT 0
 );
+
+-- The database's identity: "wallet" (base58 pubkey) and "genesis_hash" (the cluster's),
+-- written by the first run; a run with other values refuses to start.
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -12,10 +12,12 @@ The schema lives in ``trio_trader/sql/`` (``schema.sql`` for a new database,
 """
 
 from trio_trader.store._convert import CorruptRowError
+from trio_trader.store._lock import LockHeld, db_lock_path, exclusive_lock, wallet_lock_path
 from trio_trader.store._migrations import SchemaError
 from trio_trader.store._repository import (
     PRE_CONFIRMATION_SELLS,
     PRE_CONFIRMATION_SELLS_SUCCEEDED,
+    IdentityMismatch,
     PositionNotFound,
     Repository,
     TradeRecord,
@@ -26,9 +28,14 @@ __all__ = [
     "PRE_CONFIRMATION_SELLS",
     "PRE_CONFIRMATION_SELLS_SUCCEEDED",
     "CorruptRowError",
+    "IdentityMismatch",
+    "LockHeld",
     "PositionNotFound",
     "Repository",
     "SchemaError",
     "TradeRecord",
+    "db_lock_path",
+    "exclusive_lock",
     "open_repository",
+    "wallet_lock_path",
 ]

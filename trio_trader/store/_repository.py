@@ -29,6 +29,8 @@ Public API::
         await repo.list_trades(position_id=None) -> list[TradeRecord]
         await repo.increment_counter(name, by=1) -> int
         await repo.get_counters() -> dict[str, int]
+        await repo.get_meta() -> dict[str, str]
+        await repo.claim_identity(wallet=, genesis_hash=)   (first run writes; IdentityMismatch)
         await repo.upsert_token_info(token_info)
         await repo.get_token_info(mint) -> TokenInfo | None
         repo.read_errors: list[CorruptRowError]     (rows skipped by the list methods)
@@ -67,12 +69,28 @@ logger = logging.getLogger(__name__)
 
 PRE_CONFIRMATION_SELLS = "pre_confirmation_sells"
 PRE_CONFIRMATION_SELLS_SUCCEEDED = "pre_confirmation_sells_succeeded"
+#: ``meta`` keys of the database's identity
+WALLET_KEY = "wallet"
+GENESIS_HASH_KEY = "genesis_hash"
 
 _T = TypeVar("_T")
 
 
 class PositionNotFound(KeyError):
     """No position row with that id."""
+
+
+class IdentityMismatch(RuntimeError):
+    """The database belongs to another wallet or cluster than this run's."""
+
+    def __init__(self, stored: dict[str, str], wanted: dict[str, str]) -> None:
+        self.stored = stored
+        self.wanted = wanted
+        super().__init__(
+            f"it belongs to wallet {stored.get(WALLET_KEY)} on the cluster with genesis hash "
+            f"{stored.get(GENESIS_HASH_KEY)}, not to wallet {wanted[WALLET_KEY]} on genesis "
+            f"hash {wanted[GENESIS_HASH_KEY]}"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -306,6 +324,40 @@ class Repository:
             except CorruptRowError as exc:
                 logger.error("unreadable token_info: %s", exc)
         return found
+
+    # ------------------------------------------------------------------ identity
+
+    async def get_meta(self) -> dict[str, str]:
+        """Every ``meta`` row (the database's identity)."""
+
+        def read() -> dict[str, str]:
+            return {row["key"]: row["value"] for row in self._db.query("SELECT * FROM meta")}
+
+        return await self._run(read)
+
+    async def claim_identity(self, *, wallet: str, genesis_hash: str) -> None:
+        """Bind the database to ``wallet`` on the cluster of ``genesis_hash``, or check it.
+
+        The first call writes both; later calls must name the same ones. Both happen in
+        one transaction, so two first runs cannot both write.
+
+        Raises:
+            IdentityMismatch: the database belongs to another wallet or cluster.
+        """
+        wanted = {WALLET_KEY: wallet, GENESIS_HASH_KEY: genesis_hash}
+
+        def claim() -> None:
+            with self._db.atomic():
+                stored = {r["key"]: r["value"] for r in self._db.query("SELECT * FROM meta")}
+                if any(stored.get(k, v) != v for k, v in wanted.items()):
+                    raise IdentityMismatch(stored, wanted)
+                for key, value in wanted.items():
+                    if key not in stored:
+                        self._db.execute(
+                            "INSERT INTO meta (key, value) VALUES (?, ?)", [key, value]
+                        )
+
+        await self._run(claim)
 
     # ------------------------------------------------------------------ trades, counters
 

@@ -63,6 +63,7 @@ from trio_trader.config import (
 )
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+from trio_trader.pump.curve import max_sol_cost
 from trio_trader.startup import (
     RunStart,
     StartupError,
@@ -295,6 +296,7 @@ def trader_settings(config: Config) -> TraderSettings:
             emergency_policy=t.emergency_policy,
             tick_interval=x.tick_interval,
         ),
+        adopt_orphans=t.adopt_orphans,
     )
 
 
@@ -308,9 +310,19 @@ def rpc_client(config: Config) -> RpcClient:
 
 
 async def build_bot(
-    config: Config, *, rpc: RpcClient, keypair: Keypair, repo: Repository, ws_url: str
+    config: Config,
+    *,
+    rpc: RpcClient,
+    keypair: Keypair,
+    repo: Repository,
+    ws_url: str,
+    rents: BuyRents | None = None,
 ) -> Bot:
-    """Wire a :class:`UniversalTrader` from the config (``rpc`` must be open)."""
+    """Wire a :class:`UniversalTrader` from the config (``rpc`` must be open).
+
+    ``rents`` (read from the node when not given) bound what each BUY may cost, for the
+    check before every BUY (``trading.funds``).
+    """
     pubsub = PubsubClient(ws_url)
     blockhash = BlockhashCache(rpc)
     pf = config.priority_fee
@@ -340,6 +352,7 @@ async def build_bot(
             slippage_bps=t.buy_slippage_bps,
             extreme_fast_mode=t.extreme_fast_mode,
             extreme_fast_token_amount=t.extreme_fast_token_amount,
+            max_cost_lamports=max_sol_cost(t.max_buy_sol, t.buy_slippage_bps),
         ),
         seller=PlatformAwareSeller(
             chain=chain,
@@ -348,7 +361,7 @@ async def build_bot(
         ),
         repo=repo,
         settings=trader_settings(config),
-        funds=WalletFunds(rpc, keypair.pubkey()),
+        funds=WalletFunds(rpc, keypair.pubkey(), rents or await BuyRents.load(rpc)),
     )
     return Bot(trader=trader, rpc=rpc, wallet=keypair.pubkey())
 
@@ -437,7 +450,7 @@ async def prepare(
     return await until_reachable(
         control,
         "pump accounts",
-        lambda: build_bot(config, rpc=rpc, keypair=keypair, repo=repo, ws_url=ws_url),
+        lambda: build_bot(config, rpc=rpc, keypair=keypair, repo=repo, ws_url=ws_url, rents=rents),
     )
 
 

@@ -296,6 +296,7 @@ async def running_bot(
             chain=old.chain, amount_lamports=old.amount_lamports, slippage_bps=old.slippage_bps,
             extreme_fast_mode=old.extreme_fast_mode,
             extreme_fast_token_amount=old.extreme_fast_token_amount,
+            max_cost_lamports=old.max_cost_lamports,
         )  # fmt: skip
         bot.trader.buyer = buyer
         seller = HookedSeller(

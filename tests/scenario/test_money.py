@@ -317,3 +317,27 @@ async def test_no_buy_is_sent_that_the_wallet_cannot_pay(tmp_path: Path) -> None
             assert [t.state for t in trades if t.side == "buy"] == ["confirmed", "confirmed"]
             await h.bot.trader.liquidate()
             await h.assert_books_balance()
+
+
+async def test_extreme_fast_buy_over_max_buy_sol_is_never_sent(tmp_path: Path) -> None:
+    """Extreme fast mode sizes its BUY in tokens: 200 M tokens cost ~10 SOL on a new curve,
+    far over ``max_buy_sol`` = 0.5, so the BUY is refused before it is signed."""
+    config: dict[str, Any] = {
+        "trade": {
+            "extreme_fast_mode": True,
+            "extreme_fast_token_amount": 200_000_000_000_000,
+            "max_buy_sol": "0.5",
+        },
+        "exits": {"sell_after": 0.0},
+    }
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=config) as h:
+            await h.launch()
+
+            async def refused() -> bool:
+                return h.bot.trader.stats.buys_not_sent == 1
+
+            await h.wait_until(refused)
+            assert await h.positions() == []
+            assert h.wallet_sol_change() == 0
+            assert h.sim.node.stats.submitted == 1  # the launch only

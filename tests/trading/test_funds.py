@@ -5,17 +5,16 @@ from __future__ import annotations
 from solders.pubkey import Pubkey
 
 from tests.store.factories import make_buy_order, make_token_info, send
-from trio_trader.trading.funds import (
-    BUY_RENT_BOUND,
-    WalletFunds,
-    rent_exempt_minimum,
-    worst_buy_cost,
-)
+from trio_trader.budget import BuyRents, one_buy_cost
+from trio_trader.trading.funds import WalletFunds, worst_buy_cost
 from trio_trader.trading.orders import BuyOrder
+
+RENTS = BuyRents(token_account=2_039_280, volume_accumulator=1_705_200, creator_vault=890_880)
 
 
 def _funds(lamports: int | None) -> WalletFunds:
-    return WalletFunds(rpc=None, wallet=Pubkey.new_unique(), lamports=lamports)  # type: ignore[arg-type]
+    wallet = Pubkey.new_unique()
+    return WalletFunds(rpc=None, wallet=wallet, rents=RENTS, lamports=lamports)  # type: ignore[arg-type]
 
 
 def _buy(seed: int) -> BuyOrder:
@@ -24,16 +23,18 @@ def _buy(seed: int) -> BuyOrder:
     return order
 
 
-def test_rent_matches_solanas_rent_exempt_minimum() -> None:
-    assert rent_exempt_minimum(165) == 2_039_280  # an SPL token account
-    assert rent_exempt_minimum(0) == 890_880
-    assert rent_exempt_minimum(165) < BUY_RENT_BOUND
+def test_a_buys_worst_cost_is_the_start_up_checks_bound() -> None:
+    buy = _buy(1)
+    assert worst_buy_cost(buy, RENTS) == one_buy_cost(
+        buy_lamports=buy.max_sol_cost, slippage_bps=0, rents=RENTS,
+        compute_unit_limit=buy.compute_unit_limit, priority_fee_micro_lamports=buy.priority_fee,
+    )  # fmt: skip
+    assert worst_buy_cost(buy, RENTS) > buy.max_sol_cost + RENTS.total
 
 
 def test_buys_in_flight_are_held_back_until_resolved() -> None:
     one = _buy(1)
-    cost = worst_buy_cost(one)
-    assert cost > one.max_sol_cost
+    cost = worst_buy_cost(one, RENTS)
     funds = _funds(2 * cost + cost // 2)
     assert funds.can_pay(one)
     funds.reserve(one)
@@ -44,19 +45,20 @@ def test_buys_in_flight_are_held_back_until_resolved() -> None:
     assert not funds.can_pay(three)  # half a BUY left
     one.mark_confirmed(slot=1, fee_lamports=5_000, sol_change=-cost, token_change=1)
     funds.release(one)
-    assert funds.reserved == worst_buy_cost(two)
-    assert funds.available == 2 * cost + cost // 2 - cost - worst_buy_cost(two)
+    left = 2 * cost + cost // 2 - cost - worst_buy_cost(two, RENTS)
+    assert funds.reserved == worst_buy_cost(two, RENTS)
+    assert funds.available == left
     assert not funds.can_pay(three)
     funds.release(one)  # released once only
-    assert funds.available == 2 * cost + cost // 2 - cost - worst_buy_cost(two)
+    assert funds.available == left
 
 
 def test_unknown_balance_does_not_block_and_a_failed_unlanded_buy_costs_nothing() -> None:
     funds = _funds(None)
     buy = _buy(1)
     assert funds.can_pay(buy)
-    funds.lamports = worst_buy_cost(buy)
+    funds.lamports = worst_buy_cost(buy, RENTS)
     funds.reserve(buy)
     buy.mark_failed(error="expired", error_name="BlockhashExpired")
     funds.release(buy)
-    assert funds.available == worst_buy_cost(buy)
+    assert funds.available == worst_buy_cost(buy, RENTS)

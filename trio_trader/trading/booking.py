@@ -26,15 +26,12 @@ import logging
 import attrs
 from solders.pubkey import Pubkey
 
+from trio_trader import budget
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump.events import DecodeError, TradeEvent, parse_logs
 from trio_trader.trading.orders import BuyOrder, Order
 
 log = logging.getLogger(__name__)
-
-#: lamports per signature (Solana's base fee); our transactions have one signer
-BASE_FEE_PER_SIGNATURE = 5_000
-MICRO_LAMPORTS_PER_LAMPORT = 1_000_000
 
 
 def pump_sol(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
@@ -61,8 +58,10 @@ def pump_sol(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
 
 def transaction_fee(order: Order) -> int:
     """The fee a one-signer transaction with the order's compute budget pays."""
-    priority = -(-order.priority_fee * order.compute_unit_limit // MICRO_LAMPORTS_PER_LAMPORT)
-    return BASE_FEE_PER_SIGNATURE + priority
+    return budget.transaction_fee(
+        compute_unit_limit=order.compute_unit_limit,
+        priority_fee_micro_lamports=order.priority_fee,
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -6,8 +6,9 @@ balance before each BUY would put an RPC round trip on the detection path, so
 :class:`WalletFunds` re-reads it in the background (like the blockhash cache) and keeps
 it conservative in between:
 
-* every BUY sent *reserves* its worst cost (``max_sol_cost`` + transaction fee + rent of
-  the accounts it may create) until it is resolved;
+* every BUY sent *reserves* its worst cost (``max_sol_cost``, the rent of every account
+  it may create and the fees of the BUY and of the SELL that must follow it: the same
+  bound as the start-up check, ``budget.one_buy_cost``) until it is resolved;
 * a resolved BUY's reservation is released and its real SOL change applied to the cached
   balance at once (the next read may or may not include it yet: counting it twice only
   under-states what is available, never over-states it).
@@ -24,6 +25,7 @@ import attrs
 import trio
 from solders.pubkey import Pubkey
 
+from trio_trader.budget import TRANSACTIONS_PER_BUY, BuyRents
 from trio_trader.chain.errors import RpcError
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.trading.booking import transaction_fee
@@ -31,30 +33,13 @@ from trio_trader.trading.orders import BuyOrder
 
 log = logging.getLogger(__name__)
 
-#: bytes of a Token-2022 associated token account as pump mints create it (the SPL Token
-#: account is 165; the larger one bounds both)
-TOKEN_ACCOUNT_SIZE = 170
-#: bytes of pump's per-user volume accumulator (created by a wallet's first BUY)
-VOLUME_ACCUMULATOR_SIZE = 65
 #: seconds between balance reads
 REFRESH_INTERVAL = 2.0
 
 
-def rent_exempt_minimum(size: int) -> int:
-    """Solana's rent-exempt minimum for an account of ``size`` bytes (lamports)."""
-    # (128 bytes of account overhead + data) × 3,480 lamports/byte-year × 2 years
-    return (128 + size) * 3_480 * 2
-
-
-#: the most rent one BUY can pay: its token account and the volume accumulator
-BUY_RENT_BOUND = rent_exempt_minimum(TOKEN_ACCOUNT_SIZE) + rent_exempt_minimum(
-    VOLUME_ACCUMULATOR_SIZE
-)
-
-
-def worst_buy_cost(order: BuyOrder) -> int:
-    """The most one signed BUY can take from the wallet (lamports)."""
-    return order.max_sol_cost + transaction_fee(order) + BUY_RENT_BOUND
+def worst_buy_cost(order: BuyOrder, rents: BuyRents) -> int:
+    """The most one signed BUY (and the SELL after it) can take from the wallet."""
+    return order.max_sol_cost + rents.total + TRANSACTIONS_PER_BUY * transaction_fee(order)
 
 
 @attrs.define(eq=False)
@@ -63,6 +48,7 @@ class WalletFunds:
 
     rpc: RpcClient
     wallet: Pubkey
+    rents: BuyRents
     refresh_interval: float = REFRESH_INTERVAL
     lamports: int | None = None
     reads: int = 0
@@ -104,11 +90,11 @@ class WalletFunds:
         balance, and a BUY that cannot be paid costs only its fee.
         """
         available = self.available
-        return available is None or worst_buy_cost(order) <= available
+        return available is None or worst_buy_cost(order, self.rents) <= available
 
     def reserve(self, order: BuyOrder) -> None:
         """Hold the BUY's worst cost back until it is resolved."""
-        self._reserved[order.signature or str(id(order))] = worst_buy_cost(order)
+        self._reserved[order.signature or str(id(order))] = worst_buy_cost(order, self.rents)
 
     def release(self, order: BuyOrder) -> None:
         """The BUY is resolved: drop its reservation and apply its real SOL change."""

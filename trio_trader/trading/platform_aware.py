@@ -337,6 +337,10 @@ class PlatformAwareBuyer:
     slippage_bps: int
     extreme_fast_mode: bool = False
     extreme_fast_token_amount: int = 0
+    #: the most any BUY may take at the curve (``max_sol_cost``): ``trade.max_buy_sol``
+    #: plus the BUY slippage. Extreme fast mode sizes BUYs in tokens, not SOL, so this is
+    #: what keeps a bad token amount or a pumped curve from spending without bound.
+    max_cost_lamports: int | None = None
 
     async def prepare_and_send_order(
         self, token_info: TokenInfo, *, before_send: BeforeSend[BuyOrder] | None = None
@@ -355,11 +359,17 @@ class PlatformAwareBuyer:
         if amount <= 0:
             raise TradeError(f"{token_info.display_name}: nothing to buy")
         quote = quote_buy(amount, reserves, rates)
+        limit = max_sol_cost(quote.total, self.slippage_bps)
+        if self.max_cost_lamports is not None and limit > self.max_cost_lamports:
+            raise TradeError(
+                f"{token_info.display_name}: this BUY may cost up to {limit} lamports, over "
+                f"the {self.max_cost_lamports} allowed by trade.max_buy_sol and its slippage"
+            )
         self.chain.expected_reserves[token_info.mint] = apply_buy(reserves, quote)
         order = BuyOrder(
             token_info=token_info,
             token_amount=amount,
-            max_sol_cost=max_sol_cost(quote.total, self.slippage_bps),
+            max_sol_cost=limit,
             sol_cost=quote.total,
             slippage_bps=self.slippage_bps,
             priority_fee=self.chain.priority_fee.micro_lamports,

@@ -54,6 +54,8 @@ __all__ = [
     "mayhem_token_vault",
     "metadata_pda",
     "mint_authority_pda",
+    "normalize_quote_mint",
+    "pool_authority_pda",
     "quote_control_pda",
     "sharing_config_pda",
     "user_volume_accumulator_pda",
@@ -226,3 +228,19 @@ def holder_rewards_pda(mint: Pubkey) -> Pubkey:
 def quote_control_pda() -> Pubkey:
     """``["quote-control"]``: whitelisted quote mints for non-SOL curves."""
     return _pda(PUMP_PROGRAM_ID, b"quote-control")
+
+
+def pool_authority_pda(mint: Pubkey) -> Pubkey:
+    """``["pool-authority", mint]``: creator of the coin's canonical PumpSwap pool (migration)."""
+    return _pda(PUMP_PROGRAM_ID, b"pool-authority", bytes(mint))
+
+
+def normalize_quote_mint(quote_mint: Pubkey | None) -> Pubkey:
+    """The mint the v2 instructions and the canonical pool use for a curve's ``quote_mint``.
+
+    SOL curves store the zero key (or predate the field: ``None``); the v2 instructions and
+    the pool they graduate into name wrapped SOL instead (SDK 2.0.0 ``normalizeQuoteMint``).
+    """
+    if quote_mint is None or quote_mint == ZERO_KEY:
+        return WSOL_MINT
+    return quote_mint

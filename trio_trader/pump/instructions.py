@@ -43,25 +43,36 @@ from .addresses import (
     bonding_curve_pda,
     bonding_curve_v2_pda,
     creator_vault_pda,
+    global_volume_accumulator_pda,
     mayhem_state_pda,
     mayhem_token_vault,
     metadata_pda,
+    normalize_quote_mint,
+    sharing_config_pda,
     user_volume_accumulator_pda,
 )
 
 __all__ = [
     "BUY_DISCRIMINATOR",
+    "BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR",
     "BUY_EXACT_SOL_IN_DISCRIMINATOR",
+    "BUY_V2_DISCRIMINATOR",
     "CREATE_DISCRIMINATOR",
     "CREATE_V2_DISCRIMINATOR",
     "SELL_DISCRIMINATOR",
+    "SELL_V2_DISCRIMINATOR",
     "BuyArgs",
+    "BuyExactQuoteInV2Args",
     "BuyExactSolInArgs",
+    "BuyV2Args",
     "CreateArgs",
     "CreateV2Args",
     "SellArgs",
+    "SellV2Args",
     "buy",
+    "buy_exact_quote_in_v2",
     "buy_exact_sol_in",
+    "buy_v2",
     "close_account",
     "create",
     "create_associated_token_account_idempotent",
@@ -69,6 +80,7 @@ __all__ = [
     "decode_compute_budget",
     "decode_pump_instruction",
     "sell",
+    "sell_v2",
     "set_compute_unit_limit",
     "set_compute_unit_price",
 ]
@@ -78,6 +90,9 @@ BUY_EXACT_SOL_IN_DISCRIMINATOR = anchor_discriminator("global", "buy_exact_sol_i
 SELL_DISCRIMINATOR = anchor_discriminator("global", "sell")
 CREATE_DISCRIMINATOR = anchor_discriminator("global", "create")
 CREATE_V2_DISCRIMINATOR = anchor_discriminator("global", "create_v2")
+BUY_V2_DISCRIMINATOR = anchor_discriminator("global", "buy_v2")
+SELL_V2_DISCRIMINATOR = anchor_discriminator("global", "sell_v2")
+BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR = anchor_discriminator("global", "buy_exact_quote_in_v2")
 
 
 def _w(pubkey: Pubkey) -> AccountMeta:
@@ -110,6 +125,30 @@ class BuyExactSolInArgs:
 class SellArgs:
     amount: int
     min_sol_output: int
+
+
+@attrs.frozen
+class BuyV2Args:
+    """``buy_v2``: exactly ``amount`` tokens for at most ``max_sol_cost`` quote units."""
+
+    amount: int
+    max_sol_cost: int
+
+
+@attrs.frozen
+class SellV2Args:
+    """``sell_v2``: exactly ``amount`` tokens for at least ``min_sol_output`` quote units."""
+
+    amount: int
+    min_sol_output: int
+
+
+@attrs.frozen
+class BuyExactQuoteInV2Args:
+    """``buy_exact_quote_in_v2``: spend ``spendable_quote_in``, get >= ``min_tokens_out``."""
+
+    spendable_quote_in: int
+    min_tokens_out: int
 
 
 @attrs.frozen
@@ -259,6 +298,170 @@ def sell(
     return Instruction(PUMP_PROGRAM_ID, data, accounts)
 
 
+def _v2_accounts(
+    *,
+    with_global_volume: bool,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    quote_mint: Pubkey | None,
+    quote_token_program: Pubkey,
+    buyback_fee_recipient: Pubkey | None,
+) -> list[AccountMeta]:
+    """The fixed account list of ``buy_v2`` / ``buy_exact_quote_in_v2`` (27) or ``sell_v2`` (26).
+
+    Order and flags from pump.json (SDK 2.0.0); every quote-side account is the ATA of its
+    owner for the quote mint under ``quote_token_program`` (SDK ``quoteAta``).
+    """
+    quote = normalize_quote_mint(quote_mint)
+    buyback = buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]
+    curve = bonding_curve_pda(mint)
+    vault = creator_vault_pda(creator)
+    uva = user_volume_accumulator_pda(user)
+
+    def quote_ata(owner: Pubkey) -> Pubkey:
+        return associated_token_address(owner, quote, quote_token_program)
+
+    accounts = [
+        _r(GLOBAL),
+        _r(mint),
+        _r(quote),
+        _r(token_program),
+        _r(quote_token_program),
+        _r(ASSOCIATED_TOKEN_PROGRAM_ID),
+        _w(fee_recipient),
+        _w(quote_ata(fee_recipient)),
+        _w(buyback),
+        _w(quote_ata(buyback)),
+        _w(curve),
+        _w(associated_token_address(curve, mint, token_program)),
+        _w(quote_ata(curve)),
+        _ws(user),
+        _w(associated_token_address(user, mint, token_program)),
+        _w(quote_ata(user)),
+        _w(vault),
+        _w(quote_ata(vault)),
+        _r(sharing_config_pda(mint)),
+    ]
+    if with_global_volume:
+        accounts.append(_r(global_volume_accumulator_pda()))
+    accounts += [
+        _w(uva),
+        _w(quote_ata(uva)),
+        _r(FEE_CONFIG),
+        _r(PUMP_FEE_PROGRAM_ID),
+        _r(SYSTEM_PROGRAM_ID),
+        _r(EVENT_AUTHORITY),
+        _r(PUMP_PROGRAM_ID),
+    ]
+    return accounts
+
+
+def buy_v2(
+    *,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    amount: int,
+    max_sol_cost: int,
+    quote_mint: Pubkey | None = None,
+    quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
+    buyback_fee_recipient: Pubkey | None = None,
+) -> Instruction:
+    """``buy_v2``: exactly ``amount`` tokens for at most ``max_sol_cost`` quote units, fees incl.
+
+    Args:
+        creator: ``BondingCurve.creator`` (the holder-rewards PDA for holder-reward coins).
+        token_program: the base mint's owner (legacy SPL Token or Token-2022).
+        quote_mint: ``BondingCurve.quote_mint``; the zero key or ``None`` (SOL) becomes WSOL.
+        quote_token_program: the quote mint's owner (SPL Token for WSOL and USDC).
+        buyback_fee_recipient: one of Global's buyback recipients; default the first.
+
+    Returns:
+        27 accounts, no remaining accounts (pump.json ``buy_v2``).
+    """
+    data = Writer(BUY_V2_DISCRIMINATOR).u64(amount).u64(max_sol_cost).to_bytes()
+    accounts = _v2_accounts(
+        with_global_volume=True,
+        user=user,
+        mint=mint,
+        creator=creator,
+        token_program=token_program,
+        fee_recipient=fee_recipient,
+        quote_mint=quote_mint,
+        quote_token_program=quote_token_program,
+        buyback_fee_recipient=buyback_fee_recipient,
+    )
+    return Instruction(PUMP_PROGRAM_ID, data, accounts)
+
+
+def buy_exact_quote_in_v2(
+    *,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    spendable_quote_in: int,
+    min_tokens_out: int,
+    quote_mint: Pubkey | None = None,
+    quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
+    buyback_fee_recipient: Pubkey | None = None,
+) -> Instruction:
+    """``buy_exact_quote_in_v2``: spend ``spendable_quote_in`` (fees incl.); same 27 accounts."""
+    data = Writer(BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR).u64(spendable_quote_in)
+    data.u64(min_tokens_out)
+    accounts = _v2_accounts(
+        with_global_volume=True,
+        user=user,
+        mint=mint,
+        creator=creator,
+        token_program=token_program,
+        fee_recipient=fee_recipient,
+        quote_mint=quote_mint,
+        quote_token_program=quote_token_program,
+        buyback_fee_recipient=buyback_fee_recipient,
+    )
+    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+
+
+def sell_v2(
+    *,
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    amount: int,
+    min_sol_output: int,
+    quote_mint: Pubkey | None = None,
+    quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
+    buyback_fee_recipient: Pubkey | None = None,
+) -> Instruction:
+    """``sell_v2``: exactly ``amount`` tokens for at least ``min_sol_output`` quote units.
+
+    Returns:
+        26 accounts: ``buy_v2``'s without ``global_volume_accumulator`` (pump.json).
+    """
+    data = Writer(SELL_V2_DISCRIMINATOR).u64(amount).u64(min_sol_output).to_bytes()
+    accounts = _v2_accounts(
+        with_global_volume=False,
+        user=user,
+        mint=mint,
+        creator=creator,
+        token_program=token_program,
+        fee_recipient=fee_recipient,
+        quote_mint=quote_mint,
+        quote_token_program=quote_token_program,
+        buyback_fee_recipient=buyback_fee_recipient,
+    )
+    return Instruction(PUMP_PROGRAM_ID, data, accounts)
+
+
 def create(
     *, mint: Pubkey, user: Pubkey, creator: Pubkey, name: str, symbol: str, uri: str
 ) -> Instruction:
@@ -360,7 +563,16 @@ def set_compute_unit_price(micro_lamports: int) -> Instruction:
     return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(3).u64(micro_lamports).to_bytes(), [])
 
 
-PumpArgs = BuyArgs | BuyExactSolInArgs | SellArgs | CreateArgs | CreateV2Args
+PumpArgs = (
+    BuyArgs
+    | BuyExactSolInArgs
+    | SellArgs
+    | CreateArgs
+    | CreateV2Args
+    | BuyV2Args
+    | SellV2Args
+    | BuyExactQuoteInV2Args
+)
 
 
 def _opt_bool(r: Reader, what: str) -> bool:
@@ -369,8 +581,9 @@ def _opt_bool(r: Reader, what: str) -> bool:
 
 
 def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
-    """``("buy", BuyArgs)``, ``("buy_exact_sol_in", …)``, ``("sell", …)``, ``("create", …)``
-    or ``("create_v2", …)`` from instruction data.
+    """``("buy", BuyArgs)``, ``("buy_exact_sol_in", …)``, ``("sell", …)``, ``("create", …)``,
+    ``("create_v2", …)``, ``("buy_v2", BuyV2Args)``, ``("sell_v2", SellV2Args)`` or
+    ``("buy_exact_quote_in_v2", BuyExactQuoteInV2Args)`` from instruction data.
 
     Bytes after the arguments are ignored, as Anchor does. Trailing arguments added by
     upgrades (``track_volume``, the ``create_v2`` options) decode as false/0 when absent,
@@ -393,6 +606,13 @@ def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
         return ("buy_exact_sol_in", exact)
     if disc == SELL_DISCRIMINATOR:
         return ("sell", SellArgs(r.u64("amount"), r.u64("min_sol_output")))
+    if disc == BUY_V2_DISCRIMINATOR:
+        return ("buy_v2", BuyV2Args(r.u64("amount"), r.u64("max_sol_cost")))
+    if disc == SELL_V2_DISCRIMINATOR:
+        return ("sell_v2", SellV2Args(r.u64("amount"), r.u64("min_sol_output")))
+    if disc == BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR:
+        quote_in = BuyExactQuoteInV2Args(r.u64("spendable_quote_in"), r.u64("min_tokens_out"))
+        return ("buy_exact_quote_in_v2", quote_in)
     if disc == CREATE_DISCRIMINATOR:
         name, symbol, uri = r.string("name"), r.string("symbol"), r.string("uri")
         creator = r.pubkey("creator") if r.remaining else None

@@ -63,20 +63,27 @@ def test_2025_curve_of_150_bytes_decodes_creator_and_padding():
     assert lamports == _rent_exempt_minimum(150) + curve.real_sol_reserves
 
 
-def test_curve_encode_writes_the_151_byte_layout_and_round_trips():
+def test_curve_encode_writes_the_166_byte_layout_and_round_trips():
     data, _ = _curve_sample("s05_carbon_bonding_curve_150b_2025.json")
     curve = BondingCurve.decode(data)
     encoded = curve.encode()
-    assert len(encoded) == 151
+    assert len(encoded) == 166
     assert encoded[:150] == data  # same fields, same zero padding
     assert BondingCurve.decode(encoded) == curve
+    assert curve.encode(size=150) == data  # the length the program wrote it at
+
+
+@pytest.mark.parametrize("size", [48, 167])
+def test_curve_encode_refuses_a_length_no_layout_has(size):
+    with pytest.raises(ValueError, match="size"):
+        BondingCurve(1, 2, 3, 4, 5, False).encode(size=size)
 
 
 def test_encoding_an_old_curve_zero_fills_missing_fields():
     data, _ = _curve_sample("s04_chainstack_getAccountInfo_bonding_curve_49b_2024-08.json")
     encoded = BondingCurve.decode(data).encode()
     assert encoded[:49] == data
-    assert encoded[49:] == bytes(151 - 49)
+    assert encoded[49:] == bytes(166 - 49)
     again = BondingCurve.decode(encoded)
     assert again.creator == ZERO_KEY
     assert again.is_cashback_coin is False
@@ -93,8 +100,12 @@ HISTORICAL_CURVE_LENGTHS = {
     123: 11,
     124: 12,
     125: 13,
-    150: 13,
-    151: 13,
+    133: 14,
+    141: 15,
+    149: 16,
+    150: 16,
+    151: 16,
+    166: 16,
 }
 
 
@@ -102,7 +113,8 @@ HISTORICAL_CURVE_LENGTHS = {
 def test_every_historical_curve_length_decodes_its_prefix(length, present):
     full = BondingCurve(
         1_073_000_000_000_001, 30_000_000_002, 793_100_000_000_003, 4, 10**15, True,
-        Pubkey.new_unique(), True, True, Pubkey.new_unique(), 250, True, True,
+        Pubkey.new_unique(), True, True, Pubkey.new_unique(), 250, True, True, 300_701,
+        4_349_721, 7_680_000_000_000,
     )  # fmt: skip
     data = full.encode()[:length]
     assert len(data) == length
@@ -116,7 +128,37 @@ def test_every_historical_curve_length_decodes_its_prefix(length, present):
 def test_curve_bytes_past_the_last_field_are_ignored():
     full = BondingCurve(1, 2, 3, 4, 5, False, Pubkey.new_unique(), is_holder_reward=True)
     data = full.encode()
-    assert BondingCurve.decode(data[:125] + b"\xff" * 26) == BondingCurve.decode(data)
+    assert BondingCurve.decode(data[:149] + b"\xff" * 17) == BondingCurve.decode(data)
+    assert BondingCurve.decode(data + b"\xff" * 10) == BondingCurve.decode(data)
+
+
+# A real 166-byte curve of a holder-reward coin, first traded after the 2026-10-08 deploy
+# (5rL1fAmw…Hpump, getAccountInfo at slot 454,639,101, 25,397,973 lamports), from
+# aquecerandroi-oss/project-hunter's public fixture t48g_rpc_curve_new166_5rL1_raw.json.
+_CURVE_166_HOLDER_REWARD = (
+    "F7f4N2DYrGCBFmRlV88DAHMiJP0GAAAAgX5RGcbQAgBzdgABAAAAAACAxqR+jQMAAGdW5kfhd0ZBKwCG928Sxwlb"
+    "k+zTm4sxENVPtPDwNGi2AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE56ykAAAAA"
+    "ABlfQgAAAAAAAACsI/wGAAAAAAAAAAAAAAAAAAAAAAAAAA=="
+)
+
+
+def test_real_166_byte_curve_decodes_every_field_and_accounts_for_its_lamports():
+    data = base64.b64decode(_CURVE_166_HOLDER_REWARD)
+    assert len(data) == BondingCurve.SIZE == 166
+    curve = BondingCurve.decode(data)
+    assert curve.virtual_token_reserves == 1_072_399_200_294_529
+    assert curve.real_sol_reserves == 16_807_539
+    assert curve.creator == Pubkey.from_string("7xPr9BDh6c5VHYQzywz8QYpVhiM8siL4gD5hmmjG2ptu")
+    assert curve.quote_mint == ZERO_KEY
+    assert (curve.is_holder_reward, curve.is_mayhem_mode, curve.complete) == (True, False, False)
+    assert (curve.unknown_u64_0, curve.unknown_u64_1) == (2_747_193, 4_349_721)
+    assert curve.unknown_u64_2 == 7_680_000_000_000
+    # mainnet's rent since 2026: 5,080 lamports per byte (128 bytes of overhead included);
+    # the curve holds that, its real reserves, and the two unnamed u64s.
+    rent = (128 + 166) * 5_080
+    extra = curve.unknown_u64_0 + curve.unknown_u64_1
+    assert rent + curve.real_sol_reserves + extra == 25_397_973
+    assert curve.encode() == data  # byte for byte: every non-zero byte is a field
 
 
 @pytest.mark.parametrize("length", [0, 7, 8, 48])
@@ -156,12 +198,14 @@ def test_global_of_512_bytes_decodes_2025_settings():
     assert glob.all_reserved_fee_recipients() == ()
 
 
-def test_global_encode_is_1087_bytes_and_round_trips():
+def test_global_encode_is_1088_bytes_and_round_trips():
     sample = load_sample("s06_carbon_global_512b_2025.json")
     data = base64.b64decode(sample["data"])
     glob = Global.decode(data)
     encoded = glob.encode()
-    assert len(encoded) == 1087
+    assert len(encoded) == Global.SIZE == 1088
+    assert encoded[Global.FIELDS_END :] == b"\0"  # the byte no IDL names
+    assert Global.decode(encoded[: Global.FIELDS_END]) == Global.decode(encoded)  # 1087 B
     assert encoded[:451] == data[:451]  # every field the 512-byte account holds
     full = attrs.evolve(
         Global.decode(encoded),

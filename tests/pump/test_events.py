@@ -251,6 +251,7 @@ def _full_trade() -> TradeEvent:
         20,
         21,
         22,
+        23,
     )
 
 
@@ -322,7 +323,56 @@ TRADE_LAYOUTS = [
     pytest.param(28, "sell", 267 + 32 + 4 + 2 * 34, id="shareholders"),
     pytest.param(32, "sell", 267 + 32 + 4 + 2 * 34 + 56, id="quote-fields"),
     pytest.param(34, "sell", 267 + 32 + 4 + 2 * 34 + 56 + 16, id="holder-rewards"),
+    pytest.param(35, "sell", 267 + 32 + 4 + 2 * 34 + 56 + 24, id="2026-10-unknown-u64"),
 ]
+
+
+@pytest.mark.parametrize(("ix_name", "before", "after"), [("buy", 374, 382), ("sell", 375, 383)])
+def test_2026_09_and_2026_10_trade_events_have_mainnet_lengths(ix_name, before, after):
+    """No shareholders: 2026-09-12 events are 374/375 B, the 2026-10-02 ones 382/383 B."""
+    newest = attrs.evolve(_full_trade(), ix_name=ix_name, is_buy=ix_name == "buy", shareholders=())
+    assert len(encode_event(newest)) == after
+    older = attrs.evolve(newest, unknown_u64_0=None)
+    assert len(encode_event(older)) == before
+    assert decode_event(encode_event(older)) == older
+    assert decode_event(encode_event(newest)).unknown_u64_0 == 23
+
+
+# A real 383-byte sell event of 2026-10-05 (slot 453,609,715, tx 61x6SRWN…e4NiAg), the
+# "Program data:" line of aquecerandroi-oss/project-hunter's public fixture
+# t48e_rpc_tx_sell_61x6SRWNuLhg_raw.json, logged after the fee program's
+# GetFeesWithQuoteMint CPI returned lp/protocol/creator = 0/95/30 bps.
+_SELL_383 = (
+    "vdt/007mYe4k/08h5PIn4BX8C0eq3NFqMfC+GvUYIDci2jBS8IwXPyOfsA8AAAAAjoWD4i0HAAAACXItz+KIMBHp"
+    "TC/GxcQAuKN83ScynO7ddRXH7J18H6m6t8NqAAAAALnXCJkHAAAAcs3jFyuBAwC5K+WcAAAAAHI10cuZggIArRHm"
+    "pPwpRKT6glG++BVCbhv7KMa2ZGZ3YHxq2fVmpkZfAAAAAAAAAG0oJgAAAAAAEzip9OFyqUSeLCahziZwP1H0/LAi"
+    "ELwUOeCes02ve4oeAAAAAAAAAMQMDAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAHNl"
+    "bGwAAAAAAAAAAAAAAAAAAAAAAIgTAAAAAAAANhQTAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AAAAAAAjn7APAAAAALnXCJkHAAAAuSvlnAAAAAAAAAAAAAAAAAAAAAAAAAAA524JAAAAAAA="
+)
+
+
+def test_real_383_byte_sell_event_of_2026_10_decodes_to_its_last_byte():
+    data = base64.b64decode(_SELL_383)
+    assert len(data) == 383
+    logs = [f"Program {PUMP} invoke [1]", "Program data: " + _SELL_383, f"Program {PUMP} success"]
+    (ev,) = parse_logs(logs)
+    assert isinstance(ev, TradeEvent)
+    assert (ev.ix_name, ev.is_buy) == ("sell", False)
+    assert ev.mint == PK("3VRUUqPDAGf8QATfFS2xRxGEKZBaKUCPND5UCQkvpump")
+    assert (ev.sol_amount, ev.token_amount) == (263_233_315, 7_893_655_192_974)
+    assert (ev.fee_basis_points, ev.fee, ev.creator_fee_basis_points, ev.creator_fee) == (
+        95,
+        2_500_717,
+        30,
+        789_700,
+    )
+    assert (ev.buyback_fee_basis_points, ev.buyback_fee) == (5_000, 1_250_358)
+    assert ev.quote_amount == ev.sol_amount
+    assert ev.quote_mint == PK("11111111111111111111111111111111")
+    assert (ev.holder_rewards_bps, ev.holder_rewards) == (0, 0)
+    assert ev.unknown_u64_0 == 618_215
+    assert encode_event(ev) == data  # every byte is a known field
 
 
 @pytest.mark.parametrize(("present", "ix_name", "length"), TRADE_LAYOUTS)

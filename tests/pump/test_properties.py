@@ -117,6 +117,7 @@ TRADE_VALUES = st.tuples(
     U64,
     U64,
     U64,
+    U64,  # 2026-10 unknown_u64_0
 )
 CREATE_VALUES = st.tuples(
     TEXT,
@@ -182,9 +183,9 @@ CURVE_VALUES = st.tuples(
 @FAST
 @given(values=CURVE_VALUES)
 def test_bonding_curve_round_trips(values):
-    curve = BondingCurve(*values)
+    curve = BondingCurve(*values, 0, 0, 0)  # the three unnamed 2026-10 u64s (zero-filled)
     data = curve.encode()
-    assert len(data) == 151
+    assert len(data) == BondingCurve.SIZE
     assert BondingCurve.decode(data) == curve
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import trio
 from solders.keypair import Keypair
+from solders.transaction import Transaction
 
 from tests.sim.conftest import (
     keypair,
@@ -19,6 +20,9 @@ from tests.sim.conftest import (
     transfer_tx,
     wait_for_status,
 )
+from trio_trader.pump import addresses as A
+from trio_trader.pump import instructions as I
+from trio_trader.pump.accounts import BondingCurve
 from trio_trader.sim import SimNode
 from trio_trader.sim._control_methods import is_loopback_host, is_loopback_origin
 from trio_trader.sim.faults import Faults
@@ -167,3 +171,39 @@ def test_loopback_host_values(value: str, local: bool) -> None:
     assert is_loopback_origin(f"http://{value}") is local
     assert not is_loopback_origin(value)  # an origin always has a scheme
     assert not is_loopback_origin(f"file://{value}")
+
+
+async def test_age_bonding_curve_gives_a_coin_its_pre_deploy_layout(
+    autojump_clock: trio.testing.MockClock, sim: SimNode, client: httpx.AsyncClient, payer: Keypair
+) -> None:
+    mint = Keypair()
+    create = I.create_v2(
+        mint=mint.pubkey(),
+        user=payer.pubkey(),
+        creator=payer.pubkey(),
+        name="Old",
+        symbol="OLD",
+        uri="https://example.invalid/old.json",
+    )
+    blockhash = sim.node.latest_blockhash()[0]
+    tx = Transaction.new_signed_with_payer([create], payer.pubkey(), [payer, mint], blockhash)
+    assert sim.node.ledger.execute(tx).err is None
+    key = A.bonding_curve_pda(mint.pubkey())
+    with trio.fail_after(60):
+        answer = await control(client, "simAgeBondingCurve", str(mint.pubkey()))
+        assert answer["result"] == BondingCurve.PREVIOUS_SIZE == 151
+        acct = sim.node.ledger.get_account(key)
+        assert acct is not None
+        assert len(bytes(acct.data)) == 151
+        assert acct.lamports == sim.node.ledger.rent_exempt_minimum(151)
+        for params, text in (
+            ([], "expected [mint, size?]"),
+            ([str(mint.pubkey()), "49"], "size must be an integer"),
+            ([str(mint.pubkey()), 151], "shorter"),
+            (["not-a-key"], "Invalid params"),
+            ([str(Keypair().pubkey())], "no bonding curve"),
+        ):
+            refused = await control(client, "simAgeBondingCurve", *params)
+            assert refused["error"]["code"] == -32602
+            assert text in refused["error"]["message"]
+        assert len(bytes(sim.node.ledger.get_account(key).data)) == 151  # type: ignore[union-attr]

@@ -140,8 +140,9 @@ def _logs_of(sample: object) -> list[str]:
     return []
 
 
-def test_repeat_buy_log_frame_matches_a_2025_mainnet_buy(coin: Coin) -> None:
-    """Token transfer, 3 System transfers, ``Program data:``, then the event self-CPI."""
+def test_repeat_buy_log_frame_is_the_fee_cpi_then_a_2025_mainnet_buy(coin: Coin) -> None:
+    """The 2026 fee-program CPI, then what a 2025 buy did: token transfer, 3 System
+    transfers, ``Program data:``, the event self-CPI."""
     mainnet = _logs_of(load_sample("s03_chainstack_blockSubscribe_router_buy_2025-05-13.json"))
     buyer = funded(coin.ledger)
     assert coin.buy(buyer, 10**12, SOL).err is None  # creates the accumulator and vault
@@ -154,15 +155,16 @@ def test_repeat_buy_log_frame_matches_a_2025_mainnet_buy(coin: Coin) -> None:
         "data",
         str(A.PUMP_PROGRAM_ID),
     ]
-    assert _pump_frame_shape(result.logs, "Buy") == expected
+    assert _pump_frame_shape(result.logs, "Buy") == [str(A.PUMP_FEE_PROGRAM_ID), *expected]
 
 
-def test_sell_log_frame_is_one_token_cpi_then_the_event(coin: Coin) -> None:
-    """A sell moves tokens by CPI and SOL directly: one token CPI, data, self-CPI."""
+def test_sell_log_frame_is_the_fee_cpi_one_token_cpi_then_the_event(coin: Coin) -> None:
+    """A sell moves tokens by CPI and SOL directly; the shape of a real 2026-10 sell."""
     seller = funded(coin.ledger)
     assert coin.buy(seller, 10**12, SOL).err is None
     result = coin.sell(seller, 10**12, 0)
     assert _pump_frame_shape(result.logs, "Sell") == [
+        str(A.PUMP_FEE_PROGRAM_ID),
         str(A.TOKEN_PROGRAM_ID),
         "data",
         str(A.PUMP_PROGRAM_ID),
@@ -298,12 +300,10 @@ def _cpis_before_event(result: ExecutedTransaction, outer: int) -> int:
     return next(i for i, d in enumerate(data) if d.startswith(EVENT_CPI_TAG))
 
 
-def test_trades_make_the_same_cpis_as_2026_mainnet_token_2022_trades() -> None:
-    """Feb-2026 buys make 4 CPIs and sells 1 before the event: no ``GetFees`` CPI.
-
-    PROTOCOL.md §6.1 mentions a fee-program ``GetFees`` CPI since Sept 2025, but these
-    two captures (16-account buy, 14-account sell, fee_config and fee_program passed)
-    leave no room for one, so the emulation does not make it.
+def test_trades_make_the_feb_2026_cpis_plus_the_2026_10_fee_program_cpi() -> None:
+    """Feb-2026 buys made 4 CPIs and sells 1 before the event, with no fee-program CPI
+    (the s09/s10 captures leave no room for one); since 2026-03 the program asks the fee
+    program first (PROTOCOL.md §0), so a 2026-10 trade makes one more, and it comes first.
     """
     coin = Coin(v2=True)
     trader = funded(coin.ledger)
@@ -315,6 +315,10 @@ def test_trades_make_the_same_cpis_as_2026_mainnet_token_2022_trades() -> None:
     mainnet_buy = _cpis_before_event_on_mainnet("s09_vixen_buy_token2022_2026-02-09.json")
     mainnet_sell = _cpis_before_event_on_mainnet("s10_vixen_sell_token2022_2026-02-09.json")
     assert (mainnet_buy, mainnet_sell) == (4, 1)
-    assert _cpis_before_event(buy, outer=1) == mainnet_buy
-    assert _cpis_before_event(sell, outer=0) == mainnet_sell
-    assert not any("GetFees" in line for line in buy.logs + sell.logs)
+    assert _cpis_before_event(buy, outer=1) == mainnet_buy + 1
+    assert _cpis_before_event(sell, outer=0) == mainnet_sell + 1
+    for result, outer in ((buy, 1), (sell, 0)):
+        (group,) = [g for g in result.inner_instructions if g["index"] == outer]
+        first = group["instructions"][0]
+        assert result.account_keys[first["programIdIndex"]] == A.PUMP_FEE_PROGRAM_ID
+        assert "Program log: Instruction: GetFeesWithQuoteMint" in result.logs

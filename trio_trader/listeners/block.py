@@ -4,6 +4,17 @@ A block notification carries whole transactions with their ``meta.logMessages``;
 successful one is decoded exactly like a logs notification, so the outputs are the same.
 Transactions may come base64-encoded (``["<b64>", "base64"]``) or as JSON with
 ``signatures``; both are read.
+
+The subscription declares ``maxSupportedTransactionVersion: 0``, the newest version the
+bot parses (``PubsubClient.block_subscribe``). Since 2026-09-15 mainnet blocks also hold
+version-1 transactions, and a node then fails the *whole* notification instead of
+leaving one transaction out: ``{"slot": s, "block": null, "err":
+{"UnsupportedTransactionVersion": 1}}`` (agave ``rpc_subscriptions.rs``; the node retries
+the slot on its next trigger, so the same slot may fail more than once). Every pump event
+of that block is lost to this listener: each such notification is logged as a warning
+with its slot and counted in :attr:`BlockStats.unreadable_blocks`, and the listener
+carries on with the next block. ``logsSubscribe`` (the default listener) is not affected:
+its notifications carry no encoded transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +37,14 @@ from .decode import Malformed, decode_transaction, field, log_lines, optional_sl
 from .logs import ListenerStats, PriceSink, TokenSink, _dispatch, run_listener
 
 log = logging.getLogger(__name__)
+
+
+@attrs.define(eq=False)
+class BlockStats(ListenerStats):
+    """:class:`ListenerStats` plus the block notifications a node could not fill."""
+
+    unreadable_blocks: int = 0
+    last_unreadable_slot: int | None = None
 
 
 def _signature(tx: object) -> str:
@@ -51,7 +70,7 @@ class BlockListener:
     pubsub: PubsubClient
     program: Pubkey = PUMP_PROGRAM_ID
     commitment: str = "confirmed"
-    stats: ListenerStats = attrs.field(factory=ListenerStats)
+    stats: BlockStats = attrs.field(factory=BlockStats)
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]:
         return self.pubsub.block_subscribe(self.program, commitment=self.commitment)
@@ -67,12 +86,20 @@ class BlockListener:
         await run_listener(self, on_token, on_price, task_status=task_status)
 
     def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
-        """Process one block notification; a bad transaction skips only itself."""
+        """Process one block notification; a bad transaction skips only itself.
+
+        A notification the node sent without its block (``err`` set, ``block`` null) is
+        logged and counted, never skipped in silence: its pump events are lost.
+        """
         self.stats.notifications += 1
         try:
             value = field(item, "value", dict)
             slot = optional_slot(value.get("slot"))
-            block = value.get("block") or {}
+            err = value.get("err")
+            block = value.get("block")
+            if err is not None or block is None:
+                self._unreadable(slot, err)
+                return
             if not isinstance(block, dict):
                 raise Malformed("'block' is not an object")
             txs = field(block, "transactions", list) if block.get("transactions") else []
@@ -95,3 +122,20 @@ class BlockListener:
                 continue
             tokens, prices = decode_transaction(logs, signature=signature, slot=slot, seen_at=now)
             _dispatch(self.stats, tokens, prices, on_token, on_price)
+
+    def _unreadable(self, slot: int | None, err: object) -> None:
+        """Count and log a notification without its block (``err`` is untrusted)."""
+        self.stats.unreadable_blocks += 1
+        if slot is not None:
+            self.stats.last_unreadable_slot = slot
+        version = err.get("UnsupportedTransactionVersion") if isinstance(err, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool):
+            why = f"it holds a version-{version} transaction and the bot parses up to version 0"
+        else:
+            why = f"the node sent no block ({preview(err)})"
+        log.warning(
+            "block %s lost: %s; its pump events are missed (%d blocks lost so far)",
+            slot,
+            why,
+            self.stats.unreadable_blocks,
+        )

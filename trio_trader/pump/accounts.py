@@ -2,9 +2,10 @@
 
 Each account is an 8-byte discriminator followed by fixed-offset borsh fields
 (PROTOCOL.md §5). Live accounts come in every length the program ever wrote (a 2024
-curve is 49 bytes, today's 151), so :meth:`decode` reads the fields that fit and leaves
-the rest ``None``; :meth:`encode` always writes the newest layout, zero-filling ``None``,
-so the simulator can store the same bytes a mainnet node would return.
+curve is 49 bytes, 2025-2026 curves 150/151, and since the 2026-10-08 deploy 166), so
+:meth:`decode` reads the fields that fit and leaves the rest ``None``; :meth:`encode`
+always writes the newest layout, zero-filling ``None``, so the simulator can store the
+same bytes a mainnet node would return.
 
 Field names are the IDL's, except that the curve keeps ``virtual_sol_reserves`` /
 ``real_sol_reserves`` (the IDL renamed them ``*_quote_reserves`` in 2026-05 at the same
@@ -47,6 +48,18 @@ _CURVE_FIELDS: tuple[L.Field, ...] = (
     ("creator_fee_bps", L.U64),
     ("can_edit_creator_fee", L.BOOL),
     ("is_holder_reward", L.BOOL),
+    # Offsets 125..149: three u64s no IDL names (SDK 2.0.0 is the newest IDL and ends at
+    # 125). Read off real mainnet curves of 2026-10-08 (151-byte HDko…hYNa, 166-byte
+    # 5rL1…pump and 2Pi6…pump, in aquecerandroi-oss/project-hunter's public fixtures
+    # t48g_rpc_curve_*): the u64 at 125 is the value the program also appends to
+    # TradeEvent (``TradeEvent.unknown_u64_0``); the curve's lamports are exactly
+    # rent-exempt minimum + real_sol_reserves + the u64s at 125 and 133, so both count
+    # lamports the curve holds outside its reserves (non-zero only on holder-reward coins
+    # in the samples); the u64 at 141 read 7,680,000,000,000 on both 166-byte curves and 0
+    # on the 151-byte one. Bytes 149..166 were zero in every sample. Never money inputs.
+    ("unknown_u64_0", L.U64),
+    ("unknown_u64_1", L.U64),
+    ("unknown_u64_2", L.U64),
 )
 
 
@@ -59,7 +72,10 @@ class BondingCurve:
     """
 
     DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("17b7f83760d8ac60")
-    SIZE: ClassVar[int] = 151  # extend_account's target (SDK 2.0.0); fields end at 125
+    #: what the program creates and resizes to since the 2026-10-08 deploy (PROTOCOL §0)
+    SIZE: ClassVar[int] = 166
+    #: ``extend_account``'s target before that deploy (SDK 2.0.0 ``BONDING_CURVE_NEW_SIZE``)
+    PREVIOUS_SIZE: ClassVar[int] = 151
     MIN_SIZE: ClassVar[int] = 49
 
     virtual_token_reserves: int
@@ -75,6 +91,9 @@ class BondingCurve:
     creator_fee_bps: int | None = None
     can_edit_creator_fee: bool | None = None
     is_holder_reward: bool | None = None
+    unknown_u64_0: int | None = None
+    unknown_u64_1: int | None = None
+    unknown_u64_2: int | None = None
 
     @property
     def virtual_quote_reserves(self) -> int:
@@ -88,7 +107,7 @@ class BondingCurve:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        """Decode any historical length (49 … 151 bytes).
+        """Decode any historical length (49 … 166 bytes; longer data is read as 166).
 
         Raises:
             DecodeError: wrong discriminator or shorter than 49 bytes.
@@ -99,15 +118,27 @@ class BondingCurve:
         )
         return cls(**values)
 
-    def encode(self) -> bytes:
-        """The newest layout, 151 bytes, ``None`` fields written as zero/false."""
+    def encode(self, size: int | None = None) -> bytes:
+        """The newest layout, ``None`` fields written as zero/false.
+
+        Args:
+            size: the account length to produce, :attr:`SIZE` (166) by default; a shorter
+                historical length (49 … 151) cuts the fields that do not fit, as the
+                program wrote them before the account grew.
+
+        Raises:
+            ValueError: ``size`` is below :attr:`MIN_SIZE` or above :attr:`SIZE`.
+        """
+        size = self.SIZE if size is None else size
+        if not self.MIN_SIZE <= size <= self.SIZE:
+            raise ValueError(f"BondingCurve size {size} is not in {self.MIN_SIZE}..{self.SIZE}")
         w = L.encode_fields(
             Writer(self.DISCRIMINATOR),
             _CURVE_FIELDS,
             attrs.asdict(self, recurse=False),
             zero_fill=True,
         )
-        return w.to_bytes().ljust(self.SIZE, b"\0")
+        return w.to_bytes().ljust(self.SIZE, b"\0")[:size]
 
 
 _GLOBAL_FIELDS: tuple[L.Field, ...] = (
@@ -152,7 +183,10 @@ class Global:
     """
 
     DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("a7e8e8b1c86c727f")
-    SIZE: ClassVar[int] = 8 + L.layout_size(_GLOBAL_FIELDS)  # 1087
+    #: the live account's length since 2026-10 (PROTOCOL §0); the IDL's fields end at
+    #: 1087 and no IDL names the last byte, so it is written as zero and never read
+    SIZE: ClassVar[int] = 1088
+    FIELDS_END: ClassVar[int] = 8 + L.layout_size(_GLOBAL_FIELDS)  # 1087
     MIN_SIZE: ClassVar[int] = 113
 
     initialized: bool
@@ -187,7 +221,7 @@ class Global:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        """Decode any historical length (512, 1045, 1054, 1087 … bytes).
+        """Decode any historical length (512, 1045, 1054, 1087, 1088 … bytes).
 
         Raises:
             DecodeError: wrong discriminator or shorter than the 2024 fields (113 bytes).
@@ -199,11 +233,12 @@ class Global:
         return cls(**values)
 
     def encode(self) -> bytes:
-        """The newest layout (1087 bytes), ``None`` fields written as zero."""
+        """The newest layout (1088 bytes), ``None`` fields written as zero."""
         values = attrs.asdict(self, recurse=False)
-        return L.encode_fields(
+        data = L.encode_fields(
             Writer(self.DISCRIMINATOR), _GLOBAL_FIELDS, values, zero_fill=True
         ).to_bytes()
+        return data.ljust(self.SIZE, b"\0")
 
     def all_fee_recipients(self) -> tuple[Pubkey, ...]:
         """``fee_recipient`` followed by ``fee_recipients``: every valid normal recipient."""

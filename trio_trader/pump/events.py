@@ -103,14 +103,22 @@ _TRADE_FIELDS: tuple[L.Field, ...] = (
     ("virtual_quote_reserves", L.U64),
     ("real_quote_reserves", L.U64),
     ("holder_rewards_bps", L.U64),
-    ("holder_rewards", L.U64),
+    ("holder_rewards", L.U64),  # 2026-09-12 events end here (374 B buy / 375 B sell)
+    ("unknown_u64_0", L.U64),  # 2026-10-02: 382 B buy / 383 B sell; see TradeEvent
 )
 
 
 @attrs.frozen
 class TradeEvent:
     """One buy or sell. ``sol_amount`` is the curve's side, fees excluded; the reserves
-    are the ones *after* the trade."""
+    are the ones *after* the trade.
+
+    ``unknown_u64_0`` is the u64 the program appends since its 2026-10-02 deploy (slot
+    ≈452,654,932); no IDL names it (SDK 2.0.0 is the newest). On real events it equals
+    the u64 at offset 125 of the coin's BondingCurve (``BondingCurve.unknown_u64_0``),
+    lamports the curve holds outside its reserves; values seen 0 … 39,743,440 (public
+    fixtures of aquecerandroi-oss/project-hunter, t48e/t48g). Not a money input.
+    """
 
     DISCRIMINATOR: ClassVar[bytes] = bytes.fromhex("bddb7fd34ee661ee")
     REQUIRED: ClassVar[int] = 10
@@ -149,6 +157,7 @@ class TradeEvent:
     real_quote_reserves: int | None = None
     holder_rewards_bps: int | None = None
     holder_rewards: int | None = None
+    unknown_u64_0: int | None = None
 
 
 _CREATE_FIELDS: tuple[L.Field, ...] = (

@@ -1,4 +1,5 @@
-"""Operator methods of the simulated node: read and change its fault knobs at run time.
+"""Operator methods of the simulated node: read and change its fault knobs at run time,
+and give a coin's bonding curve its pre-2026-10-08 layout (``simAgeBondingCurve``).
 
 A standalone node (``python -m trio_trader sim``) has no Python handle a tester could
 reach, so its knobs are exposed as JSON-RPC methods. They are served only on
@@ -20,7 +21,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+from solders.pubkey import Pubkey
 
+from trio_trader.pump.accounts import BondingCurve
 from trio_trader.sim._node_types import SendError
 from trio_trader.sim.node import Node
 from trio_trader.sim.scenario import ScenarioError, parse_fault_settings
@@ -99,7 +102,27 @@ def set_faults(node: Node, params: list[Any]) -> Any:
     return attrs.asdict(node.faults)
 
 
+def age_bonding_curve(node: Node, params: list[Any]) -> Any:
+    """``simAgeBondingCurve [mint, size?]`` → the curve's new length.
+
+    Makes a coin's curve look created before the 2026-10-08 deploy (151 bytes unless
+    ``size`` says otherwise), so the next trade grows it and its trader pays the rent.
+    """
+    if not 1 <= len(params) <= 2 or not isinstance(params[0], str):
+        raise SendError(-32602, "Invalid params: expected [mint, size?]")
+    size = params[1] if len(params) == 2 else BondingCurve.PREVIOUS_SIZE
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise SendError(-32602, "Invalid params: size must be an integer")
+    try:
+        mint = Pubkey.from_string(params[0])
+        node.ledger.age_bonding_curve(mint, size)
+    except ValueError as exc:
+        raise SendError(-32602, f"Invalid params: {exc}") from None
+    return size
+
+
 CONTROL_METHODS: dict[str, Callable[[Node, list[Any]], Any]] = {
     "simGetFaults": get_faults,
     "simSetFaults": set_faults,
+    "simAgeBondingCurve": age_bonding_curve,
 }

@@ -1,7 +1,7 @@
 """The accounts a fresh simulated chain starts with.
 
 A client reading the simulator should see what it would see on mainnet: the pump Global
-account in its newest 1087-byte layout (fee recipients, buyback recipients, the default
+account in its newest 1088-byte layout (fee recipients, buyback recipients, the default
 initial reserves), the fee program's FeeConfig with the 2025-2026 bonding-curve schedule
 (95 bps protocol + 30 bps creator at every market cap), executable program accounts for
 the pump, fee, mayhem and Metaplex programs (their code is emulated or absent, but

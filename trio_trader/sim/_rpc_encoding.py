@@ -305,10 +305,32 @@ def encode_meta(executed: Any, keys: Sequence[Pubkey], parsed: bool) -> dict[str
     return meta
 
 
+def unsupported_version(version: str | int, max_version: object) -> int | None:
+    """The version a client cannot take at ``maxSupportedTransactionVersion``, or None.
+
+    Without the option a node encodes only legacy transactions; with it, versions up to
+    it (what agave does for getTransaction, getBlock and blockSubscribe).
+    """
+    if version == "legacy":
+        return None
+    assert isinstance(version, int)
+    if not isinstance(max_version, int) or isinstance(max_version, bool) or max_version < version:
+        return version
+    return None
+
+
 def encode_transaction(
-    tx: VersionedTransaction, executed: Any, *, encoding: str, block_time: int | None
+    tx: VersionedTransaction,
+    executed: Any,
+    *,
+    encoding: str,
+    block_time: int | None,
+    version: int | None = None,
 ) -> dict[str, Any]:
-    """The ``result`` of getTransaction (``json``, ``jsonParsed``, ``base64``, ``base58``)."""
+    """The ``result`` of getTransaction (``json``, ``jsonParsed``, ``base64``, ``base58``).
+
+    ``version`` overrides the version the bytes have (``Node.mark_version``).
+    """
     keys = [Pubkey.from_string(str(k)) for k in executed.account_keys] or list(
         tx.message.account_keys
     )
@@ -330,5 +352,5 @@ def encode_transaction(
         "meta": encode_meta(executed, keys, parsed),
         "slot": int(executed.slot),
         "transaction": transaction,
-        "version": transaction_version(tx),
+        "version": transaction_version(tx) if version is None else version,
     }

@@ -30,6 +30,7 @@ from trio_trader.sim._rpc_encoding import (
     mint_decimals,
     token_account_fields,
     transaction_version,
+    unsupported_version,
 )
 from trio_trader.sim._tokens import TOKEN_PROGRAMS, ui_token_amount
 from trio_trader.sim._tx_errors import tx_error_message
@@ -388,14 +389,15 @@ def get_transaction(node: Node, params: list[Any]) -> Any:
         return None
     if int(executed.slot) > node.commitment_slot(commitment):
         return None
-    max_version = config.get("maxSupportedTransactionVersion")
-    version = transaction_version(tx)
-    if version == 0 and (max_version is None or max_version < 0):
+    marked = node.reported_version(signature)
+    version = transaction_version(tx) if marked is None else marked
+    refused = unsupported_version(version, config.get("maxSupportedTransactionVersion"))
+    if refused is not None:
         raise SendError(
             -32015,
-            "Transaction version (0) is not supported by the requesting client. Please try "
-            "the request again with the following configuration parameter: "
-            '"maxSupportedTransactionVersion": 0',
+            f"Transaction version ({refused}) is not supported by the requesting client. "
+            "Please try the request again with the following configuration parameter: "
+            f'"maxSupportedTransactionVersion": {refused}',
         )
     try:
         return encode_transaction(
@@ -403,6 +405,7 @@ def get_transaction(node: Node, params: list[Any]) -> Any:
             executed,
             encoding=config.get("encoding", "json"),
             block_time=node.block_time(int(executed.slot)),
+            version=marked,
         )
     except EncodingError as exc:
         raise invalid_params(str(exc)) from None

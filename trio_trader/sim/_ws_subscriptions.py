@@ -29,6 +29,7 @@ from trio_trader.sim._rpc_encoding import (
     encode_account,
     encode_transaction,
     mint_decimals,
+    unsupported_version,
 )
 from trio_trader.sim.node import Node
 
@@ -202,9 +203,14 @@ class BlockSubscription(Subscription):
                 tx = node.signed_transaction(executed.signature)
                 if tx is None:
                     continue
-                encoded = encode_transaction(tx, executed, encoding=self.encoding, block_time=None)
-                if encoded["version"] == 0 and self.max_version is None:
-                    return {"slot": slot, "block": None, "err": "UnsupportedTransactionVersion"}
+                marked = node.reported_version(executed.signature)
+                encoded = encode_transaction(
+                    tx, executed, encoding=self.encoding, block_time=None, version=marked
+                )
+                refused = unsupported_version(encoded["version"], self.max_version)
+                if refused is not None:  # agave fails the whole block, not the one tx
+                    err = {"UnsupportedTransactionVersion": refused}
+                    return {"slot": slot, "block": None, "err": err}
                 txs.append({k: encoded[k] for k in ("transaction", "meta", "version")})
             block["transactions"] = txs
         elif self.details == "signatures":

@@ -37,6 +37,12 @@ class Faults:
         confirm_depth: slots after landing before a transaction is "confirmed"
             (raise it to model slow confirmation).
         finalize_depth: slots after landing before it is "finalized".
+        version1_rate: chance that a transaction the market sends is reported as a
+            version-1 transaction (mainnet has carried them since 2026-09-15): a client
+            that asks ``maxSupportedTransactionVersion`` 0 then gets ``-32015`` from
+            ``getTransaction`` and an error notification, without a block, from
+            ``blockSubscribe`` for its slot. The bytes stay v0/legacy; only the reported
+            version changes. Only market transactions: a bot's own are never version 1.
     """
 
     latency_min: float = 0.0
@@ -51,6 +57,7 @@ class Faults:
     ws_disconnect_rate: float = 0.0
     confirm_depth: int = 1
     finalize_depth: int = FINALIZE_DEPTH
+    version1_rate: float = 0.0
 
     def draw_delay(self, rng: random.Random) -> float:
         """The send→land delay of one submission, including any reordering hold-back."""

@@ -202,6 +202,28 @@ class Ledger:
         except DecodeError:
             return None
 
+    def age_bonding_curve(self, mint: Pubkey, size: int = BondingCurve.PREVIOUS_SIZE) -> None:
+        """Give a coin's curve an older, shorter layout, as if created before 2026-10-08.
+
+        The account is cut to ``size`` bytes (151: the layout before the deploy) and its
+        lamports lose the rent of the bytes removed, so it still holds the rent of its
+        size plus the real reserves; the next trade grows it back, the trader paying
+        (:mod:`.pump_program`). Scenario set-up and tests only.
+
+        Raises:
+            ValueError: the mint has no curve, or ``size`` is not a shorter valid length.
+        """
+        key = A.bonding_curve_pda(mint)
+        acct = self.svm.get(key)
+        curve = self.bonding_curve(mint)
+        if acct is None or curve is None:
+            raise ValueError(f"{mint} has no bonding curve")
+        current = len(bytes(acct.data))
+        if not BondingCurve.MIN_SIZE <= size < current:
+            raise ValueError(f"size {size} is not a layout shorter than {current} bytes")
+        lamports = acct.lamports - (self.svm.rent_exempt(current) - self.svm.rent_exempt(size))
+        self.svm.put(key, Account(lamports=lamports, data=curve.encode(size), owner=acct.owner))
+
     # -- transactions ----------------------------------------------------------------------
     def execute(
         self, tx: Transaction | VersionedTransaction, *, slot: int = 0, blocktime: int = 0

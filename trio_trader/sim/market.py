@@ -313,6 +313,9 @@ class Market:
             log.debug("market %s refused: %s", kind, exc.message)
             return None
         self._pending[signature] = _Pending(kind, last_valid)
+        rate = self.node.faults.version1_rate
+        if rate > 0 and rng.random() < rate:  # no draw at 0: seeded runs stay as they were
+            self.node.mark_version(signature, 1)
         return signature
 
     def _read_curve(self, mint: Pubkey) -> BondingCurve | None:

@@ -178,6 +178,7 @@ class Node:
         self._wakeup = trio.Event()
         self._executed: dict[Signature, Any] = {}
         self._transactions: dict[Signature, VersionedTransaction] = {}
+        self._versions: dict[Signature, int] = {}  # reported versions (mark_version)
         # Address history: every landed signature in order, and per address the
         # (landing number, signature) of the landed transactions that name it.
         self._landed_seq: dict[Signature, int] = {}
@@ -416,6 +417,7 @@ class Node:
             oldest = next(iter(self._executed))
             forgotten = self._executed.pop(oldest)
             self._transactions.pop(oldest, None)
+            self._versions.pop(oldest, None)
             del self._landed_seq[oldest]
             for key in set(forgotten.account_keys):
                 entries = self._by_address[key]
@@ -444,6 +446,17 @@ class Node:
     def transaction(self, signature: Signature) -> Any:
         """The ledger's ExecutedTransaction for a landed signature, else None."""
         return self._executed.get(signature)
+
+    def mark_version(self, signature: Signature, version: int) -> None:
+        """Report ``signature``'s transaction as ``version`` (a test hook: the sim cannot
+        build a real version-1 transaction; its bytes stay what was sent)."""
+        if not 1 <= version <= 255:
+            raise ValueError(f"transaction version must be within 1..255, got {version}")
+        self._versions[signature] = version
+
+    def reported_version(self, signature: Signature) -> int | None:
+        """The version :meth:`mark_version` set, or None (the bytes' own version)."""
+        return self._versions.get(signature)
 
     def signed_transaction(self, signature: Signature) -> VersionedTransaction | None:
         """The landed transaction itself (the message getTransaction returns)."""

@@ -31,6 +31,20 @@ Choices where the real program is not documented:
   protocol fee, and a new creator vault's rent is paid by the trader.
 * Compute units of the program's own work are fixed per instruction (see ``_CU``); CPIs
   add what the real programs consumed.
+
+The 2026-10 program (PROTOCOL.md §0), which this emulates:
+
+* ``buy`` / ``sell`` first CPI the fee program's ``GetFeesWithQuoteMint`` for their rates
+  (:mod:`._fee_program`: the log lines, inner instruction and 3,360 CU of real trades).
+  Without a FeeConfig account the emulation skips the CPI and falls back to Global.
+* A BondingCurve shorter than :attr:`BondingCurve.SIZE` (166 bytes; a coin created before
+  the 2026-10-08 deploy has 151) grows to 166 bytes on its first trade, the trader paying
+  the rent difference ``rent_exempt(166) − rent_exempt(old length)`` by a System transfer
+  into the curve. Mainnet charged 76,200 lamports for 151 → 166 (15 bytes × 5,080
+  lamports/byte, mainnet's 2026 rent rate); the simulator's rent is Solana's default
+  6,960 lamports/byte (3,480 × 2 years), so here the same growth costs 104,400. New coins
+  are created at 166 bytes. Mainnet grew a buy's curve; that a sell grows it too is
+  inferred (no real sell on an old curve was captured).
 """
 
 from __future__ import annotations
@@ -59,6 +73,7 @@ from trio_trader.pump.instructions import (
     decode_pump_instruction,
 )
 
+from ._fee_program import get_fees_cpi
 from ._invoke import InvokeContext
 from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, anchor_error, thrown, validate
 from ._pump_common import create_pda, emit, read_global, system_transfer, token_transfer
@@ -68,10 +83,13 @@ from ._tokens import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 __all__ = ["process"]
 
 _TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
+# The program's own work, CPIs excluded: real 2026-10-05 trades consumed 74,110 (buy) and
+# 54,733 (sell) CU in total, of which the fee, token, System and event CPIs took 8,686 and
+# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter).
 _CU = {
-    "buy": 28_000,
-    "buy_exact_sol_in": 30_000,
-    "sell": 24_000,
+    "buy": 65_000,
+    "buy_exact_sol_in": 67_000,
+    "sell": 46_500,
     "create": 60_000,
     "create_v2": 70_000,
 }
@@ -135,6 +153,24 @@ def _read_fee_config(ctx: InvokeContext) -> FeeConfig | None:
 
 def _write_curve(ctx: InvokeContext, key: Pubkey, curve: BondingCurve) -> None:
     ctx.write(key, curve.encode(), A.PUMP_PROGRAM_ID)
+
+
+def _rates(ctx: InvokeContext, curve: BondingCurve, global_: Global) -> C.FeeRates:
+    """The trade's rates: the fee program's answer (by CPI, as mainnet) or Global's."""
+    fee_config = _read_fee_config(ctx)
+    if fee_config is not None:
+        get_fees_cpi(ctx, curve, fee_config)
+    return C.fee_rates(curve, global_, fee_config)
+
+
+def _grow_curve(ctx: InvokeContext, key: Pubkey, payer: Pubkey) -> None:
+    """Grow a pre-2026-10-08 curve to today's size; the trader pays the extra rent."""
+    acct = ctx.get(key)
+    assert acct is not None  # read by _validate_trade
+    size = len(bytes(acct.data))
+    if size < BondingCurve.SIZE:
+        rent = ctx.rent_exempt(BondingCurve.SIZE) - ctx.rent_exempt(size)
+        system_transfer(ctx, payer, key, rent)
 
 
 # -- account specs -----------------------------------------------------------------------
@@ -283,7 +319,7 @@ def _vault_rent(ctx: InvokeContext, vault: Pubkey, fee: int) -> int:
 
 def _buy(ctx: InvokeContext, name: str, args: BuyArgs | BuyExactSolInArgs) -> None:
     trade, global_, curve = _validate_trade(ctx, is_buy=True)
-    rates = C.fee_rates(curve, global_, _read_fee_config(ctx))
+    rates = _rates(ctx, curve, global_)
     reserves = C.Reserves.of(curve)
     if isinstance(args, BuyArgs):
         if args.amount == 0:
@@ -299,6 +335,7 @@ def _buy(ctx: InvokeContext, name: str, args: BuyArgs | BuyExactSolInArgs) -> No
             raise thrown(ctx, 6020)
         if quote.amount < args.min_tokens_out:
             raise thrown(ctx, 6042)
+    _grow_curve(ctx, trade.curve, trade.user)
     uva = _ensure_user_volume_accumulator(ctx, trade.user)
     token_transfer(
         ctx,
@@ -358,11 +395,12 @@ def _sell(ctx: InvokeContext, args: SellArgs) -> None:
     trade, global_, curve = _validate_trade(ctx, is_buy=False)
     if args.amount == 0:
         raise thrown(ctx, 6022)
-    rates = C.fee_rates(curve, global_, _read_fee_config(ctx))
+    rates = _rates(ctx, curve, global_)
     reserves = C.Reserves.of(curve)
     quote = C.quote_sell(args.amount, reserves, rates)
     if quote.net < args.min_sol_output:
         raise thrown(ctx, 6003)
+    _grow_curve(ctx, trade.curve, trade.user)
     # Too few tokens fails here, in the token program ("insufficient funds", 0x1).
     token_transfer(
         ctx,
@@ -519,4 +557,5 @@ def _trade_event(
         real_quote_reserves=after.real_sol,
         holder_rewards_bps=0,
         holder_rewards=0,
+        unknown_u64_0=curve.unknown_u64_0 or 0,  # mirrors the curve's u64 at 125 (mainnet)
     )

@@ -220,6 +220,7 @@ class FaultSettings:
     ws_disconnect_rate: float = attrs.field(default=0.0, validator=_probability)
     confirm_depth: int = attrs.field(default=1, validator=_non_negative)
     finalize_depth: int = attrs.field(default=32, validator=_non_negative)
+    version1_rate: float = attrs.field(default=0.0, validator=_probability)
 
     def to_faults(self) -> Faults:
         """A fresh, mutable ``Faults`` for a node."""

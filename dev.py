@@ -30,8 +30,11 @@ def _ensure_venv() -> None:
     pyproject = (ROOT / "pyproject.toml").read_bytes()
     if STAMP.exists() and STAMP.read_bytes() == pyproject:
         return
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    print(f"dev.py: installing trio-trader and its dependencies into {VENV} ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+    # pip's own lines ("Collecting …", "Installing collected packages …") are the progress
+    subprocess.run([*pip, "--progress-bar", "off", "-e", f"{ROOT}[dev]"], check=True)
+    print("dev.py: installed", flush=True)
     STAMP.write_bytes(pyproject)
 
 
@@ -42,11 +45,14 @@ def main(argv: list[str]) -> int:
     _ensure_venv()
     command, rest = argv[0], argv[1:]
     if command == "test":
-        cmd = [str(BIN / "nox"), "-s", "lint", "tests", "--", *rest]
+        # --no-venv: lint and test in the .venv just installed (one environment to build)
+        cmd = [str(BIN / "nox"), "--no-venv", "-s", "lint", "tests", "--", *rest]
     else:
         # no arguments: the simulated-chain demo; otherwise the arguments of `trio_trader run`
         cmd = [str(BIN / "python"), "-m", "trio_trader", *(["run", *rest] if rest else [])]
     os.chdir(ROOT)
+    # the .venv's tools (ruff, mypy, pytest) first on PATH, as an activated venv would
+    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     if os.name == "posix":
         # Become the command: Ctrl-C and SIGTERM then reach the bot itself, which shuts
         # down gracefully, instead of interrupting a waiting parent.

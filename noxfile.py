@@ -1,7 +1,9 @@
 """Developer sessions: lint, tests, scenarios, bench, demo.
 
 Every session installs the project from its own files into a fresh virtualenv,
-so a green run here is a green run on a clean machine.
+so a green run here is a green run on a clean machine. ``python3 dev.py test`` runs
+``lint`` and ``tests`` with ``--no-venv`` instead, in the one ``.venv`` it has just
+installed the project into: one environment to build on first contact, not three.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ MINIMUMS_TESTS = [
 
 
 def _install(session: nox.Session) -> None:
+    if session.venv_backend == "none":
+        return  # --no-venv: the interpreter's environment (dev.py's .venv) holds the project
     session.install("-e", ".[dev]")
 
 

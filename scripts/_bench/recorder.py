@@ -25,6 +25,7 @@ import attrs
 import httpx
 from solders.transaction import VersionedTransaction
 
+from trio_trader.chain.rpc import _Body  # the bot's own plain-iterator request body
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.pump.instructions import decode_pump_instruction
 
@@ -69,6 +70,10 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         at = time.perf_counter()
         body = await request.aread()  # RpcClient streams its body (see chain/rpc.py `_Body`)
+        # aread() swaps the body for httpx's ByteStream, an async generator: one abandoned
+        # mid-send (the confirmer cancels its losing requests) is finalised by the GC, and
+        # Trio warns. Give the inner transport a plain iterator again, as RpcClient does.
+        request.stream = _Body(body)
         index = len(self.requests)
         self.requests.append((at, body))
         if self.on_request is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 import base58
 import httpx
+import pytest
 import trio
 from solders.keypair import Keypair
 
@@ -19,6 +20,7 @@ from tests.sim.conftest import (
     wait_for_status,
 )
 from trio_trader.sim import SimNode
+from trio_trader.sim._control_methods import is_loopback_host, is_loopback_origin
 from trio_trader.sim.faults import Faults
 
 
@@ -88,3 +90,80 @@ async def test_a_bad_change_is_refused_whole_and_names_the_knob(
         solana_on_sim = await control(client, "getSlot")
         assert solana_on_sim["error"]["code"] == -32601
     assert attrs.asdict(sim.faults) == before
+
+
+async def control_from(
+    client: httpx.AsyncClient, headers: dict[str, str], method: str, *params: Any
+) -> httpx.Response:
+    body = {"jsonrpc": "2.0", "id": 9, "method": method, "params": list(params)}
+    return await client.post("/sim", json=body, headers=headers)
+
+
+async def test_only_local_requests_may_turn_the_knobs(
+    autojump_clock: trio.testing.MockClock, sim: SimNode, client: httpx.AsyncClient
+) -> None:
+    before = attrs.asdict(sim.faults)
+    port = sim.rpc_url.rsplit(":", 1)[1]
+    with trio.fail_after(60):
+        for headers in [
+            {"Host": "evil.example"},
+            {"Host": f"evil.example:{port}"},
+            {"Host": f"127.0.0.1.evil.example:{port}"},
+            {"Origin": "http://evil.example"},  # DNS rebinding: right Host, foreign page
+            {"Origin": f"http://evil.example:{port}"},
+            {"Origin": "null"},
+        ]:
+            refused = await control_from(client, headers, "simSetFaults", {"drop_probability": 1.0})
+            assert refused.status_code == 403, headers
+            error = refused.json()["error"]
+            assert error["code"] == -32600
+            assert error["message"].startswith("Forbidden: /sim only answers local requests")
+            assert refused.json()["id"] is None
+        assert attrs.asdict(sim.faults) == before
+        # The Solana endpoint itself is not the operator's: any Host may use it.
+        foreign = await client.post(
+            "/",
+            json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"},
+            headers={"Host": "rpc.example"},
+        )
+        assert foreign.json()["result"] == "ok"
+        for headers in [
+            {},  # httpx sends Host: 127.0.0.1:<port>
+            {"Host": f"localhost:{port}"},
+            {"Host": "[::1]:8899", "Origin": "http://localhost:3000"},
+            {"Host": "127.1.2.3", "Origin": f"https://127.0.0.1:{port}"},
+        ]:
+            allowed = await control_from(client, headers, "simSetFaults", {"retry_after": 3})
+            assert allowed.status_code == 200, headers
+            assert allowed.json()["result"]["retry_after"] == 3
+    assert attrs.asdict(sim.faults) == {**before, "retry_after": 3}
+
+
+@pytest.mark.parametrize(
+    ("value", "local"),
+    [
+        ("localhost", True),
+        ("LOCALHOST:8899", True),
+        ("127.0.0.1", True),
+        ("127.255.0.9:1", True),
+        ("[::1]", True),
+        ("[::1]:8899", True),
+        ("localhost.evil.example", False),
+        ("evil.example", False),
+        ("10.0.0.1:8899", False),
+        ("0.0.0.0:8899", False),
+        ("::1", False),  # a bare IPv6 address is not a Host value
+        ("[::2]:80", False),
+        ("[::1", False),
+        ("127.0.0.1:", False),
+        ("127.0.0.1:99999", False),
+        ("127.0.0.1:80:80", False),
+        ("user@127.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_loopback_host_values(value: str, local: bool) -> None:
+    assert is_loopback_host(value) is local
+    assert is_loopback_origin(f"http://{value}") is local
+    assert not is_loopback_origin(value)  # an origin always has a scheme
+    assert not is_loopback_origin(f"file://{value}")

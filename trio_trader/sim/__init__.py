@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
+from solders.hash import Hash
 from solders.pubkey import Pubkey
 
 from trio_trader.sim._node_types import LedgerLike
@@ -117,6 +118,7 @@ async def open_sim(
     host: str = "127.0.0.1",
     ledger: LedgerLike | None = None,
     genesis_time: int | None = None,
+    genesis_hash: Hash | None = None,
 ) -> AsyncIterator[SimNode]:
     """Run a simulator for the body of the ``async with``.
 
@@ -130,6 +132,8 @@ async def open_sim(
         rpc_port, ws_port: 0 picks free ports (see ``sim.rpc_url`` / ``sim.ws_url``).
         ledger: an existing ledger (default: a fresh ``sim.ledger.Ledger(seed=seed)``).
         genesis_time: unix time of slot 0 (default: now).
+        genesis_hash: the cluster identity getGenesisHash answers (default: random,
+            so every run is a new cluster).
     """
     if isinstance(scenario, str):
         from trio_trader.sim.scenario import load_scenario
@@ -143,7 +147,14 @@ async def open_sim(
         from trio_trader.sim.ledger import Ledger
 
         ledger = Ledger(seed=seed)
-    node = Node(ledger, slot_time=slot_time, faults=faults, seed=seed, genesis_time=genesis_time)
+    node = Node(
+        ledger,
+        slot_time=slot_time,
+        faults=faults,
+        seed=seed,
+        genesis_time=genesis_time,
+        genesis_hash=genesis_hash,
+    )
     for pubkey, lamports in (fund or {}).items():
         ledger.airdrop(pubkey, lamports)
     rpc = RpcServer(node, host=host, port=rpc_port)

@@ -124,6 +124,16 @@ class TxStatus(NamedTuple):
     confirmation_status: str
 
 
+class AddressSignature(NamedTuple):
+    """One entry of getSignaturesForAddress (``memo`` is always null here)."""
+
+    signature: Signature
+    slot: int
+    err: object
+    block_time: int
+    confirmation_status: str
+
+
 @attrs.frozen
 class SlotEvent:
     slot: int

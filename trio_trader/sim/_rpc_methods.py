@@ -33,7 +33,7 @@ from trio_trader.sim._rpc_encoding import (
 )
 from trio_trader.sim._tokens import TOKEN_PROGRAMS, ui_token_amount
 from trio_trader.sim._tx_errors import tx_error_message
-from trio_trader.sim.node import Node
+from trio_trader.sim.node import MAX_SIGNATURES_FOR_ADDRESS, Node
 
 API_VERSION = "2.2.14"
 FEATURE_SET = 3294202862
@@ -151,6 +151,10 @@ def get_health(node: Node, params: list[Any]) -> Any:
 
 def get_version(node: Node, params: list[Any]) -> Any:
     return {"feature-set": FEATURE_SET, "solana-core": API_VERSION}
+
+
+def get_genesis_hash(node: Node, params: list[Any]) -> Any:
+    return str(node.genesis_hash)
 
 
 def get_slot(node: Node, params: list[Any]) -> Any:
@@ -332,6 +336,42 @@ def get_signature_statuses(node: Node, params: list[Any]) -> Any:
     return {"context": {"slot": node.slot, "apiVersion": API_VERSION}, "value": values}
 
 
+def get_signatures_for_address(node: Node, params: list[Any]) -> Any:
+    address = _pubkey(_param(params, 0, "address"))
+    config = _config(params, 1)
+    commitment = config.get("commitment", "finalized")
+    if commitment == "processed":
+        raise invalid_params("Method does not support commitment below `confirmed`")
+    limit = config.get("limit")
+    if limit is None:
+        limit = MAX_SIGNATURES_FOR_ADDRESS
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise invalid_params("Invalid params: invalid type: expected usize.")
+    if not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
+        raise invalid_params(f"Invalid limit; max {MAX_SIGNATURES_FOR_ADDRESS}")
+    before = config.get("before")
+    until = config.get("until")
+    _context(node, config)  # minContextSlot
+    entries = node.signatures_for_address(
+        address,
+        limit=limit,
+        before=None if before is None else _signature(before),
+        until=None if until is None else _signature(until),
+        commitment=commitment,
+    )
+    return [
+        {
+            "signature": str(entry.signature),
+            "slot": entry.slot,
+            "err": entry.err,
+            "memo": None,
+            "blockTime": entry.block_time,
+            "confirmationStatus": entry.confirmation_status,
+        }
+        for entry in entries
+    ]
+
+
 def get_transaction(node: Node, params: list[Any]) -> Any:
     signature = _signature(_param(params, 0, "signature"))
     config: dict[str, Any]
@@ -372,12 +412,14 @@ METHODS: dict[str, Method] = {
     "getAccountInfo": get_account_info,
     "getBalance": get_balance,
     "getBlockHeight": get_block_height,
+    "getGenesisHash": get_genesis_hash,
     "getHealth": get_health,
     "getLatestBlockhash": get_latest_blockhash,
     "getMinimumBalanceForRentExemption": get_minimum_balance_for_rent_exemption,
     "getMultipleAccounts": get_multiple_accounts,
     "getRecentPrioritizationFees": get_recent_prioritization_fees,
     "getSignatureStatuses": get_signature_statuses,
+    "getSignaturesForAddress": get_signatures_for_address,
     "getSlot": get_slot,
     "getTokenAccountBalance": get_token_account_balance,
     "getTokenAccountsByOwner": get_token_accounts_by_owner,

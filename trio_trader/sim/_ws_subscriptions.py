@@ -109,21 +109,23 @@ class SignatureSubscription(Subscription):
     signature: Signature = attrs.field(factory=Signature.default)
     received: bool = False
 
-    def _notify(self, executed: Any) -> list[Pending]:
-        slot = int(executed.slot)
+    def _notify(self, slot: int, err: object) -> list[Pending]:
         out: list[Pending] = []
         if self.received:
             out.append((-1, {"context": {"slot": slot}, "value": "receivedSignature"}))
-        out.append((slot, {"context": {"slot": slot}, "value": {"err": executed.err}}))
+        out.append((slot, {"context": {"slot": slot}, "value": {"err": err}}))
         return out
 
     def initial(self, node: Node) -> list[Pending]:
-        executed = node.transaction(self.signature)
-        return [] if executed is None else self._notify(executed)
+        # Only the status cache is searched, as a real node does: a signature that
+        # landed longer ago than STATUS_CACHE_SLOTS is not reported, the
+        # subscription just waits (for a landing that will never come).
+        status = node.signature_status(self.signature, search_history=False)
+        return [] if status is None else self._notify(status.slot, status.err)
 
     def on_event(self, node: Node, event: NodeEvent) -> list[Pending]:
         if isinstance(event, TxEvent) and event.executed.signature == self.signature:
-            return self._notify(event.executed)
+            return self._notify(int(event.executed.slot), event.executed.err)
         return []
 
 

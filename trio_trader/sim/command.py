@@ -99,7 +99,12 @@ async def run(
         with trio.move_on_after(duration), stop_signals as signals:
             # Announce only once the signals are ours, so a supervisor that reads the
             # URLs and then sends SIGTERM always gets the summary written.
-            log.info("simulator running: RPC %s  WebSocket %s", sim.rpc_url, sim.ws_url)
+            log.info(
+                "simulator running: RPC %s  WebSocket %s  genesis %s",
+                sim.rpc_url,
+                sim.ws_url,
+                sim.node.genesis_hash,
+            )
             print(f"RPC {sim.rpc_url}\nWS  {sim.ws_url}", flush=True)
             task_status.started(sim)
             async for signum in signals:

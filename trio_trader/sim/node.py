@@ -19,6 +19,7 @@ import heapq
 import logging
 import math
 import random
+import secrets
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,7 @@ from trio_trader.pump import addresses as A
 from trio_trader.sim._node_types import (
     MAX_PROCESSING_AGE,
     AccountEvent,
+    AddressSignature,
     LedgerLike,
     NodeEvent,
     NodeStats,
@@ -54,7 +56,10 @@ from trio_trader.sim._tx_errors import tx_error_message
 from trio_trader.sim.faults import Faults
 
 __all__ = [
+    "MAX_SIGNATURES_FOR_ADDRESS",
+    "STATUS_CACHE_SLOTS",
     "AccountEvent",
+    "AddressSignature",
     "Node",
     "NodeEvent",
     "NodeStats",
@@ -67,8 +72,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 COMPUTE_BUDGET_PROGRAM = A.COMPUTE_BUDGET_PROGRAM_ID
-STATUS_CACHE_SLOTS = 300
-"""Slots a signature stays in the recent status cache (searched without history)."""
+STATUS_CACHE_SLOTS = MAX_PROCESSING_AGE
+"""Slots a landed signature stays in the node's status cache.
+
+Every answer about a signature that does not search the transaction history —
+getSignatureStatuses without ``searchTransactionHistory``, signatureSubscribe, the
+"already processed" duplicate check at send — only knows signatures that landed at
+most this many slots ago, like a real node whose status cache lives as long as the
+blockhashes a transaction may use (150 blocks).
+"""
+MAX_SIGNATURES_FOR_ADDRESS = 1000
+"""Most entries one getSignaturesForAddress call returns (also its default limit)."""
 FAUCET_LAMPORTS = 10**17
 MAX_TX_SIZE = 1232
 
@@ -121,7 +135,11 @@ class Node:
         seed: seeds blockhashes and every random draw.
         genesis_time: unix time of slot 0 (``blockTime`` base); wall clock by default.
         watch_buffer: events a watcher may fall behind before events are dropped for it.
-        history_limit: landed transactions kept for getTransaction / statuses.
+        history_limit: landed transactions kept for getTransaction, statuses with
+            history and getSignaturesForAddress; older ones are forgotten.
+        genesis_hash: the cluster's identity (getGenesisHash). Random by default, so
+            two nodes — two simulator runs — are two clusters, like two
+            ``solana-test-validator`` starts; the seed does not fix it.
     """
 
     def __init__(
@@ -134,6 +152,7 @@ class Node:
         genesis_time: int | None = None,
         watch_buffer: int = 4096,
         history_limit: int = 50_000,
+        genesis_hash: Hash | None = None,
     ) -> None:
         if slot_time <= 0:
             raise ValueError(f"slot_time must be positive, got {slot_time}")
@@ -142,6 +161,7 @@ class Node:
         self.faults = faults if faults is not None else Faults()
         self.seed = seed
         self.genesis_time = int(time.time()) if genesis_time is None else genesis_time
+        self.genesis_hash = Hash(secrets.token_bytes(32)) if genesis_hash is None else genesis_hash
         self.stats = NodeStats()
         self.rng = random.Random(seed)
         self._watch_buffer = watch_buffer
@@ -153,10 +173,15 @@ class Node:
         self._queue: list[tuple[float, int, Signature, VersionedTransaction]] = []
         self._queued: set[Signature] = set()
         self._seq = 0
+        self._landed_total = 0
         self._airdrops = 0
         self._wakeup = trio.Event()
         self._executed: dict[Signature, Any] = {}
         self._transactions: dict[Signature, VersionedTransaction] = {}
+        # Address history: every landed signature in order, and per address the
+        # (landing number, signature) of the landed transactions that name it.
+        self._landed_seq: dict[Signature, int] = {}
+        self._by_address: dict[Pubkey, deque[tuple[int, Signature]]] = {}
         self._slot_fees: deque[tuple[int, list[tuple[int, list[Pubkey]]]]] = deque()
         self._watchers: list[trio.MemorySendChannel[NodeEvent]] = []
         self._token_accounts: dict[Pubkey, set[Pubkey]] = {}
@@ -272,10 +297,12 @@ class Node:
         return signature
 
     def _check_admissible(self, tx: VersionedTransaction, *, verify: bool) -> None:
-        if tx.signatures[0] in self._executed:
-            raise already_processed()
+        # Age first, then the status cache, as a bank checks: a landed transaction
+        # whose blockhash has expired is "Blockhash not found", not "already processed".
         if not self.is_blockhash_valid(tx.message.recent_blockhash):
             raise blockhash_not_found()
+        if self.signature_status(tx.signatures[0], search_history=False) is not None:
+            raise already_processed()
         if verify and not all(tx.verify_with_results()):
             raise SendError(-32003, "Transaction signature verification failure")
 
@@ -364,14 +391,7 @@ class Node:
             log.exception("ledger refused %s", signature)
             self.stats.dropped += 1
             return
-        self._executed[signature] = executed
-        self._transactions[signature] = tx
-        if len(self._executed) > self._history_limit:
-            # Forget the oldest, like a node without long-term storage; a signature
-            # this old is far past its blockhash's life, so no duplicate can land.
-            oldest = next(iter(self._executed))
-            del self._executed[oldest]
-            self._transactions.pop(oldest, None)
+        self._remember(signature, executed, tx)
         if executed.err is None:
             self.stats.landed += 1
         else:
@@ -380,6 +400,28 @@ class Node:
         self._record_fee(compute_unit_price(tx), writable)
         self._emit(TxEvent(executed))
         self._scan_accounts(writable)
+
+    def _remember(self, signature: Signature, executed: Any, tx: VersionedTransaction) -> None:
+        """Keep a landed transaction in the bounded history and the address index."""
+        self._executed[signature] = executed
+        self._transactions[signature] = tx
+        seq = self._landed_total
+        self._landed_total += 1
+        self._landed_seq[signature] = seq
+        for key in set(executed.account_keys):
+            self._by_address.setdefault(key, deque()).append((seq, signature))
+        if len(self._executed) > self._history_limit:
+            # Forget the oldest, like a node without long-term storage; a signature
+            # this old is far past its blockhash's life, so no duplicate can land.
+            oldest = next(iter(self._executed))
+            forgotten = self._executed.pop(oldest)
+            self._transactions.pop(oldest, None)
+            del self._landed_seq[oldest]
+            for key in set(forgotten.account_keys):
+                entries = self._by_address[key]
+                entries.popleft()  # the oldest landing is the first entry of each of its keys
+                if not entries:
+                    del self._by_address[key]
 
     def _record_fee(self, price: int, writable: list[Pubkey]) -> None:
         if not self._slot_fees or self._slot_fees[-1][0] != self._slot:
@@ -410,6 +452,11 @@ class Node:
     def signature_status(
         self, signature: Signature, *, search_history: bool = True
     ) -> TxStatus | None:
+        """The status of a landed signature, or None.
+
+        Without ``search_history`` only the status cache is searched: a signature that
+        landed more than :data:`STATUS_CACHE_SLOTS` slots ago is unknown (None).
+        """
         executed = self._executed.get(signature)
         if executed is None:
             return None
@@ -419,6 +466,55 @@ class Node:
         status = self.slot_status(slot)
         confirmations = None if status == "finalized" else self._slot - slot
         return TxStatus(slot, confirmations, executed.err, status)
+
+    def signatures_for_address(
+        self,
+        address: Pubkey,
+        *,
+        limit: int = MAX_SIGNATURES_FOR_ADDRESS,
+        before: Signature | None = None,
+        until: Signature | None = None,
+        commitment: str = "finalized",
+    ) -> list[AddressSignature]:
+        """Landed transactions naming ``address`` in their account keys, newest first.
+
+        Only transactions whose slot has reached ``commitment`` ("confirmed" or
+        "finalized") count. ``before`` / ``until`` are exclusive bounds given as any
+        landed signature; as agave 2.x answers from its blockstore, an unknown (or not
+        yet committed, or forgotten) ``before`` gives an empty list and an unknown
+        ``until`` is ignored.
+
+        Raises:
+            ValueError: ``limit`` outside 1..MAX_SIGNATURES_FOR_ADDRESS.
+        """
+        if not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
+            raise ValueError(f"Invalid limit; max {MAX_SIGNATURES_FOR_ADDRESS}")
+        top = self.commitment_slot(commitment)
+        upper = self._committed_seq(before, top) if before is not None else self._landed_total
+        if upper is None:
+            return []
+        lower = self._committed_seq(until, top) if until is not None else None
+        out: list[AddressSignature] = []
+        for seq, signature in reversed(self._by_address.get(address, ())):
+            if len(out) == limit or (lower is not None and seq <= lower):
+                break
+            executed = self._executed[signature]
+            slot = int(executed.slot)
+            if seq >= upper or slot > top:
+                continue
+            out.append(
+                AddressSignature(
+                    signature, slot, executed.err, self.block_time(slot), self.slot_status(slot)
+                )
+            )
+        return out
+
+    def _committed_seq(self, signature: Signature, top_slot: int) -> int | None:
+        """Landing number of a remembered signature whose slot is at most ``top_slot``."""
+        seq = self._landed_seq.get(signature)
+        if seq is None or int(self._executed[signature].slot) > top_slot:
+            return None
+        return seq
 
     def token_accounts_of(self, owner: Pubkey) -> list[Pubkey]:
         """Token accounts (both programs) whose owner field is ``owner``, as seen so far."""

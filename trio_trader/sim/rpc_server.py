@@ -21,7 +21,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from trio_trader.sim._control_methods import CONTROL_METHODS, CONTROL_PATH
+from trio_trader.sim._control_methods import CONTROL_METHODS, CONTROL_PATH, refuse_non_local
 from trio_trader.sim._node_types import SendError
 from trio_trader.sim._rpc_methods import METHODS, Method
 from trio_trader.sim.node import Node
@@ -86,7 +86,8 @@ def handle_body(node: Node, body: bytes, methods: Mapping[str, Method] = METHODS
 class RpcApp:
     """The ASGI application: POST / for JSON-RPC, GET /health like a validator.
 
-    POST /sim answers the operator's fault-knob methods (``_control_methods``) only.
+    POST /sim answers the operator's fault-knob methods (``_control_methods``) only,
+    and only to local requests (403 otherwise).
     """
 
     def __init__(self, node: Node, *, rng: random.Random | None = None) -> None:
@@ -113,6 +114,13 @@ class RpcApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.requests += 1
         control = scope["path"] == CONTROL_PATH
+        refusal = refuse_non_local(scope["headers"]) if control else None
+        if refusal is not None:
+            log.warning("refused a %s request: %s", CONTROL_PATH, refusal)
+            await self._drain(receive)
+            message = f"Forbidden: {CONTROL_PATH} only answers local requests ({refusal})"
+            await _respond(send, 403, json.dumps(_error(-32600, message)).encode())
+            return
         status = None if control else self.node.faults.draw_http_fault(self.rng)
         if status is not None:
             self.faulted += 1

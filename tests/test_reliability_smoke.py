@@ -102,11 +102,12 @@ def _row(pid: int, mint: str, status: str, buy: str | None, **money: int) -> dic
 def test_audit_counts_every_kind_of_loss() -> None:
     from solders.pubkey import Pubkey
 
-    wallet, m1, m2 = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    wallet, m1, m2, m3 = (Pubkey.new_unique() for _ in range(4))
     db = {
         "positions": [
             _row(1, str(m1), "closed", "A", spent=100, received=80),
             _row(2, str(m2), "active", "C", spent=30),
+            _row(3, str(m3), "failed", "F"),  # the DB thinks this BUY never landed
         ],
         "trades": [],
     }
@@ -116,18 +117,20 @@ def test_audit_counts_every_kind_of_loss() -> None:
         "C": _buy_tx(wallet, m2, -30),
         "D": _buy_tx(wallet, m2, -5, err={"InstructionError": [0, "Custom"]}),  # failed: no buy
         "E": None,  # never landed
+        "F": _buy_tx(wallet, m3, -40),
     }
-    report = audit.build_report(db, wallet, txs, {str(m2): 7}, 1000, 815, True)
-    assert report["positions_lost"] == 2  # B unnamed + position 2 still open
+    report = audit.build_report(db, wallet, txs, {str(m2): 7, str(m3): 9}, 1000, 775, True)
+    assert report["positions_lost"] == 3  # B unnamed, position 3 failed but bought, 2 open
     assert report["evidence"]["buys_landed_unnamed"] == ["B"]
-    assert report["tokens_left"] == 1
+    assert [p["id"] for p in report["evidence"]["positions_failed_but_bought"]] == [3]
+    assert report["tokens_left"] == 2
     assert report["mints_bought_twice"] == 1
     assert report["evidence"]["mints_bought_twice"] == {str(m1): 2}
-    # DB: -20 realised, -30 open cost = -50; ledger: 815 - 1000 = -185
-    assert report["pnl_mismatch_lamports"] == -50 - (-185)
+    # DB: -20 realised, -30 open cost, 0 for the failed one = -50; ledger: 775 - 1000 = -225
+    assert report["pnl_mismatch_lamports"] == -50 - (-225)
     assert report["evidence"]["transactions_unknown_to_db"] == {"B": -50, "D": -5}
     assert audit.failures(report) == [
-        "positions_lost=2", "tokens_left=1", "mints_bought_twice=1", "pnl_mismatch_lamports=135",
+        "positions_lost=3", "tokens_left=2", "mints_bought_twice=1", "pnl_mismatch_lamports=175",
     ]  # fmt: skip
 
 

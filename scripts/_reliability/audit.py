@@ -5,7 +5,8 @@ Four figures, each 0 in a correct run (``FIGURES``):
 - ``positions_lost``: BUYs of the wallet that landed on the ledger (a successful
   transaction with a pump ``TradeEvent`` ``is_buy`` by the wallet) whose signature no
   position row names (its ``buy_order`` or one of its BUY ``trades``), plus positions
-  still open (not ``closed`` / ``failed``) at the end.
+  whose BUY landed but which the database holds as ``failed`` (it thinks it bought
+  nothing), plus positions still open (not ``closed`` / ``failed``) at the end.
 - ``tokens_left``: the wallet's token accounts (both token programs) with a non-zero
   balance.
 - ``mints_bought_twice``: mints with more than one landed BUY by the wallet.
@@ -194,17 +195,22 @@ def build_report(
     buy_mints = Counter(m for mints in buys.values() for m in mints)
     named = buy_signatures_named(db)
     unnamed = sorted(s for s, mints in buys.items() if mints and s not in named)
+    landed = {s for s, mints in buys.items() if mints}
+    failed_but_landed = [
+        p for p in db["positions"] if p["status"] == "failed" and p["buy_signature"] in landed
+    ]
     still_open = [p for p in db["positions"] if p["status"] in OPEN_STATUSES]
     known = db_signatures(db)
     unknown = {s: tx.sol_change(wallet) for s, tx in txs.items() if tx and s not in known}
     pnl, change = db_pnl(db["positions"]), final - initial
     return {
-        "positions_lost": len(unnamed) + len(still_open),
+        "positions_lost": len(unnamed) + len(failed_but_landed) + len(still_open),
         "tokens_left": len(tokens),
         "mints_bought_twice": sum(1 for n in buy_mints.values() if n > 1),
         "pnl_mismatch_lamports": pnl - change,
         "evidence": {
             "buys_landed_unnamed": unnamed,
+            "positions_failed_but_bought": failed_but_landed,
             "positions_open": still_open,
             "token_balances": tokens,
             "mints_bought_twice": {m: n for m, n in buy_mints.items() if n > 1},

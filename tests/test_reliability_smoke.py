@@ -141,3 +141,14 @@ def test_audit_of_a_clean_run_is_all_zero() -> None:
     db = {"positions": [_row(1, str(m1), "closed", "A", spent=100, received=80)], "trades": []}
     report = audit.build_report(db, wallet, {"A": _buy_tx(wallet, m1, -100)}, {}, 1000, 980, True)
     assert audit.failures(report) == []
+
+
+def test_a_kill_at_send_waits_for_a_send_line_not_a_state_change() -> None:
+    sig = "4oji8DXtRrNhSFFFHygSMsVyDH2zSYabeAFpx2ETNiSvz4vmDeSfGCMnv4NDa7xucXdYcKaMDy5KM1Km2Jqa74kd"
+    log = (
+        f"INFO trio_trader.trading.orders: buy 98yw attempt 1: SENT {sig}\n"
+        "INFO trio_trader.trading.orders: buy 98yw attempt 1: SENT → CONFIRMED slot=87\n"
+        "INFO trio_trader.trading.orders: sell 98yw attempt 2: sent → FAILED (6003)\n"
+        f"INFO trio_trader.trading.orders: sell 98yw attempt 2: SENT {sig}\n"
+    )
+    assert len(runs.SENT_LINE.findall(log)) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import resource
 import tempfile
 import time
@@ -197,12 +198,17 @@ def status_cache_seconds(slot_ms: int) -> float:
     return STATUS_CACHE_SLOTS * slot_ms / 1000
 
 
+#: the order log line written right after ``sendTransaction`` (``trading.orders``):
+#: "buy <mint> attempt 1: SENT <signature>", not the "SENT → CONFIRMED" transitions
+SENT_LINE = re.compile(r"attempt \d+: SENT [1-9A-HJ-NP-Za-km-z]{64,88}$", re.MULTILINE)
+
+
 def wait_for_send(bot: BotProcess, timeout: float) -> bool:
-    """Block until the bot logs a new ``SENT`` order (True) or ``timeout`` passes."""
-    seen = bot.log_path.read_text().count(": SENT ")
+    """Block until the bot logs a new send (True) or ``timeout`` passes."""
+    seen = len(SENT_LINE.findall(bot.log_path.read_text()))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and bot.alive():
-        if bot.log_path.read_text().count(": SENT ") > seen:
+        if len(SENT_LINE.findall(bot.log_path.read_text())) > seen:
             return True
         time.sleep(0.01)
     return False

@@ -129,6 +129,11 @@ def test_audit_counts_every_kind_of_loss() -> None:
     # DB: -20 realised, -30 open cost, 0 for the failed one = -50; ledger: 775 - 1000 = -225
     assert report["pnl_mismatch_lamports"] == -50 - (-225)
     assert report["evidence"]["transactions_unknown_to_db"] == {"B": -50, "D": -5}
+    differs = report["evidence"]["positions_pnl_differs"]
+    assert [(d["id"], d["db_lamports"], d["ledger_lamports"]) for d in differs] == [
+        (1, -20, -100),  # its SELL is named nowhere: the ledger shows only the BUY
+        (3, 0, -40),
+    ]
     assert audit.failures(report) == [
         "positions_lost=3", "tokens_left=2", "mints_bought_twice=1", "pnl_mismatch_lamports=175",
     ]  # fmt: skip
@@ -138,9 +143,10 @@ def test_audit_of_a_clean_run_is_all_zero() -> None:
     from solders.pubkey import Pubkey
 
     wallet, m1 = Pubkey.new_unique(), Pubkey.new_unique()
-    db = {"positions": [_row(1, str(m1), "closed", "A", spent=100, received=80)], "trades": []}
-    report = audit.build_report(db, wallet, {"A": _buy_tx(wallet, m1, -100)}, {}, 1000, 980, True)
+    db = {"positions": [_row(1, str(m1), "closed", "A", spent=20)], "trades": []}
+    report = audit.build_report(db, wallet, {"A": _buy_tx(wallet, m1, -20)}, {}, 1000, 980, True)
     assert audit.failures(report) == []
+    assert report["evidence"]["positions_pnl_differs"] == []
 
 
 def test_a_kill_at_send_waits_for_a_send_line_not_a_state_change() -> None:

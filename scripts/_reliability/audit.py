@@ -96,15 +96,33 @@ def buy_signatures_named(db: dict[str, Any]) -> set[str]:
     return {s for s in named if s}
 
 
+def position_pnl(p: dict[str, Any]) -> int:
+    """Realised PnL of a closed position, (received - spent) of an open one, lamports."""
+    if p["is_closed"]:
+        return int(p["realized_pnl_lamports"] or 0)
+    return int((p["sol_received"] or 0) - (p["sol_spent"] or 0))
+
+
 def db_pnl(positions: Iterable[dict[str, Any]]) -> int:
-    """Realised PnL of closed positions + (received - spent) of the others, lamports."""
-    total = 0
-    for p in positions:
-        if p["is_closed"]:
-            total += p["realized_pnl_lamports"] or 0
-        else:
-            total += (p["sol_received"] or 0) - (p["sol_spent"] or 0)
-    return total
+    return sum(position_pnl(p) for p in positions)
+
+
+def pnl_by_position(
+    db: dict[str, Any], txs: dict[str, TransactionInfo | None], wallet: Pubkey
+) -> list[dict[str, Any]]:
+    """Positions whose PnL differs from the SOL change of the transactions they name."""
+    named: dict[int, set[str]] = {
+        p["id"]: {p["buy_signature"], p["sell_signature"]} for p in db["positions"]
+    }
+    for t in db["trades"]:
+        named.setdefault(t["position_id"], set()).add(t["signature"])
+    out = []
+    for p in db["positions"]:
+        ledger = sum(tx.sol_change(wallet) for s in named[p["id"]] if (tx := txs.get(s or "")))
+        if ledger != position_pnl(p):
+            out.append({"id": p["id"], "mint": p["mint"], "status": p["status"],
+                        "db_lamports": position_pnl(p), "ledger_lamports": ledger})  # fmt: skip
+    return out
 
 
 # --------------------------------------------------------------------------- ledger
@@ -215,6 +233,7 @@ def build_report(
             "token_balances": tokens,
             "mints_bought_twice": {m: n for m, n in buy_mints.items() if n > 1},
             "db_pnl_lamports": pnl,
+            "positions_pnl_differs": pnl_by_position(db, txs, wallet),
             "ledger_sol_change_lamports": change,
             "transactions_unknown_to_db": unknown,
             "unknown_sol_change_lamports": sum(unknown.values()),

@@ -35,7 +35,8 @@ import trio
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from trio_trader.chain.rpc import RpcClient, RpcError
+from trio_trader.chain.errors import RpcError
+from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from trio_trader.pump.events import TradeEvent, parse_logs

@@ -28,7 +28,7 @@ def main() -> int:
     if args.kills < 1:
         p.error("--kills must be >= 1")
     seed = cli.seed_of(args)
-    command = cli.reproduce("scripts/crashloop.py", args, seed)
+    command = cli.reproduce("scripts/crashloop.py", sys.argv[1:], seed)
     print(f"crashloop: seed {seed}, {args.kills} kills; reproduce: {command}", flush=True)
     report = runs.crashloop(
         seed, args.kills, args.minutes * 60, out=args.out, slot_ms=args.slot_ms,

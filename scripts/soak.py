@@ -22,7 +22,7 @@ def main() -> int:
     p.add_argument("--grace", type=float, default=60.0, help="sell-out grace at the end (s)")
     args = p.parse_args()
     seed = cli.seed_of(args)
-    command = cli.reproduce("scripts/soak.py", args, seed)
+    command = cli.reproduce("scripts/soak.py", sys.argv[1:], seed)
     print(f"soak: seed {seed}, {args.minutes} min; reproduce: {command}", flush=True)
     report = runs.soak(
         seed, args.minutes * 60, out=args.out, slot_ms=args.slot_ms,

@@ -158,3 +158,17 @@ def test_a_kill_at_send_waits_for_a_send_line_not_a_state_change() -> None:
         f"INFO trio_trader.trading.orders: sell 98yw attempt 2: SENT {sig}\n"
     )
     assert len(runs.SENT_LINE.findall(log)) == 2
+
+
+def test_the_reproduce_command_keeps_the_options_but_not_the_run_directory() -> None:
+    from _reliability import cli
+
+    argv = ["--minutes", "3", "--seed=5", "--out", "/tmp/x", "--kills", "20", "--out=/tmp/y"]
+    command = cli.reproduce("scripts/crashloop.py", argv, 5)
+    assert command == "python scripts/crashloop.py --seed 5 --minutes 3 --kills 20"
+
+
+def test_a_run_refuses_a_run_directory_in_use(tmp_path: Path) -> None:
+    (tmp_path / "bot.db").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="not empty"):
+        runs.start("soak", 1, tmp_path, slot_ms=100)

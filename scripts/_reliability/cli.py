@@ -7,7 +7,6 @@ import json
 import logging
 import random
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,18 @@ def seed_of(args: argparse.Namespace) -> int:
     return seed
 
 
-def reproduce(script: str, args: argparse.Namespace, seed: int) -> str:
-    """The command that repeats this run (same seed, same options)."""
-    argv = [a for a in sys.argv[1:]]
-    if "--seed" in argv:
-        i = argv.index("--seed")
-        del argv[i : i + 2]
-    return shlex.join(["python", script, "--seed", str(seed), *argv])
+def reproduce(script: str, argv: list[str], seed: int) -> str:
+    """The command that repeats this run: same seed and options, a fresh run directory."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--seed", "--out"):
+            skip = True
+        elif not arg.startswith(("--seed=", "--out=")):
+            kept.append(arg)
+    return shlex.join(["python", script, "--seed", str(seed), *kept])
 
 
 def report_and_exit_code(report: dict[str, Any], command: str) -> int:

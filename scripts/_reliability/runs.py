@@ -71,6 +71,9 @@ class Run:
 def start(kind: str, seed: int, out: Path | None, *, slot_ms: int) -> Run:
     """Start the simulator, fund the seeded wallet, write the keypair file and config."""
     run_dir = out or Path(tempfile.mkdtemp(prefix=f"trio-trader-{kind}-{seed}-"))
+    if run_dir.exists() and any(run_dir.iterdir()):
+        # a database left by another run would be resumed and audited as this one's
+        raise FileExistsError(f"run directory {run_dir} is not empty")
     run_dir.mkdir(parents=True, exist_ok=True)
     sim = SimProcess(run_dir, scenario=str(MARKET), seed=seed, slot_ms=slot_ms)
     try:

@@ -120,7 +120,7 @@ def finish(run: Run) -> dict[str, Any]:
     report["run"] = {
         "kind": run.kind, "seed": run.seed, "dir": str(run.run_dir), "wallet": run.wallet,
         "wall_s": round(time.monotonic() - run.started, 1), "lives": run.lives, **run.notes,
-        "cpu_s": {"sim": sim_cpu, "bots": _children_cpu() - sim_cpu},
+        "cpu_s": {"sim": sim_cpu, "bots": round(_children_cpu() - sim_cpu, 1)},
         "cores": os.cpu_count(),
     }  # fmt: skip
     return report

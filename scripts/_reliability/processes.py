@@ -21,12 +21,16 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct TCP ports free on 127.0.0.1 right now (held together while the OS picks)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def _env() -> dict[str, str]:
@@ -45,7 +49,7 @@ class SimProcess:
     """``python -m trio_trader sim`` on free 127.0.0.1 ports; its control endpoint."""
 
     def __init__(self, run_dir: Path, *, scenario: str, seed: int, slot_ms: int) -> None:
-        self.rpc_port, self.ws_port = free_port(), free_port()
+        self.rpc_port, self.ws_port = free_ports(2)
         self.rpc_url = f"http://127.0.0.1:{self.rpc_port}"
         self.ws_url = f"ws://127.0.0.1:{self.ws_port}"
         self.slot_time = slot_ms / 1000

@@ -59,6 +59,8 @@ class Run:
     initial_lamports: int
     airdrop: str
     started: float = attrs.field(factory=time.monotonic)
+    #: children's CPU before this run (a test process runs several)
+    cpu_before: float = attrs.field(factory=lambda: _children_cpu())
     lives: list[dict[str, Any]] = attrs.field(factory=list)
     notes: dict[str, Any] = attrs.field(factory=dict)
 
@@ -120,7 +122,7 @@ def finish(run: Run) -> dict[str, Any]:
     report["run"] = {
         "kind": run.kind, "seed": run.seed, "dir": str(run.run_dir), "wallet": run.wallet,
         "wall_s": round(time.monotonic() - run.started, 1), "lives": run.lives, **run.notes,
-        "cpu_s": {"sim": sim_cpu, "bots": round(_children_cpu() - sim_cpu, 1)},
+        "cpu_s": {"sim": sim_cpu, "bots": round(_children_cpu() - run.cpu_before - sim_cpu, 1)},
         "cores": os.cpu_count(),
     }  # fmt: skip
     return report

@@ -1,0 +1,1 @@
+"""Reliability harness: fault soak and crash loop of the bot on the standalone simulator."""

@@ -61,7 +61,7 @@ sell_slippage_bps = 2000
 
 [exits]
 take_profit_pct = 20.0
-stop_loss_pct = 35.0
+stop_loss_pct = 20.0
 max_hold_time = 6.0
 tick_interval = 0.5
 

@@ -18,6 +18,10 @@ import attrs
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from ._account_meta import r as _r
+from ._account_meta import rs as _rs
+from ._account_meta import w as _w
+from ._account_meta import ws as _ws
 from ._borsh import DecodeError, Reader, Writer, anchor_discriminator
 from .addresses import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
@@ -93,18 +97,6 @@ CREATE_V2_DISCRIMINATOR = anchor_discriminator("global", "create_v2")
 BUY_V2_DISCRIMINATOR = anchor_discriminator("global", "buy_v2")
 SELL_V2_DISCRIMINATOR = anchor_discriminator("global", "sell_v2")
 BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR = anchor_discriminator("global", "buy_exact_quote_in_v2")
-
-
-def _w(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=False, is_writable=True)
-
-
-def _r(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=False, is_writable=False)
-
-
-def _ws(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=True, is_writable=True)
 
 
 @attrs.frozen
@@ -549,7 +541,7 @@ def close_account(
     *, account: Pubkey, destination: Pubkey, owner: Pubkey, token_program: Pubkey
 ) -> Instruction:
     """Token ``CloseAccount`` (data ``[9]``): rent goes to ``destination``; balance must be 0."""
-    accounts = [_w(account), _w(destination), AccountMeta(owner, is_signer=True, is_writable=False)]
+    accounts = [_w(account), _w(destination), _rs(owner)]
     return Instruction(token_program, bytes([9]), accounts)
 
 
@@ -575,11 +567,6 @@ PumpArgs = (
 )
 
 
-def _opt_bool(r: Reader, what: str) -> bool:
-    """A trailing ``OptionBool`` (one byte) that older clients omit: absent reads false."""
-    return r.bool(what) if r.remaining else False
-
-
 def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
     """``("buy", BuyArgs)``, ``("buy_exact_sol_in", …)``, ``("sell", …)``, ``("create", …)``,
     ``("create_v2", …)``, ``("buy_v2", BuyV2Args)``, ``("sell_v2", SellV2Args)`` or
@@ -597,11 +584,11 @@ def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
     if len(disc) < 8:
         raise DecodeError(f"instruction data of {len(data)} bytes has no discriminator")
     if disc == BUY_DISCRIMINATOR:
-        buy_args = BuyArgs(r.u64("amount"), r.u64("max_sol_cost"), _opt_bool(r, "track_volume"))
+        buy_args = BuyArgs(r.u64("amount"), r.u64("max_sol_cost"), r.trailing_bool("track_volume"))
         return ("buy", buy_args)
     if disc == BUY_EXACT_SOL_IN_DISCRIMINATOR:
         exact = BuyExactSolInArgs(
-            r.u64("spendable_sol_in"), r.u64("min_tokens_out"), _opt_bool(r, "track_volume")
+            r.u64("spendable_sol_in"), r.u64("min_tokens_out"), r.trailing_bool("track_volume")
         )
         return ("buy_exact_sol_in", exact)
     if disc == SELL_DISCRIMINATOR:
@@ -620,10 +607,10 @@ def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
     if disc == CREATE_V2_DISCRIMINATOR:
         name, symbol, uri = r.string("name"), r.string("symbol"), r.string("uri")
         creator = r.pubkey("creator")
-        mayhem = _opt_bool(r, "is_mayhem_mode")
-        cashback = _opt_bool(r, "is_cashback_enabled")
+        mayhem = r.trailing_bool("is_mayhem_mode")
+        cashback = r.trailing_bool("is_cashback_enabled")
         fee_bps = r.u64("creator_fee_bps") if r.remaining else 0
-        holder = _opt_bool(r, "is_holder_reward")
+        holder = r.trailing_bool("is_holder_reward")
         args = CreateV2Args(name, symbol, uri, creator, mayhem, cashback, fee_bps, holder)
         return ("create_v2", args)
     raise DecodeError(f"not a pump trade/create instruction: discriminator {disc.hex()}")

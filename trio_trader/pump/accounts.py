@@ -22,7 +22,7 @@ from solders.pubkey import Pubkey
 from . import _layout as L
 from ._borsh import DecodeError, Reader, Writer
 
-__all__ = ["BondingCurve", "DecodeError", "FeeConfig", "FeeTier", "Fees", "Global"]
+__all__ = ["BondingCurve", "DecodeError", "FeeConfig", "FeeTier", "Fees", "Global", "pick_fee_tier"]
 
 
 _CURVE_FIELDS: tuple[L.Field, ...] = (
@@ -294,8 +294,11 @@ def _read_tiers(r: Reader, what: str) -> tuple[FeeTier, ...]:
     return tuple(FeeTier.read(r) for _ in range(count))
 
 
-def _pick_tier(tiers: tuple[FeeTier, ...], market_cap: int) -> Fees:
-    """PROTOCOL §8: below the first threshold → first tier, else the last tier ≤ market cap."""
+def pick_fee_tier(tiers: tuple[FeeTier, ...], market_cap: int) -> Fees:
+    """PROTOCOL §8: below the first threshold → first tier, else the last tier ≤ market cap.
+
+    ``tiers`` must not be empty (callers fall back to flat fees or raise first).
+    """
     chosen = tiers[0]
     for tier in tiers:
         if tier.market_cap_lamports_threshold <= market_cap:
@@ -355,4 +358,4 @@ class FeeConfig:
         table: tuple[FeeTier, ...] = getattr(self, tiers)
         if not table:
             return self.flat_fees
-        return _pick_tier(table, market_cap_lamports)
+        return pick_fee_tier(table, market_cap_lamports)

@@ -18,6 +18,7 @@ import attrs
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from ._account_meta import buyback_or_first
 from ._account_meta import r as _r
 from ._account_meta import rs as _rs
 from ._account_meta import w as _w
@@ -25,7 +26,6 @@ from ._account_meta import ws as _ws
 from ._borsh import DecodeError, Reader, Writer, anchor_discriminator
 from .addresses import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
-    BUYBACK_FEE_RECIPIENTS,
     COMPUTE_BUDGET_PROGRAM_ID,
     EVENT_AUTHORITY,
     FEE_CONFIG,
@@ -163,6 +163,27 @@ class CreateV2Args:
     is_holder_reward: bool = False
 
 
+def _legacy_head(
+    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
+) -> list[AccountMeta]:
+    """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three)."""
+    return [
+        _r(GLOBAL),
+        _w(fee_recipient),
+        _r(mint),
+        _w(bonding_curve_pda(mint)),
+        _w(associated_bonding_curve(mint, token_program)),
+        _w(associated_token_address(user, mint, token_program)),
+        _ws(user),
+        _r(SYSTEM_PROGRAM_ID),
+    ]
+
+
+def _legacy_tail(mint: Pubkey, buyback_fee_recipient: Pubkey | None) -> list[AccountMeta]:
+    """The two remaining accounts no IDL lists (since 2026-04-28, see the module doc)."""
+    return [_r(bonding_curve_v2_pda(mint)), _w(buyback_or_first(buyback_fee_recipient))]
+
+
 def _buy_accounts(
     user: Pubkey,
     mint: Pubkey,
@@ -171,16 +192,8 @@ def _buy_accounts(
     fee_recipient: Pubkey,
     buyback_fee_recipient: Pubkey | None,
 ) -> list[AccountMeta]:
-    curve = bonding_curve_pda(mint)
-    return [
-        _r(GLOBAL),
-        _w(fee_recipient),
-        _r(mint),
-        _w(curve),
-        _w(associated_bonding_curve(mint, token_program)),
-        _w(associated_token_address(user, mint, token_program)),
-        _ws(user),
-        _r(SYSTEM_PROGRAM_ID),
+    accounts = _legacy_head(user, mint, token_program, fee_recipient)
+    accounts += [
         _r(token_program),
         _w(creator_vault_pda(creator)),
         _r(EVENT_AUTHORITY),
@@ -189,9 +202,8 @@ def _buy_accounts(
         _w(user_volume_accumulator_pda(user)),
         _r(FEE_CONFIG),
         _r(PUMP_FEE_PROGRAM_ID),
-        _r(bonding_curve_v2_pda(mint)),
-        _w(buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]),
     ]
+    return accounts + _legacy_tail(mint, buyback_fee_recipient)
 
 
 def buy(
@@ -267,15 +279,8 @@ def sell(
         16 accounts (17 with ``cashback``).
     """
     data = Writer(SELL_DISCRIMINATOR).u64(amount).u64(min_sol_output).to_bytes()
-    accounts = [
-        _r(GLOBAL),
-        _w(fee_recipient),
-        _r(mint),
-        _w(bonding_curve_pda(mint)),
-        _w(associated_bonding_curve(mint, token_program)),
-        _w(associated_token_address(user, mint, token_program)),
-        _ws(user),
-        _r(SYSTEM_PROGRAM_ID),
+    accounts = _legacy_head(user, mint, token_program, fee_recipient)
+    accounts += [
         _w(creator_vault_pda(creator)),
         _r(token_program),
         _r(EVENT_AUTHORITY),
@@ -285,8 +290,7 @@ def sell(
     ]
     if cashback:
         accounts.append(_w(user_volume_accumulator_pda(user)))
-    accounts.append(_r(bonding_curve_v2_pda(mint)))
-    accounts.append(_w(buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]))
+    accounts += _legacy_tail(mint, buyback_fee_recipient)
     return Instruction(PUMP_PROGRAM_ID, data, accounts)
 
 
@@ -308,7 +312,7 @@ def _v2_accounts(
     owner for the quote mint under ``quote_token_program`` (SDK ``quoteAta``).
     """
     quote = normalize_quote_mint(quote_mint)
-    buyback = buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]
+    buyback = buyback_or_first(buyback_fee_recipient)
     curve = bonding_curve_pda(mint)
     vault = creator_vault_pda(creator)
     uva = user_volume_accumulator_pda(user)

@@ -21,13 +21,13 @@ import attrs
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from .._account_meta import buyback_or_first
 from .._account_meta import r as _r
 from .._account_meta import w as _w
 from .._account_meta import ws as _ws
 from .._borsh import DecodeError, Reader, Writer, anchor_discriminator
 from ..addresses import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
-    BUYBACK_FEE_RECIPIENTS,
     PUMP_AMM_PROGRAM_ID,
     PUMP_FEE_PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
@@ -144,7 +144,7 @@ def _swap_head(
 
 def _tail(pool: Pool, quote_token_program: Pubkey, buyback: Pubkey | None) -> list[AccountMeta]:
     """``pool_v2`` (pools with a coin creator), the buyback recipient and its quote ATA."""
-    recipient = buyback or BUYBACK_FEE_RECIPIENTS[0]
+    recipient = buyback_or_first(buyback)
     tail = [_r(pool_v2_pda(pool.base_mint))] if pool.has_coin_creator else []
     tail += [_r(recipient), _w(quote_ata(recipient, pool.quote_mint, quote_token_program))]
     return tail

@@ -192,8 +192,8 @@ def _buy_accounts(
     fee_recipient: Pubkey,
     buyback_fee_recipient: Pubkey | None,
 ) -> list[AccountMeta]:
-    accounts = _legacy_head(user, mint, token_program, fee_recipient)
-    accounts += [
+    return [
+        *_legacy_head(user, mint, token_program, fee_recipient),
         _r(token_program),
         _w(creator_vault_pda(creator)),
         _r(EVENT_AUTHORITY),
@@ -202,8 +202,8 @@ def _buy_accounts(
         _w(user_volume_accumulator_pda(user)),
         _r(FEE_CONFIG),
         _r(PUMP_FEE_PROGRAM_ID),
+        *_legacy_tail(mint, buyback_fee_recipient),
     ]
-    return accounts + _legacy_tail(mint, buyback_fee_recipient)
 
 
 def buy(

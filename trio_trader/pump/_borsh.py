@@ -10,6 +10,7 @@ account from a node) needs one ``except DecodeError`` and nothing else.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import struct
 
@@ -73,6 +74,11 @@ class Reader:
             raise DecodeError(f"invalid bool {value} for {what} at offset {self._pos - 1}")
         return value == 1
 
+    def trailing_bool(self, what: str = "bool") -> builtins.bool:
+        """An argument an upgrade appended (``OptionBool``) that older clients omit: absent
+        reads false, as the programs treat it."""
+        return self.bool(what) if self.remaining else False
+
     def u16(self, what: str = "u16") -> int:
         return int(_U16.unpack(self.take(2, what))[0])
 
@@ -87,6 +93,9 @@ class Reader:
 
     def u128(self, what: str = "u128") -> int:
         return int.from_bytes(self.take(16, what), "little")
+
+    def i128(self, what: str = "i128") -> int:
+        return int.from_bytes(self.take(16, what), "little", signed=True)
 
     def pubkey(self, what: str = "pubkey") -> Pubkey:
         return Pubkey.from_bytes(self.take(32, what))
@@ -145,6 +154,9 @@ class Writer:
 
     def u128(self, value: int) -> Writer:
         return self._int(value, 16, False, "u128")
+
+    def i128(self, value: int) -> Writer:
+        return self._int(value, 16, True, "i128")
 
     def pubkey(self, value: Pubkey) -> Writer:
         return self.raw(bytes(value))

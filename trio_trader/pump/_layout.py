@@ -10,6 +10,10 @@ events differ in what "the bytes stop" means:
   (``stop_at_partial=True``), and trailing padding is ignored;
 * an **event** is exactly as long as its fields; one cut in half is corrupt and raises
   :class:`DecodeError`.
+
+:func:`decode_account` / :func:`encode_account` hold the account side for both programs
+(pump's curve and Global, PumpSwap's Pool and GlobalConfig); events are framed in
+:mod:`._events`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ from solders.pubkey import Pubkey
 
 from ._borsh import DecodeError, Reader, Writer
 
-__all__ = ["Field", "Kind", "decode_fields", "encode_fields"]
+__all__ = [
+    "Field",
+    "Kind",
+    "account_reader",
+    "decode_account",
+    "decode_fields",
+    "encode_account",
+    "encode_fields",
+]
 
 
 @attrs.frozen
@@ -56,6 +68,7 @@ U16 = Kind(Reader.u16, Writer.u16, 2, 0)
 U64 = Kind(Reader.u64, Writer.u64, 8, 0)
 I64 = Kind(Reader.i64, Writer.i64, 8, 0)
 U128 = Kind(Reader.u128, Writer.u128, 16, 0)
+I128 = Kind(Reader.i128, Writer.i128, 16, 0)
 PUBKEY = Kind(Reader.pubkey, Writer.pubkey, 32, Pubkey.default())
 STRING = Kind(Reader.string, Writer.string, None, "")
 
@@ -126,3 +139,38 @@ def encode_fields(
             value = kind.zero
         kind.write(writer, value)
     return writer
+
+
+def account_reader(data: bytes, disc: bytes, what: str) -> Reader:
+    """A reader positioned after ``disc``, the account's discriminator.
+
+    Raises:
+        DecodeError: shorter than a discriminator, or another one.
+    """
+    data = bytes(data)
+    if len(data) < 8:
+        raise DecodeError(f"{what}: {len(data)} bytes is shorter than a discriminator")
+    if data[:8] != disc:
+        raise DecodeError(f"{what}: wrong discriminator {data[:8].hex()} (want {disc.hex()})")
+    return Reader(data, 8)
+
+
+def decode_account(
+    data: bytes, disc: bytes, fields: Sequence[Field], *, required: int, what: str
+) -> dict[str, Any]:
+    """The fields of an account of any historical length: ``disc`` then fixed-offset fields,
+    the ones that do not fit ``None`` (padding after the last field is ignored).
+
+    Raises:
+        DecodeError: wrong discriminator, or fewer than ``required`` fields fit.
+    """
+    reader = account_reader(data, disc, what)
+    return decode_fields(reader, fields, required=required, stop_at_partial=True, what=what)
+
+
+def encode_account(disc: bytes, fields: Sequence[Field], record: Any, *, size: int = 0) -> bytes:
+    """``disc`` then every field of the attrs ``record`` (``None`` written as zero), padded
+    with zero bytes to ``size``."""
+    values = attrs.asdict(record, recurse=False)
+    data = encode_fields(Writer(disc), fields, values, zero_fill=True).to_bytes()
+    return data.ljust(size, b"\0")

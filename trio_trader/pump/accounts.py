@@ -22,16 +22,7 @@ from solders.pubkey import Pubkey
 from . import _layout as L
 from ._borsh import DecodeError, Reader, Writer
 
-__all__ = ["BondingCurve", "DecodeError", "FeeConfig", "FeeTier", "Fees", "Global"]
-
-
-def _check_disc(data: bytes, disc: bytes, what: str) -> Reader:
-    data = bytes(data)
-    if len(data) < 8:
-        raise DecodeError(f"{what}: {len(data)} bytes is shorter than a discriminator")
-    if data[:8] != disc:
-        raise DecodeError(f"{what}: wrong discriminator {data[:8].hex()} (want {disc.hex()})")
-    return Reader(data, 8)
+__all__ = ["BondingCurve", "DecodeError", "FeeConfig", "FeeTier", "Fees", "Global", "pick_fee_tier"]
 
 
 _CURVE_FIELDS: tuple[L.Field, ...] = (
@@ -112,9 +103,8 @@ class BondingCurve:
         Raises:
             DecodeError: wrong discriminator or shorter than 49 bytes.
         """
-        reader = _check_disc(data, cls.DISCRIMINATOR, "BondingCurve")
-        values = L.decode_fields(
-            reader, _CURVE_FIELDS, required=6, stop_at_partial=True, what="BondingCurve"
+        values = L.decode_account(
+            data, cls.DISCRIMINATOR, _CURVE_FIELDS, required=6, what="BondingCurve"
         )
         return cls(**values)
 
@@ -132,13 +122,7 @@ class BondingCurve:
         size = self.SIZE if size is None else size
         if not self.MIN_SIZE <= size <= self.SIZE:
             raise ValueError(f"BondingCurve size {size} is not in {self.MIN_SIZE}..{self.SIZE}")
-        w = L.encode_fields(
-            Writer(self.DISCRIMINATOR),
-            _CURVE_FIELDS,
-            attrs.asdict(self, recurse=False),
-            zero_fill=True,
-        )
-        return w.to_bytes().ljust(self.SIZE, b"\0")[:size]
+        return L.encode_account(self.DISCRIMINATOR, _CURVE_FIELDS, self, size=self.SIZE)[:size]
 
 
 _GLOBAL_FIELDS: tuple[L.Field, ...] = (
@@ -226,19 +210,14 @@ class Global:
         Raises:
             DecodeError: wrong discriminator or shorter than the 2024 fields (113 bytes).
         """
-        reader = _check_disc(data, cls.DISCRIMINATOR, "Global")
-        values = L.decode_fields(
-            reader, _GLOBAL_FIELDS, required=8, stop_at_partial=True, what="Global"
+        values = L.decode_account(
+            data, cls.DISCRIMINATOR, _GLOBAL_FIELDS, required=8, what="Global"
         )
         return cls(**values)
 
     def encode(self) -> bytes:
         """The newest layout (1088 bytes), ``None`` fields written as zero."""
-        values = attrs.asdict(self, recurse=False)
-        data = L.encode_fields(
-            Writer(self.DISCRIMINATOR), _GLOBAL_FIELDS, values, zero_fill=True
-        ).to_bytes()
-        return data.ljust(self.SIZE, b"\0")
+        return L.encode_account(self.DISCRIMINATOR, _GLOBAL_FIELDS, self, size=self.SIZE)
 
     def all_fee_recipients(self) -> tuple[Pubkey, ...]:
         """``fee_recipient`` followed by ``fee_recipients``: every valid normal recipient."""
@@ -315,8 +294,11 @@ def _read_tiers(r: Reader, what: str) -> tuple[FeeTier, ...]:
     return tuple(FeeTier.read(r) for _ in range(count))
 
 
-def _pick_tier(tiers: tuple[FeeTier, ...], market_cap: int) -> Fees:
-    """PROTOCOL §8: below the first threshold → first tier, else the last tier ≤ market cap."""
+def pick_fee_tier(tiers: tuple[FeeTier, ...], market_cap: int) -> Fees:
+    """PROTOCOL §8: below the first threshold → first tier, else the last tier ≤ market cap.
+
+    ``tiers`` must not be empty (callers fall back to flat fees or raise first).
+    """
     chosen = tiers[0]
     for tier in tiers:
         if tier.market_cap_lamports_threshold <= market_cap:
@@ -345,7 +327,7 @@ class FeeConfig:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         """Raises: DecodeError on a wrong discriminator or truncated fields."""
-        r = _check_disc(data, cls.DISCRIMINATOR, "FeeConfig")
+        r = L.account_reader(data, cls.DISCRIMINATOR, "FeeConfig")
         values: dict[str, Any] = {
             "bump": r.u8("bump"),
             "admin": r.pubkey("admin"),
@@ -376,4 +358,4 @@ class FeeConfig:
         table: tuple[FeeTier, ...] = getattr(self, tiers)
         if not table:
             return self.flat_fees
-        return _pick_tier(table, market_cap_lamports)
+        return pick_fee_tier(table, market_cap_lamports)

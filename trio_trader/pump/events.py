@@ -17,17 +17,16 @@ with an event of that name and any program can print such a line.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 from solders.pubkey import Pubkey
 
 from . import _layout as L
 from ._borsh import DecodeError, Reader, Writer
+from ._events import EVENT_CPI_TAG, EventCodec, parse_program_events
 from .addresses import PUMP_PROGRAM_ID
 
 __all__ = [
@@ -44,8 +43,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
 
 
 @attrs.frozen
@@ -236,12 +233,14 @@ class CompleteEvent:
 
 Event = CreateEvent | TradeEvent | CompleteEvent
 
-_BY_DISC: dict[bytes, tuple[type[Event], tuple[L.Field, ...]]] = {
-    TradeEvent.DISCRIMINATOR: (TradeEvent, _TRADE_FIELDS),
-    CreateEvent.DISCRIMINATOR: (CreateEvent, _CREATE_FIELDS),
-    CompleteEvent.DISCRIMINATOR: (CompleteEvent, _COMPLETE_FIELDS),
-}
-_FIELDS_BY_TYPE = {cls: fields for cls, fields in _BY_DISC.values()}
+_CODEC: EventCodec[Event] = EventCodec(
+    [
+        (TradeEvent, _TRADE_FIELDS),
+        (CreateEvent, _CREATE_FIELDS),
+        (CompleteEvent, _COMPLETE_FIELDS),
+    ],
+    "pump Create/Trade/Complete",
+)
 
 
 def decode_event(data: bytes) -> Event:
@@ -253,51 +252,15 @@ def decode_event(data: bytes) -> Event:
         DecodeError: unknown discriminator, or the payload is shorter than the oldest
             layout or ends inside a field.
     """
-    data = bytes(data)
-    if data[:8] == EVENT_CPI_TAG:
-        data = data[8:]
-    if len(data) < 8:
-        raise DecodeError(f"event of {len(data)} bytes has no discriminator")
-    entry = _BY_DISC.get(data[:8])
-    if entry is None:
-        raise DecodeError(f"not a pump Create/Trade/Complete event: {data[:8].hex()}")
-    cls, fields = entry
-    values = L.decode_fields(
-        Reader(data, 8),
-        fields,
-        required=cls.REQUIRED,
-        stop_at_partial=False,
-        what=cls.__name__,
-    )
-    return cls(**values)
+    return _CODEC.decode(data)
 
 
 def encode_event(event: Event) -> bytes:
     """``disc ‖ borsh`` of every field up to the first ``None`` (what the program logs)."""
-    fields = _FIELDS_BY_TYPE[type(event)]
-    values: dict[str, Any] = attrs.asdict(event, recurse=False)
-    return L.encode_fields(Writer(event.DISCRIMINATOR), fields, values, zero_fill=False).to_bytes()
+    return _CODEC.encode(event)
 
 
-_PROGRAM_DATA = "Program data: "
 _PUMP = str(PUMP_PROGRAM_ID)
-
-
-def _stack_update(line: str, stack: list[str]) -> None:
-    """Track ``Program <id> invoke [n]`` / ``success`` / ``failed: …`` lines."""
-    parts = line.split(" ", 3)
-    if len(parts) < 3 or parts[0] != "Program":
-        return
-    program, verb = parts[1], parts[2]
-    if verb == "invoke" and len(parts) == 4 and parts[3].startswith("["):
-        try:
-            depth = int(parts[3].strip("[]"))
-        except ValueError:
-            depth = len(stack) + 1
-        del stack[max(depth - 1, 0) :]  # a frame whose end was truncated away
-        stack.append(program)
-    elif verb in ("success", "failed:") and stack and stack[-1] == program:
-        stack.pop()
 
 
 def parse_logs(logs: Sequence[str]) -> list[Event]:
@@ -309,23 +272,4 @@ def parse_logs(logs: Sequence[str]) -> list[Event]:
     are skipped; a pump line that does not decode is logged and skipped, so one bad line
     never costs the caller the rest of the transaction.
     """
-    stack: list[str] = []
-    events: list[Event] = []
-    for line in logs:
-        if not line.startswith(_PROGRAM_DATA):
-            _stack_update(line, stack)
-            continue
-        if not stack or stack[-1] != _PUMP:
-            continue
-        try:
-            data = base64.b64decode(line[len(_PROGRAM_DATA) :].strip(), validate=True)
-        except (binascii.Error, ValueError):
-            log.warning("undecodable base64 in pump log line %.80s", line)
-            continue
-        if data[:8] not in _BY_DISC:
-            continue
-        try:
-            events.append(decode_event(data))
-        except DecodeError as exc:
-            log.warning("skipping malformed pump event: %s", exc)
-    return events
+    return parse_program_events(logs, _PUMP, _CODEC, log=log, what="pump")

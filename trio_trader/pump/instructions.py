@@ -18,10 +18,14 @@ import attrs
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from ._account_meta import buyback_or_first
+from ._account_meta import r as _r
+from ._account_meta import rs as _rs
+from ._account_meta import w as _w
+from ._account_meta import ws as _ws
 from ._borsh import DecodeError, Reader, Writer, anchor_discriminator
 from .addresses import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
-    BUYBACK_FEE_RECIPIENTS,
     COMPUTE_BUDGET_PROGRAM_ID,
     EVENT_AUTHORITY,
     FEE_CONFIG,
@@ -95,18 +99,6 @@ SELL_V2_DISCRIMINATOR = anchor_discriminator("global", "sell_v2")
 BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR = anchor_discriminator("global", "buy_exact_quote_in_v2")
 
 
-def _w(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=False, is_writable=True)
-
-
-def _r(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=False, is_writable=False)
-
-
-def _ws(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=True, is_writable=True)
-
-
 @attrs.frozen
 class BuyArgs:
     amount: int
@@ -171,6 +163,27 @@ class CreateV2Args:
     is_holder_reward: bool = False
 
 
+def _legacy_head(
+    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
+) -> list[AccountMeta]:
+    """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three)."""
+    return [
+        _r(GLOBAL),
+        _w(fee_recipient),
+        _r(mint),
+        _w(bonding_curve_pda(mint)),
+        _w(associated_bonding_curve(mint, token_program)),
+        _w(associated_token_address(user, mint, token_program)),
+        _ws(user),
+        _r(SYSTEM_PROGRAM_ID),
+    ]
+
+
+def _legacy_tail(mint: Pubkey, buyback_fee_recipient: Pubkey | None) -> list[AccountMeta]:
+    """The two remaining accounts no IDL lists (since 2026-04-28, see the module doc)."""
+    return [_r(bonding_curve_v2_pda(mint)), _w(buyback_or_first(buyback_fee_recipient))]
+
+
 def _buy_accounts(
     user: Pubkey,
     mint: Pubkey,
@@ -179,16 +192,8 @@ def _buy_accounts(
     fee_recipient: Pubkey,
     buyback_fee_recipient: Pubkey | None,
 ) -> list[AccountMeta]:
-    curve = bonding_curve_pda(mint)
     return [
-        _r(GLOBAL),
-        _w(fee_recipient),
-        _r(mint),
-        _w(curve),
-        _w(associated_bonding_curve(mint, token_program)),
-        _w(associated_token_address(user, mint, token_program)),
-        _ws(user),
-        _r(SYSTEM_PROGRAM_ID),
+        *_legacy_head(user, mint, token_program, fee_recipient),
         _r(token_program),
         _w(creator_vault_pda(creator)),
         _r(EVENT_AUTHORITY),
@@ -197,8 +202,7 @@ def _buy_accounts(
         _w(user_volume_accumulator_pda(user)),
         _r(FEE_CONFIG),
         _r(PUMP_FEE_PROGRAM_ID),
-        _r(bonding_curve_v2_pda(mint)),
-        _w(buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]),
+        *_legacy_tail(mint, buyback_fee_recipient),
     ]
 
 
@@ -275,15 +279,8 @@ def sell(
         16 accounts (17 with ``cashback``).
     """
     data = Writer(SELL_DISCRIMINATOR).u64(amount).u64(min_sol_output).to_bytes()
-    accounts = [
-        _r(GLOBAL),
-        _w(fee_recipient),
-        _r(mint),
-        _w(bonding_curve_pda(mint)),
-        _w(associated_bonding_curve(mint, token_program)),
-        _w(associated_token_address(user, mint, token_program)),
-        _ws(user),
-        _r(SYSTEM_PROGRAM_ID),
+    accounts = _legacy_head(user, mint, token_program, fee_recipient)
+    accounts += [
         _w(creator_vault_pda(creator)),
         _r(token_program),
         _r(EVENT_AUTHORITY),
@@ -293,8 +290,7 @@ def sell(
     ]
     if cashback:
         accounts.append(_w(user_volume_accumulator_pda(user)))
-    accounts.append(_r(bonding_curve_v2_pda(mint)))
-    accounts.append(_w(buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]))
+    accounts += _legacy_tail(mint, buyback_fee_recipient)
     return Instruction(PUMP_PROGRAM_ID, data, accounts)
 
 
@@ -316,7 +312,7 @@ def _v2_accounts(
     owner for the quote mint under ``quote_token_program`` (SDK ``quoteAta``).
     """
     quote = normalize_quote_mint(quote_mint)
-    buyback = buyback_fee_recipient or BUYBACK_FEE_RECIPIENTS[0]
+    buyback = buyback_or_first(buyback_fee_recipient)
     curve = bonding_curve_pda(mint)
     vault = creator_vault_pda(creator)
     uva = user_volume_accumulator_pda(user)
@@ -549,7 +545,7 @@ def close_account(
     *, account: Pubkey, destination: Pubkey, owner: Pubkey, token_program: Pubkey
 ) -> Instruction:
     """Token ``CloseAccount`` (data ``[9]``): rent goes to ``destination``; balance must be 0."""
-    accounts = [_w(account), _w(destination), AccountMeta(owner, is_signer=True, is_writable=False)]
+    accounts = [_w(account), _w(destination), _rs(owner)]
     return Instruction(token_program, bytes([9]), accounts)
 
 
@@ -575,11 +571,6 @@ PumpArgs = (
 )
 
 
-def _opt_bool(r: Reader, what: str) -> bool:
-    """A trailing ``OptionBool`` (one byte) that older clients omit: absent reads false."""
-    return r.bool(what) if r.remaining else False
-
-
 def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
     """``("buy", BuyArgs)``, ``("buy_exact_sol_in", …)``, ``("sell", …)``, ``("create", …)``,
     ``("create_v2", …)``, ``("buy_v2", BuyV2Args)``, ``("sell_v2", SellV2Args)`` or
@@ -597,11 +588,11 @@ def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
     if len(disc) < 8:
         raise DecodeError(f"instruction data of {len(data)} bytes has no discriminator")
     if disc == BUY_DISCRIMINATOR:
-        buy_args = BuyArgs(r.u64("amount"), r.u64("max_sol_cost"), _opt_bool(r, "track_volume"))
+        buy_args = BuyArgs(r.u64("amount"), r.u64("max_sol_cost"), r.trailing_bool("track_volume"))
         return ("buy", buy_args)
     if disc == BUY_EXACT_SOL_IN_DISCRIMINATOR:
         exact = BuyExactSolInArgs(
-            r.u64("spendable_sol_in"), r.u64("min_tokens_out"), _opt_bool(r, "track_volume")
+            r.u64("spendable_sol_in"), r.u64("min_tokens_out"), r.trailing_bool("track_volume")
         )
         return ("buy_exact_sol_in", exact)
     if disc == SELL_DISCRIMINATOR:
@@ -620,10 +611,10 @@ def decode_pump_instruction(data: bytes) -> tuple[str, PumpArgs]:
     if disc == CREATE_V2_DISCRIMINATOR:
         name, symbol, uri = r.string("name"), r.string("symbol"), r.string("uri")
         creator = r.pubkey("creator")
-        mayhem = _opt_bool(r, "is_mayhem_mode")
-        cashback = _opt_bool(r, "is_cashback_enabled")
+        mayhem = r.trailing_bool("is_mayhem_mode")
+        cashback = r.trailing_bool("is_cashback_enabled")
         fee_bps = r.u64("creator_fee_bps") if r.remaining else 0
-        holder = _opt_bool(r, "is_holder_reward")
+        holder = r.trailing_bool("is_holder_reward")
         args = CreateV2Args(name, symbol, uri, creator, mayhem, cashback, fee_bps, holder)
         return ("create_v2", args)
     raise DecodeError(f"not a pump trade/create instruction: discriminator {disc.hex()}")

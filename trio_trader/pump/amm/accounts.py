@@ -10,39 +10,18 @@ program grows accounts to, so the simulator can store what a mainnet node would 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import attrs
 from solders.pubkey import Pubkey
 
 from .. import _layout as L
-from .._borsh import DecodeError, Reader, Writer
 from ..addresses import ZERO_KEY
 
 __all__ = ["I128", "GlobalConfig", "Pool"]
 
 
-def _read_i128(r: Reader) -> int:
-    return int.from_bytes(r.take(16, "i128"), "little", signed=True)
-
-
-def _write_i128(w: Writer, value: int) -> Writer:
-    try:
-        return w.raw(int(value).to_bytes(16, "little", signed=True))
-    except OverflowError:
-        raise ValueError(f"i128 {value} does not fit in 128 bits") from None
-
-
-I128 = L.Kind(_read_i128, _write_i128, 16, 0)
-
-
-def _reader(data: bytes, disc: bytes, what: str) -> Reader:
-    data = bytes(data)
-    if len(data) < 8:
-        raise DecodeError(f"{what}: {len(data)} bytes is shorter than a discriminator")
-    if data[:8] != disc:
-        raise DecodeError(f"{what}: wrong discriminator {data[:8].hex()} (want {disc.hex()})")
-    return Reader(data, 8)
+I128 = L.I128  # public here since the AMM introduced it; defined with the other kinds
 
 
 _POOL_FIELDS: tuple[L.Field, ...] = (
@@ -58,7 +37,7 @@ _POOL_FIELDS: tuple[L.Field, ...] = (
     ("coin_creator", L.PUBKEY),  # 2025-05: 243
     ("is_mayhem_mode", L.BOOL),  # 2025-11: 244
     ("is_cashback_coin", L.BOOL),  # 2026-02: 245
-    ("virtual_quote_reserves", I128),  # boost (SDK 1.20.0): 261
+    ("virtual_quote_reserves", L.I128),  # boost (SDK 1.20.0): 261
     ("creator_fee_bps", L.U64),  # 269
     ("can_edit_creator_fee", L.BOOL),  # 270 = SDK 1.20.0 POOL_SIZE
     ("is_holder_reward", L.BOOL),  # pump-sdk 2.0.0 IDL: 271
@@ -107,17 +86,12 @@ class Pool:
         Raises:
             DecodeError: wrong discriminator or shorter than the 2025-04 layout (211 bytes).
         """
-        reader = _reader(data, cls.DISCRIMINATOR, "Pool")
-        values = L.decode_fields(
-            reader, _POOL_FIELDS, required=9, stop_at_partial=True, what="Pool"
-        )
+        values = L.decode_account(data, cls.DISCRIMINATOR, _POOL_FIELDS, required=9, what="Pool")
         return cls(**values)
 
     def encode(self) -> bytes:
         """The newest layout, zero-padded to 300 bytes (a pool after ``extend_account``)."""
-        values: dict[str, Any] = attrs.asdict(self, recurse=False)
-        w = L.encode_fields(Writer(self.DISCRIMINATOR), _POOL_FIELDS, values, zero_fill=True)
-        return w.to_bytes().ljust(self.SIZE, b"\0")
+        return L.encode_account(self.DISCRIMINATOR, _POOL_FIELDS, self, size=self.SIZE)
 
 
 _GLOBAL_CONFIG_FIELDS: tuple[L.Field, ...] = (
@@ -181,18 +155,14 @@ class GlobalConfig:
         Raises:
             DecodeError: wrong discriminator or shorter than the 2025-04 layout (313 bytes).
         """
-        reader = _reader(data, cls.DISCRIMINATOR, "GlobalConfig")
-        values = L.decode_fields(
-            reader, _GLOBAL_CONFIG_FIELDS, required=5, stop_at_partial=True, what="GlobalConfig"
+        values = L.decode_account(
+            data, cls.DISCRIMINATOR, _GLOBAL_CONFIG_FIELDS, required=5, what="GlobalConfig"
         )
         return cls(**values)
 
     def encode(self) -> bytes:
         """The newest layout (949 bytes), ``None`` fields written as zero."""
-        values: dict[str, Any] = attrs.asdict(self, recurse=False)
-        return L.encode_fields(
-            Writer(self.DISCRIMINATOR), _GLOBAL_CONFIG_FIELDS, values, zero_fill=True
-        ).to_bytes()
+        return L.encode_account(self.DISCRIMINATOR, _GLOBAL_CONFIG_FIELDS, self)
 
     @property
     def buy_disabled(self) -> bool:

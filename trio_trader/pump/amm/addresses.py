@@ -7,18 +7,16 @@ so a test can derive each from its seeds and compare.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from solders.pubkey import Pubkey
 
 from ..addresses import (
     PUMP_AMM_PROGRAM_ID,
     PUMP_FEE_PROGRAM_ID,
-    WSOL_MINT,
-    ZERO_KEY,
     associated_token_address,
+    normalize_quote_mint,
     pool_authority_pda,
 )
+from ..addresses import _pda as _find_pda  # one cached derivation for every program
 
 __all__ = [
     "AMM_EVENT_AUTHORITY",
@@ -39,6 +37,7 @@ __all__ = [
     "is_canonical_pool",
     "lp_mint_pda",
     "pool_pda",
+    "pool_pda_and_bump",
     "pool_token_account",
     "pool_v2_pda",
     "quote_ata",
@@ -62,9 +61,8 @@ CANONICAL_POOL_INDEX = 0
 POOL_MIN_SIZE_FOR_TRADE = 300
 
 
-@lru_cache(maxsize=4096)
 def _pda(*seeds: bytes) -> Pubkey:
-    return Pubkey.find_program_address(list(seeds), PUMP_AMM_PROGRAM_ID)[0]
+    return _find_pda(PUMP_AMM_PROGRAM_ID, *seeds)
 
 
 def global_config_pda() -> Pubkey:
@@ -89,9 +87,21 @@ def amm_user_volume_accumulator_pda(user: Pubkey) -> Pubkey:
 
 def amm_fee_config_pda() -> Pubkey:
     """``["fee_config", AMM program id]`` under the fee program; equals :data:`AMM_FEE_CONFIG`."""
-    return Pubkey.find_program_address(
-        [b"fee_config", bytes(PUMP_AMM_PROGRAM_ID)], PUMP_FEE_PROGRAM_ID
-    )[0]
+    return _find_pda(PUMP_FEE_PROGRAM_ID, b"fee_config", bytes(PUMP_AMM_PROGRAM_ID))
+
+
+def _pool_seeds(
+    index: int, creator: Pubkey, base_mint: Pubkey, quote_mint: Pubkey
+) -> tuple[bytes, ...]:
+    if not 0 <= index <= 0xFFFF:
+        raise ValueError(f"pool index {index} is not a u16")
+    return (
+        b"pool",
+        index.to_bytes(2, "little"),
+        bytes(creator),
+        bytes(base_mint),
+        bytes(quote_mint),
+    )
 
 
 def pool_pda(index: int, creator: Pubkey, base_mint: Pubkey, quote_mint: Pubkey) -> Pubkey:
@@ -100,18 +110,27 @@ def pool_pda(index: int, creator: Pubkey, base_mint: Pubkey, quote_mint: Pubkey)
     Raises:
         ValueError: ``index`` outside u16.
     """
-    if not 0 <= index <= 0xFFFF:
-        raise ValueError(f"pool index {index} is not a u16")
-    return _pda(
-        b"pool", index.to_bytes(2, "little"), bytes(creator), bytes(base_mint), bytes(quote_mint)
-    )
+    return _pda(*_pool_seeds(index, creator, base_mint, quote_mint))
+
+
+def pool_pda_and_bump(
+    index: int, creator: Pubkey, base_mint: Pubkey, quote_mint: Pubkey
+) -> tuple[Pubkey, int]:
+    """:func:`pool_pda` and its bump (``Pool.pool_bump``), for whoever creates the pool.
+
+    Raises:
+        ValueError: ``index`` outside u16.
+    """
+    seeds = _pool_seeds(index, creator, base_mint, quote_mint)
+    return Pubkey.find_program_address(list(seeds), PUMP_AMM_PROGRAM_ID)
 
 
 def canonical_pool_quote_mint(curve_quote_mint: Pubkey | None) -> Pubkey:
-    """The quote mint of the pool a curve graduates into: WSOL for SOL curves (zero key)."""
-    if curve_quote_mint is None or curve_quote_mint == ZERO_KEY:
-        return WSOL_MINT
-    return curve_quote_mint
+    """The quote mint of the pool a curve graduates into: WSOL for SOL curves (zero key).
+
+    The same rule as the v2 instructions' :func:`~trio_trader.pump.addresses.normalize_quote_mint`.
+    """
+    return normalize_quote_mint(curve_quote_mint)
 
 
 def canonical_pool_pda(mint: Pubkey, quote_mint: Pubkey | None = None) -> Pubkey:

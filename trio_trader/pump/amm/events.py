@@ -1,8 +1,9 @@
 """PumpSwap events: ``BuyEvent``, ``SellEvent``, ``CreatePoolEvent`` (docs/protocol-pumpswap.md §5).
 
-Same framing as the pump program's events (:mod:`trio_trader.pump.events`): 8-byte
-``sha256("event:<Name>")`` discriminator then borsh fields, emitted both as a
-``Program data:`` log line and as an Anchor event self-CPI (``e445a52e51cb9a1d`` tag).
+Same framing as the pump program's events, and the same codec and invoke-stack log scanner
+(:mod:`trio_trader.pump._events`): 8-byte ``sha256("event:<Name>")`` discriminator then
+borsh fields, emitted both as a ``Program data:`` log line and as an Anchor event self-CPI
+(``e445a52e51cb9a1d`` tag).
 Every AMM upgrade appended fields, so :func:`decode_amm_event` reads field by field and
 stops where the bytes stop (unread fields ``None``); :func:`encode_amm_event` writes up to
 the first ``None`` so ``decode(encode(e)) == e``.
@@ -12,19 +13,16 @@ The reserves in Buy/Sell events are the pool's token-account balances *before* t
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 from solders.pubkey import Pubkey
 
 from .. import _layout as L
-from .._borsh import DecodeError, Reader, Writer
+from .._events import EventCodec, parse_program_events
 from ..addresses import PUMP_AMM_PROGRAM_ID
-from .accounts import I128
 
 __all__ = [
     "AmmEvent",
@@ -37,8 +35,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
 
 _BUY_FIELDS: tuple[L.Field, ...] = (
     ("timestamp", L.I64),
@@ -75,7 +71,7 @@ _BUY_FIELDS: tuple[L.Field, ...] = (
     ("cashback", L.U64),  # 2026-02
     ("buyback_fee_basis_points", L.U64),
     ("buyback_fee", L.U64),  # 2026-05
-    ("virtual_quote_reserves", I128),
+    ("virtual_quote_reserves", L.I128),
     ("can_boost", L.BOOL),
     ("base_supply", L.U64),  # SDK 1.20.0
     ("holder_rewards_bps", L.U64),
@@ -110,7 +106,7 @@ _SELL_FIELDS: tuple[L.Field, ...] = (
     ("cashback", L.U64),  # 2026-02
     ("buyback_fee_basis_points", L.U64),
     ("buyback_fee", L.U64),  # 2026-05
-    ("virtual_quote_reserves", I128),
+    ("virtual_quote_reserves", L.I128),
     ("can_boost", L.BOOL),
     ("base_supply", L.U64),  # SDK 1.20.0
     ("holder_rewards_bps", L.U64),
@@ -271,12 +267,14 @@ class CreatePoolEvent:
 
 AmmEvent = BuyEvent | SellEvent | CreatePoolEvent
 
-_BY_DISC: dict[bytes, tuple[type[AmmEvent], tuple[L.Field, ...]]] = {
-    BuyEvent.DISCRIMINATOR: (BuyEvent, _BUY_FIELDS),
-    SellEvent.DISCRIMINATOR: (SellEvent, _SELL_FIELDS),
-    CreatePoolEvent.DISCRIMINATOR: (CreatePoolEvent, _CREATE_POOL_FIELDS),
-}
-_FIELDS_BY_TYPE = {cls: fields for cls, fields in _BY_DISC.values()}
+_CODEC: EventCodec[AmmEvent] = EventCodec(
+    [
+        (BuyEvent, _BUY_FIELDS),
+        (SellEvent, _SELL_FIELDS),
+        (CreatePoolEvent, _CREATE_POOL_FIELDS),
+    ],
+    "PumpSwap Buy/Sell/CreatePool",
+)
 
 
 def decode_amm_event(data: bytes) -> AmmEvent:
@@ -288,47 +286,15 @@ def decode_amm_event(data: bytes) -> AmmEvent:
         DecodeError: unknown discriminator, or shorter than the oldest layout, or a field
             cut in half.
     """
-    data = bytes(data)
-    if data[:8] == _EVENT_CPI_TAG:
-        data = data[8:]
-    if len(data) < 8:
-        raise DecodeError(f"event of {len(data)} bytes has no discriminator")
-    entry = _BY_DISC.get(data[:8])
-    if entry is None:
-        raise DecodeError(f"not a PumpSwap Buy/Sell/CreatePool event: {data[:8].hex()}")
-    cls, fields = entry
-    values = L.decode_fields(
-        Reader(data, 8), fields, required=cls.REQUIRED, stop_at_partial=False, what=cls.__name__
-    )
-    return cls(**values)
+    return _CODEC.decode(data)
 
 
 def encode_amm_event(event: AmmEvent) -> bytes:
     """``disc ‖ borsh`` of every field up to the first ``None`` (what the program logs)."""
-    fields = _FIELDS_BY_TYPE[type(event)]
-    values: dict[str, Any] = attrs.asdict(event, recurse=False)
-    return L.encode_fields(Writer(event.DISCRIMINATOR), fields, values, zero_fill=False).to_bytes()
+    return _CODEC.encode(event)
 
 
-_PROGRAM_DATA = "Program data: "
 _AMM = str(PUMP_AMM_PROGRAM_ID)
-
-
-def _stack_update(line: str, stack: list[str]) -> None:
-    """Track ``Program <id> invoke [n]`` / ``success`` / ``failed: …`` lines (as events.py)."""
-    parts = line.split(" ", 3)
-    if len(parts) < 3 or parts[0] != "Program":
-        return
-    program, verb = parts[1], parts[2]
-    if verb == "invoke" and len(parts) == 4 and parts[3].startswith("["):
-        try:
-            depth = int(parts[3].strip("[]"))
-        except ValueError:
-            depth = len(stack) + 1
-        del stack[max(depth - 1, 0) :]
-        stack.append(program)
-    elif verb in ("success", "failed:") and stack and stack[-1] == program:
-        stack.pop()
 
 
 def parse_amm_logs(logs: Sequence[str]) -> list[AmmEvent]:
@@ -339,23 +305,4 @@ def parse_amm_logs(logs: Sequence[str]) -> list[AmmEvent]:
     another program's same-named event is not). A line that does not decode is logged
     and skipped.
     """
-    stack: list[str] = []
-    events: list[AmmEvent] = []
-    for line in logs:
-        if not line.startswith(_PROGRAM_DATA):
-            _stack_update(line, stack)
-            continue
-        if not stack or stack[-1] != _AMM:
-            continue
-        try:
-            data = base64.b64decode(line[len(_PROGRAM_DATA) :].strip(), validate=True)
-        except (binascii.Error, ValueError):
-            log.warning("undecodable base64 in PumpSwap log line %.80s", line)
-            continue
-        if data[:8] not in _BY_DISC:
-            continue
-        try:
-            events.append(decode_amm_event(data))
-        except DecodeError as exc:
-            log.warning("skipping malformed PumpSwap event: %s", exc)
-    return events
+    return parse_program_events(logs, _AMM, _CODEC, log=log, what="PumpSwap")

@@ -21,10 +21,13 @@ import attrs
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from .._account_meta import buyback_or_first
+from .._account_meta import r as _r
+from .._account_meta import w as _w
+from .._account_meta import ws as _ws
 from .._borsh import DecodeError, Reader, Writer, anchor_discriminator
 from ..addresses import (
     ASSOCIATED_TOKEN_PROGRAM_ID,
-    BUYBACK_FEE_RECIPIENTS,
     PUMP_AMM_PROGRAM_ID,
     PUMP_FEE_PROGRAM_ID,
     SYSTEM_PROGRAM_ID,
@@ -66,18 +69,6 @@ AMM_BUY_DISCRIMINATOR = anchor_discriminator("global", "buy")
 AMM_SELL_DISCRIMINATOR = anchor_discriminator("global", "sell")
 AMM_BUY_EXACT_QUOTE_IN_DISCRIMINATOR = anchor_discriminator("global", "buy_exact_quote_in")
 AMM_EXTEND_ACCOUNT_DISCRIMINATOR = anchor_discriminator("global", "extend_account")
-
-
-def _w(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=False, is_writable=True)
-
-
-def _r(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=False, is_writable=False)
-
-
-def _ws(pubkey: Pubkey) -> AccountMeta:
-    return AccountMeta(pubkey, is_signer=True, is_writable=True)
 
 
 @attrs.frozen
@@ -153,7 +144,7 @@ def _swap_head(
 
 def _tail(pool: Pool, quote_token_program: Pubkey, buyback: Pubkey | None) -> list[AccountMeta]:
     """``pool_v2`` (pools with a coin creator), the buyback recipient and its quote ATA."""
-    recipient = buyback or BUYBACK_FEE_RECIPIENTS[0]
+    recipient = buyback_or_first(buyback)
     tail = [_r(pool_v2_pda(pool.base_mint))] if pool.has_coin_creator else []
     tail += [_r(recipient), _w(quote_ata(recipient, pool.quote_mint, quote_token_program))]
     return tail
@@ -326,11 +317,11 @@ def decode_amm_instruction(data: bytes) -> tuple[str, AmmArgs]:
     disc, r = data[:8], Reader(data, 8)
     if disc == AMM_BUY_DISCRIMINATOR:
         base_out, max_in = r.u64("base_amount_out"), r.u64("max_quote_amount_in")
-        track = r.bool("track_volume") if r.remaining else False
+        track = r.trailing_bool("track_volume")
         return ("buy", AmmBuyArgs(base_out, max_in, track))
     if disc == AMM_BUY_EXACT_QUOTE_IN_DISCRIMINATOR:
         spend, min_out = r.u64("spendable_quote_in"), r.u64("min_base_amount_out")
-        track = r.bool("track_volume") if r.remaining else False
+        track = r.trailing_bool("track_volume")
         return ("buy_exact_quote_in", AmmBuyExactQuoteInArgs(spend, min_out, track))
     if disc == AMM_SELL_DISCRIMINATOR:
         args = AmmSellArgs(r.u64("base_amount_in"), r.u64("min_quote_amount_out"))

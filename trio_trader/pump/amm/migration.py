@@ -24,12 +24,13 @@ import attrs
 from solders.pubkey import Pubkey
 
 from ..accounts import BondingCurve, Global
-from ..addresses import PUMP_AMM_PROGRAM_ID, TOKEN_PROGRAM_ID, ZERO_KEY, pool_authority_pda
+from ..addresses import TOKEN_PROGRAM_ID, ZERO_KEY, pool_authority_pda
 from .accounts import Pool
 from .addresses import (
     CANONICAL_POOL_INDEX,
     canonical_pool_quote_mint,
     lp_mint_pda,
+    pool_pda_and_bump,
     pool_token_account,
 )
 
@@ -91,16 +92,7 @@ def pool_from_completed_curve(
     quote_amount = curve.real_sol_reserves - fee
     quote_mint = canonical_pool_quote_mint(curve.quote_mint)
     authority = pool_authority_pda(mint)
-    address, bump = Pubkey.find_program_address(
-        [
-            b"pool",
-            CANONICAL_POOL_INDEX.to_bytes(2, "little"),
-            bytes(authority),
-            bytes(mint),
-            bytes(quote_mint),
-        ],
-        PUMP_AMM_PROGRAM_ID,
-    )
+    address, bump = pool_pda_and_bump(CANONICAL_POOL_INDEX, authority, mint, quote_mint)
     pool = Pool(
         pool_bump=bump,
         index=CANONICAL_POOL_INDEX,

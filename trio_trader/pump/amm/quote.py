@@ -20,7 +20,7 @@ from __future__ import annotations
 import attrs
 from solders.pubkey import Pubkey
 
-from ..accounts import FeeConfig, Fees, FeeTier
+from ..accounts import FeeConfig, Fees, FeeTier, pick_fee_tier
 from ..addresses import USDC_MINT, WSOL_MINT, ZERO_KEY
 from .accounts import GlobalConfig, Pool
 from .addresses import is_canonical_pool
@@ -133,11 +133,7 @@ def calculate_fee_tier(tiers: tuple[FeeTier, ...], market_cap: int) -> Fees:
     """
     if not tiers:
         raise ValueError("fee tiers cannot be empty")
-    chosen = tiers[0]
-    for tier in tiers:
-        if tier.market_cap_lamports_threshold <= market_cap:
-            chosen = tier
-    return chosen.fees
+    return pick_fee_tier(tiers, market_cap)
 
 
 def fees_for_quote_mint(

@@ -1,0 +1,161 @@
+"""Anchor event framing shared by the pump program and PumpSwap: codec and log scanner.
+
+Both programs emit an event as ``sha256("event:<Name>")[:8]`` then borsh fields, twice: as a
+``Program data: <base64>`` log line inside their own invoke frame, and as a self-CPI whose
+instruction data is :data:`EVENT_CPI_TAG` then the same bytes. :class:`EventCodec` decodes
+either form for one program's event types; :func:`parse_program_events` picks a program's
+events out of a transaction's log.
+
+The log has to be read as an invoke stack, not line by line: every Anchor program with an
+event of the same name (``TradeEvent``, ``BuyEvent``) shares its discriminator, and any
+program can print a ``Program data:`` line, so a line counts only while the wanted program
+is on top of the stack (:func:`program_data_lines`). A router that CPIs the program still
+yields the program's events; the router's own look-alike lines do not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import attrs
+
+from . import _layout as L
+from ._borsh import DecodeError, Reader, Writer
+
+__all__ = [
+    "EVENT_CPI_TAG",
+    "PROGRAM_DATA",
+    "EventCodec",
+    "parse_program_events",
+    "program_data_lines",
+]
+
+#: Anchor's ``EVENT_IX_TAG_LE``: the first 8 bytes of an event self-CPI's instruction data.
+EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
+PROGRAM_DATA = "Program data: "
+
+
+class EventType(attrs.AttrsInstance, Protocol):
+    """An ``@attrs.frozen`` event class: its discriminator and how many leading fields the
+    oldest layout has."""
+
+    DISCRIMINATOR: ClassVar[bytes]
+    REQUIRED: ClassVar[int]
+
+
+E = TypeVar("E", bound=EventType)
+
+
+class EventCodec(Generic[E]):
+    """Decode and encode one program's events, each an append-only field list.
+
+    Args:
+        layouts: each event class with its field list (newest layout, oldest fields first).
+        what: names the events in the error for an unknown discriminator.
+    """
+
+    __slots__ = ("_by_disc", "_fields", "_what")
+
+    def __init__(self, layouts: Sequence[tuple[type[E], tuple[L.Field, ...]]], what: str) -> None:
+        self._by_disc = {cls.DISCRIMINATOR: (cls, fields) for cls, fields in layouts}
+        self._fields = dict(layouts)
+        self._what = what
+
+    def knows(self, disc: bytes) -> bool:
+        """Whether ``disc`` (8 bytes) is one of this codec's events."""
+        return disc in self._by_disc
+
+    def decode(self, data: bytes) -> E:
+        """Decode ``disc ‖ payload`` or ``EVENT_CPI_TAG ‖ disc ‖ payload``.
+
+        Bytes after the newest known field are ignored (a later upgrade appends fields).
+
+        Raises:
+            DecodeError: unknown discriminator, or shorter than the oldest layout, or a
+                field cut in half.
+        """
+        data = bytes(data)
+        if data[:8] == EVENT_CPI_TAG:
+            data = data[8:]
+        if len(data) < 8:
+            raise DecodeError(f"event of {len(data)} bytes has no discriminator")
+        entry = self._by_disc.get(data[:8])
+        if entry is None:
+            raise DecodeError(f"not a {self._what} event: {data[:8].hex()}")
+        cls, fields = entry
+        values = L.decode_fields(
+            Reader(data, 8),
+            fields,
+            required=cls.REQUIRED,
+            stop_at_partial=False,
+            what=cls.__name__,
+        )
+        return cls(**values)
+
+    def encode(self, event: E) -> bytes:
+        """``disc ‖ borsh`` of every field up to the first ``None`` (what the program logs)."""
+        fields = self._fields[type(event)]
+        values: dict[str, Any] = attrs.asdict(event, recurse=False)
+        writer = Writer(event.DISCRIMINATOR)
+        return L.encode_fields(writer, fields, values, zero_fill=False).to_bytes()
+
+
+def program_data_lines(logs: Iterable[str], program_id: str) -> Iterator[str]:
+    """The ``Program data:`` lines printed while ``program_id`` is on top of the invoke stack.
+
+    The stack follows ``Program <id> invoke [n]`` / ``success`` / ``failed: …`` lines; an
+    ``invoke [n]`` also drops frames at depth ``n`` and deeper whose end the node cut away.
+    """
+    stack: list[str] = []
+    for line in logs:
+        if line.startswith(PROGRAM_DATA):
+            if stack and stack[-1] == program_id:
+                yield line
+            continue
+        parts = line.split(" ", 3)
+        if len(parts) < 3 or parts[0] != "Program":
+            continue
+        program, verb = parts[1], parts[2]
+        if verb == "invoke" and len(parts) == 4 and parts[3].startswith("["):
+            try:
+                depth = int(parts[3].strip("[]"))
+            except ValueError:
+                depth = len(stack) + 1
+            del stack[max(depth - 1, 0) :]  # a frame whose end was truncated away
+            stack.append(program)
+        elif verb in ("success", "failed:") and stack and stack[-1] == program:
+            stack.pop()
+
+
+def parse_program_events(
+    logs: Iterable[str],
+    program_id: str,
+    codec: EventCodec[E],
+    *,
+    log: logging.Logger,
+    what: str,
+) -> list[E]:
+    """``codec``'s events among ``program_id``'s own ``Program data:`` lines, in order.
+
+    The program's other events are skipped; a line that does not decode is logged on
+    ``log`` (naming ``what``) and skipped, so one bad line never costs the caller the rest
+    of the transaction.
+    """
+    events: list[E] = []
+    for line in program_data_lines(logs, program_id):
+        try:
+            data = base64.b64decode(line[len(PROGRAM_DATA) :].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            log.warning("undecodable base64 in %s log line %.80s", what, line)
+            continue
+        if not codec.knows(data[:8]):
+            continue
+        try:
+            events.append(codec.decode(data))
+        except DecodeError as exc:
+            log.warning("skipping malformed %s event: %s", what, exc)
+    return events

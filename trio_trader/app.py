@@ -96,6 +96,8 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareSeller,
 )
 from trio_trader.trading.trader import TraderSettings, TraderStats, UniversalTrader
+from trio_trader.ui.banner import log_banner, run_mode
+from trio_trader.ui.dashboard import dashboard_beside
 
 # re-exported: the ``report`` command and tests use them from here
 __all__ = [
@@ -166,6 +168,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grace", type=_seconds, default=30.0, help="seconds to sell at shutdown")
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: config)")
     parser.add_argument("--summary-json", type=Path, default=None, help="write the summary here")
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="log lines on the terminal instead of the live dashboard (the default on a tty)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -478,7 +485,14 @@ async def _start_and_trade(
         return None
     if control.stop.is_set():
         return bot
-    await trade_until_stopped(bot, control, grace=args.grace)
+    mode = run_mode(args.sim)
+    log_banner(config, mode=mode, wallet=str(bot.wallet), balance=start.balance,
+               endpoints=rpc.endpoints, ws_url=ws_url)  # fmt: skip
+    async with dashboard_beside(
+        bot, enabled=getattr(args, "dashboard", False), db_path=db_path, since=start.wall,
+        mode=mode, log_file=getattr(args, "log_path", None),
+    ):  # fmt: skip
+        await trade_until_stopped(bot, control, grace=args.grace)
     return bot
 
 

@@ -65,7 +65,7 @@ async def test_a_sell_sent_before_its_buy_confirmed_is_shown_then_counted(tmp_pa
             assert row.state == "SELL #1 sent before BUY confirmed"
             assert row.sell_before_buy_confirmed
             assert row.token_amount == position.buy_order.token_amount
-            assert row.exits == ("sell after in 0.0s",)
+            assert row.exits == ("selling: sell_after",)
             assert state.pre_confirmation_success_rate is None
             assert state.buying
             assert state.balance_lamports is not None
@@ -168,10 +168,10 @@ def test_the_state_words_follow_both_orders() -> None:
     send(sell, 2)
     position.update_from_sell_order(sell)
     assert position_state(position) == "SELL #1 sent before BUY confirmed"
-    position.apply_buy_result(
-        buy.mark_confirmed(slot=1, fee_lamports=5_000, sol_change=-buy.sol_cost,
-                           token_change=buy.token_amount)  # fmt: skip
+    confirmed = buy.mark_confirmed(
+        slot=1, fee_lamports=5_000, sol_change=-buy.sol_cost, token_change=buy.token_amount
     )
+    position.apply_buy_result(confirmed)
     assert position_state(position) == "SELL #1 sent (sent before BUY confirmed)"
     position.apply_sell_result(sell.mark_failed(error_name="Custom", error_code=6003))
     assert position_state(position) == "SELL failed; re-selling"

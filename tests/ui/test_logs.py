@@ -60,13 +60,16 @@ async def test_json_lines_carry_mint_position_signature_and_state(tmp_path: Path
     assert confirmed == {"buy", "sell"}
     (closed,) = [r for r in records if "closed" in r["message"] and "position_id" in r]
     assert (closed["mint"], closed["position_id"], closed["state"]) == (
-        str(mint), position.id, "closed"
+        str(mint),
+        position.id,
+        "closed",
     )
     pnl = position.realized_pnl_lamports
     assert pnl is not None
     assert position.sol_spent
-    assert f"PnL {pnl / 10**9:+.9f} SOL ({100 * pnl / position.sol_spent:+.1f} %)" in (
-        closed["message"]
+    assert (
+        f"PnL {pnl / 10**9:+.9f} SOL ({100 * pnl / position.sol_spent:+.1f} %)"
+        in (closed["message"])
     )
     early = [r for r in records if "sent before its BUY confirmed" in r["message"]]
     assert early
@@ -97,9 +100,11 @@ def test_text_log_file_masks_keys_even_in_tracebacks(tmp_path: Path) -> None:
     assert "endpoint https://mainnet.helius-rpc.com/?api-key=*** down" in text
     assert "RuntimeError: cannot reach https://mainnet.helius-rpc.com/?api-key=***" in text
     assert "0b7c2f3e" not in text
-    assert TextFormatter().format(
-        logging.LogRecord("x", logging.INFO, "f", 1, "%s", (KEYED,), None)
-    ).endswith("x: https://mainnet.helius-rpc.com/?api-key=***")
+    assert (
+        TextFormatter()
+        .format(logging.LogRecord("x", logging.INFO, "f", 1, "%s", (KEYED,), None))
+        .endswith("x: https://mainnet.helius-rpc.com/?api-key=***")
+    )
 
 
 @pytest.mark.usefixtures("restore_logging")

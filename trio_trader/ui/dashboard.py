@@ -60,6 +60,8 @@ REFRESH_INTERVAL = 0.25
 TOTALS_INTERVAL = 1.0
 #: the positions are re-read at least this often even when no counter moved
 TOTALS_MAX_AGE = 30.0
+#: seconds the last picture may wait for the final totals
+FINAL_READ_TIMEOUT = 2.0
 _IN_FLIGHT = (OrderState.PENDING, OrderState.SENT)
 
 
@@ -231,6 +233,8 @@ def exit_distances(
     """How far each exit rule is: the price move that fires it, or the time left."""
     if rules.never_sell:
         return ("manual: never sells",)
+    if position.sell_order is not None and position.exit_reason:
+        return (f"selling: {position.exit_reason}",)  # a rule fired: distances are moot
     out: list[str] = []
     if monitor is not None:
         held = now - monitor.opened_at
@@ -291,7 +295,9 @@ def positions_table(rows: Sequence[PositionRow]) -> Table:
     table = Table(title=f"open positions ({len(rows)})", title_justify="left", expand=False)
     for name in ("id", "token", "state", "tokens", "entry", "last", "PnL", "exits", "age"):
         right = name in ("id", "tokens", "entry", "last", "PnL", "age")
-        table.add_column(name, justify="right" if right else "left")
+        # numbers never wrap: on a narrow terminal the words columns give way first
+        table.add_column(name, justify="right" if right else "left",
+                         no_wrap=right and name != "tokens")  # fmt: skip
     for row in rows:
         early = row.sell_before_buy_confirmed
         table.add_row(
@@ -385,12 +391,16 @@ class TotalsReader:
         self.totals = outcome_totals([p for p in positions if _in_run(p, self.since)])
         self._counters, self._read_at = counters, now
 
+    async def refresh_quietly(self) -> None:
+        """:meth:`refresh`, logging a failure: a picture is not worth a crash."""
+        try:
+            await self.refresh()
+        except Exception:
+            log.warning("dashboard: cannot read the totals", exc_info=True)
+
     async def run(self) -> None:
         while True:
-            try:
-                await self.refresh()
-            except Exception:  # a picture is not worth a crash: say it and go on
-                log.warning("dashboard: cannot read the totals", exc_info=True)
+            await self.refresh_quietly()
             await trio.sleep(TOTALS_INTERVAL)
 
 
@@ -433,9 +443,12 @@ class Dashboard:
 
         with Live(console=console, auto_refresh=False, redirect_stdout=False,
                   redirect_stderr=False) as live:  # fmt: skip
-            while True:
+            try:
+                while True:
+                    live.update(render(self.state()), refresh=True)
+                    await trio.sleep(refresh)
+            finally:  # the picture left on the terminal is the end of the run
                 live.update(render(self.state()), refresh=True)
-                await trio.sleep(refresh)
 
 
 @asynccontextmanager
@@ -461,4 +474,6 @@ async def dashboard_beside(
         try:
             yield dashboard
         finally:
+            with trio.move_on_after(FINAL_READ_TIMEOUT, shield=True):
+                await totals.refresh_quietly()  # the last picture shows the final totals
             nursery.cancel_scope.cancel()

@@ -4,6 +4,7 @@ rows a person reads (rendered to a recording console), and the run's totals from
 from __future__ import annotations
 
 import io
+import logging
 from fractions import Fraction
 from pathlib import Path
 
@@ -126,6 +127,9 @@ async def test_a_held_position_shows_its_price_pnl_and_the_distance_to_each_rule
                 h.bot, enabled=True, db_path=tmp_path / "bot.db", since=0.0, mode="test",
                 console=recorded,
             ):  # fmt: skip
+                logging.getLogger("trio_trader.test").error(
+                    "ALERT %s: left open (%s)", mint, "https://x.io/?api-key=SECRETSECRET1234"
+                )
                 await trio.sleep(0.3)
             state = snapshot(h.bot, now=monitor.opened_at + 10.0)
             position = h.bot.trader.position_tasks[mint]
@@ -153,6 +157,9 @@ async def test_a_held_position_shows_its_price_pnl_and_the_distance_to_each_rule
     shown = recorded.export_text()
     assert "open positions (1)" in shown
     assert f"TST {short_mint(str(mint))}" in shown
+    # with the log in a file, an alert still reaches the terminal (its key masked)
+    assert f"ERROR ALERT {mint}: left open (https://x.io/?api-key=***)" in shown
+    assert "SECRETSECRET1234" not in shown
 
 
 def test_the_state_words_follow_both_orders() -> None:

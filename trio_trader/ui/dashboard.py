@@ -28,6 +28,8 @@ expected fill (see ``trading/exits.py``).
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from fractions import Fraction
@@ -46,6 +48,7 @@ from trio_trader.trading.exits import ExitRules, entry_price
 from trio_trader.trading.orders import OrderState
 from trio_trader.trading.position import Position
 from trio_trader.ui import format as fmt
+from trio_trader.ui.format import mask_urls_in
 from trio_trader.ui.tables import short_mint
 
 if TYPE_CHECKING:
@@ -60,6 +63,8 @@ REFRESH_INTERVAL = 0.25
 TOTALS_INTERVAL = 1.0
 #: the positions are re-read at least this often even when no counter moved
 TOTALS_MAX_AGE = 30.0
+#: warning lines shown under the tables (the log file has them all)
+WARNINGS_SHOWN = 5
 #: seconds the last picture may wait for the final totals
 FINAL_READ_TIMEOUT = 2.0
 _IN_FLIGHT = (OrderState.PENDING, OrderState.SENT)
@@ -120,6 +125,7 @@ class DashboardState:
     rpc_failovers: int
     buying: bool
     log_file: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def pre_confirmation_success_rate(self) -> float | None:
@@ -139,6 +145,7 @@ def snapshot(
     totals: Totals | None = None,
     feed_rate: float | None = None,
     log_file: str | None = None,
+    warnings: Sequence[str] = (),
 ) -> DashboardState:
     """The bot's state now (``now`` is Trio time, for ages and time-rule deadlines)."""
     trader = bot.trader
@@ -172,6 +179,7 @@ def snapshot(
         rpc_failovers=rpc.failovers,
         buying=trader._accepting,
         log_file=log_file,
+        warnings=tuple(warnings),
     )
 
 
@@ -274,7 +282,14 @@ def _trail_top(monitor: PositionMonitor | None, entry: Fraction | None) -> Fract
 
 def render(state: DashboardState) -> RenderableType:
     """The picture of ``state``: a header, the open positions, the totals."""
-    return Group(_header(state), positions_table(state.positions), totals_table(state))
+    parts: list[RenderableType] = [
+        _header(state),
+        positions_table(state.positions),
+        totals_table(state),
+    ]
+    if state.warnings:
+        parts.append(Text("\n".join(state.warnings), style="red"))
+    return Group(*parts)
 
 
 def _header(state: DashboardState) -> Text:
@@ -412,6 +427,23 @@ def _in_run(position: Position, since: float) -> bool:
 # --------------------------------------------------------------------------- the loop
 
 
+class RecentWarnings(logging.Handler):
+    """The last few WARNING+ lines, for the dashboard: with the log in a file, an ALERT
+    (a position left open) must still reach the person watching the terminal."""
+
+    def __init__(self, keep: int = WARNINGS_SHOWN) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: deque[str] = deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            when = time.strftime("%H:%M:%S", time.localtime(record.created))
+            first = record.getMessage().splitlines()[0] if record.getMessage() else ""
+            self.lines.append(f"{when} {record.levelname} {mask_urls_in(first)}")
+        except Exception:
+            self.handleError(record)
+
+
 @attrs.define(eq=False, kw_only=True)
 class Dashboard:
     """Snapshots with a feed rate and the latest totals (the state between pictures)."""
@@ -420,6 +452,7 @@ class Dashboard:
     mode: str = ""
     log_file: str | None = None
     totals: TotalsReader | None = None
+    warnings: RecentWarnings | None = None
     _last_feed: tuple[float, int] | None = attrs.field(default=None, init=False)
     _rate: float | None = attrs.field(default=None, init=False)
 
@@ -435,6 +468,7 @@ class Dashboard:
         return snapshot(
             self.bot, now=now, mode=self.mode, feed_rate=self._rate, log_file=self.log_file,
             totals=self.totals.totals if self.totals is not None else None,
+            warnings=tuple(self.warnings.lines) if self.warnings is not None else (),
         )  # fmt: skip
 
     async def show(self, console: Console, *, refresh: float = REFRESH_INTERVAL) -> None:
@@ -466,14 +500,22 @@ async def dashboard_beside(
     if not enabled:
         yield None
         return
-    async with open_repository(db_path) as reader, trio.open_nursery() as nursery:
-        totals = TotalsReader(repo=reader, since=since)
-        dashboard = Dashboard(bot=bot, mode=mode, log_file=log_file, totals=totals)
-        nursery.start_soon(totals.run)
-        nursery.start_soon(dashboard.show, console or Console())
-        try:
-            yield dashboard
-        finally:
-            with trio.move_on_after(FINAL_READ_TIMEOUT, shield=True):
-                await totals.refresh_quietly()  # the last picture shows the final totals
-            nursery.cancel_scope.cancel()
+    warnings = RecentWarnings()
+    root = logging.getLogger()
+    root.addHandler(warnings)
+    try:
+        async with open_repository(db_path) as reader, trio.open_nursery() as nursery:
+            totals = TotalsReader(repo=reader, since=since)
+            dashboard = Dashboard(
+                bot=bot, mode=mode, log_file=log_file, totals=totals, warnings=warnings
+            )
+            nursery.start_soon(totals.run)
+            nursery.start_soon(dashboard.show, console or Console())
+            try:
+                yield dashboard
+            finally:
+                with trio.move_on_after(FINAL_READ_TIMEOUT, shield=True):
+                    await totals.refresh_quietly()  # the last picture shows the final totals
+                nursery.cancel_scope.cancel()
+    finally:
+        root.removeHandler(warnings)

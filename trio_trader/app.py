@@ -11,7 +11,9 @@ Start-up, in order: signal handlers (first of all, so Ctrl-C works at any instan
 config (an exit rule is required), the wallet, one lock beside the database and one per
 wallet (a second bot on either refuses to start), the database (created or migrated),
 its identity (the wallet and the cluster's genesis hash it belongs to), the wallet's
-balance against the cost of one BUY, then the trader. An endpoint that cannot be reached
+balance against the cost of one BUY, then the banner (``ui.banner``: mode, wallet, balance,
+masked endpoints, rules, limits) and the trader, with the live dashboard beside it when
+stdout is a terminal (``ui.dashboard``; ``--no-dashboard`` keeps the log stream). An endpoint that cannot be reached
 at start is retried with a log line until it answers, ``--duration`` ends or a signal
 arrives; anything else that prevents the start ends the process with one line.
 

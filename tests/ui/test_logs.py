@@ -15,6 +15,8 @@ import trio
 from solders.pubkey import Pubkey
 
 from tests.scenario.harness import running_bot
+from tests.store.factories import make_buy_order, make_sell_order, make_token_info, send
+from trio_trader.trading.position import Position
 from trio_trader.ui.logs import TextFormatter, record_fields, reset_logging, setup_logging
 
 KEYED = "https://mainnet.helius-rpc.com/?api-key=0b7c2f3e-1a2b-4c5d-9e8f-123456789abc"
@@ -122,3 +124,35 @@ def test_the_dashboard_sends_the_log_to_a_file_not_the_terminal(
     assert "with the dashboard" in (tmp_path / "trio-trader.log").read_text(encoding="utf-8")
     assert "with the dashboard" not in terminal.getvalue()
     assert "INFO    trio_trader.test: without it" in terminal.getvalue()
+
+
+def test_a_close_before_the_buy_resolved_logs_its_pnl_once_the_buy_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="trio_trader.trading.position")
+    info = make_token_info()
+    position = Position.create_from_token_info(info)
+    position.id = 7
+    buy, sell = make_buy_order(info), make_sell_order(info)
+    send(buy, 1)
+    position.update_from_buy_order(buy)
+    send(sell, 2)
+    position.update_from_sell_order(sell, exit_reason="take_profit")
+    position.apply_sell_result(
+        sell.mark_confirmed(
+            slot=2, fee_lamports=5_000, sol_change=1_180_000_000, token_change=-buy.token_amount
+        )
+    )
+    assert position.is_closed
+    assert position.realized_pnl_lamports is None  # the BUY's cost is not known yet
+    position.apply_buy_result(
+        buy.mark_confirmed(
+            slot=1, fee_lamports=5_000, sol_change=-1_020_101_010, token_change=buy.token_amount
+        )
+    )
+    assert position.realized_pnl_lamports == 159_898_990
+    (record,) = [r for r in caplog.records if "before its BUY resolved" in r.getMessage()]
+    assert record.getMessage() == (
+        f"{info.mint}: position 7 closed before its BUY resolved: PnL +0.159898990 SOL (+15.7 %)"
+    )
+    assert record_fields(record) == {"mint": str(info.mint), "position_id": 7, "state": "closed"}

@@ -13,9 +13,10 @@ wallet (a second bot on either refuses to start), the database (created or migra
 its identity (the wallet and the cluster's genesis hash it belongs to), the wallet's
 balance against the cost of one BUY, then the banner (``ui.banner``: mode, wallet, balance,
 masked endpoints, rules, limits) and the trader, with the live dashboard beside it when
-stdout is a terminal (``ui.dashboard``; ``--no-dashboard`` keeps the log stream). An endpoint that cannot be reached
-at start is retried with a log line until it answers, ``--duration`` ends or a signal
-arrives; anything else that prevents the start ends the process with one line.
+stdout is a terminal (``ui.dashboard``; ``--no-dashboard`` keeps the log stream). An
+endpoint that cannot be reached at start is retried with a log line until it answers,
+``--duration`` ends or a signal arrives; anything else that prevents the start ends the
+process with one line.
 
 Shutdown: the first Ctrl-C / SIGTERM (or the end of ``--duration``) stops buying and asks
 every open position to sell now, waiting up to ``--grace`` seconds; a second signal, or

@@ -17,7 +17,13 @@ from solders.pubkey import Pubkey
 from tests.scenario.harness import running_bot
 from tests.store.factories import make_buy_order, make_sell_order, make_token_info, send
 from trio_trader.trading.position import Position
-from trio_trader.ui.logs import TextFormatter, record_fields, reset_logging, setup_logging
+from trio_trader.ui.logs import (
+    TextFormatter,
+    hand_terminal_to_dashboard,
+    record_fields,
+    reset_logging,
+    setup_logging,
+)
 
 KEYED = "https://mainnet.helius-rpc.com/?api-key=0b7c2f3e-1a2b-4c5d-9e8f-123456789abc"
 
@@ -124,6 +130,26 @@ def test_the_dashboard_sends_the_log_to_a_file_not_the_terminal(
     assert "with the dashboard" in (tmp_path / "trio-trader.log").read_text(encoding="utf-8")
     assert "with the dashboard" not in terminal.getvalue()
     assert "INFO    trio_trader.test: without it" in terminal.getvalue()
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_start_up_warnings_reach_the_terminal_until_the_dashboard_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    terminal = io.StringIO()
+    setup_logging(dashboard=True, log_file=tmp_path / "bot.log", stream=terminal)
+    log = logging.getLogger("trio_trader.test")
+    log.info("start-up detail")
+    log.warning("endpoint unreachable; retrying")
+    hand_terminal_to_dashboard()
+    log.warning("while the dashboard runs")
+    reset_logging()
+    assert terminal.getvalue().count("\n") == 1
+    assert "WARNING trio_trader.test: endpoint unreachable; retrying" in terminal.getvalue()
+    text = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    for line in ("start-up detail", "endpoint unreachable", "while the dashboard runs"):
+        assert line in text
 
 
 def test_a_close_before_the_buy_resolved_logs_its_pnl_once_the_buy_does(

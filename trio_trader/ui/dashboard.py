@@ -49,6 +49,7 @@ from trio_trader.trading.orders import OrderState
 from trio_trader.trading.position import Position
 from trio_trader.ui import format as fmt
 from trio_trader.ui.format import mask_urls_in
+from trio_trader.ui.logs import hand_terminal_to_dashboard
 from trio_trader.ui.tables import short_mint
 
 if TYPE_CHECKING:
@@ -503,6 +504,7 @@ async def dashboard_beside(
     warnings = RecentWarnings()
     root = logging.getLogger()
     root.addHandler(warnings)
+    hand_terminal_to_dashboard()  # from now on, the terminal is the dashboard's alone
     try:
         async with open_repository(db_path) as reader, trio.open_nursery() as nursery:
             totals = TotalsReader(repo=reader, since=since)

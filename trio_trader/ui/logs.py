@@ -51,6 +51,7 @@ _BASE58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
 _ORDER_LINE = re.compile(r"^(buy|sell) \S+ attempt \d+: .*?(PENDING|SENT|CONFIRMED|FAILED)\b")
 _LAST_STATE = re.compile(r".*\b(PENDING|SENT|CONFIRMED|FAILED)\b")
 _OURS = "_trio_trader_handler"
+_BEFORE_DASHBOARD = "_trio_trader_before_dashboard"
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -150,6 +151,13 @@ def setup_logging(
     handlers: list[logging.Handler] = []
     if not dashboard and (not foreign or (json_lines and log_file is None)):
         handlers.append(logging.StreamHandler(stream or sys.stderr))
+    elif dashboard and not foreign:
+        # until the dashboard is up (start-up may wait for an endpoint), warnings still
+        # reach the terminal; the dashboard takes this handler away when it starts
+        early = logging.StreamHandler(stream or sys.stderr)
+        early.setLevel(logging.WARNING)
+        setattr(early, _BEFORE_DASHBOARD, True)
+        handlers.append(early)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
@@ -165,5 +173,13 @@ def reset_logging() -> None:
     """Remove (and close) the handlers :func:`setup_logging` installed."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def hand_terminal_to_dashboard() -> None:
+    """Remove the terminal's warning handler of a dashboard run (the dashboard shows them)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _BEFORE_DASHBOARD, False)]:
         root.removeHandler(handler)
         handler.close()

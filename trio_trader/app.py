@@ -11,9 +11,12 @@ Start-up, in order: signal handlers (first of all, so Ctrl-C works at any instan
 config (an exit rule is required), the wallet, one lock beside the database and one per
 wallet (a second bot on either refuses to start), the database (created or migrated),
 its identity (the wallet and the cluster's genesis hash it belongs to), the wallet's
-balance against the cost of one BUY, then the trader. An endpoint that cannot be reached
-at start is retried with a log line until it answers, ``--duration`` ends or a signal
-arrives; anything else that prevents the start ends the process with one line.
+balance against the cost of one BUY, then the banner (``ui.banner``: mode, wallet, balance,
+masked endpoints, rules, limits) and the trader, with the live dashboard beside it when
+stdout is a terminal (``ui.dashboard``; ``--no-dashboard`` keeps the log stream). An
+endpoint that cannot be reached at start is retried with a log line until it answers,
+``--duration`` ends or a signal arrives; anything else that prevents the start ends the
+process with one line.
 
 Shutdown: the first Ctrl-C / SIGTERM (or the end of ``--duration``) stops buying and asks
 every open position to sell now, waiting up to ``--grace`` seconds; a second signal, or
@@ -96,6 +99,8 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareSeller,
 )
 from trio_trader.trading.trader import TraderSettings, TraderStats, UniversalTrader
+from trio_trader.ui.banner import log_banner, run_mode
+from trio_trader.ui.dashboard import dashboard_beside
 
 # re-exported: the ``report`` command and tests use them from here
 __all__ = [
@@ -166,6 +171,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grace", type=_seconds, default=30.0, help="seconds to sell at shutdown")
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: config)")
     parser.add_argument("--summary-json", type=Path, default=None, help="write the summary here")
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="log lines on the terminal instead of the live dashboard (the default on a tty)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -478,7 +488,14 @@ async def _start_and_trade(
         return None
     if control.stop.is_set():
         return bot
-    await trade_until_stopped(bot, control, grace=args.grace)
+    mode = run_mode(args.sim)
+    log_banner(config, mode=mode, wallet=str(bot.wallet), balance=start.balance,
+               endpoints=rpc.endpoints, ws_url=ws_url)  # fmt: skip
+    async with dashboard_beside(
+        bot, enabled=getattr(args, "dashboard", False), db_path=db_path, since=start.wall,
+        mode=mode, log_file=getattr(args, "log_path", None),
+    ):  # fmt: skip
+        await trade_until_stopped(bot, control, grace=args.grace)
     return bot
 
 

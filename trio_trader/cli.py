@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, cast
+
+from trio_trader import __version__
+from trio_trader.ui.logs import setup_logging
 
 # subcommand -> module with ``add_arguments(parser)`` and ``main(args) -> int``
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -39,18 +43,40 @@ def _load(name: str) -> _Command:
     return cast(_Command, importlib.import_module(SUBCOMMANDS[name][0]))
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trio-trader", description=__doc__.splitlines()[0])
+def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    """Options accepted before and after the subcommand (``-v run`` = ``run -v``).
+
+    After the subcommand their defaults are suppressed, so they only override what was
+    given before it; ``-v`` counts in its own field and the two counts add up.
+    """
+    keep = argparse.SUPPRESS if sub else None
     parser.add_argument(
         "-v",
         "--verbose",
+        dest="verbose_after" if sub else "verbose",
         action="count",
-        default=0,
+        default=argparse.SUPPRESS if sub else 0,
         help="-v: debug logs; -vv: also every HTTP request",
     )
+    parser.add_argument(
+        "--log-file", type=Path, default=keep, metavar="FILE", help="also write the log here"
+    )
+    parser.add_argument(
+        "--log-json",
+        action="store_true",
+        default=argparse.SUPPRESS if sub else False,
+        help="write the log as JSON lines (mint, position_id, signature, state)",
+    )
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trio-trader", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"trio-trader {__version__}")
+    _add_common(parser, sub=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_module, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text)
+        _add_common(sub_parser, sub=True)
         if only is None or only == name:
             _load(name).add_arguments(sub_parser)
     return parser
@@ -83,11 +109,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not [a for a in args_list if not a.startswith("-")]:
         args_list += DEFAULT_ARGV
     command = next((a for a in args_list if a in SUBCOMMANDS), None)
-    if command != "run":
-        return _main(args_list, command, None)
-    early: list[int] = []
-    with signals_noted(early):
-        return _main(args_list, command, early)
+    try:
+        if command != "run":
+            code = _main(args_list, command, None)
+        else:
+            early: list[int] = []
+            with signals_noted(early):
+                code = _main(args_list, command, early)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
+
+
+def _reader_gone() -> int:
+    """stdout's reader left (``report --json | head -1``): no traceback, exit 0.
+
+    What is still buffered can never be written; pointing stdout at /dev/null keeps
+    Python's final flush from failing once more at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _main(args_list: list[str], command: str | None, early: list[int] | None) -> int:
@@ -95,14 +139,20 @@ def _main(args_list: list[str], command: str | None, early: list[int] | None) ->
     args = parser.parse_args(args_list)
     if early is not None:
         args.early_signals = early
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    args.verbose += getattr(args, "verbose_after", 0)
+    args.dashboard = (
+        args.command == "run" and not getattr(args, "no_dashboard", True) and sys.stdout.isatty()
     )
-    if args.verbose < 2:
-        # one line per HTTP request drowns the bot's own story; -vv brings them back
-        for noisy in ("httpx", "httpcore", "hypercorn.access"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        args.log_path = setup_logging(
+            verbose=args.verbose,
+            log_file=args.log_file,
+            json_lines=args.log_json,
+            dashboard=args.dashboard,
+        )
+    except OSError as exc:
+        print(f"error: cannot write the log file {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     if args.command is None:
         parser.print_help()
         return 2

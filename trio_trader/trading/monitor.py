@@ -98,6 +98,20 @@ class SellStats:
         )  # fmt: skip
 
 
+def _pnl_text(position: Position) -> str:
+    """``"+0.012000000 SOL (+24.0 %)"``: the realised PnL, as a share of what was spent."""
+    pnl = position.realized_pnl_lamports
+    if pnl is None:
+        return "unknown until the BUY is resolved"
+    text = f"{pnl / 1_000_000_000:+.9f} SOL"  # display only: the int is in the database
+    return f"{text} ({100 * pnl / position.sol_spent:+.1f} %)" if position.sol_spent else text
+
+
+def _keys(position: Position) -> dict[str, object]:
+    """The structured keys of a position's log line (``--log-json``)."""
+    return {"mint": str(position.mint), "position_id": position.id, "state": position.status}
+
+
 async def save(repo: Repository, position: Position, order: Order | None = None) -> None:
     """Write the position (and a resolved order's trade row), even while being cancelled."""
     resolved = order if order is not None and order.is_resolved else None
@@ -198,7 +212,8 @@ class PositionMonitor:
             return False
         if not position.is_closed:
             position.close(BUY_FAILED)
-        log.info("%s: BUY failed before any SELL; position closed", position.mint)
+        log.info("%s: BUY failed before any SELL; position %s closed: PnL %s", position.mint,
+                 position.id, _pnl_text(position), extra=_keys(position))  # fmt: skip
         return True
 
     def _buy_failed(self) -> bool:
@@ -229,7 +244,7 @@ class PositionMonitor:
 
     async def _sell_until_done(self, reason: str) -> None:
         position = self.position
-        log.info("%s: exit %s", position.mint, reason)
+        log.info("%s: exit %s", position.mint, reason, extra=_keys(position))
         extra_bps = 0
         while not position.is_closed:
             sell = position.sell_order
@@ -256,9 +271,8 @@ class PositionMonitor:
             await save(self.repo, position, sell)
         # Every way out of the loop has written the position already (one write per change).
         if position.is_closed:
-            log.info(
-                "%s: position %s closed (%s)", position.mint, position.id, position.exit_reason
-            )
+            log.info("%s: position %s closed (%s): PnL %s", position.mint, position.id,
+                     position.exit_reason, _pnl_text(position), extra=_keys(position))  # fmt: skip
 
     def _next_attempt(self, failed: SellOrder | None, extra_bps: int) -> tuple[int, bool] | None:
         """(extra slippage, zero min output) for the next SELL, or None to stop and alert."""
@@ -267,7 +281,7 @@ class PositionMonitor:
             if failed.error_code in FATAL_SELL_ERRORS:
                 log.error(
                     "ALERT %s: SELL failed with %s (curve done?); position %s left open",
-                    position.mint, failed.error_name, position.id,
+                    position.mint, failed.error_name, position.id, extra=_keys(position),
                 )  # fmt: skip
                 return None
             if failed.error_code == SLIPPAGE_ERROR:
@@ -283,7 +297,7 @@ class PositionMonitor:
             return extra_bps, True
         log.error(
             "ALERT %s: %d SELL attempts failed; position %s left open",
-            position.mint, position.sell_attempts, position.id,
+            position.mint, position.sell_attempts, position.id, extra=_keys(position),
         )  # fmt: skip
         return None
 
@@ -311,13 +325,14 @@ class PositionMonitor:
             return None
         except TradeError as exc:
             log.error("ALERT %s: cannot build a SELL (%s); position %s left open",
-                      position.mint, exc, position.id)  # fmt: skip
+                      position.mint, exc, position.id, extra=_keys(position))  # fmt: skip
             return None
         position.update_from_sell_order(sell, exit_reason=reason)  # the same order: no new attempt
         if sell.sent_before_buy_confirmed:
             self.stats.pre_confirmation_sent += 1
+            keys = {**_keys(position), "signature": sell.signature}
             log.info("%s: SELL attempt %d sent before its BUY confirmed", position.mint,
-                     sell.attempt)  # fmt: skip
+                     sell.attempt, extra=keys)  # fmt: skip
         # A SELL refused at once is already FAILED: the sell loop records its trade row.
         await save(self.repo, position)
         return sell

@@ -178,6 +178,7 @@ class Position:
             self.entry_price = self._price(self.sol_spent, self.token_amount)
             if self.is_closed:
                 self._settle()  # the SELL result came first; amounts are now actual
+                self._log_settled_late()
             else:
                 self.is_active = True
             return
@@ -187,6 +188,7 @@ class Position:
         self.entry_price = None
         if self.is_closed:
             self._settle()
+            self._log_settled_late()
         elif self.sell_order is None or self.sell_order.state not in _IN_FLIGHT:
             self.close(BUY_FAILED)
         else:
@@ -219,6 +221,18 @@ class Position:
         if at is not None:
             self.closed_at = at
         self._settle()
+
+    def _log_settled_late(self) -> None:
+        """The close was logged with an unknown PnL (its BUY unresolved): say it now."""
+        pnl, spent = self.realized_pnl_lamports, self.sol_spent
+        if pnl is None:
+            return
+        share = f" ({100 * pnl / spent:+.1f} %)" if spent else ""
+        logger.info(
+            "%s: position %s closed before its BUY resolved: PnL %+.9f SOL%s",
+            self.mint, self.id, pnl / 1_000_000_000, share,  # display only: the int is stored
+            extra={"mint": str(self.mint), "position_id": self.id, "state": self.status},
+        )  # fmt: skip
 
     def _settle(self) -> None:
         if self.buy_order is not None and not self.buy_order.is_resolved:

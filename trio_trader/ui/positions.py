@@ -1,4 +1,4 @@
-"""``python -m trio_trader positions --db PATH [--status S] [--limit N] [--json]``.
+"""``python -m trio_trader positions --db PATH | --config FILE [--status S] [--limit N] [--json]``.
 
 One row per position, newest first, read through the store's ``Repository`` without
 writing (see ``trio_trader.ui.report`` for the shared reading and its error rules).
@@ -15,6 +15,7 @@ from trio_trader.ui.report import (
     ReportError,
     add_db_argument,
     collect_positions,
+    database_path,
     read_database,
 )
 from trio_trader.ui.tables import console, positions_table
@@ -46,7 +47,8 @@ def main(args: argparse.Namespace) -> int:
     """Print the positions; 2 when the database cannot be read."""
     try:
         rows = read_database(
-            args.db, lambda repo: collect_positions(repo, status=args.status, limit=args.limit)
+            database_path(args),
+            lambda repo: collect_positions(repo, status=args.status, limit=args.limit),
         )
     except ReportError as exc:
         print(f"positions: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""``python -m trio_trader report --db PATH [--json]``: what the bot did, in totals.
+"""``python -m trio_trader report --db PATH | --config FILE [--json]``: what the bot did, in totals.
 
 Reads the bot's SQLite database through the store's own ``Repository`` (so rows are
 decoded exactly as the bot wrote them) and never writes a row. Totals that the run's
@@ -135,6 +135,7 @@ def _position_row(position: Position, early_sell_recorded: bool) -> dict[str, An
         "status": position.status,
         "exit_reason": position.exit_reason,
         "token_amount": position.token_amount,
+        "token_decimals": position.token_info.decimals,
         "sol_spent_lamports": position.sol_spent,
         "sol_received_lamports": position.sol_received,
         "realized_pnl_lamports": position.realized_pnl_lamports,
@@ -157,9 +158,30 @@ def _position_row(position: Position, early_sell_recorded: bool) -> dict[str, An
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    """``--db`` and ``--json``, shared with ``positions``."""
-    parser.add_argument("--db", type=Path, required=True, help="the bot's SQLite file")
+    """``--db`` / ``--config`` and ``--json``, shared with ``positions``."""
+    parser.add_argument("--db", type=Path, default=None, help="the bot's SQLite file")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="the bot's TOML config (its db.path)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def database_path(args: argparse.Namespace) -> Path:
+    """``--db``, else the ``db.path`` of ``--config`` (as ``run --config`` would use it).
+
+    Raises:
+        ReportError: neither is given, or the config cannot be read.
+    """
+    if args.db is not None:
+        return Path(args.db)
+    if args.config is None:
+        raise ReportError("give --db FILE or --config FILE")
+    from trio_trader.config import ConfigError, load_config
+
+    try:
+        return Path(load_config(args.config).db.path)
+    except ConfigError as exc:
+        raise ReportError(f"config error: {exc}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,8 +191,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Print the report; 2 when the database cannot be read."""
-    database: Path = args.db
     try:
+        database = database_path(args)
         report = read_database(database, lambda repo: collect_report(repo, str(database)))
     except ReportError as exc:
         print(f"report: {exc}", file=sys.stderr)

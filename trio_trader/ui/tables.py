@@ -15,18 +15,12 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
-LAMPORTS_PER_SOL = 1_000_000_000
+from trio_trader.ui.format import LAMPORTS_PER_SOL, format_sol, tokens
+
 #: width used when stdout is not a terminal, so piped output is not wrapped at 80 columns
 PIPE_WIDTH = 200
 
-
-def format_sol(lamports: int | None, *, signed: bool = False) -> str:
-    """``1_500_000_000`` → ``"1.500000000"`` (``+`` prefix with ``signed``), ``None`` → ``-``."""
-    if lamports is None:
-        return "-"
-    sign = "-" if lamports < 0 else ("+" if signed else "")
-    whole, frac = divmod(abs(lamports), LAMPORTS_PER_SOL)
-    return f"{sign}{whole}.{frac:09d}"
+__all__ = ["LAMPORTS_PER_SOL", "console", "format_sol", "positions_table", "report_tables"]
 
 
 def short_mint(mint: str) -> str:
@@ -66,7 +60,7 @@ def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
             f"{row['symbol'] or '?'} {short_mint(row['mint'])}",
             row["status"],
             _text(row["exit_reason"]),
-            _text(row["token_amount"]),
+            tokens(row["token_amount"], row.get("token_decimals", 0)),
             format_sol(row["sol_spent_lamports"]),
             format_sol(row["sol_received_lamports"]),
             format_sol(row["trading_pnl_lamports"], signed=True),

@@ -12,6 +12,8 @@ then the handler checks, in this order (legacy / v2):
 * trailing accounts: 6062 missing, 6074 wrong ``bonding_curve_v2`` (legacy only);
 * 6057 buyback recipient not in ``Global.buyback_fee_recipients``;
 * 6000 fee recipient not in Global's (reserved, for mayhem coins) list;
+* legacy: 6063 ``UnsupportedQuoteMint`` on a curve quoted in a token (PROTOCOL.md: such
+  coins "can only be traded with the v2 ones"; the code is inferred);
 * v2 only: 6063 ``UnsupportedQuoteMint`` when ``quote_mint`` is not the curve's (WSOL
   standing for SOL curves, SDK ``normalizeQuoteMint``) — inferred code, the program's
   check is undocumented;
@@ -183,6 +185,8 @@ def legacy_trade(
     if remaining[1] not in (global_.buyback_fee_recipients or ()):
         raise thrown(ctx, 6057)
     _handler_checks(ctx, global_, curve, keys[1])
+    if curve.quote_mint not in (None, A.ZERO_KEY):
+        raise thrown(ctx, 6063)  # a token-quoted curve trades only through the v2 ones
     _state_checks(ctx, curve)
     trade = Trade(
         is_buy=is_buy,

@@ -28,7 +28,7 @@ from trio_trader.pump.amm.migration import pool_from_completed_curve
 from trio_trader.sim._amm_genesis import amm_fee_config, genesis_global_config
 from trio_trader.sim._genesis import genesis_global
 from trio_trader.sim._migration_event import CompletePumpAmmMigrationEvent
-from trio_trader.sim.amm_client import migrate_instruction, unwrap_sol, wrap_sol, wsol_ata
+from trio_trader.sim.clients import migrate_instruction, unwrap_sol, wrap_sol, wsol_ata
 from trio_trader.sim.ledger import ExecutedTransaction, Ledger
 
 AMM = str(A.PUMP_AMM_PROGRAM_ID)

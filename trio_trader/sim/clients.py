@@ -1,6 +1,7 @@
-"""Client-side instruction sequences the simulator's market (and tests) send to PumpSwap
-and for pump's migration: WSOL wrap / unwrap as ``@pump-fun/pump-swap-sdk`` 1.20.0 does
-(docs/protocol-pumpswap.md §4.1), and the ``migrate`` builder.
+"""Client-side instructions the simulator's market (and tests) send that the pure ``pump``
+package does not build: WSOL wrap / unwrap as ``@pump-fun/pump-swap-sdk`` 1.20.0 does
+(docs/protocol-pumpswap.md §4.1), pump's ``migrate``, and a ``create_v2`` quoted in a
+token (the three optional trailing accounts of PROTOCOL.md §4.2).
 
 Buy on a WSOL pool: create the user's WSOL ATA idempotently, System-transfer the quote
 budget into it, ``SyncNative``; create the base ATA idempotently; ``buy``; close the WSOL
@@ -19,7 +20,32 @@ from trio_trader.pump import instructions as ixs
 
 from ._pump_migrate import migrate_instruction
 
-__all__ = ["migrate_instruction", "sync_native", "unwrap_sol", "wrap_sol", "wsol_ata"]
+__all__ = [
+    "migrate_instruction",
+    "quoted_create_v2",
+    "sync_native",
+    "unwrap_sol",
+    "wrap_sol",
+    "wsol_ata",
+]
+
+
+def quoted_create_v2(
+    create_v2: Instruction, quote_mint: Pubkey, quote_token_program: Pubkey = A.TOKEN_PROGRAM_ID
+) -> Instruction:
+    """``create_v2`` (from :func:`trio_trader.pump.instructions.create_v2`) for a curve
+    quoted in ``quote_mint``: appends ``quote_mint``, the curve's quote ATA (W) and
+    ``quote_token_program``."""
+    mint = create_v2.accounts[0].pubkey
+    curve = A.bonding_curve_pda(mint)
+    extra = [
+        AccountMeta(quote_mint, False, False),
+        AccountMeta(
+            A.associated_token_address(curve, quote_mint, quote_token_program), False, True
+        ),
+        AccountMeta(quote_token_program, False, False),
+    ]
+    return Instruction(create_v2.program_id, bytes(create_v2.data), [*create_v2.accounts, *extra])
 
 
 def wsol_ata(user: Pubkey) -> Pubkey:

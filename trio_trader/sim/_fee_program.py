@@ -37,7 +37,12 @@ from trio_trader.pump.accounts import BondingCurve, FeeConfig, Fees
 
 from ._invoke import InvokeContext
 
-__all__ = ["GET_FEES_COMPUTE_UNITS", "GET_FEES_WITH_QUOTE_MINT_DISCRIMINATOR", "get_fees_cpi"]
+__all__ = [
+    "GET_FEES_COMPUTE_UNITS",
+    "GET_FEES_WITH_QUOTE_MINT_DISCRIMINATOR",
+    "fee_program_cpi",
+    "get_fees_cpi",
+]
 
 GET_FEES_WITH_QUOTE_MINT_DISCRIMINATOR = anchor_discriminator("global", "get_fees_with_quote_mint")
 #: what the fee program consumed in both real 2026-10-05 trades
@@ -60,25 +65,53 @@ def table_fees(curve: BondingCurve, fee_config: FeeConfig) -> Fees:
 def get_fees_cpi(ctx: InvokeContext, curve: BondingCurve, fee_config: FeeConfig) -> Fees:
     """Log and record the CPI, charge its compute units, return the fee program's answer."""
     supply = curve.token_total_supply if curve.is_mayhem_mode else C.TOKEN_TOTAL_SUPPLY
+    return fee_program_cpi(
+        ctx,
+        fee_config_key=A.FEE_CONFIG,
+        caller=A.PUMP_PROGRAM_ID,
+        is_pump_pool=True,  # what the real bonding-curve trades send
+        market_cap=C.market_cap_lamports(C.Reserves.of(curve), supply),
+        quote_mint=curve.quote_mint or A.ZERO_KEY,
+        fees=table_fees(curve, fee_config),
+    )
+
+
+def fee_program_cpi(
+    ctx: InvokeContext,
+    *,
+    fee_config_key: Pubkey,
+    caller: Pubkey,
+    is_pump_pool: bool,
+    market_cap: int,
+    quote_mint: Pubkey,
+    fees: Fees,
+    depth: int = 1,
+) -> Fees:
+    """One ``GetFeesWithQuoteMint`` CPI by ``caller`` (at stack height ``depth``) that
+    answers ``fees``: its inner instruction, log lines, return data and compute units.
+
+    PumpSwap trades are assumed to ask the same way over their own FeeConfig
+    (``5PHirr…``), with ``is_pump_pool`` true for canonical pools (inferred: no real
+    PumpSwap trade was captured).
+    """
     data = (
         Writer(GET_FEES_WITH_QUOTE_MINT_DISCRIMINATOR)
-        .bool(True)  # is_pump_pool: what the real bonding-curve trades send
-        .u128(C.market_cap_lamports(C.Reserves.of(curve), supply))
-        .pubkey(curve.quote_mint or A.ZERO_KEY)
+        .bool(is_pump_pool)
+        .u128(market_cap)
+        .pubkey(quote_mint)
         .to_bytes()
     )
-    fees = table_fees(curve, fee_config)
     program = A.PUMP_FEE_PROGRAM_ID
     ctx.inner.append(
         {
             "programIdIndex": _index(ctx, program),
-            "accounts": [_index(ctx, A.FEE_CONFIG), _index(ctx, A.PUMP_PROGRAM_ID)],
+            "accounts": [_index(ctx, fee_config_key), _index(ctx, caller)],
             "data": base58.b58encode(data).decode(),
-            "stackHeight": 2,
+            "stackHeight": depth + 1,
         }
     )
     remaining = ctx.compute_limit - ctx.consumed
-    ctx.log(f"Program {program} invoke [2]")
+    ctx.log(f"Program {program} invoke [{depth + 1}]")
     ctx.log("Program log: Instruction: GetFeesWithQuoteMint")
     if remaining < GET_FEES_COMPUTE_UNITS:  # the budget runs out inside the fee program
         ctx.log(f"Program {program} consumed {remaining} of {remaining} compute units")

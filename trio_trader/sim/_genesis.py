@@ -19,7 +19,9 @@ from trio_trader.pump import addresses as A
 from trio_trader.pump import curve as C
 from trio_trader.pump._borsh import anchor_discriminator
 from trio_trader.pump.accounts import FeeConfig, Fees, FeeTier, Global
+from trio_trader.pump.amm.accounts import GlobalConfig
 
+from ._amm_genesis import genesis_global_config, install_amm_genesis, mint_bytes
 from ._svm import SvmRunner
 
 __all__ = [
@@ -68,7 +70,7 @@ def genesis_global() -> Global:
         buyback_fee_recipients=tuple(A.BUYBACK_FEE_RECIPIENTS[:8]),
         buyback_basis_points=0,
         initial_virtual_quote_reserves=C.INITIAL_RESERVES.virtual_sol,
-        whitelisted_quote_mints=(A.ZERO_KEY,),
+        whitelisted_quote_mints=(A.USDC_MINT,),  # USDC is whitelisted on mainnet (2026-07)
         creator_fee_configurable=False,
         max_configurable_creator_fee_bps=0,
         holder_reward_claim_authority=A.ZERO_KEY,
@@ -109,8 +111,22 @@ def _data_account(svm: SvmRunner, data: bytes, owner: Pubkey) -> Account:
     return Account(lamports=svm.rent_exempt(len(data)), data=data, owner=owner)
 
 
-def install_genesis(svm: SvmRunner, global_: Global, fee_config: FeeConfig) -> None:
-    """Write the genesis accounts into ``svm``."""
+def install_genesis(
+    svm: SvmRunner,
+    global_: Global,
+    fee_config: FeeConfig,
+    global_config: GlobalConfig | None = None,
+) -> None:
+    """Write the genesis accounts into ``svm`` (PumpSwap's too: :mod:`._amm_genesis`)."""
+    if svm.get(A.WSOL_MINT) is None:  # the native mint exists on every cluster
+        native = mint_bytes(None, 0, 9)
+        svm.put(A.WSOL_MINT, _data_account(svm, native, A.TOKEN_PROGRAM_ID))
+    install_amm_genesis(
+        svm,
+        global_,
+        global_config if global_config is not None else genesis_global_config(),
+        _program_account(svm, A.PUMP_AMM_PROGRAM_ID),
+    )
     for program in (
         A.PUMP_PROGRAM_ID,
         A.PUMP_FEE_PROGRAM_ID,
@@ -130,6 +146,7 @@ def install_genesis(svm: SvmRunner, global_: Global, fee_config: FeeConfig) -> N
         *(r for r in (global_.reserved_fee_recipient,) if r is not None),
         *(global_.reserved_fee_recipients or ()),
         *(global_.buyback_fee_recipients or ()),
+        *(r for r in (global_.withdraw_authority,) if r is not None),  # receives migrations'
     }
     for key in sorted(funded, key=bytes):
         if key != A.ZERO_KEY and svm.get(key) is None:

@@ -21,11 +21,22 @@ from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import addresses as A
+from trio_trader.pump.amm.events import AmmEvent
 from trio_trader.pump.events import Event
 
+from ._migration_event import CompletePumpAmmMigrationEvent
 from ._svm import SvmRunner, with_lamports
 
-__all__ = ["InvokeContext", "ProgramFailure", "TransactionLevelFailure", "custom_failure"]
+__all__ = [
+    "InvokeContext",
+    "ProgramFailure",
+    "SimEvent",
+    "TransactionLevelFailure",
+    "custom_failure",
+]
+
+#: every event the emulated programs emit: pump's, PumpSwap's and pump's migration event
+SimEvent = Event | AmmEvent | CompletePumpAmmMigrationEvent
 
 
 class ProgramFailure(Exception):
@@ -66,7 +77,7 @@ class InvokeContext:
     blocktime: int
     logs: list[str] = attrs.field(factory=list)
     inner: list[dict[str, Any]] = attrs.field(factory=list)
-    events: list[Event] = attrs.field(factory=list)
+    events: list[SimEvent] = attrs.field(factory=list)
     consumed: int = 0
 
     # -- accounts --------------------------------------------------------------------
@@ -132,19 +143,25 @@ class InvokeContext:
                 raise TransactionLevelFailure(out.err)
             raise ProgramFailure(out.err, _failure_text(out.err))
 
-    def emit_cpi_event(self, program: Pubkey, event_authority: Pubkey, data: bytes) -> None:
-        """Anchor's ``emit_cpi!``: a self-CPI carrying the event, with its log frame."""
+    def emit_cpi_event(
+        self, program: Pubkey, event_authority: Pubkey, data: bytes, *, depth: int = 1
+    ) -> None:
+        """Anchor's ``emit_cpi!``: a self-CPI carrying the event, with its log frame.
+
+        ``depth`` is the emitting program's own stack height (2 for a program the
+        emulation pretends to call, like PumpSwap's ``create_pool`` under pump's migrate).
+        """
         self.inner.append(
             {
                 "programIdIndex": _index(self.keys, program),
                 "accounts": [_index(self.keys, event_authority)],
                 "data": base58.b58encode(data).decode(),
-                "stackHeight": 2,
+                "stackHeight": depth + 1,
             }
         )
         units = 2003
         remaining = self.compute_limit - self.consumed
-        self.log(f"Program {program} invoke [2]")
+        self.log(f"Program {program} invoke [{depth + 1}]")
         self.log(f"Program {program} consumed {units} of {remaining} compute units")
         self.log(f"Program {program} success")
         self.charge(units)

@@ -17,7 +17,7 @@ Errors raised by the handler itself (``require!``) are logged without a source l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 from solders.account import Account
@@ -28,7 +28,7 @@ from trio_trader.pump._error_codes import ANCHOR_ERRORS, PUMP_ERRORS
 
 from ._invoke import InvokeContext, ProgramFailure, custom_failure
 
-__all__ = ["Acc", "anchor_error", "thrown", "validate"]
+__all__ = ["Acc", "ErrorTable", "anchor_error", "mismatch", "thrown", "validate"]
 
 # Account kinds.
 UNCHECKED = "unchecked"
@@ -47,16 +47,30 @@ class Acc:
     address: tuple[Pubkey, ...] = ()  # a Program's allowed ids
     owners: tuple[Pubkey, ...] = ()  # allowed owners of an ``ACCOUNT``
     seeds: Callable[[Sequence[Pubkey]], Pubkey] | None = None  # expected address
+    # ``has_one`` / ``relations``: the address a field of another account names (2001)
+    has_one: Callable[[Sequence[Pubkey]], Pubkey] | None = None
 
 
-def _message(code: int) -> tuple[str, str]:
-    name, msg = PUMP_ERRORS.get(code) or ANCHOR_ERRORS.get(code) or ("Unknown", "")
+ErrorTable = Mapping[int, tuple[str, str]]
+
+
+def _message(code: int, errors: ErrorTable) -> tuple[str, str]:
+    name, msg = errors.get(code) or ANCHOR_ERRORS.get(code) or ("Unknown", "")
     return name, msg
 
 
-def anchor_error(ctx: InvokeContext, code: int, *, account: str | None = None) -> ProgramFailure:
-    """Log ``AnchorError …`` for an account error and return the failure to raise."""
-    name, msg = _message(code)
+def anchor_error(
+    ctx: InvokeContext,
+    code: int,
+    *,
+    account: str | None = None,
+    errors: ErrorTable = PUMP_ERRORS,
+) -> ProgramFailure:
+    """Log ``AnchorError …`` for an account error and return the failure to raise.
+
+    ``errors`` is the program's own table (pump's by default, PumpSwap's for the AMM).
+    """
+    name, msg = _message(code, errors)
     where = f"caused by account: {account}" if account else "occurred"
     ctx.log(
         f"Program log: AnchorError {where}. Error Code: {name}. Error Number: {code}. "
@@ -65,14 +79,14 @@ def anchor_error(ctx: InvokeContext, code: int, *, account: str | None = None) -
     return custom_failure(code)
 
 
-def thrown(ctx: InvokeContext, code: int) -> ProgramFailure:
+def thrown(ctx: InvokeContext, code: int, *, errors: ErrorTable = PUMP_ERRORS) -> ProgramFailure:
     """Log a handler error (``require!``) and return the failure to raise.
 
     Mainnet prints ``AnchorError thrown in <file>:<line>``; the source location of the
     closed-source program is unknown, so the location-less form Anchor prints when no
     origin is recorded is used. Clients read only the code, name and message.
     """
-    return anchor_error(ctx, code)
+    return anchor_error(ctx, code, errors=errors)
 
 
 def validate(
@@ -91,16 +105,24 @@ def validate(
     for acc, meta in zip(spec, accounts, strict=False):
         if acc.mut and not meta.is_writable:
             raise anchor_error(ctx, 2000, account=acc.name)
-        if acc.seeds is not None:
-            expected = acc.seeds(keys)
-            if meta.pubkey != expected:
-                failure = anchor_error(ctx, 2006, account=acc.name)
-                ctx.log("Program log: Left:")
-                ctx.log(f"Program log: {meta.pubkey}")
-                ctx.log("Program log: Right:")
-                ctx.log(f"Program log: {expected}")
-                raise failure
+        for code, derive in ((2001, acc.has_one), (2006, acc.seeds)):
+            if derive is not None:
+                expected = derive(keys)
+                if meta.pubkey != expected:
+                    raise mismatch(ctx, code, acc.name, meta.pubkey, expected)
     return keys
+
+
+def mismatch(
+    ctx: InvokeContext, code: int, name: str, got: Pubkey, expected: Pubkey
+) -> ProgramFailure:
+    """Anchor's pubkey-constraint failure: the error, then ``Left:``/``Right:`` keys."""
+    failure = anchor_error(ctx, code, account=name)
+    ctx.log("Program log: Left:")
+    ctx.log(f"Program log: {got}")
+    ctx.log("Program log: Right:")
+    ctx.log(f"Program log: {expected}")
+    return failure
 
 
 def _check_type(ctx: InvokeContext, acc: Acc, meta: AccountMeta) -> None:

@@ -9,14 +9,24 @@ from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, TransferParams, create_account, transfer
 
 from trio_trader.pump import addresses as A
-from trio_trader.pump._borsh import Writer
-from trio_trader.pump.accounts import Global
+from trio_trader.pump._borsh import DecodeError, Writer
+from trio_trader.pump.accounts import BondingCurve, Global
 from trio_trader.pump.events import EVENT_CPI_TAG, Event, encode_event
 
 from ._invoke import InvokeContext
+from ._pump_checks import anchor_error
 from ._tokens import TOKEN_PROGRAM, mint_decimals
 
-__all__ = ["create_pda", "emit", "read_global", "system_transfer", "token_transfer"]
+__all__ = [
+    "create_ata",
+    "create_pda",
+    "emit",
+    "emit_payload",
+    "read_curve",
+    "read_global",
+    "system_transfer",
+    "token_transfer",
+]
 
 
 def read_global(ctx: InvokeContext) -> Global:
@@ -25,12 +35,57 @@ def read_global(ctx: InvokeContext) -> Global:
     return Global.decode(bytes(acct.data))
 
 
+def read_curve(ctx: InvokeContext, key: Pubkey) -> BondingCurve:
+    acct = ctx.get(key)
+    if acct is None:
+        raise anchor_error(ctx, 3012, account="bonding_curve")
+    try:
+        return BondingCurve.decode(bytes(acct.data))
+    except DecodeError:
+        raise anchor_error(ctx, 3002, account="bonding_curve") from None
+
+
+def create_ata(
+    ctx: InvokeContext,
+    *,
+    payer: Pubkey,
+    owner: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+    depth: int = 1,
+) -> Pubkey:
+    """ATA program ``CreateIdempotent`` (a real CPI); returns the address."""
+    ata = A.associated_token_address(owner, mint, token_program)
+    ctx.cpi(
+        Instruction(
+            A.ASSOCIATED_TOKEN_PROGRAM_ID,
+            bytes([1]),
+            [
+                AccountMeta(payer, True, True),
+                AccountMeta(ata, False, True),
+                AccountMeta(owner, False, False),
+                AccountMeta(mint, False, False),
+                AccountMeta(A.SYSTEM_PROGRAM_ID, False, False),
+                AccountMeta(token_program, False, False),
+            ],
+        ),
+        depth=depth,
+    )
+    return ata
+
+
 def emit(ctx: InvokeContext, event: Event) -> None:
     """``emit!`` + ``emit_cpi!``: the ``Program data:`` line, then the self-CPI."""
-    payload = encode_event(event)
-    ctx.log(f"Program data: {base64.b64encode(payload).decode()}")
-    ctx.emit_cpi_event(A.PUMP_PROGRAM_ID, A.EVENT_AUTHORITY, EVENT_CPI_TAG + payload)
+    emit_payload(ctx, encode_event(event), A.PUMP_PROGRAM_ID, A.EVENT_AUTHORITY)
     ctx.events.append(event)
+
+
+def emit_payload(
+    ctx: InvokeContext, payload: bytes, program: Pubkey, authority: Pubkey, *, depth: int = 1
+) -> None:
+    """The ``Program data:`` line and the Anchor event self-CPI of ``program``."""
+    ctx.log(f"Program data: {base64.b64encode(payload).decode()}")
+    ctx.emit_cpi_event(program, authority, EVENT_CPI_TAG + payload, depth=depth)
 
 
 def create_pda(
@@ -58,10 +113,12 @@ def create_pda(
     )
 
 
-def system_transfer(ctx: InvokeContext, src: Pubkey, dst: Pubkey, lamports: int) -> None:
+def system_transfer(
+    ctx: InvokeContext, src: Pubkey, dst: Pubkey, lamports: int, *, depth: int = 1
+) -> None:
     if lamports > 0:
         params = TransferParams(from_pubkey=src, to_pubkey=dst, lamports=lamports)
-        ctx.cpi(transfer(params))
+        ctx.cpi(transfer(params), depth=depth)
 
 
 def token_transfer(
@@ -73,6 +130,7 @@ def token_transfer(
     destination: Pubkey,
     authority: Pubkey,
     amount: int,
+    depth: int = 1,
 ) -> None:
     """``Transfer`` (SPL Token) or ``TransferChecked`` (Token-2022), authority signing."""
     if token_program == TOKEN_PROGRAM:
@@ -91,4 +149,4 @@ def token_transfer(
             AccountMeta(destination, False, True),
             AccountMeta(authority, True, False),
         ]
-    ctx.cpi(Instruction(token_program, data, metas))
+    ctx.cpi(Instruction(token_program, data, metas), depth=depth)

@@ -4,6 +4,13 @@ The mint, the curve's token account, the supply and the mint-authority revocatio
 made by real CPIs (System ``CreateAccount``, ``InitializeMint2``, ATA ``Create``,
 ``MintTo``, ``SetAuthority``; for Token-2022 also ``MetadataPointer::Initialize`` and the
 token-metadata interface's ``Initialize``), so the mint bytes are the token programs' own.
+A ``create_v2`` may name a quote mint in three trailing accounts (``quote_mint``,
+``associated_quote_bonding_curve``, ``quote_token_program``; PROTOCOL.md §4.2): the mint
+must be in ``Global.whitelisted_quote_mints`` (6068), the token program SPL Token or
+Token-2022 (6064), the account the curve's ATA for it (6065); the curve's quote ATA is
+created (a real ATA CPI, the creator paying) and the curve starts with
+``Global.initial_virtual_quote_reserves`` as its virtual quote reserves (inferred from
+the field's name; SOL curves keep ``initial_virtual_sol_reserves``).
 The Metaplex program is not loaded in LiteSVM: for a legacy ``create`` its frame is
 logged as on mainnet, its account is allocated by a real System ``CreateAccount`` and
 filled with a Metaplex ``MetadataV1`` record (name/symbol/uri, update authority = the
@@ -19,13 +26,13 @@ from solders.pubkey import Pubkey
 
 from trio_trader.pump import addresses as A
 from trio_trader.pump._borsh import Writer
-from trio_trader.pump.accounts import BondingCurve
+from trio_trader.pump.accounts import BondingCurve, Global
 from trio_trader.pump.events import CreateEvent
 from trio_trader.pump.instructions import CreateArgs, CreateV2Args
 
 from ._invoke import InvokeContext
 from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, thrown, validate
-from ._pump_common import create_pda, emit, read_global
+from ._pump_common import create_ata, create_pda, emit, read_global
 from ._tokens import MINT_SIZE, TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
 __all__ = ["create"]
@@ -98,14 +105,18 @@ def create(ctx: InvokeContext, name: str, args: CreateArgs | CreateV2Args) -> No
         mayhem_enabled=bool(global_.mayhem_mode_enabled),
     )
     creator = args.creator or user
+    quote = _quote_accounts(ctx, name, curve_key, global_) if name == "create_v2" else None
     tp = TOKEN_PROGRAM if name == "create" else TOKEN_2022_PROGRAM
     if name == "create":
         _make_legacy_mint(ctx, user, mint)
     else:
         _make_token_2022_mint(ctx, user, mint, args)
+    virtual_quote = global_.initial_virtual_sol_reserves
+    if quote is not None:
+        virtual_quote = global_.initial_virtual_quote_reserves or virtual_quote
     curve = BondingCurve(
         virtual_token_reserves=global_.initial_virtual_token_reserves,
-        virtual_sol_reserves=global_.initial_virtual_sol_reserves,
+        virtual_sol_reserves=virtual_quote,
         real_token_reserves=global_.initial_real_token_reserves,
         real_sol_reserves=0,
         token_total_supply=global_.token_total_supply,
@@ -113,7 +124,7 @@ def create(ctx: InvokeContext, name: str, args: CreateArgs | CreateV2Args) -> No
         creator=creator,
         is_mayhem_mode=False,
         is_cashback_coin=False,
-        quote_mint=A.ZERO_KEY,
+        quote_mint=A.ZERO_KEY if quote is None else quote[0],
         creator_fee_bps=0,
         can_edit_creator_fee=False,
         is_holder_reward=False,
@@ -135,6 +146,8 @@ def create(ctx: InvokeContext, name: str, args: CreateArgs | CreateV2Args) -> No
             ],
         )
     )
+    if quote is not None:
+        create_ata(ctx, payer=user, owner=curve_key, mint=quote[0], token_program=quote[1])
     if name == "create":
         _metaplex_metadata(ctx, user, mint, args)
     ctx.cpi(
@@ -176,12 +189,31 @@ def create(ctx: InvokeContext, name: str, args: CreateArgs | CreateV2Args) -> No
             token_program=tp,
             is_mayhem_mode=False,
             is_cashback_enabled=False,
-            quote_mint=A.ZERO_KEY,
+            quote_mint=curve.quote_mint,
             virtual_quote_reserves=curve.virtual_sol_reserves,
             creator_fee_bps=0,
             is_holder_reward=False,
         ),
     )
+
+
+def _quote_accounts(
+    ctx: InvokeContext, name: str, curve: Pubkey, global_: Global
+) -> tuple[Pubkey, Pubkey] | None:
+    """(quote mint, its token program) of a ``create_v2`` quoted in a token, else None."""
+    extra = [m.pubkey for m in ctx.metas[len(_spec(name)) :]]
+    if len(extra) < 3:
+        return None
+    quote_mint, quote_ata, quote_tp = extra[:3]
+    if quote_mint == A.ZERO_KEY or quote_mint == A.WSOL_MINT:
+        return None
+    if quote_mint not in (global_.whitelisted_quote_mints or ()):
+        raise thrown(ctx, 6068)
+    if quote_tp not in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
+        raise thrown(ctx, 6064)
+    if quote_ata != A.associated_token_address(curve, quote_mint, quote_tp):
+        raise thrown(ctx, 6065)
+    return quote_mint, quote_tp
 
 
 def _check_args(

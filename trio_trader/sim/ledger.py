@@ -44,12 +44,17 @@ from solders.transaction import Transaction, VersionedTransaction
 
 from trio_trader.pump import addresses as A
 from trio_trader.pump.accounts import BondingCurve, DecodeError, FeeConfig, Global
-from trio_trader.pump.events import Event
-from trio_trader.pump.instructions import decode_compute_budget
+from trio_trader.pump.amm.accounts import GlobalConfig, Pool
+from trio_trader.pump.amm.addresses import canonical_pool_pda
+from trio_trader.pump.instructions import (
+    create_associated_token_account_idempotent,
+    decode_compute_budget,
+)
 
-from . import pump_program
+from . import amm_program, pump_program
+from ._amm_genesis import QUOTE_FAUCET
 from ._genesis import genesis_fee_config, genesis_global, install_genesis
-from ._invoke import InvokeContext, ProgramFailure, TransactionLevelFailure
+from ._invoke import InvokeContext, ProgramFailure, SimEvent, TransactionLevelFailure
 from ._svm import SvmRunner, with_lamports
 from ._tokens import (
     TOKEN_PROGRAMS,
@@ -106,7 +111,7 @@ class ExecutedTransaction:
     post_token_balances: tuple[dict[str, Any], ...]
     compute_units_consumed: int
     inner_instructions: tuple[dict[str, Any], ...]
-    events: tuple[Event, ...]
+    events: tuple[SimEvent, ...]
     transaction: VersionedTransaction
 
     @property
@@ -145,6 +150,7 @@ class Ledger:
         seed: int = 0,
         global_: Global | None = None,
         fee_config: FeeConfig | None = None,
+        global_config: GlobalConfig | None = None,
     ) -> None:
         self.seed = seed
         self.svm = SvmRunner(sponsor=_seeded_keypair("sponsor", seed))
@@ -153,6 +159,7 @@ class Ledger:
             self.svm,
             global_ if global_ is not None else genesis_global(),
             fee_config if fee_config is not None else genesis_fee_config(),
+            global_config,
         )
         self.svm.put(
             self.fee_collector,
@@ -201,6 +208,51 @@ class Ledger:
             return BondingCurve.decode(bytes(acct.data))
         except DecodeError:
             return None
+
+    def pool(self, mint: Pubkey, quote_mint: Pubkey | None = None) -> tuple[Pubkey, Pool] | None:
+        """The canonical PumpSwap pool of ``mint`` (after migration), or ``None``."""
+        key = canonical_pool_pda(mint, quote_mint)
+        acct = self.svm.get(key)
+        if acct is None or acct.owner != A.PUMP_AMM_PROGRAM_ID:
+            return None
+        try:
+            return key, Pool.decode(bytes(acct.data))
+        except DecodeError:
+            return None
+
+    def mint_quote_tokens(self, owner: Pubkey, amount: int, mint: Pubkey = A.USDC_MINT) -> Pubkey:
+        """Give ``owner`` ``amount`` units of the sim's USDC (a faucet, like :meth:`airdrop`).
+
+        Real SPL instructions: the owner's ATA is created idempotently (its rent appears
+        from nowhere, as an airdrop's lamports do), then ``MintTo`` by the faucet key.
+        Returns the ATA.
+
+        Raises:
+            ValueError: a negative amount, or ``mint`` is not a mint the faucet controls.
+        """
+        if amount < 0:
+            raise ValueError("mint amount must be >= 0")
+        acct = self.svm.get(mint)
+        if acct is None or bytes(acct.data)[4:36] != bytes(QUOTE_FAUCET):
+            raise ValueError(f"{mint} is not a quote mint of the simulator's faucet")
+        sponsor = self.svm.sponsor.pubkey()
+        ata = A.associated_token_address(owner, mint, A.TOKEN_PROGRAM_ID)
+        create = create_associated_token_account_idempotent(
+            payer=sponsor, owner=owner, mint=mint, token_program=A.TOKEN_PROGRAM_ID
+        )
+        mint_to = Instruction(
+            A.TOKEN_PROGRAM_ID,
+            bytes([7]) + amount.to_bytes(8, "little"),
+            [
+                AccountMeta(mint, False, True),
+                AccountMeta(ata, False, True),
+                AccountMeta(QUOTE_FAUCET, True, False),
+            ],
+        )
+        out = self.svm.run([create, mint_to], keys=(), compute_limit=200_000)
+        if out.err is not None:
+            raise ValueError(f"minting {mint} to {owner} failed: {out.err}")
+        return ata
 
     def age_bonding_curve(self, mint: Pubkey, size: int = BondingCurve.PREVIOUS_SIZE) -> None:
         """Give a coin's curve an older, shorter layout, as if created before 2026-10-08.
@@ -420,6 +472,12 @@ class Ledger:
         return tuple(out)
 
 
+_EMULATED = {
+    A.PUMP_PROGRAM_ID: pump_program.process,
+    A.PUMP_AMM_PROGRAM_ID: amm_program.process,
+}
+
+
 def _decompile(
     msg: Message | MessageV0,
     keys: Sequence[Pubkey],
@@ -442,7 +500,7 @@ class _Run:
     blocktime: int
     logs: list[str] = attrs.field(factory=list)
     inner: list[dict[str, Any]] = attrs.field(factory=list)
-    events: list[Event] = attrs.field(factory=list)
+    events: list[SimEvent] = attrs.field(factory=list)
     consumed: int = 0
 
     @property
@@ -467,8 +525,8 @@ class _Run:
             self.logs += [f"Program {program} invoke [1]", f"Program {program} success"]
             self.consumed += _COMPUTE_BUDGET_CU
             return None
-        if program == A.PUMP_PROGRAM_ID:
-            return self._pump(index, ix)
+        if program in _EMULATED:
+            return self._emulated(index, ix)
         out = self.ledger.svm.run([ix], keys=self.parsed.keys, compute_limit=self.remaining)
         self.logs += out.logs
         self.consumed += out.compute_units
@@ -479,8 +537,8 @@ class _Run:
             return out.err
         return {"InstructionError": [index, out.err]}
 
-    def _pump(self, index: int, ix: Instruction) -> object | None:
-        program = A.PUMP_PROGRAM_ID
+    def _emulated(self, index: int, ix: Instruction) -> object | None:
+        program = ix.program_id
         limit = self.remaining
         ctx = InvokeContext(
             svm=self.ledger.svm,
@@ -494,7 +552,7 @@ class _Run:
         failure: ProgramFailure | None = None
         tx_err: object | None = None
         try:
-            pump_program.process(ctx)
+            _EMULATED[program](ctx)
         except ProgramFailure as exc:
             failure = exc
         except TransactionLevelFailure as exc:
@@ -502,7 +560,8 @@ class _Run:
         except Exception:
             # A bug in the emulation must not leave half-written state or kill the node:
             # fail the instruction (the ledger restores every account) and say so.
-            logger.exception("pump emulation crashed on instruction %d", index)
+            name = "pump" if program == A.PUMP_PROGRAM_ID else "PumpSwap"
+            logger.exception("%s emulation crashed on instruction %d", name, index)
             failure = ProgramFailure("ProgramFailedToComplete", "Program failed to complete")
         self.logs += ctx.logs
         self._add_inner(index, ctx.inner)

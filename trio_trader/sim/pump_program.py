@@ -1,9 +1,11 @@
 """The pump bonding-curve program (``6EF8rr…F6P``), emulated in Python for the ledger.
 
 Instructions: ``create`` (SPL Token mint + Metaplex metadata account), ``create_v2``
-(Token-2022 mint with in-mint metadata), ``buy``, ``buy_exact_sol_in``, ``sell``. Anything
-else fails like Anchor does for an unknown discriminator (101
-InstructionFallbackNotFound).
+(Token-2022 mint with in-mint metadata; optionally quoted in a whitelisted SPL token),
+``buy``, ``buy_exact_sol_in``, ``sell``, ``buy_v2``, ``buy_exact_quote_in_v2``,
+``sell_v2`` (accounts: :mod:`._pump_accounts`) and ``migrate`` (:mod:`._pump_migrate`,
+which CPIs PumpSwap's ``create_pool``). Anything else fails like Anchor does for an
+unknown discriminator (101 InstructionFallbackNotFound).
 
 What is real and what is Python:
 
@@ -18,8 +20,15 @@ What is real and what is Python:
   ``Program data:`` and emitted as the Anchor self-CPI (``e445a52e51cb9a1d`` ‖ event).
 * Account checks follow Anchor (see :mod:`._pump_checks`), then the handler's own checks
   in this order: trailing accounts (6062 missing, 6074 wrong ``bonding_curve_v2``, 6057
-  unknown buyback recipient), fee recipient (6000), complete (6005), zero amount
-  (6020/6022), too much (6021), slippage (6002/6003/6042).
+  unknown buyback recipient), fee recipient (6000), migrated (6081) or complete (6005),
+  zero amount (6020/6022), too much (6021), slippage (6002/6003/6042).
+* The v2 instructions use the same curve math, fee-program CPI and fee split as the
+  legacy ones. A SOL curve's v2 trade moves native SOL exactly like legacy; a curve
+  quoted in a token moves that token: the user's quote ATA pays the curve's quote ATA, the
+  fee / buyback recipients' quote ATAs and the creator vault's quote ATA (created
+  idempotently, the trader paying its rent, when it does not exist yet — inferred), and a
+  sell pays out of the curve's quote ATA (the curve PDA signing). ``ix_name`` in their
+  TradeEvent is the instruction's name (``"buy_v2"`` …; inferred).
 
 Choices where the real program is not documented:
 
@@ -49,8 +58,6 @@ The 2026-10 program (PROTOCOL.md §0), which this emulates:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import attrs
 from solders.pubkey import Pubkey
 
@@ -61,54 +68,74 @@ from trio_trader.pump.accounts import BondingCurve, FeeConfig, Global
 from trio_trader.pump.events import CompleteEvent, TradeEvent
 from trio_trader.pump.instructions import (
     BUY_DISCRIMINATOR,
+    BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR,
     BUY_EXACT_SOL_IN_DISCRIMINATOR,
+    BUY_V2_DISCRIMINATOR,
     CREATE_DISCRIMINATOR,
     CREATE_V2_DISCRIMINATOR,
     SELL_DISCRIMINATOR,
+    SELL_V2_DISCRIMINATOR,
     BuyArgs,
+    BuyExactQuoteInV2Args,
     BuyExactSolInArgs,
+    BuyV2Args,
     CreateArgs,
     CreateV2Args,
     SellArgs,
+    SellV2Args,
     decode_pump_instruction,
 )
 
 from ._fee_program import get_fees_cpi
 from ._invoke import InvokeContext
-from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, anchor_error, thrown, validate
-from ._pump_common import create_pda, emit, read_global, system_transfer, token_transfer
+from ._pump_accounts import Trade, legacy_trade, v2_trade
+from ._pump_checks import anchor_error, thrown
+from ._pump_common import create_ata, create_pda, emit, system_transfer, token_transfer
 from ._pump_create import create
-from ._tokens import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
+from ._pump_migrate import MIGRATE_DISCRIMINATOR, migrate
 
 __all__ = ["process"]
 
-_TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 # The program's own work, CPIs excluded: real 2026-10-05 trades consumed 74,110 (buy) and
 # 54,733 (sell) CU in total, of which the fee, token, System and event CPIs took 8,686 and
-# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter).
+# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter). The v2 ones are assumed to
+# cost the same as their legacy twins (not measured), migrate like a create.
 _CU = {
     "buy": 65_000,
     "buy_exact_sol_in": 67_000,
     "sell": 46_500,
+    "buy_v2": 65_000,
+    "buy_exact_quote_in_v2": 67_000,
+    "sell_v2": 46_500,
     "create": 60_000,
     "create_v2": 70_000,
+    "migrate": 70_000,
 }
 _LOG_NAME = {
     "buy": "Buy",
     "buy_exact_sol_in": "BuyExactSolIn",
     "sell": "Sell",
+    "buy_v2": "BuyV2",
+    "buy_exact_quote_in_v2": "BuyExactQuoteInV2",
+    "sell_v2": "SellV2",
     "create": "Create",
     "create_v2": "CreateV2",
+    "migrate": "Migrate",
 }
 _BY_DISCRIMINATOR = {
     BUY_DISCRIMINATOR: "buy",
     BUY_EXACT_SOL_IN_DISCRIMINATOR: "buy_exact_sol_in",
     SELL_DISCRIMINATOR: "sell",
+    BUY_V2_DISCRIMINATOR: "buy_v2",
+    BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR: "buy_exact_quote_in_v2",
+    SELL_V2_DISCRIMINATOR: "sell_v2",
     CREATE_DISCRIMINATOR: "create",
     CREATE_V2_DISCRIMINATOR: "create_v2",
+    MIGRATE_DISCRIMINATOR: "migrate",
 }
 USER_VOLUME_ACCUMULATOR_DISCRIMINATOR = anchor_discriminator("account", "UserVolumeAccumulator")
 USER_VOLUME_ACCUMULATOR_SIZE = 8 + 32 + 1 + 8 * 4 + 1 + 8 * 4  # IDL struct, 106 bytes
+BuyLike = BuyArgs | BuyExactSolInArgs | BuyV2Args | BuyExactQuoteInV2Args
 
 
 def process(ctx: InvokeContext) -> None:
@@ -119,31 +146,29 @@ def process(ctx: InvokeContext) -> None:
     if name is None:
         raise anchor_error(ctx, 101)  # InstructionFallbackNotFound
     ctx.log(f"Program log: Instruction: {_LOG_NAME[name]}")
+    if name == "migrate":
+        ctx.charge(_CU[name])
+        migrate(ctx)
+        return
     try:
         _, args = decode_pump_instruction(ctx.data)
     except DecodeError:
         raise anchor_error(ctx, 102) from None  # InstructionDidNotDeserialize
     ctx.charge(_CU[name])
-    if isinstance(args, BuyArgs | BuyExactSolInArgs):
-        _buy(ctx, name, args)
-    elif isinstance(args, SellArgs):
-        _sell(ctx, args)
+    if isinstance(args, BuyLike):
+        validate = v2_trade if name.endswith("_v2") else legacy_trade
+        trade, global_, curve = validate(ctx, name, is_buy=True)
+        _buy(ctx, args, trade, global_, curve)
+    elif isinstance(args, SellArgs | SellV2Args):
+        validate = v2_trade if name == "sell_v2" else legacy_trade
+        trade, global_, curve = validate(ctx, name, is_buy=False)
+        _sell(ctx, args, trade, global_, curve)
     else:
         assert isinstance(args, CreateArgs | CreateV2Args)
         create(ctx, name, args)
 
 
 # -- shared reads ----------------------------------------------------------------------
-
-
-def _read_curve(ctx: InvokeContext, key: Pubkey) -> BondingCurve:
-    acct = ctx.get(key)
-    if acct is None:
-        raise anchor_error(ctx, 3012, account="bonding_curve")
-    try:
-        return BondingCurve.decode(bytes(acct.data))
-    except DecodeError:
-        raise anchor_error(ctx, 3002, account="bonding_curve") from None
 
 
 def _read_fee_config(ctx: InvokeContext) -> FeeConfig | None:
@@ -166,140 +191,92 @@ def _rates(ctx: InvokeContext, curve: BondingCurve, global_: Global) -> C.FeeRat
 def _grow_curve(ctx: InvokeContext, key: Pubkey, payer: Pubkey) -> None:
     """Grow a pre-2026-10-08 curve to today's size; the trader pays the extra rent."""
     acct = ctx.get(key)
-    assert acct is not None  # read by _validate_trade
+    assert acct is not None  # read by the account checks
     size = len(bytes(acct.data))
     if size < BondingCurve.SIZE:
         rent = ctx.rent_exempt(BondingCurve.SIZE) - ctx.rent_exempt(size)
         system_transfer(ctx, payer, key, rent)
 
 
-# -- account specs -----------------------------------------------------------------------
+# -- quote movements -------------------------------------------------------------------
 
 
-def _fixed(name: str, address: Pubkey, owner: Pubkey) -> Acc:
-    return Acc(name, ACCOUNT, owners=(owner,), seeds=lambda _k: address)
+def _pay_from_user(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
+    """The user pays ``amount`` of the quote to the curve / fee / buyback / creator vault."""
+    q = trade.quote
+    if q is None:
+        dst = {
+            "curve": trade.curve,
+            "fee": trade.fee_recipient,
+            "buyback": trade.buyback_recipient,
+            "vault": trade.creator_vault,
+        }[role]
+        system_transfer(ctx, trade.user, dst, amount)
+    elif amount > 0:
+        dst = {
+            "curve": q.curve,
+            "fee": q.fee_recipient,
+            "buyback": q.buyback_recipient,
+            "vault": q.creator_vault,
+        }[role]
+        _quote_transfer(ctx, q.token_program, q.user, q.mint, dst, trade.user, amount)
 
 
-def _trade_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
-    tp = 8 if is_buy else 9  # token_program's index (creator_vault is the other one)
-
-    def creator_vault(keys: Sequence[Pubkey]) -> Pubkey:
-        creator = _read_curve(ctx, keys[3]).creator or A.ZERO_KEY
-        return A.creator_vault_pda(creator)
-
-    head = [
-        _fixed("global", A.GLOBAL, A.PUMP_PROGRAM_ID),
-        Acc("fee_recipient", mut=True),
-        Acc("mint", ACCOUNT, owners=_TOKEN_PROGRAMS),
-        Acc(
-            "bonding_curve",
-            ACCOUNT,
-            mut=True,
-            owners=(A.PUMP_PROGRAM_ID,),
-            seeds=lambda k: A.bonding_curve_pda(k[2]),
-        ),
-        Acc(
-            "associated_bonding_curve",
-            ACCOUNT,
-            mut=True,
-            owners=_TOKEN_PROGRAMS,
-            seeds=lambda k: A.associated_bonding_curve(k[2], k[tp]),
-        ),
-        Acc("associated_user", ACCOUNT, mut=True, owners=_TOKEN_PROGRAMS),
-        Acc("user", SIGNER, mut=True),
-        Acc("system_program", PROGRAM, address=(A.SYSTEM_PROGRAM_ID,)),
-    ]
-    token_program = Acc("token_program", PROGRAM, address=_TOKEN_PROGRAMS)
-    vault = Acc("creator_vault", mut=True, seeds=creator_vault)
-    tail = [
-        Acc("event_authority", seeds=lambda _k: A.EVENT_AUTHORITY),
-        Acc("program", PROGRAM, address=(A.PUMP_PROGRAM_ID,)),
-    ]
-    fees = [
-        _fixed("fee_config", A.FEE_CONFIG, A.PUMP_FEE_PROGRAM_ID),
-        Acc("fee_program", PROGRAM, address=(A.PUMP_FEE_PROGRAM_ID,)),
-    ]
-    if not is_buy:
-        return [*head, vault, token_program, *tail, *fees]
-    volume = [
-        _fixed("global_volume_accumulator", A.GLOBAL_VOLUME_ACCUMULATOR, A.PUMP_PROGRAM_ID),
-        Acc(
-            "user_volume_accumulator", mut=True, seeds=lambda k: A.user_volume_accumulator_pda(k[6])
-        ),
-    ]
-    return [*head, token_program, vault, *tail, *volume, *fees]
+def _pay_from_curve(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
+    """The curve pays ``amount`` of the quote to the user / fee / buyback / creator vault."""
+    q = trade.quote
+    if q is None:
+        dst = {
+            "user": trade.user,
+            "fee": trade.fee_recipient,
+            "buyback": trade.buyback_recipient,
+            "vault": trade.creator_vault,
+        }[role]
+        ctx.move_lamports(trade.curve, dst, amount)
+    elif amount > 0:
+        dst = {
+            "user": q.user,
+            "fee": q.fee_recipient,
+            "buyback": q.buyback_recipient,
+            "vault": q.creator_vault,
+        }[role]
+        _quote_transfer(ctx, q.token_program, q.curve, q.mint, dst, trade.curve, amount)
 
 
-@attrs.frozen
-class _Trade:
-    """The validated accounts of a buy or sell, by IDL name."""
-
-    keys: list[Pubkey]
-    is_buy: bool
-    buyback_recipient: Pubkey
-    user_volume_accumulator: Pubkey | None
-
-    @property
-    def fee_recipient(self) -> Pubkey:
-        return self.keys[1]
-
-    @property
-    def mint(self) -> Pubkey:
-        return self.keys[2]
-
-    @property
-    def curve(self) -> Pubkey:
-        return self.keys[3]
-
-    @property
-    def curve_ata(self) -> Pubkey:
-        return self.keys[4]
-
-    @property
-    def user_ata(self) -> Pubkey:
-        return self.keys[5]
-
-    @property
-    def user(self) -> Pubkey:
-        return self.keys[6]
-
-    @property
-    def token_program(self) -> Pubkey:
-        return self.keys[8 if self.is_buy else 9]
-
-    @property
-    def creator_vault(self) -> Pubkey:
-        return self.keys[9 if self.is_buy else 8]
-
-
-def _validate_trade(ctx: InvokeContext, *, is_buy: bool) -> tuple[_Trade, Global, BondingCurve]:
-    spec = _trade_spec(ctx, is_buy=is_buy)
-    keys = validate(ctx, spec, accounts=ctx.metas)
-    global_ = read_global(ctx)
-    curve = _read_curve(ctx, keys[3])
-    remaining = [m.pubkey for m in ctx.metas[len(spec) :]]
-    uva: Pubkey | None = A.user_volume_accumulator_pda(keys[6]) if is_buy else None
-    if not is_buy and curve.is_cashback_coin and len(remaining) >= 3:
-        uva, remaining = remaining[0], remaining[1:]
-    if len(remaining) < 2:
-        raise thrown(ctx, 6062)
-    if remaining[0] != A.bonding_curve_v2_pda(keys[2]):
-        raise thrown(ctx, 6074)
-    if remaining[1] not in (global_.buyback_fee_recipients or ()):
-        raise thrown(ctx, 6057)
-    allowed = (
-        global_.all_reserved_fee_recipients()
-        if curve.is_mayhem_mode
-        else global_.all_fee_recipients()
+def _quote_transfer(
+    ctx: InvokeContext,
+    token_program: Pubkey,
+    source: Pubkey,
+    mint: Pubkey,
+    destination: Pubkey,
+    authority: Pubkey,
+    amount: int,
+) -> None:
+    token_transfer(
+        ctx,
+        token_program=token_program,
+        source=source,
+        mint=mint,
+        destination=destination,
+        authority=authority,
+        amount=amount,
     )
-    if keys[1] not in allowed:
-        raise thrown(ctx, 6000)
-    if curve.complete:
-        raise thrown(ctx, 6005)
-    trade = _Trade(
-        keys=keys, is_buy=is_buy, buyback_recipient=remaining[1], user_volume_accumulator=uva
-    )
-    return trade, global_, curve
+
+
+def _prepare_creator_vault(ctx: InvokeContext, trade: Trade, fee: int) -> None:
+    """Make the creator vault able to take ``fee``: rent for a new (SOL) vault, paid by
+    the trader; for a token quote, its quote ATA created idempotently (trader pays)."""
+    q = trade.quote
+    if q is None:
+        system_transfer(ctx, trade.user, trade.creator_vault, _vault_rent(ctx, trade, fee))
+    elif fee > 0 and ctx.get(q.creator_vault) is None:
+        create_ata(
+            ctx,
+            payer=trade.user,
+            owner=trade.creator_vault,
+            mint=q.mint,
+            token_program=q.token_program,
+        )
 
 
 def _split_protocol_fee(global_: Global, protocol_fee: int) -> tuple[int, int, int]:
@@ -309,19 +286,19 @@ def _split_protocol_fee(global_: Global, protocol_fee: int) -> tuple[int, int, i
     return protocol_fee - buyback, buyback, bps
 
 
-def _vault_rent(ctx: InvokeContext, vault: Pubkey, fee: int) -> int:
+def _vault_rent(ctx: InvokeContext, trade: Trade, fee: int) -> int:
     """Rent the trader adds so a fee can land in a still-empty creator vault."""
-    return ctx.rent_exempt(0) if fee > 0 and ctx.lamports(vault) == 0 else 0
+    return ctx.rent_exempt(0) if fee > 0 and ctx.lamports(trade.creator_vault) == 0 else 0
 
 
-# -- buy -------------------------------------------------------------------------------
+# -- buy ------------------------------------------------------------------------------
 
 
-def _buy(ctx: InvokeContext, name: str, args: BuyArgs | BuyExactSolInArgs) -> None:
-    trade, global_, curve = _validate_trade(ctx, is_buy=True)
-    rates = _rates(ctx, curve, global_)
+def _quote_for_buy(
+    ctx: InvokeContext, args: BuyLike, curve: BondingCurve, rates: C.FeeRates
+) -> C.BuyQuote:
     reserves = C.Reserves.of(curve)
-    if isinstance(args, BuyArgs):
+    if isinstance(args, BuyArgs | BuyV2Args):
         if args.amount == 0:
             raise thrown(ctx, 6020)
         if args.amount > curve.real_token_reserves:
@@ -329,12 +306,24 @@ def _buy(ctx: InvokeContext, name: str, args: BuyArgs | BuyExactSolInArgs) -> No
         quote = C.quote_buy(args.amount, reserves, rates)
         if quote.total > args.max_sol_cost:
             raise thrown(ctx, 6002)
-    else:
-        quote = C.quote_buy_exact_sol_in(args.spendable_sol_in, reserves, rates)
-        if quote.amount == 0:
-            raise thrown(ctx, 6020)
-        if quote.amount < args.min_tokens_out:
-            raise thrown(ctx, 6042)
+        return quote
+    spendable = (
+        args.spendable_sol_in if isinstance(args, BuyExactSolInArgs) else args.spendable_quote_in
+    )
+    quote = C.quote_buy_exact_sol_in(spendable, reserves, rates)
+    if quote.amount == 0:
+        raise thrown(ctx, 6020)
+    if quote.amount < args.min_tokens_out:
+        raise thrown(ctx, 6042)
+    return quote
+
+
+def _buy(
+    ctx: InvokeContext, args: BuyLike, trade: Trade, global_: Global, curve: BondingCurve
+) -> None:
+    rates = _rates(ctx, curve, global_)
+    quote = _quote_for_buy(ctx, args, curve, rates)
+    track = bool(getattr(args, "track_volume", False))
     _grow_curve(ctx, trade.curve, trade.user)
     uva = _ensure_user_volume_accumulator(ctx, trade.user)
     token_transfer(
@@ -347,33 +336,23 @@ def _buy(ctx: InvokeContext, name: str, args: BuyArgs | BuyExactSolInArgs) -> No
         amount=quote.amount,
     )
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
-    system_transfer(ctx, trade.user, trade.curve, quote.sol_cost)
-    system_transfer(ctx, trade.user, trade.fee_recipient, to_recipient)
-    system_transfer(ctx, trade.user, trade.buyback_recipient, buyback)
-    vault_rent = _vault_rent(ctx, trade.creator_vault, quote.creator_fee)
-    system_transfer(ctx, trade.user, trade.creator_vault, quote.creator_fee + vault_rent)
-    after = C.apply_buy(reserves, quote)
+    _pay_from_user(ctx, trade, "curve", quote.sol_cost)
+    _pay_from_user(ctx, trade, "fee", to_recipient)
+    _pay_from_user(ctx, trade, "buyback", buyback)
+    if trade.quote is None:
+        vault_rent = _vault_rent(ctx, trade, quote.creator_fee)
+        system_transfer(ctx, trade.user, trade.creator_vault, quote.creator_fee + vault_rent)
+    else:
+        _prepare_creator_vault(ctx, trade, quote.creator_fee)
+        _pay_from_user(ctx, trade, "vault", quote.creator_fee)
+    after = C.apply_buy(C.Reserves.of(curve), quote)
     complete = after.real_token == 0
     _write_curve(ctx, trade.curve, _with_reserves(curve, after, complete=complete))
-    volume = _record_volume(ctx, uva, quote.sol_cost, track=args.track_volume)
+    volume = _record_volume(ctx, uva, quote.sol_cost, track=track)
+    fees = _Fees(rates, quote.protocol_fee, quote.creator_fee, buyback, buyback_bps)
     emit(
         ctx,
-        _trade_event(
-            ctx,
-            trade,
-            curve,
-            after,
-            quote.sol_cost,
-            quote.amount,
-            rates,
-            quote.protocol_fee,
-            quote.creator_fee,
-            buyback,
-            buyback_bps,
-            name,
-            volume,
-            track=args.track_volume,
-        ),
+        _trade_event(ctx, trade, curve, after, quote.sol_cost, quote.amount, fees, volume, track),
     )
     if complete:
         emit(
@@ -391,8 +370,13 @@ def _buy(ctx: InvokeContext, name: str, args: BuyArgs | BuyExactSolInArgs) -> No
 # -- sell ------------------------------------------------------------------------------
 
 
-def _sell(ctx: InvokeContext, args: SellArgs) -> None:
-    trade, global_, curve = _validate_trade(ctx, is_buy=False)
+def _sell(
+    ctx: InvokeContext,
+    args: SellArgs | SellV2Args,
+    trade: Trade,
+    global_: Global,
+    curve: BondingCurve,
+) -> None:
     if args.amount == 0:
         raise thrown(ctx, 6022)
     rates = _rates(ctx, curve, global_)
@@ -414,33 +398,18 @@ def _sell(ctx: InvokeContext, args: SellArgs) -> None:
     if quote.sol_out > curve.real_sol_reserves:
         raise thrown(ctx, 6024)
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
-    vault_rent = _vault_rent(ctx, trade.creator_vault, quote.creator_fee)
-    system_transfer(ctx, trade.user, trade.creator_vault, vault_rent)
-    ctx.move_lamports(trade.curve, trade.user, quote.net)
-    ctx.move_lamports(trade.curve, trade.fee_recipient, to_recipient)
-    ctx.move_lamports(trade.curve, trade.buyback_recipient, buyback)
-    ctx.move_lamports(trade.curve, trade.creator_vault, quote.creator_fee)
+    _prepare_creator_vault(ctx, trade, quote.creator_fee)
+    _pay_from_curve(ctx, trade, "user", quote.net)
+    _pay_from_curve(ctx, trade, "fee", to_recipient)
+    _pay_from_curve(ctx, trade, "buyback", buyback)
+    _pay_from_curve(ctx, trade, "vault", quote.creator_fee)
     after = C.apply_sell(reserves, quote)
     _write_curve(ctx, trade.curve, _with_reserves(curve, after, complete=False))
     volume = _read_volume(ctx, trade.user_volume_accumulator)
+    fees = _Fees(rates, quote.protocol_fee, quote.creator_fee, buyback, buyback_bps)
     emit(
         ctx,
-        _trade_event(
-            ctx,
-            trade,
-            curve,
-            after,
-            quote.sol_out,
-            args.amount,
-            rates,
-            quote.protocol_fee,
-            quote.creator_fee,
-            buyback,
-            buyback_bps,
-            "sell",
-            volume,
-            track=False,
-        ),
+        _trade_event(ctx, trade, curve, after, quote.sol_out, args.amount, fees, volume, False),
     )
 
 
@@ -505,21 +474,24 @@ def _record_volume(ctx: InvokeContext, key: Pubkey, sol: int, *, track: bool) ->
     return vol
 
 
+@attrs.frozen
+class _Fees:
+    rates: C.FeeRates
+    protocol_fee: int
+    creator_fee: int
+    buyback_fee: int
+    buyback_bps: int
+
+
 def _trade_event(
     ctx: InvokeContext,
-    trade: _Trade,
+    trade: Trade,
     curve: BondingCurve,
     after: C.Reserves,
     sol_amount: int,
     token_amount: int,
-    rates: C.FeeRates,
-    protocol_fee: int,
-    creator_fee: int,
-    buyback_fee: int,
-    buyback_bps: int,
-    ix_name: str,
+    fees: _Fees,
     volume: _Volume,
-    *,
     track: bool,
 ) -> TradeEvent:
     return TradeEvent(
@@ -534,22 +506,22 @@ def _trade_event(
         real_sol_reserves=after.real_sol,
         real_token_reserves=after.real_token,
         fee_recipient=trade.fee_recipient,
-        fee_basis_points=rates.protocol_bps,
-        fee=protocol_fee,
+        fee_basis_points=fees.rates.protocol_bps,
+        fee=fees.protocol_fee,
         creator=curve.creator or A.ZERO_KEY,
-        creator_fee_basis_points=rates.creator_bps,
-        creator_fee=creator_fee,
+        creator_fee_basis_points=fees.rates.creator_bps,
+        creator_fee=fees.creator_fee,
         track_volume=track,
         total_unclaimed_tokens=volume.total_unclaimed_tokens,
         total_claimed_tokens=volume.total_claimed_tokens,
         current_sol_volume=volume.current_sol_volume,
         last_update_timestamp=volume.last_update_timestamp,
-        ix_name=ix_name,
+        ix_name=trade.ix_name,
         mayhem_mode=bool(curve.is_mayhem_mode),
         cashback_fee_basis_points=0,
         cashback=0,
-        buyback_fee_basis_points=buyback_bps,
-        buyback_fee=buyback_fee,
+        buyback_fee_basis_points=fees.buyback_bps,
+        buyback_fee=fees.buyback_fee,
         shareholders=(),
         quote_mint=curve.quote_mint or A.ZERO_KEY,
         quote_amount=sol_amount,

@@ -4,10 +4,10 @@ A transaction whose limit is below what it consumes fails (and still pays its fe
 whose limit is far above it pays priority fee for units it never uses (the fee is
 ``limit × price``). Each limit below is what ``simulateTransaction`` reported for that
 kind of transaction on the project's simulator (whose pump program charges the
-mainnet-calibrated compute units of the 2026-10 program, fee-program CPI included), with
-the worst case of each kind measured (a Token-2022 coin, a first trade that creates the
-token account, volume accumulator and creator vault, a curve that grows to 166 bytes)
-and a margin of ``MARGIN_PCT`` on top. ``tests/trading/test_compute_units.py``
+mainnet-calibrated compute units of the 2026-10 program, fee-program CPI included), in
+the worst case of each kind (a Token-2022 coin, a wallet's first BUY that creates its
+token account and volume accumulator), raised where mainnet evidence is higher (see
+``MEASURED``), with a margin of ``MARGIN_PCT`` on top. ``tests/scenario/test_compute_units.py``
 re-measures every kind and fails when a limit no longer covers it with that margin.
 """
 
@@ -31,13 +31,22 @@ class TxKind(enum.StrEnum):
     AMM_SELL = "amm_sell"  # create WSOL account + PumpSwap sell + close both accounts
 
 
-#: measured worst case per kind (see the module docstring), before the margin
+#: measured worst case per kind (see the module docstring), before the margin.
+#: Simulator measurements (2026-12, tests/scenario/test_compute_units.py, fixed keys):
+#: buy 90,909 (Token-2022, first buy of a wallet) / sell 56,155 / buy_v2 90,909 / sell_v2
+#: 56,155 / PumpSwap sell 64,941; other keys move a trade by ~1,500 units per extra PDA
+#: bump iteration (92,409 seen for a buy), hence a few thousand on top. The legacy pump
+#: program's units are calibrated on mainnet transactions, so BUY and SELL are those.
+#: The simulator charges v2 like legacy and the AMM a fixed, uncalibrated cost, so those
+#: kinds keep mainnet's evidence where it is higher: the best-known open-source bot
+#: measured 180k / 120k for buy_v2 / sell_v2 (PROTOCOL.md, 2026-07-28), and a pool SELL
+#: adds a WSOL account round trip to the AMM's fee-program CPI, so it gets the v2 sell's.
 MEASURED: dict[TxKind, int] = {
-    TxKind.BUY: 90_000,
-    TxKind.BUY_V2: 110_000,
-    TxKind.SELL: 60_000,
-    TxKind.SELL_V2: 80_000,
-    TxKind.AMM_SELL: 120_000,
+    TxKind.BUY: 95_000,
+    TxKind.BUY_V2: 139_000,
+    TxKind.SELL: 59_000,
+    TxKind.SELL_V2: 93_000,
+    TxKind.AMM_SELL: 93_000,
 }
 
 

@@ -292,3 +292,27 @@ async def test_v2_buy_names_buy_v2_and_its_measured_limit(chain: Chain) -> None:
     assert order.venue == VENUE_CURVE_V2
     assert order.compute_unit_limit == ComputeUnits().limit(TxKind.BUY_V2)
     assert ca.creators[info.mint] == info.creator
+
+
+async def test_venue_quote_mint_and_holder_flag_survive_the_database(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from trio_trader.store import open_repository
+
+    info = token(quote_mint=A.USDC_MINT, is_holder_reward=True)
+    position = holding(info)
+    order = failed_sell(position, 6004, venue=VENUE_AMM, close_ix_index=None)
+    async with open_repository(Path(str(tmp_path)) / "v.db") as repo:
+        await repo.insert_position(position)
+        await repo.update_position(position, resolved=order)
+        loaded = await repo.get_position(position.id or 0)
+        (trade,) = [t for t in await repo.list_trades(position.id) if t.side == "sell"]
+    assert loaded.token_info == info
+    assert loaded.token_info.quote_mint == A.USDC_MINT
+    assert loaded.token_info.is_holder_reward
+    assert loaded.sell_order is not None
+    assert loaded.sell_order.venue == VENUE_AMM
+    assert loaded.sell_order.close_ix_index is None
+    assert loaded.buy_order is not None
+    assert loaded.buy_order.venue == VENUE_CURVE
+    assert trade.venue == VENUE_AMM

@@ -18,13 +18,14 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from tests.scenario.graduation import T2022, complete_curve, migrate
-from tests.scenario.harness import Harness, running_bot
+from tests.scenario.harness import SOL, Harness, running_bot
+from trio_trader.chain.transactions import build_transaction
 from trio_trader.listeners.types import NewToken
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.amm import SellEvent, parse_amm_logs
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.events import TradeEvent, parse_logs
-from trio_trader.sim.clients import wsol_ata
+from trio_trader.sim.clients import wrap_sol, wsol_ata
 from trio_trader.trading.orders import VENUE_AMM, VENUE_CURVE, VENUE_CURVE_V2, OrderState
 from trio_trader.trading.token_info import TokenInfo
 
@@ -34,15 +35,35 @@ async def active(h: Harness) -> bool:
     return bool(positions) and positions[0].status == "active"
 
 
+async def wrap_in_wallet(h: Harness, lamports: int) -> int:
+    """The wallet's owner wraps SOL in the wallet's WSOL account (another app, say).
+    Returns the account's lamports (the WSOL plus its rent). Its fee leaves ``funding``."""
+    wallet = h.wallet.pubkey()
+    blockhash, _ = await h.rpc.get_latest_blockhash()
+    tx = build_transaction(wrap_sol(wallet, lamports), h.wallet, blockhash)
+    before = h.sim.ledger.balance(wallet)
+    await h.rpc.send_transaction(tx.raw)
+    with trio.fail_after(10):
+        while h.sim.ledger.get_account(wsol_ata(wallet)) is None:
+            await trio.sleep(0.02)
+    held = h.sim.ledger.balance(wsol_ata(wallet))
+    h.funding -= before - h.sim.ledger.balance(wallet) - held  # the wrap's fee
+    return held
+
+
+@pytest.mark.parametrize("wrapped_before", [0, SOL])
 async def test_a_coin_held_through_graduation_is_sold_on_its_pool_to_the_lamport(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, wrapped_before: int
 ) -> None:
+    # ``wrapped_before``: the wallet already holds WSOL, which the pool SELL unwraps with
+    # its proceeds; those lamports were the wallet's, not the trade's.
     caplog.set_level(logging.INFO)
     # Take profit at +50 %: the whale's buy-out fires it, after the curve completed.
     config = {"exits": {"take_profit_pct": 50.0, "tick_interval": 0.1}}
     async with running_bot(tmp_path, config=config) as h:
         mint = await h.launch()
         await h.wait_until(lambda: active(h))
+        outside = await wrap_in_wallet(h, wrapped_before) if wrapped_before else 0
         await complete_curve(h, mint)
         # The exit fires on the buy-out's price; the curve is complete and the pool does
         # not exist yet: the SELL waits for it (nothing is sent), then sells on it.
@@ -52,6 +73,8 @@ async def test_a_coin_held_through_graduation_is_sold_on_its_pool_to_the_lamport
         assert h.sim.ledger.get_account(canonical_pool_pda(mint)) is None
         await migrate(h, mint)
         await h.wait_until(lambda: h.settled(1))
+        # the wrapped lamports left the system account and came back: only the wrap's fee
+        # (taken out of ``funding``) is outside the books
         (position,) = await h.assert_books_balance()
         trades = await h.trades(position.id, "sell")
     sell = position.sell_order
@@ -81,6 +104,8 @@ async def test_a_coin_held_through_graduation_is_sold_on_its_pool_to_the_lamport
     rent_back = landed.pre_balances[keys.index(base_ata)]
     assert landed.post_balances[keys.index(base_ata)] == 0
     assert sell.sol_change == events[0].user_quote_amount_out - landed.fee + rent_back
+    wsol_index = keys.index(wsol_ata(h.wallet.pubkey()))
+    assert landed.pre_balances[wsol_index] == outside
 
 
 async def test_v2_instructions_buy_and_sell_a_sol_coin(tmp_path: Path) -> None:

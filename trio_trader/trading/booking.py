@@ -28,6 +28,7 @@ from solders.pubkey import Pubkey
 
 from trio_trader import budget
 from trio_trader.chain.types import TransactionInfo
+from trio_trader.pump.addresses import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
 from trio_trader.pump.amm import SellEvent, parse_amm_logs
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.events import DecodeError, TradeEvent, parse_logs
@@ -73,6 +74,23 @@ def _amm_sell_proceeds(tx: TransactionInfo, wallet: Pubkey, order: SellOrder) ->
         if isinstance(event, SellEvent) and event.user == wallet and event.pool == pool:
             total = event.user_quote_amount_out + (total or 0)
     return total
+
+
+def wallet_sol_change(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int:
+    """The order's SOL change of the wallet: its system account's, plus, for a SELL on a
+    pool, the change of its WSOL account (the SELL closes it to unwrap the proceeds).
+
+    A WSOL account the wallet already held before the SELL is unwrapped along with the
+    proceeds; its lamports (rent and any WSOL in it) were the wallet's, not this trade's,
+    so they are taken out again: the position books exactly what the trade earned, and the
+    wallet's SOL grows by that plus what it had wrapped (outside the bot's books). For a
+    WSOL account created and closed by the SELL itself, the correction is zero.
+    """
+    change = tx.sol_change(wallet)
+    if isinstance(order, SellOrder) and order.venue == VENUE_AMM:
+        wsol = associated_token_address(wallet, WSOL_MINT, TOKEN_PROGRAM_ID)
+        change += tx.sol_change(wsol)
+    return change
 
 
 def transaction_fee(order: Order) -> int:

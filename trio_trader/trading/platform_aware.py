@@ -58,7 +58,7 @@ from trio_trader.pump.curve import (
     quote_sell,
 )
 from trio_trader.pump.errors import error_from_transaction_err
-from trio_trader.trading.booking import estimated_booking, pump_sol
+from trio_trader.trading.booking import estimated_booking, pump_sol, wallet_sol_change
 from trio_trader.trading.compute import ComputeUnits, TxKind
 from trio_trader.trading.orders import (
     CURVE_CLOSE_IX_INDEX,
@@ -368,7 +368,7 @@ class ChainAccess:
                 error_message="the transaction never landed before its blockhash expired",
             )
         tx = confirmation.transaction or await self._fetch(order)
-        sol = tx.sol_change(self.wallet) if tx is not None else None
+        sol = wallet_sol_change(tx, self.wallet, order) if tx is not None else None
         tokens = tx.token_change(self.wallet, order.token_info.mint) if tx is not None else None
         fee = tx.fee if tx is not None else None
         slot = confirmation.slot

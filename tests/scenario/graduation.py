@@ -10,16 +10,18 @@ from solders.pubkey import Pubkey
 from tests.scenario.harness import SOL, Harness
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.pump import addresses, instructions
+from trio_trader.pump.amm import Pool, amm_sell
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.curve import FeeRates, Reserves, max_sol_cost, quote_buy
 from trio_trader.sim._genesis import genesis_global
-from trio_trader.sim.clients import migrate_instruction
+from trio_trader.sim.clients import migrate_instruction, unwrap_sol, wrap_sol
 
 T2022 = addresses.TOKEN_2022_PROGRAM_ID
 
 
-async def complete_curve(h: Harness, mint: Pubkey, token_program: Pubkey = T2022) -> None:
-    """A whale buys every token left on the curve: it completes (not migrated yet)."""
+async def complete_curve(h: Harness, mint: Pubkey, token_program: Pubkey = T2022) -> Keypair:
+    """A whale buys every token left on the curve: it completes (not migrated yet).
+    Returns the whale (who holds those tokens)."""
     whale = Keypair()
     h.sim.node.airdrop(whale.pubkey(), 200 * SOL)
     curve = h.sim.ledger.bonding_curve(mint)
@@ -41,6 +43,30 @@ async def complete_curve(h: Harness, mint: Pubkey, token_program: Pubkey = T2022
     with trio.fail_after(10):
         while not (c := h.sim.ledger.bonding_curve(mint)) or not c.complete:
             await trio.sleep(0.02)
+    return whale
+
+
+async def pool_dump(h: Harness, whale: Keypair, mint: Pubkey, share_of_pool: float) -> None:
+    """The whale sells ``share_of_pool`` × the pool's base balance on the pool (WSOL
+    wrapped and unwrapped as the SDK does): the pool's price falls."""
+    address = canonical_pool_pda(mint)
+    account = h.sim.ledger.get_account(address)
+    assert account is not None
+    pool = Pool.decode(bytes(account.data))
+    base = h.sim.ledger.token_balance(address, mint)
+    user = whale.pubkey()
+    ixs = [
+        *wrap_sol(user, 0),
+        amm_sell(
+            pool_address=address, pool=pool, user=user, base_token_program=T2022,
+            quote_token_program=addresses.TOKEN_PROGRAM_ID,
+            protocol_fee_recipient=addresses.FEE_RECIPIENTS[0],
+            base_amount_in=int(base * share_of_pool), min_quote_amount_out=0,
+        ),
+        unwrap_sol(user),
+    ]  # fmt: skip
+    blockhash, _ = await h.rpc.get_latest_blockhash()
+    await h.rpc.send_transaction(build_transaction(ixs, whale, blockhash).raw)
 
 
 async def migrate(h: Harness, mint: Pubkey, token_program: Pubkey = T2022) -> None:

@@ -17,7 +17,7 @@ import trio
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from tests.scenario.graduation import T2022, complete_curve, migrate
+from tests.scenario.graduation import T2022, complete_curve, migrate, pool_dump
 from tests.scenario.harness import SOL, Harness, running_bot
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.listeners.types import NewToken
@@ -106,6 +106,35 @@ async def test_a_coin_held_through_graduation_is_sold_on_its_pool_to_the_lamport
     assert sell.sol_change == events[0].user_quote_amount_out - landed.fee + rent_back
     wsol_index = keys.index(wsol_ata(h.wallet.pubkey()))
     assert landed.pre_balances[wsol_index] == outside
+
+
+async def test_a_pool_sell_front_run_by_a_dump_is_repriced_and_sold(tmp_path: Path) -> None:
+    # The pool's price falls ~17 % between the quote and the SELL (slippage 15 %): the
+    # pool refuses it with its own 6004 ExceededSlippage, the next SELL widens by 10 %.
+    config = {"exits": {"sell_after": 3.0, "tick_interval": 0.1}}
+    async with running_bot(tmp_path, config=config) as h:
+        mint = await h.launch()
+        await h.wait_until(lambda: active(h))
+        whale = await complete_curve(h, mint)
+        await migrate(h, mint)
+
+        async def dump() -> None:
+            await pool_dump(h, whale, mint, 0.1)
+
+        h.seller.front_run_with(h, dump, attempts={1})
+        await h.wait_until(lambda: h.settled(1))
+        (position,) = await h.assert_books_balance()
+        trades = await h.trades(position.id, "sell")
+    assert [(t.venue, t.success, t.error_code, t.error_name) for t in trades] == [
+        (VENUE_AMM, False, 6004, "ExceededSlippage"),
+        (VENUE_AMM, True, None, None),
+    ]
+    assert trades[0].sol_change is not None
+    assert trades[0].sol_change < 0  # the failed attempt's fee, booked
+    sell = position.sell_order
+    assert sell is not None
+    assert sell.slippage_bps == 1_500 + 1_000
+    assert h.token_balance(mint) == 0
 
 
 async def test_v2_instructions_buy_and_sell_a_sol_coin(tmp_path: Path) -> None:

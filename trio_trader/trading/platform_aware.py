@@ -73,6 +73,7 @@ from trio_trader.trading.orders import (
 )
 from trio_trader.trading.position import Position
 from trio_trader.trading.pumpswap import (
+    AMM_ERROR_NAMES,
     PoolNotReady,
     amm_sell_instructions,
     pick,
@@ -327,12 +328,12 @@ class ChainAccess:
                 # lost): not a refusal; confirming reads how they ended.
                 order.mark_sent(sent_at=trio.current_time(), sent_at_wall=time.time())
                 return
-            parts = error_from_transaction_err(exc.err)
+            code, name, message = _error_parts(order, exc.err)
             order.mark_failed(
                 error=exc.err if exc.err is not None else str(exc),
-                error_code=parts.code if parts else exc.program_error_code,
-                error_name=parts.name if parts else "SendRejected",
-                error_message=parts.explanation if parts else str(exc),
+                error_code=code if code is not None else exc.program_error_code,
+                error_name=name or "SendRejected",
+                error_message=message or str(exc),
             )
             return
         except RpcError as exc:
@@ -390,12 +391,12 @@ class ChainAccess:
                 slot=slot, fee_lamports=fee, sol_change=sol or 0, token_change=tokens or 0,
                 pump_sol=pump_sol(tx, self.wallet, order),
             )  # fmt: skip
-        parts = error_from_transaction_err(confirmation.err)
+        code, name, message = _error_parts(order, confirmation.err)
         return order.mark_failed(
             error=confirmation.err,
-            error_code=parts.code if parts else None,
-            error_name=parts.name if parts else "TransactionFailed",
-            error_message=parts.explanation if parts else str(confirmation.err),
+            error_code=code,
+            error_name=name or "TransactionFailed",
+            error_message=message or str(confirmation.err),
             slot=slot,
             fee_lamports=fee,
             sol_change=sol,
@@ -415,6 +416,18 @@ class ChainAccess:
                     return tx
                 await trio.sleep(0.2)
         return None
+
+
+def _error_parts(order: Order, err: object) -> tuple[int | None, str | None, str | None]:
+    """(code, name, explanation) of a custom program error in ``err``; a pool SELL's
+    codes are PumpSwap's (6004 is its ExceededSlippage, not pump's 6004)."""
+    parts = error_from_transaction_err(err)
+    if parts is None:
+        return None, None, None
+    if order.venue == VENUE_AMM and parts.code in AMM_ERROR_NAMES:
+        name = AMM_ERROR_NAMES[parts.code]
+        return parts.code, name, f"PumpSwap error {parts.code} {name}"
+    return parts.code, parts.name, parts.explanation
 
 
 @attrs.define(eq=False, kw_only=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 
+import httpx
 import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from tests.sim.conftest import rpc
 from tests.sim.test_ledger import SOL, funded, make_tx
 from tests.sim.test_ledger_pump import Coin
 from trio_trader.pump import addresses as A
@@ -25,6 +27,7 @@ from trio_trader.pump.amm.accounts import Pool
 from trio_trader.pump.amm.events import BuyEvent, CreatePoolEvent, SellEvent, parse_amm_logs
 from trio_trader.pump.amm.instructions import amm_buy, amm_buy_exact_quote_in, amm_sell
 from trio_trader.pump.amm.migration import pool_from_completed_curve
+from trio_trader.sim import open_sim
 from trio_trader.sim._amm_genesis import amm_fee_config, genesis_global_config
 from trio_trader.sim._genesis import genesis_global
 from trio_trader.sim._migration_event import CompletePumpAmmMigrationEvent
@@ -468,3 +471,21 @@ def test_traders_move_the_pool_price(pool: Graduated) -> None:
 
 def _price(r: Q.PoolReserves) -> float:
     return r.quote / r.base
+
+
+async def test_a_migrated_pool_is_read_over_rpc_like_any_account(
+    autojump_clock: object, grad: Graduated
+) -> None:
+    """``getAccountInfo`` of the pool and of its vaults: the bytes a client decodes."""
+    assert grad.migrate().err is None
+    key, pool = grad.pool
+    async with (
+        open_sim(ledger=grad.ledger, seed=1) as sim,
+        httpx.AsyncClient(base_url=sim.rpc_url, timeout=60) as client,
+    ):
+        info = await rpc(client, "getAccountInfo", [str(key), {"encoding": "base64"}])
+        value = info["value"]
+        assert value["owner"] == AMM
+        assert Pool.decode(base64.b64decode(value["data"][0])) == pool
+        balance = await rpc(client, "getTokenAccountBalance", [str(pool.pool_base_token_account)])
+        assert balance["value"]["amount"] == str(206_900_000_000_000)

@@ -17,6 +17,8 @@ import attrs
 import trio
 from solders.pubkey import Pubkey
 
+from trio_trader.pump.addresses import USDC_MINT, ZERO_KEY
+from trio_trader.pump.amm.events import BuyEvent, CreatePoolEvent, SellEvent
 from trio_trader.pump.events import CompleteEvent, CreateEvent, TradeEvent
 from trio_trader.sim import ledger_summary
 from trio_trader.sim.ledger import ExecutedTransaction, Ledger
@@ -299,3 +301,58 @@ def test_market_repr_never_shows_a_secret_key() -> None:
     for keypair in market._keys.values():
         assert str(keypair) not in text
         assert str(keypair)[:20] not in text
+
+
+async def test_graduated_coins_migrate_and_keep_trading_on_their_pool(
+    autojump_clock: object,
+) -> None:
+    """Completion → pump's migrate → PumpSwap trades whose events move the price."""
+    scenario = load_scenario("graduation")
+    async with market_running(scenario, seed=4) as run:
+        await trio.sleep(45.0)
+        events = [e for tx in run.executed for e in tx.events]
+        completes = [e for e in events if isinstance(e, CompleteEvent)]
+        pools = [e for e in events if isinstance(e, CreatePoolEvent)]
+        assert completes
+        assert {e.base_mint for e in pools} == {e.mint for e in completes}
+        assert run.market.stats.pools_created == len(pools)
+        assert run.market.stats.trades_failed == 0
+        for created in pools:
+            found = run.node.ledger.pool(created.base_mint)
+            assert found is not None
+            assert found[0] == created.pool
+            swaps = [
+                e for e in events if isinstance(e, BuyEvent | SellEvent) and e.pool == created.pool
+            ]
+            assert any(isinstance(e, BuyEvent) for e in swaps)
+            assert any(isinstance(e, SellEvent) for e in swaps)
+            prices = {
+                Fraction(e.pool_quote_token_reserves, e.pool_base_token_reserves) for e in swaps
+            }
+            assert len(prices) > 1  # the price moves
+            curve = run.node.ledger.bonding_curve(created.base_mint)
+            assert curve is not None
+            assert curve.complete
+            assert curve.virtual_token_reserves == 0  # migrated
+
+
+async def test_usdc_coins_are_launched_and_traded_with_v2_in_usdc(autojump_clock: object) -> None:
+    scenario = load_scenario("graduation")
+    async with market_running(scenario, seed=4) as run:
+        await trio.sleep(30.0)
+        usdc = [t for t in run.market.tokens if t.quoted_in_token]
+        assert usdc
+        for token in usdc:
+            trades = run.trades(token.mint)
+            assert trades
+            assert {t.quote_mint for t in trades} == {USDC_MINT}
+            assert {t.ix_name for t in trades} <= {"buy_v2", "sell_v2"}
+            curve = run.node.ledger.bonding_curve(token.mint)
+            assert curve is not None
+            assert curve.quote_mint == USDC_MINT
+        assert all(t.quote_mint == ZERO_KEY for t in run.market.tokens if t not in usdc)
+
+
+def test_scenarios_without_usdc_draw_no_usdc_coins() -> None:
+    assert load_scenario("default").launches.usdc_share == 0.0
+    assert load_scenario("graduation").launches.usdc_share > 0

@@ -7,7 +7,10 @@ initial reserves), the fee program's FeeConfig with the 2025-2026 bonding-curve 
 the pump, fee, mayhem and Metaplex programs (their code is emulated or absent, but
 ``getAccountInfo`` finds them), the global volume accumulator, and every fee / buyback
 recipient funded at its rent-exempt minimum (a fee smaller than that minimum sent to an
-empty account would otherwise break the runtime's rent rule).
+empty account would otherwise break the runtime's rent rule), as is Global's withdraw
+authority (it receives what is left of each migration fee). The WSOL native mint, and
+PumpSwap's accounts, the USDC mint and the recipients' quote accounts
+(:mod:`._amm_genesis`) complete it. Global whitelists USDC as a quote mint.
 """
 
 from __future__ import annotations

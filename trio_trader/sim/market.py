@@ -48,10 +48,12 @@ from trio_trader.pump.addresses import (
     GLOBAL,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
+    USDC_MINT,
     ZERO_KEY,
     associated_token_address,
     bonding_curve_pda,
 )
+from trio_trader.pump.amm.events import CreatePoolEvent
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
     TOKEN_TOTAL_SUPPLY,
@@ -65,6 +67,16 @@ from trio_trader.pump.curve import (
     quote_sell,
 )
 from trio_trader.pump.events import CompleteEvent, DecodeError
+from trio_trader.sim._market_pool import (
+    MIGRATE_COMPUTE_UNITS,
+    POOL_COMPUTE_UNITS,
+    PoolView,
+    migrate_ixs,
+    pool_buy_ixs,
+    pool_sell_ixs,
+    v2_trade_ix,
+)
+from trio_trader.sim.clients import quoted_create_v2
 from trio_trader.sim.node import Node, SendError
 from trio_trader.sim.scenario import Profile, Range, Scenario
 
@@ -78,6 +90,9 @@ CREATE_COMPUTE_UNITS = 500_000
 """Create + ATA + buy, as the SDK README budgets it."""
 SCRIPT_RETRY = Range(0.4, 1.2)
 SCRIPT_ATTEMPTS = 10
+MIGRATE_RETRY = Range(1.0, 2.0)
+"""Between migrate attempts: long enough for the previous one to land (2-5 slots)."""
+MIGRATOR_FUNDING = 10 * 1_000_000_000
 
 _ADJECTIVES = ("Based", "Giga", "Tiny", "Moon", "Dark", "Happy", "Turbo", "Lazy", "Shiny", "Wild")
 _NOUNS = ("Frog", "Cat", "Doge", "Pepe", "Whale", "Rocket", "Banana", "Wizard", "Goblin", "Ape")
@@ -102,6 +117,10 @@ class MarketStats:
     dropped: int = 0
     send_errors: int = 0
     curves_completed: int = 0
+    migrations_submitted: int = 0
+    pools_created: int = 0
+    pool_buys_submitted: int = 0
+    pool_sells_submitted: int = 0
 
 
 @attrs.frozen
@@ -128,6 +147,11 @@ class LaunchedToken:
     profile: Profile
     launched_at: float
     participants: set[Pubkey] = attrs.field(factory=set)
+    quote_mint: Pubkey = ZERO_KEY  # the curve's: the zero key for SOL, else USDC
+
+    @property
+    def quoted_in_token(self) -> bool:
+        return self.quote_mint != ZERO_KEY
 
 
 @attrs.frozen
@@ -180,12 +204,17 @@ class Market:
     _pending: dict[Signature, _Pending] = attrs.field(init=False, factory=dict, repr=False)
     _global: Global | None = attrs.field(init=False, default=None, repr=False)
     _fee_config: FeeConfig | None = attrs.field(init=False, default=None, repr=False)
+    migrator: Pubkey = attrs.field(init=False)
+    _graduates: trio.MemorySendChannel[Pubkey] | None = attrs.field(
+        init=False, default=None, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         wallets = self.scenario.wallets
         self.creators = [self._make_wallet("creator", i) for i in range(wallets.creators)]
         self.traders = [self._make_wallet("trader", i) for i in range(wallets.traders)]
         self.whales = [self._make_wallet("whale", i) for i in range(wallets.whales)]
+        self.migrator = self._make_wallet("migrator", 0)
 
     # ------------------------------------------------------------------ setup
     def _rng(self, *labels: object) -> random.Random:
@@ -212,6 +241,9 @@ class Market:
         ):
             for pubkey in pubkeys:
                 self.node.ledger.airdrop(pubkey, lamports)
+                if self.scenario.launches.usdc_share > 0:
+                    self.node.ledger.mint_quote_tokens(pubkey, lamports)
+        self.node.ledger.airdrop(self.migrator, MIGRATOR_FUNDING)
         self._global = self._decode(GLOBAL, Global.decode)
         self._fee_config = self._decode(FEE_CONFIG, FeeConfig.decode)
 
@@ -227,6 +259,10 @@ class Market:
         """Fund the wallets, then launch and trade until cancelled."""
         self.fund()
         async with trio.open_nursery() as nursery:
+            if self.scenario.graduation.migrate:
+                send, receive = trio.open_memory_channel[Pubkey](float("inf"))
+                self._graduates = send
+                nursery.start_soon(self._migrator, receive)
             nursery.start_soon(self._settle_loop)
             if self.scenario.launches.rate_per_second > 0:
                 nursery.start_soon(self._launcher, nursery)
@@ -262,12 +298,20 @@ class Market:
                 self.stats.tokens_created += 1
             else:
                 self.stats.creates_failed += 1
+        elif kind == "migrate":
+            pass  # counted by its CreatePoolEvent below
         elif ok:
             self.stats.trades_landed += 1
         else:
             self.stats.trades_failed += 1
-        if ok and any(isinstance(e, CompleteEvent) for e in getattr(executed, "events", ())):
-            self.stats.curves_completed += 1
+        events = getattr(executed, "events", ()) if ok else ()
+        for event in events:
+            if isinstance(event, CompleteEvent):
+                self.stats.curves_completed += 1
+                if self._graduates is not None:
+                    self._graduates.send_nowait(event.mint)
+            elif isinstance(event, CreatePoolEvent):
+                self.stats.pools_created += 1
 
     def summary(self) -> MarketSummary:
         """Every funded wallet's SOL and token balances, and the settled counters."""
@@ -360,7 +404,12 @@ class Market:
         curve = self._read_curve(token.mint)
         if curve is None or curve.complete:
             return None
-        budget = min(budget, self.node.ledger.balance(user) - FEE_RESERVE_LAMPORTS)
+        if self.node.ledger.balance(user) < FEE_RESERVE_LAMPORTS:
+            return None
+        available = self._quote_balance(user, token) - (
+            0 if token.quoted_in_token else FEE_RESERVE_LAMPORTS
+        )
+        budget = min(budget, available)
         if budget <= 0:
             return None
         quote = quote_buy_for_sol(budget, Reserves.of(curve), self._rates(curve))
@@ -383,16 +432,7 @@ class Market:
             ixs.create_associated_token_account_idempotent(
                 payer=user, owner=user, mint=token.mint, token_program=token.token_program
             ),
-            ixs.buy(
-                user=user,
-                mint=token.mint,
-                creator=curve.creator or ZERO_KEY,
-                token_program=token.token_program,
-                fee_recipient=self._fee_recipient(rng),
-                amount=amount,
-                max_sol_cost=max_sol_cost(total, slippage_bps),
-                buyback_fee_recipient=self._buyback_recipient(rng),
-            ),
+            self._buy_ix(token, user, curve, amount, max_sol_cost(total, slippage_bps), rng),
         ]
         self.stats.trades_submitted += 1
         self.stats.buys_submitted += 1
@@ -414,19 +454,150 @@ class Market:
         if amount <= 0:
             return None
         quote = quote_sell(amount, Reserves.of(curve), self._rates(curve))
-        instruction = ixs.sell(
+        min_out = min_sol_output(quote.net, min(slippage_bps, 10_000))
+        if token.quoted_in_token:
+            instruction = v2_trade_ix(
+                curve,
+                is_buy=False,
+                user=user,
+                mint=token.mint,
+                token_program=token.token_program,
+                fee_recipient=self._fee_recipient(rng),
+                buyback=self._buyback_recipient(rng),
+                amount=amount,
+                limit=min_out,
+            )
+        else:
+            instruction = ixs.sell(
+                user=user,
+                mint=token.mint,
+                creator=curve.creator or ZERO_KEY,
+                token_program=token.token_program,
+                fee_recipient=self._fee_recipient(rng),
+                amount=amount,
+                min_sol_output=min_out,
+                buyback_fee_recipient=self._buyback_recipient(rng),
+            )
+        self.stats.trades_submitted += 1
+        self.stats.sells_submitted += 1
+        return self._submit("trade", [instruction], user, rng)
+
+    def _buy_ix(
+        self,
+        token: LaunchedToken,
+        user: Pubkey,
+        curve: BondingCurve,
+        amount: int,
+        limit: int,
+        rng: random.Random,
+    ) -> Instruction:
+        """Legacy ``buy`` for a SOL curve, ``buy_v2`` in its quote mint otherwise."""
+        if token.quoted_in_token:
+            return v2_trade_ix(
+                curve,
+                is_buy=True,
+                user=user,
+                mint=token.mint,
+                token_program=token.token_program,
+                fee_recipient=self._fee_recipient(rng),
+                buyback=self._buyback_recipient(rng),
+                amount=amount,
+                limit=limit,
+            )
+        return ixs.buy(
             user=user,
             mint=token.mint,
             creator=curve.creator or ZERO_KEY,
             token_program=token.token_program,
             fee_recipient=self._fee_recipient(rng),
             amount=amount,
-            min_sol_output=min_sol_output(quote.net, min(slippage_bps, 10_000)),
+            max_sol_cost=limit,
             buyback_fee_recipient=self._buyback_recipient(rng),
         )
+
+    def _quote_balance(self, user: Pubkey, token: LaunchedToken) -> int:
+        """What ``user`` can pay with: lamports, or units of the coin's quote token."""
+        if not token.quoted_in_token:
+            return self.node.ledger.balance(user)
+        address = associated_token_address(user, token.quote_mint, TOKEN_PROGRAM_ID)
+        account = self.node.ledger.get_account(address)
+        if account is None or len(account.data) < 72:
+            return 0
+        return int.from_bytes(bytes(account.data)[64:72], "little")
+
+    # ----------------------------------------------------------- the pool
+    def pool_buy(
+        self, token: LaunchedToken, user: Pubkey, budget: int, slippage_bps: int, rng: random.Random
+    ) -> Signature | None:
+        """Buy on the token's PumpSwap pool with ``budget`` lamports (fees included)."""
+        view = PoolView.read(self.node.ledger, token.mint)
+        if view is None:
+            return None
+        budget = min(budget, self.node.ledger.balance(user) - 2 * FEE_RESERVE_LAMPORTS)
+        if budget <= 0:
+            return None
+        built = pool_buy_ixs(
+            view,
+            user=user,
+            token_program=token.token_program,
+            budget=budget,
+            slippage_bps=slippage_bps,
+            rng=rng,
+            ledger=self.node.ledger,
+        )
+        if built is None:
+            return None
+        token.participants.add(user)
         self.stats.trades_submitted += 1
-        self.stats.sells_submitted += 1
-        return self._submit("trade", [instruction], user, rng)
+        self.stats.pool_buys_submitted += 1
+        return self._submit("trade", built[0], user, rng, units=POOL_COMPUTE_UNITS)
+
+    def pool_sell(
+        self,
+        token: LaunchedToken,
+        user: Pubkey,
+        fraction: float,
+        slippage_bps: int,
+        rng: random.Random,
+    ) -> Signature | None:
+        """Sell ``fraction`` of ``user``'s tokens on the token's PumpSwap pool."""
+        view = PoolView.read(self.node.ledger, token.mint)
+        amount = _scaled(self.holding(user, token), fraction)
+        if view is None or amount <= 0:
+            return None
+        instructions = pool_sell_ixs(
+            view,
+            user=user,
+            token_program=token.token_program,
+            amount=amount,
+            slippage_bps=slippage_bps,
+            rng=rng,
+            ledger=self.node.ledger,
+        )
+        self.stats.trades_submitted += 1
+        self.stats.pool_sells_submitted += 1
+        return self._submit("trade", instructions, user, rng, units=POOL_COMPUTE_UNITS)
+
+    async def _migrator(self, receive: trio.MemoryReceiveChannel[Pubkey]) -> None:
+        """Migrate every completed SOL curve, as pump's migration service does."""
+        by_mint = {}
+        async with trio.open_nursery() as nursery, receive:
+            async for mint in receive:
+                by_mint.update({t.mint: t for t in self.tokens})
+                token = by_mint.get(mint)
+                if token is None or token.quoted_in_token:
+                    continue  # token-quoted curves need migrate_v2 (not emulated)
+                nursery.start_soon(self._migrate, token, self._rng("migrate", token.index))
+
+    async def _migrate(self, token: LaunchedToken, rng: random.Random) -> None:
+        await trio.sleep(_uniform(rng, self.scenario.graduation.migrate_after))
+        for _attempt in range(SCRIPT_ATTEMPTS):
+            if self.node.ledger.pool(token.mint) is not None or self._global is None:
+                return
+            instructions = migrate_ixs(self.migrator, token.mint, token.token_program, self._global)
+            self.stats.migrations_submitted += 1
+            self._submit("migrate", instructions, self.migrator, rng, units=MIGRATE_COMPUTE_UNITS)
+            await trio.sleep(_uniform(rng, MIGRATE_RETRY))
 
     # ---------------------------------------------------------------- actors
     async def _launcher(self, nursery: trio.Nursery) -> None:
@@ -449,6 +620,8 @@ class Market:
         creator = rng.choice(self.creators)
         profile = rng.choices(self.scenario.profiles, [p.weight for p in self.scenario.profiles])[0]
         v2 = rng.random() < launches.create_v2_share
+        # no draw at 0: seeded runs of scenarios without USDC coins stay as they were
+        usdc = v2 and launches.usdc_share > 0 and rng.random() < launches.usdc_share
         mint_key = Keypair.from_seed(rng.randbytes(32))
         name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} {index}"
         symbol = "".join(word[:2] for word in name.split()[:2]).upper() + str(index)
@@ -460,6 +633,7 @@ class Market:
             profile=profile,
             launched_at=trio.current_time(),
             participants={creator},
+            quote_mint=USDC_MINT if usdc else ZERO_KEY,
         )
         builder = ixs.create_v2 if v2 else ixs.create
         create = builder(
@@ -470,10 +644,12 @@ class Market:
             symbol=symbol,
             uri=f"https://sim.invalid/token/{index}.json",
         )
-        instructions = [
-            create,
-            *self._initial_buy(token, _randint(rng, launches.initial_buy_sol), rng),
-        ]
+        if usdc:
+            create = quoted_create_v2(create, USDC_MINT)
+        first_buy = self._initial_buy(token, _randint(rng, launches.initial_buy_sol), rng)
+        # create_v2 + buy_v2 with their quote accounts exceed 1,232 bytes without lookup
+        # tables: a USDC coin's first buy follows in its own transaction
+        instructions = [create] if usdc else [create, *first_buy]
         self.tokens.append(token)
         self.stats.launches_submitted += 1
         self._submit(
@@ -484,6 +660,10 @@ class Market:
             units=CREATE_COMPUTE_UNITS,
             extra_signers=[mint_key],
         )
+        if usdc and first_buy:
+            self.stats.trades_submitted += 1
+            self.stats.buys_submitted += 1
+            self._submit("trade", first_buy, creator, rng)
         log.debug("launched #%d %s (%s) by %s", index, token.mint, profile.kind, creator)
         return token
 
@@ -493,8 +673,11 @@ class Market:
         """The creator's buy on the fresh curve the create instruction is about to write."""
         reserves = INITIAL_RESERVES
         if self._global is not None:
+            virtual_quote = self._global.initial_virtual_sol_reserves
+            if token.quoted_in_token:
+                virtual_quote = self._global.initial_virtual_quote_reserves or virtual_quote
             reserves = Reserves(
-                self._global.initial_virtual_sol_reserves,
+                virtual_quote,
                 self._global.initial_virtual_token_reserves,
                 0,
                 self._global.initial_real_token_reserves,
@@ -507,10 +690,12 @@ class Market:
             token_total_supply=TOKEN_TOTAL_SUPPLY,
             complete=False,
             creator=token.creator,
+            quote_mint=token.quote_mint,
         )
         quote = quote_buy_for_sol(budget, reserves, self._rates(fresh))
         if quote.amount <= 0:
             return []
+        limit = max_sol_cost(quote.total, 100)
         return [
             ixs.create_associated_token_account_idempotent(
                 payer=token.creator,
@@ -518,16 +703,7 @@ class Market:
                 mint=token.mint,
                 token_program=token.token_program,
             ),
-            ixs.buy(
-                user=token.creator,
-                mint=token.mint,
-                creator=token.creator,
-                token_program=token.token_program,
-                fee_recipient=self._fee_recipient(rng),
-                amount=quote.amount,
-                max_sol_cost=max_sol_cost(quote.total, 100),
-                buyback_fee_recipient=self._buyback_recipient(rng),
-            ),
+            self._buy_ix(token, token.creator, fresh, quote.amount, limit, rng),
         ]
 
     async def _token_life(self, token: LaunchedToken, rng: random.Random) -> None:
@@ -562,7 +738,11 @@ class Market:
             if curve is None:
                 continue  # the create has not landed yet
             if curve.complete:
-                return
+                if not self._trades_on_pool(token):
+                    return
+                with _survive(token):
+                    self._pool_step(token, user, rng)
+                continue
             p_buy = profile.buy_probability
             if profile.kind == "pump_dump":
                 if trio.current_time() >= pump_end:
@@ -578,6 +758,21 @@ class Market:
                     fraction = _uniform(rng, profile.sell_fraction)
                     self.sell(token, user, fraction, profile.slippage_bps, rng)
 
+    def _trades_on_pool(self, token: LaunchedToken) -> bool:
+        graduation = self.scenario.graduation
+        return graduation.migrate and graduation.pool_trading and not token.quoted_in_token
+
+    def _pool_step(self, token: LaunchedToken, user: Pubkey, rng: random.Random) -> None:
+        """One random-walk step on the pool (nothing until the migration lands)."""
+        if self.node.ledger.pool(token.mint) is None:
+            return
+        profile = token.profile
+        if rng.random() < profile.buy_probability or self.holding(user, token) == 0:
+            self.pool_buy(token, user, _randint(rng, profile.buy_sol), profile.slippage_bps, rng)
+        else:
+            fraction = _uniform(rng, profile.sell_fraction)
+            self.pool_sell(token, user, fraction, profile.slippage_bps, rng)
+
     async def _creator_dump(self, token: LaunchedToken, delay: float, rng: random.Random) -> None:
         """The creator sells its whole holding (a rug, or the end of a pump)."""
         await trio.sleep(max(delay, 0.0))
@@ -592,6 +787,8 @@ class Market:
         """Buy every token left on the curve, retrying until the curve is complete."""
         whale = rng.choice(self.whales)
         await trio.sleep(_uniform(rng, token.profile.whale_after))
+        if token.quoted_in_token:
+            return  # whales buy out SOL curves only (USDC curves would never migrate)
         for _attempt in range(SCRIPT_ATTEMPTS):
             curve = self._read_curve(token.mint)
             if curve is not None and curve.complete:

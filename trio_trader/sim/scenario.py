@@ -34,6 +34,7 @@ from trio_trader.sim.faults import Faults
 
 __all__ = [
     "FaultSettings",
+    "Graduation",
     "Lamports",
     "Launches",
     "PriorityFees",
@@ -124,10 +125,17 @@ class Launches:
             the legacy ``create``.
         initial_buy_sol: the creator's own buy, in the create transaction.
         max_tokens: stop launching after this many (``None`` = no limit).
+        usdc_share: fraction of the ``create_v2`` launches quoted in the simulator's USDC
+            instead of SOL (mainnet has such coins; a bot skips them by default). Their
+            creators and traders trade them with ``buy_v2`` / ``sell_v2``, their whales
+            leave them alone (the simulator does not migrate token-quoted curves). Every
+            wallet gets USDC base units equal to its SOL funding in lamports (a USDC
+            curve's reserves are numerically those of a SOL curve: 30,000 USDC virtual).
     """
 
     rate_per_second: float = attrs.field(default=0.0, validator=_non_negative)
     create_v2_share: float = attrs.field(default=0.8, validator=_probability)
+    usdc_share: float = attrs.field(default=0.0, validator=_probability)
     initial_buy_sol: Range[Lamports] = Range(
         Lamports(LAMPORTS_PER_SOL // 10), Lamports(2 * LAMPORTS_PER_SOL)
     )
@@ -174,7 +182,8 @@ class Profile:
       then the creator and every trader sell their whole holding and the token goes quiet.
     * ``instant_rug``: ``rug_after`` seconds after launch the creator sells everything.
     * ``curve_complete``: ``whale_after`` seconds after launch a whale buys every token
-      left on the curve, which completes it.
+      left on the curve, which completes it; then the coin graduates to PumpSwap as
+      ``[graduation]`` says.
     """
 
     kind: ProfileKind = "random_walk"
@@ -228,6 +237,23 @@ class FaultSettings:
 
 
 @attrs.frozen
+class Graduation:
+    """What follows a completed curve (mainnet: pump's migration service, then PumpSwap).
+
+    Attributes:
+        migrate: the market's migrator sends pump's ``migrate`` for every completed
+            SOL curve, ``migrate_after`` seconds after the completion landed.
+        pool_trading: the token's traders keep trading it on its PumpSwap pool after
+            migration (WSOL wrapped and unwrapped in each transaction), so the pool's
+            price moves and its Buy/Sell events flow.
+    """
+
+    migrate: bool = True
+    migrate_after: Range[float] = Range(0.5, 3.0)
+    pool_trading: bool = True
+
+
+@attrs.frozen
 class Scenario:
     """One market: wallets, launches, trading profiles, fees and faults."""
 
@@ -239,6 +265,7 @@ class Scenario:
     profiles: tuple[Profile, ...] = ()
     priority_fees: PriorityFees = PriorityFees()
     faults: FaultSettings = FaultSettings()
+    graduation: Graduation = Graduation()
 
     def __attrs_post_init__(self) -> None:
         if self.launches.rate_per_second > 0 and not self.profiles:
@@ -265,6 +292,12 @@ def _strict_float(value: object, _type: object) -> float:
     return float(value)
 
 
+def _strict_bool(value: object, _type: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
+
+
 def _strict_str(value: object, _type: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {value!r}")
@@ -289,6 +322,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(float, _strict_float)
     converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(Lamports, _sol_to_lamports)
     return converter
 

@@ -1,0 +1,186 @@
+"""The market's graduation actors: quotes and instructions for the migrator and for
+traders on a PumpSwap pool, and for coins quoted in USDC (v2 instructions).
+
+Kept out of :mod:`.market` so that module stays about actors and timing; everything here
+is synchronous and reads the ledger as it is now.
+"""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+
+from trio_trader.pump import addresses as A
+from trio_trader.pump import instructions as ixs
+from trio_trader.pump.accounts import BondingCurve, FeeConfig, Fees, Global
+from trio_trader.pump.amm import quote as Q
+from trio_trader.pump.amm.accounts import GlobalConfig, Pool
+from trio_trader.pump.amm.addresses import AMM_FEE_CONFIG, GLOBAL_CONFIG
+from trio_trader.pump.amm.instructions import amm_buy, amm_sell
+from trio_trader.pump.curve import max_sol_cost, min_sol_output
+
+from ._node_types import LedgerLike
+from .clients import migrate_instruction, unwrap_sol, wrap_sol
+
+__all__ = ["PoolView", "migrate_ixs", "pool_buy_ixs", "pool_sell_ixs", "v2_trade_ix"]
+
+MIGRATE_COMPUTE_UNITS = 400_000  # the emulated migrate uses ≈ 170k
+POOL_COMPUTE_UNITS = 300_000  # PumpSwap trades with the WSOL wrap (SDK README: 250-300k)
+
+
+@attrs.frozen
+class PoolView:
+    """A pool and what its next trade costs, read from the ledger."""
+
+    key: Pubkey
+    pool: Pool
+    reserves: Q.PoolReserves
+    fees: Fees
+
+    @classmethod
+    def read(cls, ledger: LedgerLike, mint: Pubkey) -> PoolView | None:
+        found = ledger.pool(mint)
+        if found is None:
+            return None
+        key, pool = found
+        base = _amount(ledger, pool.pool_base_token_account)
+        quote = _amount(ledger, pool.pool_quote_token_account)
+        if base <= 0 or quote <= 0:
+            return None
+        reserves = Q.PoolReserves(base, quote, pool.virtual_quote_reserves or 0)
+        config = GlobalConfig.decode(_data(ledger, GLOBAL_CONFIG))
+        fee_config = FeeConfig.decode(_data(ledger, AMM_FEE_CONFIG))
+        supply = int.from_bytes(_data(ledger, pool.base_mint)[36:44], "little")
+        fees = Q.amm_fee_rates(pool, config, fee_config, reserves=reserves, base_mint_supply=supply)
+        return cls(key, pool, reserves, fees)
+
+
+def _data(ledger: LedgerLike, key: Pubkey) -> bytes:
+    acct = ledger.get_account(key)
+    if acct is None:
+        raise ValueError(f"the ledger has no account {key}")
+    return bytes(acct.data)
+
+
+def _amount(ledger: LedgerLike, key: Pubkey) -> int:
+    acct = ledger.get_account(key)
+    return 0 if acct is None else int.from_bytes(bytes(acct.data)[64:72], "little")
+
+
+def _recipients(ledger: LedgerLike, rng: random.Random) -> tuple[Pubkey, Pubkey]:
+    config = GlobalConfig.decode(_data(ledger, GLOBAL_CONFIG))
+    protocol = rng.choice(config.protocol_fee_recipients)
+    buyback = rng.choice(config.buyback_fee_recipients or A.BUYBACK_FEE_RECIPIENTS)
+    return protocol, buyback
+
+
+def migrate_ixs(
+    migrator: Pubkey, mint: Pubkey, token_program: Pubkey, global_: Global
+) -> list[Instruction]:
+    """pump ``migrate`` of a completed SOL curve, sent by the market's migrator."""
+    return [
+        migrate_instruction(
+            user=migrator,
+            mint=mint,
+            base_token_program=token_program,
+            withdraw_authority=global_.withdraw_authority or A.ZERO_KEY,
+        )
+    ]
+
+
+def pool_buy_ixs(
+    view: PoolView,
+    *,
+    user: Pubkey,
+    token_program: Pubkey,
+    budget: int,
+    slippage_bps: int,
+    rng: random.Random,
+    ledger: LedgerLike,
+) -> tuple[list[Instruction], int] | None:
+    """Wrap, buy what ``budget`` lamports pay for, unwrap; and the SOL wrapped."""
+    base_out = Q.quote_amm_buy_exact_quote_in(budget, view.reserves, view.fees)
+    if base_out <= 0 or base_out >= view.reserves.base:
+        return None
+    quote = Q.quote_amm_buy(base_out, view.reserves, view.fees)
+    max_in = max_sol_cost(quote.total, slippage_bps)
+    protocol, buyback = _recipients(ledger, rng)
+    buy = amm_buy(
+        pool_address=view.key,
+        pool=view.pool,
+        user=user,
+        base_token_program=token_program,
+        quote_token_program=A.TOKEN_PROGRAM_ID,
+        protocol_fee_recipient=protocol,
+        base_amount_out=base_out,
+        max_quote_amount_in=max_in,
+        buyback_fee_recipient=buyback,
+    )
+    base_ata = ixs.create_associated_token_account_idempotent(
+        payer=user, owner=user, mint=view.pool.base_mint, token_program=token_program
+    )
+    return [*wrap_sol(user, max_in), base_ata, buy, unwrap_sol(user)], max_in
+
+
+def pool_sell_ixs(
+    view: PoolView,
+    *,
+    user: Pubkey,
+    token_program: Pubkey,
+    amount: int,
+    slippage_bps: int,
+    rng: random.Random,
+    ledger: LedgerLike,
+) -> list[Instruction]:
+    """Create the WSOL account, sell ``amount``, unwrap the proceeds.
+
+    Raises:
+        ValueError: the pool cannot pay this sell (the SDK's error).
+    """
+    quote = Q.quote_amm_sell(amount, view.reserves, view.fees)
+    protocol, buyback = _recipients(ledger, rng)
+    sell = amm_sell(
+        pool_address=view.key,
+        pool=view.pool,
+        user=user,
+        base_token_program=token_program,
+        quote_token_program=A.TOKEN_PROGRAM_ID,
+        protocol_fee_recipient=protocol,
+        base_amount_in=amount,
+        min_quote_amount_out=min_sol_output(quote.net, min(slippage_bps, 10_000)),
+        buyback_fee_recipient=buyback,
+    )
+    return [*wrap_sol(user, 0), sell, unwrap_sol(user)]
+
+
+def v2_trade_ix(
+    curve: BondingCurve,
+    *,
+    is_buy: bool,
+    user: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+    fee_recipient: Pubkey,
+    buyback: Pubkey,
+    amount: int,
+    limit: int,
+) -> Instruction:
+    """``buy_v2`` (``limit`` = max cost) or ``sell_v2`` (``limit`` = min output) on a
+    curve quoted in an SPL token (SPL Token program)."""
+    common = {
+        "user": user,
+        "mint": mint,
+        "creator": curve.creator or A.ZERO_KEY,
+        "token_program": token_program,
+        "fee_recipient": fee_recipient,
+        "amount": amount,
+        "quote_mint": curve.quote_mint,
+        "quote_token_program": A.TOKEN_PROGRAM_ID,
+        "buyback_fee_recipient": buyback,
+    }
+    if is_buy:
+        return ixs.buy_v2(max_sol_cost=limit, **common)  # type: ignore[arg-type]
+    return ixs.sell_v2(min_sol_output=limit, **common)  # type: ignore[arg-type]

@@ -14,20 +14,20 @@ from pathlib import Path
 
 import pytest
 import trio
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from tests.scenario.graduation import T2022, complete_curve, migrate, pool_dump
 from tests.scenario.harness import SOL, Harness, running_bot
 from trio_trader.chain.transactions import build_transaction
-from trio_trader.listeners.types import NewToken
 from trio_trader.pump import addresses, instructions
+from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.amm import SellEvent, parse_amm_logs
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.events import TradeEvent, parse_logs
-from trio_trader.sim.clients import wrap_sol, wsol_ata
+from trio_trader.sim.clients import quoted_create_v2, wrap_sol, wsol_ata
 from trio_trader.trading.orders import VENUE_AMM, VENUE_CURVE, VENUE_CURVE_V2, OrderState
-from trio_trader.trading.token_info import TokenInfo
 
 
 async def active(h: Harness) -> bool:
@@ -167,13 +167,17 @@ async def test_v2_instructions_buy_and_sell_a_sol_coin(tmp_path: Path) -> None:
     assert [t.venue for t in trades] == [VENUE_CURVE_V2]
 
 
-def usdc_token(mint: Pubkey, creator: Pubkey) -> TokenInfo:
-    return TokenInfo(
-        mint=mint, name="U", symbol="USDCOIN", uri="u",
-        bonding_curve=addresses.bonding_curve_pda(mint),
-        associated_bonding_curve=addresses.associated_bonding_curve(mint, T2022),
-        creator=creator, user=creator, token_program=T2022, quote_mint=addresses.USDC_MINT,
-    )  # fmt: skip
+async def launch_usdc_coin(h: Harness) -> Pubkey:
+    """The creator launches a coin quoted in USDC (``create_v2`` with a quote mint)."""
+    mint = Keypair()
+    user = h.creator.pubkey()
+    create = instructions.create_v2(
+        mint=mint.pubkey(), user=user, creator=user, name="Dollar", symbol="USDCOIN", uri="u"
+    )
+    ixs = [instructions.set_compute_unit_limit(400_000), quoted_create_v2(create, USDC_MINT)]
+    blockhash, _ = await h.rpc.get_latest_blockhash()
+    await h.rpc.send_transaction(build_transaction(ixs, h.creator, blockhash, [mint]).raw)
+    return mint.pubkey()
 
 
 async def test_a_usdc_quoted_coin_is_skipped_with_its_reason(
@@ -181,22 +185,17 @@ async def test_a_usdc_quoted_coin_is_skipped_with_its_reason(
 ) -> None:
     caplog.set_level(logging.INFO)
     async with running_bot(tmp_path, config={"exits": {"sell_after": 0.5}}) as h:
-        info = usdc_token(Pubkey.new_unique(), h.creator.pubkey())
-        h.bot.trader._on_token(
-            NewToken(
-                token_info=info,
-                creator_buy_lamports=0,
-                signature="x",
-                slot=None,
-                seen_at=trio.current_time(),
-            )
-        )
+        usdc_mint = await launch_usdc_coin(h)
         with trio.fail_after(10):
             while h.bot.trader.stats.skipped_quote == 0:
                 await trio.sleep(0.02)
+        curve = h.sim.ledger.bonding_curve(usdc_mint)
+        assert curve is not None
+        assert curve.quote_mint == USDC_MINT
         # the same bot still trades a SOL coin
         await h.launch()
         await h.wait_until(lambda: h.settled(1))
         positions = await h.assert_books_balance()
-    assert [p.mint for p in positions if p.mint == info.mint] == []
-    assert f"skip {info.display_name}: quoted in {addresses.USDC_MINT}, not SOL" in caplog.text
+    assert [p.mint for p in positions if p.mint == usdc_mint] == []
+    assert len(positions) == 1
+    assert f"({str(usdc_mint)[:8]}): quoted in {USDC_MINT}, not SOL" in caplog.text

@@ -316,3 +316,44 @@ async def test_venue_quote_mint_and_holder_flag_survive_the_database(tmp_path: o
     assert loaded.buy_order is not None
     assert loaded.buy_order.venue == VENUE_CURVE
     assert trade.venue == VENUE_AMM
+
+
+@pytest.mark.parametrize(("code", "refreshed"), [(6000, True), (6062, True), (6003, False)])
+async def test_a_refused_recipient_re_reads_globals_lists(
+    chain: Chain, code: int, refreshed: bool
+) -> None:
+    import attrs
+
+    from tests.trading.venue_fakes import keys
+
+    info = token()
+    chain.put_curve(info, curve_of(info))
+    position = holding(info)
+    failed_sell(position, code)
+    async with RpcClient(("http://a.test",), transport=chain.node.transport()) as rpc:
+        ca = access(rpc, market=await MarketParams.load(rpc))
+        # the program rotated its recipients after start-up
+        rotated = attrs.evolve(GLOBAL, fee_recipient=Pubkey.new_unique(), fee_recipients=keys(7),
+                               buyback_fee_recipients=keys(8))  # fmt: skip
+        chain.put(A.GLOBAL, rotated.encode(), A.PUMP_PROGRAM_ID)
+        seller = PlatformAwareSeller(chain=ca, slippage_bps=SLIPPAGE)
+        await seller.prepare_and_send_order(info, position)
+    sell = _curve_sell(chain)
+    names = (rotated if refreshed else GLOBAL).all_fee_recipients()
+    buybacks = (rotated if refreshed else GLOBAL).buyback_fee_recipients or ()
+    assert sell.accounts[1].pubkey in names  # type: ignore[attr-defined]
+    assert sell.accounts[-1].pubkey in buybacks  # type: ignore[attr-defined]
+
+
+async def test_start_up_refuses_a_global_that_does_not_decode(chain: Chain) -> None:
+    from trio_trader.pump.accounts import DecodeError
+    from trio_trader.pump.amm import GlobalConfig
+
+    chain.put(A.GLOBAL, b"garbage!" * 20, A.PUMP_PROGRAM_ID)
+    async with RpcClient(("http://a.test",), transport=chain.node.transport()) as rpc:
+        with pytest.raises(DecodeError):
+            await MarketParams.load(rpc)
+        market = MarketParams(global_=GLOBAL)
+        await market.refresh(rpc)  # while trading: logged, the last good read kept
+    assert market.global_ == GLOBAL
+    assert market.amm_global_config == GlobalConfig.decode(AMM_GLOBAL.encode())

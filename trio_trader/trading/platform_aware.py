@@ -135,28 +135,33 @@ class MarketParams:
 
     @classmethod
     async def load(cls, rpc: RpcClient) -> MarketParams:
-        """Read the four accounts; a missing one leaves the fallback (``None``)."""
+        """Read the four accounts; a missing one leaves the fallback (``None``).
+
+        Raises:
+            DecodeError: an account that exists but does not decode (start-up stops).
+        """
         market = cls()
-        await market.refresh(rpc)
+        await market.refresh(rpc, strict=True)
         return market
 
-    async def refresh(self, rpc: RpcClient) -> None:
-        """Re-read the accounts (the AMM's are read again if absent at start-up)."""
+    async def refresh(self, rpc: RpcClient, *, strict: bool = False) -> None:
+        """Re-read the accounts: the AMM's if absent at start-up, every one after a trade
+        named a recipient the program no longer lists. Not ``strict``: an account that
+        does not decode is logged and the last good value kept."""
         infos = await rpc.get_multiple_accounts(
             [addresses.GLOBAL, addresses.FEE_CONFIG, GLOBAL_CONFIG, AMM_FEE_CONFIG]
         )
-        global_info, fee_info, amm_global_info, amm_fee_info = infos
-        try:
-            if global_info is not None:
-                self.global_ = Global.decode(global_info.data)
-            if fee_info is not None:
-                self.fee_config = FeeConfig.decode(fee_info.data)
-            if amm_global_info is not None:
-                self.amm_global_config = GlobalConfig.decode(amm_global_info.data)
-            if amm_fee_info is not None:
-                self.amm_fee_config = FeeConfig.decode(amm_fee_info.data)
-        except DecodeError as exc:  # keep what was known; the trade fails loudly if needed
-            log.error("unreadable pump global account: %s", exc)
+        decoders = (Global.decode, FeeConfig.decode, GlobalConfig.decode, FeeConfig.decode)
+        names = ("global_", "fee_config", "amm_global_config", "amm_fee_config")
+        for info, decode, name in zip(infos, decoders, names, strict=True):
+            if info is None:
+                continue
+            try:
+                setattr(self, name, decode(info.data))
+            except DecodeError as exc:
+                if strict:
+                    raise
+                log.error("unreadable %s account: %s; keeping the last read", name, exc)
 
     def fee_recipient(self, token_info: TokenInfo, salt: int = 0) -> Pubkey:
         """A fee recipient for a trade of this token (reserved list for mayhem coins)."""
@@ -538,6 +543,11 @@ COMPUTE_BUDGET_IXS = 2
 #: pump errors that mean the coin left its curve: the next SELL goes to its pool
 #: (6005 ``BondingCurveComplete``, 6081 already migrated)
 GRADUATED_ERRORS = frozenset({6005, 6081})
+#: errors naming a fee or buyback recipient the program no longer lists: pump's 6000
+#: NotAuthorized / 6057 BuybackFeeRecipientNotAuthorized / 6062 BuybackFeeRecipientMissing,
+#: PumpSwap's 6013 InvalidProtocolFeeRecipient / 6053 BuybackFeeRecipientNotAuthorized
+CURVE_RECIPIENT_ERRORS = frozenset({6000, 6057, 6062})
+AMM_RECIPIENT_ERRORS = frozenset({6013, 6053})
 
 
 def failed_instruction(err: object) -> int | None:
@@ -609,6 +619,11 @@ class PlatformAwareSeller:
         amount = position.sellable_token_amount
         if not amount:
             raise TradeError(f"{token_info.display_name}: nothing to sell")
+        if _recipient_refused(position.sell_order):
+            try:  # the lists changed since start-up: pick from today's
+                await self.chain.market.refresh(self.chain.rpc)
+            except RpcError as exc:
+                log.warning("re-reading pump's global accounts failed: %s", exc)
         expected = self.chain.expected_reserves.pop(token_info.mint, None)
         slippage = min(10_000, self.slippage_bps + extra_slippage_bps)
         if graduated_failure(position.sell_order):
@@ -776,6 +791,13 @@ class PlatformAwareSeller:
     async def process_order(self, sell_order: SellOrder) -> TradeResult:
         """Wait for the SELL; CONFIRMED or FAILED with the wallet's real changes."""
         return await self.chain.process(sell_order)
+
+
+def _recipient_refused(order: SellOrder | None) -> bool:
+    if order is None or order.state is not OrderState.FAILED:
+        return False
+    codes = AMM_RECIPIENT_ERRORS if order.venue == VENUE_AMM else CURVE_RECIPIENT_ERRORS
+    return order.error_code in codes
 
 
 def _buy_unconfirmed(position: Position) -> bool:

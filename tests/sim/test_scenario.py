@@ -109,6 +109,13 @@ def test_fault_settings_become_a_fresh_mutable_faults() -> None:
         ),
         ('name = "x"\n[[profiles]]\nkind = "curve_complete"\n', "needs wallets.whales"),
         ('name = "x"\n[launches]\nrate_per_second = 1\n', "needs at least one [[profiles]]"),
+        ('name = "x"\n[launches]\nusdc_share = 1.5\n', "usdc_share must be within 0..1"),
+        ('name = "x"\n[graduation]\nmigrate = 1\n', "expected true or false, got 1"),
+        (
+            'name = "x"\n[graduation]\nmigrate_after = { min = 3.0, max = 1.0 }\n',
+            "@ $.graduation.migrate_after",
+        ),
+        ('name = "x"\n[graduation]\nmigrate_later = true\n', "extra fields found"),
     ],
 )
 def test_malformed_scenario_names_the_key_and_the_problem(
@@ -132,3 +139,11 @@ def test_invalid_toml_and_unknown_names_are_scenario_errors(tmp_path: Path) -> N
         load_scenario("nope")
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "missing.toml")
+
+
+def test_graduation_defaults_migrate_and_trade_on_the_pool() -> None:
+    scenario = load_scenario("graduation")
+    assert scenario.graduation.migrate
+    assert scenario.graduation.pool_trading
+    assert scenario.graduation.migrate_after.max == 2.0
+    assert scenario.launches.usdc_share == 0.2

@@ -327,6 +327,7 @@ class PositionMonitor:
             await save(self.repo, position)  # signature on disk before the send
 
         deadline = trio.current_time() + self.policy.migration_wait
+        waited = 0
         try:
             while True:
                 try:
@@ -339,8 +340,12 @@ class PositionMonitor:
                 except PoolNotReady as exc:
                     if trio.current_time() >= deadline:
                         raise
-                    log.warning("%s: graduated, pool not tradable yet (%s); retrying",
-                                position.mint, exc)  # fmt: skip
+                    # once, not every tick: the migration takes its own transaction
+                    level = logging.WARNING if waited == 0 else logging.DEBUG
+                    log.log(level, "%s: graduated, pool not tradable yet (%s); retrying for "
+                            "up to %.0f s", position.mint, exc,
+                            deadline - trio.current_time())  # fmt: skip
+                    waited += 1
                     await trio.sleep(self.policy.tick_interval)
         except _SellNotNeeded:
             log.info("%s: BUY failed while its SELL was being built; not sent", position.mint)

@@ -60,7 +60,7 @@ async def test_a_database_from_before_0003_gets_an_empty_meta_table(tmp_path: Pa
         apply_migrations(conn, now=clock, target=2)
     finally:
         conn.close()
-    assert [m.version for m in load_migrations()][-1] == 3
+    assert [m.version for m in load_migrations()][-1] >= 3
     async with open_repository(db, now=clock) as repo:
         assert await repo.get_meta() == {}
         await repo.claim_identity(wallet=WALLET_B, genesis_hash=DEVNET)

@@ -25,7 +25,9 @@ CREATE TABLE token_info (
     real_token_reserves INTEGER,
     decimals INTEGER NOT NULL DEFAULT 6,
     signature TEXT,                        -- the create transaction
-    is_cashback_coin INTEGER NOT NULL DEFAULT 0
+    is_cashback_coin INTEGER NOT NULL DEFAULT 0,
+    quote_mint TEXT,                       -- base58; NULL = SOL
+    is_holder_reward INTEGER NOT NULL DEFAULT 0
 );
 
 -- One row per position, written before its BUY is sent and on every state change.
@@ -75,7 +77,8 @@ CREATE TABLE trades (
     error_code INTEGER,
     error_name TEXT,
     sent_at REAL,                          -- unix s
-    sent_before_buy_confirmed INTEGER NOT NULL DEFAULT 0
+    sent_before_buy_confirmed INTEGER NOT NULL DEFAULT 0,
+    venue TEXT NOT NULL DEFAULT 'pump'     -- pump | pump_v2 | pumpswap
 );
 CREATE INDEX idx_trades_position_id ON trades(position_id);
 
@@ -91,3 +94,15 @@ CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Commands to a running bot (sell / pause / resume), inserted by the CLI, served by the bot.
+CREATE TABLE commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,                    -- sell | pause | resume
+    arg TEXT,                              -- sell: "position:N", "mint:M" or "all"
+    created_at REAL NOT NULL,              -- unix s
+    taken_at REAL,                         -- unix s, by the bot
+    done_at REAL,                          -- unix s, by the bot (or the CLI when expired)
+    result TEXT
+);
+CREATE INDEX idx_commands_pending ON commands(done_at);

@@ -105,7 +105,7 @@ class CommandServer:
         for mint in mints:
             self.trader.request_manual_exit(mint)
         if not mints:
-            return "no open position in this run"
+            return "error: no open position in this run"
         return f"SELL requested for {len(mints)} position(s): " + ", ".join(
             self._label(mint) for mint in mints
         )
@@ -119,7 +119,7 @@ class CommandServer:
         except PositionNotFound:
             return f"error: no position {position_id}"
         if stored.is_closed:
-            return f"position {position_id} is already closed ({stored.exit_reason})"
+            return f"error: position {position_id} is already closed ({stored.exit_reason})"
         return self._unmanaged(f"position {position_id}")
 
     async def _sell_mint(self, mint: Pubkey) -> str:

@@ -130,8 +130,10 @@ class CommandServer:
         return f"error: no open position of {mint}"
 
     def _requested(self, mint: Pubkey) -> str:
-        self.trader.request_manual_exit(mint)
         position = self.trader.position_tasks.get(mint)
+        if position is not None and position.status == "closing":
+            return f"{self._label(mint)} is already being sold ({position.exit_reason})"
+        self.trader.request_manual_exit(mint)
         text = f"SELL requested for {self._label(mint)} (exit reason manual)"
         if position is not None and position.awaiting_buy_result:
             text += "; its BUY is not confirmed yet: the SELL may go out before it"

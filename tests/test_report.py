@@ -65,9 +65,11 @@ async def _sell(
     sol_change: int | None,
     error: str | None = None,
     reason: str | None = None,
+    venue: str = "pump",
 ) -> None:
     """Send a SELL attempt and resolve it (the position flags it early if the BUY is pending)."""
     sell = make_sell_order(position.token_info, attempt=position.next_sell_attempt)
+    sell.venue = venue
     send(sell, 10 + position.next_sell_attempt, at=20.0)
     position.update_from_sell_order(sell, exit_reason=reason)
     await repo.update_position(position)
@@ -110,7 +112,7 @@ async def build_database(path: Path) -> None:
         await _resolve_sell(repo, p, sol_change=-FEE, error="AccountNotInitialized")
         await _confirm_buy(repo, p, buy)
         assert p.needs_sell_resend
-        await _sell(repo, p, sol_change=900_000_000)
+        await _sell(repo, p, sol_change=900_000_000, venue="pumpswap")  # graduated meanwhile
         # 3: SELL overtakes the BUY and succeeds (the BUY confirms first on chain)
         p, buy = await _bought(repo, make_token_info(3), 3)
         sell = make_sell_order(p.token_info, attempt=p.next_sell_attempt)
@@ -176,6 +178,10 @@ def test_report_json_totals(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     }
     assert report["unreadable_rows"] == 0
     assert report["database"] == str(db)
+    assert report["sells_by_venue"] == {
+        "pump": {"confirmed": 2, "failed": 3},
+        "pumpswap": {"confirmed": 1, "failed": 0},
+    }
 
 
 def test_positions_json_rows(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,6 +202,11 @@ def test_positions_json_rows(db: Path, capsys: pytest.CaptureFixture[str]) -> No
         False, True, True, False, False, False, False,
     ]  # fmt: skip
     assert [by_id[i]["sell_attempts"] for i in range(1, 8)] == [1, 2, 1, 0, 0, 0, 2]
+    assert [by_id[i]["sell_venue"] for i in range(1, 8)] == [
+        "pump", "pumpswap", "pump", None, None, None, "pump",
+    ]  # fmt: skip
+    assert by_id[2]["sell_venues"] == ["pump", "pumpswap"]
+    assert by_id[7]["sell_venues"] == ["pump", "pump"]
     assert [by_id[i]["exit_reason"] for i in range(1, 5)] == [
         "take_profit", "stop_loss", "max_hold_time", "buy_failed",
     ]  # fmt: skip
@@ -239,6 +250,7 @@ def test_tables_show_the_key_cells(db: Path, capsys: pytest.CaptureFixture[str])
     assert "buy_failed" in out
     assert "pending" in out
     assert "35,612,345.678901" in out  # TOKENS with the mint's 6 decimals
+    assert "2 pumpswap" in out  # position 2's SELLs, the latest on the pool
     assert "1.180000000" in out
     mint = str(make_token_info(1).mint)
     assert f"T1 {mint[:4]}…{mint[-4:]}" in out
@@ -251,6 +263,8 @@ def test_tables_show_the_key_cells(db: Path, capsys: pytest.CaptureFixture[str])
     assert "50.0 %" in out
     assert "TooLittleSolReceived" in out
     assert "AccountNotInitialized" in out
+    assert "SELLs by venue" in out
+    assert "pumpswap" in out
     assert "2 / 2 / 0" in out  # wins / losses / breakeven
 
 

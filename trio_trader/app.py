@@ -89,6 +89,7 @@ from trio_trader.summary import (
     token_account_amount,
     token_balances,
 )
+from trio_trader.trading.compute import ComputeUnits
 from trio_trader.trading.control import CommandServer
 from trio_trader.trading.exits import ExitRules
 from trio_trader.trading.funds import WalletFunds
@@ -351,6 +352,10 @@ async def build_bot(
         confirmer=Confirmer(rpc, pubsub, rebroadcast_interval=config.trade.rebroadcast_interval),
         market=await MarketParams.load(rpc),
         compute_unit_limit=config.trade.compute_unit_limit,
+        compute_units=ComputeUnits(
+            fixed=config.trade.compute_unit_limit if config.trade.compute_units == "fixed" else None
+        ),
+        instructions=config.trade.instructions,
     )
     t = config.trade
     trader = UniversalTrader(

@@ -245,6 +245,11 @@ class TradeConfig:
     compute_unit_limit: int = _field(
         120_000, _positive, _at_most(MAX_COMPUTE_UNIT_LIMIT, "Solana's limit per transaction")
     )
+    #: "measured": each transaction kind's measured limit (trading/compute.py);
+    #: "fixed": compute_unit_limit for every transaction
+    compute_units: Literal["measured", "fixed"] = "measured"
+    #: the bonding-curve instructions: "legacy" (buy/sell) or "v2" (buy_v2/sell_v2)
+    instructions: Literal["legacy", "v2"] = "legacy"
     extreme_fast_mode: bool = False
     extreme_fast_token_amount: int = _field(0, _non_negative, _u64)
     pre_confirmation_sells: bool = True

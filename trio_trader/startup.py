@@ -39,6 +39,7 @@ from trio_trader.store import (
     open_repository,
     wallet_lock_path,
 )
+from trio_trader.trading.compute import ComputeUnits, TxKind
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +222,16 @@ async def genesis_hash(rpc: RpcClient) -> str:
 
 
 def buy_cost(config: Config, rents: BuyRents) -> int:
-    """:func:`budget.one_buy_cost` with the config's amounts (the fee cap when dynamic)."""
+    """:func:`budget.one_buy_cost` with the config's amounts (the fee cap when dynamic) and
+    the BUY's compute-unit limit (the largest of a BUY and any SELL after it)."""
     pf, t = config.priority_fee, config.trade
     price = pf.fixed_micro_lamports if pf.mode == "fixed" else pf.cap_micro_lamports
+    units = ComputeUnits(fixed=t.compute_unit_limit if t.compute_units == "fixed" else None)
     return one_buy_cost(
         buy_lamports=t.buy_amount_sol,
         slippage_bps=t.buy_slippage_bps,
         rents=rents,
-        compute_unit_limit=t.compute_unit_limit,
+        compute_unit_limit=units.limit(TxKind.BUY_V2 if t.instructions == "v2" else TxKind.BUY),
         priority_fee_micro_lamports=price,
     )
 

@@ -58,7 +58,12 @@ from trio_trader.chain.transactions import SignedTransaction
 from trio_trader.pump import instructions
 from trio_trader.sim import open_sim
 from trio_trader.trading.orders import BuyOrder, Order, OrderState
-from trio_trader.trading.platform_aware import ChainAccess, MarketParams, PlatformAwareBuyer
+from trio_trader.trading.platform_aware import (
+    ChainAccess,
+    MarketParams,
+    PlatformAwareBuyer,
+    salt_of,
+)
 from trio_trader.trading.token_info import TokenInfo
 
 from .recorder import RecordingTransport
@@ -133,6 +138,7 @@ def _parts(chain: ChainAccess, info: TokenInfo, order: BuyOrder) -> dict[str, fl
     ns = time.perf_counter_ns
     payer, wallet = chain.payer, chain.wallet
     blockhash, _ = chain.blockhash.latest
+    salt = salt_of(info.mint, order.attempt)  # the buyer's pick from Global's lists
     t0 = ns()
     ixs = [
         instructions.set_compute_unit_limit(order.compute_unit_limit),
@@ -142,8 +148,9 @@ def _parts(chain: ChainAccess, info: TokenInfo, order: BuyOrder) -> dict[str, fl
         ),
         instructions.buy(
             user=wallet, mint=info.mint, creator=info.creator, token_program=info.token_program,
-            fee_recipient=chain.market.fee_recipient(info), amount=order.token_amount,
-            max_sol_cost=order.max_sol_cost,
+            fee_recipient=chain.market.fee_recipient(info, salt),
+            buyback_fee_recipient=chain.market.buyback_recipient(salt),
+            amount=order.token_amount, max_sol_cost=order.max_sol_cost,
         ),
     ]  # fmt: skip
     t1 = ns()

@@ -343,3 +343,13 @@ def test_valid_replies_with_one_node_replaced_parse_or_are_bad_replies(data: Any
     mutated = _replace(valid, path, data.draw(json_values))
     with contextlib.suppress(RpcBadReply):
         parse(mutated)
+
+
+@pytest.mark.parametrize("data", ["\x80", "é=", "AAAA\u2028"])
+def test_account_data_that_is_not_ascii_base64_is_a_bad_reply(data: str) -> None:
+    """hypothesis found it: b64decode raises a bare ValueError (not binascii.Error) for a
+    non-ASCII string, which escaped as a crash instead of a bad reply."""
+    value = {"lamports": 1, "owner": str(Pubkey.default()), "executable": False,
+             "data": [data, "base64"]}  # fmt: skip
+    with pytest.raises(RpcBadReply):
+        t.parse_account_info("getAccountInfo", value)

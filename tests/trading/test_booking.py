@@ -97,3 +97,36 @@ def test_estimated_booking_moves_exactly_the_ordered_tokens() -> None:
 def test_priority_fee_rounds_up_to_a_whole_lamport() -> None:
     buy = _buy(Pubkey.new_unique(), priority_fee=1, compute_unit_limit=1)
     assert transaction_fee(buy) == 5_001
+
+
+def _amm_sell_logs(pool: Pubkey, user: Pubkey, net: int) -> tuple[str, ...]:
+    import base64
+
+    from trio_trader.pump.addresses import PUMP_AMM_PROGRAM_ID
+    from trio_trader.pump.amm import SellEvent, encode_amm_event
+
+    k = Pubkey.new_unique
+    event = SellEvent(
+        1, 10, 1, 10, 0, 206_900_000_000_000, 85_000_000_000, net + 30_000, 20, 2_000, 5,
+        500, net + 28_000, net, pool, user, k(), k(), k(), k(),
+    )  # fmt: skip
+    amm = str(PUMP_AMM_PROGRAM_ID)
+    line = "Program data: " + base64.b64encode(encode_amm_event(event)).decode()
+    return (f"Program {amm} invoke [1]", line, f"Program {amm} success")
+
+
+def test_a_pool_sell_books_the_amm_sell_events_net_quote_out() -> None:
+    from trio_trader.pump.amm.addresses import canonical_pool_pda
+    from trio_trader.trading.orders import VENUE_AMM
+
+    mint, wallet = Pubkey.new_unique(), Pubkey.new_unique()
+    pool = canonical_pool_pda(mint)
+    sell = _sell(mint)
+    sell.venue = VENUE_AMM
+    logs = _amm_sell_logs(pool, wallet, 1_234_567)
+    assert pump_sol(_tx(logs), wallet, sell) == 1_234_567
+    assert pump_sol(_tx(logs), Pubkey.new_unique(), sell) is None  # another user's
+    other_pool = _amm_sell_logs(canonical_pool_pda(Pubkey.new_unique()), wallet, 9)
+    assert pump_sol(_tx(other_pool), wallet, sell) is None  # another coin's pool
+    curve_sell = _sell(mint)  # a curve SELL is never booked from an AMM event
+    assert pump_sol(_tx(logs), wallet, curve_sell) is None

@@ -25,6 +25,7 @@ from trio_trader.trading.exits import ExitReason, ExitRules
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
 from trio_trader.trading.position import Position
+from trio_trader.trading.pumpswap import PoolNotReady
 from trio_trader.trading.token_info import TokenInfo
 
 TOKENS = 1_000_000_000
@@ -53,10 +54,17 @@ class ScriptedSeller:
     outcomes: list[int | None]  # None: confirmed; an int: failed with that error code
     orders: list[SellOrder] = attrs.field(factory=list)
     kwargs: list[dict[str, Any]] = attrs.field(factory=list)
+    pool_not_ready: int = 0  # builds that raise PoolNotReady first (a pool not migrated)
+    not_ready_after_graduation: int = 0  # pool_not_ready set when a SELL fails with 6005
+    builds: int = 0
 
     async def prepare_and_send_order(
         self, token_info: TokenInfo, position: Position, **kw: Any
     ) -> SellOrder:
+        self.builds += 1
+        if self.pool_not_ready:
+            self.pool_not_ready -= 1
+            raise PoolNotReady("pool not found (not migrated)")
         order = SellOrder(
             token_info=token_info, token_amount=position.sellable_token_amount or 0,
             min_sol_output=1, sol_output=2, attempt=position.next_sell_attempt,
@@ -78,6 +86,8 @@ class ScriptedSeller:
         code = self.outcomes.pop(0)
         if code is None:
             return order.mark_confirmed(slot=1, fee_lamports=5000, sol_change=90, token_change=-1)
+        if code == 6005:
+            self.pool_not_ready = self.not_ready_after_graduation
         return order.mark_failed(error_code=code, error_name=str(code), slot=1, fee_lamports=5000,
                                  sol_change=-5000, token_change=0)  # fmt: skip
 
@@ -174,16 +184,52 @@ async def test_buy_failed_without_a_sell_closes_and_cancels_the_scope(
     assert (await repo.get_position(position.id or 0)).status == "failed"
 
 
-async def test_curve_complete_leaves_the_position_open_for_a_human(
-    repo: Repository, clock: trio.testing.MockClock
+@pytest.mark.parametrize("code", [6005, 6081])
+async def test_a_sell_refused_by_a_graduated_curve_is_sent_again(
+    repo: Repository, clock: trio.testing.MockClock, code: int
 ) -> None:
+    # 6005 / 6081 used to end in an ALERT with the tokens unsold: now the next SELL is
+    # built (the seller routes it to the pool) and the position closes.
     position, buy = await open_position(repo)
-    seller = ScriptedSeller(outcomes=[6005])
+    seller = ScriptedSeller(outcomes=[code, None])
     monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0))
     resolve_buy(position, buy, monitor, ok=True)
     with trio.fail_after(100):
         await monitor.monitor()
-    assert len(seller.orders) == 1
+    assert [o.state for o in seller.orders] == [OrderState.FAILED, OrderState.CONFIRMED]
+    assert seller.kwargs[1]["extra_slippage_bps"] == 0  # not a slippage failure
+    assert position.is_closed
+    assert (await repo.get_position(position.id or 0)).is_closed
+
+
+async def test_pool_not_ready_is_retried_each_tick_until_it_is(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[6005, None], not_ready_after_graduation=3)
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0))
+    resolve_buy(position, buy, monitor, ok=True)
+    with trio.fail_after(100):
+        await monitor.monitor()
+    assert seller.builds == 5  # the curve SELL, three waits for the pool, the pool SELL
+    assert position.is_closed
+    assert position.sell_attempts == 2  # a wait for the pool sends nothing
+
+
+async def test_pool_never_ready_leaves_the_position_open_after_the_wait(
+    repo: Repository, clock: trio.testing.MockClock
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[], pool_not_ready=10_000)
+    monitor, _prices = make_monitor(
+        position, seller, repo, ExitRules(sell_after=1.0), migration_wait=30.0
+    )
+    resolve_buy(position, buy, monitor, ok=True)
+    start = trio.current_time()
+    with trio.fail_after(100):
+        await monitor.monitor()
+    assert seller.orders == []
+    assert trio.current_time() - start >= 30.0
     assert position.is_open
     assert (await repo.get_position(position.id or 0)).is_open
 

@@ -11,7 +11,6 @@ u64 into a float), token amounts are decimal strings of at most 20 digits, and a
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -250,7 +249,7 @@ def parse_account_info(method: str, value: object) -> AccountInfo | None:
         raise _fail(method, "account data is not [<base64>, 'base64']")
     try:
         raw = base64.b64decode(data[0], validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII string (found by hypothesis)
         raise _fail(method, "account data is not valid base64") from None
     return AccountInfo(
         lamports=_get(value, "lamports", int, method),

@@ -127,6 +127,7 @@ class TradeRecord:
     sent_at: float | None
     recorded_at: float
     sent_before_buy_confirmed: bool
+    venue: str = "pump"
 
 
 @attrs.frozen(kw_only=True)
@@ -569,6 +570,7 @@ def _trade_row(position_id: int | None, order: Order, *, recorded_at: float) -> 
         "recorded_at": recorded_at,
         "sent_before_buy_confirmed": isinstance(order, SellOrder)
         and order.sent_before_buy_confirmed,
+        "venue": order.venue,
     }
 
 

@@ -28,14 +28,24 @@ from solders.pubkey import Pubkey
 
 from trio_trader import budget
 from trio_trader.chain.types import TransactionInfo
+from trio_trader.pump.addresses import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
+from trio_trader.pump.amm import SellEvent, parse_amm_logs
+from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.events import DecodeError, TradeEvent, parse_logs
-from trio_trader.trading.orders import BuyOrder, Order
+from trio_trader.trading.orders import VENUE_AMM, BuyOrder, Order, SellOrder
 
 log = logging.getLogger(__name__)
 
 
 def pump_sol(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
-    """The order's SOL at the curve, pump fees included, from its TradeEvent (or ``None``)."""
+    """The order's SOL at the curve, pump fees included, from its TradeEvent (or ``None``).
+
+    A SELL on the coin's PumpSwap pool (``venue == VENUE_AMM``) books the AMM SellEvent's
+    ``user_quote_amount_out`` instead: the proceeds after the LP, protocol and creator
+    fees, the same meaning as a curve SELL's net.
+    """
+    if isinstance(order, SellOrder) and order.venue == VENUE_AMM:
+        return _amm_sell_proceeds(tx, wallet, order)
     try:
         events = parse_logs(tx.log_messages)
     except (DecodeError, ValueError) as exc:  # a hostile or garbled log must not crash
@@ -54,6 +64,33 @@ def pump_sol(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
         amount = event.sol_amount + fees if is_buy else event.sol_amount - fees
         total = amount if total is None else total + amount
     return total
+
+
+def _amm_sell_proceeds(tx: TransactionInfo, wallet: Pubkey, order: SellOrder) -> int | None:
+    info = order.token_info
+    pool = canonical_pool_pda(info.mint, info.quote_mint)
+    total: int | None = None
+    for event in parse_amm_logs(tx.log_messages):  # malformed lines are logged and skipped
+        if isinstance(event, SellEvent) and event.user == wallet and event.pool == pool:
+            total = event.user_quote_amount_out + (total or 0)
+    return total
+
+
+def wallet_sol_change(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int:
+    """The order's SOL change of the wallet: its system account's, plus, for a SELL on a
+    pool, the change of its WSOL account (the SELL closes it to unwrap the proceeds).
+
+    A WSOL account the wallet already held before the SELL is unwrapped along with the
+    proceeds; its lamports (rent and any WSOL in it) were the wallet's, not this trade's,
+    so they are taken out again: the position books exactly what the trade earned, and the
+    wallet's SOL grows by that plus what it had wrapped (outside the bot's books). For a
+    WSOL account created and closed by the SELL itself, the correction is zero.
+    """
+    change = tx.sol_change(wallet)
+    if isinstance(order, SellOrder) and order.venue == VENUE_AMM:
+        wsol = associated_token_address(wallet, WSOL_MINT, TOKEN_PROGRAM_ID)
+        change += tx.sol_change(wsol)
+    return change
 
 
 def transaction_fee(order: Order) -> int:

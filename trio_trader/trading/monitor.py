@@ -17,7 +17,11 @@ BUY's outcome says whether to re-send or to stop):
   A slippage failure (6003) re-prices: each retry widens the slippage by
   ``reprice_step_bps``. After ``max_sell_attempts`` SELLs the emergency policy decides:
   one last SELL with ``min_sol_output = 0``, or leave the position open and alert.
-* An error that no re-send can fix (curve complete: the token migrated) → open + alert.
+* The curve refused the SELL because the coin graduated (6005 curve complete, 6081
+  already migrated) → the next SELL goes to the coin's PumpSwap pool (the seller routes
+  it). While the pool cannot be traded yet (``PoolNotReady``: the completing trade and
+  the migration are separate transactions) the SELL is retried every tick, for at most
+  ``migration_wait`` seconds, then the position is left open with an ALERT.
 
 A position ends only when its tokens are sold or its BUY failed, so the loop has no other
 way out except the attempt bound, which leaves the position open in the database for a
@@ -35,16 +39,19 @@ import trio
 from trio_trader.listeners.types import PriceUpdate
 from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, check_exit, entry_price
-from trio_trader.trading.orders import Order, OrderState, SellOrder
+from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
 from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
+from trio_trader.trading.pumpswap import PoolNotReady
 
 log = logging.getLogger(__name__)
 
-#: pump errors that no re-send fixes: the curve is complete / migrated
-FATAL_SELL_ERRORS = frozenset({6005})
+#: pump errors that no re-send fixes (6005/6081 are not: they route to the pool)
+FATAL_SELL_ERRORS: frozenset[int] = frozenset()
 #: sell slippage: proceeds after fees below ``min_sol_output``
 SLIPPAGE_ERROR = 6003
+#: PumpSwap's ``ExceededSlippage`` (pump_amm IDL), the pool's 6003
+AMM_SLIPPAGE_ERROR = 6004
 #: seconds a final database write may take during cancellation
 SHIELD_SECONDS = 5.0
 
@@ -65,6 +72,8 @@ class SellPolicy:
         emergency_policy: ``"zero_min_output"`` (one last SELL at any price) or
             ``"leave_open"`` (stop and alert).
         tick_interval: seconds between periodic checks without a price update.
+        migration_wait: seconds a graduated coin's SELL waits for its pool to be
+            tradable before the position is left open with an ALERT.
     """
 
     pre_confirmation_sells: bool = True
@@ -72,6 +81,7 @@ class SellPolicy:
     reprice_step_bps: int = 1_000
     emergency_policy: Literal["zero_min_output", "leave_open"] = "zero_min_output"
     tick_interval: float = 1.0
+    migration_wait: float = 120.0
 
 
 @attrs.define(eq=False)
@@ -284,7 +294,8 @@ class PositionMonitor:
                     position.mint, failed.error_name, position.id, extra=_keys(position),
                 )  # fmt: skip
                 return None
-            if failed.error_code == SLIPPAGE_ERROR:
+            slippage = AMM_SLIPPAGE_ERROR if failed.venue == VENUE_AMM else SLIPPAGE_ERROR
+            if failed.error_code == slippage:
                 extra_bps += self.policy.reprice_step_bps
         if position.sell_attempts < self.policy.max_sell_attempts:
             return extra_bps, False
@@ -315,15 +326,26 @@ class PositionMonitor:
             position.update_from_sell_order(order, exit_reason=reason)
             await save(self.repo, position)  # signature on disk before the send
 
+        deadline = trio.current_time() + self.policy.migration_wait
         try:
-            sell = await self.seller.prepare_and_send_order(
-                position.token_info, position, reserves=reserves,
-                extra_slippage_bps=extra_bps, zero_min_output=zero, before_send=persist_signed,
-            )  # fmt: skip
+            while True:
+                try:
+                    sell = await self.seller.prepare_and_send_order(
+                        position.token_info, position, reserves=reserves,
+                        extra_slippage_bps=extra_bps, zero_min_output=zero,
+                        before_send=persist_signed,
+                    )  # fmt: skip
+                    break
+                except PoolNotReady as exc:
+                    if trio.current_time() >= deadline:
+                        raise
+                    log.warning("%s: graduated, pool not tradable yet (%s); retrying",
+                                position.mint, exc)  # fmt: skip
+                    await trio.sleep(self.policy.tick_interval)
         except _SellNotNeeded:
             log.info("%s: BUY failed while its SELL was being built; not sent", position.mint)
             return None
-        except TradeError as exc:
+        except (TradeError, PoolNotReady) as exc:
             log.error("ALERT %s: cannot build a SELL (%s); position %s left open",
                       position.mint, exc, position.id, extra=_keys(position))  # fmt: skip
             return None

@@ -85,6 +85,17 @@ class OrderState(enum.StrEnum):
 
 RESOLVED_STATES = frozenset({OrderState.CONFIRMED, OrderState.FAILED})
 
+#: where an order trades (``Order.venue``): the bonding curve with the legacy
+#: ``buy``/``sell``, the bonding curve with ``buy_v2``/``sell_v2``, or the coin's PumpSwap
+#: pool once it graduated
+VENUE_CURVE = "pump"
+VENUE_CURVE_V2 = "pump_v2"
+VENUE_AMM = "pumpswap"
+VENUES = (VENUE_CURVE, VENUE_CURVE_V2, VENUE_AMM)
+#: where a bonding-curve SELL's token-account close sits: after the two compute-budget
+#: instructions and the sell (rows written before ``SellOrder.close_ix_index`` existed)
+CURVE_CLOSE_IX_INDEX = 3
+
 
 class OrderStateError(RuntimeError):
     """An order was asked to make a transition its state does not allow (a bug)."""
@@ -139,6 +150,8 @@ class Order(abc.ABC):
             its amounts were booked from the quote (see ``ChainAccess._resolve``).
         error (the JSON ``meta.err`` or a description), error_code, error_name,
         error_message: why it failed.
+        venue: ``VENUE_CURVE`` / ``VENUE_CURVE_V2`` / ``VENUE_AMM`` (rows written before
+            venues existed read as the legacy bonding curve, all they could be).
     """
 
     side: ClassVar[str] = "?"
@@ -166,6 +179,7 @@ class Order(abc.ABC):
     error_message: str | None = None
     pump_sol: int | None = None
     balances_estimated: bool = False
+    venue: str = VENUE_CURVE
 
     @property
     def mint(self) -> str:
@@ -340,6 +354,9 @@ class SellOrder(Order):
             excludes the transaction fee.
         sent_before_buy_confirmed: the SELL left while the position's BUY was not yet
             CONFIRMED (a pre-confirmation sell; counted in the store's counters).
+        close_ix_index: the index (compute-budget instructions included) of the
+            instruction closing the wallet's token account, ``None`` when it does not close
+            it: a failure there means the account cannot be closed, not that the sale did.
     """
 
     side: ClassVar[str] = "sell"
@@ -347,6 +364,7 @@ class SellOrder(Order):
     min_sol_output: int
     sol_output: int
     sent_before_buy_confirmed: bool = False
+    close_ix_index: int | None = CURVE_CLOSE_IX_INDEX
 
     @property
     def sol_amount(self) -> int:

@@ -42,6 +42,8 @@ from trio_trader.chain.transactions import SignedTransaction, build_transaction
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.accounts import BondingCurve, DecodeError, FeeConfig, Global
+from trio_trader.pump.amm import GlobalConfig
+from trio_trader.pump.amm.addresses import AMM_FEE_CONFIG, GLOBAL_CONFIG
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
     TOKEN_TOTAL_SUPPLY,
@@ -56,9 +58,28 @@ from trio_trader.pump.curve import (
     quote_sell,
 )
 from trio_trader.pump.errors import error_from_transaction_err
-from trio_trader.trading.booking import estimated_booking, pump_sol
-from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
+from trio_trader.trading.booking import estimated_booking, pump_sol, wallet_sol_change
+from trio_trader.trading.compute import ComputeUnits, TxKind
+from trio_trader.trading.orders import (
+    CURVE_CLOSE_IX_INDEX,
+    VENUE_AMM,
+    VENUE_CURVE,
+    VENUE_CURVE_V2,
+    BuyOrder,
+    Order,
+    OrderState,
+    SellOrder,
+    TradeResult,
+)
 from trio_trader.trading.position import Position
+from trio_trader.trading.pumpswap import (
+    AMM_ERROR_NAMES,
+    PoolNotReady,
+    amm_sell_instructions,
+    pick,
+    quote_pool_sell,
+    read_pool,
+)
 from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
@@ -100,35 +121,92 @@ class FeeSource(Protocol):
 
 @attrs.define(eq=False, kw_only=True)
 class MarketParams:
-    """Pump's global accounts, read once at start-up (fee rates, fee recipients)."""
+    """Pump's and PumpSwap's global accounts, read at start-up (fees, fee recipients).
+
+    Fee and buyback recipients are chosen from the lists these accounts hold, varied per
+    mint and attempt (``salt``) as the SDKs vary them to spread write locks, rather than a
+    fixed entry that the program may drop from its list at any time.
+    """
 
     global_: Global | None = None
     fee_config: FeeConfig | None = None
+    amm_global_config: GlobalConfig | None = None
+    amm_fee_config: FeeConfig | None = None
 
     @classmethod
     async def load(cls, rpc: RpcClient) -> MarketParams:
-        """Read Global and FeeConfig; a missing account leaves the fallback rates."""
-        global_info, fee_info = await rpc.get_multiple_accounts(
-            [addresses.GLOBAL, addresses.FEE_CONFIG]
-        )
-        return cls(
-            global_=Global.decode(global_info.data) if global_info is not None else None,
-            fee_config=FeeConfig.decode(fee_info.data) if fee_info is not None else None,
-        )
+        """Read the four accounts; a missing one leaves the fallback (``None``).
 
-    def fee_recipient(self, token_info: TokenInfo) -> Pubkey:
-        """The fee recipient for a trade of this token (reserved list for mayhem coins)."""
+        Raises:
+            DecodeError: an account that exists but does not decode (start-up stops).
+        """
+        market = cls()
+        await market.refresh(rpc, strict=True)
+        return market
+
+    async def refresh(self, rpc: RpcClient, *, strict: bool = False) -> None:
+        """Re-read the accounts: the AMM's if absent at start-up, every one after a trade
+        named a recipient the program no longer lists. Not ``strict``: an account that
+        does not decode is logged and the last good value kept."""
+        infos = await rpc.get_multiple_accounts(
+            [addresses.GLOBAL, addresses.FEE_CONFIG, GLOBAL_CONFIG, AMM_FEE_CONFIG]
+        )
+        decoders = (Global.decode, FeeConfig.decode, GlobalConfig.decode, FeeConfig.decode)
+        names = ("global_", "fee_config", "amm_global_config", "amm_fee_config")
+        for info, decode, name in zip(infos, decoders, names, strict=True):
+            if info is None:
+                continue
+            try:
+                setattr(self, name, decode(info.data))
+            except DecodeError as exc:
+                if strict:
+                    raise
+                log.error("unreadable %s account: %s; keeping the last read", name, exc)
+
+    def fee_recipient(self, token_info: TokenInfo, salt: int = 0) -> Pubkey:
+        """A fee recipient for a trade of this token (reserved list for mayhem coins)."""
         if token_info.is_mayhem_mode:
-            if self.global_ is not None and self.global_.reserved_fee_recipient is not None:
-                return self.global_.reserved_fee_recipient
-            return addresses.RESERVED_FEE_RECIPIENTS[0]
-        if self.global_ is not None:
-            return self.global_.fee_recipient
-        return addresses.FEE_RECIPIENTS[0]
+            reserved = self.global_.all_reserved_fee_recipients() if self.global_ else ()
+            return pick(reserved or addresses.RESERVED_FEE_RECIPIENTS, salt)
+        normal = self.global_.all_fee_recipients() if self.global_ else ()
+        return pick(normal or addresses.FEE_RECIPIENTS, salt)
+
+    def buyback_recipient(self, salt: int = 0) -> Pubkey:
+        """A buyback fee recipient from Global's list."""
+        listed = (self.global_.buyback_fee_recipients or ()) if self.global_ else ()
+        return pick(listed or addresses.BUYBACK_FEE_RECIPIENTS, salt)
+
+    def amm_fee_recipient(self, is_mayhem_mode: bool, salt: int = 0) -> Pubkey:
+        """A PumpSwap protocol fee recipient from GlobalConfig's lists."""
+        if self.amm_global_config is None:
+            raise PoolNotReady("PumpSwap GlobalConfig not read")
+        return pick(self.amm_global_config.fee_recipients_for(is_mayhem_mode), salt)
+
+    def amm_buyback_recipient(self, salt: int = 0) -> Pubkey:
+        """A PumpSwap buyback recipient from GlobalConfig's list."""
+        config = self.amm_global_config
+        listed = (config.buyback_fee_recipients or ()) if config is not None else ()
+        return pick(listed or addresses.BUYBACK_FEE_RECIPIENTS, salt)
 
     def rates(self, token_info: TokenInfo, curve: BondingCurve | None) -> FeeRates:
         """Fee rates for the next trade; without a curve read, from the token's reserves."""
         return fee_rates(curve or _curve_from_token(token_info), self.global_, self.fee_config)
+
+
+def salt_of(mint: Pubkey, attempt: int = 1) -> int:
+    """A per-mint, per-attempt number for picking recipients (deterministic)."""
+    return bytes(mint)[0] + attempt
+
+
+def vault_creator(token_info: TokenInfo, curve: BondingCurve | None) -> Pubkey:
+    """The creator-vault owner of the next trade: the curve's creator when read (it may
+    have changed since the create, e.g. ``admin_cto``), the holder-rewards PDA for a
+    holder-reward coin, else what the create event said."""
+    if curve is None:
+        return token_info.vault_creator
+    if curve.is_holder_reward or token_info.is_holder_reward:
+        return addresses.holder_rewards_pda(token_info.mint)
+    return curve.creator if curve.creator is not None else token_info.creator
 
 
 def _curve_from_token(token_info: TokenInfo) -> BondingCurve:
@@ -169,10 +247,17 @@ class ChainAccess:
     priority_fee: FeeSource
     confirmer: Confirmer
     market: MarketParams
+    #: the limit of every transaction while ``compute_units`` is None
     compute_unit_limit: int = 120_000
+    #: measured limits per transaction kind (``trading/compute.py``)
+    compute_units: ComputeUnits | None = None
+    #: ``"legacy"`` (``buy``/``sell``) or ``"v2"`` (``buy_v2``/``sell_v2``) on the curve
+    instructions: str = "legacy"
     #: the curve as this bot expects it after its own BUY, per mint: the first SELL is
     #: quoted from it, so an exit before any price update needs no RPC read either
     expected_reserves: dict[Pubkey, Reserves] = attrs.field(factory=dict)
+    #: the creator-vault owner the BUY read from the curve, per mint (the first SELL's)
+    creators: dict[Pubkey, Pubkey] = attrs.field(factory=dict)
     #: seconds spent re-reading a landed transaction the confirmer could not fetch
     fetch_patience: float = TRANSACTION_FETCH_PATIENCE
     _wallet: Pubkey = attrs.field(init=False)
@@ -184,8 +269,26 @@ class ChainAccess:
     def wallet(self) -> Pubkey:
         return self._wallet
 
+    def limit(self, kind: TxKind) -> int:
+        """The compute-unit limit to sign a transaction of ``kind`` with."""
+        if self.compute_units is None:
+            return self.compute_unit_limit
+        return self.compute_units.limit(kind)
+
+    def uses_v2(self, token_info: TokenInfo) -> bool:
+        """v2 instructions: configured, or the only ones a non-SOL-quoted coin trades with."""
+        return self.instructions == "v2" or not token_info.is_sol_quoted
+
     async def read_curve(self, token_info: TokenInfo) -> BondingCurve:
-        """The token's bonding curve now (``TradeError`` if missing, malformed or complete)."""
+        """The token's tradable curve now (``TradeError`` if missing, malformed or complete)."""
+        curve = await self.read_curve_state(token_info)
+        if curve.complete:
+            raise TradeError(f"{token_info.display_name}: bonding curve complete")
+        return curve
+
+    async def read_curve_state(self, token_info: TokenInfo) -> BondingCurve:
+        """The token's bonding curve now, complete or not (``TradeError`` if missing or
+        malformed)."""
         info = await self.rpc.get_account_info(token_info.bonding_curve)
         for _ in range(CURVE_READ_RETRIES):
             if info is not None:
@@ -201,8 +304,6 @@ class ChainAccess:
             raise TradeError(
                 f"{token_info.display_name}: unreadable bonding curve: {exc}"
             ) from None
-        if curve.complete:
-            raise TradeError(f"{token_info.display_name}: bonding curve complete")
         return curve
 
     def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
@@ -232,12 +333,12 @@ class ChainAccess:
                 # lost): not a refusal; confirming reads how they ended.
                 order.mark_sent(sent_at=trio.current_time(), sent_at_wall=time.time())
                 return
-            parts = error_from_transaction_err(exc.err)
+            code, name, message = _error_parts(order, exc.err)
             order.mark_failed(
                 error=exc.err if exc.err is not None else str(exc),
-                error_code=parts.code if parts else exc.program_error_code,
-                error_name=parts.name if parts else "SendRejected",
-                error_message=parts.explanation if parts else str(exc),
+                error_code=code if code is not None else exc.program_error_code,
+                error_name=name or "SendRejected",
+                error_message=message or str(exc),
             )
             return
         except RpcError as exc:
@@ -273,7 +374,7 @@ class ChainAccess:
                 error_message="the transaction never landed before its blockhash expired",
             )
         tx = confirmation.transaction or await self._fetch(order)
-        sol = tx.sol_change(self.wallet) if tx is not None else None
+        sol = wallet_sol_change(tx, self.wallet, order) if tx is not None else None
         tokens = tx.token_change(self.wallet, order.token_info.mint) if tx is not None else None
         fee = tx.fee if tx is not None else None
         slot = confirmation.slot
@@ -295,12 +396,12 @@ class ChainAccess:
                 slot=slot, fee_lamports=fee, sol_change=sol or 0, token_change=tokens or 0,
                 pump_sol=pump_sol(tx, self.wallet, order),
             )  # fmt: skip
-        parts = error_from_transaction_err(confirmation.err)
+        code, name, message = _error_parts(order, confirmation.err)
         return order.mark_failed(
             error=confirmation.err,
-            error_code=parts.code if parts else None,
-            error_name=parts.name if parts else "TransactionFailed",
-            error_message=parts.explanation if parts else str(confirmation.err),
+            error_code=code,
+            error_name=name or "TransactionFailed",
+            error_message=message or str(confirmation.err),
             slot=slot,
             fee_lamports=fee,
             sol_change=sol,
@@ -322,9 +423,21 @@ class ChainAccess:
         return None
 
 
+def _error_parts(order: Order, err: object) -> tuple[int | None, str | None, str | None]:
+    """(code, name, explanation) of a custom program error in ``err``; a pool SELL's
+    codes are PumpSwap's (6004 is its ExceededSlippage, not pump's 6004)."""
+    parts = error_from_transaction_err(err)
+    if parts is None:
+        return None, None, None
+    if order.venue == VENUE_AMM and parts.code in AMM_ERROR_NAMES:
+        name = AMM_ERROR_NAMES[parts.code]
+        return parts.code, name, f"PumpSwap error {parts.code} {name}"
+    return parts.code, parts.name, parts.explanation
+
+
 @attrs.define(eq=False, kw_only=True)
 class PlatformAwareBuyer:
-    """Buys a fixed token amount with ``buy(amount, max_sol_cost)``.
+    """Buys a fixed token amount with ``buy`` (or ``buy_v2``)``(amount, max_sol_cost)``.
 
     Normal mode reads the curve to size the buy from ``amount_lamports`` (pump fees
     included). Extreme fast mode reads nothing before sending: it quotes from the reserves
@@ -349,6 +462,12 @@ class PlatformAwareBuyer:
 
         ``before_send`` is awaited with the signed PENDING order just before the send.
         """
+        if not token_info.is_sol_quoted:
+            # Budgets, limits and PnL are in lamports: a BUY paid in another mint would
+            # spend an amount nobody configured and book nothing the books can add up.
+            raise TradeError(
+                f"{token_info.display_name}: quoted in {token_info.quote_mint}, not SOL"
+            )
         curve = None if self.extreme_fast_mode else await self.chain.read_curve(token_info)
         reserves = Reserves.of(curve) if curve is not None else _token_reserves(token_info)
         rates = self.chain.market.rates(token_info, curve)
@@ -365,7 +484,10 @@ class PlatformAwareBuyer:
                 f"{token_info.display_name}: this BUY may cost up to {limit} lamports, over "
                 f"the {self.max_cost_lamports} allowed by trade.max_buy_sol and its slippage"
             )
+        creator = vault_creator(token_info, curve)
         self.chain.expected_reserves[token_info.mint] = apply_buy(reserves, quote)
+        self.chain.creators[token_info.mint] = creator
+        v2 = self.chain.uses_v2(token_info)
         order = BuyOrder(
             token_info=token_info,
             token_amount=amount,
@@ -373,36 +495,59 @@ class PlatformAwareBuyer:
             sol_cost=quote.total,
             slippage_bps=self.slippage_bps,
             priority_fee=self.chain.priority_fee.micro_lamports,
-            compute_unit_limit=self.chain.compute_unit_limit,
+            compute_unit_limit=self.chain.limit(TxKind.BUY_V2 if v2 else TxKind.BUY),
+            venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
         )
-        wallet = self.chain.wallet
-        self.chain.sign(
-            order,
-            [
-                instructions.create_associated_token_account_idempotent(
-                    payer=wallet, owner=wallet, mint=token_info.mint,
-                    token_program=token_info.token_program,
-                ),
-                instructions.buy(
-                    user=wallet, mint=token_info.mint, creator=token_info.creator,
-                    token_program=token_info.token_program,
-                    fee_recipient=self.chain.market.fee_recipient(token_info),
-                    amount=order.token_amount, max_sol_cost=order.max_sol_cost,
-                ),
-            ],
-        )  # fmt: skip
+        self.chain.sign(order, self._instructions(order, creator))
         if before_send is not None:
             await before_send(order)
         await self.chain.send(order)
         return order
+
+    def _instructions(self, order: BuyOrder, creator: Pubkey) -> list[Instruction]:
+        token_info, wallet, market = order.token_info, self.chain.wallet, self.chain.market
+        salt = salt_of(token_info.mint, order.attempt)
+        fee_recipient = market.fee_recipient(token_info, salt)
+        buyback = market.buyback_recipient(salt)
+        if order.venue == VENUE_CURVE_V2:
+            buy = instructions.buy_v2(
+                user=wallet, mint=token_info.mint, creator=creator,
+                token_program=token_info.token_program, fee_recipient=fee_recipient,
+                buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
+                amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+            )  # fmt: skip
+        else:
+            buy = instructions.buy(
+                user=wallet, mint=token_info.mint, creator=creator,
+                token_program=token_info.token_program, fee_recipient=fee_recipient,
+                buyback_fee_recipient=buyback,
+                amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+            )  # fmt: skip
+        return [
+            instructions.create_associated_token_account_idempotent(
+                payer=wallet, owner=wallet, mint=token_info.mint,
+                token_program=token_info.token_program,
+            ),
+            buy,
+        ]  # fmt: skip
 
     async def process_order(self, buy_order: BuyOrder) -> TradeResult:
         """Wait for the BUY; CONFIRMED or FAILED with the wallet's real changes."""
         return await self.chain.process(buy_order)
 
 
-#: where the token-account close sits in a SELL: after the two compute-budget ixs and sell
-CLOSE_IX_INDEX = 3
+#: where the token-account close sits in a bonding-curve SELL (see ``orders``)
+CLOSE_IX_INDEX = CURVE_CLOSE_IX_INDEX
+#: the compute-budget instructions ``ChainAccess.sign`` puts before the program's
+COMPUTE_BUDGET_IXS = 2
+#: pump errors that mean the coin left its curve: the next SELL goes to its pool
+#: (6005 ``BondingCurveComplete``, 6081 already migrated)
+GRADUATED_ERRORS = frozenset({6005, 6081})
+#: errors naming a fee or buyback recipient the program no longer lists: pump's 6000
+#: NotAuthorized / 6057 BuybackFeeRecipientNotAuthorized / 6062 BuybackFeeRecipientMissing,
+#: PumpSwap's 6013 InvalidProtocolFeeRecipient / 6053 BuybackFeeRecipientNotAuthorized
+CURVE_RECIPIENT_ERRORS = frozenset({6000, 6057, 6062})
+AMM_RECIPIENT_ERRORS = frozenset({6013, 6053})
 
 
 def failed_instruction(err: object) -> int | None:
@@ -414,15 +559,28 @@ def failed_instruction(err: object) -> int | None:
     return None
 
 
+def graduated_failure(order: SellOrder | None) -> bool:
+    """A bonding-curve SELL refused because the curve completed / the coin migrated."""
+    return (
+        order is not None
+        and order.venue != VENUE_AMM
+        and order.state is OrderState.FAILED
+        and order.error_code in GRADUATED_ERRORS
+    )
+
+
 @attrs.define(eq=False, kw_only=True)
 class PlatformAwareSeller:
-    """Sells a position's whole token amount with ``sell(amount, min_sol_output)``.
+    """Sells a position's whole token amount on the curve or, once graduated, on its pool.
+
+    The venue follows the curve: a complete curve (or a SELL the curve refused with
+    6005/6081) sends the SELL to the coin's canonical PumpSwap pool (``trading/pumpswap``).
 
     With ``close_token_account`` the SELL also closes the wallet's token account, so its
     rent (about 0.002 SOL, a real share of a small position) comes back in the same
     transaction and is counted in the SELL's SOL change. The close fails if the account
     holds more than was sold (e.g. someone sent dust to it); the whole SELL then fails at
-    instruction ``CLOSE_IX_INDEX``, and the next attempt sells without closing.
+    the order's ``close_ix_index``, and the next attempt sells without closing.
     """
 
     chain: ChainAccess
@@ -443,33 +601,63 @@ class PlatformAwareSeller:
         """Build, sign and send a SELL of the position's tokens.
 
         The amount is the BUY order's token amount (fixed by pump's ``buy``), known before
-        the BUY confirms. ``min_sol_output`` is quoted from ``reserves`` (the latest price
-        seen), else on a first attempt from the reserves the BUY was quoted against with
-        the BUY applied (no RPC on the way out), else from a fresh read of the curve (a
-        re-priced retry always reads), less the slippage (plus
-        ``extra_slippage_bps`` on a re-priced retry); ``zero_min_output`` is the
-        emergency exit that accepts any price. ``before_send`` is awaited with the signed
-        PENDING order just before the send.
+        the BUY confirms. The first SELL sent while the BUY is unconfirmed reads nothing:
+        it is quoted from ``reserves`` (the latest price seen) or from the reserves the
+        BUY was quoted against with the BUY applied, and names the creator the BUY read.
+        Every other SELL reads the curve first: its creator (it may have changed under
+        the position), its reserves, and whether it completed, in which case the SELL
+        goes to the pool (it also does after a SELL the curve refused with 6005/6081).
+        ``min_sol_output`` is the quote less the slippage (plus ``extra_slippage_bps`` on
+        a re-priced retry); ``zero_min_output`` is the emergency exit that accepts any
+        price. ``before_send`` is awaited with the signed PENDING order just before the
+        send.
+
+        Raises:
+            TradeError: nothing to sell.
+            PoolNotReady: the coin graduated but its pool cannot be traded yet.
         """
         amount = position.sellable_token_amount
         if not amount:
             raise TradeError(f"{token_info.display_name}: nothing to sell")
-        curve = None
+        if _recipient_refused(position.sell_order):
+            try:  # the lists changed since start-up: pick from today's
+                await self.chain.market.refresh(self.chain.rpc)
+            except RpcError as exc:
+                log.warning("re-reading pump's global accounts failed: %s", exc)
         expected = self.chain.expected_reserves.pop(token_info.mint, None)
-        if reserves is None and position.sell_order is None and not extra_slippage_bps:
-            reserves = expected  # first attempt: the curve as our own BUY left it
-        if reserves is None:
+        slippage = min(10_000, self.slippage_bps + extra_slippage_bps)
+        if graduated_failure(position.sell_order):
+            return await self._sell_on_pool(
+                position, amount, slippage, zero_min_output, before_send
+            )
+        curve = None
+        known = reserves if reserves is not None else expected
+        first = position.sell_order is None and not extra_slippage_bps
+        if first and _buy_unconfirmed(position) and known is not None:
+            reserves = known  # no RPC on the way out (see the docstring)
+            creator = self.chain.creators.get(token_info.mint, token_info.vault_creator)
+        else:
             try:
-                curve = await self.chain.read_curve(token_info)
-                reserves = Reserves.of(curve)
+                curve = await self.chain.read_curve_state(token_info)
             except (RpcError, TradeError) as exc:
                 log.warning(
                     "%s: curve read failed (%s); using known reserves", token_info.mint, exc
                 )
+            if curve is not None and curve.complete:
+                return await self._sell_on_pool(
+                    position, amount, slippage, zero_min_output, before_send
+                )
+            if curve is not None:
+                reserves = Reserves.of(curve)
+            elif known is not None:
+                reserves = known
+            else:
                 reserves = _token_reserves(token_info)
+            creator = vault_creator(token_info, curve)
         rates = self.chain.market.rates(token_info, curve)
         quote = quote_sell(amount, reserves, rates)
-        slippage = min(10_000, self.slippage_bps + extra_slippage_bps)
+        v2 = self.chain.uses_v2(token_info)
+        close = self._should_close(position)
         order = SellOrder(
             token_info=token_info,
             token_amount=amount,
@@ -477,34 +665,108 @@ class PlatformAwareSeller:
             sol_output=quote.net,
             slippage_bps=10_000 if zero_min_output else slippage,
             priority_fee=self.chain.priority_fee.micro_lamports,
-            # A re-send must be a new transaction: with the same cached blockhash and the
-            # same quote its bytes (and signature) would repeat the failed attempt's, which
-            # the node refuses as already processed. One more compute unit per attempt makes
-            # every attempt distinct at a cost of a fraction of a lamport.
-            compute_unit_limit=self.chain.compute_unit_limit + position.sell_attempts,
+            compute_unit_limit=self._limit(TxKind.SELL_V2 if v2 else TxKind.SELL, position),
             attempt=position.next_sell_attempt,
+            venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
+            close_ix_index=CLOSE_IX_INDEX if close else None,
         )
+        ixs = [self._curve_sell(order, creator)]
+        if close:
+            ixs.append(self._close(token_info))
+        return await self._sign_and_send(order, ixs, before_send)
+
+    def _limit(self, kind: TxKind, position: Position) -> int:
+        # A re-send must be a new transaction: with the same cached blockhash and the same
+        # quote its bytes (and signature) would repeat the failed attempt's, which the node
+        # refuses as already processed. One more compute unit per attempt makes every
+        # attempt distinct at a cost of a fraction of a lamport.
+        return self.chain.limit(kind) + position.sell_attempts
+
+    def _curve_sell(self, order: SellOrder, creator: Pubkey) -> Instruction:
+        token_info, market = order.token_info, self.chain.market
+        salt = salt_of(token_info.mint, order.attempt)
+        fee_recipient = market.fee_recipient(token_info, salt)
+        buyback = market.buyback_recipient(salt)
+        if order.venue == VENUE_CURVE_V2:
+            return instructions.sell_v2(
+                user=self.chain.wallet, mint=token_info.mint, creator=creator,
+                token_program=token_info.token_program, fee_recipient=fee_recipient,
+                buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
+                amount=order.token_amount, min_sol_output=order.min_sol_output,
+            )  # fmt: skip
+        return instructions.sell(
+            user=self.chain.wallet, mint=token_info.mint, creator=creator,
+            token_program=token_info.token_program, fee_recipient=fee_recipient,
+            buyback_fee_recipient=buyback, cashback=token_info.is_cashback_coin,
+            amount=order.token_amount, min_sol_output=order.min_sol_output,
+        )  # fmt: skip
+
+    def _close(self, token_info: TokenInfo) -> Instruction:
         wallet = self.chain.wallet
-        ixs = [
-            instructions.sell(
-                user=wallet, mint=token_info.mint, creator=token_info.creator,
-                token_program=token_info.token_program,
-                fee_recipient=self.chain.market.fee_recipient(token_info),
-                amount=amount, min_sol_output=order.min_sol_output,
-                cashback=token_info.is_cashback_coin,
+        return instructions.close_account(
+            account=addresses.associated_token_address(
+                wallet, token_info.mint, token_info.token_program
             ),
-        ]  # fmt: skip
-        if self._should_close(position):
-            ixs.append(
-                instructions.close_account(
-                    account=addresses.associated_token_address(
-                        wallet, token_info.mint, token_info.token_program
-                    ),
-                    destination=wallet,
-                    owner=wallet,
-                    token_program=token_info.token_program,
-                )
-            )
+            destination=wallet,
+            owner=wallet,
+            token_program=token_info.token_program,
+        )
+
+    async def _sell_on_pool(
+        self,
+        position: Position,
+        amount: int,
+        slippage: int,
+        zero_min_output: bool,
+        before_send: BeforeSend[SellOrder] | None,
+    ) -> SellOrder:
+        """The SELL of a graduated coin, on its canonical PumpSwap pool (reads the pool)."""
+        token_info, market = position.token_info, self.chain.market
+        try:
+            if market.amm_global_config is None:
+                await market.refresh(self.chain.rpc)
+            state = await read_pool(self.chain.rpc, token_info)
+        except RpcError as exc:
+            raise PoolNotReady(f"{token_info.display_name}: pool read failed: {exc}") from None
+        if market.amm_global_config is None:
+            raise PoolNotReady("PumpSwap GlobalConfig not found")
+        quote = quote_pool_sell(amount, state, market.amm_global_config, market.amm_fee_config)
+        attempt = position.next_sell_attempt
+        salt = salt_of(token_info.mint, attempt)
+        plan = amm_sell_instructions(
+            wallet=self.chain.wallet,
+            token_info=token_info,
+            state=state,
+            protocol_fee_recipient=market.amm_fee_recipient(bool(state.pool.is_mayhem_mode), salt),
+            buyback_fee_recipient=market.amm_buyback_recipient(salt),
+            amount=amount,
+            min_quote_out=0 if zero_min_output else min_sol_output(quote.net, slippage),
+            close_token_account=self._should_close(position),
+        )
+        order = SellOrder(
+            token_info=token_info,
+            token_amount=amount,
+            min_sol_output=0 if zero_min_output else min_sol_output(quote.net, slippage),
+            sol_output=quote.net,
+            slippage_bps=10_000 if zero_min_output else slippage,
+            priority_fee=self.chain.priority_fee.micro_lamports,
+            compute_unit_limit=self._limit(TxKind.AMM_SELL, position),
+            attempt=attempt,
+            venue=VENUE_AMM,
+            close_ix_index=(
+                None if plan.close_index is None else plan.close_index + COMPUTE_BUDGET_IXS
+            ),
+        )
+        log.info("%s: graduated; SELL attempt %d on PumpSwap pool %s (quote %d)",
+                 token_info.mint, attempt, state.address, quote.net)  # fmt: skip
+        return await self._sign_and_send(order, plan.instructions, before_send)
+
+    async def _sign_and_send(
+        self,
+        order: SellOrder,
+        ixs: Sequence[Instruction],
+        before_send: BeforeSend[SellOrder] | None,
+    ) -> SellOrder:
         self.chain.sign(order, ixs)
         if before_send is not None:
             await before_send(order)
@@ -515,7 +777,11 @@ class PlatformAwareSeller:
         if not self.close_token_account or position.mint in self._unclosable:
             return False
         previous = position.sell_order
-        if previous is not None and failed_instruction(previous.error) == CLOSE_IX_INDEX:
+        if (
+            previous is not None
+            and previous.close_ix_index is not None
+            and failed_instruction(previous.error) == previous.close_ix_index
+        ):
             log.warning("%s: token account cannot be closed; selling without closing",
                         position.mint)  # fmt: skip
             self._unclosable.add(position.mint)
@@ -525,3 +791,15 @@ class PlatformAwareSeller:
     async def process_order(self, sell_order: SellOrder) -> TradeResult:
         """Wait for the SELL; CONFIRMED or FAILED with the wallet's real changes."""
         return await self.chain.process(sell_order)
+
+
+def _recipient_refused(order: SellOrder | None) -> bool:
+    if order is None or order.state is not OrderState.FAILED:
+        return False
+    codes = AMM_RECIPIENT_ERRORS if order.venue == VENUE_AMM else CURVE_RECIPIENT_ERRORS
+    return order.error_code in codes
+
+
+def _buy_unconfirmed(position: Position) -> bool:
+    buy = position.buy_order
+    return buy is None or buy.state is not OrderState.CONFIRMED

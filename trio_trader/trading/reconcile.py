@@ -65,7 +65,7 @@ from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump.errors import error_from_transaction_err
 from trio_trader.store import Repository
 from trio_trader.trading import wallet_scan
-from trio_trader.trading.booking import pump_sol
+from trio_trader.trading.booking import pump_sol, wallet_sol_change
 from trio_trader.trading.monitor import save
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
 from trio_trader.trading.position import Position
@@ -339,7 +339,7 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
     if order.state is OrderState.PENDING:
         wall = float(tx.block_time) if tx.block_time is not None else time.time()
         order.mark_sent(sent_at=trio.current_time(), sent_at_wall=wall)
-    sol = tx.sol_change(wallet)
+    sol = wallet_sol_change(tx, wallet, order)  # a pool SELL's WSOL unwrap is booking's
     tokens = tx.token_change(wallet, order.token_info.mint)
     if tx.err is None:
         return order.mark_confirmed(

@@ -13,7 +13,8 @@ Public API (imported directly: ``from trio_trader.trading.token_info import Toke
               associated_bonding_curve=..., creator=..., user=..., token_program=...,
               is_mayhem_mode=False, is_cashback_coin=False, created_at=None,
               virtual_sol_reserves=None, virtual_token_reserves=None,
-              real_token_reserves=None, decimals=6, signature=None)
+              real_token_reserves=None, decimals=6, signature=None,
+              quote_mint=None, is_holder_reward=False)
     TokenInfo.from_create_event(ev, *, signature=None) -> TokenInfo
     token_info.display_name -> "SYMBOL (mint…)"
 
@@ -54,6 +55,10 @@ class TokenInfo:
             they let the buyer quote the first buy without reading the curve account.
         decimals: token decimals (always 6 on pump.fun; used for display prices).
         signature: the create transaction's signature, if known.
+        quote_mint: the mint the curve is quoted in (``CreateEvent.quote_mint``); ``None``
+            or the zero key for SOL, e.g. USDC for a USDC-paired coin.
+        is_holder_reward: a holder-reward coin: its creator fees go to the
+            ``["holder-rewards", mint]`` PDA, which is then the creator-vault owner.
     """
 
     mint: Pubkey
@@ -73,6 +78,8 @@ class TokenInfo:
     real_token_reserves: int | None = None
     decimals: int = PUMP_TOKEN_DECIMALS
     signature: str | None = None
+    quote_mint: Pubkey | None = None
+    is_holder_reward: bool = False
 
     @classmethod
     def from_create_event(cls, ev: CreateEvent, *, signature: str | None = None) -> TokenInfo:
@@ -104,7 +111,23 @@ class TokenInfo:
             virtual_token_reserves=ev.virtual_token_reserves,
             real_token_reserves=ev.real_token_reserves,
             signature=signature,
+            quote_mint=ev.quote_mint,
+            is_holder_reward=bool(ev.is_holder_reward),
         )
+
+    @property
+    def is_sol_quoted(self) -> bool:
+        """Quoted in SOL (zero key, or an event from before quote mints), or wrapped SOL."""
+        q = self.quote_mint
+        return q is None or q == addresses.ZERO_KEY or q == addresses.WSOL_MINT
+
+    @property
+    def vault_creator(self) -> Pubkey:
+        """The creator-vault owner of this coin's trades (the holder-rewards PDA or
+        ``creator``)."""
+        if self.is_holder_reward:
+            return addresses.holder_rewards_pda(self.mint)
+        return self.creator
 
     @property
     def display_name(self) -> str:

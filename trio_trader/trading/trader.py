@@ -106,6 +106,7 @@ class TraderStats:
     buys_sent: int = 0
     buys_not_sent: int = 0
     skipped_funds: int = 0
+    skipped_quote: int = 0
     positions_started: int = 0
     positions_recovered: int = 0
     position_errors: int = 0
@@ -228,6 +229,13 @@ class UniversalTrader:
             if reason is not None:
                 self.stats.filtered += 1
                 log.info("skip %s: %s", info.display_name, reason)
+                continue
+            if not info.is_sol_quoted:
+                # Legacy buy/sell cannot trade such a coin at all, and a v2 BUY would be
+                # paid in that mint: budgets, limits and PnL here are all in lamports.
+                self.stats.skipped_quote += 1
+                log.info("skip %s: quoted in %s, not SOL (only SOL-quoted coins are traded)",
+                         info.display_name, info.quote_mint)  # fmt: skip
                 continue
             if info.mint in self.position_tasks:
                 continue

@@ -172,6 +172,8 @@ async def token_info_from_chain(rpc: RpcClient, mint: Pubkey) -> TokenInfo | Non
         virtual_sol_reserves=curve.virtual_sol_reserves,
         virtual_token_reserves=curve.virtual_token_reserves,
         real_token_reserves=curve.real_token_reserves,
+        quote_mint=curve.quote_mint,  # a USDC coin must be sold with v2 / on its pool
+        is_holder_reward=bool(curve.is_holder_reward),
     )
 
 

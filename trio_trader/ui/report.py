@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import trio
 
 from trio_trader.app import position_totals
-from trio_trader.store import Repository, SchemaError, open_repository
+from trio_trader.store import Repository, SchemaError, TradeRecord, open_repository
 from trio_trader.trading.position import Position
 from trio_trader.ui.tables import console, format_sol, report_tables
 
@@ -86,8 +86,20 @@ async def collect_report(repo: Repository, database: str) -> dict[str, Any]:
         "outcomes": _outcomes(positions),
         "trades": {name: counters.get(name, 0) for name in TRADE_COUNTERS},
         "failed_trade_errors": dict(errors.most_common()),
+        "sells_by_venue": _sells_by_venue(trades),
         "unreadable_rows": len(repo.read_errors),
     }
+
+
+def _sells_by_venue(trades: list[TradeRecord]) -> dict[str, dict[str, int]]:
+    """SELL attempts per venue (curve, curve v2, PumpSwap): confirmed and failed."""
+    venues: dict[str, dict[str, int]] = {}
+    for trade in trades:
+        if trade.side != "sell":
+            continue
+        counts = venues.setdefault(trade.venue, {"confirmed": 0, "failed": 0})
+        counts["confirmed" if trade.success else "failed"] += 1
+    return venues
 
 
 def _estimated(position: Position) -> bool:
@@ -122,11 +134,18 @@ async def collect_positions(
     else:
         wanted = None if status == "all" else status
         positions = await repo.list_positions(status=wanted, limit=limit)
-    early = {t.position_id for t in await repo.list_trades() if t.sent_before_buy_confirmed}
-    return [_position_row(p, p.id in early) for p in positions]
+    trades = await repo.list_trades()
+    early = {t.position_id for t in trades if t.sent_before_buy_confirmed}
+    venues: dict[int | None, list[str]] = {}
+    for trade in trades:  # oldest first
+        if trade.side == "sell":
+            venues.setdefault(trade.position_id, []).append(trade.venue)
+    return [_position_row(p, p.id in early, venues.get(p.id, [])) for p in positions]
 
 
-def _position_row(position: Position, early_sell_recorded: bool) -> dict[str, Any]:
+def _position_row(
+    position: Position, early_sell_recorded: bool, sell_venues: list[str]
+) -> dict[str, Any]:
     sell = position.sell_order
     return {
         "id": position.id,
@@ -149,6 +168,9 @@ def _position_row(position: Position, early_sell_recorded: bool) -> dict[str, An
         "sell_before_buy_confirmed": early_sell_recorded
         or (sell is not None and sell.sent_before_buy_confirmed),
         "sell_attempts": position.sell_attempts,
+        # where the latest SELL traded, and every recorded attempt's venue, oldest first
+        "sell_venue": None if sell is None else sell.venue,
+        "sell_venues": sell_venues,
         "created_at": position.created_at,
         "closed_at": position.closed_at,
     }

@@ -76,7 +76,8 @@ def positions_table(rows: Sequence[Mapping[str, Any]], *, marks: bool = False) -
             format_sol(row["realized_pnl_lamports"], signed=True)
             + (" (est.)" if row["estimated"] else ""),
             "yes" if row["sell_before_buy_confirmed"] else "no",
-            str(row["sell_attempts"]),
+            # the venue of the latest SELL: pump (curve), pump_v2, pumpswap (graduated)
+            str(row["sell_attempts"]) + (f" {row['sell_venue']}" if row["sell_venue"] else ""),
             format_time(row["created_at"]),
             format_time(row["closed_at"]),
             *extra,
@@ -124,4 +125,11 @@ def report_tables(report: Mapping[str, Any]) -> RenderableType:
         errors.add_row(name, str(count))
     if not report["failed_trade_errors"]:
         errors.add_row("none", "0")
-    return Group(totals, errors)
+    venues = Table(title="SELLs by venue")
+    for name in ("venue", "confirmed", "failed"):
+        venues.add_column(name, justify="left" if name == "venue" else "right")
+    for venue, counts in report["sells_by_venue"].items():
+        venues.add_row(venue, str(counts["confirmed"]), str(counts["failed"]))
+    if not report["sells_by_venue"]:
+        venues.add_row("none", "0", "0")
+    return Group(totals, errors, venues)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m trio_trader [run|sim|positions|report|sell|pause|resume|config] …``.
+"""Command line: ``python -m trio_trader COMMAND …`` (run, sim, positions, report, sell, …).
 
 Each subcommand's options and body live beside the code they drive; this module
 only dispatches, importing lazily so ``--help`` stays fast and one broken layer

@@ -90,6 +90,7 @@ from trio_trader.summary import (
     token_balances,
 )
 from trio_trader.trading.compute import ComputeUnits
+from trio_trader.trading.control import CommandServer
 from trio_trader.trading.exits import ExitRules
 from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import SellPolicy
@@ -381,15 +382,45 @@ async def build_bot(
     return Bot(trader=trader, rpc=rpc, wallet=keypair.pubkey())
 
 
-def _wallet(config: Config) -> Wallet:
-    if config.wallet.keypair_file:
-        return Wallet.from_keypair_file(Path(config.wallet.keypair_file).expanduser())
-    if config.wallet.private_key is None:
+#: the Solana CLI's default keypair, used when the config names no key
+SOLANA_CLI_KEYPAIR = "~/.config/solana/id.json"
+
+
+@attrs.frozen
+class WalletSource:
+    """Which key a live run signs with: ``kind`` is ``file``, ``env``, ``solana_cli`` or
+    ``none``; ``text`` is what the banner and ``config show`` say (never the key)."""
+
+    kind: str
+    text: str
+    path: Path | None = None
+
+
+def wallet_source(config: Config) -> WalletSource:
+    """``wallet.keypair_file``, else the environment variable, else the Solana CLI's
+    ``~/.config/solana/id.json`` when it exists (``$HOME`` is read now, not at import)."""
+    w = config.wallet
+    if w.keypair_file:
+        path = Path(w.keypair_file).expanduser()
+        return WalletSource("file", f"{w.keypair_file} (wallet.keypair_file)", path)
+    if w.private_key is not None:
+        return WalletSource("env", f"${w.private_key_env} (environment)")
+    default = Path(SOLANA_CLI_KEYPAIR).expanduser()
+    if default.is_file():
+        return WalletSource("solana_cli", f"{SOLANA_CLI_KEYPAIR} (Solana CLI default)", default)
+    return WalletSource("none", "none configured")
+
+
+def _wallet(config: Config) -> tuple[Wallet, WalletSource]:
+    source = wallet_source(config)
+    if source.path is not None:
+        return Wallet.from_keypair_file(source.path), source
+    if source.kind == "none":
         raise ConfigError(
-            f"wallet: set {config.wallet.private_key_env} or wallet.keypair_file "
-            "(or use --sim to paper-trade)"
+            f"wallet: set {config.wallet.private_key_env} or wallet.keypair_file, or create "
+            f"{SOLANA_CLI_KEYPAIR} with solana-keygen (or use --sim to paper-trade)"
         )
-    return Wallet.from_env(config.wallet.private_key_env)
+    return Wallet.from_env(config.wallet.private_key_env), source
 
 
 # --------------------------------------------------------------------------- running
@@ -434,6 +465,8 @@ async def trade_until_stopped(bot: Bot, control: StopControl, *, grace: float) -
 
 async def _start_trader(nursery: trio.Nursery, bot: Bot) -> None:
     await nursery.start(bot.trader.run)
+    # ``trio_trader sell / pause / resume`` from another terminal (trading/control.py)
+    await nursery.start(CommandServer(trader=bot.trader, repo=bot.trader.repo).run)
     log.info("trading: wallet %s, watching for new tokens", bot.wallet)
 
 
@@ -480,6 +513,7 @@ async def _start_and_trade(
     keypair: Keypair,
     ws_url: str,
     start: RunStart,
+    wallet_source: str | None = None,
 ) -> Bot | None:
     """Prepare then trade until stopped; None when a stop came during start-up."""
     start.counters = await repo.get_counters()
@@ -495,7 +529,7 @@ async def _start_and_trade(
         return bot
     mode = run_mode(args.sim)
     log_banner(config, mode=mode, wallet=str(bot.wallet), balance=start.balance,
-               endpoints=rpc.endpoints, ws_url=ws_url)  # fmt: skip
+               endpoints=rpc.endpoints, ws_url=ws_url, wallet_source=wallet_source)  # fmt: skip
     async with dashboard_beside(
         bot, enabled=getattr(args, "dashboard", False), db_path=db_path, since=start.wall,
         mode=mode, log_file=getattr(args, "log_path", None),
@@ -529,6 +563,7 @@ async def _run_sim(
             bot = await _start_and_trade(
                 args, config, control, rpc=rpc, repo=repo, db_path=db_path,
                 keypair=wallet.keypair, ws_url=sim.ws_url, start=start,
+                wallet_source="a fresh keypair funded by the simulator",
             )  # fmt: skip
             ledger = sim.summary()["wallets"].get(str(wallet.pubkey), {})
             return await build_summary(
@@ -550,7 +585,7 @@ def _stats(bot: Bot | None) -> TraderStats | None:
 async def _run_live(
     args: argparse.Namespace, config: Config, control: StopControl
 ) -> dict[str, Any]:
-    wallet = _wallet(config)
+    wallet, source = _wallet(config)
     db_path = args.db or Path(config.db.path)
     start = RunStart(wall=time.time())
     async with contextlib.AsyncExitStack() as stack:
@@ -560,6 +595,7 @@ async def _run_live(
         bot = await _start_and_trade(
             args, config, control, rpc=rpc, repo=repo, db_path=db_path,
             keypair=wallet.keypair, ws_url=config.rpc.ws_url, start=start,
+            wallet_source=source.text,
         )  # fmt: skip
         change, balances, problem = None, None, None
         with trio.move_on_after(SUMMARY_READ_TIMEOUT) as timeout:

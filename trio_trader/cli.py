@@ -1,4 +1,4 @@
-"""Command line: ``python -m trio_trader [run|sim|positions|report] …``.
+"""Command line: ``python -m trio_trader COMMAND …`` (run, sim, positions, report, sell, …).
 
 Each subcommand's options and body live beside the code they drive; this module
 only dispatches, importing lazily so ``--help`` stays fast and one broken layer
@@ -30,6 +30,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("trio_trader.sim.command", "run a standalone local Solana node with a pump.fun market"),
     "positions": ("trio_trader.ui.positions", "list the positions in the bot's database"),
     "report": ("trio_trader.ui.report", "totals of the bot's database: PnL, trades, errors"),
+    "sell": ("trio_trader.ui.sell", "ask the running bot to sell a position now (or --all)"),
+    "pause": ("trio_trader.ui.control", "ask the running bot to stop buying (exits still fire)"),
+    "resume": ("trio_trader.ui.control", "ask the running bot to buy again"),
+    "config": ("trio_trader.ui.config_cmd", "show the resolved config, or check a config file"),
 }
 DEFAULT_ARGV = ["run", "--sim"]
 

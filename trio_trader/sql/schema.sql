@@ -94,3 +94,15 @@ CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Commands to a running bot (sell / pause / resume), inserted by the CLI, served by the bot.
+CREATE TABLE commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,                    -- sell | pause | resume
+    arg TEXT,                              -- sell: "position:N", "mint:M" or "all"
+    created_at REAL NOT NULL,              -- unix s
+    taken_at REAL,                         -- unix s, by the bot
+    done_at REAL,                          -- unix s, by the bot (or the CLI when expired)
+    result TEXT
+);
+CREATE INDEX idx_commands_pending ON commands(done_at);

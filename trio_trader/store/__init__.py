@@ -17,6 +17,7 @@ from trio_trader.store._migrations import SchemaError
 from trio_trader.store._repository import (
     PRE_CONFIRMATION_SELLS,
     PRE_CONFIRMATION_SELLS_SUCCEEDED,
+    Command,
     IdentityMismatch,
     PositionNotFound,
     Repository,
@@ -27,6 +28,7 @@ from trio_trader.store._repository import (
 __all__ = [
     "PRE_CONFIRMATION_SELLS",
     "PRE_CONFIRMATION_SELLS_SUCCEEDED",
+    "Command",
     "CorruptRowError",
     "IdentityMismatch",
     "LockHeld",

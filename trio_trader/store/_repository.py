@@ -36,6 +36,11 @@ Public API::
         repo.read_errors: list[CorruptRowError]     (rows skipped by the list methods)
         await repo.known_signatures() -> set[str]     (every order and trade signature)
         await repo.newest_landed_signature() -> str | None   (highest-slot recorded trade)
+        await repo.insert_command(kind, arg) -> int          (a command to the running bot)
+        await repo.take_commands(max_age=) -> list[Command]  (pending ones, marked taken)
+        await repo.finish_command(id, result)                (done_at + the result line)
+        await repo.expire_command(id, result) -> bool        (only if nobody took it)
+        await repo.get_command(id) -> Command | None
 
 ``record_trade`` keeps these counters in the same transaction: ``buy_confirmed``,
 ``buy_failed``, ``sell_confirmed``, ``sell_failed``, and for SELLs sent before their
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -72,6 +78,8 @@ PRE_CONFIRMATION_SELLS_SUCCEEDED = "pre_confirmation_sells_succeeded"
 #: ``meta`` keys of the database's identity
 WALLET_KEY = "wallet"
 GENESIS_HASH_KEY = "genesis_hash"
+#: result of a command nobody took in time (the bot was not running)
+EXPIRED_RESULT = "expired: no running bot took it"
 
 _T = TypeVar("_T")
 
@@ -120,6 +128,19 @@ class TradeRecord:
     recorded_at: float
     sent_before_buy_confirmed: bool
     venue: str = "pump"
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """One row of ``commands``: a request from the CLI to the running bot."""
+
+    id: int
+    kind: str
+    arg: str | None
+    created_at: float
+    taken_at: float | None
+    done_at: float | None
+    result: str | None
 
 
 class Repository:
@@ -431,6 +452,82 @@ class Repository:
         )
         return int(cursor.fetchall()[0][0])
 
+    # ------------------------------------------------------------------ commands
+
+    async def insert_command(self, kind: str, arg: str | None) -> int:
+        """Queue a command for the running bot; returns its id."""
+        row = {"kind": kind, "arg": arg, "created_at": self._now()}
+
+        def write() -> int:
+            with self._db.atomic():
+                return _last_pk(self._db.table("commands").insert(row))
+
+        return await self._run(write)
+
+    async def take_commands(self, *, max_age: float) -> list[Command]:
+        """The commands nobody took yet, oldest first, marked taken in one transaction.
+
+        A command older than ``max_age`` seconds is not returned but closed as expired:
+        its CLI has given up waiting and told the user the bot did not answer, so acting
+        on it now (``sell --all`` issued while the bot was down) would surprise them.
+        """
+        now = self._now()
+        pending = "SELECT * FROM commands WHERE taken_at IS NULL AND done_at IS NULL ORDER BY id"
+        take = "UPDATE commands SET taken_at = ? WHERE id = ?"
+        expire = "UPDATE commands SET taken_at = ?, done_at = ?, result = ? WHERE id = ?"
+
+        def write() -> list[Command]:
+            taken = []
+            with self._db.atomic():
+                for row in list(self._db.query(pending)):
+                    if now - row["created_at"] > max_age:
+                        self._db.execute(expire, [now, now, EXPIRED_RESULT, row["id"]])
+                        continue
+                    self._db.execute(take, [now, row["id"]])
+                    taken.append(_command({**row, "taken_at": now}))
+            return taken
+
+        return await self._run(write)
+
+    async def finish_command(self, command_id: int, result: str) -> None:
+        """Mark a taken command done with its one-line result."""
+
+        def write() -> None:
+            with self._db.atomic():
+                self._db.execute(
+                    "UPDATE commands SET done_at = ?, result = ? WHERE id = ?",
+                    [self._now(), result, command_id],
+                )
+
+        await self._run(write)
+
+    async def expire_command(self, command_id: int, result: str = "") -> bool:
+        """Close a command nobody took (the CLI gave up); False if the bot took it first."""
+        sql = (
+            "UPDATE commands SET done_at = ?, result = ? "
+            "WHERE id = ? AND taken_at IS NULL AND done_at IS NULL"
+        )
+
+        def write() -> bool:
+            with self._db.atomic():
+                params = [self._now(), result or EXPIRED_RESULT, command_id]
+                return self._db.execute(sql, params).rowcount == 1
+
+        return await self._run(write)
+
+    async def get_command(self, command_id: int) -> Command | None:
+        """The command with that id, or None."""
+
+        def read() -> Command | None:
+            rows = list(self._db.query("SELECT * FROM commands WHERE id = ?", [command_id]))
+            return _command(rows[0]) if rows else None
+
+        return await self._run(read)
+
+
+def _command(row: Row) -> Command:
+    return Command(**{a.name: row[a.name] for a in attrs.fields(Command)})
+
 
 def _last_pk(table: sqlite_utils.db.Table) -> int:
     if not isinstance(table.last_pk, int):
@@ -485,7 +582,23 @@ def _trade_record(row: Row) -> TradeRecord:
     return TradeRecord(**values)
 
 
+def _create_private(path: str) -> None:
+    """Create a missing database file readable by its owner only (0600).
+
+    The commands table steers the running bot, so the file is the control channel:
+    nobody else may write it (SQLite gives its -wal and -shm files the same mode).
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def _connect(path: str) -> sqlite_utils.Database:
+    _create_private(path)
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
         conn.execute("PRAGMA journal_mode = WAL")

@@ -39,6 +39,7 @@ class ExitReason(enum.StrEnum):
     MAX_HOLD_TIME = "max_hold_time"
     SELL_AFTER = "sell_after"
     SHUTDOWN = "shutdown"
+    MANUAL = "manual"  # ``trio_trader sell`` from the operator
 
 
 def _bps(pct: float | None) -> int | None:

@@ -110,6 +110,7 @@ class TraderStats:
     positions_started: int = 0
     positions_recovered: int = 0
     position_errors: int = 0
+    skipped_paused: int = 0
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -132,6 +133,10 @@ class UniversalTrader:
     funds: WalletFunds | None = None
     _buys_in_progress: int = attrs.field(default=0, init=False)
     _accepting: bool = attrs.field(default=True, init=False)
+    #: ``trio_trader pause``: no new BUYs; open positions are still managed
+    paused: bool = attrs.field(default=False, init=False)
+    #: mints whose position the operator asked to sell (until the position task ends)
+    _exit_requests: set[Pubkey] = attrs.field(factory=set, init=False)
     _positions: trio.Nursery | None = attrs.field(default=None, init=False)
     _intake_send: trio.MemorySendChannel[NewToken] | None = attrs.field(default=None, init=False)
     _monitors: dict[Pubkey, PositionMonitor] = attrs.field(factory=dict, init=False)
@@ -172,6 +177,22 @@ class UniversalTrader:
                     monitor.request_exit(ExitReason.SHUTDOWN)
             await trio.sleep(0.1)
 
+    def request_manual_exit(self, mint: Pubkey) -> bool:
+        """Sell the position of ``mint`` now (``trio_trader sell``), through its monitor.
+
+        Like an exit rule firing: the SELL may leave before the BUY confirms. The request
+        holds for the position task's life, so a monitor that does not exist yet (the BUY
+        is being sent) or is restarted after a crash sells too. False when this run has no
+        position task for ``mint``.
+        """
+        if mint not in self.position_tasks:
+            return False
+        self._exit_requests.add(mint)
+        monitor = self._monitors.get(mint)
+        if monitor is not None:
+            monitor.request_exit(ExitReason.MANUAL)
+        return True
+
     @property
     def active_positions(self) -> int:
         """Live position tasks (the ``max_active_mints`` count)."""
@@ -199,6 +220,10 @@ class UniversalTrader:
         async for token in tokens:
             info = token.token_info
             if not self._accepting:
+                continue
+            if self.paused:
+                self.stats.skipped_paused += 1
+                log.info("skip %s: buying is paused", info.display_name)
                 continue
             reason = self.settings.token_filter.rejects(token, now_unix=time.time())
             if reason is not None:
@@ -262,6 +287,7 @@ class UniversalTrader:
                 delay = min(2 * delay, CRASH_RETRY_MAX)
         finally:
             self.position_tasks.pop(token_info.mint, None)
+            self._exit_requests.discard(token_info.mint)
 
     async def _handle_token(self, token_info: TokenInfo) -> None:
         """Buy one token and run its position scope (the seed plan's ``_handle_token``)."""
@@ -337,6 +363,8 @@ class UniversalTrader:
     ) -> None:
         """The position scope: BUY confirmation and the monitor, linked by the event."""
         self._monitors[position.mint] = monitor
+        if position.mint in self._exit_requests:
+            monitor.request_exit(ExitReason.MANUAL)
         try:
             async with trio.open_nursery() as scope:
                 monitor.scope = scope.cancel_scope

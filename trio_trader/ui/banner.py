@@ -3,7 +3,9 @@
 Written once, to the log, after the balance is read and before the first BUY, so the
 operator can check every number that matters before money moves. Endpoints go through
 :func:`ui.format.mask_url` (a provider's API key is a credential); the wallet is only
-ever its public key.
+ever its public key, and the ``key`` line says where its key came from
+(``app.wallet_source``: the keypair file, the environment variable, or the Solana CLI's
+``~/.config/solana/id.json`` when the config names neither).
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ def banner_lines(
         else f"p{pf.percentile} of recent fees, cap {pf.cap_micro_lamports:,} µlamports/CU"
     )
     max_buys = "unlimited" if t.max_buys == 0 else str(t.max_buys)
-    source = f" ({wallet_source})" if wallet_source else ""
+    key = [f"  key       {wallet_source}"] if wallet_source else []
     return [
         f"trio-trader: {mode}",
-        f"  wallet    {wallet}{source}",
+        f"  wallet    {wallet}",
+        *key,
         f"  balance   {fmt.sol(balance)}",
         f"  RPC       {', '.join(fmt.mask_url(u) for u in endpoints)}",
         f"  WebSocket {fmt.mask_url(ws_url)} ({config.listener.source}, "

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
-from trio_trader.ui.format import LAMPORTS_PER_SOL, format_sol, tokens
+from trio_trader.ui.format import LAMPORTS_PER_SOL, format_sol, pnl, tokens
 
 #: width used when stdout is not a terminal, so piped output is not wrapped at 80 columns
 PIPE_WIDTH = 200
@@ -45,8 +45,13 @@ def _text(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """One line per position, from the rows of ``report.collect_positions``."""
+def positions_table(rows: Sequence[Mapping[str, Any]], *, marks: bool = False) -> Table:
+    """One line per position, from the rows of ``report.collect_positions``.
+
+    ``marks``: add the current price and unrealised PnL of open positions (the rows of
+    ``positions.collect_with_marks``; ``-`` where unknown). Left out when no endpoint was
+    given, where they could only ever be ``-``: the table is wide enough already.
+    """
     table = Table(title=f"positions ({len(rows)})")
     for name in ("id", "token", "status", "exit reason", "tokens"):
         table.add_column(name, justify="right" if name in ("id", "tokens") else "left")
@@ -54,7 +59,11 @@ def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     for name in ("pre-conf SELL", "SELLs", "opened (UTC)", "closed (UTC)"):
         table.add_column(name, justify="right" if name == "SELLs" else "left", no_wrap=True)
+    if marks:
+        for name in ("price now (SOL)", "unrealised PnL"):
+            table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
+        extra = [_text(row.get("current_price_sol")), _unrealised(row)] if marks else []
         table.add_row(
             str(row["id"]),
             f"{row['symbol'] or '?'} {short_mint(row['mint'])}",
@@ -71,8 +80,15 @@ def positions_table(rows: Sequence[Mapping[str, Any]]) -> Table:
             str(row["sell_attempts"]) + (f" {row['sell_venue']}" if row["sell_venue"] else ""),
             format_time(row["created_at"]),
             format_time(row["closed_at"]),
+            *extra,
         )
     return table
+
+
+def _unrealised(row: Mapping[str, Any]) -> str:
+    """``"+0.0012 SOL (+12.0 %)"`` of an open position whose curve was read, else ``-``."""
+    value = row.get("unrealized_pnl_lamports")
+    return "-" if value is None else pnl(value, row.get("entry_cost_lamports"))
 
 
 def report_tables(report: Mapping[str, Any]) -> RenderableType:

@@ -69,6 +69,11 @@ async def test_a_sell_sent_before_its_buy_confirmed_is_shown_then_counted(tmp_pa
             assert row.exits == ("selling: sell_after",)
             assert state.pre_confirmation_success_rate is None
             assert state.buying
+            assert not state.paused
+            h.bot.trader.paused = True
+            paused = snapshot(h.bot, mode="paper trading on the simulator")
+            assert "buying PAUSED" in _text(render(paused))
+            h.bot.trader.paused = False
             assert state.balance_lamports is not None
             assert state.rpc_requests == h.rpc.stats.requests_sent > 0
             text = _text(render(state))

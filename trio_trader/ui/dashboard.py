@@ -125,6 +125,7 @@ class DashboardState:
     rpc_rate_limited: int
     rpc_failovers: int
     buying: bool
+    paused: bool = False
     log_file: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -179,6 +180,7 @@ def snapshot(
         rpc_rate_limited=rpc.rate_limited,
         rpc_failovers=rpc.failovers,
         buying=trader._accepting,
+        paused=trader.paused,
         log_file=log_file,
         warnings=tuple(warnings),
     )
@@ -295,6 +297,8 @@ def render(state: DashboardState) -> RenderableType:
 
 def _header(state: DashboardState) -> Text:
     buying = "buying" if state.buying else "NOT buying (stopping)"
+    if state.buying and state.paused:
+        buying = "buying PAUSED (resume to buy again)"
     balance = fmt.sol(state.balance_lamports)
     if state.reserved_lamports:
         balance += f" ({fmt.sol(state.reserved_lamports)} held for BUYs in flight)"

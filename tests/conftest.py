@@ -27,3 +27,13 @@ def load_sample(name: str) -> Any:
     if path.suffix == ".json":
         return json.loads(path.read_text())
     return path.read_text()
+
+
+@pytest.fixture(autouse=True)
+def _private_lock_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test's bots (in process or subprocesses) lock their wallet in a directory of
+    their own: two test runs side by side (or one test's seeded wallet reused by another)
+    must not find each other's wallet locks in ``~/.cache/trio-trader/locks``."""
+    monkeypatch.setenv("TRIO_TRADER_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))

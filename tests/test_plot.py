@@ -58,6 +58,10 @@ def test_outcomes_are_the_closed_positions_and_sum_to_the_reports_pnl(
     assert by_id[1].pnl_lamports > 0
     assert by_id[4].reason == "buy_failed"
     assert by_id[4].pnl_lamports < 0
+    # a failed BUY spent only its fee: its % is of what the BUY was to cost, not -100 %
+    pct = by_id[4].pnl_pct
+    assert pct is not None
+    assert -1.0 < pct < 0.0
 
 
 def test_cumulative_pnl_is_summed_in_closing_order() -> None:

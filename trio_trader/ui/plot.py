@@ -54,7 +54,7 @@ class Outcome:
     opened_at: float
     closed_at: float
     pnl_lamports: int
-    spent_lamports: int | None
+    spent_lamports: int | None  # what was at stake (see _stake)
     reason: str
     pre_confirmation: bool
 
@@ -84,12 +84,20 @@ def outcomes(positions: Sequence[Position], early_ids: set[int]) -> list[Outcome
                 opened_at=p.created_at,
                 closed_at=max(p.closed_at, p.created_at),
                 pnl_lamports=p.realized_pnl_lamports,
-                spent_lamports=p.sol_spent,
+                spent_lamports=_stake(p),
                 reason=p.exit_reason or "?",
                 pre_confirmation=p.id in early_ids,
             )
         )
     return sorted(out, key=lambda o: (o.closed_at, o.position_id))
+
+
+def _stake(position: Position) -> int | None:
+    """What the position put at stake: what it spent, or — when its BUY failed and it
+    spent only fees — what the BUY was to cost, so a failed BUY is a small loss in %,
+    not -100 %."""
+    planned = position.buy_order.sol_cost if position.buy_order is not None else 0
+    return max(position.sol_spent or 0, planned) or None
 
 
 def cumulative_pnl(items: Sequence[Outcome]) -> list[tuple[float, int]]:

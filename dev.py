@@ -1,6 +1,7 @@
 """One-command set-up for a fresh machine with only Python 3.11+.
 
-    python3 dev.py run [ARGS]   paper-trade on the simulated chain (or: trio_trader run ARGS)
+    python3 dev.py run          a 2-minute demo: paper-trade on the simulated chain
+    python3 dev.py run ARGS     the same as: python -m trio_trader run ARGS
     python3 dev.py test         lint + the whole test suite (what CI runs)
 
 It creates ``.venv`` beside this file, installs the project into it from
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed-from"
+DEMO_SECONDS = 120
 
 
 def _ensure_venv() -> None:
@@ -38,6 +42,20 @@ def _ensure_venv() -> None:
     STAMP.write_bytes(pyproject)
 
 
+def demo_args(seconds: int = DEMO_SECONDS) -> list[str]:
+    """``run`` arguments of the demo, announced on the terminal: where its database is."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    db = Path(tempfile.gettempdir()) / f"trio-trader-demo-{stamp}.db"
+    print(
+        f"dev.py: demo - {seconds // 60} minutes of paper trading on the simulator (the "
+        f"default market, mainnet-like confirmation); Ctrl-C stops it early.\n"
+        f"dev.py: its database: {db}\n"
+        f"dev.py: afterwards: {BIN / 'python'} -m trio_trader report --db {db}",
+        flush=True,
+    )
+    return ["--sim", "--duration", str(seconds), "--db", str(db)]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test"}:
         print(__doc__)
@@ -48,8 +66,8 @@ def main(argv: list[str]) -> int:
         # --no-venv: lint and test in the .venv just installed (one environment to build)
         cmd = [str(BIN / "nox"), "--no-venv", "-s", "lint", "tests", "--", *rest]
     else:
-        # no arguments: the simulated-chain demo; otherwise the arguments of `trio_trader run`
-        cmd = [str(BIN / "python"), "-m", "trio_trader", *(["run", *rest] if rest else [])]
+        # no arguments: the finite simulated-chain demo; otherwise `trio_trader run ARGS`
+        cmd = [str(BIN / "python"), "-m", "trio_trader", "run", *(rest or demo_args())]
     os.chdir(ROOT)
     # the .venv's tools (ruff, mypy, pytest) first on PATH, as an activated venv would
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -34,6 +34,64 @@ def check_summary(summary: dict[str, object]) -> None:
     assert summary["balances_error"] is None
     pre = summary["pre_confirmation_sells_this_run"]
     assert set(pre) == {"sent", "succeeded"}  # type: ignore[arg-type]
+    lead = summary["pre_confirmation_lead_this_run"]
+    assert isinstance(lead, dict)
+    assert isinstance(pre, dict)
+    assert lead["sells"] <= pre["succeeded"]
+
+
+SLOW_VOTES_RUG = """
+name = "slow_votes_rug"
+[wallets]
+creators = 2
+traders = 0
+[launches]
+rate_per_second = 0.5
+max_tokens = 2
+create_v2_share = 0.5
+initial_buy_sol = { min = 1.0, max = 2.0 }
+[faults]
+latency_min = 0.1
+latency_max = 0.2
+vote_delay_median = 8.0
+vote_delay_sigma = 0.1
+[[profiles]]
+kind = "instant_rug"
+traders = { min = 0, max = 0 }
+lifetime = { min = 10.0, max = 10.0 }
+rug_after = { min = 1.8, max = 2.0 }
+"""
+
+
+def test_a_rug_before_the_buy_confirms_is_sold_early_and_the_lead_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Votes take ~8 slots (3.2 s); each creator rugs ~2 s after its launch: the stop loss
+    fires while the bot's BUY (landed long before) is unconfirmed, the SELL lands, and the
+    summary says how much sooner than the classic flow — with the books exact."""
+    scenario = tmp_path / "slow_votes_rug.toml"
+    scenario.write_text(SLOW_VOTES_RUG)
+    out, db = tmp_path / "summary.json", tmp_path / "run.db"
+    code = cli.main(
+        [
+            "run", "--sim", "--scenario", str(scenario), "--duration", "9", "--grace", "15",
+            "--db", str(db), "--summary-json", str(out), "--no-dashboard",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(out.read_text())
+    check_summary(summary)
+    pre, lead = (
+        summary["pre_confirmation_sells_this_run"],
+        summary["pre_confirmation_lead_this_run"],
+    )
+    assert pre["succeeded"] >= 1
+    assert lead["sells"] == pre["succeeded"]
+    assert lead["median_seconds"] > 0.4  # at least a slot before the confirmation was seen
+    assert lead["total_seconds"] >= lead["median_seconds"]
+    text = capsys.readouterr().out
+    assert "they landed sooner than the classic flow" in text
+    assert f"database: {db} (read it with: python -m trio_trader report --db {db})" in text
 
 
 def test_run_sim_paper_trades_and_writes_a_summary(tmp_path: Path) -> None:
@@ -243,16 +301,39 @@ async def test_fixed_priority_fee_is_wired_as_fixed(tmp_path: Path) -> None:
     assert bot.trader.buyer.chain.priority_fee.micro_lamports == 4321
 
 
-def test_no_arguments_runs_the_sim_demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
-
+def test_no_arguments_print_help_and_run_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from trio_trader import app
 
-    seen: list[argparse.Namespace] = []
-    monkeypatch.setattr(app, "main", lambda args: seen.append(args) or 0)
+    monkeypatch.setattr(app, "main", lambda args: pytest.fail("no arguments must not run"))
     assert cli.main([]) == 0
-    (args,) = seen
-    assert (args.command, args.sim, args.config, args.scenario) == ("run", True, None, "default")
+    out = capsys.readouterr().out
+    assert out.startswith("usage: trio-trader")
+    for command in ("run", "sim", "positions", "report"):
+        assert f"    {command} " in out
+
+
+def test_dev_py_run_without_arguments_is_the_finite_demo_and_names_its_database(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).parents[1] / "dev.py")
+    assert spec is not None
+    assert spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    args = dev.demo_args()
+    out = capsys.readouterr().out
+    assert args[:3] == ["--sim", "--duration", "120"]
+    assert args[3] == "--db"
+    db = args[4]
+    assert "2 minutes" in out
+    assert f"its database: {db}" in out
+    assert f"report --db {db}" in out
+    parsed = cli.build_parser(only="run").parse_args(["run", *args])
+    assert (parsed.sim, parsed.duration, parsed.db) == (True, 120.0, Path(db))
 
 
 async def test_stop_balances_are_read_in_one_batch_from_both_token_programs(
@@ -337,9 +418,67 @@ async def test_summary_counts_this_runs_positions_and_counters_only(tmp_path: Pa
     assert summary["counters_this_run"] == {"pre_confirmation_sells": 1}
     assert summary["open_positions_in_database"] == 2
     assert summary["token_balances"] == {}
+    assert summary["pre_confirmation_lead_this_run"] == {
+        "sells": 0,
+        "median_seconds": None,
+        "total_seconds": 0,
+    }
     text = summary_mod.format_summary(summary)
     assert "realised PnL this run: +0.000016000 SOL" in text
     assert "open positions in the database: 2" in text
+    assert "landed sooner" not in text  # no pre-confirmation SELL succeeded
+
+
+def _trade(
+    position_id: int,
+    side: str,
+    *,
+    sent: float,
+    recorded: float,
+    early: bool = False,
+    success: bool = True,
+) -> object:
+    from trio_trader.store import TradeRecord
+
+    return TradeRecord(
+        id=0, position_id=position_id, mint="m", side=side, attempt=1,
+        state="confirmed" if success else "failed", success=success, signature=None,
+        token_amount=None, sol_amount=None, sol_limit=None, sol_change=None,
+        token_change=None, fee_lamports=None, slot=None, error=None, error_code=None,
+        error_name=None, error_message=None, sent_at=sent, recorded_at=recorded,
+        sent_before_buy_confirmed=early,
+    )  # fmt: skip
+
+
+def test_pre_confirmation_lead_is_sell_sent_to_buy_confirmation_seen() -> None:
+    trades = [
+        _trade(1, "buy", sent=100.0, recorded=101.5),  # BUY seen confirmed at 101.5
+        _trade(1, "sell", sent=100.7, recorded=102.0, early=True),  # 0.8 s sooner
+        _trade(2, "buy", sent=200.0, recorded=201.0),
+        _trade(2, "sell", sent=200.2, recorded=200.9, early=True, success=False),  # failed
+        _trade(2, "sell", sent=201.2, recorded=202.0),  # a classic SELL: no lead
+        _trade(3, "buy", sent=300.0, recorded=302.0),
+        _trade(3, "sell", sent=300.4, recorded=302.5, early=True),  # 1.6 s sooner
+        _trade(4, "sell", sent=400.4, recorded=402.5, early=True),  # BUY row missing
+        _trade(5, "buy", sent=50.0, recorded=51.0),
+        _trade(5, "sell", sent=50.5, recorded=51.5, early=True),  # before the run
+    ]
+    leads = summary_mod.pre_confirmation_leads(trades, since=90.0)  # type: ignore[arg-type]
+    assert leads == pytest.approx({1: 0.8, 3: 1.6})
+    totals = summary_mod.lead_totals(leads)
+    assert totals["sells"] == 2
+    assert totals["median_seconds"] == pytest.approx(1.2)
+    assert totals["total_seconds"] == pytest.approx(2.4)
+    summary = {
+        "wallet": "w", "positions_this_run": {"opened": 3, "closed": 3, "open": 0,
+        "buy_failed": 0}, "pre_confirmation_sells_this_run": {"sent": 3, "succeeded": 2},
+        "pre_confirmation_lead_this_run": totals, "realized_pnl_this_run_lamports": 0,
+        "wallet_sol_change_this_run_lamports": 0, "balances_source": "rpc",
+        "open_positions_in_database": 0, "token_balances": {},
+    }  # fmt: skip
+    text = summary_mod.format_summary(summary)
+    assert "SELLs sent before their BUY confirmed: 3 (2 succeeded)" in text
+    assert "median 1.20 s, total 2.40 s over 2 SELLs" in text
 
 
 async def test_a_wallet_that_cannot_pay_one_buy_does_not_start(

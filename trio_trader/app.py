@@ -143,10 +143,21 @@ EXIT_FORCED = 130
 #: seconds the stop summary may spend reading the wallet's balances
 SUMMARY_READ_TIMEOUT = 10.0
 
-#: the ``--sim`` demo's settings when no ``--config`` is given: quick exits, small buys
+#: the ``--sim`` demo's settings when no ``--config`` is given: quick exits, small buys.
+#: Symmetric ±10 % price exits (not tuned for profit) fire within the first seconds of a
+#: coin's life, often while the BUY is unconfirmed. An 8 % BUY slippage: snipers in the
+#: creation slots make some BUYs fail, and a SELL sent before such a BUY confirmed fails
+#: too (its fee is lost) — the demo shows that cost of the edge as well as its gain.
+#: A take profit before the BUY confirms is judged against the BUY's worst price (its
+#: slippage limit), a stop loss against its quote (``Position.worst_entry_cost``).
 SIM_DEFAULTS: dict[str, Any] = {
-    "trade": {"buy_amount_sol": "0.05", "max_active_mints": 5, "sell_slippage_bps": 2000},
-    "exits": {"take_profit_pct": 20.0, "stop_loss_pct": 15.0, "max_hold_time": 8.0},
+    "trade": {
+        "buy_amount_sol": "0.05",
+        "max_active_mints": 5,
+        "buy_slippage_bps": 800,
+        "sell_slippage_bps": 2000,
+    },
+    "exits": {"take_profit_pct": 10.0, "stop_loss_pct": 10.0, "max_hold_time": 8.0},
     "priority_fee": {"fixed_micro_lamports": 10_000},
 }
 
@@ -222,12 +233,21 @@ def _main(args: argparse.Namespace, early: list[int]) -> int:
     except (WalletError, ConfigError, StartupError) as exc:
         return _failure(exc)
     print(format_summary(summary))
+    if args.sim:
+        print(_database_line(args.db))
     if args.summary_json is not None:
         try:
             args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         except OSError as exc:  # the summary is printed already: say so, keep the stop's code
             print(f"error: cannot write {args.summary_json}: {exc.strerror}", file=sys.stderr)
     return EXIT_FORCED if control.forced else EXIT_OK
+
+
+def _database_line(db: Path | None) -> str:
+    """Where a simulator run's database is, so ``report`` can read it afterwards."""
+    if db is None:
+        return "database: temporary, deleted at exit (give --db FILE to keep it)"
+    return f"database: {db} (read it with: python -m trio_trader report --db {db})"
 
 
 def _single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

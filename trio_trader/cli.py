@@ -35,7 +35,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("trio_trader.ui.control", "ask the running bot to buy again"),
     "config": ("trio_trader.ui.config_cmd", "show the resolved config, or check a config file"),
 }
-DEFAULT_ARGV = ["run", "--sim"]
 
 
 class _Command(Protocol):
@@ -110,8 +109,9 @@ def signals_noted(received: list[int]) -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not [a for a in args_list if not a.startswith("-")]:
-        args_list += DEFAULT_ARGV
+    if not args_list:
+        build_parser(only="").print_help()  # no arguments: what there is (demo: dev.py run)
+        return 0
     command = next((a for a in args_list if a in SUBCOMMANDS), None)
     try:
         if command != "run":

@@ -5,11 +5,24 @@ compared: the positions created or closed since the run started (wall clock), th
 counters' increase since then, and the wallet's change since the balance read at start.
 Token balances are read in ``getMultipleAccounts`` batches (100 accounts a request), and
 a balance that cannot be read is reported as unknown: it never fails the run's exit code.
+
+**How much sooner pre-confirmation SELLs landed** (:func:`pre_confirmation_leads`). The
+classic flow sends a position's SELL only once it has seen its BUY confirmed; this bot
+may send it earlier. For every position whose SELL went out before its BUY confirmed and
+succeeded, the *lead* is the time from that SELL's send to the moment the bot saw its
+BUY confirmed (the BUY's trade row is written right then: its ``recorded_at``). A
+classic SELL could have been sent no earlier than that moment, and the same transaction
+sent later lands no sooner (its send → land latency does not depend on when it is
+sent), so the pre-confirmation SELL landed this much sooner, in expectation. Both ends
+are wall-clock stamps of this process (``time.time()``), taken on the same machine. The
+summary gives their count, median and total in seconds; a position whose BUY trade row
+is missing (resolved by a later start) is left out rather than guessed.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +32,12 @@ from trio_trader.chain.rpc import RpcClient
 from trio_trader.config import LAMPORTS_PER_SOL
 from trio_trader.pump.addresses import associated_token_address
 from trio_trader.startup import RunStart
-from trio_trader.store import PRE_CONFIRMATION_SELLS, PRE_CONFIRMATION_SELLS_SUCCEEDED, Repository
+from trio_trader.store import (
+    PRE_CONFIRMATION_SELLS,
+    PRE_CONFIRMATION_SELLS_SUCCEEDED,
+    Repository,
+    TradeRecord,
+)
 from trio_trader.trading.position import Position
 from trio_trader.trading.trader import TraderStats
 
@@ -71,6 +89,42 @@ def _in_run(position: Position, since: float) -> bool:
     return (created is not None and created >= since) or (closed is not None and closed >= since)
 
 
+def pre_confirmation_leads(
+    trades: Sequence[TradeRecord], *, since: float | None = None
+) -> dict[int, float]:
+    """Seconds by position id that each successful pre-confirmation SELL was sent before
+    the bot saw its BUY confirmed (see the module docstring); SELLs sent before ``since``
+    (unix s) are left out."""
+    buy_seen = {
+        t.position_id: t.recorded_at
+        for t in trades
+        if t.side == "buy" and t.success and t.position_id is not None
+    }
+    leads: dict[int, float] = {}
+    for trade in trades:
+        if not (trade.side == "sell" and trade.success and trade.sent_before_buy_confirmed):
+            continue
+        if trade.position_id is None or trade.sent_at is None:
+            continue
+        if since is not None and trade.sent_at < since:
+            continue
+        seen = buy_seen.get(trade.position_id)
+        if seen is not None:
+            # never negative: the SELL was sent before the BUY's result was known
+            leads.setdefault(trade.position_id, max(0.0, seen - trade.sent_at))
+    return leads
+
+
+def lead_totals(leads: Mapping[int, float]) -> dict[str, Any]:
+    """Count, median and total of :func:`pre_confirmation_leads`, JSON-ready."""
+    values = sorted(leads.values())
+    return {
+        "sells": len(values),
+        "median_seconds": statistics.median(values) if values else None,
+        "total_seconds": sum(values),
+    }
+
+
 async def build_summary(
     repo: Repository,
     stats: TraderStats | None,
@@ -92,11 +146,13 @@ async def build_summary(
     this_run = [p for p in positions if _in_run(p, start.wall)]
     delta = {k: v - start.counters.get(k, 0) for k, v in counters.items()}
     totals = position_totals(this_run, {k: v for k, v in delta.items() if v})
+    leads = pre_confirmation_leads(await repo.list_trades(), since=start.wall)
     return {
         "wallet": str(wallet),
         "started_at": start.wall,
         "positions_this_run": totals["positions"],
         "pre_confirmation_sells_this_run": totals["pre_confirmation_sells"],
+        "pre_confirmation_lead_this_run": lead_totals(leads),
         "counters_this_run": totals["counters"],
         "realized_pnl_this_run_lamports": totals["realized_pnl_lamports"],
         "wallet_sol_change_this_run_lamports": wallet_sol_change,
@@ -136,6 +192,16 @@ def position_totals(positions: Sequence[Position], counters: Mapping[str, int]) 
     }
 
 
+def _lead_lines(lead: Mapping[str, Any] | None) -> list[str]:
+    if not lead or not lead["sells"]:
+        return []
+    return [
+        f"  they landed sooner than the classic flow (SELL only after the BUY's confirmation "
+        f"is seen) would have: median {lead['median_seconds']:.2f} s, "
+        f"total {lead['total_seconds']:.2f} s over {lead['sells']} SELLs"
+    ]
+
+
 def format_summary(summary: Mapping[str, Any]) -> str:
     """A few human lines for the terminal."""
     p, pre = summary["positions_this_run"], summary["pre_confirmation_sells_this_run"]
@@ -147,6 +213,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"positions this run: {p['opened']} opened, {p['closed']} closed "
         f"({p['buy_failed']} BUY failed), {p['open']} open",
         f"SELLs sent before their BUY confirmed: {pre['sent']} ({pre['succeeded']} succeeded)",
+        *_lead_lines(summary.get("pre_confirmation_lead_this_run")),
         f"realised PnL this run: {pnl / LAMPORTS_PER_SOL:+.9f} SOL",
         f"wallet SOL change this run ({source}): "
         + (f"{change / LAMPORTS_PER_SOL:+.9f} SOL" if change is not None else "unknown"),

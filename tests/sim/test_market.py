@@ -131,7 +131,9 @@ async def test_default_market_launches_every_few_seconds_and_trades_every_slot(
         }
     assert stats.tokens_created >= 10  # one launch every 2.5 s on average
     assert stats.trades_landed >= 30 * 10
-    assert set(range(2, last_slot)) <= traded  # after a two-slot warm-up
+    # after a warm-up of ~3 s: while one coin is live, its early buyers (who land
+    # 0.1-0.7 s after sending) may leave a slot empty before the next launch
+    assert set(range(8, last_slot)) <= traded
 
 
 async def test_another_seed_gives_another_market(autojump_clock: object) -> None:

@@ -35,7 +35,14 @@ class Faults:
         ws_disconnect_rate: chance, checked at every slot for each open websocket,
             that the server drops the connection without a close handshake.
         confirm_depth: slots after landing before a transaction is "confirmed"
-            (raise it to model slow confirmation).
+            (raise it to model slow confirmation); with the log-normal vote delay,
+            the least delay.
+        vote_delay_median: 0 (default) confirms every slot exactly ``confirm_depth``
+            slots later; > 0 draws each slot's vote delay, in slots, from a log-normal
+            distribution with this median (mainnet: ~1–2 slots with a long tail; see
+            ``sim.latency``).
+        vote_delay_sigma: the log-normal's shape (its log's standard deviation).
+        vote_delay_max: the longest vote delay drawn, in slots.
         finalize_depth: slots after landing before it is "finalized".
         version1_rate: chance that a transaction the market sends is reported as a
             version-1 transaction (mainnet has carried them since 2026-09-15): a client
@@ -57,6 +64,9 @@ class Faults:
     ws_disconnect_rate: float = 0.0
     confirm_depth: int = 1
     finalize_depth: int = FINALIZE_DEPTH
+    vote_delay_median: float = 0.0
+    vote_delay_sigma: float = 0.6
+    vote_delay_max: int = 64
     version1_rate: float = 0.0
 
     def draw_delay(self, rng: random.Random) -> float:

@@ -59,6 +59,7 @@ from trio_trader.pump.curve import (
     TOKEN_TOTAL_SUPPLY,
     FeeRates,
     Reserves,
+    apply_buy,
     fee_rates,
     max_sol_cost,
     min_sol_output,
@@ -148,6 +149,7 @@ class LaunchedToken:
     launched_at: float
     participants: set[Pubkey] = attrs.field(factory=set)
     quote_mint: Pubkey = ZERO_KEY  # the curve's: the zero key for SOL, else USDC
+    bundlers: list[Pubkey] = attrs.field(factory=list)  # wallets that bought in the create's slot
 
     @property
     def quoted_in_token(self) -> bool:
@@ -342,6 +344,25 @@ class Market:
         units: int | None = None,
         extra_signers: Sequence[Keypair] = (),
     ) -> Signature | None:
+        raw, last_valid = self._sign(instructions, payer, rng, units, extra_signers)
+        try:
+            signature = self.node.submit(raw)
+        except SendError as exc:
+            self.stats.send_errors += 1
+            log.debug("market %s refused: %s", kind, exc.message)
+            return None
+        self._track(kind, signature, last_valid, rng)
+        return signature
+
+    def _sign(
+        self,
+        instructions: Sequence[Instruction],
+        payer: Pubkey,
+        rng: random.Random,
+        units: int | None = None,
+        extra_signers: Sequence[Keypair] = (),
+    ) -> tuple[bytes, int]:
+        """A signed transaction with the scenario's compute budget, and its last valid height."""
         fees = self.scenario.priority_fees
         price = rng.choices(fees.micro_lamports, weights=fees.weights)[0]
         budget = [ixs.set_compute_unit_limit(units or fees.compute_unit_limit)]
@@ -350,17 +371,13 @@ class Market:
         blockhash, last_valid = self.node.latest_blockhash()
         signers = [self._keys[payer], *extra_signers]
         tx = Transaction.new_signed_with_payer([*budget, *instructions], payer, signers, blockhash)
-        try:
-            signature = self.node.submit(bytes(tx))
-        except SendError as exc:
-            self.stats.send_errors += 1
-            log.debug("market %s refused: %s", kind, exc.message)
-            return None
+        return bytes(tx), last_valid
+
+    def _track(self, kind: str, signature: Signature, last_valid: int, rng: random.Random) -> None:
         self._pending[signature] = _Pending(kind, last_valid)
         rate = self.node.faults.version1_rate
         if rate > 0 and rng.random() < rate:  # no draw at 0: seeded runs stay as they were
             self.node.mark_version(signature, 1)
-        return signature
 
     def _read_curve(self, mint: Pubkey) -> BondingCurve | None:
         """The curve as the ledger has it now; None before the create lands."""
@@ -646,20 +663,23 @@ class Market:
         )
         if usdc:
             create = quoted_create_v2(create, USDC_MINT)
-        first_buy = self._initial_buy(token, _randint(rng, launches.initial_buy_sol), rng)
+        first_buy, reserves = self._initial_buy(token, _randint(rng, launches.initial_buy_sol), rng)
         # create_v2 + buy_v2 with their quote accounts exceed 1,232 bytes without lookup
         # tables: a USDC coin's first buy follows in its own transaction
         instructions = [create] if usdc else [create, *first_buy]
         self.tokens.append(token)
         self.stats.launches_submitted += 1
-        self._submit(
-            "create",
-            instructions,
-            creator,
-            rng,
-            units=CREATE_COMPUTE_UNITS,
-            extra_signers=[mint_key],
-        )
+        if profile.bundle_buys.max > 0 and not usdc:
+            self._launch_bundle(token, instructions, mint_key, reserves, rng)
+        else:
+            self._submit(
+                "create",
+                instructions,
+                creator,
+                rng,
+                units=CREATE_COMPUTE_UNITS,
+                extra_signers=[mint_key],
+            )
         if usdc and first_buy:
             self.stats.trades_submitted += 1
             self.stats.buys_submitted += 1
@@ -667,22 +687,60 @@ class Market:
         log.debug("launched #%d %s (%s) by %s", index, token.mint, profile.kind, creator)
         return token
 
-    def _initial_buy(
-        self, token: LaunchedToken, budget: int, rng: random.Random
-    ) -> list[Instruction]:
-        """The creator's buy on the fresh curve the create instruction is about to write."""
-        reserves = INITIAL_RESERVES
-        if self._global is not None:
-            virtual_quote = self._global.initial_virtual_sol_reserves
-            if token.quoted_in_token:
-                virtual_quote = self._global.initial_virtual_quote_reserves or virtual_quote
-            reserves = Reserves(
-                virtual_quote,
-                self._global.initial_virtual_token_reserves,
-                0,
-                self._global.initial_real_token_reserves,
-            )
-        fresh = BondingCurve(
+    def _launch_bundle(
+        self,
+        token: LaunchedToken,
+        create: list[Instruction],
+        mint_key: Keypair,
+        reserves: Reserves,
+        rng: random.Random,
+    ) -> None:
+        """The create and other wallets' buys in one bundle: they all land in its slot.
+
+        As on mainnet, where a launch's own wallets (or paid bundlers) buy in the creation
+        slot before any sniper can: each buy is quoted on the curve the previous ones
+        leave, and every bundler later dumps (``early_dump_after``).
+        """
+        profile = token.profile
+        bundle_rng = self._rng("token", token.index, "bundle")
+        count = min(_randint(bundle_rng, profile.bundle_buys), len(self.traders))
+        raw, last_valid = self._sign(
+            create, token.creator, rng, CREATE_COMPUTE_UNITS, extra_signers=[mint_key]
+        )
+        bundle, kinds = [raw], ["create"]
+        curve = self._fresh_curve(token)
+        rates = self._rates(curve)
+        for wallet in bundle_rng.sample(self.traders, count):
+            quote = quote_buy_for_sol(_randint(bundle_rng, profile.early_buy_sol), reserves, rates)
+            if quote.amount <= 0:
+                break
+            limit = max_sol_cost(quote.total, profile.slippage_bps)
+            instructions = [
+                ixs.create_associated_token_account_idempotent(
+                    payer=wallet, owner=wallet, mint=token.mint, token_program=token.token_program
+                ),
+                self._buy_ix(token, wallet, curve, quote.amount, limit, bundle_rng),
+            ]
+            bundle.append(self._sign(instructions, wallet, bundle_rng)[0])
+            kinds.append("trade")
+            reserves = apply_buy(reserves, quote)
+            token.participants.add(wallet)
+            token.bundlers.append(wallet)
+            self.stats.trades_submitted += 1
+            self.stats.buys_submitted += 1
+        try:
+            signatures = self.node.submit_bundle(bundle)
+        except SendError as exc:
+            self.stats.send_errors += 1
+            log.debug("market bundle refused: %s", exc.message)
+            return
+        for kind, signature in zip(kinds, signatures, strict=True):
+            self._track(kind, signature, last_valid, bundle_rng)
+
+    def _fresh_curve(self, token: LaunchedToken) -> BondingCurve:
+        """The curve the create instruction is about to write."""
+        reserves = self._fresh_reserves(token)
+        return BondingCurve(
             virtual_token_reserves=reserves.virtual_token,
             virtual_sol_reserves=reserves.virtual_sol,
             real_token_reserves=reserves.real_token,
@@ -692,9 +750,30 @@ class Market:
             creator=token.creator,
             quote_mint=token.quote_mint,
         )
+
+    def _fresh_reserves(self, token: LaunchedToken) -> Reserves:
+        if self._global is None:
+            return INITIAL_RESERVES
+        virtual_quote = self._global.initial_virtual_sol_reserves
+        if token.quoted_in_token:
+            virtual_quote = self._global.initial_virtual_quote_reserves or virtual_quote
+        return Reserves(
+            virtual_quote,
+            self._global.initial_virtual_token_reserves,
+            0,
+            self._global.initial_real_token_reserves,
+        )
+
+    def _initial_buy(
+        self, token: LaunchedToken, budget: int, rng: random.Random
+    ) -> tuple[list[Instruction], Reserves]:
+        """The creator's buy on the fresh curve the create instruction is about to write,
+        and the curve's reserves after it."""
+        reserves = self._fresh_reserves(token)
+        fresh = self._fresh_curve(token)
         quote = quote_buy_for_sol(budget, reserves, self._rates(fresh))
         if quote.amount <= 0:
-            return []
+            return [], reserves
         limit = max_sol_cost(quote.total, 100)
         return [
             ixs.create_associated_token_account_idempotent(
@@ -704,7 +783,7 @@ class Market:
                 token_program=token.token_program,
             ),
             self._buy_ix(token, token.creator, fresh, quote.amount, limit, rng),
-        ]
+        ], apply_buy(reserves, quote)
 
     async def _token_life(self, token: LaunchedToken, rng: random.Random) -> None:
         """Everything that happens to one token, for its profile's lifetime."""
@@ -717,6 +796,7 @@ class Market:
                 for k, trader in enumerate(chosen):
                     actor_rng = self._rng("token", token.index, "trader", k)
                     nursery.start_soon(self._trader, token, trader, pump_end, actor_rng)
+                self._start_early_buyers(nursery, token, set(chosen))
                 script_rng = self._rng("token", token.index, "script")
                 if profile.kind == "instant_rug":
                     delay = _uniform(script_rng, profile.rug_after)
@@ -726,6 +806,47 @@ class Market:
                     nursery.start_soon(self._creator_dump, token, delay, script_rng)
                 elif profile.kind == "curve_complete" and self.whales:
                     nursery.start_soon(self._whale, token, script_rng)
+
+    def _start_early_buyers(
+        self, nursery: trio.Nursery, token: LaunchedToken, busy: set[Pubkey]
+    ) -> None:
+        """Snipers buying in the slots after the create, and every early buyer's dump."""
+        profile = token.profile
+        for k, wallet in enumerate(token.bundlers):
+            rng = self._rng("token", token.index, "bundler", k)
+            nursery.start_soon(self._early_dump, token, wallet, rng)
+        if profile.snipers.max <= 0:
+            return
+        rng = self._rng("token", token.index, "snipers")
+        idle = [w for w in self.traders if w not in busy and w not in token.bundlers]
+        for k, wallet in enumerate(
+            rng.sample(idle, min(_randint(rng, profile.snipers), len(idle)))
+        ):
+            nursery.start_soon(
+                self._sniper, token, wallet, self._rng("token", token.index, "sniper", k)
+            )
+
+    async def _sniper(self, token: LaunchedToken, user: Pubkey, rng: random.Random) -> None:
+        """Buy a few hundred milliseconds after the launch, then dump like a bundler."""
+        profile = token.profile
+        await trio.sleep_until(token.launched_at + _uniform(rng, profile.sniper_delay))
+        for _attempt in range(SCRIPT_ATTEMPTS):
+            if self._read_curve(token.mint) is not None:
+                with _survive(token):
+                    self.buy(token, user, _randint(rng, profile.early_buy_sol), 3_000, rng)
+                break
+            await trio.sleep(self.scenario.slot_time / 2)  # the create has not landed yet
+        await self._early_dump(token, user, rng)
+
+    async def _early_dump(self, token: LaunchedToken, user: Pubkey, rng: random.Random) -> None:
+        """Sell everything ``early_dump_after`` seconds after the launch."""
+        await trio.sleep_until(token.launched_at + _uniform(rng, token.profile.early_dump_after))
+        for _attempt in range(SCRIPT_ATTEMPTS):
+            if self.holding(user, token) > 0:
+                with _survive(token):
+                    self.sell(token, user, 1.0, 10_000, rng)
+                return
+            await trio.sleep(_uniform(rng, SCRIPT_RETRY))  # the buy may still be in flight
 
     async def _trader(
         self, token: LaunchedToken, user: Pubkey, pump_end: float, rng: random.Random

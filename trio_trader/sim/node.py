@@ -5,7 +5,8 @@ module gives it a cluster's shape. Slots tick every ``slot_time`` seconds of Tri
 (drift-free with ``trio.sleep_until``, so tests run on ``MockClock``); every slot has a
 deterministic blockhash valid for 150 blocks; a submitted transaction waits for a
 latency drawn from :class:`~trio_trader.sim.faults.Faults`, then lands in whatever
-slot is current and moves processed → confirmed → finalized as slots pass.
+slot is current and moves processed → confirmed → finalized as slots pass and their
+votes come in (``sim.latency``: a fixed depth, or mainnet's log-normal vote delay).
 
 Landing is driven by one task and a heap ordered by landing time, not a task per
 transaction, so the order in which transactions land is exactly the order of their
@@ -54,6 +55,7 @@ from trio_trader.sim._node_types import (
 from trio_trader.sim._tokens import TOKEN_PROGRAMS
 from trio_trader.sim._tx_errors import tx_error_message
 from trio_trader.sim.faults import Faults
+from trio_trader.sim.latency import ConfirmationClock
 
 __all__ = [
     "MAX_SIGNATURES_FOR_ADDRESS",
@@ -164,6 +166,7 @@ class Node:
         self.genesis_hash = Hash(secrets.token_bytes(32)) if genesis_hash is None else genesis_hash
         self.stats = NodeStats()
         self.rng = random.Random(seed)
+        self._votes = ConfirmationClock(seed)
         self._watch_buffer = watch_buffer
         self._history_limit = max(history_limit, 1)
         self._slot = 0
@@ -212,17 +215,16 @@ class Node:
         show a slot clamp it at 0.
         """
         if commitment in ("confirmed", "singleGossip", "single"):
-            return self._slot - self.faults.confirm_depth
+            return self._votes.confirmed_tip(self._slot, self.faults)
         if commitment in ("finalized", "max", "root") or commitment is None:
-            return self._slot - self.faults.finalize_depth
+            return self._votes.finalized_tip(self._slot, self.faults)
         return self._slot
 
     def slot_status(self, slot: int) -> str:
         """Commitment reached by a past slot: processed, confirmed or finalized."""
-        depth = self._slot - slot
-        if depth >= self.faults.finalize_depth:
+        if slot <= self._votes.finalized_tip(self._slot, self.faults):
             return "finalized"
-        if depth >= self.faults.confirm_depth:
+        if slot <= self._votes.confirmed_tip(self._slot, self.faults):
             return "confirmed"
         return "processed"
 
@@ -243,10 +245,11 @@ class Node:
 
     def _advance_slot(self) -> None:
         self._slot += 1
+        self._votes.produced(self._slot, self.faults)
         self._new_blockhash(self._slot)
         while self._slot_fees and self._slot_fees[0][0] <= self._slot - MAX_PROCESSING_AGE:
             self._slot_fees.popleft()
-        root = max(0, self._slot - self.faults.finalize_depth)
+        root = max(0, self._votes.finalized_tip(self._slot, self.faults))
         self._emit(SlotEvent(slot=self._slot, parent=self._slot - 1, root=root))
 
     def _new_blockhash(self, slot: int) -> None:
@@ -296,6 +299,33 @@ class Node:
             return signature
         self._enqueue(tx, self.faults.draw_delay(self.rng))
         return signature
+
+    def submit_bundle(self, raws: Sequence[bytes]) -> list[Signature]:
+        """Land several transactions together, in order, in one slot (a Jito-style bundle).
+
+        Each is checked as :meth:`submit` checks it; one latency (and one drop) is drawn
+        for the whole bundle, so all of them land in the same slot, in the given order.
+        Unlike a real bundle, a transaction that fails on chain does not undo the others.
+
+        Raises:
+            SendError: the first transaction refused; then nothing is enqueued.
+        """
+        txs = [decode_transaction(raw) for raw in raws]
+        for tx in txs:
+            try:
+                self._check_admissible(tx, verify=True)
+            except SendError:
+                self.stats.rejected += 1
+                raise
+        fresh = [tx for tx in txs if tx.signatures[0] not in self._queued]
+        self.stats.submitted += len(fresh)
+        if fresh and self.faults.draw_drop(self.rng):
+            self.stats.dropped += len(fresh)
+            return [tx.signatures[0] for tx in txs]
+        delay = self.faults.draw_delay(self.rng) if fresh else 0.0
+        for tx in fresh:
+            self._enqueue(tx, delay)
+        return [tx.signatures[0] for tx in txs]
 
     def _check_admissible(self, tx: VersionedTransaction, *, verify: bool) -> None:
         # Age first, then the status cache, as a bank checks: a landed transaction

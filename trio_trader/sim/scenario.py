@@ -184,6 +184,12 @@ class Profile:
     * ``curve_complete``: ``whale_after`` seconds after launch a whale buys every token
       left on the curve, which completes it; then the coin graduates to PumpSwap as
       ``[graduation]`` says.
+
+    Any kind may add the early life of a real pump.fun coin (all off by default):
+    ``bundle_buys`` wallets buy ``early_buy_sol`` each in a bundle with the create, so
+    they land in the creation slot; ``snipers`` wallets buy ``early_buy_sol`` each
+    ``sniper_delay`` seconds after the launch (the next slots); every bundler and sniper
+    sells its whole holding ``early_dump_after`` seconds after the launch (early dumps).
     """
 
     kind: ProfileKind = "random_walk"
@@ -201,6 +207,13 @@ class Profile:
     pump_buy_probability: float = attrs.field(default=0.9, validator=_probability)
     rug_after: Range[float] = Range(0.5, 3.0)
     whale_after: Range[float] = Range(2.0, 10.0)
+    bundle_buys: Range[int] = Range(0, 0)
+    snipers: Range[int] = Range(0, 0)
+    sniper_delay: Range[float] = Range(0.3, 1.5)
+    early_buy_sol: Range[Lamports] = Range(
+        Lamports(LAMPORTS_PER_SOL // 4), Lamports(2 * LAMPORTS_PER_SOL)
+    )
+    early_dump_after: Range[float] = Range(2.0, 10.0)
 
     def __attrs_post_init__(self) -> None:
         if self.sell_fraction.max > 1.0:
@@ -229,6 +242,9 @@ class FaultSettings:
     ws_disconnect_rate: float = attrs.field(default=0.0, validator=_probability)
     confirm_depth: int = attrs.field(default=1, validator=_non_negative)
     finalize_depth: int = attrs.field(default=32, validator=_non_negative)
+    vote_delay_median: float = attrs.field(default=0.0, validator=_non_negative)
+    vote_delay_sigma: float = attrs.field(default=0.6, validator=_non_negative)
+    vote_delay_max: int = attrs.field(default=64, validator=_non_negative)
     version1_rate: float = attrs.field(default=0.0, validator=_probability)
 
     def to_faults(self) -> Faults:

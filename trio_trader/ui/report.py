@@ -1,4 +1,5 @@
-"""``python -m trio_trader report --db PATH | --config FILE [--json]``: what the bot did, in totals.
+"""``python -m trio_trader report --db PATH | --config FILE [--json] [--plot FILE.png]``: what
+the bot did, in totals (and, with ``--plot``, in pictures: ``trio_trader.ui.plot``).
 
 Reads the bot's SQLite database through the store's own ``Repository`` (so rows are
 decoded exactly as the bot wrote them) and never writes a row. Totals that the run's
@@ -26,6 +27,7 @@ import trio
 from trio_trader.app import position_totals
 from trio_trader.store import Repository, SchemaError, TradeRecord, open_repository
 from trio_trader.trading.position import Position
+from trio_trader.ui.plot import Outcome, have_matplotlib, outcomes, terminal_chart, write_png
 from trio_trader.ui.tables import console, format_sol, report_tables
 
 _T = TypeVar("_T")
@@ -209,6 +211,40 @@ def database_path(args: argparse.Namespace) -> Path:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``report``."""
     add_db_argument(parser)
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="FILE.png",
+        help="also draw cumulative PnL and each position's outcome into FILE.png "
+        "(needs the 'plot' extra: matplotlib; without it, a chart on the terminal)",
+    )
+
+
+async def collect_outcomes(repo: Repository) -> list[Outcome]:
+    """The closed positions as the plots need them (``ui.plot.outcomes``)."""
+    early = {t.position_id for t in await repo.list_trades() if t.sent_before_buy_confirmed}
+    return outcomes(await repo.list_positions(), {i for i in early if i is not None})
+
+
+def _plot(database: Path, target: Path) -> int:
+    """Write the PNG, or draw on the terminal when matplotlib is absent; 2 on a write error."""
+    items = read_database(database, collect_outcomes)
+    if not have_matplotlib():
+        print(
+            f"report: matplotlib is not installed (pip install 'trio-trader[plot]'), so no "
+            f"{target}: a chart on the terminal instead",
+            file=sys.stderr,
+        )
+        console().print(terminal_chart(items))
+        return 0
+    try:
+        write_png(items, target)
+    except OSError as exc:
+        print(f"report: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"report: plot of {len(items)} closed positions written to {target}", file=sys.stderr)
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:
@@ -223,4 +259,10 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
         console().print(report_tables(report))
+    if getattr(args, "plot", None) is not None:
+        try:
+            return _plot(database, args.plot)
+        except ReportError as exc:
+            print(f"report: {exc}", file=sys.stderr)
+            return 2
     return 0

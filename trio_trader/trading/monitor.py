@@ -109,12 +109,13 @@ class SellStats:
 
 
 def _pnl_text(position: Position) -> str:
-    """``"+0.012000000 SOL (+24.0 %)"``: the realised PnL, as a share of what was spent."""
+    """``"+0.012000000 SOL (+24.0 %)"``: the realised PnL, as a share of the BUY's cost."""
     pnl = position.realized_pnl_lamports
     if pnl is None:
         return "unknown until the BUY is resolved"
     text = f"{pnl / 1_000_000_000:+.9f} SOL"  # display only: the int is in the database
-    return f"{text} ({100 * pnl / position.sol_spent:+.1f} %)" if position.sol_spent else text
+    base = position.pnl_base
+    return f"{text} ({100 * pnl / base:+.1f} %)" if base else text
 
 
 def _keys(position: Position) -> dict[str, object]:

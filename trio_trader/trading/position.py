@@ -224,7 +224,7 @@ class Position:
 
     def _log_settled_late(self) -> None:
         """The close was logged with an unknown PnL (its BUY unresolved): say it now."""
-        pnl, spent = self.realized_pnl_lamports, self.sol_spent
+        pnl, spent = self.realized_pnl_lamports, self.pnl_base
         if pnl is None:
             return
         share = f" ({100 * pnl / spent:+.1f} %)" if spent else ""
@@ -310,6 +310,15 @@ class Position:
         if buy.state is OrderState.CONFIRMED and buy.pump_sol is not None:
             return buy.pump_sol
         return buy.sol_cost
+
+    @property
+    def pnl_base(self) -> int | None:
+        """What a PnL percentage is a share of: what the BUY was meant to cost (its quote).
+
+        Not ``sol_spent``: a BUY that failed spent only its fee, and a loss of that fee would
+        read as -100 % or worse.
+        """
+        return self.buy_order.sol_cost if self.buy_order is not None else self.sol_spent
 
     @property
     def worst_entry_cost(self) -> int | None:

@@ -74,9 +74,9 @@ async def test_json_lines_carry_mint_position_signature_and_state(tmp_path: Path
     )
     pnl = position.realized_pnl_lamports
     assert pnl is not None
-    assert position.sol_spent
+    assert position.pnl_base
     assert (
-        f"PnL {pnl / 10**9:+.9f} SOL ({100 * pnl / position.sol_spent:+.1f} %)"
+        f"PnL {pnl / 10**9:+.9f} SOL ({100 * pnl / position.pnl_base:+.1f} %)"
         in (closed["message"])
     )
     early = [r for r in records if "sent before its BUY confirmed" in r["message"]]
@@ -179,6 +179,6 @@ def test_a_close_before_the_buy_resolved_logs_its_pnl_once_the_buy_does(
     assert position.realized_pnl_lamports == 159_898_990
     (record,) = [r for r in caplog.records if "before its BUY resolved" in r.getMessage()]
     assert record.getMessage() == (
-        f"{info.mint}: position 7 closed before its BUY resolved: PnL +0.159898990 SOL (+15.7 %)"
-    )
+        f"{info.mint}: position 7 closed before its BUY resolved: PnL +0.159898990 SOL (+15.8 %)"
+    )  # a share of the BUY's quoted cost, 1_010_101_010
     assert record_fields(record) == {"mint": str(info.mint), "position_id": 7, "state": "closed"}

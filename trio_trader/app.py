@@ -316,6 +316,7 @@ def rpc_client(config: Config) -> RpcClient:
         tuple(config.rpc.endpoints),
         requests_per_second=config.rpc.requests_per_second,
         max_retries=config.rpc.max_retries,
+        send_endpoints=config.rpc.send_endpoints,
     )
 
 

@@ -15,15 +15,19 @@ from typing import Any
 
 import pytest
 import trio
+from solders.keypair import Keypair
 from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
 
 from tests.chain.keepalive import Act, KeepAliveNode, accept, refuse
 from trio_trader.app import rpc_client
-from trio_trader.chain import RpcClient, RpcUnavailable, TransactionError
+from trio_trader.chain import RpcClient, RpcUnavailable, TransactionError, build_transaction
 from trio_trader.chain.errors import RpcBadReply, RpcReplyTooLarge
 from trio_trader.chain.sender import parse_endpoint
 from trio_trader.config import ConfigError, parse_config
+from trio_trader.sim import open_sim
 
+SOL = 1_000_000_000
 RAW = b"\x01signed transaction bytes"
 SIG = Signature.new_unique()
 OTHER = Signature.new_unique()
@@ -340,3 +344,38 @@ def test_the_bot_fans_out_to_the_configured_send_endpoints() -> None:
     rpc = rpc_client(config)
     assert rpc.send_endpoints == tuple(urls)
     assert set(rpc.stats.sends) == set(urls)
+
+
+# ------------------------------------------------------------------ against the simulator
+
+
+async def test_fan_out_to_the_simulator_lands_once_with_its_balances() -> None:
+    """Two send endpoints (the sim's one HTTP server, under two URLs): the same bytes land
+    once, and the sim's own hook saw every copy come off its socket."""
+    payer, recipient = Keypair(), Keypair().pubkey()
+    seen: list[bytes] = []
+    async with open_sim(seed=12, fund={payer.pubkey(): 10 * SOL}) as sim:
+        sim.rpc_server.on_request = lambda at, body: seen.append(body)
+        urls = [sim.rpc_url, sim.rpc_url + "/"]
+        async with RpcClient([sim.rpc_url], send_endpoints=urls, seed=1) as rpc:
+            blockhash, last_valid = await rpc.get_latest_blockhash()
+            ix = transfer(
+                TransferParams(from_pubkey=payer.pubkey(), to_pubkey=recipient, lamports=SOL)
+            )
+            signed = build_transaction([ix], payer, blockhash, last_valid_block_height=last_valid)
+            assert await rpc.send_transaction(signed.raw) == signed.signature
+            await eventually(lambda: sum(s.sent for s in rpc.stats.sends.values()) == 2)
+            with trio.fail_after(10):
+                while await rpc.get_balance(recipient) != SOL:
+                    await trio.sleep(0.05)
+            # Again, once landed: every node says so, and that is what the caller hears.
+            with pytest.raises(TransactionError) as info:
+                await rpc.send_transaction(signed.raw)
+            assert info.value.name == "AlreadyProcessed"
+            assert rpc.sender is not None
+            assert rpc.sender.connections_opened == 2  # one per endpoint URL, kept alive
+    sends = [b for b in seen if b'"sendTransaction"' in b]
+    assert len(sends) == 4
+    assert {sent_transaction(b) for b in sends} == {signed.raw}
+    assert sim.node.stats.landed == 1  # four copies, one landing
+    assert sim.node.stats.failed == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import ssl
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -67,18 +68,28 @@ class KeepAliveNode:
     connections: int = 0
     #: close every connection right after its reply, without saying so (keep-alive race)
     close_idle: bool = False
+    #: serve HTTPS with this context (https:// URL) instead of plain HTTP
+    tls: ssl.SSLContext | None = None
     _ids: itertools.count[int] = attrs.field(factory=itertools.count)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     async def start(self, nursery: trio.Nursery) -> KeepAliveNode:
-        listeners = await nursery.start(partial(trio.serve_tcp, self._serve, 0, host="127.0.0.1"))
-        self.port = listeners[0].socket.getsockname()[1]
+        if self.tls is None:
+            serve = partial(trio.serve_tcp, self._serve, 0, host="127.0.0.1")
+        else:
+            serve = partial(
+                trio.serve_ssl_over_tcp, self._serve, 0, self.tls, host="127.0.0.1",
+                https_compatible=True,
+            )  # fmt: skip
+        listeners = await nursery.start(serve)
+        tcp = listeners[0] if self.tls is None else listeners[0].transport_listener
+        self.port = tcp.socket.getsockname()[1]
         return self
 
-    async def _serve(self, stream: trio.SocketStream) -> None:
+    async def _serve(self, stream: trio.abc.Stream) -> None:
         self.connections += 1
         number = next(self._ids)
         http = h11.Connection(h11.SERVER)
@@ -89,7 +100,7 @@ class KeepAliveNode:
             except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
                 return
 
-    async def _one(self, stream: trio.SocketStream, http: h11.Connection, number: int) -> bool:
+    async def _one(self, stream: trio.abc.Stream, http: h11.Connection, number: int) -> bool:
         body = b""
         while True:
             event = http.next_event()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,6 +233,41 @@ async def test_unreachable_endpoint_is_unavailable() -> None:
     async with RpcClient([f"http://127.0.0.1:{port}/"], seed=1, max_retries=0) as rpc:
         with pytest.raises(RpcUnavailable, match="cannot connect"):
             await rpc.send_transaction(RAW)
+
+
+# --------------------------------------------------------------------------------- TLS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CERT = FIXTURES / "loopback-cert.pem"  # self-signed for 127.0.0.1, test use only
+
+
+def server_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(CERT, FIXTURES / "loopback-key.pem")
+    return context
+
+
+async def test_https_endpoint_over_tls_is_kept_alive(nursery: trio.Nursery) -> None:
+    server = await KeepAliveNode(accepting(), tls=server_tls()).start(nursery)
+    assert server.url.startswith("https://")
+    async with RpcClient([server.url], seed=1) as rpc:
+        assert rpc.sender is not None
+        rpc.sender.ssl_context = ssl.create_default_context(cafile=str(CERT))
+        assert await rpc.send_transaction(RAW) == SIG
+        assert await rpc.send_transaction(RAW) == SIG
+        assert rpc.sender.connections_opened == 1
+    assert [sent_transaction(s.body) for s in server.seen] == [RAW, RAW]
+
+
+async def test_https_endpoint_with_an_untrusted_certificate_is_refused(
+    nursery: trio.Nursery,
+) -> None:
+    """The system's trust store does not know the test certificate: no request is sent."""
+    server = await KeepAliveNode(accepting(), tls=server_tls()).start(nursery)
+    async with RpcClient([server.url], seed=1, max_retries=0) as rpc:
+        with pytest.raises(RpcUnavailable, match="cannot connect"):
+            await rpc.send_transaction(RAW)
+    assert server.seen == []
 
 
 # ----------------------------------------------------------------------------- fan-out

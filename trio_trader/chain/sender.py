@@ -172,9 +172,17 @@ class H11Sender:
                 stream: trio.abc.Stream
                 if endpoint.tls:
                     context = self.ssl_context or ssl.create_default_context()
-                    stream = await trio.open_ssl_over_tcp_stream(
+                    tls = await trio.open_ssl_over_tcp_stream(
                         endpoint.host, endpoint.port, ssl_context=context, https_compatible=True
                     )
+                    try:
+                        # now, not inside the first write: a refused certificate is a
+                        # connection that never carried the request
+                        await tls.do_handshake()
+                    except BaseException:
+                        await trio.aclose_forcefully(tls)
+                        raise
+                    stream = tls
                 else:
                     stream = await trio.open_tcp_stream(endpoint.host, endpoint.port)
         except (OSError, trio.TooSlowError, trio.BrokenResourceError) as exc:

@@ -22,7 +22,7 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 
 from tests.chain.keepalive import Act, KeepAliveNode, accept, refuse
-from trio_trader.app import rpc_client
+from trio_trader.app import KEEP_WARM_SECONDS, rpc_client
 from trio_trader.chain import RpcClient, RpcUnavailable, TransactionError, build_transaction
 from trio_trader.chain.errors import RpcBadReply, RpcReplyTooLarge
 from trio_trader.chain.sender import parse_endpoint
@@ -233,6 +233,27 @@ async def test_unreachable_endpoint_is_unavailable() -> None:
     async with RpcClient([f"http://127.0.0.1:{port}/"], seed=1, max_retries=0) as rpc:
         with pytest.raises(RpcUnavailable, match="cannot connect"):
             await rpc.send_transaction(RAW)
+
+
+async def test_keep_warm_has_a_connection_open_before_the_first_send(
+    nursery: trio.Nursery,
+) -> None:
+    server = await node(nursery, accepting())
+    async with RpcClient([server.url], seed=1, keep_warm=0.05) as rpc:
+        assert rpc.sender is not None
+        await eventually(lambda: rpc.sender is not None and rpc.sender.idle_connections(server.url))
+        assert await rpc.send_transaction(RAW) == SIG
+        assert rpc.sender.connections_opened == 1  # the send found the warm connection
+        await eventually(lambda: len(server.seen) >= 3)  # and it is kept warm after it
+    methods = [json.loads(s.body)["method"] for s in server.seen]
+    assert methods[0] == "getHealth"
+    assert methods.count("sendTransaction") == 1
+    assert {s.connection for s in server.seen} == {0}
+    assert rpc.stats.by_method["getHealth"] == methods.count("getHealth")
+
+
+def test_a_live_run_keeps_its_send_connections_warm() -> None:
+    assert rpc_client(parse_config({}, env={})).keep_warm == KEEP_WARM_SECONDS > 0
 
 
 # --------------------------------------------------------------------------------- TLS

@@ -33,6 +33,7 @@ import contextlib
 import email.utils
 import itertools
 import logging
+import math
 import random
 import time
 import zlib
@@ -138,6 +139,9 @@ class RpcClient:
             `endpoint` (first acceptance wins; see `fan_out`).
         direct_send: send `sendTransaction` over `H11Sender` rather than httpx; by default
             only when no `transport` is given (a test transport is no socket).
+        keep_warm: with the direct sender, seconds after which an endpoint's connection
+            with no exchange gets a `getHealth`: a connection is open before the first BUY,
+            and one the server dropped while idle is found and replaced off the hot path.
     """
 
     endpoints: tuple[str, ...] = attrs.field(converter=_endpoint_tuple)
@@ -153,6 +157,7 @@ class RpcClient:
         default=(), converter=_endpoint_tuple, kw_only=True
     )
     direct_send: bool | None = attrs.field(default=None, kw_only=True)
+    keep_warm: float | None = attrs.field(default=None, kw_only=True)
     stats: RpcStats = attrs.field(init=False, factory=RpcStats)
     _current: int = attrs.field(init=False, default=0)
     _client: httpx.AsyncClient | None = attrs.field(init=False, default=None)
@@ -187,12 +192,32 @@ class RpcClient:
         direct = self.transport is None if self.direct_send is None else self.direct_send
         if direct:
             self.sender = H11Sender(self.max_reply_bytes)
-        if self.send_endpoints:
+        warm = self.sender is not None and self.keep_warm is not None
+        if self.send_endpoints or warm:
             # The slower endpoints of a fan-out finish after the caller has its answer:
             # their bytes must still go out (another leader, another block engine).
             self._background_cm = trio.open_nursery()
             self._background = await self._background_cm.__aenter__()
+            if warm:
+                assert self.keep_warm is not None
+                self._background.start_soon(self._keep_warm, self.keep_warm)
         return self
+
+    async def _keep_warm(self, interval: float) -> None:
+        """Every `interval`, a `getHealth` to each send endpoint that had no exchange since."""
+        assert self.sender is not None
+        body = untrusted.dumps({"jsonrpc": "2.0", "id": 0, "method": "getHealth"})
+        while True:
+            for url in self.send_endpoints or (self.endpoint,):
+                if trio.current_time() - self.sender.last_used.get(url, -math.inf) < interval:
+                    continue
+                self.stats.requests_sent += 1
+                self.stats.by_method["getHealth"] += 1
+                try:
+                    await self.sender.post(url, body)
+                except RpcError as exc:  # the next BUY will try (and fail over) itself
+                    logger.debug("keep-warm request to %s failed: %s", url, exc)
+            await trio.sleep(interval)
 
     async def __aexit__(
         self,
@@ -204,7 +229,8 @@ class RpcClient:
             background, cm, self._background = self._background, self._background_cm, None
             background.cancel_scope.cancel()  # late fan-out sends are not waited for
             await cm.__aexit__(None, None, None)  # the body's exception, if any, stays as is
-            logger.info("sendTransaction per endpoint: %s", self.send_report())
+            if self.send_endpoints:
+                logger.info("sendTransaction per endpoint: %s", self.send_report())
         if self.sender is not None:
             sender, self.sender = self.sender, None
             await sender.aclose()

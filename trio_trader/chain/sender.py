@@ -115,6 +115,8 @@ class H11Sender:
     ssl_context: ssl.SSLContext | None = None
     on_request: Callable[[str, float, bytes], None] | None = None
     connections_opened: int = attrs.field(init=False, default=0)
+    #: URL → `trio.current_time()` of its last complete exchange
+    last_used: dict[str, float] = attrs.field(init=False, factory=dict)
     _endpoints: dict[str, Endpoint] = attrs.field(init=False, factory=dict)
     _idle: dict[str, list[_Connection]] = attrs.field(init=False, factory=dict)
     _closed: bool = attrs.field(init=False, default=False)
@@ -203,6 +205,7 @@ class H11Sender:
             await connection.stream.send_all(data)
             reply = await self._read_reply(connection, endpoint)
             keep = connection.http.our_state is h11.DONE and connection.http.their_state is h11.DONE
+            self.last_used[endpoint.url] = trio.current_time()
             return reply
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             if connection.exchanges and not connection.received:

@@ -1,9 +1,9 @@
 """The listeners' decode fast paths give exactly what the reference readers give.
 
-`EventCodec.decode` reads fixed-size runs of fields with precompiled `struct` layouts and
-`program_data_lines` skips lines without splitting them; both must agree with the field-by-
-field reader (`_layout.decode_fields`) and the split-every-line scan on any input: same
-values, or the same `DecodeError` message.
+`EventCodec.decode` reads fixed-size runs of fields with precompiled `struct` layouts: it
+must agree with the field-by-field reader (`_layout.decode_fields`) on any input: same
+values, or the same `DecodeError` message. The invoke-stack scan is pinned to its reference
+too, so a later fast path there is held to the same standard.
 """
 
 from __future__ import annotations

@@ -205,11 +205,6 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> Iterator[str]:
             if stack and stack[-1] == program_id:
                 yield line
             continue
-        # Only invoke / success / failed lines move the stack. The others (`Program log:`,
-        # `consumed … compute units`, `Program return:`) are most of a log: a substring test
-        # skips them without splitting; a line that passes is read exactly as before.
-        if " invoke [" not in line and " success" not in line and " failed:" not in line:
-            continue
         parts = line.split(" ", 3)
         if len(parts) < 3 or parts[0] != "Program":
             continue

@@ -217,6 +217,8 @@ class RpcClient:
                     await self.sender.post(url, body)
                 except RpcError as exc:  # the next BUY will try (and fail over) itself
                     logger.debug("keep-warm request to %s failed: %s", url, exc)
+                except Exception:  # never let a background nicety take the client down
+                    logger.warning("keep-warm request to %s failed", url, exc_info=True)
             await trio.sleep(interval)
 
     async def __aexit__(

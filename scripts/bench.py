@@ -29,7 +29,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import bot_bench, db_bench, feed_bench, hot_path, report, sim_bench
+from _bench import bot_bench, bot_harness, db_bench, feed_bench, hot_path, report, sim_bench
 from _bench.profiling import BotTaskProfiler, profile_bot
 from _bench.stats import machine, rss_mb
 
@@ -84,19 +84,34 @@ async def memory_group(size: dict[str, int]) -> dict[str, Any]:
 
 
 async def detect_group(size: dict[str, int]) -> dict[str, Any]:
-    fast = await bot_bench.detect_to_buy_sent(size["detect"], extreme_fast=True)
-    normal = await bot_bench.detect_to_buy_sent(size["detect"], extreme_fast=False)
-    return {"detect_to_buy_sent_ms": {"extreme_fast": fast, "normal": normal}}
+    """Quiet (ERROR logging, no other traffic) and loaded (INFO, 1,000 trade events/s)."""
+    n = size["detect"]
+    fast = await bot_bench.detect_to_buy_sent(n, extreme_fast=True)
+    normal = await bot_bench.detect_to_buy_sent(n, extreme_fast=False)
+    loaded = await bot_bench.detect_to_buy_sent(n, extreme_fast=True, loaded=True)
+    return {
+        "detect_to_buy_ms": {
+            "quiet": {"extreme_fast": fast, "normal": normal},
+            "loaded": {"extreme_fast": loaded},
+        }
+    }
 
 
 async def exit_group(size: dict[str, int]) -> dict[str, Any]:
-    return {"exit_signal_to_sell_sent_ms": await bot_bench.exit_signal_to_sell_sent(size["exit"])}
+    quiet = await bot_bench.exit_signal_to_sell_sent(size["exit"])
+    loaded = await bot_bench.exit_signal_to_sell_sent(size["exit"], loaded=True)
+    return {"exit_to_sell_ms": {"quiet": quiet, "loaded": loaded}}
 
 
 async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
     both = await bot_bench.pre_confirmation_comparison(size["zero_hold"])
     on, off = both["pre_confirmation_sells"], both["classic"]
     return {
+        "buy_to_sell_wire_ms": {
+            "pre_confirmation_sells": on["buy_to_sell_wire_ms"],
+            "classic": off["buy_to_sell_wire_ms"],
+            "dropped": {"pre_confirmation_sells": on["dropped"], "classic": off["dropped"]},
+        },
         "buy_sent_to_sell_sent_ms": {
             "pre_confirmation_sells": on["buy_sent_to_sell_sent_ms"],
             "classic": off["buy_sent_to_sell_sent_ms"],
@@ -157,13 +172,18 @@ BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
         lambda size, prof: bot_bench.detect_to_buy_sent(
             size["detect"], extreme_fast=True, window=prof.windowed()
         ),
-        lambda r: r["n"],  # BUYs sent
+        lambda r: r["in_bot_ms"]["n"],  # BUYs sent
     ),
     "detect": (
         lambda size, _: detect_group(size),
-        lambda r: sum(v["n"] for v in r["detect_to_buy_sent_ms"].values()),
+        lambda r: sum(
+            v["in_bot_ms"]["n"] for load in r["detect_to_buy_ms"].values() for v in load.values()
+        ),
     ),
-    "exit": (lambda size, _: exit_group(size), lambda r: r["exit_signal_to_sell_sent_ms"]["n"]),
+    "exit": (
+        lambda size, _: exit_group(size),
+        lambda r: sum(v["in_bot_ms"]["n"] for v in r["exit_to_sell_ms"].values()),
+    ),
     "zero_hold": (
         lambda size, _: zero_hold_group(size),
         lambda r: sum(r["buy_sent_to_sell_sent_ms"]["positions"].values()),
@@ -197,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", choices=(*GROUPS, "detect_fast"), help="cProfile one group instead"
     )
+    parser.add_argument(
+        "--httpx-send",
+        action="store_true",
+        help="the bot sends sendTransaction through httpx, as before the direct sender",
+    )
     args = parser.parse_args(argv)
+    bot_harness.DIRECT_SEND = not args.httpx_send
     logging.basicConfig(level=logging.ERROR)
     size = SIZES["quick" if args.quick else "full"]
     if args.profile:
@@ -213,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "machine": {**info, "rss_mb_at_end": round(rss_mb(), 1)},
         "mode": "quick" if args.quick else "full",
+        "send_path": "httpx" if args.httpx_send else "direct",
         "total_seconds": round(time.perf_counter() - start, 1),
         **results,
     }

@@ -71,6 +71,8 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     assert result["positions"] == 2
     assert result["positions_left_open"] == 0
     _assert_summary(result["buy_sent_to_sell_sent_ms"], 2)
+    _assert_summary(result["buy_to_sell_wire_ms"], 2)
+    assert result["dropped"] == 0
     _assert_summary(result["buy_to_sell_landing_slots"], 2)
     for part in ("buy_send_round_trip", "db_writes_between", "other"):
         _assert_summary(result["breakdown_ms"][part], 2)
@@ -79,19 +81,32 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     assert rpc["ws_messages_sent_per_position"] >= 2  # a signatureSubscribe per order
 
 
-async def test_detect_run_times_every_buy_and_its_database_writes(bench: ModuleType) -> None:
+@pytest.mark.parametrize("loaded", [False, True])
+async def test_detect_run_times_every_buy_at_the_wire_and_in_the_bot(
+    bench: ModuleType, loaded: bool
+) -> None:
     with trio.fail_after(30):
-        result = await bench.bot_bench.detect_to_buy_sent(2, extreme_fast=True, spacing=0.05)
-    _assert_summary(result, 2)
+        result = await bench.bot_bench.detect_to_buy_sent(
+            2, extreme_fast=True, spacing=0.05, loaded=loaded
+        )
+    _assert_summary(result["wire_ms"], 2)
+    _assert_summary(result["in_bot_ms"], 2)
+    assert result["dropped"] == 0
+    # the wire span holds the in-bot one: the node wrote before the bot read, and read after
+    # the bot wrote
+    assert result["wire_ms"]["min"] >= result["in_bot_ms"]["min"]
     for part in ("to_first_db_write", "db_writes_before_buy", "other_than_db_writes"):
         _assert_summary(result["breakdown_ms"][part], 2)
     assert result["db_writes_before_buy_per_position"]["min"] >= 1  # the row before the BUY
+    assert (result["background_events"] > 0) is loaded
 
 
 async def test_exit_run_times_a_take_profit_and_a_stop_loss(bench: ModuleType) -> None:
     with trio.fail_after(30):
         result = await bench.bot_bench.exit_signal_to_sell_sent(2, batch=2)
-    _assert_summary(result, 2)
+    _assert_summary(result["wire_ms"], 2)
+    _assert_summary(result["in_bot_ms"], 2)
+    assert result["dropped"] == 0
     _assert_summary(result["take_profit"], 1)
     _assert_summary(result["stop_loss"], 1)
     _assert_summary(result["db_writes_before_sell_ms"], 2)

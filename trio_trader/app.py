@@ -332,12 +332,19 @@ def trader_settings(config: Config) -> TraderSettings:
     )
 
 
+#: the send connections get a request after this long without one (providers close idle
+#: keep-alive connections after 60 s or more; one request per 30 s is negligible billing)
+KEEP_WARM_SECONDS = 30.0
+
+
 def rpc_client(config: Config) -> RpcClient:
     """The JSON-RPC client of a live run: endpoints in fail-over order, request budget."""
     return RpcClient(
         tuple(config.rpc.endpoints),
         requests_per_second=config.rpc.requests_per_second,
         max_retries=config.rpc.max_retries,
+        send_endpoints=config.rpc.send_endpoints,
+        keep_warm=KEEP_WARM_SECONDS,
     )
 
 

@@ -180,6 +180,17 @@ def _regex(value: Any) -> str | None:
     return None
 
 
+def _http_urls(value: Any) -> str | None:
+    from trio_trader.chain.sender import parse_endpoint
+
+    for item in value:
+        try:
+            parse_endpoint(item)
+        except (TypeError, ValueError) as exc:
+            return f"not an http(s) URL: {item!r} ({exc})"
+    return None
+
+
 def _pubkeys(value: Any) -> str | None:
     from solders.pubkey import Pubkey
 
@@ -210,6 +221,9 @@ class RpcConfig:
         lambda: ["https://api.mainnet-beta.solana.com"], _non_empty, factory=True
     )
     ws_url: str = "wss://api.mainnet-beta.solana.com"
+    #: sendTransaction goes to all of these at once (first acceptance wins); empty: to the
+    #: current one of `endpoints`, with its fail-over
+    send_endpoints: list[str] = _field(list, _http_urls, factory=True)  # noqa: RUF009
     requests_per_second: float | None = _field(None, _positive)
     max_retries: int = _field(5, _non_negative)
 

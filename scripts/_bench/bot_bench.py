@@ -1,15 +1,17 @@
 """End-to-end figures of the production bot against the simulator on 127.0.0.1.
 
-Boundaries (all ``time.perf_counter()``, one clock):
+Each latency is given twice (all ``time.perf_counter()``, one clock; see ``recorder``):
 
-* *notification at the bot's socket*: the simulator's WS server has just written the
-  ``logsNotification`` to the bot's connection (``recorder.record_ws_notifications``);
-* *request leaving the bot*: the bot's ``RpcClient`` hands the ``sendTransaction``
-  request to its httpx transport (``recorder.RecordingTransport``).
+* ``wire``: at the simulator's sockets, from the node writing the ``logsNotification``
+  to the bot's connection to the node having read the bot's ``sendTransaction`` request
+  (``*_wire_ms``): what another node would see of the bot;
+* ``in_bot``: from the bot's pubsub client having the message off its socket to the
+  request being handed to the socket (right before ``send_all``).
 
-Everything between — WS frame parsing, JSON, log decoding, filters, the intake channel,
-the position task, the database row written before the BUY, curve read (normal mode),
-quoting, building, signing, JSON encoding — is the bot's own latency.
+Between them — WS frame parsing, JSON, log decoding, filters, the intake channel, the
+position task, the database row written before the BUY, curve read (normal mode),
+quoting, building, signing, JSON encoding — is the bot's own latency. ``dropped`` counts
+the samples asked for but not measured (no BUY or SELL seen on the wire in time).
 """
 
 from __future__ import annotations
@@ -42,43 +44,64 @@ async def _wait(predicate: Any, patience: float, poll: float = 0.005) -> bool:
     return False
 
 
-def _first_sends(run: BotRun) -> dict[tuple[str | None, str], list[Any]]:
-    """(mint, side) → the sendTransactions of that side, in order (rebroadcasts included)."""
+def _first_sends(run: BotRun, *, wire: bool = False) -> dict[tuple[str | None, str], list[Any]]:
+    """(mint, side) → the sendTransactions of that side, in order (rebroadcasts included):
+    as they left the bot, or (``wire``) as the node read them."""
     out: dict[tuple[str | None, str], list[Any]] = {}
-    for sent in run.transport.sent_transactions():
-        out.setdefault((sent.mint, sent.side), []).append(sent)
+    sent = run.wire.sent_transactions() if wire else run.transport.sent_transactions()
+    for one in sent:
+        out.setdefault((one.mint, one.side), []).append(one)
     return out
 
 
+def _figures(wire: list[float], in_bot: list[float], asked: int) -> dict[str, Any]:
+    return {
+        "wire_ms": summarize(wire),
+        "in_bot_ms": summarize(in_bot),
+        "dropped": asked - len(wire),
+    }
+
+
 async def detect_to_buy_sent(
-    n: int, *, extreme_fast: bool, spacing: float = 0.1, window: BotTaskProfiler | None = None
+    n: int,
+    *,
+    extreme_fast: bool,
+    spacing: float = 0.1,
+    window: BotTaskProfiler | None = None,
+    loaded: bool = False,
 ) -> dict[str, Any]:
     """Launch ``n`` tokens ``spacing`` apart; ms from the create's notification to the BUY.
 
     With ``window``, that profiler runs only from each launch's notification to the BUY's
-    request leaving (``--profile detect_fast``).
+    request leaving (``--profile detect_fast``). ``loaded``: INFO logging and the
+    background feed (``bot_harness``).
     """
     trade: dict[str, Any] = {"extreme_fast_mode": extreme_fast}
     if extreme_fast:
         trade["extreme_fast_token_amount"] = FAST_TOKENS
     config = {"trade": trade, "exits": {"never_sell": True}}
-    async with running_bot(config, seed=31 if extreme_fast else 32) as run:
+    async with running_bot(config, seed=31 if extreme_fast else 32, loaded=loaded) as run:
         if window is not None:
             _profile_windows(run, window)
         mints = []
         for _ in range(n):
             mints.append(run.launch())
             await trio.sleep(spacing)
-        await _wait(lambda: run.bot.trader.stats.buys_sent >= n, 10)
-        sends = _first_sends(run)
+        await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
+        sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
+        reads = run.bot_reads()
+    wire: list[float] = []
     delays: list[float] = []
     parts: dict[str, list[float]] = {
         "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
     }  # fmt: skip
     writes_before: list[int] = []
     for mint in mints:
-        buy = sends.get((str(mint), "buy"))
-        notified = run.notified.get(run.launched[str(mint)])
+        create = run.launched[str(mint)]
+        buy, buy_wire = sends.get((str(mint), "buy")), wire_sends.get((str(mint), "buy"))
+        written, notified = run.notified(create), reads.get(create)
+        if buy_wire and written is not None:
+            wire.append((buy_wire[0].at - written) * 1e3)
         if not buy or notified is None:
             continue
         total = (buy[0].at - notified) * 1e3
@@ -93,9 +116,10 @@ async def detect_to_buy_sent(
             parts["other_than_db_writes"].append(total - in_db)
             writes_before.append(len(writes))
     return {
-        **summarize(delays),
+        **_figures(wire, delays, n),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
+        "background_events": run.feed.sent if run.feed is not None else 0,
     }
 
 
@@ -115,7 +139,9 @@ def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:
     run.transport.on_request = on_request
 
 
-async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
+async def exit_signal_to_sell_sent(
+    n: int, batch: int = 10, *, loaded: bool = False
+) -> dict[str, Any]:
     """ms from the price event crossing take-profit (or stop-loss) to the SELL request.
 
     Tokens are launched ``batch`` at a time; once the bot's BUYs are confirmed, each
@@ -128,8 +154,9 @@ async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
         "exits": {"take_profit_pct": 20.0, "stop_loss_pct": 15.0},
     }
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
+    wire: list[float] = []
     db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
-    async with running_bot(config, seed=33) as run:
+    async with running_bot(config, seed=33, loaded=loaded) as run:
         trader = run.bot.trader
         done = 0
         while done < n:
@@ -143,10 +170,13 @@ async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
                     trigger = run.whale_buy(mint, 10 * SOL)
                 else:
                     trigger = run.creator_dump(mint)
-                if not await _wait(lambda m=mint: _sell_left(run, m), 5):
+                if not await _wait(lambda m=mint: _sell_read(run, m), 5):
                     continue
                 sell = _first_sends(run).get((str(mint), "sell"))
-                notified = run.notified.get(trigger)
+                sell_wire = _first_sends(run, wire=True).get((str(mint), "sell"))
+                written, notified = run.notified(trigger), run.bot_reads().get(trigger)
+                if sell_wire and written is not None:
+                    wire.append((sell_wire[0].at - written) * 1e3)
                 if sell and notified is not None:
                     samples[kind].append((sell[0].at - notified) * 1e3)
                     between = [
@@ -158,7 +188,7 @@ async def exit_signal_to_sell_sent(n: int, batch: int = 10) -> dict[str, Any]:
             done += len(mints)
     both = samples["take_profit"] + samples["stop_loss"]
     return {
-        **summarize(both),
+        **_figures(wire, both, n),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -174,13 +204,15 @@ def _buy_confirmed(trader: Any, mint: Pubkey) -> bool:
     return p is not None and p.buy_order is not None and p.buy_order.state is OrderState.CONFIRMED
 
 
-def _sell_left(run: BotRun, mint: Pubkey) -> bool:
-    """The position's SELL request has left the bot (not merely been signed)."""
+def _sell_read(run: BotRun, mint: Pubkey) -> bool:
+    """The position's SELL request has reached the node (not merely been signed)."""
     key = str(mint)
-    return any(s.mint == key and s.side == "sell" for s in run.transport.sent_transactions())
+    return any(s.mint == key and s.side == "sell" for s in run.wire.sent_transactions())
 
 
-async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) -> dict[str, Any]:
+async def zero_hold(
+    n: int, *, pre_confirmation: bool, spacing: float = 0.15, loaded: bool = False
+) -> dict[str, Any]:
     """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position."""
     config = {
         "trade": {
@@ -190,7 +222,7 @@ async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) ->
         },
         "exits": {"sell_after": 0.0},
     }
-    async with running_bot(config, seed=34 if pre_confirmation else 35) as run:
+    async with running_bot(config, seed=34 if pre_confirmation else 35, loaded=loaded) as run:
         trader = run.bot.trader
         await trio.sleep(0.5)
         http_before = len(run.transport.requests)
@@ -206,14 +238,19 @@ async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) ->
         http = run.transport.http_requests()[http_before:]
         ws_sent = trader.pubsub.stats.messages_sent - ws_before
         ws_received = trader.pubsub.stats.messages_received - ws_received_before
-        sends = _first_sends(run)
+        sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
         open_left = len(trader.position_tasks)
         samples, slots, first_sell_failed = [], [], 0
+        wire: list[float] = []
         db_update: list[float] = []
         parts: dict[str, list[float]] = {
             "buy_send_round_trip": [], "db_writes_between": [], "other": [],
         }  # fmt: skip
         for mint in mints:
+            buys_wire = wire_sends.get((str(mint), "buy"))
+            sells_wire = wire_sends.get((str(mint), "sell"))
+            if buys_wire and sells_wire:
+                wire.append((sells_wire[0].at - buys_wire[0].at) * 1e3)
             buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
             if not buys or not sells:
                 continue
@@ -241,6 +278,8 @@ async def zero_hold(n: int, *, pre_confirmation: bool, spacing: float = 0.15) ->
     positions = len(samples)
     return {
         "buy_sent_to_sell_sent_ms": summarize(samples),
+        "buy_to_sell_wire_ms": summarize(wire),
+        "dropped": n - len(wire),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "buy_to_sell_landing_slots": summarize(slots, digits=2),
         "db_update_after_buy_ms": summarize(db_update),

@@ -1,19 +1,26 @@
 """The production bot (``app.build_bot``) against the simulator, instrumented from outside.
 
 The bot is wired exactly as ``python -m trio_trader run --sim`` wires it, except that its
-``RpcClient`` gets a :class:`~.recorder.RecordingTransport` (stamps every request leaving
-the bot) and the simulator's WebSocket server is wrapped by
-:func:`~.recorder.record_ws_notifications` (stamps every notification written to the
-bot's socket). Tokens are launched by the benchmark itself, straight into the node, so
-it knows each create's signature and mint.
+``RpcClient`` gets a :class:`~.recorder.RecordingTransport` and a
+:class:`~.recorder.RecordingSender` (the in-bot stamps of requests leaving it), its pubsub
+client's reads are stamped (:func:`~.recorder.record_bot_reads`), and the simulator's
+servers stamp what they write to and read from the bot's sockets
+(:class:`~.recorder.WireStamps`). Tokens are launched by the benchmark itself, straight
+into the node, so it knows each create's signature and mint.
+
+``loaded=True`` runs it as in production: INFO logging (to a file, as a live run writes its
+log) and a background feed of ``FEED_RATE`` pump trade notifications per second on the
+program, for mints the bot does not hold (it decodes and routes every one of them).
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,17 +29,27 @@ import attrs
 import trio
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 
 from trio_trader.app import Bot, build_bot
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.config import parse_config
-from trio_trader.pump.addresses import associated_token_address
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, associated_token_address
 from trio_trader.pump.curve import Reserves, max_sol_cost, quote_buy_for_sol
+from trio_trader.pump.events import encode_event
 from trio_trader.sim import SimNode, open_sim
+from trio_trader.sim._node_types import TxEvent
 from trio_trader.store import open_repository
 
-from .recorder import RecordingTransport, record_ws_notifications
+from .feed_server import template_logs
+from .recorder import (
+    RecordingSender,
+    RecordingTransport,
+    WireStamps,
+    first_reads,
+    record_bot_reads,
+)
 from .txs import (
     QUOTE_RATES,
     SOL,
@@ -87,19 +104,32 @@ class BotRun:
     repo: TimingRepo
     creator: Keypair
     whale: Keypair
-    notified: dict[str, float] = attrs.field(factory=dict)  # tx signature → first logs write
+    wire: WireStamps
+    reads: list[tuple[float, str | bytes]] = attrs.field(factory=list)  # the bot's WS reads
+    feed: BackgroundFeed | None = None
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
     _count: int = 0
+    _reads_seen: int = 0
+    _first_reads: dict[str, float] = attrs.field(factory=dict)
 
-    def on_notification(self, at: float, message: dict[str, Any]) -> None:
-        if message.get("method") != "logsNotification":
-            return
-        signature = message["params"]["result"]["value"]["signature"]
-        self.notified.setdefault(signature, at)
+    def __attrs_post_init__(self) -> None:
+        self.wire.on_logs = self._on_wire_logs
+
+    def _on_wire_logs(self, at: float, signature: str) -> None:
         if self.on_logs is not None:
             self.on_logs(signature)
+
+    def notified(self, signature: str) -> float | None:
+        """When the node wrote ``signature``'s logs notification to the bot (wire)."""
+        return self.wire.first_notified(signature)
+
+    def bot_reads(self) -> dict[str, float]:
+        """signature → when the bot's pubsub client read its logs notification."""
+        first_reads(self.reads[self._reads_seen :], self._first_reads)
+        self._reads_seen = len(self.reads)
+        return self._first_reads
 
     def launch(self, creator_buy: int = SOL) -> Pubkey:
         """Submit a create + creator buy straight to the node; returns the mint."""
@@ -164,9 +194,81 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+FEED_RATE = 1000.0  # trade notifications per second in a loaded run
+#: sendTransaction over the direct h11 sender (False: through httpx, as before it existed)
+DIRECT_SEND = True
+
+
+@attrs.define(eq=False)
+class FakeExecuted:
+    """What the sim's logs subscription reads of a landed transaction (see ``TxEvent``)."""
+
+    signature: Signature
+    slot: int
+    logs: list[str]
+    account_keys: tuple[Pubkey, ...] = (PUMP_PROGRAM_ID,)
+    err: None = None
+
+
+@attrs.define(eq=False)
+class BackgroundFeed:
+    """``rate`` real pump trade logs per second through the node's own event fan-out, as if
+    other wallets traded other tokens: every connected logs subscription hears them."""
+
+    node: Any
+    rate: float = FEED_RATE
+    sent: int = 0
+    _variants: list[list[str]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        logs, line, event = template_logs()
+        for i in range(997):
+            ev = attrs.evolve(
+                event,
+                mint=keypair("bench-feed-mint", i % 50).pubkey(),
+                virtual_sol_reserves=event.virtual_sol_reserves + i * 1000,
+            )
+            these = list(logs)
+            these[line] = "Program data: " + base64.b64encode(encode_event(ev)).decode()
+            self._variants.append(these)
+
+    async def run(self) -> None:
+        start = trio.current_time()
+        while True:
+            await trio.sleep(0.005)
+            due = int((trio.current_time() - start) * self.rate)
+            while self.sent < due:
+                logs = self._variants[self.sent % len(self._variants)]
+                signature = Signature(self.sent.to_bytes(8, "little") + b"feed" + bytes(52))
+                executed = FakeExecuted(signature, self.node.slot, logs)
+                self.node._emit(TxEvent(executed))  # the node's fan-out to its watchers
+                self.sent += 1
+
+
+@contextlib.contextmanager
+def info_logging(path: Path) -> Iterator[None]:
+    """INFO and above to ``path`` for the duration, as a live run logs (then as before)."""
+    root = logging.getLogger()
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level, others = root.level, {h: h.level for h in root.handlers}
+    for other in others:  # the terminal keeps showing errors only
+        other.setLevel(max(other.level, logging.ERROR))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for other, was in others.items():
+            other.setLevel(was)
+        handler.close()
+
+
 @asynccontextmanager
 async def running_bot(
-    config: dict[str, Any], *, seed: int, slot_time: float = 0.4
+    config: dict[str, Any], *, seed: int, slot_time: float = 0.4, loaded: bool = False
 ) -> AsyncIterator[BotRun]:
     """Start the simulator and the bot; stop both (open positions are abandoned) on exit."""
     wallet, creator, whale = (
@@ -180,13 +282,23 @@ async def running_bot(
         whale.pubkey(): 10**6 * SOL,
     }
     settings = parse_config(_merge(BASE_CONFIG, config), env={})
-    with tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp,
+        contextlib.ExitStack() as logs,
+    ):
+        if loaded:
+            logs.enter_context(info_logging(Path(tmp) / "bot.log"))
         async with open_sim(seed=seed, slot_time=slot_time, fund=fund) as sim:
+            wire = WireStamps()
+            wire.install(sim)
             transport = RecordingTransport()
             async with (
-                RpcClient((sim.rpc_url,), transport=transport) as rpc,
+                RpcClient((sim.rpc_url,), transport=transport, direct_send=DIRECT_SEND) as rpc,
                 open_repository(Path(tmp) / "bench.db") as repo,
             ):
+                if rpc.sender is not None:
+                    await rpc.sender.aclose()
+                    rpc.sender = RecordingSender(rpc.max_reply_bytes, recorder=transport)
                 bot = await build_bot(
                     settings, rpc=rpc, keypair=wallet, repo=repo, ws_url=sim.ws_url
                 )
@@ -194,12 +306,15 @@ async def running_bot(
                 bot.trader.repo = timing  # type: ignore[assignment]
                 run = BotRun(
                     sim=sim, bot=bot, transport=transport, repo=timing, creator=creator,
-                    whale=whale,
+                    whale=whale, wire=wire,
                 )  # fmt: skip
-                with record_ws_notifications(run.on_notification):
+                with record_bot_reads(run.reads):
                     try:
                         async with trio.open_nursery() as nursery:
                             await nursery.start(bot.trader.run)
+                            if loaded:
+                                run.feed = BackgroundFeed(sim.node)
+                                nursery.start_soon(run.feed.run)
                             yield run
                             bot.trader.stop_buying()
                             nursery.cancel_scope.cancel()
@@ -207,3 +322,6 @@ async def running_bot(
                         # chain/pubsub.py: a subscription leaving while the whole bot is
                         # cancelled may find its connection's writer gone (see report).
                         log.debug("pubsub writer already gone at shutdown")
+                    finally:
+                        if rpc.sender is not None:
+                            await rpc.sender.aclose()

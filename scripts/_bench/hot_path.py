@@ -13,7 +13,8 @@ and the ``RecordingTransport`` stamps the request leaving, so the path splits in
 * ``sign_and_attach``: ``ChainAccess.sign``: the two compute-budget instructions, then
   ``build_transaction`` (compile, sign, serialise, size check) and ``attach_transaction``;
 * ``send_until_request_leaves``: ``ChainAccess.send`` entered → the request handed to the
-  transport (base64, JSON-RPC body, httpx request building, pool checkout);
+  socket (base64, JSON-RPC body, h11 framing; with ``--httpx-send``: up to the request
+  handed to httpx's transport);
 * ``total_to_request_leaving``: call → request leaving (the sum, measured as one span);
 * ``send_round_trip``: the ``sendTransaction`` reply parsed (the simulator's HTTP server
   and ``Node.submit``: decode + signature check + enqueue, on the same CPU).
@@ -66,7 +67,8 @@ from trio_trader.trading.platform_aware import (
 )
 from trio_trader.trading.token_info import TokenInfo
 
-from .recorder import RecordingTransport
+from . import bot_harness
+from .recorder import RecordingSender, RecordingTransport
 from .stats import summarize
 from .txs import SOL, keypair, token_info
 
@@ -206,7 +208,11 @@ async def hot_path_breakdown(n: int = 500, warmup: int = 20) -> dict[str, Any]:
     transport = RecordingTransport()
     async with open_sim(seed=13, slot_time=0.4, fund={payer.pubkey(): 100 * SOL}) as sim:
         sim.faults.drop_probability = 1.0
-        async with RpcClient((sim.rpc_url,), transport=transport) as rpc:
+        direct = bot_harness.DIRECT_SEND
+        async with RpcClient((sim.rpc_url,), transport=transport, direct_send=direct) as rpc:
+            if rpc.sender is not None:  # stamp the direct sender's requests as well
+                await rpc.sender.aclose()
+                rpc.sender = RecordingSender(rpc.max_reply_bytes, recorder=transport)
             chain = await _chain(rpc, payer)
             buyer = PlatformAwareBuyer(
                 chain=chain, amount_lamports=SOL // 10, slippage_bps=3000, extreme_fast_mode=True
@@ -237,6 +243,8 @@ async def hot_path_breakdown(n: int = 500, warmup: int = 20) -> dict[str, Any]:
                     samples[key].append(value)
                 get_slot.append((s1 - s0) * 1e6)
             submitted = sim.node.stats.submitted
+            if rpc.sender is not None:
+                await rpc.sender.aclose()
     tcp = await _tcp_round_trips(n)
     out: dict[str, Any] = {k: summarize(v, digits=1) for k, v in samples.items()}
     out["floor_get_slot_round_trip"] = summarize(get_slot, digits=1)

@@ -1,7 +1,7 @@
 """cProfile of the bot's own work during a benchmark, without the simulator's.
 
 The simulator shares the bot's process and Trio loop, so a plain profile of a bot
-benchmark is mostly the simulator (ledger, LiteSVM, hypercorn) and the idle
+benchmark is mostly the simulator (ledger, LiteSVM, its HTTP and WebSocket servers) and the idle
 ``epoll.poll``. :class:`BotTaskProfiler` is a Trio instrument that switches the profiler
 on only while a task of the bot runs a step — a task that descends from
 ``UniversalTrader.run`` (listener, intake, positions, pubsub, blockhash refresh) — so the
@@ -9,7 +9,7 @@ profile holds exactly the bot's CPU time on the loop. Work the bot sends to a th
 SQLite writes) is not on the loop and not in it; the benchmark times those separately.
 
 A window narrows it further: ``detect_to_buy_sent(..., window=profiler)`` opens it when
-a launch's notification is written to the bot's socket and closes it when the BUY's
+a launch's notification is about to be written to the bot's socket and closes it when the BUY's
 request leaves, so only the detection → BUY path is profiled (launches are 100 ms apart
 and that path takes ~2 ms, so little else of the bot runs inside a window).
 

@@ -1,5 +1,20 @@
 """Timestamps at the edges of the bot, taken from outside its code.
 
+At the wire (the simulator's sockets; :class:`WireStamps`, through the sim servers'
+optional hooks):
+
+* *written by the node*: ``WsServer.on_notification``, right before the notification is
+  written to the bot's connection;
+* *read by the node*: ``RpcServer.on_request``, when the socket read that completed a
+  request's bytes returns, before it is parsed.
+
+Inside the bot (its in-bot figures, kept beside the wire ones):
+
+* :func:`record_bot_reads`: the bot's ``PubsubClient`` has a message off its socket (the
+  WebSocket frame read and reassembled), before it decodes the JSON;
+* *request written*: the direct sender's ``on_request`` (right before ``send_all``) for
+  ``sendTransaction``; :class:`RecordingTransport` for everything that still goes through httpx.
+
 * :class:`RecordingTransport` wraps the httpx transport the bot's ``RpcClient`` is given
   (``transport=``): it notes ``time.perf_counter()`` when a request is handed to the
   transport — the moment the request leaves the bot's code for the socket — and keeps
@@ -26,6 +41,7 @@ import httpx
 from solders.transaction import VersionedTransaction
 
 from trio_trader.chain.rpc import _Body  # the bot's own plain-iterator request body
+from trio_trader.chain.sender import H11Sender, HttpReply
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.pump.instructions import decode_pump_instruction
 
@@ -74,13 +90,18 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         # mid-send (the confirmer cancels its losing requests) is finalised by the GC, and
         # Trio warns. Give the inner transport a plain iterator again, as RpcClient does.
         request.stream = _Body(body)
+        index = self.record(at, body)
+        response = await self.inner.handle_async_request(request)
+        self.replied[index] = time.perf_counter()
+        return response
+
+    def record(self, at: float, body: bytes) -> int:
+        """Note one request leaving the bot; its index in ``requests``."""
         index = len(self.requests)
         self.requests.append((at, body))
         if self.on_request is not None:
             self.on_request(at, body)
-        response = await self.inner.handle_async_request(request)
-        self.replied[index] = time.perf_counter()
-        return response
+        return index
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -140,3 +161,106 @@ def record_ws_notifications(
         yield
     finally:
         ws_server._Connection._send = original  # type: ignore[method-assign]
+
+
+@attrs.define(eq=False)
+class RecordingSender(H11Sender):
+    """The bot's direct sender, noting each request in a :class:`RecordingTransport` too:
+    stamped right before ``send_all`` (``on_request``), reply time when ``post`` returns."""
+
+    recorder: RecordingTransport | None = None
+    _pending: dict[int, int] = attrs.field(init=False, factory=dict)  # id(body) → index
+
+    def __attrs_post_init__(self) -> None:
+        self.on_request = self._on_request
+
+    def _on_request(self, url: str, at: float, body: bytes) -> None:
+        assert self.recorder is not None
+        self._pending[id(body)] = self.recorder.record(at, body)
+
+    async def post(self, url: str, body: bytes) -> HttpReply:
+        try:
+            return await super().post(url, body)
+        finally:
+            index = self._pending.pop(id(body), None)
+            if index is not None and self.recorder is not None:
+                self.recorder.replied[index] = time.perf_counter()
+
+
+@attrs.define(eq=False)
+class WireStamps:
+    """What the simulator wrote to the bot and read from it, stamped at its sockets."""
+
+    notifications: list[tuple[float, dict[str, Any]]] = attrs.field(factory=list)
+    requests: list[tuple[float, bytes]] = attrs.field(factory=list)
+    #: called with (time, signature) of each logs notification as it is stamped
+    on_logs: Callable[[float, str], None] | None = None
+    _first: dict[str, float] = attrs.field(factory=dict)
+    _seen_notifications: int = 0
+    _sent: list[SentTransaction] = attrs.field(factory=list)
+    _decoded: int = 0
+
+    def install(self, sim: Any) -> None:
+        sim.ws_server.on_notification = self._on_notification
+        sim.rpc_server.on_request = self._on_request
+
+    def _on_notification(self, at: float, message: dict[str, Any]) -> None:
+        self.notifications.append((at, message))
+        if self.on_logs is not None and message.get("method") == "logsNotification":
+            self.on_logs(at, message["params"]["result"]["value"]["signature"])
+
+    def _on_request(self, at: float, body: bytes) -> None:
+        self.requests.append((at, body))
+
+    def first_notified(self, signature: str) -> float | None:
+        """When the node first wrote a logs notification of ``signature`` to the bot."""
+        for at, message in self.notifications[self._seen_notifications :]:
+            if message.get("method") == "logsNotification":
+                sig = message["params"]["result"]["value"]["signature"]
+                self._first.setdefault(sig, at)
+        self._seen_notifications = len(self.notifications)
+        return self._first.get(signature)
+
+    def sent_transactions(self) -> list[SentTransaction]:
+        """Every ``sendTransaction`` the node read, decoded (incrementally)."""
+        for index in range(self._decoded, len(self.requests)):
+            at, body = self.requests[index]
+            if b'"sendTransaction"' not in body:
+                continue
+            payload = json.loads(body)
+            for item in payload if isinstance(payload, list) else [payload]:
+                if item.get("method") == "sendTransaction":
+                    self._sent.append(decode_sent(at, item["params"], index))
+        self._decoded = len(self.requests)
+        return self._sent
+
+
+@contextlib.contextmanager
+def record_bot_reads(sink: list[tuple[float, str | bytes]]) -> Iterator[None]:
+    """Append ``(time, raw message)`` for every message the bot's pubsub client reads.
+
+    Wraps ``PubsubClient._dispatch`` (the first thing the client does with a message off
+    its socket) for the duration; the message is decoded only after the run.
+    """
+    from trio_trader.chain.pubsub import PubsubClient
+
+    original = PubsubClient._dispatch
+
+    def _dispatch(self: Any, conn: Any, message: str | bytes) -> None:
+        sink.append((time.perf_counter(), message))
+        original(self, conn, message)
+
+    PubsubClient._dispatch = _dispatch  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PubsubClient._dispatch = original  # type: ignore[method-assign]
+
+
+def first_reads(reads: list[tuple[float, str | bytes]], out: dict[str, float]) -> None:
+    """Add to ``out``: signature → when the bot first read a logs notification of it."""
+    for at, raw in reads:
+        if (b"logsNotification" if isinstance(raw, bytes) else "logsNotification") not in raw:
+            continue
+        message = json.loads(raw)
+        out.setdefault(message["params"]["result"]["value"]["signature"], at)

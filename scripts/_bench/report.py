@@ -16,27 +16,51 @@ def fmt(summary: dict[str, Any] | None, unit: str = "ms") -> str:
     return f"{summary['p50']} / {summary['p99']} {unit} (n={summary['n']})"
 
 
+def _wire_rows(label: str, result: dict[str, Any]) -> list[tuple[str, str]]:
+    """A measured latency at the wire, in the bot, and the samples that were lost."""
+    return [
+        (f"{label} (wire)", fmt(result["wire_ms"])),
+        ("  in the bot (socket read → request written)", fmt(result["in_bot_ms"])),
+        ("  samples dropped", str(result["dropped"])),
+    ]
+
+
 def _latency_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    detect = results.get("detect_to_buy_sent_ms")
+    detect = results.get("detect_to_buy_ms")
     if detect:
-        fast, normal = detect["extreme_fast"], detect["normal"]
-        for label, mode in (("extreme fast", fast), ("normal (reads curve)", normal)):
-            rows.append((f"detect → BUY sent, {label}", fmt(mode)))
+        quiet, loaded = detect["quiet"], detect["loaded"]
+        for label, mode in (
+            ("detect → BUY, extreme fast, quiet", quiet["extreme_fast"]),
+            ("detect → BUY, normal (reads curve), quiet", quiet["normal"]),
+            ("detect → BUY, extreme fast, INFO + 1,000 ev/s", loaded["extreme_fast"]),
+        ):
+            rows += _wire_rows(label, mode)
             db = mode["breakdown_ms"]["db_writes_before_buy"]
             rows.append(("  of which DB writes before the BUY", fmt(db)))
-    if "exit_signal_to_sell_sent_ms" in results:
-        exits = results["exit_signal_to_sell_sent_ms"]
-        rows.append(("exit signal → SELL sent", fmt(exits)))
-        db = exits["db_writes_before_sell_ms"]
-        rows.append(("  of which DB writes before the SELL", fmt(db)))
+    exits = results.get("exit_to_sell_ms")
+    if exits:
+        for label, mode in (
+            ("exit signal → SELL, quiet", exits["quiet"]),
+            ("exit signal → SELL, INFO + 1,000 ev/s", exits["loaded"]),
+        ):
+            rows += _wire_rows(label, mode)
+            rows.append(
+                ("  of which DB writes before the SELL", fmt(mode["db_writes_before_sell_ms"]))
+            )
     zero = results.get("buy_sent_to_sell_sent_ms")
     if zero:
         slots = zero["buy_to_sell_landing_slots"]
-        rows.append(("BUY sent → SELL sent, hold 0, pre-conf", fmt(zero["pre_confirmation_sells"])))
-        rows.append(("BUY sent → SELL sent, hold 0, classic", fmt(zero["classic"])))
+        wire = results.get("buy_to_sell_wire_ms", {})
+        rows.append(
+            ("BUY → SELL, hold 0, pre-conf (wire)", fmt(wire.get("pre_confirmation_sells")))
+        )
+        rows.append(("  in the bot", fmt(zero["pre_confirmation_sells"])))
+        rows.append(("BUY → SELL, hold 0, classic (wire)", fmt(wire.get("classic"))))
+        rows.append(("  in the bot", fmt(zero["classic"])))
         ratio = zero["ratio_classic_over_pre_confirmation_p50"]
-        rows.append(("  ratio classic / pre-conf (p50)", f"{ratio}×"))
+        rows.append(("  ratio classic / pre-conf (p50, in the bot)", f"{ratio}×"))
+        rows.append(("  samples dropped (wire)", str(wire.get("dropped"))))
         rows.append(("  BUY→SELL landing, pre-conf", fmt(slots["pre_confirmation_sells"], "slots")))
         rows.append(("  BUY→SELL landing, classic", fmt(slots["classic"], "slots")))
     return rows

@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 _UNSUBSCRIBE_GRACE = 2.0  # seconds a leaving consumer may spend telling the server
 _MESSAGE_TOO_BIG = 1009  # RFC 6455 close code: trio-websocket's answer to an oversize message
+_RECEIVE_BYTES = 64 * 1024
 
 
 @attrs.define(eq=False)
@@ -240,6 +241,9 @@ class PubsubClient:
                         target.host_header,
                         target.resource,
                         max_message_size=self.max_message_size,
+                        # trio-websocket reads 4 KiB at a time; a pump logs notification
+                        # is 5-8 KiB: one read per message instead of two or three
+                        receive_buffer_size=_RECEIVE_BYTES,
                     )
                 served = True
                 # No close handshake on our side: we only end a connection when its peer is

@@ -19,6 +19,11 @@ checks the shape it returns (`types.py`). Whatever is wrong with a reply surface
 or `RecursionError` in the caller.
 
 `stats` counts HTTP requests actually sent (a batch is one), which is what a provider bills.
+
+`sendTransaction` skips httpx: it goes over `sender.H11Sender`'s kept-alive HTTP/1.1
+connections (unless a test transport is given), and with `send_endpoints` it is sent at once
+to every one of them (`sender.fan_out`): the first acceptance wins, and each endpoint's
+acceptances, refusals, unclear outcomes and latency are counted in `stats.sends`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import contextlib
 import email.utils
 import itertools
 import logging
+import math
 import random
 import time
 import zlib
@@ -55,6 +61,7 @@ from .errors import (
     RpcUnavailable,
     error_from_rpc,
 )
+from .sender import EndpointSends, H11Sender, HttpReply, fan_out
 from .types import (
     AccountInfo,
     SignatureInfo,
@@ -93,6 +100,8 @@ class RpcStats:
 
     requests_sent: int = 0
     by_method: Counter[str] = attrs.field(factory=Counter)
+    #: send endpoint URL → its fan-out outcomes and latency (empty without `send_endpoints`)
+    sends: dict[str, EndpointSends] = attrs.field(factory=dict)
     retries: int = 0
     rate_limited: int = 0
     failovers: int = 0
@@ -126,6 +135,13 @@ class RpcClient:
         max_retries: retries per call after the first attempt, over all endpoints.
         transport: an httpx transport (tests pass `httpx.MockTransport`).
         max_reply_bytes: a reply body larger than this is refused while it streams in.
+        send_endpoints: if any, `sendTransaction` goes to all of them at once instead of to
+            `endpoint` (first acceptance wins; see `fan_out`).
+        direct_send: send `sendTransaction` over `H11Sender` rather than httpx; by default
+            only when no `transport` is given (a test transport is no socket).
+        keep_warm: with the direct sender, seconds after which an endpoint's connection
+            with no exchange gets a `getHealth`: a connection is open before the first BUY,
+            and one the server dropped while idle is found and replaced off the hot path.
     """
 
     endpoints: tuple[str, ...] = attrs.field(converter=_endpoint_tuple)
@@ -137,9 +153,17 @@ class RpcClient:
     backoff_max: float = attrs.field(default=5.0, kw_only=True)
     seed: int | None = attrs.field(default=None, kw_only=True)
     max_reply_bytes: int = attrs.field(default=DEFAULT_MAX_REPLY_BYTES, kw_only=True)
+    send_endpoints: tuple[str, ...] = attrs.field(
+        default=(), converter=_endpoint_tuple, kw_only=True
+    )
+    direct_send: bool | None = attrs.field(default=None, kw_only=True)
+    keep_warm: float | None = attrs.field(default=None, kw_only=True)
     stats: RpcStats = attrs.field(init=False, factory=RpcStats)
     _current: int = attrs.field(init=False, default=0)
     _client: httpx.AsyncClient | None = attrs.field(init=False, default=None)
+    sender: H11Sender | None = attrs.field(init=False, default=None)
+    _background: trio.Nursery | None = attrs.field(init=False, default=None)
+    _background_cm: Any = attrs.field(init=False, default=None)
     _budget: TokenBucket | None = attrs.field(init=False, default=None)
     _ids: itertools.count[int] = attrs.field(init=False, factory=lambda: itertools.count(1))
     _rng: random.Random = attrs.field(init=False)
@@ -152,6 +176,7 @@ class RpcClient:
         if self.requests_per_second is not None:
             self._budget = TokenBucket(self.requests_per_second, self.burst)
         self._rng = random.Random(self.seed)
+        self.stats.sends = {url: EndpointSends() for url in self.send_endpoints}
 
     @property
     def endpoint(self) -> str:
@@ -164,7 +189,37 @@ class RpcClient:
             headers={"content-type": "application/json"},
             timeout=_TIMEOUT,
         )
+        direct = self.transport is None if self.direct_send is None else self.direct_send
+        if direct:
+            self.sender = H11Sender(self.max_reply_bytes)
+        warm = self.sender is not None and self.keep_warm is not None
+        if self.send_endpoints or warm:
+            # The slower endpoints of a fan-out finish after the caller has its answer:
+            # their bytes must still go out (another leader, another block engine).
+            self._background_cm = trio.open_nursery()
+            self._background = await self._background_cm.__aenter__()
+            if warm:
+                assert self.keep_warm is not None
+                self._background.start_soon(self._keep_warm, self.keep_warm)
         return self
+
+    async def _keep_warm(self, interval: float) -> None:
+        """Every `interval`, a `getHealth` to each send endpoint that had no exchange since."""
+        assert self.sender is not None
+        body = untrusted.dumps({"jsonrpc": "2.0", "id": 0, "method": "getHealth"})
+        while True:
+            for url in self.send_endpoints or (self.endpoint,):
+                if trio.current_time() - self.sender.last_used.get(url, -math.inf) < interval:
+                    continue
+                self.stats.requests_sent += 1
+                self.stats.by_method["getHealth"] += 1
+                try:
+                    await self.sender.post(url, body)
+                except RpcError as exc:  # the next BUY will try (and fail over) itself
+                    logger.debug("keep-warm request to %s failed: %s", url, exc)
+                except Exception:  # never let a background nicety take the client down
+                    logger.warning("keep-warm request to %s failed", url, exc_info=True)
+            await trio.sleep(interval)
 
     async def __aexit__(
         self,
@@ -172,6 +227,15 @@ class RpcClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._background is not None:
+            background, cm, self._background = self._background, self._background_cm, None
+            background.cancel_scope.cancel()  # late fan-out sends are not waited for
+            await cm.__aexit__(None, None, None)  # the body's exception, if any, stays as is
+            if self.send_endpoints:
+                logger.info("sendTransaction per endpoint: %s", self.send_report())
+        if self.sender is not None:
+            sender, self.sender = self.sender, None
+            await sender.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -261,7 +325,7 @@ class RpcClient:
                 await self._budget.acquire()
             index = self._current
             try:
-                return await self._post_once(index, content, methods)
+                return await self._post_once(self.endpoints[index], content, methods)
             except RpcRateLimited as exc:
                 self.stats.rate_limited += 1
                 if attempt >= self.max_retries:
@@ -298,11 +362,12 @@ class RpcClient:
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_max, rng=self._rng)
 
-    async def _post_once(self, index: int, content: bytes, methods: list[str]) -> Any:
+    async def _post_once(self, endpoint: str, content: bytes, methods: list[str]) -> Any:
         assert self._client is not None
-        endpoint = self.endpoints[index]
         self.stats.requests_sent += 1
         self.stats.by_method.update(methods)
+        if self.sender is not None and methods == ["sendTransaction"]:
+            return self._direct_reply(await self._direct_post(endpoint, content), endpoint)
         url = httpx.URL(endpoint)
         request = httpx.Request(
             "POST",
@@ -321,16 +386,30 @@ class RpcClient:
             try:
                 status = response.status_code
                 retry_after = _retry_after(response.headers.get("retry-after"))
-                if status == 429:
-                    raise RpcRateLimited(f"{endpoint}: HTTP 429", code=429, retry_after=retry_after)
-                if status >= 500:
-                    raise RpcUnavailable(f"{endpoint}: HTTP {status}")
+                _check_status(status, retry_after, endpoint)
                 raw = await self._read_body(response, endpoint)
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
             raise RpcUnavailable(f"{endpoint}: {type(exc).__name__}: {exc}") from exc
         return self._decode(raw, status, retry_after, endpoint)
+
+    async def _direct_post(self, endpoint: str, content: bytes) -> HttpReply:
+        assert self.sender is not None
+        try:
+            return await self.sender.post(endpoint, content)
+        except RpcReplyTooLarge as exc:
+            raise self._counted(exc) from None
+
+    def _direct_reply(self, reply: HttpReply, endpoint: str) -> Any:
+        """`_post_once`'s checks, on a reply `H11Sender` has already read whole (and bounded)."""
+        retry_after = _retry_after(reply.headers.get("retry-after"))
+        _check_status(reply.status, retry_after, endpoint)
+        encoding = reply.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in _ENCODINGS:
+            raise self._bad(f"reply from {endpoint} has Content-Encoding {encoding!r:.40}")
+        raw = reply.body if encoding == "identity" else self._inflate(reply.body, endpoint)
+        return self._decode(raw, reply.status, retry_after, endpoint)
 
     async def _read_body(self, response: httpx.Response, endpoint: str) -> bytes:
         """The body, refused once it passes `max_reply_bytes` (declared, streamed or inflated).
@@ -554,10 +633,53 @@ class RpcClient:
         }
         if max_retries is not None:
             opts["maxRetries"] = max_retries
-        encoded = base64.b64encode(raw).decode()
-        result = await self.call("sendTransaction", [encoded, opts])
+        params = [base64.b64encode(raw).decode(), opts]
+        if self.send_endpoints:
+            return await self._fan_out(params)
+        result = await self.call("sendTransaction", params)
         with self._parsing("sendTransaction"):
             return t.signature("sendTransaction", result)
+
+    async def _fan_out(self, params: list[Any]) -> Signature:
+        """The same request to every send endpoint at once; see `sender.fan_out`."""
+        if self._background is None:
+            raise RuntimeError("RpcClient is used outside `async with`")
+        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
+        request["params"] = params
+        content = untrusted.dumps(request)
+        return await fan_out(
+            self._background, self.send_endpoints, self._send_to, content, self.stats.sends
+        )
+
+    async def _send_to(self, endpoint: str, content: bytes) -> Signature:
+        """One fan-out branch: `_send`'s retries of rate limits and unavailability, on
+        `endpoint` alone (the other endpoints are being tried already)."""
+        method = ["sendTransaction"]
+        for attempt in itertools.count():
+            if self._budget is not None:
+                await self._budget.acquire()
+            try:
+                body = await self._post_once(endpoint, content, method)
+                result = self._result(body, "sendTransaction")
+                with self._parsing("sendTransaction"):
+                    return t.signature("sendTransaction", result)
+            except RpcRateLimited as exc:
+                self.stats.rate_limited += 1
+                if attempt >= self.max_retries:
+                    raise
+                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+            except RpcUnavailable:
+                if attempt >= self.max_retries:
+                    raise
+                delay = self._backoff(attempt)
+            self.stats.retries += 1
+            logger.warning("sendTransaction to %s: retrying in %.2fs", endpoint, delay)
+            await trio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def send_report(self) -> dict[str, dict[str, Any]]:
+        """Per send endpoint: acceptances (and first ones), refusals, unclear, latency."""
+        return {url: sends.summary() for url, sends in self.stats.sends.items()}
 
     async def simulate_transaction(self, raw: bytes) -> dict[str, Any]:
         """`simulateTransaction`'s value (`err`, `logs`, `unitsConsumed`, …); sigs unchecked.
@@ -638,6 +760,13 @@ async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     if not response.is_stream_consumed:
         async for chunk in response.aiter_raw():
             yield chunk
+
+
+def _check_status(status: int, retry_after: float | None, endpoint: str) -> None:
+    if status == 429:
+        raise RpcRateLimited(f"{endpoint}: HTTP 429", code=429, retry_after=retry_after)
+    if status >= 500:
+        raise RpcUnavailable(f"{endpoint}: HTTP {status}")
 
 
 def _is_id(value: object) -> bool:

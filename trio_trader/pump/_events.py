@@ -18,10 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
+from solders.pubkey import Pubkey
 
 from . import _layout as L
 from ._borsh import DecodeError, Reader, Writer
@@ -58,11 +60,12 @@ class EventCodec(Generic[E]):
         what: names the events in the error for an unknown discriminator.
     """
 
-    __slots__ = ("_by_disc", "_fields", "_what")
+    __slots__ = ("_by_disc", "_fields", "_plans", "_what")
 
     def __init__(self, layouts: Sequence[tuple[type[E], tuple[L.Field, ...]]], what: str) -> None:
         self._by_disc = {cls.DISCRIMINATOR: (cls, fields) for cls, fields in layouts}
         self._fields = dict(layouts)
+        self._plans = {cls.DISCRIMINATOR: _plan(fields) for cls, fields in layouts}
         self._what = what
 
     def knows(self, disc: bytes) -> bool:
@@ -87,13 +90,7 @@ class EventCodec(Generic[E]):
         if entry is None:
             raise DecodeError(f"not a {self._what} event: {data[:8].hex()}")
         cls, fields = entry
-        values = L.decode_fields(
-            Reader(data, 8),
-            fields,
-            required=cls.REQUIRED,
-            stop_at_partial=False,
-            what=cls.__name__,
-        )
+        values = _decode_planned(data, fields, self._plans[data[:8]], cls)
         return cls(**values)
 
     def encode(self, event: E) -> bytes:
@@ -102,6 +99,98 @@ class EventCodec(Generic[E]):
         values: dict[str, Any] = attrs.asdict(event, recurse=False)
         writer = Writer(event.DISCRIMINATOR)
         return L.encode_fields(writer, fields, values, zero_fill=False).to_bytes()
+
+
+# ------------------------------------------------------------------- precompiled layouts
+# A layout is cut into segments: runs of fixed-size fields, each read by one precompiled
+# `struct`, and the variable-length fields between them (strings, vecs), read by their
+# `Kind`. Whatever the fast path cannot vouch for (a run the bytes do not hold whole, a bool
+# byte other than 0/1) is handed, from that segment on, to `_layout.decode_fields`, the
+# reference reader: results and errors are the same as reading field by field.
+
+_STRUCT_CODES = {
+    id(L.PUBKEY): "32s",
+    id(L.U64): "Q",
+    id(L.I64): "q",
+    id(L.BOOL): "B",
+    id(L.U8): "B",
+    id(L.U16): "H",
+}
+
+
+@attrs.frozen
+class _Run:
+    start: int  # index of its first field in the layout
+    names: tuple[str, ...]
+    layout: struct.Struct
+    pubkeys: tuple[int, ...]  # positions in the run converted to Pubkey
+    bools: tuple[int, ...]  # positions that must be 0 or 1, converted to bool
+
+
+def _plan(fields: Sequence[L.Field]) -> tuple[_Run | int, ...]:
+    """Segments of `fields`: a `_Run` of fixed fields, or the index of a variable one."""
+    plan: list[_Run | int] = []
+    run: list[tuple[int, str, L.Kind]] = []
+
+    def close() -> None:
+        if run:
+            codes = "".join(_STRUCT_CODES[id(kind)] for _, _, kind in run)
+            plan.append(
+                _Run(
+                    start=run[0][0],
+                    names=tuple(name for _, name, _ in run),
+                    layout=struct.Struct("<" + codes),
+                    pubkeys=tuple(i for i, (_, _, k) in enumerate(run) if k is L.PUBKEY),
+                    bools=tuple(i for i, (_, _, k) in enumerate(run) if k is L.BOOL),
+                )
+            )
+            run.clear()
+
+    for index, (name, kind) in enumerate(fields):
+        if id(kind) in _STRUCT_CODES:
+            run.append((index, name, kind))
+        else:
+            close()
+            plan.append(index)
+    close()
+    return tuple(plan)
+
+
+def _decode_planned(
+    data: bytes, fields: Sequence[L.Field], plan: tuple[_Run | int, ...], cls: type[Any]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    reader = Reader(data, 8)
+    pos = 8
+    end = len(data)
+    for segment in plan:
+        start = segment.start if isinstance(segment, _Run) else segment
+        if isinstance(segment, _Run) and pos + segment.layout.size <= end:
+            row = list(segment.layout.unpack_from(data, pos))
+            if all(row[i] <= 1 for i in segment.bools):
+                for i in segment.bools:
+                    row[i] = row[i] == 1
+                for i in segment.pubkeys:
+                    row[i] = Pubkey.from_bytes(row[i])
+                values.update(zip(segment.names, row, strict=True))
+                pos += segment.layout.size
+                continue
+        elif isinstance(segment, int) and pos < end:
+            reader = Reader(data, pos)
+            values[fields[segment][0]] = fields[segment][1].read(reader)
+            pos = reader.pos
+            continue
+        # The reference reader from here on: the bytes end, are cut, or are unusual.
+        rest = L.decode_fields(
+            Reader(data, pos),
+            fields[start:],
+            required=max(0, cls.REQUIRED - start),
+            stop_at_partial=False,
+            what=cls.__name__,
+        )
+        values.update(rest)
+        return values
+    return values
 
 
 def program_data_lines(logs: Iterable[str], program_id: str) -> Iterator[str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -156,7 +158,11 @@ class _Connection:
         return messages
 
     async def _send(self, message: dict[str, Any]) -> None:
-        await self.ws.send_message(json.dumps(message))
+        text = json.dumps(message)
+        hook = self.server.on_notification
+        if hook is not None and "method" in message:
+            hook(time.perf_counter(), message)  # the node writes it now: the wire stamp
+        await self.ws.send_message(text)
 
 
 class WsServer:
@@ -176,6 +182,9 @@ class WsServer:
         self.disconnects = 0
         self._ids = 0
         self._nursery: trio.Nursery | None = None
+        #: the benchmark's socket-level stamp, None (free) otherwise: called as
+        #: ``(perf_counter(), message)`` right before a notification is written
+        self.on_notification: Callable[[float, dict[str, Any]], None] | None = None
 
     def next_id(self) -> int:
         self._ids += 1

@@ -67,6 +67,14 @@ def floor_constraints(pyproject: Path = Path("pyproject.toml")) -> list[str]:
 
 
 @nox.session
+def plot(session: nox.Session) -> None:
+    """``report --plot`` with the optional ``plot`` extra (matplotlib) installed: the PNG
+    path, which the default environment (no matplotlib) skips."""
+    session.install("-e", ".[dev,plot]")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/test_plot.py", *session.posargs)
+
+
+@nox.session
 def minimums(session: nox.Session) -> None:
     """The oldest versions pyproject.toml allows (its ``>=`` floors, pinned exactly), on a
     quick subset of the tests: a floor that is too low fails here, not on a user's machine.

@@ -24,6 +24,8 @@ MINIMUMS_TESTS = [
     "tests/test_config.py",
     "tests/store",
     "tests/chain/test_rpc.py",
+    "tests/chain/test_pubsub.py",
+    "tests/chain/test_sender.py",
     "tests/test_budget.py",
     "tests/test_report.py",
 ]

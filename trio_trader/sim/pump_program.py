@@ -201,45 +201,38 @@ def _grow_curve(ctx: InvokeContext, key: Pubkey, payer: Pubkey) -> None:
 # -- quote movements -------------------------------------------------------------------
 
 
+#: role → the field naming its account, the same on ``Trade`` (SOL) and ``QuoteAccounts``
+_ROLE_FIELD = {
+    "curve": "curve",
+    "user": "user",
+    "fee": "fee_recipient",
+    "buyback": "buyback_recipient",
+    "vault": "creator_vault",
+}
+
+
+def _holder(trade: Trade, role: str) -> Pubkey:
+    """Where ``role`` holds the quote: the wallet / PDA itself for SOL, else its token account."""
+    accounts = trade if trade.quote is None else trade.quote
+    key: Pubkey = getattr(accounts, _ROLE_FIELD[role])
+    return key
+
+
 def _pay_from_user(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
     """The user pays ``amount`` of the quote to the curve / fee / buyback / creator vault."""
-    q = trade.quote
+    q, dst = trade.quote, _holder(trade, role)
     if q is None:
-        dst = {
-            "curve": trade.curve,
-            "fee": trade.fee_recipient,
-            "buyback": trade.buyback_recipient,
-            "vault": trade.creator_vault,
-        }[role]
         system_transfer(ctx, trade.user, dst, amount)
     elif amount > 0:
-        dst = {
-            "curve": q.curve,
-            "fee": q.fee_recipient,
-            "buyback": q.buyback_recipient,
-            "vault": q.creator_vault,
-        }[role]
         _quote_transfer(ctx, q.token_program, q.user, q.mint, dst, trade.user, amount)
 
 
 def _pay_from_curve(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
     """The curve pays ``amount`` of the quote to the user / fee / buyback / creator vault."""
-    q = trade.quote
+    q, dst = trade.quote, _holder(trade, role)
     if q is None:
-        dst = {
-            "user": trade.user,
-            "fee": trade.fee_recipient,
-            "buyback": trade.buyback_recipient,
-            "vault": trade.creator_vault,
-        }[role]
         ctx.move_lamports(trade.curve, dst, amount)
     elif amount > 0:
-        dst = {
-            "user": q.user,
-            "fee": q.fee_recipient,
-            "buyback": q.buyback_recipient,
-            "vault": q.creator_vault,
-        }[role]
         _quote_transfer(ctx, q.token_program, q.curve, q.mint, dst, trade.curve, amount)
 
 

@@ -26,7 +26,7 @@ from trio_trader.pump.curve import max_sol_cost, min_sol_output
 from ._node_types import LedgerLike
 from .clients import migrate_instruction, unwrap_sol, wrap_sol
 
-__all__ = ["PoolView", "migrate_ixs", "pool_buy_ixs", "pool_sell_ixs", "v2_trade_ix"]
+__all__ = ["PoolView", "curve_trade_ix", "migrate_ixs", "pool_buy_ixs", "pool_sell_ixs"]
 
 MIGRATE_COMPUTE_UNITS = 400_000  # the emulated migrate uses ≈ 170k
 POOL_COMPUTE_UNITS = 300_000  # PumpSwap trades with the WSOL wrap (SDK README: 250-300k)
@@ -150,9 +150,10 @@ def pool_sell_ixs(
     return [*wrap_sol(user, 0), sell, unwrap_sol(user)]
 
 
-def v2_trade_ix(
+def curve_trade_ix(
     curve: BondingCurve,
     *,
+    v2: bool,
     is_buy: bool,
     user: Pubkey,
     mint: Pubkey,
@@ -162,19 +163,23 @@ def v2_trade_ix(
     amount: int,
     limit: int,
 ) -> Instruction:
-    """``buy_v2`` (``limit`` = max cost) or ``sell_v2`` (``limit`` = min output) on a
-    curve quoted in an SPL token (SPL Token program)."""
-    common = {
+    """A curve trade: ``buy`` (``limit`` = max cost) or ``sell`` (``limit`` = min output);
+    with ``v2`` (a curve quoted in an SPL token, SPL Token program) ``buy_v2`` /
+    ``sell_v2``."""
+    common: dict[str, Any] = {
         "user": user,
         "mint": mint,
         "creator": curve.creator or A.ZERO_KEY,
         "token_program": token_program,
         "fee_recipient": fee_recipient,
         "amount": amount,
-        "quote_mint": curve.quote_mint,
-        "quote_token_program": A.TOKEN_PROGRAM_ID,
         "buyback_fee_recipient": buyback,
     }
+    if v2:
+        common |= {"quote_mint": curve.quote_mint, "quote_token_program": A.TOKEN_PROGRAM_ID}
+        if is_buy:
+            return ixs.buy_v2(max_sol_cost=limit, **common)
+        return ixs.sell_v2(min_sol_output=limit, **common)
     if is_buy:
-        return ixs.buy_v2(max_sol_cost=limit, **common)  # type: ignore[arg-type]
-    return ixs.sell_v2(min_sol_output=limit, **common)  # type: ignore[arg-type]
+        return ixs.buy(max_sol_cost=limit, **common)
+    return ixs.sell(min_sol_output=limit, **common)

@@ -218,42 +218,27 @@ def _holder(trade: Trade, role: str) -> Pubkey:
     return key
 
 
-def _pay_from_user(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
-    """The user pays ``amount`` of the quote to the curve / fee / buyback / creator vault."""
+def _pay(ctx: InvokeContext, trade: Trade, payer: str, role: str, amount: int) -> None:
+    """``payer`` ("user" or "curve") pays ``amount`` of the quote to ``role``'s account:
+    lamports (the curve, a program-owned PDA, moves its own), or a quote-token transfer
+    that ``payer`` signs for."""
     q, dst = trade.quote, _holder(trade, role)
-    if q is None:
-        system_transfer(ctx, trade.user, dst, amount)
+    from_curve = payer == "curve"
+    authority = trade.curve if from_curve else trade.user
+    if q is None and from_curve:
+        ctx.move_lamports(authority, dst, amount)
+    elif q is None:
+        system_transfer(ctx, authority, dst, amount)
     elif amount > 0:
-        _quote_transfer(ctx, q.token_program, q.user, q.mint, dst, trade.user, amount)
-
-
-def _pay_from_curve(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
-    """The curve pays ``amount`` of the quote to the user / fee / buyback / creator vault."""
-    q, dst = trade.quote, _holder(trade, role)
-    if q is None:
-        ctx.move_lamports(trade.curve, dst, amount)
-    elif amount > 0:
-        _quote_transfer(ctx, q.token_program, q.curve, q.mint, dst, trade.curve, amount)
-
-
-def _quote_transfer(
-    ctx: InvokeContext,
-    token_program: Pubkey,
-    source: Pubkey,
-    mint: Pubkey,
-    destination: Pubkey,
-    authority: Pubkey,
-    amount: int,
-) -> None:
-    token_transfer(
-        ctx,
-        token_program=token_program,
-        source=source,
-        mint=mint,
-        destination=destination,
-        authority=authority,
-        amount=amount,
-    )
+        token_transfer(
+            ctx,
+            token_program=q.token_program,
+            source=_holder(trade, payer),
+            mint=q.mint,
+            destination=dst,
+            authority=authority,
+            amount=amount,
+        )
 
 
 def _prepare_creator_vault(ctx: InvokeContext, trade: Trade, fee: int) -> None:
@@ -329,15 +314,15 @@ def _buy(
         amount=quote.amount,
     )
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
-    _pay_from_user(ctx, trade, "curve", quote.sol_cost)
-    _pay_from_user(ctx, trade, "fee", to_recipient)
-    _pay_from_user(ctx, trade, "buyback", buyback)
+    _pay(ctx, trade, "user", "curve", quote.sol_cost)
+    _pay(ctx, trade, "user", "fee", to_recipient)
+    _pay(ctx, trade, "user", "buyback", buyback)
     if trade.quote is None:
         vault_rent = _vault_rent(ctx, trade, quote.creator_fee)
         system_transfer(ctx, trade.user, trade.creator_vault, quote.creator_fee + vault_rent)
     else:
         _prepare_creator_vault(ctx, trade, quote.creator_fee)
-        _pay_from_user(ctx, trade, "vault", quote.creator_fee)
+        _pay(ctx, trade, "user", "vault", quote.creator_fee)
     after = C.apply_buy(C.Reserves.of(curve), quote)
     complete = after.real_token == 0
     _write_curve(ctx, trade.curve, _with_reserves(curve, after, complete=complete))
@@ -392,10 +377,10 @@ def _sell(
         raise thrown(ctx, 6024)
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
     _prepare_creator_vault(ctx, trade, quote.creator_fee)
-    _pay_from_curve(ctx, trade, "user", quote.net)
-    _pay_from_curve(ctx, trade, "fee", to_recipient)
-    _pay_from_curve(ctx, trade, "buyback", buyback)
-    _pay_from_curve(ctx, trade, "vault", quote.creator_fee)
+    _pay(ctx, trade, "curve", "user", quote.net)
+    _pay(ctx, trade, "curve", "fee", to_recipient)
+    _pay(ctx, trade, "curve", "buyback", buyback)
+    _pay(ctx, trade, "curve", "vault", quote.creator_fee)
     after = C.apply_sell(reserves, quote)
     _write_curve(ctx, trade.curve, _with_reserves(curve, after, complete=False))
     volume = _read_volume(ctx, trade.user_volume_accumulator)

@@ -241,6 +241,23 @@ def _pay(ctx: InvokeContext, trade: Trade, payer: str, role: str, amount: int) -
         )
 
 
+def _move_tokens(ctx: InvokeContext, trade: Trade, amount: int) -> None:
+    """The traded coin: curve → user on a buy, user → curve on a sell; the giver signs."""
+    if trade.is_buy:
+        source, destination, authority = trade.curve_ata, trade.user_ata, trade.curve
+    else:
+        source, destination, authority = trade.user_ata, trade.curve_ata, trade.user
+    token_transfer(
+        ctx,
+        token_program=trade.token_program,
+        source=source,
+        mint=trade.mint,
+        destination=destination,
+        authority=authority,
+        amount=amount,
+    )
+
+
 def _prepare_creator_vault(ctx: InvokeContext, trade: Trade, fee: int) -> None:
     """Make the creator vault able to take ``fee``: rent for a new (SOL) vault, paid by
     the trader; for a token quote, its quote ATA created idempotently (trader pays)."""
@@ -304,15 +321,7 @@ def _buy(
     track = bool(getattr(args, "track_volume", False))
     _grow_curve(ctx, trade.curve, trade.user)
     uva = _ensure_user_volume_accumulator(ctx, trade.user)
-    token_transfer(
-        ctx,
-        token_program=trade.token_program,
-        source=trade.curve_ata,
-        mint=trade.mint,
-        destination=trade.user_ata,
-        authority=trade.curve,
-        amount=quote.amount,
-    )
+    _move_tokens(ctx, trade, quote.amount)
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
     _pay(ctx, trade, "user", "curve", quote.sol_cost)
     _pay(ctx, trade, "user", "fee", to_recipient)
@@ -364,15 +373,7 @@ def _sell(
         raise thrown(ctx, 6003)
     _grow_curve(ctx, trade.curve, trade.user)
     # Too few tokens fails here, in the token program ("insufficient funds", 0x1).
-    token_transfer(
-        ctx,
-        token_program=trade.token_program,
-        source=trade.user_ata,
-        mint=trade.mint,
-        destination=trade.curve_ata,
-        authority=trade.user,
-        amount=args.amount,
-    )
+    _move_tokens(ctx, trade, args.amount)
     if quote.sol_out > curve.real_sol_reserves:
         raise thrown(ctx, 6024)
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)

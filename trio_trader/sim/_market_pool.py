@@ -8,6 +8,7 @@ is synchronous and reads the ledger as it is now.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import attrs
 from solders.instruction import Instruction
@@ -25,7 +26,7 @@ from trio_trader.pump.curve import max_sol_cost, min_sol_output
 from ._node_types import LedgerLike
 from .clients import migrate_instruction, unwrap_sol, wrap_sol
 
-__all__ = ["PoolView", "migrate_ixs", "pool_buy_ixs", "pool_sell_ixs", "v2_trade_ix"]
+__all__ = ["PoolView", "curve_trade_ix", "migrate_ixs", "pool_buy_ixs", "pool_sell_ixs"]
 
 MIGRATE_COMPUTE_UNITS = 400_000  # the emulated migrate uses ≈ 170k
 POOL_COMPUTE_UNITS = 300_000  # PumpSwap trades with the WSOL wrap (SDK README: 250-300k)
@@ -70,11 +71,23 @@ def _amount(ledger: LedgerLike, key: Pubkey) -> int:
     return 0 if acct is None else int.from_bytes(bytes(acct.data)[64:72], "little")
 
 
-def _recipients(ledger: LedgerLike, rng: random.Random) -> tuple[Pubkey, Pubkey]:
+def _swap_accounts(
+    view: PoolView, user: Pubkey, token_program: Pubkey, ledger: LedgerLike, rng: random.Random
+) -> dict[str, Any]:
+    """The accounts a WSOL-quoted swap on ``view`` names, fee recipients drawn from ``rng``
+    (protocol first, then buyback: the order of the market's draws)."""
     config = GlobalConfig.decode(_data(ledger, GLOBAL_CONFIG))
     protocol = rng.choice(config.protocol_fee_recipients)
     buyback = rng.choice(config.buyback_fee_recipients or A.BUYBACK_FEE_RECIPIENTS)
-    return protocol, buyback
+    return {
+        "pool_address": view.key,
+        "pool": view.pool,
+        "user": user,
+        "base_token_program": token_program,
+        "quote_token_program": A.TOKEN_PROGRAM_ID,
+        "protocol_fee_recipient": protocol,
+        "buyback_fee_recipient": buyback,
+    }
 
 
 def migrate_ixs(
@@ -107,18 +120,8 @@ def pool_buy_ixs(
         return None
     quote = Q.quote_amm_buy(base_out, view.reserves, view.fees)
     max_in = max_sol_cost(quote.total, slippage_bps)
-    protocol, buyback = _recipients(ledger, rng)
-    buy = amm_buy(
-        pool_address=view.key,
-        pool=view.pool,
-        user=user,
-        base_token_program=token_program,
-        quote_token_program=A.TOKEN_PROGRAM_ID,
-        protocol_fee_recipient=protocol,
-        base_amount_out=base_out,
-        max_quote_amount_in=max_in,
-        buyback_fee_recipient=buyback,
-    )
+    accounts = _swap_accounts(view, user, token_program, ledger, rng)
+    buy = amm_buy(base_amount_out=base_out, max_quote_amount_in=max_in, **accounts)
     base_ata = ixs.create_associated_token_account_idempotent(
         payer=user, owner=user, mint=view.pool.base_mint, token_program=token_program
     )
@@ -141,24 +144,16 @@ def pool_sell_ixs(
         ValueError: the pool cannot pay this sell (the SDK's error).
     """
     quote = Q.quote_amm_sell(amount, view.reserves, view.fees)
-    protocol, buyback = _recipients(ledger, rng)
-    sell = amm_sell(
-        pool_address=view.key,
-        pool=view.pool,
-        user=user,
-        base_token_program=token_program,
-        quote_token_program=A.TOKEN_PROGRAM_ID,
-        protocol_fee_recipient=protocol,
-        base_amount_in=amount,
-        min_quote_amount_out=min_sol_output(quote.net, min(slippage_bps, 10_000)),
-        buyback_fee_recipient=buyback,
-    )
+    min_out = min_sol_output(quote.net, min(slippage_bps, 10_000))
+    accounts = _swap_accounts(view, user, token_program, ledger, rng)
+    sell = amm_sell(base_amount_in=amount, min_quote_amount_out=min_out, **accounts)
     return [*wrap_sol(user, 0), sell, unwrap_sol(user)]
 
 
-def v2_trade_ix(
+def curve_trade_ix(
     curve: BondingCurve,
     *,
+    v2: bool,
     is_buy: bool,
     user: Pubkey,
     mint: Pubkey,
@@ -168,19 +163,23 @@ def v2_trade_ix(
     amount: int,
     limit: int,
 ) -> Instruction:
-    """``buy_v2`` (``limit`` = max cost) or ``sell_v2`` (``limit`` = min output) on a
-    curve quoted in an SPL token (SPL Token program)."""
-    common = {
+    """A curve trade: ``buy`` (``limit`` = max cost) or ``sell`` (``limit`` = min output);
+    with ``v2`` (a curve quoted in an SPL token, SPL Token program) ``buy_v2`` /
+    ``sell_v2``."""
+    common: dict[str, Any] = {
         "user": user,
         "mint": mint,
         "creator": curve.creator or A.ZERO_KEY,
         "token_program": token_program,
         "fee_recipient": fee_recipient,
         "amount": amount,
-        "quote_mint": curve.quote_mint,
-        "quote_token_program": A.TOKEN_PROGRAM_ID,
         "buyback_fee_recipient": buyback,
     }
+    if v2:
+        common |= {"quote_mint": curve.quote_mint, "quote_token_program": A.TOKEN_PROGRAM_ID}
+        if is_buy:
+            return ixs.buy_v2(max_sol_cost=limit, **common)
+        return ixs.sell_v2(min_sol_output=limit, **common)
     if is_buy:
-        return ixs.buy_v2(max_sol_cost=limit, **common)  # type: ignore[arg-type]
-    return ixs.sell_v2(min_sol_output=limit, **common)  # type: ignore[arg-type]
+        return ixs.buy(max_sol_cost=limit, **common)
+    return ixs.sell(min_sol_output=limit, **common)

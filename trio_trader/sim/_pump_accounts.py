@@ -41,7 +41,14 @@ from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, thrown, validate
 from ._pump_common import read_curve, read_global
 from ._tokens import TOKEN_2022_PROGRAM, TOKEN_PROGRAM
 
-__all__ = ["QuoteAccounts", "Trade", "is_migrated", "legacy_trade", "v2_trade"]
+__all__ = [
+    "QuoteAccounts",
+    "Trade",
+    "bonding_curve_acc",
+    "is_migrated",
+    "legacy_trade",
+    "v2_trade",
+]
 
 _TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 
@@ -87,6 +94,27 @@ def _fixed(name: str, address: Pubkey, owner: Pubkey) -> Acc:
     return Acc(name, ACCOUNT, owners=(owner,), seeds=lambda _k: address)
 
 
+def bonding_curve_acc(mint_index: int) -> Acc:
+    """``bonding_curve``: pump's, the PDA of the mint at ``mint_index``."""
+    return Acc(
+        "bonding_curve",
+        ACCOUNT,
+        mut=True,
+        owners=(A.PUMP_PROGRAM_ID,),
+        seeds=lambda k: A.bonding_curve_pda(k[mint_index]),
+    )
+
+
+_EVENT_ACCS = (
+    Acc("event_authority", seeds=lambda _k: A.EVENT_AUTHORITY),
+    Acc("program", PROGRAM, address=(A.PUMP_PROGRAM_ID,)),
+)
+_FEE_ACCS = (
+    _fixed("fee_config", A.FEE_CONFIG, A.PUMP_FEE_PROGRAM_ID),
+    Acc("fee_program", PROGRAM, address=(A.PUMP_FEE_PROGRAM_ID,)),
+)
+
+
 def _ata(owner: int, tp: int, mint: int) -> Callable[[Sequence[Pubkey]], Pubkey]:
     return lambda k: A.associated_token_address(k[owner], k[mint], k[tp])
 
@@ -127,13 +155,7 @@ def _legacy_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
         _fixed("global", A.GLOBAL, A.PUMP_PROGRAM_ID),
         Acc("fee_recipient", mut=True),
         Acc("mint", ACCOUNT, owners=_TOKEN_PROGRAMS),
-        Acc(
-            "bonding_curve",
-            ACCOUNT,
-            mut=True,
-            owners=(A.PUMP_PROGRAM_ID,),
-            seeds=lambda k: A.bonding_curve_pda(k[2]),
-        ),
+        bonding_curve_acc(2),
         Acc(
             "associated_bonding_curve",
             ACCOUNT,
@@ -147,23 +169,15 @@ def _legacy_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
     ]
     token_program = Acc("token_program", PROGRAM, address=_TOKEN_PROGRAMS)
     vault = Acc("creator_vault", mut=True, seeds=_creator_vault(ctx, 3))
-    tail = [
-        Acc("event_authority", seeds=lambda _k: A.EVENT_AUTHORITY),
-        Acc("program", PROGRAM, address=(A.PUMP_PROGRAM_ID,)),
-    ]
-    fees = [
-        _fixed("fee_config", A.FEE_CONFIG, A.PUMP_FEE_PROGRAM_ID),
-        Acc("fee_program", PROGRAM, address=(A.PUMP_FEE_PROGRAM_ID,)),
-    ]
     if not is_buy:
-        return [*head, vault, token_program, *tail, *fees]
+        return [*head, vault, token_program, *_EVENT_ACCS, *_FEE_ACCS]
     volume = [
         _fixed("global_volume_accumulator", A.GLOBAL_VOLUME_ACCUMULATOR, A.PUMP_PROGRAM_ID),
         Acc(
             "user_volume_accumulator", mut=True, seeds=lambda k: A.user_volume_accumulator_pda(k[6])
         ),
     ]
-    return [*head, token_program, vault, *tail, *volume, *fees]
+    return [*head, token_program, vault, *_EVENT_ACCS, *volume, *_FEE_ACCS]
 
 
 def legacy_trade(
@@ -231,13 +245,7 @@ def _v2_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
             mut=True,
             seeds=_ata(_BUYBACK, _QUOTE_TP, _QUOTE_MINT),
         ),
-        Acc(
-            "bonding_curve",
-            ACCOUNT,
-            mut=True,
-            owners=(A.PUMP_PROGRAM_ID,),
-            seeds=lambda k: A.bonding_curve_pda(k[_BASE_MINT]),
-        ),
+        bonding_curve_acc(_BASE_MINT),
         Acc(
             "associated_base_bonding_curve",
             ACCOUNT,
@@ -275,11 +283,9 @@ def _v2_spec(ctx: InvokeContext, *, is_buy: bool) -> list[Acc]:
         )
         volume.insert(0, global_volume)
     tail = [
-        _fixed("fee_config", A.FEE_CONFIG, A.PUMP_FEE_PROGRAM_ID),
-        Acc("fee_program", PROGRAM, address=(A.PUMP_FEE_PROGRAM_ID,)),
+        *_FEE_ACCS,
         Acc("system_program", PROGRAM, address=(A.SYSTEM_PROGRAM_ID,)),
-        Acc("event_authority", seeds=lambda _k: A.EVENT_AUTHORITY),
-        Acc("program", PROGRAM, address=(A.PUMP_PROGRAM_ID,)),
+        *_EVENT_ACCS,
     ]
     return [*head, *volume, *tail]
 

@@ -45,7 +45,7 @@ from trio_trader.pump.amm.migration import Migration, pool_from_completed_curve
 
 from ._invoke import InvokeContext
 from ._migration_event import CompletePumpAmmMigrationEvent
-from ._pump_accounts import is_migrated
+from ._pump_accounts import bonding_curve_acc, is_migrated
 from ._pump_checks import ACCOUNT, PROGRAM, SIGNER, Acc, thrown, validate
 from ._pump_common import (
     create_ata,
@@ -142,13 +142,7 @@ def _spec(ctx: InvokeContext) -> list[Acc]:
         Acc("global", ACCOUNT, owners=(A.PUMP_PROGRAM_ID,), seeds=lambda _k: A.GLOBAL),
         Acc("withdraw_authority", mut=True, has_one=withdraw_authority),
         Acc("mint", ACCOUNT, owners=_TOKEN_PROGRAMS),
-        Acc(
-            "bonding_curve",
-            ACCOUNT,
-            mut=True,
-            owners=(A.PUMP_PROGRAM_ID,),
-            seeds=lambda k: A.bonding_curve_pda(k[2]),
-        ),
+        bonding_curve_acc(2),
         named(ata(3, 2, "base"), "associated_bonding_curve"),
         Acc("user", SIGNER, mut=True),
         Acc("system_program", PROGRAM, address=(A.SYSTEM_PROGRAM_ID,)),

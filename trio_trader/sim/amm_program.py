@@ -311,24 +311,25 @@ def _split_protocol_fee(config: GlobalConfig, protocol_fee: int) -> tuple[int, i
 def _transfer(
     ctx: InvokeContext,
     swap: _Swap,
-    *,
-    base: bool,
     source: Pubkey,
-    destination: Pubkey,
     authority: Pubkey,
-    amount: int,
+    *moves: tuple[Pubkey, int],
+    base: bool = False,
 ) -> None:
-    if amount <= 0:
-        return
-    token_transfer(
-        ctx,
-        token_program=swap.base_tp if base else swap.quote_tp,
-        source=source,
-        mint=swap.pool.base_mint if base else swap.pool.quote_mint,
-        destination=destination,
-        authority=authority,
-        amount=amount,
-    )
+    """Move the pool's quote (or ``base``) token out of ``source`` to each
+    ``(destination, amount)`` in order, one CPI each; an amount of 0 makes no CPI."""
+    for destination, amount in moves:
+        if amount <= 0:
+            continue
+        token_transfer(
+            ctx,
+            token_program=swap.base_tp if base else swap.quote_tp,
+            source=source,
+            mint=swap.pool.base_mint if base else swap.pool.quote_mint,
+            destination=destination,
+            authority=authority,
+            amount=amount,
+        )
 
 
 def _ensure_vault(ctx: InvokeContext, swap: _Swap, fee: int) -> None:
@@ -387,49 +388,15 @@ def _buy(
     _transfer(
         ctx,
         swap,
-        base=False,
-        source=swap.user_quote,
-        destination=swap.pool_quote,
-        authority=user,
-        amount=quote.pool_quote_received,
-    )
-    _transfer(
-        ctx,
-        swap,
-        base=False,
-        source=swap.user_quote,
-        destination=swap.fee_ata,
-        authority=user,
-        amount=to_recipient,
-    )
-    _transfer(
-        ctx,
-        swap,
-        base=False,
-        source=swap.user_quote,
-        destination=swap.buyback_ata,
-        authority=user,
-        amount=buyback,
+        swap.user_quote,
+        user,
+        (swap.pool_quote, quote.pool_quote_received),
+        (swap.fee_ata, to_recipient),
+        (swap.buyback_ata, buyback),
     )
     _ensure_vault(ctx, swap, quote.creator_fee)
-    _transfer(
-        ctx,
-        swap,
-        base=False,
-        source=swap.user_quote,
-        destination=swap.vault_ata,
-        authority=user,
-        amount=quote.creator_fee,
-    )
-    _transfer(
-        ctx,
-        swap,
-        base=True,
-        source=swap.pool_base,
-        destination=swap.user_base,
-        authority=pool_key,
-        amount=quote.base_out,
-    )
+    _transfer(ctx, swap, swap.user_quote, user, (swap.vault_ata, quote.creator_fee))
+    _transfer(ctx, swap, swap.pool_base, pool_key, (swap.user_base, quote.base_out), base=True)
     track = bool(args.track_volume)
     volume = _record_volume(ctx, uva, quote.quote_in, track=track)
     min_out = args.min_base_amount_out if isinstance(args, AmmBuyExactQuoteInArgs) else 0
@@ -437,15 +404,12 @@ def _buy(
     _emit(
         ctx,
         BuyEvent(
-            **_common(ctx, swap, before, fees, to_recipient),
+            **_common(ctx, swap, before, fees, quote, buyback=(buyback, buyback_bps)),
             base_amount_out=quote.base_out,
             max_quote_amount_in=max_in,
             quote_amount_in=quote.quote_in,
-            lp_fee=quote.lp_fee,
-            protocol_fee=quote.protocol_fee,
             quote_amount_in_with_lp_fee=quote.pool_quote_received,
             user_quote_amount_in=quote.total,
-            coin_creator_fee=quote.creator_fee,
             track_volume=track,
             total_unclaimed_tokens=volume[0],
             total_claimed_tokens=volume[1],
@@ -453,15 +417,6 @@ def _buy(
             last_update_timestamp=volume[3],
             min_base_amount_out=min_out,
             ix_name=name,
-            cashback_fee_basis_points=0,
-            cashback=0,
-            buyback_fee_basis_points=buyback_bps,
-            buyback_fee=buyback,
-            virtual_quote_reserves=before.reserves.virtual_quote,
-            can_boost=False,
-            base_supply=before.base_supply,
-            holder_rewards_bps=0,
-            holder_rewards=0,
         ),
     )
 
@@ -483,60 +438,42 @@ def _sell(ctx: InvokeContext, swap: _Swap, args: AmmSellArgs) -> None:
     to_recipient, buyback, buyback_bps = _split_protocol_fee(swap.config, quote.protocol_fee)
     user, pool_key = swap.user, swap.pool_key
     # Too few tokens fails here, in the token program ("insufficient funds", 0x1).
+    _transfer(ctx, swap, swap.user_base, user, (swap.pool_base, quote.base_in), base=True)
+    _ensure_vault(ctx, swap, quote.creator_fee)
     _transfer(
         ctx,
         swap,
-        base=True,
-        source=swap.user_base,
-        destination=swap.pool_base,
-        authority=user,
-        amount=quote.base_in,
-    )
-    _ensure_vault(ctx, swap, quote.creator_fee)
-    for destination, amount in (
+        swap.pool_quote,
+        pool_key,
         (swap.user_quote, quote.net),
         (swap.fee_ata, to_recipient),
         (swap.buyback_ata, buyback),
         (swap.vault_ata, quote.creator_fee),
-    ):
-        _transfer(
-            ctx,
-            swap,
-            base=False,
-            source=swap.pool_quote,
-            destination=destination,
-            authority=pool_key,
-            amount=amount,
-        )
+    )
     _emit(
         ctx,
         SellEvent(
-            **_common(ctx, swap, before, fees, to_recipient),
+            **_common(ctx, swap, before, fees, quote, buyback=(buyback, buyback_bps)),
             base_amount_in=quote.base_in,
             min_quote_amount_out=args.min_quote_amount_out,
             quote_amount_out=quote.quote_out,
-            lp_fee=quote.lp_fee,
-            protocol_fee=quote.protocol_fee,
             quote_amount_out_without_lp_fee=quote.pool_quote_paid,
             user_quote_amount_out=quote.net,
-            coin_creator_fee=quote.creator_fee,
-            cashback_fee_basis_points=0,
-            cashback=0,
-            buyback_fee_basis_points=buyback_bps,
-            buyback_fee=buyback,
-            virtual_quote_reserves=before.reserves.virtual_quote,
-            can_boost=False,
-            base_supply=before.base_supply,
-            holder_rewards_bps=0,
-            holder_rewards=0,
         ),
     )
 
 
 def _common(
-    ctx: InvokeContext, swap: _Swap, before: _Before, fees: Fees, _to_recipient: int
+    ctx: InvokeContext,
+    swap: _Swap,
+    before: _Before,
+    fees: Fees,
+    quote: Q.AmmBuyQuote | Q.AmmSellQuote,
+    *,
+    buyback: tuple[int, int],
 ) -> dict[str, Any]:
-    """The fields Buy and Sell events share."""
+    """The fields Buy and Sell events share (balances *before* the trade);
+    ``buyback`` is (fee, basis points)."""
     return {
         "timestamp": ctx.blocktime,
         "user_base_token_reserves": before.user_base,
@@ -553,6 +490,19 @@ def _common(
         "protocol_fee_recipient_token_account": swap.fee_ata,
         "coin_creator": swap.pool.coin_creator or A.ZERO_KEY,
         "coin_creator_fee_basis_points": fees.creator_fee_bps,
+        "lp_fee": quote.lp_fee,
+        "protocol_fee": quote.protocol_fee,
+        "coin_creator_fee": quote.creator_fee,
+        "virtual_quote_reserves": before.reserves.virtual_quote,
+        "base_supply": before.base_supply,
+        "buyback_fee": buyback[0],
+        "buyback_fee_basis_points": buyback[1],
+        # cashback, boost and holder rewards are not emulated (no such pools here)
+        "cashback_fee_basis_points": 0,
+        "cashback": 0,
+        "can_boost": False,
+        "holder_rewards_bps": 0,
+        "holder_rewards": 0,
     }
 
 

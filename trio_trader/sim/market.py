@@ -72,10 +72,10 @@ from trio_trader.sim._market_pool import (
     MIGRATE_COMPUTE_UNITS,
     POOL_COMPUTE_UNITS,
     PoolView,
+    curve_trade_ix,
     migrate_ixs,
     pool_buy_ixs,
     pool_sell_ixs,
-    v2_trade_ix,
 )
 from trio_trader.sim.clients import quoted_create_v2
 from trio_trader.sim.node import Node, SendError
@@ -449,7 +449,9 @@ class Market:
             ixs.create_associated_token_account_idempotent(
                 payer=user, owner=user, mint=token.mint, token_program=token.token_program
             ),
-            self._buy_ix(token, user, curve, amount, max_sol_cost(total, slippage_bps), rng),
+            self._trade_ix(
+                token, user, curve, amount, max_sol_cost(total, slippage_bps), rng, is_buy=True
+            ),
         ]
         self.stats.trades_submitted += 1
         self.stats.buys_submitted += 1
@@ -472,34 +474,12 @@ class Market:
             return None
         quote = quote_sell(amount, Reserves.of(curve), self._rates(curve))
         min_out = min_sol_output(quote.net, min(slippage_bps, 10_000))
-        if token.quoted_in_token:
-            instruction = v2_trade_ix(
-                curve,
-                is_buy=False,
-                user=user,
-                mint=token.mint,
-                token_program=token.token_program,
-                fee_recipient=self._fee_recipient(rng),
-                buyback=self._buyback_recipient(rng),
-                amount=amount,
-                limit=min_out,
-            )
-        else:
-            instruction = ixs.sell(
-                user=user,
-                mint=token.mint,
-                creator=curve.creator or ZERO_KEY,
-                token_program=token.token_program,
-                fee_recipient=self._fee_recipient(rng),
-                amount=amount,
-                min_sol_output=min_out,
-                buyback_fee_recipient=self._buyback_recipient(rng),
-            )
+        instruction = self._trade_ix(token, user, curve, amount, min_out, rng, is_buy=False)
         self.stats.trades_submitted += 1
         self.stats.sells_submitted += 1
         return self._submit("trade", [instruction], user, rng)
 
-    def _buy_ix(
+    def _trade_ix(
         self,
         token: LaunchedToken,
         user: Pubkey,
@@ -507,29 +487,22 @@ class Market:
         amount: int,
         limit: int,
         rng: random.Random,
+        *,
+        is_buy: bool,
     ) -> Instruction:
-        """Legacy ``buy`` for a SOL curve, ``buy_v2`` in its quote mint otherwise."""
-        if token.quoted_in_token:
-            return v2_trade_ix(
-                curve,
-                is_buy=True,
-                user=user,
-                mint=token.mint,
-                token_program=token.token_program,
-                fee_recipient=self._fee_recipient(rng),
-                buyback=self._buyback_recipient(rng),
-                amount=amount,
-                limit=limit,
-            )
-        return ixs.buy(
+        """Legacy ``buy`` / ``sell`` for a SOL curve, the v2 ones in its quote mint
+        otherwise; draws the fee recipient, then the buyback recipient."""
+        return curve_trade_ix(
+            curve,
+            v2=token.quoted_in_token,
+            is_buy=is_buy,
             user=user,
             mint=token.mint,
-            creator=curve.creator or ZERO_KEY,
             token_program=token.token_program,
             fee_recipient=self._fee_recipient(rng),
+            buyback=self._buyback_recipient(rng),
             amount=amount,
-            max_sol_cost=limit,
-            buyback_fee_recipient=self._buyback_recipient(rng),
+            limit=limit,
         )
 
     def _quote_balance(self, user: Pubkey, token: LaunchedToken) -> int:
@@ -719,7 +692,7 @@ class Market:
                 ixs.create_associated_token_account_idempotent(
                     payer=wallet, owner=wallet, mint=token.mint, token_program=token.token_program
                 ),
-                self._buy_ix(token, wallet, curve, quote.amount, limit, bundle_rng),
+                self._trade_ix(token, wallet, curve, quote.amount, limit, bundle_rng, is_buy=True),
             ]
             bundle.append(self._sign(instructions, wallet, bundle_rng)[0])
             kinds.append("trade")
@@ -782,7 +755,7 @@ class Market:
                 mint=token.mint,
                 token_program=token.token_program,
             ),
-            self._buy_ix(token, token.creator, fresh, quote.amount, limit, rng),
+            self._trade_ix(token, token.creator, fresh, quote.amount, limit, rng, is_buy=True),
         ], apply_buy(reserves, quote)
 
     async def _token_life(self, token: LaunchedToken, rng: random.Random) -> None:

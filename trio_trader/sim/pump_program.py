@@ -201,62 +201,57 @@ def _grow_curve(ctx: InvokeContext, key: Pubkey, payer: Pubkey) -> None:
 # -- quote movements -------------------------------------------------------------------
 
 
-def _pay_from_user(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
-    """The user pays ``amount`` of the quote to the curve / fee / buyback / creator vault."""
-    q = trade.quote
-    if q is None:
-        dst = {
-            "curve": trade.curve,
-            "fee": trade.fee_recipient,
-            "buyback": trade.buyback_recipient,
-            "vault": trade.creator_vault,
-        }[role]
-        system_transfer(ctx, trade.user, dst, amount)
+#: role → the field naming its account, the same on ``Trade`` (SOL) and ``QuoteAccounts``
+_ROLE_FIELD = {
+    "curve": "curve",
+    "user": "user",
+    "fee": "fee_recipient",
+    "buyback": "buyback_recipient",
+    "vault": "creator_vault",
+}
+
+
+def _holder(trade: Trade, role: str) -> Pubkey:
+    """Where ``role`` holds the quote: the wallet / PDA itself for SOL, else its token account."""
+    accounts = trade if trade.quote is None else trade.quote
+    key: Pubkey = getattr(accounts, _ROLE_FIELD[role])
+    return key
+
+
+def _pay(ctx: InvokeContext, trade: Trade, payer: str, role: str, amount: int) -> None:
+    """``payer`` ("user" or "curve") pays ``amount`` of the quote to ``role``'s account:
+    lamports (the curve, a program-owned PDA, moves its own), or a quote-token transfer
+    that ``payer`` signs for."""
+    q, dst = trade.quote, _holder(trade, role)
+    from_curve = payer == "curve"
+    authority = trade.curve if from_curve else trade.user
+    if q is None and from_curve:
+        ctx.move_lamports(authority, dst, amount)
+    elif q is None:
+        system_transfer(ctx, authority, dst, amount)
     elif amount > 0:
-        dst = {
-            "curve": q.curve,
-            "fee": q.fee_recipient,
-            "buyback": q.buyback_recipient,
-            "vault": q.creator_vault,
-        }[role]
-        _quote_transfer(ctx, q.token_program, q.user, q.mint, dst, trade.user, amount)
+        token_transfer(
+            ctx,
+            token_program=q.token_program,
+            source=_holder(trade, payer),
+            mint=q.mint,
+            destination=dst,
+            authority=authority,
+            amount=amount,
+        )
 
 
-def _pay_from_curve(ctx: InvokeContext, trade: Trade, role: str, amount: int) -> None:
-    """The curve pays ``amount`` of the quote to the user / fee / buyback / creator vault."""
-    q = trade.quote
-    if q is None:
-        dst = {
-            "user": trade.user,
-            "fee": trade.fee_recipient,
-            "buyback": trade.buyback_recipient,
-            "vault": trade.creator_vault,
-        }[role]
-        ctx.move_lamports(trade.curve, dst, amount)
-    elif amount > 0:
-        dst = {
-            "user": q.user,
-            "fee": q.fee_recipient,
-            "buyback": q.buyback_recipient,
-            "vault": q.creator_vault,
-        }[role]
-        _quote_transfer(ctx, q.token_program, q.curve, q.mint, dst, trade.curve, amount)
-
-
-def _quote_transfer(
-    ctx: InvokeContext,
-    token_program: Pubkey,
-    source: Pubkey,
-    mint: Pubkey,
-    destination: Pubkey,
-    authority: Pubkey,
-    amount: int,
-) -> None:
+def _move_tokens(ctx: InvokeContext, trade: Trade, amount: int) -> None:
+    """The traded coin: curve → user on a buy, user → curve on a sell; the giver signs."""
+    if trade.is_buy:
+        source, destination, authority = trade.curve_ata, trade.user_ata, trade.curve
+    else:
+        source, destination, authority = trade.user_ata, trade.curve_ata, trade.user
     token_transfer(
         ctx,
-        token_program=token_program,
+        token_program=trade.token_program,
         source=source,
-        mint=mint,
+        mint=trade.mint,
         destination=destination,
         authority=authority,
         amount=amount,
@@ -326,25 +321,17 @@ def _buy(
     track = bool(getattr(args, "track_volume", False))
     _grow_curve(ctx, trade.curve, trade.user)
     uva = _ensure_user_volume_accumulator(ctx, trade.user)
-    token_transfer(
-        ctx,
-        token_program=trade.token_program,
-        source=trade.curve_ata,
-        mint=trade.mint,
-        destination=trade.user_ata,
-        authority=trade.curve,
-        amount=quote.amount,
-    )
+    _move_tokens(ctx, trade, quote.amount)
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
-    _pay_from_user(ctx, trade, "curve", quote.sol_cost)
-    _pay_from_user(ctx, trade, "fee", to_recipient)
-    _pay_from_user(ctx, trade, "buyback", buyback)
+    _pay(ctx, trade, "user", "curve", quote.sol_cost)
+    _pay(ctx, trade, "user", "fee", to_recipient)
+    _pay(ctx, trade, "user", "buyback", buyback)
     if trade.quote is None:
         vault_rent = _vault_rent(ctx, trade, quote.creator_fee)
         system_transfer(ctx, trade.user, trade.creator_vault, quote.creator_fee + vault_rent)
     else:
         _prepare_creator_vault(ctx, trade, quote.creator_fee)
-        _pay_from_user(ctx, trade, "vault", quote.creator_fee)
+        _pay(ctx, trade, "user", "vault", quote.creator_fee)
     after = C.apply_buy(C.Reserves.of(curve), quote)
     complete = after.real_token == 0
     _write_curve(ctx, trade.curve, _with_reserves(curve, after, complete=complete))
@@ -386,23 +373,15 @@ def _sell(
         raise thrown(ctx, 6003)
     _grow_curve(ctx, trade.curve, trade.user)
     # Too few tokens fails here, in the token program ("insufficient funds", 0x1).
-    token_transfer(
-        ctx,
-        token_program=trade.token_program,
-        source=trade.user_ata,
-        mint=trade.mint,
-        destination=trade.curve_ata,
-        authority=trade.user,
-        amount=args.amount,
-    )
+    _move_tokens(ctx, trade, args.amount)
     if quote.sol_out > curve.real_sol_reserves:
         raise thrown(ctx, 6024)
     to_recipient, buyback, buyback_bps = _split_protocol_fee(global_, quote.protocol_fee)
     _prepare_creator_vault(ctx, trade, quote.creator_fee)
-    _pay_from_curve(ctx, trade, "user", quote.net)
-    _pay_from_curve(ctx, trade, "fee", to_recipient)
-    _pay_from_curve(ctx, trade, "buyback", buyback)
-    _pay_from_curve(ctx, trade, "vault", quote.creator_fee)
+    _pay(ctx, trade, "curve", "user", quote.net)
+    _pay(ctx, trade, "curve", "fee", to_recipient)
+    _pay(ctx, trade, "curve", "buyback", buyback)
+    _pay(ctx, trade, "curve", "vault", quote.creator_fee)
     after = C.apply_sell(reserves, quote)
     _write_curve(ctx, trade.curve, _with_reserves(curve, after, complete=False))
     volume = _read_volume(ctx, trade.user_volume_accumulator)

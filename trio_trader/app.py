@@ -91,6 +91,7 @@ from trio_trader.summary import (
 )
 from trio_trader.trading.compute import ComputeUnits
 from trio_trader.trading.control import CommandServer
+from trio_trader.trading.dry_run import DryRunChain
 from trio_trader.trading.exits import ExitRules
 from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import SellPolicy
@@ -356,8 +357,12 @@ async def build_bot(
     repo: Repository,
     ws_url: str,
     rents: BuyRents | None = None,
+    dry_run: bool = False,
 ) -> Bot:
     """Wire a :class:`UniversalTrader` from the config (``rpc`` must be open).
+
+    ``dry_run`` wires :class:`DryRunChain`: BUYs are simulated, SELLs paper-filled, and
+    nothing is ever sent (``trading/dry_run.py``).
 
     ``rents`` (read from the node when not given) bound what each BUY may cost, for the
     check before every BUY (``trading.funds``).
@@ -371,7 +376,8 @@ async def build_bot(
         )
     else:
         fee = PriorityFee.fixed(pf.fixed_micro_lamports)
-    chain = ChainAccess(
+    access = DryRunChain if dry_run else ChainAccess
+    chain = access(
         rpc=rpc,
         payer=keypair,
         blockhash=blockhash,

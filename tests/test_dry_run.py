@@ -7,23 +7,46 @@ transaction from the bot's wallet.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from solders.keypair import Keypair
+from solders.pubkey import Pubkey
 
 from tests.scenario.harness import SLOT_TIME, SOL, Harness
+from trio_trader import app
 from trio_trader.app import build_bot
 from trio_trader.chain.rpc import RpcClient
-from trio_trader.config import parse_config
+from trio_trader.config import load_config, parse_config
+from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID
 from trio_trader.sim import Faults, open_sim
-from trio_trader.store import open_repository
+from trio_trader.startup import StartupError
+from trio_trader.store import (
+    MODE_DRY_RUN,
+    MODE_KEY,
+    MODE_LIVE,
+    ModeMismatch,
+    open_repository,
+)
+from trio_trader.summary import format_summary
 from trio_trader.trading.dry_run import DryRunChain
+from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import TokenInfo
+from trio_trader.ui.report import collect_report
 
 FUNDING = 10 * SOL
+
+TOKEN = TokenInfo(
+    mint=Pubkey.new_unique(), name="T", symbol="T", uri="u",
+    bonding_curve=Pubkey.new_unique(), associated_bonding_curve=Pubkey.new_unique(),
+    creator=Pubkey.new_unique(), user=Pubkey.new_unique(), token_program=TOKEN_2022_PROGRAM_ID,
+    virtual_sol_reserves=30 * 10**9, virtual_token_reserves=1_073_000_000 * 10**6,
+)  # fmt: skip
 
 
 @asynccontextmanager
@@ -131,3 +154,84 @@ async def test_failed_simulation_is_a_failed_buy_at_no_cost(tmp_path: Path) -> N
     assert buy.error is not None
     assert submitted == 1  # the launch only
     assert h.sim.ledger.balance(h.wallet.pubkey()) == SOL // 100
+
+
+async def test_run_dry_run_against_an_endpoint_books_paper_and_keeps_its_own_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run --dry-run`` with the simulator as the real endpoint: one paper round trip,
+    nothing sent, the database marked dry-run, ``report`` says paper, and a live run on
+    that database is refused with one line."""
+    wallet, creator = Keypair(), Keypair()
+    monkeypatch.setenv("DRY_KEY", str(wallet))
+    db = tmp_path / "dry.db"
+    with trio.fail_after(60):
+        async with open_sim(
+            None, slot_time=SLOT_TIME, fund={wallet.pubkey(): 5 * SOL, creator.pubkey(): 100 * SOL}
+        ) as sim:
+            config_file = tmp_path / "dry.toml"
+            config_file.write_text(
+                f'[rpc]\nendpoints = ["{sim.rpc_url}"]\nws_url = "{sim.ws_url}"\n'
+                '[wallet]\nprivate_key_env = "DRY_KEY"\n'
+                '[trade]\nbuy_amount_sol = "0.2"\n[exits]\nsell_after = 0.5\n'
+                f'[db]\npath = "{db}"\n'
+            )
+            config = load_config(config_file)
+            args = argparse.Namespace(sim=False, dry_run=True, duration=3.0, grace=10.0, db=None)
+
+            async def launch_soon() -> None:
+                await trio.sleep(0.5)
+                async with RpcClient((sim.rpc_url,)) as rpc:  # type: ignore[arg-type]
+                    launcher = Harness(
+                        sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
+                        wallet=wallet, funding=5 * SOL, buyer=None, seller=None,  # type: ignore[arg-type]
+                    )  # fmt: skip
+                    await launcher.launch("Dry")
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(launch_soon)
+                summary, _control = await app.run(args, config)
+            submitted = sim.node.stats.submitted
+            balance = sim.ledger.balance(wallet.pubkey())
+            live = argparse.Namespace(sim=False, dry_run=False, duration=3.0, grace=1.0, db=None)
+            with pytest.raises(BaseExceptionGroup) as info:
+                await app.run(live, config)
+    assert submitted == 1  # the launch; the bot sent nothing
+    assert balance == 5 * SOL
+    assert summary["paper"] is True
+    assert summary["positions_this_run"]["opened"] == 1
+    assert summary["positions_this_run"]["closed"] == 1
+    assert summary["wallet_sol_change_this_run_lamports"] == 0
+    assert summary["realized_pnl_this_run_lamports"] != 0  # paper fees and the spread
+    assert "(paper, dry run: nothing was sent)" in format_summary(summary)
+    async with open_repository(db) as repo:
+        assert (await repo.get_meta())[MODE_KEY] == MODE_DRY_RUN
+        report = await collect_report(repo, str(db))
+    assert report["mode"] == "paper (dry run)"
+    assert report["trades"] == {
+        "buy_confirmed": 1, "buy_failed": 0, "sell_confirmed": 1, "sell_failed": 0,
+    }  # fmt: skip
+    error = app._single_leaf(info.value)
+    assert isinstance(error, StartupError)
+    assert str(error) == (
+        f"database {db}: it holds a dry run's paper trades, so a live run may not use it; "
+        "use another --db"
+    )
+
+
+async def test_a_dry_run_refuses_a_database_of_live_trades(tmp_path: Path) -> None:
+    """A database from before the mark (positions, no ``mode``) is live; a fresh one takes
+    the mode of its first run and keeps it."""
+    async with open_repository(tmp_path / "old.db") as repo:
+        await repo.insert_position(Position(mint=TOKEN.mint, token_info=TOKEN))
+        with pytest.raises(ModeMismatch, match="it holds live trades, so a dry-run run"):
+            await repo.claim_mode(MODE_DRY_RUN)
+        await repo.claim_mode(MODE_LIVE)
+        assert (await repo.get_meta())[MODE_KEY] == MODE_LIVE
+    async with open_repository(tmp_path / "new.db") as repo:
+        await repo.claim_mode(MODE_DRY_RUN)
+        await repo.claim_mode(MODE_DRY_RUN)
+        with pytest.raises(ModeMismatch):
+            await repo.claim_mode(MODE_LIVE)
+        with pytest.raises(ValueError, match="unknown database mode"):
+            await repo.claim_mode("paper")

@@ -80,7 +80,7 @@ from trio_trader.startup import (
     open_database,
     until_reachable,
 )
-from trio_trader.store import Repository
+from trio_trader.store import MODE_DRY_RUN, MODE_LIVE, Repository
 from trio_trader.summary import (
     build_summary,
     format_summary,
@@ -178,6 +178,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``run``."""
     parser.add_argument("--config", type=Path, help="TOML config (see config.example.toml)")
     parser.add_argument("--sim", action="store_true", help="paper-trade on the simulator")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="paper-trade against the endpoint: BUYs simulated, nothing sent (own --db)",
+    )
     parser.add_argument("--scenario", default="default", help="simulator market scenario")
     parser.add_argument("--seed", type=int, default=0, help="simulator seed")
     parser.add_argument("--slot-time", type=float, default=None, help="simulator seconds/slot")
@@ -513,8 +518,12 @@ async def prepare(
     keypair: Keypair,
     ws_url: str,
     start: RunStart,
+    dry_run: bool = False,
 ) -> Bot:
     """Identity, funds and the bot's wiring; every endpoint call waits out an outage.
+
+    A dry run (``trading/dry_run.py``) needs a database marked ``dry-run`` and still the
+    funds of one BUY: its BUYs are simulated against the real wallet.
 
     Raises:
         _Stopped: a stop arrived first.
@@ -522,7 +531,8 @@ async def prepare(
     """
     wallet = keypair.pubkey()
     cluster = await until_reachable(control, "getGenesisHash", lambda: genesis_hash(rpc))
-    await claim_database(repo, db_path, wallet=wallet, genesis_hash=cluster)
+    mode = MODE_DRY_RUN if dry_run else MODE_LIVE
+    await claim_database(repo, db_path, wallet=wallet, genesis_hash=cluster, mode=mode)
     rents = await until_reachable(control, "rent", lambda: BuyRents.load(rpc))
     balance = await until_reachable(control, "getBalance", lambda: rpc.get_balance(wallet))
     if start.balance is None:
@@ -531,7 +541,15 @@ async def prepare(
     return await until_reachable(
         control,
         "pump accounts",
-        lambda: build_bot(config, rpc=rpc, keypair=keypair, repo=repo, ws_url=ws_url, rents=rents),
+        lambda: build_bot(
+            config,
+            rpc=rpc,
+            keypair=keypair,
+            repo=repo,
+            ws_url=ws_url,
+            rents=rents,
+            dry_run=dry_run,
+        ),
     )
 
 
@@ -550,17 +568,18 @@ async def _start_and_trade(
 ) -> Bot | None:
     """Prepare then trade until stopped; None when a stop came during start-up."""
     start.counters = await repo.get_counters()
+    dry_run = bool(getattr(args, "dry_run", False))
     try:
         bot = await prepare(
             control, config, rpc=rpc, repo=repo, db_path=db_path, keypair=keypair,
-            ws_url=ws_url, start=start,
+            ws_url=ws_url, start=start, dry_run=dry_run,
         )  # fmt: skip
     except Stopped:
         log.info("stopped during start-up (%s): nothing traded", control.reason)
         return None
     if control.stop.is_set():
         return bot
-    mode = run_mode(args.sim)
+    mode = run_mode(args.sim, dry_run=dry_run)
     log_banner(config, mode=mode, wallet=str(bot.wallet), balance=start.balance,
                endpoints=rpc.endpoints, ws_url=ws_url, wallet_source=wallet_source)  # fmt: skip
     async with dashboard_beside(
@@ -607,6 +626,7 @@ async def _run_sim(
                 wallet_sol_change=int(ledger.get("lamports", SIM_FUNDING)) - SIM_FUNDING,
                 token_balances=dict(ledger.get("tokens", {})),
                 source="simulator ledger",
+                paper=bool(getattr(args, "dry_run", False)),
             )
     raise AssertionError("unreachable")  # pragma: no cover (mypy: the block returns)
 
@@ -647,5 +667,6 @@ async def _run_live(
         return await build_summary(
             repo, _stats(bot), wallet=wallet.pubkey, start=start, wallet_sol_change=change,
             token_balances=balances, source="rpc", balances_error=problem,
+            paper=bool(getattr(args, "dry_run", False)),
         )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover

@@ -30,8 +30,10 @@ from trio_trader.chain.errors import RpcError, RpcRateLimited, RpcUnavailable
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.config import LAMPORTS_PER_SOL, Config
 from trio_trader.store import (
+    MODE_LIVE,
     IdentityMismatch,
     LockHeld,
+    ModeMismatch,
     Repository,
     SchemaError,
     db_lock_path,
@@ -204,12 +206,19 @@ async def open_database(stack: contextlib.AsyncExitStack, path: Path) -> Reposit
 
 
 async def claim_database(
-    repo: Repository, db_path: Path, *, wallet: Pubkey, genesis_hash: str
+    repo: Repository,
+    db_path: Path,
+    *,
+    wallet: Pubkey,
+    genesis_hash: str,
+    mode: str = MODE_LIVE,
 ) -> None:
-    """Bind the database to this wallet and cluster, or refuse (another --db is needed)."""
+    """Bind the database to this wallet, cluster and mode (``live`` or ``dry-run``), or
+    refuse (another --db is needed): paper PnL never mixes with real PnL."""
     try:
         await repo.claim_identity(wallet=str(wallet), genesis_hash=genesis_hash)
-    except IdentityMismatch as exc:
+        await repo.claim_mode(mode)
+    except (IdentityMismatch, ModeMismatch) as exc:
         raise StartupError(f"database {db_path}: {exc}; use another --db") from None
 
 

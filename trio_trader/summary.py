@@ -135,8 +135,12 @@ async def build_summary(
     token_balances: Mapping[str, int] | None,
     source: str,
     balances_error: str | None = None,
+    paper: bool = False,
 ) -> dict[str, Any]:
     """This run's summary, JSON-ready (amounts in lamports and token base units).
+
+    ``paper``: a dry run (``trading/dry_run.py``): its PnL is on paper and the wallet's
+    change is none of its doing.
 
     ``stats`` are the trader's (``None`` when the run stopped before it was built);
     ``None`` balances could not be read (``balances_error`` says why).
@@ -149,6 +153,7 @@ async def build_summary(
     leads = pre_confirmation_leads(await repo.list_trades(), since=start.wall)
     return {
         "wallet": str(wallet),
+        "paper": paper,
         "started_at": start.wall,
         "positions_this_run": totals["positions"],
         "pre_confirmation_sells_this_run": totals["pre_confirmation_sells"],
@@ -208,13 +213,14 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     change = summary["wallet_sol_change_this_run_lamports"]
     pnl = summary["realized_pnl_this_run_lamports"]
     source = summary["balances_source"]
+    paper = " (paper, dry run: nothing was sent)" if summary.get("paper") else ""
     lines = [
         f"wallet {summary['wallet']}",
         f"positions this run: {p['opened']} opened, {p['closed']} closed "
         f"({p['buy_failed']} BUY failed), {p['open']} open",
         f"SELLs sent before their BUY confirmed: {pre['sent']} ({pre['succeeded']} succeeded)",
         *_lead_lines(summary.get("pre_confirmation_lead_this_run")),
-        f"realised PnL this run: {pnl / LAMPORTS_PER_SOL:+.9f} SOL",
+        f"realised PnL this run{paper}: {pnl / LAMPORTS_PER_SOL:+.9f} SOL",
         f"wallet SOL change this run ({source}): "
         + (f"{change / LAMPORTS_PER_SOL:+.9f} SOL" if change is not None else "unknown"),
     ]

@@ -15,10 +15,14 @@ from trio_trader.store._convert import CorruptRowError
 from trio_trader.store._lock import LockHeld, db_lock_path, exclusive_lock, wallet_lock_path
 from trio_trader.store._migrations import SchemaError
 from trio_trader.store._repository import (
+    MODE_DRY_RUN,
+    MODE_KEY,
+    MODE_LIVE,
     PRE_CONFIRMATION_SELLS,
     PRE_CONFIRMATION_SELLS_SUCCEEDED,
     Command,
     IdentityMismatch,
+    ModeMismatch,
     PositionNotFound,
     Repository,
     TradeRecord,
@@ -26,12 +30,16 @@ from trio_trader.store._repository import (
 )
 
 __all__ = [
+    "MODE_DRY_RUN",
+    "MODE_KEY",
+    "MODE_LIVE",
     "PRE_CONFIRMATION_SELLS",
     "PRE_CONFIRMATION_SELLS_SUCCEEDED",
     "Command",
     "CorruptRowError",
     "IdentityMismatch",
     "LockHeld",
+    "ModeMismatch",
     "PositionNotFound",
     "Repository",
     "SchemaError",

@@ -31,6 +31,7 @@ Public API::
         await repo.get_counters() -> dict[str, int]
         await repo.get_meta() -> dict[str, str]
         await repo.claim_identity(wallet=, genesis_hash=)   (first run writes; IdentityMismatch)
+        await repo.claim_mode(mode)        ("live" / "dry-run"; first run writes; ModeMismatch)
         await repo.upsert_token_info(token_info)
         await repo.get_token_info(mint) -> TokenInfo | None
         repo.read_errors: list[CorruptRowError]     (rows skipped by the list methods)
@@ -78,6 +79,10 @@ PRE_CONFIRMATION_SELLS_SUCCEEDED = "pre_confirmation_sells_succeeded"
 #: ``meta`` keys of the database's identity
 WALLET_KEY = "wallet"
 GENESIS_HASH_KEY = "genesis_hash"
+#: ``meta`` key of what the database books: real trades or a dry run's paper ones
+MODE_KEY = "mode"
+MODE_LIVE = "live"
+MODE_DRY_RUN = "dry-run"
 #: result of a command nobody took in time (the bot was not running)
 EXPIRED_RESULT = "expired: no running bot took it"
 
@@ -86,6 +91,16 @@ _T = TypeVar("_T")
 
 class PositionNotFound(KeyError):
     """No position row with that id."""
+
+
+class ModeMismatch(RuntimeError):
+    """A dry run on a database of real trades, or a live run on a dry run's paper books."""
+
+    def __init__(self, stored: str, wanted: str) -> None:
+        self.stored = stored
+        self.wanted = wanted
+        kind = {MODE_LIVE: "live trades", MODE_DRY_RUN: "a dry run's paper trades"}
+        super().__init__(f"it holds {kind.get(stored, stored)}, so a {wanted} run may not use it")
 
 
 class IdentityMismatch(RuntimeError):
@@ -378,6 +393,35 @@ class Repository:
                         self._db.execute(
                             "INSERT INTO meta (key, value) VALUES (?, ?)", [key, value]
                         )
+
+        await self._run(claim)
+
+    async def claim_mode(self, mode: str) -> None:
+        """Mark the database ``live`` or ``dry-run`` on first use, or check the mark.
+
+        Paper PnL must never mix with real PnL. A database from before the mark existed
+        is live when it holds any position (only live runs wrote those), and is marked
+        by its first run when empty.
+
+        Raises:
+            ModeMismatch: the database was marked for the other mode.
+            ValueError: ``mode`` is neither.
+        """
+        if mode not in (MODE_LIVE, MODE_DRY_RUN):
+            raise ValueError(f"unknown database mode {mode!r}")
+
+        def claim() -> None:
+            with self._db.atomic():
+                rows = self._db.query("SELECT value FROM meta WHERE key = ?", [MODE_KEY])
+                stored = next((r["value"] for r in rows), None)
+                if stored is None:
+                    used = next(iter(self._db.query("SELECT 1 FROM positions LIMIT 1")), None)
+                    stored = MODE_LIVE if used is not None else mode
+                    self._db.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)", [MODE_KEY, stored]
+                    )
+                if stored != mode:
+                    raise ModeMismatch(stored, mode)
 
         await self._run(claim)
 

@@ -19,8 +19,11 @@ from trio_trader.ui import format as fmt
 log = logging.getLogger(__name__)
 
 
-def run_mode(sim: bool) -> str:
+def run_mode(sim: bool, *, dry_run: bool = False) -> str:
     """What kind of run this is, in the words the banner and the dashboard use."""
+    if dry_run:
+        where = "the simulator" if sim else "the endpoint"
+        return f"paper (dry run) against {where}: BUYs simulated, nothing sent"
     return "paper trading on the simulator" if sim else "LIVE trading with real SOL"
 
 

@@ -25,7 +25,14 @@ from typing import Any, TypeVar
 import trio
 
 from trio_trader.app import position_totals
-from trio_trader.store import Repository, SchemaError, TradeRecord, open_repository
+from trio_trader.store import (
+    MODE_DRY_RUN,
+    MODE_KEY,
+    Repository,
+    SchemaError,
+    TradeRecord,
+    open_repository,
+)
 from trio_trader.trading.position import Position
 from trio_trader.ui.plot import Outcome, have_matplotlib, outcomes, terminal_chart, write_png
 from trio_trader.ui.tables import console, format_sol, report_tables
@@ -34,6 +41,8 @@ _T = TypeVar("_T")
 
 #: ``--status`` choices: ``open`` is every position not closed (pending/active/closing)
 STATUS_CHOICES = ("open", "closed", "failed", "all")
+#: how ``report`` names a dry run's database
+PAPER_MODE = "paper (dry run)"
 TRADE_COUNTERS = ("buy_confirmed", "buy_failed", "sell_confirmed", "sell_failed")
 
 
@@ -79,6 +88,7 @@ async def collect_report(repo: Repository, database: str) -> dict[str, Any]:
     trading = sum(p.trading_pnl_lamports or 0 for p in positions if p.is_closed)
     return {
         "database": database,
+        "mode": await report_mode(repo),
         **totals,
         "realized_pnl_sol": format_sol(totals["realized_pnl_lamports"], signed=True),
         # at the curve: pump fees in, transaction fees and rent out (see Position)
@@ -91,6 +101,13 @@ async def collect_report(repo: Repository, database: str) -> dict[str, Any]:
         "sells_by_venue": _sells_by_venue(trades),
         "unreadable_rows": len(repo.read_errors),
     }
+
+
+async def report_mode(repo: Repository) -> str:
+    """``paper (dry run)`` for a database a dry run marked, else ``live``: paper PnL is
+    never shown as real (``trading/dry_run.py``)."""
+    meta = await repo.get_meta()
+    return PAPER_MODE if meta.get(MODE_KEY) == MODE_DRY_RUN else "live"
 
 
 def _sells_by_venue(trades: list[TradeRecord]) -> dict[str, dict[str, int]]:
@@ -258,6 +275,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
+        console().print(f"mode: {report['mode']}")
         console().print(report_tables(report))
     if getattr(args, "plot", None) is not None:
         try:

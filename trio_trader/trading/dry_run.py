@@ -5,7 +5,9 @@ before the send is the live bot's: the live feed, curves read from the node, quo
 compute budget, priority fee, the transaction built and signed with the wallet's key.
 Only the send/confirm seam differs, and nothing ever reaches ``sendTransaction``:
 
-* a BUY is handed to ``simulateTransaction`` instead. A simulation error is the order
+* a BUY is handed to ``simulateTransaction`` instead, with ``sigVerify`` (the very bytes a
+  live run would send, signature checked; no ``replaceRecentBlockhash``, so a stale
+  blockhash fails as it would live). A simulation error is the order
   FAILED with the program error, like a landed failure but with no fee (nothing was
   charged). A clean simulation is the order CONFIRMED at once: the SOL at the curve is
   read from the simulated pump TradeEvent (``booking.pump_sol``, the quote when the logs
@@ -25,13 +27,17 @@ need too); nothing is ever spent. The positions and PnL go to a database marked
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
+from typing import Any
 
 import attrs
 import trio
 
-from trio_trader.chain.errors import RpcError
+from trio_trader.chain import types as t
+from trio_trader.chain.errors import RpcBadReply, RpcError
+from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.trading.booking import pump_sol, transaction_fee
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, TradeResult
@@ -54,7 +60,7 @@ class DryRunChain(ChainAccess):
         """Simulate a BUY (FAILED on its error); a SELL is a paper fill. Never sends."""
         if isinstance(order, BuyOrder):
             try:
-                value = await self.rpc.simulate_transaction(order.raw_bytes())
+                value = await simulate_signed(self.rpc, order.raw_bytes())
             except RpcError as exc:
                 order.mark_failed(
                     error=str(exc),
@@ -97,6 +103,19 @@ class DryRunChain(ChainAccess):
             slot=None, fee_lamports=fee, sol_change=proceeds - fee,
             token_change=-order.token_amount, pump_sol=proceeds,
         )  # fmt: skip
+
+
+async def simulate_signed(rpc: RpcClient, raw: bytes) -> dict[str, Any]:
+    """``simulateTransaction``'s value with the signatures verified (``RpcError``, or
+    ``RpcBadReply`` for a malformed reply; ``err`` checked to be a TransactionError)."""
+    method = "simulateTransaction"
+    opts = {"encoding": "base64", "commitment": "processed", "sigVerify": True}
+    result = await rpc.call(method, [base64.b64encode(raw).decode(), opts])
+    value = t.context_value(method, result)
+    if not isinstance(value, dict):
+        raise RpcBadReply(f"malformed {method} reply: value is not an object")
+    t.transaction_err(method, value.get("err"))
+    return value
 
 
 def _log_lines(logs: object) -> tuple[str, ...]:

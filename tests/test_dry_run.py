@@ -22,8 +22,11 @@ from tests.scenario.harness import SLOT_TIME, SOL, Harness
 from trio_trader import app
 from trio_trader.app import build_bot
 from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.transactions import build_transaction
 from trio_trader.config import load_config, parse_config
-from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID
+from trio_trader.pump import instructions
+from trio_trader.pump.addresses import FEE_RECIPIENTS, TOKEN_2022_PROGRAM_ID
+from trio_trader.pump.curve import FeeRates, Reserves, max_sol_cost, quote_buy_for_sol
 from trio_trader.sim import Faults, open_sim
 from trio_trader.startup import StartupError
 from trio_trader.store import (
@@ -51,7 +54,11 @@ TOKEN = TokenInfo(
 
 @asynccontextmanager
 async def dry_bot(
-    tmp_path: Path, *, funding: int = FUNDING, exits: dict[str, Any] | None = None
+    tmp_path: Path,
+    *,
+    funding: int = FUNDING,
+    exits: dict[str, Any] | None = None,
+    start: bool = True,
 ) -> AsyncIterator[Harness]:
     """A simulator without background market, a funded wallet and a running dry-run bot."""
     creator, wallet = Keypair(), Keypair()
@@ -83,7 +90,8 @@ async def dry_bot(
                 seller=bot.trader.seller,  # type: ignore[arg-type]
                 background=nursery,
             )  # fmt: skip
-            await nursery.start(bot.trader.run)
+            if start:
+                await nursery.start(bot.trader.run)
             yield h
             nursery.cancel_scope.cancel()
 
@@ -236,3 +244,45 @@ async def test_a_dry_run_refuses_a_database_of_live_trades(tmp_path: Path) -> No
             await repo.claim_mode(MODE_LIVE)
         with pytest.raises(ValueError, match="unknown database mode"):
             await repo.claim_mode("paper")
+
+
+async def wallet_buys_for_real(h: Harness, mint: Pubkey) -> None:
+    """The bot's wallet buys ``mint`` itself, outside the bot (say, by hand in a wallet app)."""
+    user, program = h.wallet.pubkey(), TOKEN_2022_PROGRAM_ID
+    curve = h.sim.ledger.bonding_curve(mint)
+    assert curve is not None
+    quote = quote_buy_for_sol(SOL // 10, Reserves.of(curve), FeeRates(95, 30))
+    ixs = [
+        instructions.create_associated_token_account_idempotent(
+            payer=user, owner=user, mint=mint, token_program=program
+        ),
+        instructions.buy(
+            user=user, mint=mint, creator=h.creator.pubkey(), token_program=program,
+            fee_recipient=FEE_RECIPIENTS[0], amount=quote.amount,
+            max_sol_cost=max_sol_cost(quote.total, 500),
+        ),
+    ]  # fmt: skip
+    blockhash, _ = await h.rpc.get_latest_blockhash()
+    await h.rpc.send_transaction(build_transaction(ixs, h.wallet, blockhash).raw)
+    with trio.fail_after(5):
+        while h.token_balance(mint) == 0:
+            await trio.sleep(0.01)
+
+
+async def test_a_dry_run_never_books_the_wallets_real_trades(tmp_path: Path) -> None:
+    """Start-up reconciliation books what the wallet did on chain: right for live books,
+    wrong for paper ones (a real BUY would become a paper position, paper-sold while the
+    real tokens stay). A dry run skips it."""
+    async with dry_bot(tmp_path, start=False) as h:
+        mint = await h.launch("Real")
+        with trio.fail_after(5):
+            while h.sim.ledger.bonding_curve(mint) is None:
+                await trio.sleep(0.01)
+        await wallet_buys_for_real(h, mint)
+        assert h.background is not None
+        await h.background.start(h.bot.trader.run)  # recovery runs before it has started
+        positions = await h.positions()
+        trades = await h.repo.list_trades()
+    assert positions == []
+    assert trades == []
+    assert h.bot.trader.reconciliation is None

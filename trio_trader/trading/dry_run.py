@@ -19,6 +19,11 @@ Only the send/confirm seam differs, and nothing ever reaches ``sendTransaction``
   the live curve when it was signed (``SellOrder.sol_output``, pump fees taken off), less
   the transaction fee. Exits therefore fire on the live feed and fill at the live price.
 
+Start-up reconciliation (``trading/reconcile.py``) is skipped (``ChainAccess.paper``):
+the wallet's real history and holdings are not the paper positions', and booking a real
+BUY into the paper books would paper-sell it while the real tokens stay. A restarted dry
+run resumes its open paper positions from its database alone.
+
 The BUY's simulation runs against the real wallet, so it needs the SOL the BUY would cost
 (the funds check at startup and before each BUY stays on, and is what a live run will
 need too); nothing is ever spent. The positions and PnL go to a database marked
@@ -30,7 +35,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import trio
@@ -52,6 +57,8 @@ SIMULATION_UNAVAILABLE = "SimulationUnavailable"
 @attrs.define(eq=False, kw_only=True)
 class DryRunChain(ChainAccess):
     """:class:`ChainAccess` that simulates instead of sending; see the module docstring."""
+
+    paper: ClassVar[bool] = True
 
     #: the simulated logs of each signed BUY, by signature, until it is processed
     _logs: dict[str, tuple[str, ...]] = attrs.field(factory=dict, init=False)

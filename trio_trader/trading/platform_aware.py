@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
 import attrs
 import trio
@@ -241,6 +241,8 @@ def _token_reserves(token_info: TokenInfo) -> Reserves:
 class ChainAccess:
     """Everything both sides need to build, send and confirm a transaction."""
 
+    #: the books are on paper (``trading/dry_run.DryRunChain``): the chain is not their truth
+    paper: ClassVar[bool] = False
     rpc: RpcClient
     payer: Keypair = attrs.field(repr=False)
     blockhash: BlockhashSource

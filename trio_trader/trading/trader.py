@@ -423,6 +423,11 @@ class UniversalTrader:
     async def _reconcile(self, positions: list[Position]) -> list[Position]:
         """The positions to resume after reconciling; the database's alone if it fails."""
         chain = self.buyer.chain
+        if chain.paper:
+            # A dry run's positions never touched the chain: the wallet's real history and
+            # holdings are not theirs to book (trading/dry_run.py).
+            log.info("dry run: start-up reconciliation with the chain skipped")
+            return positions
         reconciler = Reconciler(
             rpc=chain.rpc,
             wallet=chain.wallet,

@@ -286,3 +286,14 @@ async def test_a_dry_run_never_books_the_wallets_real_trades(tmp_path: Path) -> 
     assert positions == []
     assert trades == []
     assert h.bot.trader.reconciliation is None
+
+
+def test_the_run_command_takes_dry_run_and_the_banner_says_paper() -> None:
+    from trio_trader import cli
+    from trio_trader.ui.banner import run_mode
+
+    parser = cli.build_parser(only="run")
+    assert parser.parse_args(["run", "--dry-run"]).dry_run is True
+    assert parser.parse_args(["run"]).dry_run is False
+    assert run_mode(False, dry_run=True).startswith("paper (dry run) against the endpoint")
+    assert run_mode(False) == "LIVE trading with real SOL"

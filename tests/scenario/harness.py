@@ -316,3 +316,25 @@ async def running_bot(
                 await nursery.start(bot.trader.run)
             yield harness
             nursery.cancel_scope.cancel()
+
+
+#: the restart tests' settings: a quick timed exit, fast rebroadcasts
+RECOVERY_CONFIG: dict[str, Any] = {
+    "exits": {"sell_after": 0.5, "tick_interval": 0.1},
+    "trade": {"rebroadcast_interval": 0.2},
+}
+
+
+class Crash(BaseException):
+    """The process dies here: no handler of the bot runs, not even a shielded save."""
+
+
+async def crash_first_run(h: Harness) -> None:
+    """Run the harness's bot until a hook raises ``Crash``."""
+    try:
+        async with trio.open_nursery() as first:
+            await first.start(h.bot.trader.run)
+            await h.launch()
+            await trio.sleep_forever()
+    except* Crash:
+        pass

@@ -14,32 +14,14 @@ import trio
 from solders.keypair import Keypair
 from solders.signature import Signature
 
-from tests.scenario.harness import Harness, running_bot
+from tests.scenario.harness import RECOVERY_CONFIG, Crash, Harness, crash_first_run, running_bot
 from tests.store.factories import make_token_info
 from trio_trader.app import Bot, build_bot
 from trio_trader.config import parse_config
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
 from trio_trader.trading.position import Position
 
-CONFIG = {
-    "exits": {"sell_after": 0.5, "tick_interval": 0.1},
-    "trade": {"rebroadcast_interval": 0.2},
-}
-
-
-class Crash(BaseException):
-    """The process dies here: no handler of the bot runs, not even a shielded save."""
-
-
-async def crash_first_run(h: Harness) -> None:
-    """Run the harness's bot until a hook raises ``Crash``."""
-    try:
-        async with trio.open_nursery() as first:
-            await first.start(h.bot.trader.run)
-            await h.launch()
-            await trio.sleep_forever()
-    except* Crash:
-        pass
+CONFIG = RECOVERY_CONFIG
 
 
 async def second_run(h: Harness, wallet: Keypair) -> Bot:

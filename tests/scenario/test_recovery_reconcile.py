@@ -23,7 +23,14 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from tests.scenario.harness import SOL, Harness, running_bot
+from tests.scenario.harness import (
+    RECOVERY_CONFIG,
+    SOL,
+    Crash,
+    Harness,
+    crash_first_run,
+    running_bot,
+)
 from trio_trader.app import Bot, build_bot
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.config import parse_config
@@ -37,24 +44,7 @@ from trio_trader.trading.position import Position
 from trio_trader.trading.wallet_scan import token_info_from_chain
 
 FAST_SLOT = 0.01
-CONFIG: dict[str, Any] = {
-    "exits": {"sell_after": 0.5, "tick_interval": 0.1},
-    "trade": {"rebroadcast_interval": 0.2},
-}
-
-
-class Crash(BaseException):
-    """The process dies here: no handler of the bot runs, not even a shielded save."""
-
-
-async def crash_first_run(h: Harness) -> None:
-    try:
-        async with trio.open_nursery() as first:
-            await first.start(h.bot.trader.run)
-            await h.launch()
-            await trio.sleep_forever()
-    except* Crash:
-        pass
+CONFIG: dict[str, Any] = RECOVERY_CONFIG
 
 
 async def new_bot(h: Harness, **settings: Any) -> Bot:

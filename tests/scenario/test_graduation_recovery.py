@@ -11,7 +11,7 @@ from solders.keypair import Keypair
 from solders.signature import Signature
 
 from tests.scenario.graduation import complete_curve, migrate
-from tests.scenario.harness import Harness, running_bot
+from tests.scenario.harness import Crash, Harness, running_bot
 from trio_trader.app import build_bot
 from trio_trader.config import parse_config
 from trio_trader.pump.amm import SellEvent, parse_amm_logs
@@ -21,10 +21,6 @@ CONFIG = {
     "exits": {"sell_after": 3.0, "tick_interval": 0.1},
     "trade": {"rebroadcast_interval": 0.2},
 }
-
-
-class Crash(BaseException):
-    """The process dies here: no handler of the bot runs, not even a shielded save."""
 
 
 async def active(h: Harness) -> bool:

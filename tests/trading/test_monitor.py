@@ -163,6 +163,31 @@ class CountingMonitor(PositionMonitor):
         return super()._exit_reason()
 
 
+@attrs.frozen
+class Watched:
+    """A monitor that counts its checks, its position, BUY, seller and price channel."""
+
+    monitor: CountingMonitor
+    position: Position
+    buy: BuyOrder
+    seller: ScriptedSeller
+    prices: trio.MemorySendChannel[PriceUpdate]
+
+
+async def watched(
+    repo: Repository, rules: ExitRules, ticker: Ticker | None, *, confirmed: bool = True,
+    **policy: Any,
+) -> Watched:  # fmt: skip
+    """An open position, a seller that confirms its one SELL, and a :class:`CountingMonitor`."""
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller([None])
+    monitor, prices = make_monitor(position, seller, repo, rules, ticker, CountingMonitor, **policy)
+    assert isinstance(monitor, CountingMonitor)
+    if confirmed:
+        resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for 1e9 units
+    return Watched(monitor, position, buy, seller, prices)
+
+
 def resolve_buy(position: Position, buy: BuyOrder, monitor: PositionMonitor, ok: bool) -> None:
     if ok:
         result = buy.mark_confirmed(slot=1, fee_lamports=5000, sol_change=-100, token_change=TOKENS)
@@ -330,46 +355,37 @@ async def test_an_idle_position_with_price_rules_is_woken_only_by_its_prices(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     """No periodic tick: the old monitor re-checked every ``tick_interval`` (200× here)."""
-    position, buy = await open_position(repo)
     rules = ExitRules(take_profit_bps=5000, stop_loss_bps=5000, trailing_stop_bps=9000)
-    monitor, prices = make_monitor(position, ScriptedSeller([None]), repo, rules, ticker,
-                                   cls=CountingMonitor)  # fmt: skip
-    assert isinstance(monitor, CountingMonitor)
-    resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for 1e9 units
+    w = await watched(repo, rules, ticker)
     with trio.fail_after(3000):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(monitor.monitor)
+            nursery.start_soon(w.monitor.monitor)
             await trio.sleep(1000)
-            assert monitor.checks == 1
-            await prices.send(price_update(position, 1_200))  # +20 %: holds
+            assert w.monitor.checks == 1
+            await w.prices.send(price_update(w.position, 1_200))  # +20 %: holds
             await trio.sleep(1000)
-            assert monitor.checks == 2
-            assert monitor.peak_price is not None
-            assert monitor.peak_price.fraction == Fraction(1_200, 10**10)
-            await prices.send(price_update(position, 1_500))  # +50 %: take profit
-    assert monitor.checks == 3
-    assert position.exit_reason == ExitReason.TAKE_PROFIT
-    assert position.is_closed
+            assert w.monitor.checks == 2
+            assert w.monitor.peak_price is not None
+            assert w.monitor.peak_price.fraction == Fraction(1_200, 10**10)
+            await w.prices.send(price_update(w.position, 1_500))  # +50 %: take profit
+    assert w.monitor.checks == 3
+    assert w.position.exit_reason == ExitReason.TAKE_PROFIT
+    assert w.position.is_closed
 
 
 async def test_a_time_rule_wakes_the_monitor_at_its_deadline_and_not_before(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
-    position, buy = await open_position(repo)
-    seller = ScriptedSeller([None])
-    rules = ExitRules(max_hold_time=30.0, take_profit_bps=5000)
-    monitor, _ = make_monitor(position, seller, repo, rules, ticker, cls=CountingMonitor)
-    assert isinstance(monitor, CountingMonitor)
-    resolve_buy(position, buy, monitor, ok=True)
+    w = await watched(repo, ExitRules(max_hold_time=30.0, take_profit_bps=5000), ticker)
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(monitor.monitor)
+            nursery.start_soon(w.monitor.monitor)
             await trio.sleep(29.9)
-            assert monitor.checks == 1
-            assert seller.orders == []
-    assert seller.orders[0].sent_at == monitor.opened_at + 30.0  # at the deadline, exactly
-    assert position.exit_reason == ExitReason.MAX_HOLD_TIME
-    assert monitor.checks == 2
+            assert w.monitor.checks == 1
+            assert w.seller.orders == []
+    assert w.seller.orders[0].sent_at == w.monitor.opened_at + 30.0  # at the deadline, exactly
+    assert w.position.exit_reason == ExitReason.MAX_HOLD_TIME
+    assert w.monitor.checks == 2
     if ticker is not None:
         assert ticker.scheduled == 0  # fired, nothing left behind
 
@@ -379,41 +395,34 @@ async def test_classic_flow_past_its_deadline_sells_as_soon_as_the_buy_confirms(
 ) -> None:
     """The BUY's result wakes the monitor (no tick needed); past the deadline it re-checks
     every tick while the BUY is pending, as before."""
-    position, buy = await open_position(repo)
-    seller = ScriptedSeller([None])
-    monitor, _ = make_monitor(
-        position, seller, repo, ExitRules(sell_after=1.0), ticker, cls=CountingMonitor,
-        pre_confirmation_sells=False,
-    )  # fmt: skip
-    assert isinstance(monitor, CountingMonitor)
-    start = trio.current_time()
+    w = await watched(
+        repo, ExitRules(sell_after=1.0), ticker, confirmed=False, pre_confirmation_sells=False
+    )
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(monitor.monitor)
+            nursery.start_soon(w.monitor.monitor)
             await trio.sleep(12.0)
-            assert seller.orders == []  # not confirmed: the classic flow holds
-            assert monitor.checks == 1 + 1 + 2  # start, deadline at 1 s, ticks at 6 s and 11 s
-            resolve_buy(position, buy, monitor, ok=True)
-    assert seller.orders[0].sent_at == start + 12.0  # woken by the BUY's result at once
-    assert not seller.orders[0].sent_before_buy_confirmed
-    assert position.exit_reason == ExitReason.SELL_AFTER
+            assert w.seller.orders == []  # not confirmed: the classic flow holds
+            assert w.monitor.checks == 1 + 1 + 2  # start, deadline at 1 s, ticks at 6 s and 11 s
+            confirmed_at = trio.current_time()
+            resolve_buy(w.position, w.buy, w.monitor, ok=True)
+    assert w.seller.orders[0].sent_at == confirmed_at  # woken by the BUY's result at once
+    assert not w.seller.orders[0].sent_before_buy_confirmed
+    assert w.position.exit_reason == ExitReason.SELL_AFTER
 
 
 async def test_a_forced_exit_wakes_the_monitor_at_once(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
-    position, buy = await open_position(repo)
-    seller = ScriptedSeller([None])
-    monitor, _ = make_monitor(position, seller, repo, ExitRules(max_hold_time=600.0), ticker)
-    resolve_buy(position, buy, monitor, ok=True)
+    w = await watched(repo, ExitRules(max_hold_time=600.0), ticker)
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(monitor.monitor)
+            nursery.start_soon(w.monitor.monitor)
             await trio.sleep(7.5)
             asked = trio.current_time()
-            monitor.request_exit(ExitReason.MANUAL)
-    assert seller.orders[0].sent_at == asked
-    assert position.exit_reason == ExitReason.MANUAL
+            w.monitor.request_exit(ExitReason.MANUAL)
+    assert w.seller.orders[0].sent_at == asked
+    assert w.position.exit_reason == ExitReason.MANUAL
     if ticker is not None:
         assert ticker.scheduled == 0  # the monitor's 600 s wake-up left with it
 
@@ -421,17 +430,12 @@ async def test_a_forced_exit_wakes_the_monitor_at_once(
 async def test_with_its_feed_gone_the_monitor_still_sells_on_time(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
-    position, buy = await open_position(repo)
-    seller = ScriptedSeller([None])
-    monitor, prices = make_monitor(position, seller, repo, ExitRules(max_hold_time=30.0),
-                                   ticker, cls=CountingMonitor)  # fmt: skip
-    assert isinstance(monitor, CountingMonitor)
-    resolve_buy(position, buy, monitor, ok=True)
-    await prices.aclose()  # shutdown: the router closed the channel
+    w = await watched(repo, ExitRules(max_hold_time=30.0), ticker)
+    await w.prices.aclose()  # shutdown: the router closed the channel
     with trio.fail_after(100):
-        await monitor.monitor()
-    assert seller.orders[0].sent_at == monitor.opened_at + 30.0
-    assert monitor.checks <= 3  # no busy loop on the closed channel
+        await w.monitor.monitor()
+    assert w.seller.orders[0].sent_at == w.monitor.opened_at + 30.0
+    assert w.monitor.checks <= 3  # no busy loop on the closed channel
 
 
 async def test_idle_positions_cost_one_deadline_each_in_the_shared_ticker(
@@ -439,25 +443,15 @@ async def test_idle_positions_cost_one_deadline_each_in_the_shared_ticker(
 ) -> None:
     shared = Ticker()
     nursery.start_soon(shared.run)
-    monitors: list[CountingMonitor] = []
-    sellers: list[ScriptedSeller] = []
     rules = ExitRules(max_hold_time=100.0, stop_loss_bps=5000)
     with trio.fail_after(500):
         async with trio.open_nursery() as positions:
-            for _ in range(50):
-                position, buy = await open_position(repo)
-                seller = ScriptedSeller([None])
-                monitor, _ = make_monitor(position, seller, repo, rules, shared,
-                                          cls=CountingMonitor)  # fmt: skip
-                assert isinstance(monitor, CountingMonitor)
-                resolve_buy(position, buy, monitor, ok=True)
-                positions.start_soon(monitor.monitor)
-                monitors.append(monitor)
-                sellers.append(seller)
+            all_ = [await watched(repo, rules, shared) for _ in range(50)]
+            for w in all_:
+                positions.start_soon(w.monitor.monitor)
             await trio.sleep(50)
             assert shared.scheduled == 50
-            assert [m.checks for m in monitors] == [1] * 50
-    assert [m.position.exit_reason for m in monitors] == [ExitReason.MAX_HOLD_TIME] * 50
-    pairs = zip(sellers, monitors, strict=True)
-    assert all(s.orders[0].sent_at == m.opened_at + 100.0 for s, m in pairs)  # each on time
+            assert [w.monitor.checks for w in all_] == [1] * 50
+    assert [w.position.exit_reason for w in all_] == [ExitReason.MAX_HOLD_TIME] * 50
+    assert all(w.seller.orders[0].sent_at == w.monitor.opened_at + 100.0 for w in all_)
     assert shared.scheduled == 0

@@ -95,7 +95,9 @@ async def memory_group(size: dict[str, int]) -> dict[str, Any]:
 async def idle_group(size: dict[str, int]) -> dict[str, Any]:
     """Idle CPU with open positions, at a tenth of the count and at the count."""
     n = size["idle_positions"]
-    return {"idle_cpu": await idle_bench.idle_cpu((n // 10, n), size["idle_seconds"])}
+    idle = await idle_bench.idle_cpu((n // 10, n), size["idle_seconds"])
+    name = f"idle_cpu_{n}_positions_pct"
+    return {name: idle[name], "idle_cpu": idle}
 
 
 async def detect_group(size: dict[str, int]) -> dict[str, Any]:

@@ -121,6 +121,7 @@ async def test_idle_run_holds_every_position_and_measures_the_cpu(bench: ModuleT
         assert result[f"idle_cpu_{n}_positions_pct"] >= 0
     assert result["floor_cpu_pct"] >= 0
     assert result["tokens_dropped"] == result["pubsub_dropped"] == 0
+    assert "idle CPU, 3 open positions" in bench.report.table({"idle_cpu": result})
 
 
 def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: ModuleType) -> None:

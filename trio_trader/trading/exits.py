@@ -111,7 +111,8 @@ class Price:
 
     Never divided: a rule compares two prices by cross-multiplying their integers (see
     :func:`_versus`), which is exact and costs a few integer products instead of building
-    and normalising ``Fraction`` objects on every trade of every position.
+    and normalising ``Fraction`` objects on every trade of every position. ``==`` compares
+    the pair as written (``Price(1, 2) != Price(2, 4)``), not the value.
     """
 
     lamports: int

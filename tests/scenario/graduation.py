@@ -94,16 +94,15 @@ async def pool_trade(
     until it landed."""
     view = PoolView.read(h.sim.ledger, mint)
     assert view is not None, "no pool yet"
-    common = {
-        "user": trader.pubkey(), "token_program": T2022, "slippage_bps": 500,
-        "rng": random.Random(0), "ledger": h.sim.ledger,
-    }  # fmt: skip
+    user, rng, ledger = trader.pubkey(), random.Random(0), h.sim.ledger
     if buy_lamports:
-        built = pool_buy_ixs(view, budget=buy_lamports, **common)
+        built = pool_buy_ixs(view, user=user, token_program=T2022, budget=buy_lamports,
+                             slippage_bps=500, rng=rng, ledger=ledger)  # fmt: skip
         assert built is not None
         ixs = built[0]
     else:
-        ixs = pool_sell_ixs(view, amount=sell_amount, **common)
+        ixs = pool_sell_ixs(view, user=user, token_program=T2022, amount=sell_amount,
+                            slippage_bps=500, rng=rng, ledger=ledger)  # fmt: skip
     blockhash, _ = await h.rpc.get_latest_blockhash()
     ixs = [instructions.set_compute_unit_limit(POOL_COMPUTE_UNITS), *ixs]
     signature = await h.rpc.send_transaction(build_transaction(ixs, trader, blockhash).raw)

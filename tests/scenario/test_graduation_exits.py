@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
@@ -46,7 +47,7 @@ def pool_subscriptions(h: Harness, pool: Pubkey) -> int:
     )
 
 
-async def graduate_while_held(h: Harness) -> tuple[Pubkey, Pubkey]:
+async def graduate_while_held(h: Harness) -> tuple[Pubkey, Keypair]:
     """Launch, let the bot buy, complete the curve, migrate; returns (mint, whale) once the
     bot follows the pool."""
     mint = await h.launch()
@@ -103,7 +104,9 @@ async def test_a_graduated_coin_dumped_on_its_pool_is_sold_at_stop_loss(tmp_path
     async with running_bot(tmp_path, config=STOP_LOSS) as h:
         mint, whale = await graduate_while_held(h)
         # the whale sells everything it bought on the curve into the pool
-        await pool_trade(h, whale, mint, sell_amount=h.sim.ledger.token_balance(whale.pubkey(), mint))
+        await pool_trade(
+            h, whale, mint, sell_amount=h.sim.ledger.token_balance(whale.pubkey(), mint)
+        )
         position = await assert_sold_on_the_pool(h, mint, ExitReason.STOP_LOSS)
     sell, cost = position.sell_order, position.entry_cost
     assert sell is not None

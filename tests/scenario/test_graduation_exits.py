@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -19,6 +20,8 @@ from solders.signature import Signature
 
 from tests.scenario.graduation import complete_curve, migrate, pool_trade
 from tests.scenario.harness import SOL, Harness, running_bot
+from trio_trader.app import build_bot
+from trio_trader.config import parse_config
 from trio_trader.pump.amm import SellEvent, parse_amm_logs
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.sim._ws_subscriptions import LogsSubscription
@@ -37,11 +40,14 @@ async def active(h: Harness) -> bool:
     return bool(positions) and positions[0].status == "active"
 
 
-def pool_subscriptions(h: Harness, pool: Pubkey) -> int:
-    """``logsSubscribe`` subscriptions mentioning ``pool`` open on the simulator's server."""
+def pool_subscriptions(
+    h: Harness, pool: Pubkey, *, besides: frozenset[object] = frozenset()
+) -> int:
+    """``logsSubscribe`` subscriptions mentioning ``pool`` open on the simulator's server
+    (on connections other than ``besides``)."""
     return sum(
         1
-        for conn in h.sim.ws_server.connections
+        for conn in h.sim.ws_server.connections - besides
         for sub in conn.subs.values()
         if isinstance(sub, LogsSubscription) and sub.mentions == pool
     )
@@ -84,11 +90,18 @@ async def assert_sold_on_the_pool(h: Harness, mint: Pubkey, reason: ExitReason) 
     return position
 
 
+@pytest.mark.parametrize("reconnect", [False, True])
 async def test_a_graduated_coin_pumping_on_its_pool_is_sold_at_take_profit(
-    tmp_path: Path,
+    tmp_path: Path, reconnect: bool
 ) -> None:
     async with running_bot(tmp_path, config=TAKE_PROFIT) as h:
         mint, whale = await graduate_while_held(h)
+        if reconnect:  # the node drops the socket: the pool's subscription is made again
+            old = frozenset[object](h.sim.ws_server.connections)
+            assert h.sim.disconnect_websockets() == 1
+            with trio.fail_after(10):
+                while pool_subscriptions(h, canonical_pool_pda(mint), besides=old) != 1:
+                    await trio.sleep(0.02)
         await pool_trade(h, whale, mint, buy_lamports=40 * SOL)
         position = await assert_sold_on_the_pool(h, mint, ExitReason.TAKE_PROFIT)
     sell, cost = position.sell_order, position.entry_cost
@@ -114,3 +127,32 @@ async def test_a_graduated_coin_dumped_on_its_pool_is_sold_at_stop_loss(tmp_path
     assert sell.sol_output * 10_000 <= cost * (10_000 - 3_000)
     assert position.realized_pnl_lamports is not None
     assert position.realized_pnl_lamports < 0
+
+
+async def test_a_coin_that_graduated_while_the_bot_was_down_is_followed_on_its_pool(
+    tmp_path: Path,
+) -> None:
+    # The completing buy happened while no bot listened: the resumed position reads its
+    # curve (complete), follows the pool and takes profit there.
+    wallet = Keypair()
+    async with running_bot(tmp_path, config=TAKE_PROFIT, wallet=wallet, start=False) as h:
+        async with trio.open_nursery() as first:
+            await first.start(h.bot.trader.run)
+            mint = await h.launch()
+            await h.wait_until(lambda: active(h))
+            first.cancel_scope.cancel()  # the bot stops; the position stays open
+        whale = await complete_curve(h, mint)
+        await migrate(h, mint)
+        h.bot = await build_bot(
+            parse_config({"trade": {"buy_amount_sol": "0.1"}, **TAKE_PROFIT}, env={}),
+            rpc=h.rpc, keypair=wallet, repo=h.repo, ws_url=h.sim.ws_url,
+        )  # fmt: skip
+        async with trio.open_nursery() as second:
+            await second.start(h.bot.trader.run)
+            with trio.fail_after(10):
+                while pool_subscriptions(h, canonical_pool_pda(mint)) != 1:
+                    await trio.sleep(0.02)
+            assert await active(h)
+            await pool_trade(h, whale, mint, buy_lamports=40 * SOL)
+            await assert_sold_on_the_pool(h, mint, ExitReason.TAKE_PROFIT)
+            second.cancel_scope.cancel()

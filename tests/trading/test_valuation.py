@@ -24,6 +24,8 @@ from trio_trader.pump.accounts import Fees
 from trio_trader.pump.amm.quote import PoolReserves, quote_amm_sell
 from trio_trader.store import Repository, open_repository
 from trio_trader.trading.exits import ExitReason, ExitRules
+from trio_trader.trading.monitor import PositionMonitor
+from trio_trader.trading.position import Position
 from trio_trader.trading.valuation import pool_sell_value, position_price
 
 
@@ -76,14 +78,21 @@ def test_a_curve_update_keeps_the_spot_price() -> None:
     assert position_price(curve, TOKENS) == Fraction(30, 7)
 
 
+async def held(
+    repo: Repository, rules: ExitRules
+) -> tuple[Position, ScriptedSeller, PositionMonitor, trio.MemorySendChannel[PriceUpdate]]:
+    """A monitored position whose BUY confirmed: 100 lamports for ``TOKENS`` units."""
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[None])
+    monitor, prices = make_monitor(position, seller, repo, rules)
+    resolve_buy(position, buy, monitor, ok=True)
+    return position, seller, monitor, prices
+
+
 async def test_take_profit_on_a_pool_fires_on_the_quote_not_the_spot_price(
     books: Repository, autojump: trio.testing.MockClock
 ) -> None:
-    repo = books
-    position, buy = await open_position(repo)
-    seller = ScriptedSeller(outcomes=[None])
-    monitor, prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=1_000))
-    resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for TOKENS units
+    position, seller, monitor, prices = await held(books, ExitRules(take_profit_bps=1_000))
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(monitor.monitor)
@@ -100,11 +109,7 @@ async def test_take_profit_on_a_pool_fires_on_the_quote_not_the_spot_price(
 async def test_stop_loss_on_a_pool_counts_the_fees(
     books: Repository, autojump: trio.testing.MockClock
 ) -> None:
-    repo = books
-    position, buy = await open_position(repo)
-    seller = ScriptedSeller(outcomes=[None])
-    monitor, prices = make_monitor(position, seller, repo, ExitRules(stop_loss_bps=1_000))
-    resolve_buy(position, buy, monitor, ok=True)
+    position, _, monitor, prices = await held(books, ExitRules(stop_loss_bps=1_000))
     seen: list[PriceUpdate] = []
     monitor.on_price = seen.append
     with trio.fail_after(100):

@@ -47,10 +47,10 @@ def pool_price_update(
     """
     reserves = reserves_after_event(event)
     is_buy = isinstance(event, BuyEvent)
-    base_amount = event.base_amount_out if isinstance(event, BuyEvent) else event.base_amount_in
-    quote_amount = (
-        event.user_quote_amount_in if isinstance(event, BuyEvent) else event.user_quote_amount_out
-    )
+    if isinstance(event, BuyEvent):  # what the user paid / received, fees included
+        base_amount, quote_amount = event.base_amount_out, event.user_quote_amount_in
+    else:
+        base_amount, quote_amount = event.base_amount_in, event.user_quote_amount_out
     return PriceUpdate(
         mint=mint,
         virtual_sol_reserves=reserves.effective_quote,

@@ -36,7 +36,9 @@ from trio_trader.pump.curve import (
     max_sol_cost,
     quote_buy_for_sol,
 )
+from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.sim import Faults, SimNode, open_sim
+from trio_trader.sim.clients import quoted_create_v2
 from trio_trader.store import Repository, TradeRecord, open_repository
 from trio_trader.trading.orders import BuyOrder, SellOrder, TradeResult
 from trio_trader.trading.platform_aware import PlatformAwareBuyer, PlatformAwareSeller
@@ -44,6 +46,7 @@ from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
 
 SOL = 1_000_000_000
+USDC = 1_000_000  # base units of one USDC
 
 SLOT_TIME = 0.05
 
@@ -119,6 +122,7 @@ class Harness:
     buyer: HookedBuyer
     seller: HookedSeller
     background: trio.Nursery | None = None  # for tasks a test runs beside the bot
+    funding_usdc: int = 0  # USDC base units minted to the bot's wallet at start
 
     async def launch(
         self,
@@ -243,16 +247,57 @@ class Harness:
     def token_balance(self, mint: Pubkey) -> int:
         return self.sim.ledger.token_balance(self.wallet.pubkey(), mint)
 
+    def wallet_usdc_change(self) -> int:
+        return self.token_balance(USDC_MINT) - self.funding_usdc
+
     async def assert_books_balance(self) -> list[Position]:
-        """Closed positions hold no tokens; wallet SOL change == Σ realised PnL, exactly."""
+        """Closed positions hold no tokens; wallet SOL change == Σ realised PnL and wallet
+        USDC change == Σ USDC PnL, exactly (a USDC coin's SOL side is its fees and rent)."""
         positions = await self.positions()
         for p in positions:
             if p.is_closed:
                 assert self.token_balance(p.mint) == 0, f"tokens left for closed {p.mint}"
                 assert p.realized_pnl_lamports is not None, f"{p.mint} PnL unknown"
+                if p.quote_mint is not None:
+                    assert p.realized_pnl_quote is not None, f"{p.mint} USDC PnL unknown"
         pnl = sum(p.realized_pnl_lamports or 0 for p in positions)
         assert self.wallet_sol_change() == pnl
+        usdc = sum(p.realized_pnl_quote or 0 for p in positions if p.quote_mint == USDC_MINT)
+        assert self.wallet_usdc_change() == usdc
         return positions
+
+    async def launch_usdc(self, creator_buy_usdc: int = 0) -> Pubkey:
+        """The creator launches a coin quoted in USDC (``create_v2`` + its quote accounts),
+        then buys ``creator_buy_usdc`` base units of it with ``buy_v2`` in a second
+        transaction (both in one would exceed the size of a transaction)."""
+        mint = Keypair()
+        user = self.creator.pubkey()
+        create = instructions.create_v2(
+            mint=mint.pubkey(), user=user, creator=user, name="Dollar", symbol="USDCOIN", uri="u"
+        )
+        ixs = [instructions.set_compute_unit_limit(400_000), quoted_create_v2(create, USDC_MINT)]
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        await self.rpc.send_transaction(build_transaction(ixs, self.creator, blockhash, [mint]).raw)
+        if creator_buy_usdc:
+            with trio.fail_after(5):
+                while self.sim.ledger.bonding_curve(mint.pubkey()) is None:
+                    await trio.sleep(0.01)
+            await self.creator_buy_v2(mint.pubkey(), creator_buy_usdc)
+        return mint.pubkey()
+
+    async def creator_buy_v2(self, mint: Pubkey, units: int) -> None:
+        """The creator buys ``units`` of the curve's quote worth of a coin with ``buy_v2``."""
+        user = self.creator.pubkey()
+        curve = self.sim.ledger.bonding_curve(mint)
+        assert curve is not None
+        quote = quote_buy_for_sol(units, Reserves.of(curve), FeeRates(95, 30))
+        ix = instructions.buy_v2(
+            user=user, mint=mint, creator=user, token_program=addresses.TOKEN_2022_PROGRAM_ID,
+            fee_recipient=addresses.FEE_RECIPIENTS[0], quote_mint=curve.quote_mint,
+            amount=quote.amount, max_sol_cost=max_sol_cost(quote.total, 2000),
+        )  # fmt: skip
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        await self.rpc.send_transaction(build_transaction([ix], self.creator, blockhash).raw)
 
 
 @asynccontextmanager
@@ -267,6 +312,7 @@ async def running_bot(
     start: bool = True,
     slot_time: float = SLOT_TIME,
     funds_check: bool = True,
+    funding_usdc: int = 0,
 ) -> AsyncIterator[Harness]:
     """A simulator (no background market), a funded wallet and a running bot."""
     creator = Keypair()
@@ -286,6 +332,9 @@ async def running_bot(
             slot_time=slot_time,
             faults=faults or Faults(),
             fund={creator.pubkey(): 1_000 * SOL, wallet.pubkey(): funding},
+            fund_usdc={creator.pubkey(): 1_000_000 * USDC, wallet.pubkey(): funding_usdc}
+            if funding_usdc
+            else None,
         ) as sim,
         RpcClient((sim.rpc_url,)) as rpc,  # type: ignore[arg-type]
         open_repository(db or tmp_path / "bot.db") as repo,
@@ -296,7 +345,8 @@ async def running_bot(
             chain=old.chain, amount_lamports=old.amount_lamports, slippage_bps=old.slippage_bps,
             extreme_fast_mode=old.extreme_fast_mode,
             extreme_fast_token_amount=old.extreme_fast_token_amount,
-            max_cost_lamports=old.max_cost_lamports,
+            max_cost_lamports=old.max_cost_lamports, quote_budgets=old.quote_budgets,
+            buys_sol_coins=old.buys_sol_coins,
         )  # fmt: skip
         bot.trader.buyer = buyer
         seller = HookedSeller(
@@ -311,6 +361,7 @@ async def running_bot(
             harness = Harness(
                 sim=sim, rpc=rpc, repo=repo, bot=bot, creator=creator, wallet=wallet,
                 funding=funding, buyer=buyer, seller=seller, background=nursery,
+                funding_usdc=funding_usdc,
             )  # fmt: skip
             if start:
                 await nursery.start(bot.trader.run)

@@ -1,0 +1,160 @@
+"""Coins quoted in USDC, traded with the v2 instructions, on the real simulator.
+
+* A USDC coin is bought with ``buy_v2`` (paid from the wallet's USDC account) and sold
+  with ``sell_v2`` by an exit rule; the books are exact against the ledger in both units:
+  the wallet's USDC change is the position's USDC PnL, its SOL change the position's SOL
+  side (transaction fees and rent, never a USDC amount).
+* The SELL of a USDC coin may leave before its BUY is confirmed, like a SOL coin's.
+* Without a USDC budget (``trade.quote_mints``) the coin is skipped with the reason.
+* The funds check counts USDC for the BUY: a wallet without enough USDC sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from solders.signature import Signature
+
+from tests.scenario.harness import USDC, Harness, running_bot
+from tests.scenario.test_money import hold_buy_confirmation
+from trio_trader.pump import addresses, instructions
+from trio_trader.pump.addresses import USDC_MINT
+from trio_trader.pump.events import TradeEvent, parse_logs
+from trio_trader.trading.orders import VENUE_CURVE_V2, Order, OrderState
+from trio_trader.trading.position import Position
+
+#: a bot that trades USDC coins with v2, 5 USDC a BUY
+USDC_CONFIG: dict[str, Any] = {
+    "trade": {
+        "instructions": "v2",
+        "quote_mints": ["SOL", "USDC"],
+        "buy_amount_usdc": "5",
+        "max_buy_usdc": "20",
+    },
+    "exits": {"sell_after": 0.5, "tick_interval": 0.1},
+}
+
+
+def pump_ix_name(h: Harness, order: Order) -> str:
+    """The pump instruction the order's landed transaction holds."""
+    landed = h.sim.node.transaction(Signature.from_string(order.signature or ""))
+    assert landed is not None
+    message = landed.transaction.message
+    (ix,) = [
+        ix for ix in message.instructions
+        if message.account_keys[ix.program_id_index] == addresses.PUMP_PROGRAM_ID
+    ]  # fmt: skip
+    name, _args = instructions.decode_pump_instruction(bytes(ix.data))
+    events = [e for e in parse_logs(landed.logs) if isinstance(e, TradeEvent)]
+    assert [e.quote_mint for e in events] == [USDC_MINT]
+    return name
+
+
+def assert_usdc_books(h: Harness, position: Position) -> None:
+    """The position's money, each side in its unit, against its own orders."""
+    buy, sell = position.buy_order, position.sell_order
+    assert buy is not None
+    assert sell is not None
+    assert position.quote_mint == USDC_MINT
+    # every USDC unit the wallet paid or got crossed the curve (pump fees in)
+    assert buy.quote_change is not None
+    assert sell.quote_change is not None
+    assert position.quote_spent == -buy.quote_change == buy.pump_sol
+    assert position.quote_received == sell.quote_change == sell.pump_sol
+    assert position.realized_pnl_quote == sell.pump_sol - buy.pump_sol
+    assert position.trading_pnl_lamports == position.realized_pnl_quote  # in USDC units
+    # the SOL side is only fees and rent: the BUY paid its fee and the accounts it opened
+    assert buy.sol_change is not None
+    assert buy.fee_lamports is not None
+    assert -buy.sol_change > buy.fee_lamports  # + token account, volume accumulator, vault ATA
+    assert position.realized_pnl_lamports is not None
+    assert position.realized_pnl_lamports < 0
+    assert position.realized_pnl_lamports == (sell.sol_change or 0) + buy.sol_change
+
+
+async def test_usdc_coin_is_bought_with_buy_v2_and_sold_with_sell_v2_books_exact(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(40):
+        async with running_bot(tmp_path, config=USDC_CONFIG, funding_usdc=100 * USDC) as h:
+            mint = await h.launch_usdc(creator_buy_usdc=50 * USDC)
+            await h.wait_until(lambda: h.settled(1))
+            (position,) = await h.assert_books_balance()  # SOL and USDC, exactly
+            assert position.mint == mint
+            assert position.exit_reason == "sell_after"
+            buy, sell = position.buy_order, position.sell_order
+            assert buy is not None
+            assert sell is not None
+            assert buy.state is sell.state is OrderState.CONFIRMED
+            assert (buy.venue, sell.venue) == (VENUE_CURVE_V2, VENUE_CURVE_V2)
+            assert pump_ix_name(h, buy) == "buy_v2"
+            assert pump_ix_name(h, sell) == "sell_v2"
+            # the budget is in USDC: the BUY spent at most 5 USDC, at least most of it
+            assert buy.pump_sol is not None
+            assert 4 * USDC < buy.pump_sol <= 5 * USDC
+            assert buy.max_sol_cost >= buy.sol_cost
+            assert_usdc_books(h, position)
+            assert h.wallet_usdc_change() < 0  # a round trip pays the pump fees twice
+            # the row says its quote, and reads back the same
+            (reloaded,) = await h.positions()
+            assert reloaded.quote_mint == USDC_MINT
+            assert reloaded.realized_pnl_quote == position.realized_pnl_quote
+            assert reloaded.quote_spent == position.quote_spent
+
+
+async def test_usdc_coin_sell_sent_before_its_buy_is_confirmed(tmp_path: Path) -> None:
+    config = {**USDC_CONFIG, "exits": {"sell_after": 0.1, "tick_interval": 0.05}}
+    with trio.fail_after(40):
+        async with running_bot(tmp_path, config=config, funding_usdc=100 * USDC) as h:
+            release = hold_buy_confirmation(h)
+            await h.launch_usdc()
+
+            async def sell_sent() -> bool:
+                ps = await h.positions()
+                return bool(ps) and ps[0].sell_order is not None
+
+            await h.wait_until(sell_sent)
+            release.set()
+            await h.wait_until(lambda: h.settled(1))
+            (position,) = await h.assert_books_balance()
+            sell = position.sell_order
+            assert sell is not None
+            assert sell.sent_before_buy_confirmed
+            assert sell.state is OrderState.CONFIRMED
+            assert position.status == "closed"
+            assert_usdc_books(h, position)
+
+
+async def test_usdc_coin_without_a_usdc_budget_is_skipped_with_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    config = {**USDC_CONFIG, "trade": {"instructions": "v2"}}  # quote_mints: SOL only
+    with trio.fail_after(20):
+        async with running_bot(tmp_path, config=config, funding_usdc=100 * USDC) as h:
+            mint = await h.launch_usdc()
+            with trio.fail_after(10):
+                while h.bot.trader.stats.skipped_quote == 0:
+                    await trio.sleep(0.02)
+            assert await h.positions() == []
+            assert h.wallet_usdc_change() == 0
+    assert f"({str(mint)[:8]}): quoted in USDC, which trade.quote_mints does not list" in (
+        caplog.text
+    )
+
+
+async def test_usdc_buy_the_wallet_cannot_pay_in_usdc_is_not_sent(tmp_path: Path) -> None:
+    """1 USDC in the wallet, 5 a BUY: the funds check refuses before anything is signed."""
+    with trio.fail_after(20):
+        async with running_bot(tmp_path, config=USDC_CONFIG, funding_usdc=1 * USDC) as h:
+            await h.launch_usdc()
+            with trio.fail_after(10):
+                while h.bot.trader.stats.skipped_funds == 0:
+                    await trio.sleep(0.02)
+            assert h.bot.trader.stats.buys_sent == 0
+            assert h.wallet_usdc_change() == 0
+            assert h.wallet_sol_change() == 0

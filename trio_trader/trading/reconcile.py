@@ -265,9 +265,7 @@ class Reconciler:
             position.token_amount = held - sold
             position.sol_received = (position.sol_received or 0) + trade.sol_change
             if position.quote_mint is not None:
-                position.quote_received = (position.quote_received or 0) + (
-                    trade.quote_change or 0
-                )
+                position.quote_received = (position.quote_received or 0) + (trade.quote_change or 0)
             position.sell_attempts += 1
         await save(self.repo, position, order)
         self.report.adopted_sells += 1

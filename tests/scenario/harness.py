@@ -29,6 +29,7 @@ from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.config import parse_config
 from trio_trader.pump import addresses, instructions
+from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
     FeeRates,
@@ -36,7 +37,6 @@ from trio_trader.pump.curve import (
     max_sol_cost,
     quote_buy_for_sol,
 )
-from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.sim import Faults, SimNode, open_sim
 from trio_trader.sim.clients import quoted_create_v2
 from trio_trader.store import Repository, TradeRecord, open_repository

@@ -66,7 +66,8 @@ def assert_usdc_books(h: Harness, position: Position) -> None:
     assert position.quote_spent == -buy.quote_change == buy.pump_sol
     assert position.quote_received == sell.quote_change == sell.pump_sol
     assert position.realized_pnl_quote == sell.pump_sol - buy.pump_sol
-    assert position.trading_pnl_lamports == position.realized_pnl_quote  # in USDC units
+    assert position.trading_pnl_quote == position.realized_pnl_quote  # USDC units
+    assert position.trading_pnl_lamports is None  # never a USDC amount as SOL
     # the SOL side is only fees and rent: the BUY paid its fee and the accounts it opened
     assert buy.sol_change is not None
     assert buy.fee_lamports is not None

@@ -66,6 +66,7 @@ Exit decisions (take profit, stop loss, …) are not here: they live with the mo
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import attrs
 from solders.pubkey import Pubkey
@@ -387,7 +388,19 @@ class Position:
 
     @property
     def trading_pnl_lamports(self) -> int | None:
-        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out).
+        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out), in
+        lamports: ``None`` for a coin quoted in a token (``trading_pnl_quote``)."""
+        return self.trading_pnl if self.quote_mint is None else None
+
+    @property
+    def trading_pnl_quote(self) -> int | None:
+        """``trading_pnl`` of a coin quoted in a token (its base units), else ``None``."""
+        return None if self.quote_mint is None else self.trading_pnl
+
+    @property
+    def trading_pnl(self) -> int | None:
+        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out), in the
+        coin's quote units.
 
         Set once the position is closed with both sides known; a position closed because
         its BUY failed traded nothing (0).
@@ -440,3 +453,24 @@ class Position:
     def _check_mint(self, token_info: TokenInfo) -> None:
         if token_info.mint != self.mint:
             raise ValueError(f"order for {token_info.mint} given to position of {self.mint}")
+
+
+def pnl_by_quote(positions: Iterable[Position]) -> dict[str, dict[str, int]]:
+    """Closed positions of coins quoted in a token, per quote mint (base58), in that
+    token's base units: ``{"positions", "realized_pnl_units", "trading_pnl_units"}``.
+
+    SOL coins are not in it (their PnL is ``realized_pnl_lamports``), and neither sum is
+    ever added to a SOL amount: a USDC coin's SOL side (fees, rent) is in its
+    ``realized_pnl_lamports``, counted with SOL.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for p in positions:
+        if not p.is_closed or p.quote_mint is None:
+            continue
+        entry = out.setdefault(
+            str(p.quote_mint), {"positions": 0, "realized_pnl_units": 0, "trading_pnl_units": 0}
+        )
+        entry["positions"] += 1
+        entry["realized_pnl_units"] += p.realized_pnl_quote or 0
+        entry["trading_pnl_units"] += p.trading_pnl_quote or 0
+    return out

@@ -26,6 +26,9 @@ from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.events import TradeEvent, parse_logs
 from trio_trader.trading.orders import VENUE_CURVE_V2, Order, OrderState
 from trio_trader.trading.position import Position
+from trio_trader.ui import format as fmt
+from trio_trader.ui.dashboard import outcome_totals
+from trio_trader.ui.report import collect_positions, collect_report
 
 #: a bot that trades USDC coins with v2, 5 USDC a BUY
 USDC_CONFIG: dict[str, Any] = {
@@ -83,9 +86,13 @@ async def test_usdc_coin_is_bought_with_buy_v2_and_sold_with_sell_v2_books_exact
     with trio.fail_after(40):
         async with running_bot(tmp_path, config=USDC_CONFIG, funding_usdc=100 * USDC) as h:
             mint = await h.launch_usdc(creator_buy_usdc=50 * USDC)
-            await h.wait_until(lambda: h.settled(1))
-            (position,) = await h.assert_books_balance()  # SOL and USDC, exactly
-            assert position.mint == mint
+            sol_mint = await h.launch()  # a SOL coin beside it: the two never mix
+            await h.wait_until(lambda: h.settled(2))
+            positions = await h.assert_books_balance()  # SOL and USDC, exactly
+            (position,) = [p for p in positions if p.mint == mint]
+            (sol_position,) = [p for p in positions if p.mint == sol_mint]
+            assert sol_position.quote_mint is None
+            assert sol_position.realized_pnl_quote is None
             assert position.exit_reason == "sell_after"
             buy, sell = position.buy_order, position.sell_order
             assert buy is not None
@@ -101,10 +108,37 @@ async def test_usdc_coin_is_bought_with_buy_v2_and_sold_with_sell_v2_books_exact
             assert_usdc_books(h, position)
             assert h.wallet_usdc_change() < 0  # a round trip pays the pump fees twice
             # the row says its quote, and reads back the same
-            (reloaded,) = await h.positions()
+            reloaded = await h.repo.get_position(position.id or 0)
+            assert reloaded is not None
             assert reloaded.quote_mint == USDC_MINT
             assert reloaded.realized_pnl_quote == position.realized_pnl_quote
             assert reloaded.quote_spent == position.quote_spent
+            await assert_report_per_quote(h, position, sol_position)
+
+
+async def assert_report_per_quote(h: Harness, usdc: Position, sol: Position) -> None:
+    """``report``, ``positions``, the run summary's totals and the dashboard: the USDC
+    PnL apart, the SOL PnL the wallet's SOL change (the USDC coin's fees in it)."""
+    report = await collect_report(h.repo, "bot.db")
+    assert report["realized_pnl_lamports"] == h.wallet_sol_change()
+    assert report["trading_pnl_lamports"] == sol.trading_pnl_lamports  # SOL coins only
+    (quoted,) = report["pnl_by_quote"].items()
+    assert quoted[0] == str(USDC_MINT)
+    assert quoted[1]["symbol"] == "USDC"
+    assert quoted[1]["positions"] == 1
+    assert quoted[1]["realized_pnl_units"] == h.wallet_usdc_change() == usdc.realized_pnl_quote
+    assert quoted[1]["realized_pnl"] == fmt.quote(h.wallet_usdc_change(), "USDC", signed=True)
+    rows = {row["mint"]: row for row in await collect_positions(h.repo)}
+    usdc_row, sol_row = rows[str(usdc.mint)], rows[str(sol.mint)]
+    assert (usdc_row["quote"], sol_row["quote"]) == ("USDC", "SOL")
+    assert usdc_row["realized_pnl_quote_units"] == usdc.realized_pnl_quote
+    assert usdc_row["trading_pnl_lamports"] is None
+    assert sol_row["quote_mint"] is None
+    totals = outcome_totals(await h.positions())
+    assert totals.realized_pnl_lamports == h.wallet_sol_change()
+    assert totals.quote_pnl == (("USDC", h.wallet_usdc_change()),)
+    # a round trip loses the pump fees: both are losses, judged each in its own quote
+    assert (totals.wins, totals.losses) == (0, 2)
 
 
 async def test_usdc_coin_sell_sent_before_its_buy_is_confirmed(tmp_path: Path) -> None:

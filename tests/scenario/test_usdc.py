@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ from trio_trader.trading.position import Position
 from trio_trader.ui import format as fmt
 from trio_trader.ui.dashboard import outcome_totals
 from trio_trader.ui.report import collect_positions, collect_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from _reliability import audit  # noqa: E402 (scripts/ is not a package)
 
 #: a bot that trades USDC coins with v2, 5 USDC a BUY
 USDC_CONFIG: dict[str, Any] = {
@@ -114,6 +119,15 @@ async def test_usdc_coin_is_bought_with_buy_v2_and_sold_with_sell_v2_books_exact
             assert reloaded.realized_pnl_quote == position.realized_pnl_quote
             assert reloaded.quote_spent == position.quote_spent
             await assert_report_per_quote(h, position, sol_position)
+            # the reliability audit (docs/reliability.md) on this run: every figure 0
+            report = await audit.audit(
+                rpc_url=h.sim.rpc_url, db_path=tmp_path / "bot.db", wallet=h.wallet.pubkey(),
+                initial_lamports=h.funding, initial_usdc=h.funding_usdc,
+            )  # fmt: skip
+            assert {name: report[name] for name in audit.FIGURES} == dict.fromkeys(
+                audit.FIGURES, 0
+            ), report["evidence"]
+            assert report["evidence"]["ledger_usdc_change_units"] == h.wallet_usdc_change()
 
 
 async def assert_report_per_quote(h: Harness, usdc: Position, sol: Position) -> None:

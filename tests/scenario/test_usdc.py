@@ -33,7 +33,7 @@ from trio_trader.ui.report import collect_positions, collect_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from _reliability import audit  # noqa: E402 (scripts/ is not a package)
+from _reliability import audit  # scripts/ is not a package: on sys.path above
 
 #: a bot that trades USDC coins with v2, 5 USDC a BUY
 USDC_CONFIG: dict[str, Any] = {

@@ -132,17 +132,24 @@ class Booking:
     quote_change: int | None = None
 
 
+def wallet_changes(order: Order, quote: int, fee: int) -> tuple[int, int | None]:
+    """(SOL change, quote-token change) of a trade that moved ``quote`` (signed, in the
+    coin's quote units) and paid ``fee`` lamports: a SOL coin's quote is SOL, a token
+    coin's is that token (its SOL change is the fee alone)."""
+    if order.token_info.quote_token is None:
+        return quote - fee, None
+    return -fee, quote
+
+
 def estimated_booking(order: Order) -> Booking:
-    """Book a landed order from its quote; see the module docstring. A coin quoted in a
-    token moves the quote in that token: the SOL change is the fee alone."""
+    """Book a landed order from its quote; see the module docstring."""
     fee = transaction_fee(order)
     buy = isinstance(order, BuyOrder)
-    quote = -order.sol_amount if buy else order.sol_amount
-    in_token = order.token_info.quote_token is not None
+    sol, quote = wallet_changes(order, -order.sol_amount if buy else order.sol_amount, fee)
     return Booking(
-        sol_change=(-fee if in_token else quote - fee),
+        sol_change=sol,
         token_change=order.token_amount if buy else -order.token_amount,
         fee=fee,
         pump_sol=order.sol_amount,
-        quote_change=quote if in_token else None,
+        quote_change=quote,
     )

@@ -69,16 +69,11 @@ def test_a_failed_usdc_buy_spent_no_usdc_only_its_fee() -> None:
     buy = make_buy_order(info)
     send(buy)
     position.update_from_buy_order(buy)
-    position.apply_buy_result(
-        buy.mark_failed(
-            error_code=6002,
-            slot=3,
-            fee_lamports=5_000,
-            sol_change=-5_000,
-            token_change=0,
-            quote_change=0,
-        )  # fmt: skip
-    )
+    failed = buy.mark_failed(
+        error_code=6002, slot=3, fee_lamports=5_000, sol_change=-5_000, token_change=0,
+        quote_change=0,
+    )  # fmt: skip
+    position.apply_buy_result(failed)
     assert position.is_closed
     assert (position.realized_pnl_quote, position.realized_pnl_lamports) == (0, -5_000)
 

@@ -291,13 +291,24 @@ class Harness:
         curve = self.sim.ledger.bonding_curve(mint)
         assert curve is not None
         quote = quote_buy_for_sol(units, Reserves.of(curve), FeeRates(95, 30))
-        ix = instructions.buy_v2(
-            user=user, mint=mint, creator=user, token_program=addresses.TOKEN_2022_PROGRAM_ID,
-            fee_recipient=addresses.FEE_RECIPIENTS[0], quote_mint=curve.quote_mint,
-            amount=quote.amount, max_sol_cost=max_sol_cost(quote.total, 2000),
-        )  # fmt: skip
+        program = addresses.TOKEN_2022_PROGRAM_ID
+        ixs = [
+            instructions.create_associated_token_account_idempotent(
+                payer=user, owner=user, mint=mint, token_program=program
+            ),
+            instructions.buy_v2(
+                user=user, mint=mint, creator=user, token_program=program,
+                fee_recipient=addresses.FEE_RECIPIENTS[0], quote_mint=curve.quote_mint,
+                amount=quote.amount, max_sol_cost=max_sol_cost(quote.total, 2000),
+            ),
+        ]  # fmt: skip
         blockhash, _ = await self.rpc.get_latest_blockhash()
-        await self.rpc.send_transaction(build_transaction([ix], self.creator, blockhash).raw)
+        signed = build_transaction(ixs, self.creator, blockhash)
+        await self.rpc.send_transaction(signed.raw)
+        with trio.fail_after(5):  # landed, and bought: the tests rely on the price move
+            while (landed := self.sim.node.transaction(signed.signature)) is None:
+                await trio.sleep(0.01)
+        assert landed.err is None, landed.logs
 
 
 @asynccontextmanager

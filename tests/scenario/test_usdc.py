@@ -155,6 +155,31 @@ async def assert_report_per_quote(h: Harness, usdc: Position, sol: Position) -> 
     assert (totals.wins, totals.losses) == (0, 2)
 
 
+async def test_usdc_coin_take_profit_fires_on_its_usdc_price(tmp_path: Path) -> None:
+    """The exit rules measure a USDC coin in USDC: the creator's USDC buys lift the price
+    past the take profit, the SELL takes the gain, booked in USDC."""
+    config = {**USDC_CONFIG, "exits": {"take_profit_pct": 15.0, "tick_interval": 0.05}}
+    with trio.fail_after(40):
+        async with running_bot(tmp_path, config=config, funding_usdc=100 * USDC) as h:
+            mint = await h.launch_usdc()
+
+            async def bought() -> bool:
+                ps = await h.positions()
+                buy = ps[0].buy_order if ps else None
+                return buy is not None and buy.state is OrderState.CONFIRMED
+
+            await h.wait_until(bought)
+            assert (await h.positions())[0].sell_order is None  # nothing moved: held
+            await h.creator_buy_v2(mint, 3_000 * USDC)  # ~ +20 % on a 30,000 USDC curve
+            await h.wait_until(lambda: h.settled(1))
+            (position,) = await h.assert_books_balance()
+            assert position.exit_reason == "take_profit"
+            assert_usdc_books(h, position)
+            assert position.realized_pnl_quote is not None
+            assert position.realized_pnl_quote > 0
+            assert h.wallet_usdc_change() == position.realized_pnl_quote > 0
+
+
 async def test_usdc_coin_sell_sent_before_its_buy_is_confirmed(tmp_path: Path) -> None:
     config = {**USDC_CONFIG, "exits": {"sell_after": 0.1, "tick_interval": 0.05}}
     with trio.fail_after(40):

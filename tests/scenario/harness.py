@@ -285,12 +285,17 @@ class Harness:
             await self.creator_buy_v2(mint.pubkey(), creator_buy_usdc)
         return mint.pubkey()
 
-    async def creator_buy_v2(self, mint: Pubkey, units: int) -> None:
-        """The creator buys ``units`` of the curve's quote worth of a coin with ``buy_v2``."""
+    async def creator_buy_v2(
+        self, mint: Pubkey, units: int, *, amount: int = 0, limit: int = 0
+    ) -> None:
+        """The creator buys ``units`` of the curve's quote worth of a coin with ``buy_v2``
+        (or exactly ``amount`` tokens for at most ``limit``)."""
         user = self.creator.pubkey()
         curve = self.sim.ledger.bonding_curve(mint)
         assert curve is not None
         quote = quote_buy_for_sol(units, Reserves.of(curve), FeeRates(95, 30))
+        amount = amount or quote.amount
+        limit = limit or max_sol_cost(quote.total, 2000)
         program = addresses.TOKEN_2022_PROGRAM_ID
         ixs = [
             instructions.create_associated_token_account_idempotent(
@@ -299,7 +304,7 @@ class Harness:
             instructions.buy_v2(
                 user=user, mint=mint, creator=user, token_program=program,
                 fee_recipient=addresses.FEE_RECIPIENTS[0], quote_mint=curve.quote_mint,
-                amount=quote.amount, max_sol_cost=max_sol_cost(quote.total, 2000),
+                amount=amount, max_sol_cost=limit,
             ),
         ]  # fmt: skip
         blockhash, _ = await self.rpc.get_latest_blockhash()

@@ -13,11 +13,11 @@ from solders.pubkey import Pubkey
 from tests.scenario.harness import SOL, Harness
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.pump import addresses, instructions
+from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.amm import Pool, amm_sell
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.curve import FeeRates, Reserves, max_sol_cost, quote_buy
 from trio_trader.sim._genesis import genesis_global
-from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.sim._market_pool import POOL_COMPUTE_UNITS, PoolView, pool_buy_ixs, pool_sell_ixs
 from trio_trader.sim.clients import (
     migrate_instruction,

@@ -11,8 +11,8 @@ docs/protocol-pumpswap.md §7):
    Global's, 2001), then 6006 ``BondingCurveNotComplete`` for an active curve, 6081
    ``BondingCurveAlreadyMigrated`` for a second migrate (inferred: the error's name),
    6063 ``UnsupportedQuoteMint`` for a curve quoted in a token (that needs
-   ``migrate_v2``, not emulated), 6015 when ``Global.pool_migration_fee`` is not below the
-   real reserves;
+   ``migrate_v2``, :mod:`._pump_migrate_v2`), 6015 when ``Global.pool_migration_fee`` is
+   not below the real reserves;
 2. the curve pays ``pool_migration_fee`` to the ``pool_authority`` PDA, which pays the
    rent of every account migrate creates (**inferred** from the docs: "the minimum
    lamports necessary to pay for all accounts created during migrate"); what is left

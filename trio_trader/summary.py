@@ -229,7 +229,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         *(
             f"realised PnL this run{paper}: "
             f"{fmt_quote(q['realized_pnl_units'], quote_symbol(mint), signed=True)} "
-            f"({q['positions']} coins quoted in it; their fees and rent are in SOL above)"
+            f"({q['positions']} positions quoted in it; their fees and rent are in SOL above)"
             for mint, q in summary.get("pnl_by_quote_this_run", {}).items()
         ),
         f"wallet SOL change this run ({source}): "

@@ -114,8 +114,8 @@ def report_tables(report: Mapping[str, Any]) -> RenderableType:
     totals.add_column("what")
     totals.add_column("value", justify="right")
     quoted = [
-        (f"PnL ({q['symbol']}, {q['positions']} coins quoted in it): at the curve = wallet "
-         f"change", q["realized_pnl"])
+        (f"PnL in {q['symbol']} ({q['positions']} positions): at the curve = wallet change",
+         q["realized_pnl"])
         for q in report.get("pnl_by_quote", {}).values()
     ]  # fmt: skip
     for label, value in (

@@ -163,3 +163,23 @@ def test_the_funds_check_counts_usdc_for_the_buy_and_sol_for_its_fees_and_rent()
     assert funds.quote_units[USDC_MINT] == 4_900_000
     assert funds.quote_available(USDC_MINT) == 4_900_000
     assert not funds.can_pay(second)
+
+
+def test_the_run_summary_shows_usdc_pnl_on_its_own_line() -> None:
+    from trio_trader import summary as summary_mod
+
+    summary = {
+        "wallet": "w", "positions_this_run": {"opened": 2, "closed": 2, "open": 0,
+        "buy_failed": 0}, "pre_confirmation_sells_this_run": {"sent": 0, "succeeded": 0},
+        "realized_pnl_this_run_lamports": -3_000_000,
+        "pnl_by_quote_this_run": {str(USDC_MINT): {"positions": 1,
+                                  "realized_pnl_units": 1_250_000, "trading_pnl_units": 0}},
+        "wallet_sol_change_this_run_lamports": -3_000_000, "balances_source": "rpc",
+        "open_positions_in_database": 0, "token_balances": {},
+    }  # fmt: skip
+    lines = summary_mod.format_summary(summary).splitlines()
+    assert "realised PnL this run: -0.003000000 SOL" in lines
+    assert (
+        "realised PnL this run: +1.25 USDC (1 positions quoted in it; their fees and rent are "
+        "in SOL above)" in lines
+    )

@@ -396,12 +396,25 @@ class Crash(BaseException):
     """The process dies here: no handler of the bot runs, not even a shielded save."""
 
 
-async def crash_first_run(h: Harness) -> None:
-    """Run the harness's bot until a hook raises ``Crash``."""
+def crash_after_buy_sent(h: Harness) -> list[BuyOrder]:
+    """The process dies right after the BUY's send: the list gets that BUY."""
+    sent: list[BuyOrder] = []
+
+    def die(order: BuyOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    h.buyer.after = die
+    return sent
+
+
+async def crash_first_run(h: Harness, launch: Callable[[], Awaitable[Any]] | None = None) -> None:
+    """Run the harness's bot until a hook raises ``Crash`` (``launch``: the coin it sees,
+    ``h.launch`` by default)."""
     try:
         async with trio.open_nursery() as first:
             await first.start(h.bot.trader.run)
-            await h.launch()
+            await (launch or h.launch)()
             await trio.sleep_forever()
     except* Crash:
         pass

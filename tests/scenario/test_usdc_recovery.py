@@ -11,7 +11,13 @@ import trio
 from solders.keypair import Keypair
 from solders.signature import Signature
 
-from tests.scenario.harness import USDC, Crash, Harness, running_bot
+from tests.scenario.harness import (
+    USDC,
+    Harness,
+    crash_after_buy_sent,
+    crash_first_run,
+    running_bot,
+)
 from tests.scenario.test_recovery_reconcile import send_by_hand
 from tests.scenario.test_usdc import USDC_CONFIG, assert_usdc_books
 from trio_trader.app import Bot, build_bot
@@ -19,7 +25,7 @@ from trio_trader.config import parse_config
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.curve import FeeRates, Reserves, max_sol_cost, quote_buy_for_sol
-from trio_trader.trading.orders import BuyOrder, OrderState
+from trio_trader.trading.orders import OrderState
 
 CONFIG: dict[str, Any] = {
     **USDC_CONFIG,
@@ -45,25 +51,13 @@ async def run_until_closed(h: Harness, count: int) -> Bot:
 async def test_usdc_buy_that_landed_while_the_bot_was_down_is_booked_and_sold(
     tmp_path: Path,
 ) -> None:
-    sent: list[BuyOrder] = []
-
-    def die(order: BuyOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
         async with running_bot(
             tmp_path, config=CONFIG, wallet=Keypair(), start=False, slot_time=FAST_SLOT,
             funding_usdc=100 * USDC,
         ) as h:  # fmt: skip
-            h.buyer.after = die
-            try:
-                async with trio.open_nursery() as first:
-                    await first.start(h.bot.trader.run)
-                    await h.launch_usdc()
-                    await trio.sleep_forever()
-            except* Crash:
-                pass
+            sent = crash_after_buy_sent(h)
+            await crash_first_run(h, h.launch_usdc)
             signature = Signature.from_string(sent[0].signature or "")
             await h.wait_until(lambda: _landed(h, signature))
             assert h.wallet_usdc_change() < 0  # the BUY paid in USDC while nobody looked

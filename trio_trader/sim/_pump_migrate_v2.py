@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import addresses as A
+from trio_trader.pump._account_meta import r, w, ws
 from trio_trader.pump._borsh import anchor_discriminator
 from trio_trader.pump.amm import addresses as AA
 
@@ -54,17 +55,10 @@ def migrate_v2_instruction(
     curve = A.bonding_curve_pda(mint)
     lp_mint = AA.lp_mint_pda(pool)
     ata = A.associated_token_address
-
-    def w(key: Pubkey, signer: bool = False) -> AccountMeta:
-        return AccountMeta(key, signer, True)
-
-    def r(key: Pubkey) -> AccountMeta:
-        return AccountMeta(key, False, False)
-
     accounts = [
         r(A.GLOBAL), w(withdraw_authority), r(mint), r(quote_mint), w(curve),
         w(ata(curve, mint, base_token_program)), w(ata(curve, quote_mint, quote_token_program)),
-        w(user, signer=True), r(A.SYSTEM_PROGRAM_ID), r(A.PUMP_AMM_PROGRAM_ID), w(pool),
+        ws(user), r(A.SYSTEM_PROGRAM_ID), r(A.PUMP_AMM_PROGRAM_ID), w(pool),
         w(authority), w(ata(authority, mint, base_token_program)),
         w(ata(authority, quote_mint, quote_token_program)), r(AA.GLOBAL_CONFIG), w(lp_mint),
         w(ata(authority, lp_mint, TOKEN_2022_PROGRAM)), w(ata(pool, mint, base_token_program)),

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.scenario.harness import USDC, Harness, running_bot
 from tests.scenario.test_money import hold_buy_confirmation
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.addresses import USDC_MINT
+from trio_trader.pump.curve import Reserves, sell_proceeds
 from trio_trader.pump.events import TradeEvent, parse_logs
 from trio_trader.trading.orders import VENUE_CURVE_V2, Order, OrderState
 from trio_trader.trading.position import Position
@@ -234,3 +236,41 @@ async def test_usdc_buy_the_wallet_cannot_pay_in_usdc_is_not_sent(tmp_path: Path
             assert h.bot.trader.stats.buys_sent == 0
             assert h.wallet_usdc_change() == 0
             assert h.wallet_sol_change() == 0
+
+
+async def test_positions_shows_a_held_usdc_coin_in_usdc_and_sell_closes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``positions --config`` marks a USDC coin in USDC (never as SOL), and the operator's
+    ``sell`` sells it like any other, the books exact in both units."""
+    from tests.test_control import command, one_active, serve
+
+    config = {**USDC_CONFIG, "exits": {"never_sell": True}}
+    db = tmp_path / "bot.db"
+    with trio.fail_after(40):
+        async with running_bot(tmp_path, config=config, db=db, funding_usdc=100 * USDC) as h:
+            await serve(h)
+            mint = await h.launch_usdc()
+            await h.wait_until(lambda: one_active(h))
+            (position,) = await h.positions()
+            toml = tmp_path / "bot.toml"
+            toml.write_text(f'[rpc]\nendpoints = ["{h.sim.rpc_url}"]\n[db]\npath = "{db}"\n')
+            capsys.readouterr()
+            assert await command("positions", "--config", str(toml), "--json") == 0
+            (row,) = json.loads(capsys.readouterr().out)
+            curve = h.sim.ledger.bonding_curve(mint)
+            assert curve is not None
+            assert position.token_amount
+            assert position.entry_cost
+            value = sell_proceeds(position.token_amount, Reserves.of(curve))
+            assert row["quote"] == "USDC"
+            assert row["unrealized_pnl_quote_units"] == value - position.entry_cost < 0
+            assert row["unrealized_pnl_lamports"] is None  # never a USDC amount as SOL
+            assert row["current_price_quote"].endswith(" USDC")
+            assert await command("positions", "--config", str(toml)) == 0
+            assert " USDC" in capsys.readouterr().out  # the table's price and PnL
+            assert await command("sell", "--position", "1", "--db", str(db)) == 0
+            await h.wait_until(lambda: h.settled(1))
+            (closed,) = await h.assert_books_balance()
+            assert (closed.status, closed.exit_reason) == ("closed", "manual")
+            assert_usdc_books(h, closed)

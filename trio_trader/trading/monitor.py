@@ -111,13 +111,8 @@ class SellStats:
 
 
 def _pnl_text(position: Position) -> str:
-    """``"+0.012000000 SOL (+24.0 %)"``: the realised PnL, as a share of the BUY's cost."""
-    pnl = position.realized_pnl_lamports
-    if pnl is None:
-        return "unknown until the BUY is resolved"
-    text = f"{pnl / 1_000_000_000:+.9f} SOL"  # display only: the int is in the database
-    base = position.pnl_base
-    return f"{text} ({100 * pnl / base:+.1f} %)" if base else text
+    """``"+0.012000000 SOL (+24.0 %)"`` (a USDC coin's in USDC, its fees in SOL apart)."""
+    return position.pnl_text()
 
 
 def _keys(position: Position) -> dict[str, object]:

@@ -234,12 +234,12 @@ class UniversalTrader:
                 self.stats.filtered += 1
                 log.info("skip %s: %s", info.display_name, reason)
                 continue
-            if not info.is_sol_quoted:
-                # Legacy buy/sell cannot trade such a coin at all, and a v2 BUY would be
-                # paid in that mint: budgets, limits and PnL here are all in lamports.
+            refused = self.buyer.refusal(info)
+            if refused is not None:
+                # A token quote needs v2 and a budget in that token (trade.quote_mints);
+                # a custom quote mint is never traded.
                 self.stats.skipped_quote += 1
-                log.info("skip %s: quoted in %s, not SOL (only SOL-quoted coins are traded)",
-                         info.display_name, info.quote_mint)  # fmt: skip
+                log.info("skip %s: %s", info.display_name, refused)
                 continue
             if info.mint in self.position_tasks:
                 continue

@@ -194,12 +194,13 @@ def _decode_planned(
 
 
 # The invoke-stack scan reads every log line of every notification, so what it does per line
-# is cached: the lines that move the stack ("Program <id> invoke [n]", "... success") are the
-# same few strings transaction after transaction. A line is classified the way a split into
-# four words would classify it (the reference this scan is held to in the tests); lines that
-# cannot move the stack (no " invoke [", " success", " failed:") are skipped before that and
-# never cached, so the varying ones ("consumed N of M compute units", logs) do not churn it.
-# The cache is bounded: full, it starts again empty.
+# is cached: most lines ("Program <id> invoke [n]", "... success", "Program log: Instruction:
+# Buy") are the same strings transaction after transaction. A line is classified the way a
+# split into four words would classify it (the reference this scan is held to in the tests);
+# a line that cannot move the stack (no " invoke [", " success", " failed:") is known to be
+# skipped before any split. The cache is bounded in entries (full, it starts again empty) and
+# in line length, so varying lines ("consumed N of M compute units") or hostile ones cost at
+# most one classification each and a bounded amount of memory.
 
 _SKIP, _DATA, _PUSH, _POP = 0, 1, 2, 3
 _LineOp = tuple[int, str, int | None]  # (kind, program, depth: None = one deeper)
@@ -207,6 +208,7 @@ _SKIP_OP: _LineOp = (_SKIP, "", None)
 _DATA_OP: _LineOp = (_DATA, "", None)
 _LINE_OPS: dict[str, _LineOp] = {}
 _LINE_OPS_MAX = 4096
+_LINE_CACHED_MAX = 200  # characters: longer lines are classified every time
 
 
 def _line_op(line: str) -> _LineOp:
@@ -242,13 +244,13 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
         op = ops.get(line)
         if op is None:
             op = _line_op(line)
-            if op[0] > _DATA:  # a stack line: worth remembering
+            if op is not _DATA_OP and len(line) <= _LINE_CACHED_MAX:
                 if len(ops) >= _LINE_OPS_MAX:
                     ops.clear()
                 ops[line] = op
-        kind = op[0]
-        if kind == _SKIP:
+        if op is _SKIP_OP:
             continue
+        kind = op[0]
         if kind == _DATA:
             if stack and stack[-1] == program_id:
                 found.append(line)

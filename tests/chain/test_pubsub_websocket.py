@@ -1,8 +1,8 @@
 """The pubsub client's own WebSocket connection (`chain.websocket`) against raw-byte servers.
 
-Each test's server is a plain Trio TCP handler that does the upgrade by hand and then writes
-exactly the frames the test names (fragmented, interleaved with pings, masked when they must
-not be, announced past the size limit ...) and reads back what the client sends, unmasked.
+Each test's server is a plain Trio TCP handler that writes exactly the frames the test names
+(fragmented, interleaved with pings, masked when they must not be, announced past the size
+limit ...) and reads what the client sends with wsproto, another implementation of the protocol.
 Real sockets on 127.0.0.1, every wait bounded by `trio.fail_after`.
 """
 
@@ -19,6 +19,16 @@ from functools import partial
 import attrs
 import pytest
 import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    CloseConnection,
+    Event,
+    Ping,
+    Pong,
+    Request,
+    TextMessage,
+)
 
 from tests.chain.fakes import FakePubsubServer, logs_item
 from trio_trader.chain import PubsubClient
@@ -45,53 +55,52 @@ def frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None =
 
 
 class Peer:
-    """The server's side of one connection: reads the client's masked frames."""
+    """The server's side of one connection, read by wsproto (an independent parser, which also
+    insists that client frames are masked); what the server writes is raw `frame` bytes."""
 
-    def __init__(self, stream: trio.SocketStream, buffer: bytes) -> None:
+    def __init__(self, stream: trio.SocketStream, ws: WSConnection) -> None:
         self.stream = stream
-        self.buffer = bytearray(buffer)
-
-    async def _need(self, size: int) -> None:
-        while len(self.buffer) < size:
-            data = await self.stream.receive_some(65536)
-            if not data:
-                raise EOFError
-            self.buffer += data
+        self.ws = ws
+        self.events: list[Event] = []
+        self.text = ""
 
     async def next_frame(self) -> tuple[int, bytes]:
-        """(opcode, payload) of the client's next frame, which must be final and masked."""
-        await self._need(2)
-        assert self.buffer[0] & 0x80, "the client fragments nothing"
-        assert self.buffer[1] & 0x80, "a client frame must be masked"
-        opcode, size, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
-        if size >= 126:
-            extra = 2 if size == 126 else 8
-            await self._need(2 + extra)
-            size = int.from_bytes(self.buffer[2 : 2 + extra], "big")
-            at += extra
-        await self._need(at + 4 + size)
-        key = self.buffer[at : at + 4]
-        body = bytes(b ^ key[i % 4] for i, b in enumerate(self.buffer[at + 4 : at + 4 + size]))
-        del self.buffer[: at + 4 + size]
-        return opcode, body
+        """(opcode, payload) of the client's next message or control frame."""
+        while True:
+            while not self.events:
+                data = await self.stream.receive_some(65536)
+                if not data:
+                    raise EOFError
+                self.ws.receive_data(data)
+                self.events.extend(self.ws.events())
+            event = self.events.pop(0)
+            if isinstance(event, Ping):
+                return 9, bytes(event.payload)
+            if isinstance(event, Pong):
+                return 10, bytes(event.payload)
+            if isinstance(event, CloseConnection):
+                return 8, struct.pack("!H", event.code) + event.reason.encode()
+            assert isinstance(event, TextMessage), event
+            self.text += event.data
+            if event.message_finished:
+                text, self.text = self.text, ""
+                return 1, text.encode()
 
 
-async def _accept(stream: trio.SocketStream, reply_headers: bytes) -> bytes:
-    request = b""
-    while b"\r\n\r\n" not in request:
-        request += await stream.receive_some(4096)
-    head, _, rest = request.partition(b"\r\n\r\n")
-    key = next(
-        line.split(b":", 1)[1].strip()
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"sec-websocket-key:")
-    )
-    accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-    await stream.send_all(
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept + b"\r\n" + reply_headers + b"\r\n"
-    )
-    return rest
+async def _accept(stream: trio.SocketStream, extra_headers: list[tuple[bytes, bytes]]) -> Peer:
+    ws = WSConnection(ConnectionType.SERVER)
+    events: list[Event] = []
+    while not events:
+        ws.receive_data(await stream.receive_some(4096))
+        events.extend(ws.events())
+    request = events.pop(0)
+    assert isinstance(request, Request), request
+    assert request.extensions == []  # we offer none
+    assert request.subprotocols == []
+    await stream.send_all(ws.send(AcceptConnection(extra_headers=extra_headers)))
+    peer = Peer(stream, ws)
+    peer.events = events
+    return peer
 
 
 @attrs.define
@@ -100,14 +109,16 @@ class Served:
     done: trio.Event  # the handler of the (first) connection returned
 
 
-async def serve(nursery: trio.Nursery, handler: Handler, reply_headers: bytes = b"") -> Served:
+async def serve(
+    nursery: trio.Nursery, handler: Handler, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> Served:
     """Serve `handler` after an accepted upgrade."""
     done = trio.Event()
 
     async def on_connection(stream: trio.SocketStream) -> None:
         try:
             async with stream:
-                peer = Peer(stream, await _accept(stream, reply_headers))
+                peer = await _accept(stream, extra_headers or [])
                 with _quiet():
                     await handler(stream, peer)
         finally:
@@ -317,7 +328,8 @@ async def test_an_extension_we_did_not_offer_is_refused(nursery: trio.Nursery) -
     async def handler(stream: trio.SocketStream, peer: Peer) -> None:
         await trio.sleep_forever()
 
-    served = await serve(nursery, handler, b"Sec-WebSocket-Extensions: permessage-deflate\r\n")
+    extension = [(b"Sec-WebSocket-Extensions", b"permessage-deflate")]
+    served = await serve(nursery, handler, extension)
     with trio.fail_after(10), pytest.raises(HandshakeError, match="extensions"):
         async with client_for(served.port):
             pass  # pragma: no cover - the handshake fails

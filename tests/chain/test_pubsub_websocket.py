@@ -79,7 +79,7 @@ class Peer:
             if isinstance(event, Pong):
                 return 10, bytes(event.payload)
             if isinstance(event, CloseConnection):
-                return 8, struct.pack("!H", event.code) + event.reason.encode()
+                return 8, struct.pack("!H", event.code) + (event.reason or "").encode()
             assert isinstance(event, TextMessage), event
             self.text += event.data
             if event.message_finished:

@@ -115,15 +115,19 @@ async def run_listener(
     async with listener.subscription() as sub:
         task_status.started()
         # any async iterator of items works (tests feed plain generators): no draining then
-        drain: Callable[[], Any] | None = getattr(sub, "receive_nowait", None)
+        drain: Callable[[], Any] = getattr(sub, "receive_nowait", _nothing_queued)
         async for item in sub:
             _handle_safely(listener, item, on_token, on_price)
-            for _ in range(BATCH - 1 if drain is not None else 0):
+            for _ in range(BATCH - 1):
                 try:
-                    queued = drain()  # type: ignore[misc]
+                    queued = drain()
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break  # nothing queued; or the end, which the iterator reports
                 _handle_safely(listener, queued, on_token, on_price)
+
+
+def _nothing_queued() -> Any:
+    raise trio.WouldBlock
 
 
 def _handle_safely(

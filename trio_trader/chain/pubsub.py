@@ -55,7 +55,10 @@ logger = logging.getLogger(__name__)
 _UNSUBSCRIBE_GRACE = 2.0  # seconds a leaving consumer may spend telling the server
 _MESSAGE_TOO_BIG = 1009  # RFC 6455 close code: our answer to an oversize message
 _RECEIVE_BYTES = 64 * 1024  # a pump logs notification is 3.5-8 KiB: many per read
-_BATCH = 64  # messages dispatched between two checkpoints (a read can hold hundreds)
+#: messages dispatched between two checkpoints (a read can hold hundreds). Equal to what the
+#: listener drains per turn (`listeners.logs.BATCH`): the reader then never outruns a
+#: consumer that keeps up by the scheduler's turns alone (each runs once per turn)
+_BATCH = 16
 
 
 @attrs.define(eq=False)

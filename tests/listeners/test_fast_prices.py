@@ -10,6 +10,7 @@ drains a burst per turn must lose and reorder nothing.
 from __future__ import annotations
 
 import base64
+import json
 
 import attrs
 import pytest
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
 from tests.chain.fakes import FakePubsubServer
+from tests.chain.hostile import notification_text
+from tests.chain.test_pubsub_websocket import Peer, frame, serve
 from trio_trader.chain import PubsubClient
 from trio_trader.listeners import logs as logs_module
 from trio_trader.listeners.decode import decode_transaction, price_from_event_bytes
@@ -182,3 +185,40 @@ async def test_the_listener_drains_a_burst_in_order_across_batches(
     assert [p.slot for p in prices] == list(range(count))
     assert client.stats.dropped == 0
     assert listener.stats.prices == count
+
+
+async def test_a_burst_in_one_write_is_not_dropped_by_a_listener_that_keeps_pace(
+    nursery: trio.Nursery,
+) -> None:
+    """1,000 notifications in one TCP write, a queue of only two listener turns: the reader
+    dispatches no more per turn than the listener drains per turn, so nothing is dropped."""
+    count = 1000
+
+    async def handler(stream: trio.SocketStream, peer: Peer) -> None:
+        _, hello = await peer.next_frame()
+        reply = {"jsonrpc": "2.0", "id": json.loads(hello)["id"], "result": 1}
+        await stream.send_all(frame(1, json.dumps(reply).encode()))
+        await trio.sleep(0.2)  # the listener is in its loop (its start-up is not the point)
+        burst = b"".join(
+            frame(1, notification_text(1, json.dumps(logs_item(n)).encode()).encode())
+            for n in range(count)
+        )
+        await stream.send_all(burst)
+        await trio.sleep_forever()
+
+    served = await serve(nursery, handler)
+    client = PubsubClient(
+        f"ws://127.0.0.1:{served.port}/", seed=5, queue_size=2 * logs_module.BATCH
+    )
+    await nursery.start(client.run)
+    listener = LogsListener(client)
+    await nursery.start(listener.run, lambda token: None, lambda price: None)
+    with trio.fail_after(10):
+        while listener.stats.notifications + client.stats.dropped < count:
+            await trio.sleep(0.01)
+    assert client.stats.dropped == 0
+    assert listener.stats.notifications == count
+
+
+def logs_item(n: int) -> dict[str, object]:
+    return {"context": {"slot": n}, "value": {"signature": f"s{n}", "err": None, "logs": []}}

@@ -176,3 +176,17 @@ def test_bot_task_profiler_profiles_only_the_bots_tasks_on_the_path(bench: Modul
     assert "on_path_work" in profiled
     assert "off_path_work" not in profiled  # excluded subtree of the bot
     assert "outsider_work" not in profiled  # not the bot's task at all
+
+
+async def test_feed_run_routes_every_event_to_its_position(bench: ModuleType) -> None:
+    with trio.fail_after(60):  # a mint per event: no price is superseded before it is taken
+        result = await bench.feed_bench.feed_events_per_s(
+            mints=40, count=40, rates=(400.0,), seconds=0.05
+        )
+    for run in (result["max_rate_run"], result["routing_only_run"]):
+        assert run["sent"] == run["decoded"] == run["routed"] == run["taken_by_monitors"] == 40
+        assert run["dropped_by_pubsub"] == 0
+        assert run["cpu_us_per_event"] > 0
+        _assert_summary(run["routing_delay_ms"], 40)
+    assert result["paced"]["400_per_s"]["routing_delay_ms"]["n"] == 20
+    assert "feed events/s" in bench.report.table({"feed_events_per_s": result})

@@ -51,8 +51,8 @@ The 2026-10 program (PROTOCOL.md §0), which this emulates:
   the 2026-10-08 deploy has 151) grows to 166 bytes on its first trade, the trader paying
   the rent difference ``rent_exempt(166) − rent_exempt(old length)`` by a System transfer
   into the curve. Mainnet charged 76,200 lamports for 151 → 166 (15 bytes × 5,080
-  lamports/byte, mainnet's 2026 rent rate); the simulator's rent is Solana's default
-  6,960 lamports/byte (3,480 × 2 years), so here the same growth costs 104,400. New coins
+  lamports/byte, mainnet's 2026 rent rate), and so does the simulator, whose Rent sysvar
+  is mainnet's (:mod:`trio_trader.sim.rent`). New coins
   are created at 166 bytes. Mainnet grew a buy's curve; that a sell grows it too is
   inferred (no real sell on an old curve was captured).
 """

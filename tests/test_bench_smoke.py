@@ -74,7 +74,13 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     _assert_summary(result["buy_to_sell_wire_ms"], 2)
     assert result["dropped"] == 0
     _assert_summary(result["buy_to_sell_landing_slots"], 2)
-    for part in ("buy_send_round_trip", "db_writes_between", "other"):
+    for part in (
+        "buy_send_round_trip",
+        "buy_request_to_node",
+        "node_read_to_buy_reply",
+        "db_writes_between",
+        "other",
+    ):
         _assert_summary(result["breakdown_ms"][part], 2)
     rpc = result["rpc"]
     assert rpc["by_method_per_position"]["sendTransaction"] >= 2  # a BUY and a SELL each

@@ -326,7 +326,10 @@ def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "in_bot": [], "to_sold": [], "wire": [], "slots": [], "confirm_slots": [],
         "db_update": [], "first_sell_failed": 0, "first_sell_overtook": 0,
-        "parts": {"buy_send_round_trip": [], "db_writes_between": [], "other": []},
+        "parts": {
+            "buy_send_round_trip": [], "buy_request_to_node": [], "node_read_to_buy_reply": [],
+            "db_writes_between": [], "other": [],
+        },
     }  # fmt: skip
     parts = out["parts"]
     for mint in mints:
@@ -346,6 +349,9 @@ def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
         if replied is not None:
             between = sum(b - a for a, b in after if a < sells[0].at) * 1e3
             parts["buy_send_round_trip"].append((replied - buys[0].at) * 1e3)
+            if buys_wire:  # the round trip's halves: the bot's write → the node's read → reply
+                parts["buy_request_to_node"].append((buys_wire[0].at - buys[0].at) * 1e3)
+                parts["node_read_to_buy_reply"].append((replied - buys_wire[0].at) * 1e3)
             parts["db_writes_between"].append(between)
             parts["other"].append(total - between - (replied - buys[0].at) * 1e3)
         buy_landed = run.landed_slot(buys[0].signature)

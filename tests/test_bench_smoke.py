@@ -80,6 +80,7 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
         "node_read_to_buy_reply",
         "db_writes_between",
         "other",
+        "other_than_db_writes",
     ):
         _assert_summary(result["breakdown_ms"][part], 2)
     rpc = result["rpc"]
@@ -109,7 +110,7 @@ async def test_zero_hold_comparison_with_mainnet_confirmation(bench: ModuleType)
     ratios = block["ratios_classic_over_pre_confirmation"]
     assert set(ratios) == {
         f"{figure}_{pct}"
-        for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms")
+        for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "without_db_writes")
         for pct in ("p50", "p99")
     }
     table = bench.report.table({"zero_hold": {"mainnet_confirmation": block}})

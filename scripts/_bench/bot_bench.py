@@ -331,46 +331,60 @@ def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
             "db_writes_between": [], "other": [], "other_than_db_writes": [],
         },
     }  # fmt: skip
-    parts = out["parts"]
     for mint in mints:
         buys_wire = wire_sends.get((str(mint), "buy"))
         sells_wire = wire_sends.get((str(mint), "sell"))
         if buys_wire and sells_wire:
             out["wire"].append((sells_wire[0].at - buys_wire[0].at) * 1e3)
         buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
-        if not buys or not sells:
-            continue
-        total = (sells[0].at - buys[0].at) * 1e3
-        out["in_bot"].append(total)
-        after = [(a, b) for m, a, b in run.repo.of(str(mint)) if a >= buys[0].at]
-        if after:  # the position row saying the BUY is out
-            out["db_update"].append((after[0][1] - after[0][0]) * 1e3)
-        replied = run.transport.replied.get(buys[0].index)
-        if replied is not None:
-            between = sum(b - a for a, b in after if a < sells[0].at) * 1e3
-            parts["buy_send_round_trip"].append((replied - buys[0].at) * 1e3)
-            if buys_wire:  # the round trip's halves: the bot's write → the node's read → reply
-                parts["buy_request_to_node"].append((buys_wire[0].at - buys[0].at) * 1e3)
-                parts["node_read_to_buy_reply"].append((replied - buys_wire[0].at) * 1e3)
-            parts["db_writes_between"].append(between)
-            parts["other_than_db_writes"].append(total - between)
-            parts["other"].append(total - between - (replied - buys[0].at) * 1e3)
-        buy_landed = run.landed_slot(buys[0].signature)
-        outcomes = [run.landed(s.signature) for s in sells]
-        first = outcomes[0]
-        if first is not None and first.err is not None:
-            out["first_sell_failed"] += 1
-            out["first_sell_overtook"] += _overtook(first.err)
-        sold = [(s, o) for s, o in zip(sells, outcomes, strict=True) if o and o.err is None]
-        if sold:
-            out["to_sold"].append((sold[0][0].at - buys[0].at) * 1e3)
-        if buy_landed is not None:
-            confirmed = run.confirmed_after(buy_landed[0])
-            if confirmed is not None:
-                out["confirm_slots"].append(confirmed)
-            if sold:
-                out["slots"].append(int(sold[0][1].slot) - buy_landed[0])
+        if buys and sells:
+            _path_parts(run, str(mint), buys[0], sells[0], buys_wire, out)
+            _landings(run, buys[0], sells, out)
     return out
+
+
+def _path_parts(
+    run: BotRun, mint: str, buy: Any, sell: Any, buy_wire: list[Any] | None, out: dict[str, Any]
+) -> None:
+    """BUY request → first SELL request in the bot, split into the BUY's round trip (the
+    bot's write → the node's read → the reply), the row writes between, and the rest."""
+    total = (sell.at - buy.at) * 1e3
+    out["in_bot"].append(total)
+    after = [(a, b) for _, a, b in run.repo.of(mint) if a >= buy.at]
+    if after:  # the position row saying the BUY is out
+        out["db_update"].append((after[0][1] - after[0][0]) * 1e3)
+    replied = run.transport.replied.get(buy.index)
+    if replied is None:
+        return
+    parts = out["parts"]
+    between = sum(b - a for a, b in after if a < sell.at) * 1e3
+    parts["buy_send_round_trip"].append((replied - buy.at) * 1e3)
+    if buy_wire:
+        parts["buy_request_to_node"].append((buy_wire[0].at - buy.at) * 1e3)
+        parts["node_read_to_buy_reply"].append((replied - buy_wire[0].at) * 1e3)
+    parts["db_writes_between"].append(between)
+    parts["other_than_db_writes"].append(total - between)
+    parts["other"].append(total - between - (replied - buy.at) * 1e3)
+
+
+def _landings(run: BotRun, buy: Any, sells: list[Any], out: dict[str, Any]) -> None:
+    """How the first SELL fared, when the SELL that landed left, and the slots between."""
+    buy_landed = run.landed_slot(buy.signature)
+    outcomes = [run.landed(s.signature) for s in sells]
+    first = outcomes[0]
+    if first is not None and first.err is not None:
+        out["first_sell_failed"] += 1
+        out["first_sell_overtook"] += _overtook(first.err)
+    sold = [(s, o) for s, o in zip(sells, outcomes, strict=True) if o and o.err is None]
+    if sold:
+        out["to_sold"].append((sold[0][0].at - buy.at) * 1e3)
+    if buy_landed is None:
+        return
+    confirmed = run.confirmed_after(buy_landed[0])
+    if confirmed is not None:
+        out["confirm_slots"].append(confirmed)
+    if sold:
+        out["slots"].append(int(sold[0][1].slot) - buy_landed[0])
 
 
 async def pre_confirmation_comparison(n: int, timing: str = "next_slot") -> dict[str, Any]:

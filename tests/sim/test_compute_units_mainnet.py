@@ -19,13 +19,12 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 
 from tests.sim.test_ledger import SOL, funded, make_tx
-from tests.sim.test_ledger_amm import PROTOCOL_RECIPIENT, Graduated
+from tests.sim.test_ledger_amm import Graduated
 from tests.sim.test_ledger_pump import Coin
 from tests.sim.test_ledger_pump_v2 import v2_ix
 from trio_trader.pump import addresses as A
 from trio_trader.pump import instructions as I
-from trio_trader.pump.amm.instructions import amm_buy_exact_quote_in
-from trio_trader.sim.clients import unwrap_sol, wrap_sol
+from trio_trader.sim.clients import wrap_sol
 from trio_trader.sim.ledger import ExecutedTransaction
 
 PUMP = str(A.PUMP_PROGRAM_ID)
@@ -84,20 +83,7 @@ def test_pumpswap_trades_cost_what_real_2026_10_trades_cost(pool: Graduated) -> 
     sell = pool.sell(pool.holder, 10**9, 0)
     assert sell.err is None, sell.logs
     assert 80_000 <= _frame_units(sell, AMM) <= 90_000  # mainnet: 85,515
-    user = funded(pool.ledger, 5 * SOL)
-    key, p = pool.pool
-    ix = amm_buy_exact_quote_in(
-        pool_address=key,
-        pool=p,
-        user=user.pubkey(),
-        base_token_program=pool.coin.tp,
-        quote_token_program=A.TOKEN_PROGRAM_ID,
-        protocol_fee_recipient=PROTOCOL_RECIPIENT,
-        spendable_quote_in=SOL // 10,
-        min_base_amount_out=1,
-    )
-    ixs = [*wrap_sol(user.pubkey(), SOL // 10), pool.coin.ata_ix(user), ix]
-    buy = pool.ledger.execute(make_tx([*ixs, unwrap_sol(user.pubkey())], user))
+    buy = pool.buy_exact_quote_in(funded(pool.ledger, 5 * SOL), SOL // 10, 1)
     assert buy.err is None, buy.logs
     assert 78_000 <= _frame_units(buy, AMM) <= 88_000  # mainnet: 82,924
 

@@ -31,7 +31,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench import bot_bench, bot_harness, db_bench, feed_bench, hot_path, report, sim_bench
-from _bench.profiling import BotTaskProfiler, profile_bot
+from _bench.profiling import OFF_BUY_TO_SELL_PATH, BotTaskProfiler, profile_bot
 from _bench.stats import machine, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,6 +181,15 @@ BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
         ),
         lambda r: r["in_bot_ms"]["n"],  # BUYs sent
     ),
+    "zero_hold_pre": (  # only the windows from a BUY request leaving to its SELL leaving
+        lambda size, prof: bot_bench.zero_hold(
+            size["zero_hold"],
+            pre_confirmation=True,
+            faults=bot_bench.timing_faults("mainnet"),
+            window=prof.windowed(OFF_BUY_TO_SELL_PATH),
+        ),
+        lambda r: r["positions"],  # SELLs sent
+    ),
     "detect": (
         lambda size, _: detect_group(size),
         lambda r: sum(
@@ -222,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"groups: {','.join(GROUPS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench.json")
     parser.add_argument(
-        "--profile", choices=(*GROUPS, "detect_fast"), help="cProfile one group instead"
+        "--profile",
+        choices=(*GROUPS, "detect_fast", "zero_hold_pre"),
+        help="cProfile one group instead",
     )
     parser.add_argument(
         "--httpx-send",

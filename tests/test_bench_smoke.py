@@ -170,6 +170,13 @@ def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: Modul
     assert "parse_logs" in text  # the create's logs, decoded on the path
 
 
+def test_zero_hold_profile_covers_the_path_from_each_buy_to_its_sell(bench: ModuleType) -> None:
+    text = bench.profile("zero_hold_pre", {"zero_hold": 2})
+    assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap
+    assert "_send_sell" in text  # the monitor's SELL, on the path
+    assert "update_position" in text  # the row written when the BUY is out, on the path
+
+
 def _spin(seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:

@@ -16,6 +16,7 @@ the samples asked for but not measured (no BUY or SELL seen on the wire in time)
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -29,6 +30,7 @@ from trio_trader.trading.orders import OrderState
 
 from .bot_harness import BotRun, running_bot
 from .profiling import BotTaskProfiler
+from .recorder import decode_sent
 from .stats import ratio, summarize
 from .txs import SOL
 
@@ -245,6 +247,23 @@ def timing_faults(timing: str) -> Faults:
     )
 
 
+def _profile_buy_to_sell(run: BotRun, profiler: BotTaskProfiler) -> None:
+    """Open ``profiler``'s window at a position's first BUY request, close it at a SELL's."""
+    bought: set[str | None] = set()
+
+    def on_request(at: float, body: bytes) -> None:
+        if b'"sendTransaction"' not in body:
+            return
+        sent = decode_sent(at, json.loads(body)["params"])
+        if sent.side == "buy" and sent.mint not in bought:  # not a rebroadcast
+            bought.add(sent.mint)
+            profiler.open_window()
+        elif sent.side == "sell":
+            profiler.close_window()
+
+    run.transport.on_request = on_request
+
+
 def _overtook(err: object) -> bool:
     """A SELL that failed because its BUY had not landed: the wallet's token account
     did not exist yet (3012 AccountNotInitialized, see ``sim.pump_program``)."""
@@ -258,10 +277,13 @@ async def zero_hold(
     spacing: float = 0.15,
     loaded: bool = False,
     faults: Faults | None = None,
+    window: BotTaskProfiler | None = None,
 ) -> dict[str, Any]:
     """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position.
 
     ``faults``: the node's confirmation timing (``timing_faults``; default ``next_slot``).
+    ``window``: that profiler runs only from each position's BUY request leaving to its
+    first SELL request leaving (``--profile zero_hold_pre``).
     """
     config = {
         "trade": {
@@ -274,6 +296,8 @@ async def zero_hold(
     seed = 34 if pre_confirmation else 35
     async with running_bot(config, seed=seed, loaded=loaded, faults=faults) as run:
         trader = run.bot.trader
+        if window is not None:
+            _profile_buy_to_sell(run, window)
         await trio.sleep(0.5)
         http_before = len(run.transport.requests)
         ws_before = trader.pubsub.stats.messages_sent

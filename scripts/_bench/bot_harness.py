@@ -39,7 +39,7 @@ from trio_trader.pump.addresses import PUMP_PROGRAM_ID, associated_token_address
 from trio_trader.pump.curve import Reserves, max_sol_cost, quote_buy_for_sol
 from trio_trader.pump.events import encode_event
 from trio_trader.sim import Faults, SimNode, open_sim
-from trio_trader.sim._node_types import SlotEvent, TxEvent
+from trio_trader.sim._node_types import TxEvent
 from trio_trader.store import open_repository
 
 from .feed_server import template_logs
@@ -110,7 +110,7 @@ class BotRun:
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
-    #: slot → the newest confirmed slot when it was produced (``track_confirmations``)
+    #: slot → the newest confirmed slot as it was produced (``track_confirmations``)
     confirmed_tips: dict[int, int] = attrs.field(factory=dict)
     _count: int = 0
     _reads_seen: int = 0
@@ -179,13 +179,17 @@ class BotRun:
             return None
         return int(executed.slot), executed.err is None
 
-    async def track_confirmations(self) -> None:
-        """Note the confirmed tip as each slot is produced (runs until cancelled)."""
+    def track_confirmations(self) -> None:
+        """Note the confirmed tip as each slot is produced, in the node's own slot step (a
+        watcher task could lag behind the node on a busy loop and note a later tip)."""
         node = self.sim.node
-        with node.watch() as events:
-            async for event in events:
-                if isinstance(event, SlotEvent):
-                    self.confirmed_tips[event.slot] = node.commitment_slot("confirmed")
+        advance = node._advance_slot
+
+        def advance_and_note() -> None:
+            advance()
+            self.confirmed_tips[node.slot] = node.commitment_slot("confirmed")
+
+        node._advance_slot = advance_and_note  # type: ignore[method-assign]
 
     def confirmed_after(self, slot: int) -> int | None:
         """Slots from ``slot`` to the first slot produced with ``slot`` confirmed."""
@@ -333,11 +337,11 @@ async def running_bot(
                     sim=sim, bot=bot, transport=transport, repo=timing, creator=creator,
                     whale=whale, wire=wire,
                 )  # fmt: skip
+                run.track_confirmations()
                 with record_bot_reads(run.reads):
                     try:
                         async with trio.open_nursery() as nursery:
                             await nursery.start(bot.trader.run)
-                            nursery.start_soon(run.track_confirmations)
                             if loaded:
                                 run.feed = BackgroundFeed(sim.node)
                                 nursery.start_soon(run.feed.run)

@@ -39,8 +39,9 @@ Choices where the real program is not documented:
   3012 AccountNotInitialized on ``associated_user``.
 * The buyback fee (``Global.buyback_basis_points``, 0 at genesis) is carved out of the
   protocol fee, and a new creator vault's rent is paid by the trader.
-* Compute units of the program's own work are fixed per instruction (see ``_CU``); CPIs
-  add what the real programs consumed.
+* Compute units of the program's own work are fixed per instruction (see ``_CU``,
+  calibrated on mainnet: legacy on real trades, v2 on mainnet simulations); CPIs add what
+  the real programs consumed.
 
 The 2026-10 program (PROTOCOL.md §0), which this emulates:
 
@@ -51,8 +52,8 @@ The 2026-10 program (PROTOCOL.md §0), which this emulates:
   the 2026-10-08 deploy has 151) grows to 166 bytes on its first trade, the trader paying
   the rent difference ``rent_exempt(166) − rent_exempt(old length)`` by a System transfer
   into the curve. Mainnet charged 76,200 lamports for 151 → 166 (15 bytes × 5,080
-  lamports/byte, mainnet's 2026 rent rate); the simulator's rent is Solana's default
-  6,960 lamports/byte (3,480 × 2 years), so here the same growth costs 104,400. New coins
+  lamports/byte, mainnet's 2026 rent rate), and so does the simulator, whose Rent sysvar
+  is mainnet's (:mod:`trio_trader.sim.rent`). New coins
   are created at 166 bytes. Mainnet grew a buy's curve; that a sell grows it too is
   inferred (no real sell on an old curve was captured).
 """
@@ -100,15 +101,18 @@ __all__ = ["process"]
 
 # The program's own work, CPIs excluded: real 2026-10-05 trades consumed 74,110 (buy) and
 # 54,733 (sell) CU in total, of which the fee, token, System and event CPIs took 8,686 and
-# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter). The v2 ones are assumed to
-# cost the same as their legacy twins (not measured), migrate like a create.
+# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter). The v2 ones cost more: mainnet
+# simulations (chainstacklabs/pumpfun-bonkfun-bot 02343b7, 2026-07-28) measured ~125k for a
+# Token-2022 buy_v2 transaction that also creates the token account, i.e. a frame of ~107k,
+# and ~85k for a sell_v2 frame; buy_exact_quote_in_v2 is assumed 2,000 above buy_v2, as
+# legacy buy_exact_sol_in is above buy. migrate costs like a create.
 _CU = {
     "buy": 65_000,
     "buy_exact_sol_in": 67_000,
     "sell": 46_500,
-    "buy_v2": 65_000,
-    "buy_exact_quote_in_v2": 67_000,
-    "sell_v2": 46_500,
+    "buy_v2": 99_000,
+    "buy_exact_quote_in_v2": 101_000,
+    "sell_v2": 77_000,
     "create": 60_000,
     "create_v2": 70_000,
     "migrate": 70_000,

@@ -5,6 +5,10 @@ before this schema existed) things may have happened that the rows do not say; e
 step below brings the rows in line with the ledger, exact to the lamport where the chain
 tells the amounts, and writes every change before any position task starts:
 
+0. **After an unclean end** (the store's ``begin_session``: the last run did not close
+   its database, so rows of orders it sent may be missing), wait until every transaction
+   it could have sent has landed or expired (``trading/horizon.py``), so that the steps
+   below see all of them.
 1. **Unresolved orders that landed.** Each PENDING/SENT order's signature is looked up
    with ``getTransaction`` (which, unlike the status cache, remembers old transactions).
    Found → booked CONFIRMED or FAILED from the transaction itself, so a BUY or SELL that
@@ -66,6 +70,7 @@ from trio_trader.pump.errors import error_from_transaction_err
 from trio_trader.store import Repository
 from trio_trader.trading import wallet_scan
 from trio_trader.trading.booking import pump_sol, wallet_sol_change
+from trio_trader.trading.horizon import wait_until_sent_expired
 from trio_trader.trading.monitor import save
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
 from trio_trader.trading.position import Position
@@ -93,6 +98,8 @@ class ReconcileReport:
     rows_adopted: int = 0
     rows_deferred: int = 0
     history_bound_hit: bool = False
+    #: after an unclean end: the block height waited past first (``trading/horizon.py``)
+    waited_for_height: int | None = None
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -111,6 +118,8 @@ class Reconciler:
 
     async def run(self, positions: list[Position]) -> list[Position]:
         """Reconcile; returns the positions to resume (``positions`` updated, plus new ones)."""
+        if await self.repo.begin_session():  # the last run died: rows may be missing
+            self.report.waited_for_height = await wait_until_sent_expired(self.rpc)
         await self._resolve_landed(positions)
         for position in positions:
             if position.is_open:

@@ -15,10 +15,12 @@ step by step::
 
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
-already holding the signed BUY, just before the send (one SQLite commit on the detection
-path, the same count as the seed's, see ``docs/benchmarks.md``). A crash then leaves either
-no row and nothing sent, or the signature that recovery confirms (or rebroadcasts until its
-blockhash expires) — no waiting out the blockhash and guessing from the wallet.
+already holding the signed BUY, queued to the store's writer just before the send: the
+commit (and its fsync) happens in the writer thread, off the detection path. A crash
+after the commit leaves the signature that recovery confirms; a crash before it leaves no
+row, and start-up reconciliation adopts the BUY from the wallet's history once it has
+landed or expired (the store's ``begin_session`` tells it the last run died). If the
+repository failed, no new BUY is sent (``DatabaseFailed``); open positions keep selling.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the intake
 before the task starts, so two tokens arriving together cannot both slip past the
@@ -45,7 +47,7 @@ from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import NewToken, PriceUpdate
-from trio_trader.store import Repository
+from trio_trader.store import Repository, RepositoryFailed
 from trio_trader.trading.exits import ExitReason, ExitRules
 from trio_trader.trading.feed import TradeFeed
 from trio_trader.trading.funds import WalletFunds
@@ -73,6 +75,10 @@ CRASH_RETRY_MAX = 60.0
 
 class CannotPay(TradeError):
     """The wallet cannot pay a BUY at its worst cost on top of the BUYs in flight."""
+
+
+class DatabaseFailed(TradeError):
+    """The repository failed a write: no new BUY is sent (open positions still sell)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -300,14 +306,21 @@ class UniversalTrader:
                     f"the wallet cannot pay this BUY and its fees and rent "
                     f"({self.funds.available} lamports available)"
                 )
-            # The row is inserted with its signed (PENDING) BUY in one write, just before
-            # the send: one commit on the detection path instead of two, and a crash at any
-            # point leaves either no row and nothing sent, or the signature to confirm.
-            # Written from a copy: if the write fails, the live position must not name a
-            # BUY that is not on disk (it would be resumed, i.e. sent, after the error).
+            # The row is inserted with its signed (PENDING) BUY in one write, queued just
+            # before the send: the commit happens in the store's writer, off this path. A
+            # crash before it reaches disk loses the row of a BUY that may land; start-up
+            # reconciliation adopts it from the wallet's history (store/_repository.py).
+            # Written from a copy: if the insert is refused, the live position must not
+            # name a BUY that was never queued (it would be resumed, i.e. sent).
             staged = attrs.evolve(position)
             staged.update_from_buy_order(order)
-            await self.repo.insert_position(staged)
+            try:
+                await self.repo.insert_position(staged)
+            except RepositoryFailed as exc:
+                self.stop_buying()
+                log.error("no new BUYs: the database failed (%s); open positions keep "
+                          "selling; restart the bot once the disk is fixed", exc)  # fmt: skip
+                raise DatabaseFailed(str(exc)) from exc
             position.id, position.created_at = staged.id, staged.created_at
             position.update_from_buy_order(order)
             if self.funds is not None:

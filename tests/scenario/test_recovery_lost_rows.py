@@ -1,0 +1,280 @@
+"""A crash before a sent order's row reaches the disk loses nothing: the ledger fills it in.
+
+The store commits in its writer thread, off the send path, so a killed bot may have sent
+an order whose row was still queued. Here that instant is made exact: the writer is held
+(``repo.writer.hold()``) just before the send, the order goes out, ``Crash`` unwinds the
+bot, and the writer is abandoned (its queue dropped, as ``kill -9`` drops it). The order is
+held back by the simulator (``SEND_DELAY``) so it lands only AFTER the next bot started:
+that bot finds the last run's session mark, waits until everything the dead run could have
+sent has landed or expired (``trading/horizon.py``), and start-up reconciliation books it
+from the wallet's history. The books then match the ledger to the lamport, no tokens are
+left, and no mint is bought (or sold) twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import trio
+from solders.signature import Signature
+
+from tests.scenario.harness import RECOVERY_CONFIG, Crash, Harness, crash_first_run, running_bot
+from trio_trader.app import Bot, build_bot
+from trio_trader.config import parse_config
+from trio_trader.store import open_repository
+from trio_trader.trading.orders import BuyOrder, SellOrder
+
+FAST_SLOT = 0.01
+#: seconds the simulator holds the lost order back: it lands after the restart
+SEND_DELAY = 0.6
+CONFIG = RECOVERY_CONFIG
+
+
+def on_disk(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def delay_sends(h: Harness, seconds: float) -> None:
+    h.sim.faults.latency_min = h.sim.faults.latency_max = seconds
+
+
+@asynccontextmanager
+async def next_run(h: Harness, db: Path) -> AsyncIterator[Bot]:
+    """The bot's next life: a new repository (its own writer) on the same file and wallet,
+    started (reconciliation done), stopped when the block ends."""
+    delay_sends(h, 0.0)
+    async with open_repository(db) as repo:
+        h.repo = repo
+        bot = await build_bot(
+            parse_config(CONFIG, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
+            ws_url=h.sim.ws_url,
+        )  # fmt: skip
+        async with trio.open_nursery() as nursery:
+            await nursery.start(bot.trader.run)
+            yield bot
+            nursery.cancel_scope.cancel()
+
+
+def landed(h: Harness, signature: str | None) -> bool:
+    assert signature is not None
+    executed = h.sim.node.transaction(Signature.from_string(signature))
+    return executed is not None and executed.err is None
+
+
+async def test_crash_after_the_buy_was_sent_before_its_row_was_on_disk(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    sent: list[BuyOrder] = []
+
+    def hold() -> None:
+        h.repo.writer.hold()  # the row about to be queued will not reach the disk
+        delay_sends(h, SEND_DELAY)
+
+    def die(order: BuyOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.buyer.before, h.buyer.after = hold, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            assert on_disk(db, "SELECT id FROM positions") == []
+            assert not landed(h, sent[0].signature)  # still in flight as the next run starts
+
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.waited_for_height is not None
+                assert report.adopted_buys == 1
+                await h.wait_until(lambda: h.settled(1))
+                (position,) = await h.assert_books_balance()
+                assert position.status == "closed"
+                assert position.buy_order is not None
+                assert position.buy_order.signature == sent[0].signature  # named: not lost
+                buys = await h.trades(position.id, "buy")
+                assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
+                sells = await h.trades(position.id, "sell")
+                assert [t.state for t in sells] == ["confirmed"]
+                assert h.token_balance(position.mint) == 0
+
+
+async def test_crash_after_the_sell_was_sent_before_its_row_was_on_disk(tmp_path: Path) -> None:
+    """On disk the position still holds its tokens (BUY confirmed, no SELL): the next run
+    must book the SELL that landed and close the position, not SELL again into an empty
+    token account."""
+    db = tmp_path / "bot.db"
+    sent: list[SellOrder] = []
+
+    async def hold(_attempt: int) -> None:
+        await h.repo.flush()  # the BUY's confirmation is on disk; the SELL's rows will not be
+        h.repo.writer.hold()
+        delay_sends(h, SEND_DELAY)
+
+    async def die(order: SellOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.seller.before, h.seller.after = hold, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            rows = on_disk(db, "SELECT id, status, sell_order FROM positions")
+            assert rows == [(1, "active", None)]
+            assert not landed(h, sent[0].signature)
+
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.waited_for_height is not None
+                assert report.adopted_sells == 1
+                await h.wait_until(lambda: h.settled(1))
+                (position,) = await h.assert_books_balance()
+                assert position.status == "closed"
+                sells = await h.trades(position.id, "sell")
+                # the SELL that was sent, booked once; no second SELL was ever sent
+                assert [(t.state, t.signature) for t in sells] == [("confirmed", sent[0].signature)]
+                assert h.token_balance(position.mint) == 0
+
+
+async def test_crash_after_a_buy_and_its_sell_were_sent_with_neither_row_on_disk(
+    tmp_path: Path,
+) -> None:
+    """The writer is held from before the BUY: neither the position, nor its BUY, nor the
+    SELL that followed is on disk. The next run adopts the BUY and the SELL from the
+    wallet's history into one closed position."""
+    db = tmp_path / "bot.db"
+    sent: list[Any] = []
+
+    def hold() -> None:
+        h.repo.writer.hold()
+
+    def keep(order: BuyOrder) -> None:
+        sent.append(order)
+
+    async def slow(_attempt: int) -> None:
+        delay_sends(h, SEND_DELAY)
+
+    async def die(order: SellOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.buyer.before, h.buyer.after = hold, keep
+            h.seller.before, h.seller.after = slow, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            assert on_disk(db, "SELECT id FROM positions") == []
+            buy, sell = sent
+            assert landed(h, buy.signature)
+            assert not landed(h, sell.signature)
+
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert (report.adopted_buys, report.adopted_sells) == (1, 1)
+                await h.wait_until(lambda: h.settled(1))
+                (position,) = await h.assert_books_balance()
+                assert position.status == "closed"
+                buys = await h.trades(position.id, "buy")
+                sells = await h.trades(position.id, "sell")
+                assert [t.signature for t in buys] == [buy.signature]
+                assert [(t.state, t.signature) for t in sells] == [("confirmed", sell.signature)]
+                assert h.token_balance(position.mint) == 0
+
+
+async def test_a_clean_stop_leaves_no_wait_for_the_next_run(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            async with next_run(h, db) as bot:
+                await h.launch()
+                await h.wait_until(lambda: h.settled(1))
+                assert bot.trader.reconciliation is not None
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.waited_for_height is None
+                assert report.unknown_transactions == 0
+                (position,) = await h.assert_books_balance()
+                assert position.status == "closed"
+                assert [t.state for t in await h.trades(position.id, "buy")] == ["confirmed"]
+
+
+def set_disk_failing(db: Path, failing: bool) -> None:
+    """Every position update fails from now on (``failing``), as on a disk gone bad."""
+    conn = sqlite3.connect(db)
+    with conn:
+        if failing:
+            conn.execute(
+                "CREATE TRIGGER boom BEFORE UPDATE ON positions "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+            )
+        else:
+            conn.execute("DROP TRIGGER boom")
+    conn.close()
+
+
+async def test_a_failed_database_stops_new_buys_and_the_open_position_still_sells(
+    tmp_path: Path,
+) -> None:
+    """The first BUY's row is inserted, then every write fails: the repository is failed,
+    the next token is not bought, yet the open position is sold (its tokens are not
+    stranded). The next run, on a working disk, books the rest from the ledger."""
+    db = tmp_path / "bot.db"
+
+    def fail_disk(_order: BuyOrder) -> None:
+        set_disk_failing(db, True)
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            trader = h.bot.trader
+            async with trio.open_nursery() as first:
+                await first.start(trader.run)
+                h.buyer.after = fail_disk
+                bought = await h.launch()
+                with trio.fail_after(20):
+                    while trader.stats.buys_sent == 0 or trader.position_tasks:
+                        await trio.sleep(0.05)  # BUY, then SELL, its rows all refused
+                assert h.token_balance(bought) == 0
+                assert h.repo.failed is not None
+                h.buyer.after = None
+                skipped = await h.launch("Second Coin")
+                with trio.fail_after(20):
+                    while trader.stats.buys_not_sent == 0:
+                        await trio.sleep(0.05)
+                assert trader.stats.buys_sent == 1
+                assert h.token_balance(skipped) == 0
+                first.cancel_scope.cancel()
+            assert on_disk(db, "SELECT id, status FROM positions") == [(1, "pending")]
+
+            set_disk_failing(db, False)
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.waited_for_height is not None
+                assert (report.resolved_on_chain, report.adopted_sells) == (1, 1)
+                await h.wait_until(lambda: h.settled(1))
+                (position,) = await h.assert_books_balance()
+                assert position.mint == bought
+                assert position.status == "closed"
+                assert [t.state for t in await h.trades(position.id, "sell")] == ["confirmed"]

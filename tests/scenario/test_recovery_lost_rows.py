@@ -278,3 +278,44 @@ async def test_a_failed_database_stops_new_buys_and_the_open_position_still_sell
                 assert position.mint == bought
                 assert position.status == "closed"
                 assert [t.state for t in await h.trades(position.id, "sell")] == ["confirmed"]
+
+
+async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
+    tmp_path: Path,
+) -> None:
+    """A graceful stop that arrives while start-up recovery waits out the dead run's
+    blockhashes lets recovery finish, then sells the BUY it adopted."""
+    db = tmp_path / "bot.db"
+
+    def hold() -> None:
+        h.repo.writer.hold()
+        delay_sends(h, SEND_DELAY)
+
+    def die(_order: BuyOrder) -> None:
+        raise Crash
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.buyer.before, h.buyer.after = hold, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            delay_sends(h, 0.0)
+            async with open_repository(db) as repo:
+                h.repo = repo
+                bot = await build_bot(
+                    parse_config(CONFIG, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
+                    ws_url=h.sim.ws_url,
+                )  # fmt: skip
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(bot.trader.run)
+                    await trio.sleep(0.1)  # recovery is waiting for the block height
+                    assert bot.trader.reconciliation is not None
+                    assert not bot.trader.position_tasks
+                    with trio.fail_after(30):
+                        await bot.trader.liquidate()
+                    nursery.cancel_scope.cancel()
+                (position,) = await h.assert_books_balance()
+                assert position.status == "closed"
+                assert h.token_balance(position.mint) == 0

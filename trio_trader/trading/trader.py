@@ -147,6 +147,8 @@ class UniversalTrader:
     _intake_send: trio.MemorySendChannel[NewToken] | None = attrs.field(default=None, init=False)
     _monitors: dict[Pubkey, PositionMonitor] = attrs.field(factory=dict, init=False)
     reconciliation: ReconcileReport | None = attrs.field(default=None, init=False)
+    #: set once start-up recovery is done and every recovered position is running
+    _recovered: trio.Event = attrs.field(factory=trio.Event, init=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the services, resume unfinished positions, then trade until cancelled."""
@@ -160,6 +162,7 @@ class UniversalTrader:
             if self.funds is not None:
                 await root.start(self.funds.run)
             await self._recover(root)
+            self._recovered.set()
             self.listener = self._listener()
             await root.start(self.listener.run, self._on_token, self.feed.publish)
             root.start_soon(self._intake, receive)
@@ -174,9 +177,12 @@ class UniversalTrader:
 
         In manual mode (``never_sell``) nothing is sold: the positions stay open in the
         database. Callers bound the wait (``move_on_after``); whatever is still running
-        when they cancel is resumed by the next start.
+        when they cancel is resumed by the next start. A stop during start-up recovery
+        (which, after a crash, first waits out the last run's blockhashes) lets it finish
+        first, so the positions it resumes are sold too.
         """
         self.stop_buying()
+        await self._recovered.wait()
         while self.position_tasks:
             if not self.settings.rules.never_sell:
                 for monitor in self._monitors.values():

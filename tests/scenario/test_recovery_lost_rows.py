@@ -47,14 +47,14 @@ def delay_sends(h: Harness, seconds: float) -> None:
 
 
 @asynccontextmanager
-async def next_run(h: Harness, db: Path) -> AsyncIterator[Bot]:
+async def next_run(h: Harness, db: Path, config: dict[str, Any] = CONFIG) -> AsyncIterator[Bot]:
     """The bot's next life: a new repository (its own writer) on the same file and wallet,
     started (reconciliation done), stopped when the block ends."""
     delay_sends(h, 0.0)
     async with open_repository(db) as repo:
         h.repo = repo
         bot = await build_bot(
-            parse_config(CONFIG, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
+            parse_config(config, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
             ws_url=h.sim.ws_url,
         )  # fmt: skip
         async with trio.open_nursery() as nursery:
@@ -319,3 +319,83 @@ async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
                 (position,) = await h.assert_books_balance()
                 assert position.status == "closed"
                 assert h.token_balance(position.mint) == 0
+
+
+async def test_a_lost_buy_that_failed_on_chain_is_booked_for_its_fee(tmp_path: Path) -> None:
+    """The BUY whose row was lost lands and fails (the wallet was emptied meanwhile): it
+    traded nothing, but its fee is the wallet's, so the next run books it as a position
+    whose BUY failed; the books still match the ledger to the lamport."""
+    db = tmp_path / "bot.db"
+    sent: list[BuyOrder] = []
+
+    def hold() -> None:
+        h.repo.writer.hold()
+        delay_sends(h, SEND_DELAY)
+
+    def die(order: BuyOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.buyer.before, h.buyer.after = hold, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            delay_sends(h, 0.0)
+            await h.drain_wallet(leave=20_000_000)  # lands before the BUY: it fails
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.adopted_failed == 1
+                (position,) = await h.assert_books_balance()
+                assert position.status == "failed"
+                assert position.buy_order is not None
+                assert position.buy_order.signature == sent[0].signature
+                assert position.realized_pnl_lamports is not None
+                assert position.realized_pnl_lamports < 0  # the fee
+                (trade,) = await h.trades(position.id, "buy")
+                assert (trade.state, trade.signature) == ("failed", sent[0].signature)
+                assert not landed(h, sent[0].signature)  # it landed, as a failure
+
+
+async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(tmp_path: Path) -> None:
+    """The SELL whose rows were lost lands after a dump and fails on its slippage floor:
+    the next run books that attempt (its fee) on the position, which still holds its
+    tokens, and sells them with a new SELL."""
+    db = tmp_path / "bot.db"
+    sent: list[SellOrder] = []
+    tight = {**CONFIG, "trade": {**CONFIG["trade"], "sell_slippage_bps": 100}}
+
+    async def hold(_attempt: int) -> None:
+        await h.repo.flush()
+        h.repo.writer.hold()
+        delay_sends(h, SEND_DELAY)
+
+    async def die(order: SellOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=tight, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.seller.before, h.seller.after = hold, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            mint = sent[0].token_info.mint
+            delay_sends(h, 0.0)
+            await h.creator_sell(mint, 0.9)  # lands first: the SELL's floor is not met
+            h.seller.before = h.seller.after = None
+            async with next_run(h, db, tight) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.adopted_failed == 1
+                await h.wait_until(lambda: h.settled(1))
+                (position,) = await h.assert_books_balance()
+                assert position.status == "closed"
+                sells = await h.trades(position.id, "sell")
+                assert [(t.state, t.signature) for t in sells][0] == ("failed", sent[0].signature)
+                assert [t.state for t in sells][-1] == "confirmed"
+                assert h.token_balance(mint) == 0

@@ -396,6 +396,6 @@ async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(tmp_pat
                 (position,) = await h.assert_books_balance()
                 assert position.status == "closed"
                 sells = await h.trades(position.id, "sell")
-                assert [(t.state, t.signature) for t in sells][0] == ("failed", sent[0].signature)
-                assert [t.state for t in sells][-1] == "confirmed"
+                assert (sells[0].state, sells[0].signature) == ("failed", sent[0].signature)
+                assert sells[-1].state == "confirmed"
                 assert h.token_balance(mint) == 0

@@ -1,14 +1,21 @@
-"""A crash before a sent order's row reaches the disk loses nothing: the ledger fills it in.
+"""A crash before a sent order's row reaches the disk loses nothing.
 
-The store commits in its writer thread, off the send path, so a killed bot may have sent
-an order whose row was still queued. Here that instant is made exact: the writer is held
-(``repo.writer.hold()``) just before the send, the order goes out, ``Crash`` unwinds the
-bot, and the writer is abandoned (its queue dropped, as ``kill -9`` drops it). The order is
-held back by the simulator (``SEND_DELAY``) so it lands only AFTER the next bot started:
-that bot finds the last run's session mark, waits until everything the dead run could have
-sent has landed or expired (``trading/horizon.py``), and start-up reconciliation books it
-from the wallet's history. The books then match the ledger to the lamport, no tokens are
-left, and no mint is bought (or sold) twice.
+The store commits in its writer thread, off the send path, so a crash may come after an
+order was sent and before its row was committed. Here that instant is made exact: the
+writer is held (``repo.writer.hold()``) just before the send, the order goes out, ``Crash``
+unwinds the bot, and the writer is abandoned (its queue dropped, as ``kill -9`` drops it).
+
+* A killed **process**: the trading run's journal (``store/_journal.py``), appended before
+  each write is queued, survives in the page cache; the next run replays it and goes on
+  at once, as if every row had been written.
+* A crashed **machine** (``lose_power``): the journal's tail is gone too and the boot id
+  changed. The order is held back by the simulator (``SEND_DELAY``) so it lands only
+  AFTER the next run started: that run waits until everything the dead run could have
+  sent has landed or expired (``trading/horizon.py``), and start-up reconciliation books
+  it from the wallet's history.
+
+Either way the books match the ledger to the lamport, no tokens are left, and no mint is
+bought (or sold) twice.
 """
 
 from __future__ import annotations
@@ -19,13 +26,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from solders.signature import Signature
 
-from tests.scenario.harness import RECOVERY_CONFIG, Crash, Harness, crash_first_run, running_bot
+from tests.scenario.harness import (
+    RECOVERY_CONFIG,
+    Crash,
+    Harness,
+    HookedSeller,
+    crash_first_run,
+    running_bot,
+)
 from trio_trader.app import Bot, build_bot
 from trio_trader.config import parse_config
-from trio_trader.store import open_repository
+from trio_trader.store import _journal, open_repository
+from trio_trader.store._journal import journal_path
 from trio_trader.trading.orders import BuyOrder, SellOrder
 
 FAST_SLOT = 0.01
@@ -40,6 +56,14 @@ def on_disk(path: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def lose_power(h: Harness, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine died: the queue and the journal's unsynced tail are gone, and the next
+    run boots with another boot id."""
+    h.repo.writer.abandon()
+    journal_path(str(db)).write_bytes(b"")
+    monkeypatch.setattr(_journal, "boot_id", lambda: "the-next-boot")
 
 
 def delay_sends(h: Harness, seconds: float) -> None:
@@ -69,7 +93,9 @@ def landed(h: Harness, signature: str | None) -> bool:
     return executed is not None and executed.err is None
 
 
-async def test_crash_after_the_buy_was_sent_before_its_row_was_on_disk(tmp_path: Path) -> None:
+async def test_machine_crash_after_the_buy_was_sent_before_its_row_was_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "bot.db"
     sent: list[BuyOrder] = []
 
@@ -87,7 +113,7 @@ async def test_crash_after_the_buy_was_sent_before_its_row_was_on_disk(tmp_path:
         ) as h:
             h.buyer.before, h.buyer.after = hold, die
             await crash_first_run(h)
-            h.repo.writer.abandon()
+            lose_power(h, db, monkeypatch)
             assert on_disk(db, "SELECT id FROM positions") == []
             assert not landed(h, sent[0].signature)  # still in flight as the next run starts
 
@@ -108,7 +134,9 @@ async def test_crash_after_the_buy_was_sent_before_its_row_was_on_disk(tmp_path:
                 assert h.token_balance(position.mint) == 0
 
 
-async def test_crash_after_the_sell_was_sent_before_its_row_was_on_disk(tmp_path: Path) -> None:
+async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On disk the position still holds its tokens (BUY confirmed, no SELL): the next run
     must book the SELL that landed and close the position, not SELL again into an empty
     token account."""
@@ -130,7 +158,7 @@ async def test_crash_after_the_sell_was_sent_before_its_row_was_on_disk(tmp_path
         ) as h:
             h.seller.before, h.seller.after = hold, die
             await crash_first_run(h)
-            h.repo.writer.abandon()
+            lose_power(h, db, monkeypatch)
             rows = on_disk(db, "SELECT id, status, sell_order FROM positions")
             assert rows == [(1, "active", None)]
             assert not landed(h, sent[0].signature)
@@ -149,8 +177,9 @@ async def test_crash_after_the_sell_was_sent_before_its_row_was_on_disk(tmp_path
                 assert h.token_balance(position.mint) == 0
 
 
-async def test_crash_after_a_buy_and_its_sell_were_sent_with_neither_row_on_disk(
+async def test_machine_crash_after_a_buy_and_its_sell_were_sent_with_neither_row_on_disk(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The writer is held from before the BUY: neither the position, nor its BUY, nor the
     SELL that followed is on disk. The next run adopts the BUY and the SELL from the
@@ -178,7 +207,7 @@ async def test_crash_after_a_buy_and_its_sell_were_sent_with_neither_row_on_disk
             h.buyer.before, h.buyer.after = hold, keep
             h.seller.before, h.seller.after = slow, die
             await crash_first_run(h)
-            h.repo.writer.abandon()
+            lose_power(h, db, monkeypatch)
             assert on_disk(db, "SELECT id FROM positions") == []
             buy, sell = sent
             assert landed(h, buy.signature)
@@ -267,12 +296,13 @@ async def test_a_failed_database_stops_new_buys_and_the_open_position_still_sell
                 first.cancel_scope.cancel()
             assert on_disk(db, "SELECT id, status FROM positions") == [(1, "pending")]
 
-            set_disk_failing(db, False)
+            set_disk_failing(db, False)  # the disk is fixed; the bot restarts
             async with next_run(h, db) as bot:
+                # the journal held every write the failed repository dropped: replayed
                 report = bot.trader.reconciliation
                 assert report is not None
-                assert report.waited_for_height is not None
-                assert (report.resolved_on_chain, report.adopted_sells) == (1, 1)
+                assert report.waited_for_height is None
+                assert report.unknown_transactions == 0
                 await h.wait_until(lambda: h.settled(1))
                 (position,) = await h.assert_books_balance()
                 assert position.mint == bought
@@ -280,8 +310,78 @@ async def test_a_failed_database_stops_new_buys_and_the_open_position_still_sell
                 assert [t.state for t in await h.trades(position.id, "sell")] == ["confirmed"]
 
 
+async def test_a_killed_process_loses_no_row_the_journal_replays_them(tmp_path: Path) -> None:
+    """kill -9 right after the BUY's send and again right after the SELL's, each time with
+    the rows still queued: the journal (in the page cache) holds them, so each next run
+    replays them and goes on from the rows at once, as if they had been committed."""
+    db = tmp_path / "bot.db"
+    sent: list[Any] = []
+
+    def hold() -> None:
+        h.repo.writer.hold()
+
+    def die(order: Any) -> None:
+        sent.append(order)
+        raise Crash
+
+    async def hold_sell(_attempt: int) -> None:
+        hold()
+
+    async def die_sell(order: SellOrder) -> None:
+        die(order)
+
+    with trio.fail_after(60):
+        async with running_bot(
+            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
+        ) as h:
+            h.buyer.before, h.buyer.after = hold, die
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            assert on_disk(db, "SELECT id FROM positions") == []
+            async with open_repository(db) as second:
+                h.repo = second
+                bot = await build_bot(
+                    parse_config(CONFIG, env={}), rpc=h.rpc, keypair=h.wallet, repo=second,
+                    ws_url=h.sim.ws_url,
+                )  # fmt: skip
+                production = bot.trader.seller
+                bot.trader.seller = HookedSeller(
+                    chain=production.chain, slippage_bps=production.slippage_bps,
+                    close_token_account=production.close_token_account,
+                    before=hold_sell, after=die_sell,
+                )  # fmt: skip
+                try:
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(bot.trader.run)
+                        report = bot.trader.reconciliation
+                        assert report is not None
+                        assert report.waited_for_height is None  # nothing can be missing
+                        assert bot.trader.stats.positions_recovered == 1  # from the replay
+                        await trio.sleep_forever()
+                except* Crash:
+                    pass
+                second.writer.abandon()
+            async with next_run(h, db) as bot:
+                report = bot.trader.reconciliation
+                assert report is not None
+                assert report.waited_for_height is None
+                assert report.unknown_transactions == 0
+                await h.wait_until(lambda: h.settled(1))
+                (position,) = await h.assert_books_balance()
+                buy, sell = sent
+                assert position.status == "closed"
+                assert position.buy_order is not None
+                assert position.buy_order.signature == buy.signature
+                buys = await h.trades(position.id, "buy")
+                sells = await h.trades(position.id, "sell")
+                assert [(t.state, t.signature) for t in buys] == [("confirmed", buy.signature)]
+                assert [(t.state, t.signature) for t in sells] == [("confirmed", sell.signature)]
+                assert h.token_balance(position.mint) == 0
+
+
 async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A graceful stop that arrives while start-up recovery waits out the dead run's
     blockhashes lets recovery finish, then sells the BUY it adopted."""
@@ -300,7 +400,7 @@ async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
         ) as h:
             h.buyer.before, h.buyer.after = hold, die
             await crash_first_run(h)
-            h.repo.writer.abandon()
+            lose_power(h, db, monkeypatch)
             delay_sends(h, 0.0)
             async with open_repository(db) as repo:
                 h.repo = repo
@@ -321,7 +421,9 @@ async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
                 assert h.token_balance(position.mint) == 0
 
 
-async def test_a_lost_buy_that_failed_on_chain_is_booked_for_its_fee(tmp_path: Path) -> None:
+async def test_a_lost_buy_that_failed_on_chain_is_booked_for_its_fee(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The BUY whose row was lost lands and fails (the wallet was emptied meanwhile): it
     traded nothing, but its fee is the wallet's, so the next run books it as a position
     whose BUY failed; the books still match the ledger to the lamport."""
@@ -342,7 +444,7 @@ async def test_a_lost_buy_that_failed_on_chain_is_booked_for_its_fee(tmp_path: P
         ) as h:
             h.buyer.before, h.buyer.after = hold, die
             await crash_first_run(h)
-            h.repo.writer.abandon()
+            lose_power(h, db, monkeypatch)
             delay_sends(h, 0.0)
             await h.drain_wallet(leave=20_000_000)  # lands before the BUY: it fails
             async with next_run(h, db) as bot:
@@ -360,7 +462,9 @@ async def test_a_lost_buy_that_failed_on_chain_is_booked_for_its_fee(tmp_path: P
                 assert not landed(h, sent[0].signature)  # it landed, as a failure
 
 
-async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(tmp_path: Path) -> None:
+async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The SELL whose rows were lost lands after a dump and fails on its slippage floor:
     the next run books that attempt (its fee) on the position, which still holds its
     tokens, and sells them with a new SELL."""
@@ -383,7 +487,7 @@ async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(tmp_pat
         ) as h:
             h.seller.before, h.seller.after = hold, die
             await crash_first_run(h)
-            h.repo.writer.abandon()
+            lose_power(h, db, monkeypatch)
             mint = sent[0].token_info.mint
             delay_sends(h, 0.0)
             await h.creator_sell(mint, 0.9)  # lands first: the SELL's floor is not met

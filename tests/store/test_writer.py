@@ -14,7 +14,8 @@ import pytest
 import trio
 
 from tests.store.factories import make_buy_order, make_token_info, send
-from trio_trader.store import Repository, RepositoryFailed, open_repository
+from trio_trader.store import Repository, RepositoryFailed, _journal, open_repository
+from trio_trader.store._journal import journal_path
 from trio_trader.store._statements import insert_sql, update_sql, upsert_sql
 from trio_trader.trading.position import Position
 
@@ -118,11 +119,10 @@ async def test_closing_commits_everything_queued(tmp_path: Path) -> None:
     assert on_disk(path, "SELECT COUNT(*) FROM positions") == [(10,)]
 
 
-async def test_an_abandoned_writer_loses_its_queue_and_the_next_run_knows(
-    tmp_path: Path,
-) -> None:
-    """``abandon`` is what a kill -9 does to the queue; the session mark it leaves tells
-    the next run that writes may be missing. A clean close removes the mark."""
+async def test_a_killed_run_loses_nothing_its_journal_holds(tmp_path: Path) -> None:
+    """``abandon`` drops the queue as a kill -9 does; the trading run's journal (written
+    before each write is queued) still holds it, and the next run replays it: same boot,
+    nothing lost, nothing to wait for."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
         async with open_repository(path) as repo:
@@ -130,18 +130,68 @@ async def test_an_abandoned_writer_loses_its_queue_and_the_next_run_knows(
             await repo.insert_position(new_position(1))
             await repo.flush()
             repo.writer.hold()
-            await repo.insert_position(new_position(2))
+            position = new_position(2)
+            await repo.insert_position(position)
+            position.exit_reason = "queued"
+            await repo.update_position(position)
             repo.writer.abandon()
             with pytest.raises(RepositoryFailed, match="closed"):
                 await repo.get_open_positions()
         assert on_disk(path, "SELECT id FROM positions") == [(1,)]
         async with open_repository(path) as repo:
-            assert await repo.get_meta() == {}  # the mark is not part of the identity
-            assert await repo.begin_session() is True
+            assert await repo.get_meta() == {}  # the marks are not part of the identity
+            assert await repo.begin_session() is False  # replayed: the same boot
+            assert on_disk(path, "SELECT id, exit_reason FROM positions") == [
+                (1, None),
+                (2, "queued"),
+            ]
+            assert await repo.insert_position(new_position(3)) == 3
             assert await repo.begin_session() is False  # its own mark
-            assert await repo.insert_position(new_position(2)) == 2
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is False  # the last close was clean
+            assert [p.id for p in await repo.list_positions()] == [3, 2, 1]
+    assert journal_path(str(path)).read_bytes() == b""  # emptied by the clean close
+
+
+async def test_after_a_machine_crash_the_next_run_must_ask_the_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine crash can take the journal's unsynced tail with it: with another boot id
+    the next run cannot trust the journal to be whole, and says so."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
         async with open_repository(path) as repo:
             assert await repo.begin_session() is False
+            await repo.insert_position(new_position(1))
+            await repo.flush()
+            repo.writer.hold()
+            await repo.insert_position(new_position(2))
+            repo.writer.abandon()
+        journal_path(str(path)).write_bytes(b"")  # the page cache is gone
+        monkeypatch.setattr(_journal, "boot_id", lambda: "another-boot")
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is True
+            assert [p.id for p in await repo.list_positions()] == [1]
+
+
+async def test_a_replay_runs_once_even_if_the_log_was_not_emptied(tmp_path: Path) -> None:
+    """A crash right after a replay committed, before the log was emptied, must not apply
+    its lines twice: the database knows the last sequence number it applied."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            await repo.begin_session()
+            repo.writer.hold()
+            await repo.insert_position(new_position(1))
+            repo.writer.abandon()
+        kept = journal_path(str(path)).read_bytes()
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is False
+            repo.writer.abandon()  # dies before its close empties the log
+        journal_path(str(path)).write_bytes(kept)
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is False
+            assert [p.id for p in await repo.list_positions()] == [1]
 
 
 async def test_a_full_disk_fails_the_repository_and_keeps_what_was_committed(

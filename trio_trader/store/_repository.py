@@ -83,9 +83,10 @@ import sqlite_utils
 import sqlite_utils.db
 import trio
 
-from trio_trader.store import _convert
+from trio_trader.store import _convert, _journal
 from trio_trader.store import _statements as sql
 from trio_trader.store._convert import CorruptRowError, Row
+from trio_trader.store._journal import Statement
 from trio_trader.store._migrations import prepare_database
 from trio_trader.store._writer import RepositoryFailed, Writer
 from trio_trader.trading.orders import Order, OrderState, SellOrder
@@ -222,35 +223,65 @@ class Repository:
         await self.writer.flush()
 
     async def begin_session(self) -> bool:
-        """Mark the database as written by this trading run; True when the last run's mark
-        is still there: it ended without closing the repository (killed, crashed, or its
-        repository failed), so writes it had queued may be lost, and what they named has
-        to come from the ledger. The mark is on disk when this returns; a clean close
-        removes it."""
-        token = secrets.token_hex(8)
+        """Start the trading run's session; True when writes of the last run may be lost.
 
-        def mark() -> bool:
+        The trading run (it holds the database's lock) calls this once, first. It replays
+        the last run's journal (``_journal.py``): every write that run queued, including
+        those its writer never committed. Then it marks the database as this run's
+        (``meta`` ``session`` = token and boot id, on disk when this returns) and journals
+        every write from now on. A clean close removes the mark.
+
+        Returns:
+            True when the last run ended without closing (its mark is there) AND the
+            machine restarted since (its boot id differs, or is unknown), or its journal
+            could not be replayed: its queued writes may be lost, and reconciliation must
+            wait for the ledger. A killed process loses nothing: False.
+        """
+        token, boot = secrets.token_hex(8), _journal.boot_id()
+        path = None if self.path == ":memory:" else _journal.journal_path(self.path)
+
+        def start() -> tuple[str | None, int, int]:
+            conn = self._db.conn
+            found = conn.execute("SELECT value FROM meta WHERE key = ?", [SESSION_KEY]).fetchone()
+            replayed, top = 0, _journal.applied_seq(conn)
+            if path is not None:
+                try:
+                    replayed, top = _journal.replay(conn, path)
+                except _journal.ReplayError as exc:
+                    logger.error("the last run's queued writes cannot be replayed (%s); "
+                                 "reconciling with the ledger instead", exc)  # fmt: skip
+                    top = max([top, *(seq for seq, _ in _journal.read_lines(path))])
+                    found = ("replay-failed unknown",)
+                    path.write_bytes(b"")
             with self._db.atomic():
-                rows = self._db.execute("SELECT value FROM meta WHERE key = ?", [SESSION_KEY])
-                found = rows.fetchone()
-                self._db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [SESSION_KEY, token]
+                conn.execute(_journal.SET_APPLIED, [str(top)])
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             [SESSION_KEY, f"{token} {boot}"])  # fmt: skip
+            for table in self._next_id:
+                self._next_id[table] = max(
+                    self._next_id[table], int(conn.execute(sql.next_id_sql(table)).fetchone()[0])
                 )
-            return found is not None and found[0] != self._session
+            return (None if found is None else str(found[0])), replayed, top
 
-        unclean = await self._run(mark, "begin session")
-        self._session = token
-        return unclean
+        mark, replayed, top = await self._run(start, "begin session")
+        if replayed:
+            logger.warning("replayed %d writes the last run had queued but not committed",
+                           replayed)  # fmt: skip
+        if path is not None:
+            self.writer.journal = _journal.Journal(path, next_seq=top + 1)
+        previous, self._session = self._session, token
+        if mark is None:
+            return False
+        last_token, _, last_boot = mark.partition(" ")
+        if last_token == previous:  # this repository's own mark: nothing was lost
+            return False
+        return path is None or last_boot != boot or boot == "unknown"
 
     async def close(self) -> None:
         """Commit every queued write, clear this run's session mark, close the connection."""
         if self._session is not None and self.failed is None and not self.writer.abandoned:
-            self.writer.submit(
-                lambda conn: conn.execute(
-                    "DELETE FROM meta WHERE key = ? AND value = ?", [SESSION_KEY, self._session]
-                ),
-                "end session",
-            )
+            end = "DELETE FROM meta WHERE key = ? AND value LIKE ?"
+            self.writer.submit([(end, (SESSION_KEY, f"{self._session} %"), False)], "end session")
         await self.writer.close()
 
     # ------------------------------------------------------------------ positions
@@ -267,16 +298,15 @@ class Repository:
         row = _convert.position_to_row(position)
         position_id = self._take_id("positions")
         row.update(created_at=created_at, updated_at=now, id=position_id)
-        token_sql = sql.upsert_sql("token_info", tuple(token_row), "mint")
-        token_values = tuple(token_row.values())
-        insert = sql.insert_sql("positions", tuple(row))
-        values = tuple(row.values())
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(token_sql, token_values)
-            conn.execute(insert, values)
-
-        self.writer.submit(write, f"insert position {position_id} ({row['mint']})")
+        statements: list[Statement] = [
+            (
+                sql.upsert_sql("token_info", tuple(token_row), "mint"),
+                tuple(token_row.values()),
+                False,
+            ),
+            (sql.insert_sql("positions", tuple(row)), tuple(row.values()), True),
+        ]
+        self.writer.submit(statements, f"insert position {position_id} ({row['mint']})")
         position.id = position_id
         position.created_at = created_at
         return position_id
@@ -293,7 +323,7 @@ class Repository:
             raise ValueError("update_position of a position that was never inserted")
         if position_id >= self._next_id["positions"]:
             raise PositionNotFound(position_id)  # no insert of this repository made it
-        record = self._trade_writer(position_id, resolved) if resolved is not None else None
+        record = self._trade_statements(position_id, resolved)[1] if resolved is not None else []
         now = self._now()
         closed_at = position.closed_at
         if position.is_closed and closed_at is None:
@@ -301,18 +331,11 @@ class Repository:
         row = _convert.position_to_row(position)
         row.update(closed_at=closed_at, updated_at=now)
         update = sql.update_sql("positions", tuple(row))
-        values = (*row.values(), position_id)
-
-        def write(conn: sqlite3.Connection) -> None:
-            if conn.execute(update, values).rowcount != 1:
-                raise PositionNotFound(position_id)
-            if record is not None:
-                record(conn)
-
+        statements: list[Statement] = [(update, (*row.values(), position_id), True), *record]
         what = f"update position {position_id} ({row['status']})"
         if resolved is not None:
             what += f" with its {resolved.side} {resolved.state.value}"
-        self.writer.submit(write, what)
+        self.writer.submit(statements, what)
         position.closed_at = closed_at
 
     async def get_position(self, position_id: int) -> Position:
@@ -429,8 +452,7 @@ class Repository:
         """Insert or replace the token's row."""
         row = _convert.token_info_to_row(token_info)
         upsert = sql.upsert_sql("token_info", tuple(row), "mint")
-        values = tuple(row.values())
-        self.writer.submit(lambda conn: conn.execute(upsert, values), f"token {row['mint']}")
+        self.writer.submit([(upsert, tuple(row.values()), False)], f"token {row['mint']}")
 
     async def get_token_info(self, mint: str | object) -> TokenInfo | None:
         """The stored info of ``mint`` (base58 or Pubkey), or ``None``."""
@@ -458,7 +480,9 @@ class Repository:
         """Every ``meta`` row (the database's identity)."""
 
         def read() -> dict[str, str]:
-            rows = self._db.query("SELECT * FROM meta WHERE key != ?", [SESSION_KEY])
+            rows = self._db.query(
+                "SELECT * FROM meta WHERE key NOT IN (?, ?)", [SESSION_KEY, _journal.APPLIED_KEY]
+            )
             return {row["key"]: row["value"] for row in rows}
 
         return await self._run(read)
@@ -524,12 +548,14 @@ class Repository:
         Raises:
             ValueError: the order is not CONFIRMED or FAILED yet.
         """
-        record = self._trade_writer(position_id, order)
-        self.writer.submit(record, f"trade of position {position_id}: {order.side}")
-        return record.trade_id
+        trade_id, statements = self._trade_statements(position_id, order)
+        self.writer.submit(statements, f"trade of position {position_id}: {order.side}")
+        return trade_id
 
-    def _trade_writer(self, position_id: int | None, order: Order) -> _TradeWrite:
-        """The trade row and counter bumps of one resolved order, to run in a transaction."""
+    def _trade_statements(
+        self, position_id: int | None, order: Order
+    ) -> tuple[int, list[Statement]]:
+        """The trade row (its id taken here) and counter bumps of one resolved order."""
         if not order.is_resolved:
             raise ValueError(f"record_trade of a {order.state} {order.side} order")
         row = _trade_row(position_id, order, recorded_at=self._now())
@@ -538,7 +564,13 @@ class Repository:
             counters.append(PRE_CONFIRMATION_SELLS)
             if order.state is OrderState.CONFIRMED:
                 counters.append(PRE_CONFIRMATION_SELLS_SUCCEEDED)
-        return _TradeWrite(self._take_id("trades"), row, counters)
+        trade_id = self._take_id("trades")
+        row = {"id": trade_id, **row}
+        statements: list[Statement] = [
+            (sql.insert_sql("trades", tuple(row)), tuple(row.values()), True)
+        ]
+        statements += [(sql.ADD_TO_COUNTER, (name, 1), False) for name in counters]
+        return trade_id, statements
 
     async def list_trades(self, position_id: int | None = None) -> list[TradeRecord]:
         """Recorded attempts in order, optionally of one position."""
@@ -639,24 +671,6 @@ class Repository:
             return _command(rows[0]) if rows else None
 
         return await self._run(read)
-
-
-class _TradeWrite:
-    """One trade row (its id taken on the Trio thread) and its counter bumps."""
-
-    __slots__ = ("counters", "insert", "trade_id", "values")
-
-    def __init__(self, trade_id: int, row: Row, counters: list[str]) -> None:
-        row = {"id": trade_id, **row}
-        self.trade_id = trade_id
-        self.insert = sql.insert_sql("trades", tuple(row))
-        self.values = tuple(row.values())
-        self.counters = counters
-
-    def __call__(self, conn: sqlite3.Connection) -> None:
-        conn.execute(self.insert, self.values)
-        for name in self.counters:
-            _bump(conn, name, 1)
 
 
 def _bump(conn: sqlite3.Connection, name: str, by: int) -> int:

@@ -39,6 +39,13 @@ BUMP_COUNTER = (
 )
 
 
+#: the same without its answer (queued writes)
+ADD_TO_COUNTER = (
+    "INSERT INTO counters (name, value) VALUES (?, ?) "
+    "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value"
+)
+
+
 def next_id_sql(table: str) -> str:
     """The next id of an AUTOINCREMENT table: above every row and every id ever used."""
     return (

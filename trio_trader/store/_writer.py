@@ -4,7 +4,9 @@ Jobs are queued from the Trio thread and run here one after another, so the conn
 never used by two threads and every job sees every earlier one (read-your-writes). Two
 kinds:
 
-* a **write** (``submit``): the caller snapshotted its rows already and does not wait.
+* a **write** (``submit``): its SQL statements, built and snapshotted by the caller, who
+  does not wait. With a journal (``_journal.py``, the trading run's), the write is
+  appended to it first, so a killed process loses nothing that was queued.
   Consecutive writes that piled up while the previous commit was syncing run in ONE
   transaction: one fsync for many. Each write runs inside its own savepoint, so a write
   that fails (a constraint, a trigger) is rolled back alone and the writes before it
@@ -37,6 +39,8 @@ from typing import Any, Final, TypeVar
 import outcome
 import trio
 
+from trio_trader.store._journal import SET_APPLIED, Journal, Statement, run_statements
+
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
@@ -49,20 +53,26 @@ class RepositoryFailed(RuntimeError):
 
 
 class _Job:
-    """One unit of work: ``run(conn)``; ``what`` names it in logs. A call also carries
-    the waiting task and its Trio token (a write has neither)."""
+    """One unit of work; ``what`` names it in logs. A write carries its ``statements``
+    (and its journal ``seq``); a call carries ``run(conn)``, the waiting task and its
+    Trio token."""
 
-    __slots__ = ("run", "task", "token", "what")
+    __slots__ = ("run", "seq", "statements", "task", "token", "what")
 
     def __init__(
         self,
-        run: Callable[[sqlite3.Connection], Any],
         what: str,
+        *,
+        statements: list[Statement] | None = None,
+        seq: int | None = None,
+        run: Callable[[sqlite3.Connection], Any] | None = None,
         task: trio.lowlevel.Task | None = None,
         token: trio.lowlevel.TrioToken | None = None,
     ) -> None:
-        self.run = run
         self.what = what
+        self.statements = statements
+        self.seq = seq
+        self.run = run
         self.task = task
         self.token = token
 
@@ -74,7 +84,7 @@ class _Job:
             self.token.run_sync_soon(trio.lowlevel.reschedule, self.task, result)
 
 
-_STOP: Final = _Job(lambda conn: None, "stop")
+_STOP: Final = _Job("stop")
 
 
 class Writer:
@@ -88,6 +98,10 @@ class Writer:
         self._abandoned = False
         self._closing = False
         self.failed: RepositoryFailed | None = None
+        #: the trading run's redo log (set by ``Repository.begin_session``)
+        self.journal: Journal | None = None
+        #: the highest journal sequence number committed
+        self.applied: int | None = None
         #: writes committed and transactions used (for tests and the benchmark)
         self.writes_committed = 0
         self.commits = 0
@@ -96,12 +110,13 @@ class Writer:
 
     # ------------------------------------------------------------------ Trio side
 
-    def submit(self, run: Callable[[sqlite3.Connection], Any], what: str) -> None:
-        """Queue a write; returns at once (the commit happens in the thread)."""
+    def submit(self, statements: list[Statement], what: str) -> None:
+        """Log and queue a write; returns at once (the commit happens in the thread)."""
         if self._closing:
             logger.error("not written, the repository is closed: %s", what)
             return
-        self._queue.put(_Job(run, what))
+        seq = self.journal.append(statements) if self.journal is not None else None
+        self._queue.put(_Job(what, statements=statements, seq=seq))
 
     async def call(self, run: Callable[[sqlite3.Connection], _T], what: str) -> _T:
         """Queue ``run`` behind every earlier job and wait for its result."""
@@ -109,7 +124,12 @@ class Writer:
             raise self.failed
         if self._closing:
             raise RepositoryFailed(f"{what}: the repository is closed")
-        job = _Job(run, what, trio.lowlevel.current_task(), trio.lowlevel.current_trio_token())
+        job = _Job(
+            what,
+            run=run,
+            task=trio.lowlevel.current_task(),
+            token=trio.lowlevel.current_trio_token(),
+        )
         self._queue.put(job)
         result: _T = await trio.lowlevel.wait_task_rescheduled(
             lambda _raise_cancel: trio.lowlevel.Abort.FAILED
@@ -127,6 +147,9 @@ class Writer:
             self._queue.put(_STOP)
             self._gate.set()
         await trio.to_thread.run_sync(self._thread.join)
+        if self.journal is not None:
+            self.journal.close(applied=None if self._abandoned else self.applied)
+            self.journal = None
 
     def hold(self) -> None:
         """Test seam: run nothing more until ``release`` (queued rows stay off disk)."""
@@ -184,12 +207,13 @@ class Writer:
             return
         conn = self._conn
         done = 0
+        applied = None
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in writes:
                 conn.execute("SAVEPOINT w")
                 try:
-                    job.run(conn)
+                    run_statements(conn, job.statements or [])
                 except Exception as exc:
                     if not conn.in_transaction:  # it took the transaction with it (disk full)
                         raise
@@ -199,6 +223,9 @@ class Writer:
                     break
                 conn.execute("RELEASE w")
                 done += 1
+                applied = job.seq if job.seq is not None else applied
+            if applied is not None:
+                conn.execute(SET_APPLIED, [str(applied)])
             conn.execute("COMMIT")
         except Exception as exc:  # nothing of this batch is on disk
             if conn.in_transaction:
@@ -210,11 +237,17 @@ class Writer:
         self.writes_committed += done
         self.commits += 1
         self._drop(writes[done + 1 :])
+        if applied is not None:
+            self.applied = applied
+            journal = self.journal
+            if journal is not None and self._queue.empty():
+                journal.rotate_if_applied(applied)
 
     def _answer(self, job: _Job) -> None:
         if self.failed is not None or self._abandoned:
             job.reply(outcome.Error(self.failed or RepositoryFailed("the repository is closed")))
             return
+        assert job.run is not None
         result = outcome.capture(job.run, self._conn)
         if self._conn.in_transaction:  # a call must leave no transaction open
             self._conn.rollback()  # pragma: no cover (every call commits or rolls back)

@@ -5,8 +5,9 @@ before this schema existed) things may have happened that the rows do not say; e
 step below brings the rows in line with the ledger, exact to the lamport where the chain
 tells the amounts, and writes every change before any position task starts:
 
-0. **After an unclean end** (the store's ``begin_session``: the last run did not close
-   its database, so rows of orders it sent may be missing), wait until every transaction
+0. **Rows that may be lost** (``run(rows_may_be_lost=True)``: the store's
+   ``begin_session`` found that the last run died with a machine crash, so rows of
+   orders it sent may be missing even from its journal): wait until every transaction
    it could have sent has landed or expired (``trading/horizon.py``), so that the steps
    below see all of them.
 1. **Unresolved orders that landed.** Each PENDING/SENT order's signature is looked up
@@ -122,9 +123,15 @@ class Reconciler:
     _open: dict[Pubkey, Position] = attrs.field(factory=dict, init=False)
     _new: list[Position] = attrs.field(factory=list, init=False)
 
-    async def run(self, positions: list[Position]) -> list[Position]:
-        """Reconcile; returns the positions to resume (``positions`` updated, plus new ones)."""
-        if await self.repo.begin_session():  # the last run died: rows may be missing
+    async def run(
+        self, positions: list[Position], *, rows_may_be_lost: bool = False
+    ) -> list[Position]:
+        """Reconcile; returns the positions to resume (``positions`` updated, plus new ones).
+
+        ``rows_may_be_lost`` (the store's ``begin_session``): the last run died and may have
+        sent orders whose rows are missing; wait until they landed or expired first.
+        """
+        if rows_may_be_lost:
             self.report.waited_for_height = await wait_until_sent_expired(self.rpc)
         await self._resolve_landed(positions)
         for position in positions:

@@ -428,10 +428,13 @@ class UniversalTrader:
         Reconciliation (``trading/reconcile.py``) books what landed while the bot was down
         and adopts what the wallet did or holds without the database knowing, first.
         """
+        # First the store replays what the last run had queued (its journal) and says
+        # whether rows may still be missing (a machine crash): then reconciliation waits.
+        lost = False if self.buyer.chain.paper else await self.repo.begin_session()
         unresolved = await self.repo.get_unresolved_positions()
         seen = {p.id for p in unresolved}
         still_open = [p for p in await self.repo.get_open_positions() if p.id not in seen]
-        for position in await self._reconcile([*unresolved, *still_open]):
+        for position in await self._reconcile([*unresolved, *still_open], lost):
             if position.mint in self.position_tasks:
                 continue
             self.position_tasks[position.mint] = position
@@ -439,7 +442,7 @@ class UniversalTrader:
             log.info("resuming position %s (%s, %s)", position.id, position.mint, position.status)
             root.start_soon(self._position_task, position.token_info, position)
 
-    async def _reconcile(self, positions: list[Position]) -> list[Position]:
+    async def _reconcile(self, positions: list[Position], lost: bool) -> list[Position]:
         """The positions to resume after reconciling; the database's alone if it fails."""
         chain = self.buyer.chain
         if chain.paper:
@@ -456,7 +459,7 @@ class UniversalTrader:
         )
         self.reconciliation = reconciler.report
         try:
-            return await reconciler.run(positions)
+            return await reconciler.run(positions, rows_may_be_lost=lost)
         except Exception:
             # Never let a bug here keep the known positions from being sold; a row with no
             # BUY is not closed blind, though (the wallet may hold its tokens).

@@ -9,7 +9,8 @@ directory (WAL, ``synchronous = FULL``), with the production ``Repository``:
 * ``thread_hop``: ``trio.to_thread.run_sync`` of a no-op — the round trip every write
   paid before the writer thread, for scale;
 * ``insert_position_enqueue`` / ``update_position_enqueue``: the call as the bot's path
-  makes it (snapshot the row, take the id, queue it): what the path pays now;
+  makes it (snapshot the row, take the id, append it to the journal, queue it): what the
+  path pays now;
 * ``commit_latency``: one ``update_position`` queued on an idle writer → ``flush()``
   returns: the commit with its fsync plus the wake-up of the waiting task;
 * ``flush_idle``: ``flush()`` with nothing queued: the writer's round trip alone;
@@ -70,6 +71,7 @@ async def db_writes(n: int = 300) -> dict[str, Any]:
     ]
     with tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp:
         async with open_repository(Path(tmp) / "bench.db") as repo:
+            await repo.begin_session()  # as the trading run: every write is journaled too
             for position in positions:
                 await _timed(out["thread_hop"], trio.to_thread.run_sync, lambda: None)
                 await _timed(out["insert_position_enqueue"], repo.insert_position, position)

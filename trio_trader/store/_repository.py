@@ -16,17 +16,18 @@ every call in the order the Trio thread made them. Writes leave the critical pat
 * Closing the repository commits everything queued.
 
 WAL mode, ``synchronous = FULL``: a commit is fsync'd, so the database after a crash is
-the state as of some write (each write is one savepoint, a failing one never half
-written); the writes still queued at a crash are lost. What they named — an order that
-was sent — is on chain and is booked by start-up reconciliation
-(``trading/reconcile.py``), which waits after an unclean end until every transaction the
-dead run could have sent has landed or expired (``begin_session``).
+the state as of some write (each write is one savepoint, never half written). Writes still
+queued at a crash are not lost with the process: the trading run (``begin_session``)
+appends every write to a journal before queueing it (``_journal.py``: the page cache
+survives ``kill -9``) and the next run replays it. Only a machine crash can lose the
+journal's tail; ``begin_session`` then says so (the boot id changed) and start-up
+reconciliation waits for the ledger (``trading/reconcile.py``, ``trading/horizon.py``).
 
 A write that fails in the writer is logged at ERROR (naming the position), the repository
 is marked failed (``failed``), and from then on: ``insert_position`` and every call that
 needs an answer raise :class:`RepositoryFailed` (the trader stops buying), while
 ``update_position`` / ``record_trade`` are dropped with an ERROR line, so open positions
-keep selling; the next start rebuilds the rest from the ledger.
+keep selling; they stay in the journal, replayed by the next start.
 
 Public API::
 

@@ -19,8 +19,8 @@ kinds:
 A write that fails is never silent: it is logged at ERROR with what it was (the position
 id), the writer is marked failed, every write after it is dropped (logged) instead of
 written — the database keeps the exact state as of the write before — and every later
-``call`` raises :class:`RepositoryFailed`. Start-up reconciliation rebuilds from the
-ledger what was not written (``docs/internals.md``, store section).
+``call`` raises :class:`RepositoryFailed`. The dropped writes are still in the journal:
+the next start replays them (``docs/internals.md``, store section).
 
 ``hold`` / ``abandon`` are fault-injection seams for tests: a held writer runs nothing, so
 queued rows are not on disk yet; abandoning it drops them as a ``kill -9`` would.
@@ -260,8 +260,8 @@ class Writer:
             return
         names = ", ".join(j.what for j in (lost or [job]))
         logger.error("database write failed (%s): %s: %s; no more writes are made, new "
-                     "BUYs stop, open positions keep selling; start-up reconciliation will "
-                     "rebuild what is missing", names, type(exc).__name__, exc)  # fmt: skip
+                     "BUYs stop, open positions keep selling; the next start replays the "
+                     "journal", names, type(exc).__name__, exc)  # fmt: skip
         self.failed = RepositoryFailed(f"database write failed ({job.what}): {exc}")
         self.failed.__cause__ = exc
 

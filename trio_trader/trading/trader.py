@@ -16,11 +16,12 @@ step by step::
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
 already holding the signed BUY, queued to the store's writer just before the send: the
-commit (and its fsync) happens in the writer thread, off the detection path. A crash
-after the commit leaves the signature that recovery confirms; a crash before it leaves no
-row, and start-up reconciliation adopts the BUY from the wallet's history once it has
-landed or expired (the store's ``begin_session`` tells it the last run died). If the
-repository failed, no new BUY is sent (``DatabaseFailed``); open positions keep selling.
+commit (and its fsync) happens in the writer thread, off the detection path. The write
+is journaled first (page cache), so a killed process leaves the signature that recovery
+confirms (``repo.begin_session`` replays the journal before the rows are read); only a
+machine crash can lose the row, and then start-up reconciliation adopts the BUY from the
+wallet's history once it has landed or expired. If the repository failed, no new BUY is
+sent (``DatabaseFailed``); open positions keep selling.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the intake
 before the task starts, so two tokens arriving together cannot both slip past the
@@ -312,10 +313,9 @@ class UniversalTrader:
                     f"the wallet cannot pay this BUY and its fees and rent "
                     f"({self.funds.available} lamports available)"
                 )
-            # The row is inserted with its signed (PENDING) BUY in one write, queued just
-            # before the send: the commit happens in the store's writer, off this path. A
-            # crash before it reaches disk loses the row of a BUY that may land; start-up
-            # reconciliation adopts it from the wallet's history (store/_repository.py).
+            # The row is inserted with its signed (PENDING) BUY in one write, journaled and
+            # queued just before the send: the commit happens in the store's writer, off
+            # this path; the next start replays the journal (store/_repository.py).
             # Written from a copy: if the insert is refused, the live position must not
             # name a BUY that was never queued (it would be resumed, i.e. sent).
             staged = attrs.evolve(position)

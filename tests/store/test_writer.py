@@ -255,3 +255,22 @@ async def test_a_repository_is_usable_only_inside_its_block(tmp_path: Path) -> N
         kept: Repository = repo
     with pytest.raises(RepositoryFailed, match="closed"):
         await kept.get_counters()
+
+
+async def test_a_log_beside_a_new_database_is_not_replayed(tmp_path: Path) -> None:
+    """The database was deleted (not its ``.queue``): no run's mark, so the old log is not
+    this database's and must not put another database's rows into it."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            await repo.begin_session()
+            repo.writer.hold()
+            await repo.insert_position(new_position(1))
+            repo.writer.abandon()
+        for leftover in tmp_path.glob("bot.db*"):
+            if leftover.suffix != ".queue":
+                leftover.unlink()
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is False
+            assert await repo.list_positions() == []
+            assert await repo.insert_position(new_position(2)) == 1

@@ -245,7 +245,11 @@ class Repository:
             conn = self._db.conn
             found = conn.execute("SELECT value FROM meta WHERE key = ?", [SESSION_KEY]).fetchone()
             replayed, top = 0, _journal.applied_seq(conn)
-            if path is not None:
+            if path is not None and found is None and path.exists():
+                # no run left its mark here (a clean close, or a new database beside an old
+                # log): nothing of that log belongs to this database's last run
+                path.write_bytes(b"")
+            elif path is not None:
                 try:
                     replayed, top = _journal.replay(conn, path)
                 except _journal.ReplayError as exc:

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 from solders.signature import Signature
@@ -38,24 +39,18 @@ from tests.scenario.harness import (
     crash_first_run,
     running_bot,
 )
+from tests.store.factories import on_disk
 from trio_trader.app import Bot, build_bot
 from trio_trader.config import parse_config
-from trio_trader.store import _journal, open_repository
+from trio_trader.store import Repository, _journal, open_repository
 from trio_trader.store._journal import journal_path
-from trio_trader.trading.orders import BuyOrder, SellOrder
+from trio_trader.trading.orders import BuyOrder
+from trio_trader.trading.reconcile import ReconcileReport
 
 FAST_SLOT = 0.01
 #: seconds the simulator holds the lost order back: it lands after the restart
 SEND_DELAY = 0.6
 CONFIG = RECOVERY_CONFIG
-
-
-def on_disk(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def lose_power(h: Harness, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,17 +69,78 @@ def delay_sends(h: Harness, seconds: float) -> None:
 async def next_run(h: Harness, db: Path, config: dict[str, Any] = CONFIG) -> AsyncIterator[Bot]:
     """The bot's next life: a new repository (its own writer) on the same file and wallet,
     started (reconciliation done), stopped when the block ends."""
-    delay_sends(h, 0.0)
     async with open_repository(db) as repo:
-        h.repo = repo
-        bot = await build_bot(
-            parse_config(config, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
-            ws_url=h.sim.ws_url,
-        )  # fmt: skip
+        bot = await next_bot(h, repo, config)
         async with trio.open_nursery() as nursery:
             await nursery.start(bot.trader.run)
             yield bot
             nursery.cancel_scope.cancel()
+
+
+async def next_bot(h: Harness, repo: Repository, config: dict[str, Any] = CONFIG) -> Bot:
+    """A fresh production bot on ``repo`` and the harness's wallet (not started)."""
+    delay_sends(h, 0.0)
+    h.repo = repo
+    return await build_bot(
+        parse_config(config, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
+        ws_url=h.sim.ws_url,
+    )  # fmt: skip
+
+
+def first_life(tmp_path: Path, config: dict[str, Any] = CONFIG) -> Any:
+    """The harness on ``tmp_path / "bot.db"``, its bot not started (``crash_first_run``)."""
+    return running_bot(
+        tmp_path, config=config, db=tmp_path / "bot.db", start=False, slot_time=FAST_SLOT
+    )
+
+
+@attrs.define
+class CrashAt:
+    """Arms the harness's hooks: hold the writer just before a send (the rows queued from
+    then on stay off disk), hold the order back ``delay`` s, crash right after the send."""
+
+    h: Harness
+    delay: float = SEND_DELAY
+    sent: list[Any] = attrs.field(factory=list)
+
+    def buy(self, *, crash: bool = True, delay: bool = True) -> CrashAt:
+        self.h.buyer.before = self._hold if delay else self.h.repo.writer.hold
+        self.h.buyer.after = self._die if crash else self.sent.append
+        return self
+
+    def sell(self, *, hold: bool = True) -> CrashAt:
+        self.h.seller.before = self._flush_and_hold if hold else self._delay
+        self.h.seller.after = self._die_async
+        return self
+
+    def _hold(self) -> None:
+        self.h.repo.writer.hold()
+        delay_sends(self.h, self.delay)
+
+    async def _flush_and_hold(self, _attempt: int) -> None:
+        await self.h.repo.flush()  # what came before (the BUY's rows) is on disk
+        self._hold()
+
+    async def _delay(self, _attempt: int) -> None:
+        delay_sends(self.h, self.delay)
+
+    def _die(self, order: Any) -> None:
+        self.sent.append(order)
+        raise Crash
+
+    async def _die_async(self, order: Any) -> None:
+        self._die(order)
+
+
+def reconciled(bot: Bot, *, waited: bool) -> ReconcileReport:
+    """The next run's reconciliation report: it ``waited`` for the ledger (rows may have
+    been lost), or it did not, and then found nothing the database did not know."""
+    report = bot.trader.reconciliation
+    assert report is not None
+    assert (report.waited_for_height is not None) is waited
+    if not waited:
+        assert report.unknown_transactions == 0
+    return report
 
 
 def landed(h: Harness, signature: str | None) -> bool:
@@ -97,30 +153,16 @@ async def test_machine_crash_after_the_buy_was_sent_before_its_row_was_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "bot.db"
-    sent: list[BuyOrder] = []
-
-    def hold() -> None:
-        h.repo.writer.hold()  # the row about to be queued will not reach the disk
-        delay_sends(h, SEND_DELAY)
-
-    def die(order: BuyOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.buyer.before, h.buyer.after = hold, die
+        async with first_life(tmp_path) as h:
+            sent = CrashAt(h).buy().sent
             await crash_first_run(h)
             lose_power(h, db, monkeypatch)
             assert on_disk(db, "SELECT id FROM positions") == []
             assert not landed(h, sent[0].signature)  # still in flight as the next run starts
 
             async with next_run(h, db) as bot:
-                report = bot.trader.reconciliation
-                assert report is not None
-                assert report.waited_for_height is not None
+                report = reconciled(bot, waited=True)
                 assert report.adopted_buys == 1
                 await h.wait_until(lambda: h.settled(1))
                 (position,) = await h.assert_books_balance()
@@ -141,22 +183,9 @@ async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
     must book the SELL that landed and close the position, not SELL again into an empty
     token account."""
     db = tmp_path / "bot.db"
-    sent: list[SellOrder] = []
-
-    async def hold(_attempt: int) -> None:
-        await h.repo.flush()  # the BUY's confirmation is on disk; the SELL's rows will not be
-        h.repo.writer.hold()
-        delay_sends(h, SEND_DELAY)
-
-    async def die(order: SellOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.seller.before, h.seller.after = hold, die
+        async with first_life(tmp_path) as h:
+            sent = CrashAt(h).sell().sent
             await crash_first_run(h)
             lose_power(h, db, monkeypatch)
             rows = on_disk(db, "SELECT id, status, sell_order FROM positions")
@@ -164,9 +193,7 @@ async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
             assert not landed(h, sent[0].signature)
 
             async with next_run(h, db) as bot:
-                report = bot.trader.reconciliation
-                assert report is not None
-                assert report.waited_for_height is not None
+                report = reconciled(bot, waited=True)
                 assert report.adopted_sells == 1
                 await h.wait_until(lambda: h.settled(1))
                 (position,) = await h.assert_books_balance()
@@ -185,27 +212,9 @@ async def test_machine_crash_after_a_buy_and_its_sell_were_sent_with_neither_row
     SELL that followed is on disk. The next run adopts the BUY and the SELL from the
     wallet's history into one closed position."""
     db = tmp_path / "bot.db"
-    sent: list[Any] = []
-
-    def hold() -> None:
-        h.repo.writer.hold()
-
-    def keep(order: BuyOrder) -> None:
-        sent.append(order)
-
-    async def slow(_attempt: int) -> None:
-        delay_sends(h, SEND_DELAY)
-
-    async def die(order: SellOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.buyer.before, h.buyer.after = hold, keep
-            h.seller.before, h.seller.after = slow, die
+        async with first_life(tmp_path) as h:
+            sent = CrashAt(h).buy(crash=False, delay=False).sell(hold=False).sent
             await crash_first_run(h)
             lose_power(h, db, monkeypatch)
             assert on_disk(db, "SELECT id FROM positions") == []
@@ -230,18 +239,13 @@ async def test_machine_crash_after_a_buy_and_its_sell_were_sent_with_neither_row
 async def test_a_clean_stop_leaves_no_wait_for_the_next_run(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
+        async with first_life(tmp_path) as h:
             async with next_run(h, db) as bot:
                 await h.launch()
                 await h.wait_until(lambda: h.settled(1))
                 assert bot.trader.reconciliation is not None
             async with next_run(h, db) as bot:
-                report = bot.trader.reconciliation
-                assert report is not None
-                assert report.waited_for_height is None
-                assert report.unknown_transactions == 0
+                reconciled(bot, waited=False)
                 (position,) = await h.assert_books_balance()
                 assert position.status == "closed"
                 assert [t.state for t in await h.trades(position.id, "buy")] == ["confirmed"]
@@ -266,16 +270,14 @@ async def test_a_failed_database_stops_new_buys_and_the_open_position_still_sell
 ) -> None:
     """The first BUY's row is inserted, then every write fails: the repository is failed,
     the next token is not bought, yet the open position is sold (its tokens are not
-    stranded). The next run, on a working disk, books the rest from the ledger."""
+    stranded). The next run, on a working disk, replays what was dropped (the journal)."""
     db = tmp_path / "bot.db"
 
     def fail_disk(_order: BuyOrder) -> None:
         set_disk_failing(db, True)
 
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
+        async with first_life(tmp_path) as h:
             trader = h.bot.trader
             async with trio.open_nursery() as first:
                 await first.start(trader.run)
@@ -299,10 +301,7 @@ async def test_a_failed_database_stops_new_buys_and_the_open_position_still_sell
             set_disk_failing(db, False)  # the disk is fixed; the bot restarts
             async with next_run(h, db) as bot:
                 # the journal held every write the failed repository dropped: replayed
-                report = bot.trader.reconciliation
-                assert report is not None
-                assert report.waited_for_height is None
-                assert report.unknown_transactions == 0
+                reconciled(bot, waited=False)
                 await h.wait_until(lambda: h.settled(1))
                 (position,) = await h.assert_books_balance()
                 assert position.mint == bought
@@ -315,41 +314,20 @@ async def test_a_killed_process_loses_no_row_the_journal_replays_them(tmp_path: 
     the rows still queued: the journal (in the page cache) holds them, so each next run
     replays them and goes on from the rows at once, as if they had been committed."""
     db = tmp_path / "bot.db"
-    sent: list[Any] = []
-
-    def hold() -> None:
-        h.repo.writer.hold()
-
-    def die(order: Any) -> None:
-        sent.append(order)
-        raise Crash
-
-    async def hold_sell(_attempt: int) -> None:
-        hold()
-
-    async def die_sell(order: SellOrder) -> None:
-        die(order)
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.buyer.before, h.buyer.after = hold, die
+        async with first_life(tmp_path) as h:
+            crash = CrashAt(h, delay=0.0).buy()
             await crash_first_run(h)
             h.repo.writer.abandon()
             assert on_disk(db, "SELECT id FROM positions") == []
             async with open_repository(db) as second:
-                h.repo = second
-                bot = await build_bot(
-                    parse_config(CONFIG, env={}), rpc=h.rpc, keypair=h.wallet, repo=second,
-                    ws_url=h.sim.ws_url,
-                )  # fmt: skip
+                bot = await next_bot(h, second)
                 production = bot.trader.seller
-                bot.trader.seller = HookedSeller(
+                h.seller = bot.trader.seller = HookedSeller(
                     chain=production.chain, slippage_bps=production.slippage_bps,
                     close_token_account=production.close_token_account,
-                    before=hold_sell, after=die_sell,
                 )  # fmt: skip
+                crash.sell()
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(bot.trader.run)
@@ -362,13 +340,10 @@ async def test_a_killed_process_loses_no_row_the_journal_replays_them(tmp_path: 
                     pass
                 second.writer.abandon()
             async with next_run(h, db) as bot:
-                report = bot.trader.reconciliation
-                assert report is not None
-                assert report.waited_for_height is None
-                assert report.unknown_transactions == 0
+                reconciled(bot, waited=False)
                 await h.wait_until(lambda: h.settled(1))
                 (position,) = await h.assert_books_balance()
-                buy, sell = sent
+                buy, sell = crash.sent
                 assert position.status == "closed"
                 assert position.buy_order is not None
                 assert position.buy_order.signature == buy.signature
@@ -386,28 +361,13 @@ async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
     """A graceful stop that arrives while start-up recovery waits out the dead run's
     blockhashes lets recovery finish, then sells the BUY it adopted."""
     db = tmp_path / "bot.db"
-
-    def hold() -> None:
-        h.repo.writer.hold()
-        delay_sends(h, SEND_DELAY)
-
-    def die(_order: BuyOrder) -> None:
-        raise Crash
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.buyer.before, h.buyer.after = hold, die
+        async with first_life(tmp_path) as h:
+            CrashAt(h).buy()
             await crash_first_run(h)
             lose_power(h, db, monkeypatch)
-            delay_sends(h, 0.0)
             async with open_repository(db) as repo:
-                h.repo = repo
-                bot = await build_bot(
-                    parse_config(CONFIG, env={}), rpc=h.rpc, keypair=h.wallet, repo=repo,
-                    ws_url=h.sim.ws_url,
-                )  # fmt: skip
+                bot = await next_bot(h, repo)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(bot.trader.run)
                     await trio.sleep(0.1)  # recovery is waiting for the block height
@@ -428,21 +388,9 @@ async def test_a_lost_buy_that_failed_on_chain_is_booked_for_its_fee(
     traded nothing, but its fee is the wallet's, so the next run books it as a position
     whose BUY failed; the books still match the ledger to the lamport."""
     db = tmp_path / "bot.db"
-    sent: list[BuyOrder] = []
-
-    def hold() -> None:
-        h.repo.writer.hold()
-        delay_sends(h, SEND_DELAY)
-
-    def die(order: BuyOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=CONFIG, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.buyer.before, h.buyer.after = hold, die
+        async with first_life(tmp_path) as h:
+            sent = CrashAt(h).buy().sent
             await crash_first_run(h)
             lose_power(h, db, monkeypatch)
             delay_sends(h, 0.0)
@@ -469,23 +417,10 @@ async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(
     the next run books that attempt (its fee) on the position, which still holds its
     tokens, and sells them with a new SELL."""
     db = tmp_path / "bot.db"
-    sent: list[SellOrder] = []
     tight = {**CONFIG, "trade": {**CONFIG["trade"], "sell_slippage_bps": 100}}
-
-    async def hold(_attempt: int) -> None:
-        await h.repo.flush()
-        h.repo.writer.hold()
-        delay_sends(h, SEND_DELAY)
-
-    async def die(order: SellOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
-        async with running_bot(
-            tmp_path, config=tight, db=db, start=False, slot_time=FAST_SLOT
-        ) as h:
-            h.seller.before, h.seller.after = hold, die
+        async with first_life(tmp_path, tight) as h:
+            sent = CrashAt(h).sell().sent
             await crash_first_run(h)
             lose_power(h, db, monkeypatch)
             mint = sent[0].token_info.mint

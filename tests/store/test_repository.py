@@ -20,6 +20,7 @@ from tests.store.factories import (
     make_buy_order,
     make_sell_order,
     make_token_info,
+    on_disk,
     send,
 )
 from trio_trader.store import (
@@ -278,15 +279,6 @@ async def test_malformed_order_column_names_the_row_and_spares_the_list(tmp_path
             assert (await repo.get_position(ids[0])).buy_order is not None
 
 
-def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    """What is on disk, read by a connection of its own (as a restarted bot would)."""
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
 def add_boom_trigger(path: Path, event: str) -> None:
     conn = sqlite3.connect(path)
     with conn:
@@ -325,8 +317,8 @@ async def test_each_write_is_atomic_and_a_failed_one_fails_the_repository(
             kept.exit_reason = "still selling"
             await repo.update_position(kept)  # dropped, logged: never raises
             # on disk: the state as of the write before the failing one, nothing of it
-            assert rows(path, "SELECT id, exit_reason FROM positions") == [(1, None)]
-            assert rows(path, "SELECT mint FROM token_info") == [(str(kept.mint),)]
+            assert on_disk(path, "SELECT id, exit_reason FROM positions") == [(1, None)]
+            assert on_disk(path, "SELECT mint FROM token_info") == [(str(kept.mint),)]
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("insert position 2" in e and "boom" in e for e in errors)
     assert any("not written" in e and "insert position 3" in e for e in errors)
@@ -528,9 +520,9 @@ async def test_position_update_and_its_trade_row_commit_together(tmp_path: Path)
             await repo.update_position(position, resolved=buy)
             with pytest.raises(RepositoryFailed, match="boom"):
                 await repo.flush()
-    assert rows(path, "SELECT * FROM trades") == []
-    assert rows(path, "SELECT * FROM counters") == []
-    assert rows(path, f"SELECT status FROM positions WHERE id = {pid}") == [("pending",)]
+    assert on_disk(path, "SELECT * FROM trades") == []
+    assert on_disk(path, "SELECT * FROM counters") == []
+    assert on_disk(path, f"SELECT status FROM positions WHERE id = {pid}") == [("pending",)]
 
 
 async def test_the_resolved_order_and_its_trade_row_land_together(repo: Repository) -> None:

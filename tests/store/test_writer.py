@@ -13,23 +13,24 @@ from typing import Any
 import pytest
 import trio
 
-from tests.store.factories import make_buy_order, make_token_info, send
+from tests.store.factories import make_buy_order, make_token_info, on_disk, send
 from trio_trader.store import Repository, RepositoryFailed, _journal, open_repository
 from trio_trader.store._journal import journal_path
 from trio_trader.store._statements import insert_sql, update_sql, upsert_sql
 from trio_trader.trading.position import Position
 
 
-def on_disk(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
 def new_position(seed: int) -> Position:
     return Position.create_from_token_info(make_token_info(seed=seed))
+
+
+async def killed_with_one_write_queued(path: Path) -> None:
+    """A trading run that dies (``abandon``: as kill -9) with position 1 still queued."""
+    async with open_repository(path) as repo:
+        await repo.begin_session()
+        repo.writer.hold()
+        await repo.insert_position(new_position(1))
+        repo.writer.abandon()
 
 
 async def test_writes_return_before_the_commit_and_land_in_order(tmp_path: Path) -> None:
@@ -179,11 +180,7 @@ async def test_a_replay_runs_once_even_if_the_log_was_not_emptied(tmp_path: Path
     its lines twice: the database knows the last sequence number it applied."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            repo.writer.hold()
-            await repo.insert_position(new_position(1))
-            repo.writer.abandon()
+        await killed_with_one_write_queued(path)
         kept = journal_path(str(path)).read_bytes()
         async with open_repository(path) as repo:
             assert await repo.begin_session() is False
@@ -262,11 +259,7 @@ async def test_a_log_beside_a_new_database_is_not_replayed(tmp_path: Path) -> No
     this database's and must not put another database's rows into it."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            repo.writer.hold()
-            await repo.insert_position(new_position(1))
-            repo.writer.abandon()
+        await killed_with_one_write_queued(path)
         for leftover in tmp_path.glob("bot.db*"):
             if leftover.suffix != ".queue":
                 leftover.unlink()

@@ -3,8 +3,9 @@
 Instructions: ``create`` (SPL Token mint + Metaplex metadata account), ``create_v2``
 (Token-2022 mint with in-mint metadata; optionally quoted in a whitelisted SPL token),
 ``buy``, ``buy_exact_sol_in``, ``sell``, ``buy_v2``, ``buy_exact_quote_in_v2``,
-``sell_v2`` (accounts: :mod:`._pump_accounts`) and ``migrate`` (:mod:`._pump_migrate`,
-which CPIs PumpSwap's ``create_pool``). Anything else fails like Anchor does for an
+``sell_v2`` (accounts: :mod:`._pump_accounts`), ``migrate`` (:mod:`._pump_migrate`,
+which CPIs PumpSwap's ``create_pool``) and ``migrate_v2`` for token-quoted curves
+(:mod:`._pump_migrate_v2`). Anything else fails like Anchor does for an
 unknown discriminator (101 InstructionFallbackNotFound).
 
 What is real and what is Python:
@@ -93,6 +94,7 @@ from ._pump_checks import anchor_error, thrown
 from ._pump_common import create_ata, create_pda, emit, system_transfer, token_transfer
 from ._pump_create import create
 from ._pump_migrate import MIGRATE_DISCRIMINATOR, migrate
+from ._pump_migrate_v2 import MIGRATE_V2_DISCRIMINATOR, migrate_v2
 
 __all__ = ["process"]
 
@@ -110,6 +112,7 @@ _CU = {
     "create": 60_000,
     "create_v2": 70_000,
     "migrate": 70_000,
+    "migrate_v2": 70_000,
 }
 _LOG_NAME = {
     "buy": "Buy",
@@ -121,6 +124,7 @@ _LOG_NAME = {
     "create": "Create",
     "create_v2": "CreateV2",
     "migrate": "Migrate",
+    "migrate_v2": "MigrateV2",
 }
 _BY_DISCRIMINATOR = {
     BUY_DISCRIMINATOR: "buy",
@@ -132,6 +136,7 @@ _BY_DISCRIMINATOR = {
     CREATE_DISCRIMINATOR: "create",
     CREATE_V2_DISCRIMINATOR: "create_v2",
     MIGRATE_DISCRIMINATOR: "migrate",
+    MIGRATE_V2_DISCRIMINATOR: "migrate_v2",
 }
 USER_VOLUME_ACCUMULATOR_DISCRIMINATOR = anchor_discriminator("account", "UserVolumeAccumulator")
 USER_VOLUME_ACCUMULATOR_SIZE = 8 + 32 + 1 + 8 * 4 + 1 + 8 * 4  # IDL struct, 106 bytes
@@ -146,9 +151,9 @@ def process(ctx: InvokeContext) -> None:
     if name is None:
         raise anchor_error(ctx, 101)  # InstructionFallbackNotFound
     ctx.log(f"Program log: Instruction: {_LOG_NAME[name]}")
-    if name == "migrate":
+    if name in ("migrate", "migrate_v2"):
         ctx.charge(_CU[name])
-        migrate(ctx)
+        (migrate if name == "migrate" else migrate_v2)(ctx)
         return
     try:
         _, args = decode_pump_instruction(ctx.data)

@@ -31,6 +31,7 @@ human or the next start's recovery.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Literal
 
 import attrs
@@ -43,6 +44,7 @@ from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
 from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
 from trio_trader.trading.pumpswap import PoolNotReady
+from trio_trader.trading.valuation import position_price
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +111,8 @@ class SellStats:
 
 
 def _pnl_text(position: Position) -> str:
-    """``"+0.012000000 SOL (+24.0 %)"``: the realised PnL, as a share of the BUY's cost."""
-    pnl = position.realized_pnl_lamports
-    if pnl is None:
-        return "unknown until the BUY is resolved"
-    text = f"{pnl / 1_000_000_000:+.9f} SOL"  # display only: the int is in the database
-    base = position.pnl_base
-    return f"{text} ({100 * pnl / base:+.1f} %)" if base else text
+    """``"+0.012000000 SOL (+24.0 %)"`` (a USDC coin's in USDC, its fees in SOL apart)."""
+    return position.pnl_text()
 
 
 def _keys(position: Position) -> dict[str, object]:
@@ -150,6 +147,8 @@ class PositionMonitor:
     scope: trio.CancelScope | None = None
     buy_result_available_event: trio.Event = attrs.field(factory=trio.Event)
     last_price: PriceUpdate | None = None
+    #: called with every price update seen (the trader's graduation watch)
+    on_price: Callable[[PriceUpdate], None] | None = None
     _state: ExitState = attrs.field(init=False)
     _forced: ExitReason | None = attrs.field(default=None, init=False)
     _waiting: trio.CancelScope | None = attrs.field(default=None, init=False)
@@ -212,7 +211,9 @@ class PositionMonitor:
 
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update
-        self._state = self._state.with_price(update.price)
+        self._state = self._state.with_price(position_price(update, self.position.token_amount))
+        if self.on_price is not None:
+            self.on_price(update)
 
     # ------------------------------------------------------------------ decisions
 
@@ -248,7 +249,8 @@ class PositionMonitor:
             entry_price(position.entry_cost, amount),
             entry_price(position.worst_entry_cost, amount),
         )
-        price = self.last_price.price if self.last_price is not None else None
+        last = self.last_price
+        price = position_price(last, amount) if last is not None else None
         return check_exit(self.rules, self._state, price, trio.current_time())
 
     # ------------------------------------------------------------------ selling
@@ -316,8 +318,9 @@ class PositionMonitor:
     async def _send_sell(self, reason: str, extra_bps: int, zero: bool) -> SellOrder | None:
         position = self.position
         reserves = None
-        if self.last_price is not None and position.sell_order is None:
-            reserves = self.last_price.reserves
+        last = self.last_price
+        if last is not None and last.pool is None and position.sell_order is None:
+            reserves = last.reserves  # a pool's update is no curve to quote from
 
         async def persist_signed(order: SellOrder) -> None:
             if self._buy_failed():

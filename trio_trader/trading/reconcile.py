@@ -74,7 +74,7 @@ from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump.errors import error_from_transaction_err
 from trio_trader.store import Repository
 from trio_trader.trading import wallet_scan
-from trio_trader.trading.booking import pump_sol, wallet_sol_change
+from trio_trader.trading.booking import pump_sol, wallet_quote_change, wallet_sol_change
 from trio_trader.trading.horizon import wait_until_sent_expired
 from trio_trader.trading.monitor import save
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
@@ -259,6 +259,8 @@ class Reconciler:
         order.attempt = buy.attempt + 1
         position.token_amount = (position.token_amount or 0) + trade.token_change
         position.sol_spent = (position.sol_spent or 0) - trade.sol_change
+        if position.quote_mint is not None:
+            position.quote_spent = (position.quote_spent or 0) - (trade.quote_change or 0)
         position.entry_price = None  # display only; the average is not the first BUY's
         await self.repo.update_position(position, resolved=order)
         self.report.merged_buys += 1
@@ -287,6 +289,8 @@ class Reconciler:
         else:
             position.token_amount = held - sold
             position.sol_received = (position.sol_received or 0) + trade.sol_change
+            if position.quote_mint is not None:
+                position.quote_received = (position.quote_received or 0) + (trade.quote_change or 0)
             position.sell_attempts += 1
         await save(self.repo, position, order)
         self.report.adopted_sells += 1
@@ -365,8 +369,8 @@ class Reconciler:
 
     async def _orphans(self, holdings: dict[Pubkey, int]) -> None:
         for mint, held in holdings.items():
-            if mint in self._open:
-                continue
+            if mint in self._open or mint in wallet_scan.QUOTE_TOKENS:
+                continue  # USDC / WSOL are the wallet's money, not a position
             self.report.orphans[mint] = held
             log.warning("orphan tokens: the wallet holds %d of %s with no open position%s",
                         held, mint, "; adopting" if self.adopt_orphans else "")  # fmt: skip
@@ -411,10 +415,11 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
         order.mark_sent(sent_at=trio.current_time(), sent_at_wall=wall)
     sol = wallet_sol_change(tx, wallet, order)  # a pool SELL's WSOL unwrap is booking's
     tokens = tx.token_change(wallet, order.token_info.mint)
+    quote = wallet_quote_change(tx, wallet, order)
     if tx.err is None:
         return order.mark_confirmed(
             slot=tx.slot, fee_lamports=tx.fee, sol_change=sol, token_change=tokens,
-            pump_sol=pump_sol(tx, wallet, order),
+            pump_sol=pump_sol(tx, wallet, order), quote_change=quote,
         )  # fmt: skip
     parts = error_from_transaction_err(tx.err)
     return order.mark_failed(
@@ -426,7 +431,13 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
         fee_lamports=tx.fee,
         sol_change=sol,
         token_change=tokens,
+        quote_change=quote,
     )
+
+
+def _paid(trade: wallet_scan.WalletTrade) -> int:
+    """What a trade moved in its coin's quote: lamports, or the quote token's units."""
+    return trade.sol_change if trade.quote_change is None else trade.quote_change
 
 
 def landed_buy(
@@ -440,8 +451,8 @@ def landed_buy(
     order = BuyOrder(
         token_info=token_info,
         token_amount=trade.token_change,
-        max_sol_cost=-trade.sol_change,
-        sol_cost=-trade.sol_change,
+        max_sol_cost=-_paid(trade),
+        sol_cost=-_paid(trade),
         state=OrderState.CONFIRMED,
         signature=signature,
         sent_at_wall=float(tx.block_time) if tx.block_time is not None else None,
@@ -449,6 +460,7 @@ def landed_buy(
         fee_lamports=tx.fee,
         sol_change=trade.sol_change,
         token_change=trade.token_change,
+        quote_change=trade.quote_change,
     )
     order.pump_sol = pump_sol(tx, wallet, order)  # the price paid: exit rules, not rent
     return order
@@ -466,7 +478,7 @@ def landed_sell(
         token_info=position.token_info,
         token_amount=-trade.token_change,
         min_sol_output=0,
-        sol_output=trade.sol_change,
+        sol_output=_paid(trade),
         attempt=position.next_sell_attempt,
         state=OrderState.CONFIRMED,
         signature=signature,
@@ -475,6 +487,7 @@ def landed_sell(
         fee_lamports=tx.fee,
         sol_change=trade.sol_change,
         token_change=trade.token_change,
+        quote_change=trade.quote_change,
     )
     order.pump_sol = pump_sol(tx, wallet, order)
     return order
@@ -500,6 +513,7 @@ def held_buy(token_info: TokenInfo, held: int, *, cost: int) -> BuyOrder:
         sol_change=-cost,
         token_change=held,
         pump_sol=value or None,
+        quote_change=None if token_info.quote_token is None else 0,  # its cost is unknown
     )
 
 

@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 
 import attrs
 import trio
@@ -59,6 +62,7 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareSeller,
     TradeError,
 )
+from trio_trader.trading.pool_watch import PoolWatch
 from trio_trader.trading.position import Position
 from trio_trader.trading.reconcile import Reconciler, ReconcileReport
 from trio_trader.trading.token_info import TokenInfo
@@ -243,12 +247,12 @@ class UniversalTrader:
                 self.stats.filtered += 1
                 log.info("skip %s: %s", info.display_name, reason)
                 continue
-            if not info.is_sol_quoted:
-                # Legacy buy/sell cannot trade such a coin at all, and a v2 BUY would be
-                # paid in that mint: budgets, limits and PnL here are all in lamports.
+            refused = self.buyer.refusal(info)
+            if refused is not None:
+                # A token quote needs v2 and a budget in that token (trade.quote_mints);
+                # a custom quote mint is never traded.
                 self.stats.skipped_quote += 1
-                log.info("skip %s: quoted in %s, not SOL (only SOL-quoted coins are traded)",
-                         info.display_name, info.quote_mint)  # fmt: skip
+                log.info("skip %s: %s", info.display_name, refused)
                 continue
             if info.mint in self.position_tasks:
                 continue
@@ -357,7 +361,8 @@ class UniversalTrader:
                 return
             await save(self.repo, position)  # shielded: the BUY is out, its row must say so
             monitor = self._monitor(position, prices, opened_at=buy_order.sent_at)
-            await self._run_scope(position, buy_order, monitor)
+            async with self._pool_watch(monitor, resumed=False):
+                await self._run_scope(position, buy_order, monitor)
 
     def _monitor(
         self,
@@ -476,7 +481,8 @@ class UniversalTrader:
             opened_at = trio.current_time() - max(0.0, time.time() - buy.sent_at_wall)
         with self.feed.subscribe(position.mint) as prices:
             monitor = self._monitor(position, prices, opened_at=opened_at)
-            await self._run_scope(position, buy, monitor)
+            async with self._pool_watch(monitor, resumed=True):
+                await self._run_scope(position, buy, monitor)
 
     async def _resolve_unsent(self, position: Position) -> None:
         """A row without a BUY order whose mint the wallet does not hold: nothing bought.
@@ -490,3 +496,21 @@ class UniversalTrader:
         log.info("position %s (%s): its BUY was never sent; closed", position.id, position.mint)
         position.close(BUY_NOT_SENT)
         await save(self.repo, position)
+
+    # ------------------------------------------------------------------ graduated coins
+
+    @asynccontextmanager
+    async def _pool_watch(self, monitor: PositionMonitor, *, resumed: bool) -> AsyncIterator[None]:
+        """Beside a position's scope: once its coin graduates, its PumpSwap pool's prices
+        reach the feed (``trading/pool_watch.py``); leaving ends that subscription."""
+        watch = PoolWatch(
+            position=monitor.position, pubsub=self.pubsub, publish=self.feed.publish,
+            commitment=self.settings.commitment,
+        )  # fmt: skip
+        monitor.on_price = watch.see
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(watch.run, self.seller.chain, resumed=resumed))
+            try:
+                yield
+            finally:
+                nursery.cancel_scope.cancel()

@@ -59,10 +59,12 @@ async def test_hot_path_breakdown_times_every_part_of_every_buy(bench: ModuleTyp
 async def test_db_writes_time_every_kind_of_position_write(bench: ModuleType) -> None:
     with trio.fail_after(30):
         result = await bench.db_bench.db_writes(3)
-    for kind in ("thread_hop", "insert_position", "update_position"):
+    for kind in ("thread_hop", "insert_position_enqueue", "update_position_enqueue"):
         _assert_summary(result[kind], 3)
-    _assert_summary(result["update_position_synchronous_normal"], 3)
-    assert "db: insert_position" in bench.report.table({"db_writes_us": result})
+    for kind in ("commit_latency", "flush_idle"):
+        _assert_summary(result[kind], 3)
+    _assert_summary(result["batched_per_write"], 1)
+    assert "db: commit_latency" in bench.report.table({"db_writes_us": result})
 
 
 async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: ModuleType) -> None:

@@ -15,10 +15,13 @@ step by step::
 
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
-already holding the signed BUY, just before the send (one SQLite commit on the detection
-path, the same count as the seed's, see ``docs/benchmarks.md``). A crash then leaves either
-no row and nothing sent, or the signature that recovery confirms (or rebroadcasts until its
-blockhash expires) — no waiting out the blockhash and guessing from the wallet.
+already holding the signed BUY, queued to the store's writer just before the send: the
+commit (and its fsync) happens in the writer thread, off the detection path. The write
+is journaled first (page cache), so a killed process leaves the signature that recovery
+confirms (``repo.begin_session`` replays the journal before the rows are read); only a
+machine crash can lose the row, and then start-up reconciliation adopts the BUY from the
+wallet's history once it has landed or expired. If the repository failed, no new BUY is
+sent (``DatabaseFailed``); open positions keep selling.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the intake
 before the task starts, so two tokens arriving together cannot both slip past the
@@ -48,7 +51,7 @@ from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import NewToken, PriceUpdate
-from trio_trader.store import Repository
+from trio_trader.store import Repository, RepositoryFailed
 from trio_trader.trading.exits import ExitReason, ExitRules
 from trio_trader.trading.feed import TradeFeed
 from trio_trader.trading.funds import WalletFunds
@@ -77,6 +80,10 @@ CRASH_RETRY_MAX = 60.0
 
 class CannotPay(TradeError):
     """The wallet cannot pay a BUY at its worst cost on top of the BUYs in flight."""
+
+
+class DatabaseFailed(TradeError):
+    """The repository failed a write: no new BUY is sent (open positions still sell)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -145,6 +152,8 @@ class UniversalTrader:
     _intake_send: trio.MemorySendChannel[NewToken] | None = attrs.field(default=None, init=False)
     _monitors: dict[Pubkey, PositionMonitor] = attrs.field(factory=dict, init=False)
     reconciliation: ReconcileReport | None = attrs.field(default=None, init=False)
+    #: set once start-up recovery is done and every recovered position is running
+    _recovered: trio.Event = attrs.field(factory=trio.Event, init=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the services, resume unfinished positions, then trade until cancelled."""
@@ -158,6 +167,7 @@ class UniversalTrader:
             if self.funds is not None:
                 await root.start(self.funds.run)
             await self._recover(root)
+            self._recovered.set()
             self.listener = self._listener()
             await root.start(self.listener.run, self._on_token, self.feed.publish)
             root.start_soon(self._intake, receive)
@@ -172,9 +182,12 @@ class UniversalTrader:
 
         In manual mode (``never_sell``) nothing is sold: the positions stay open in the
         database. Callers bound the wait (``move_on_after``); whatever is still running
-        when they cancel is resumed by the next start.
+        when they cancel is resumed by the next start. A stop during start-up recovery
+        (which, after a crash, first waits out the last run's blockhashes) lets it finish
+        first, so the positions it resumes are sold too.
         """
         self.stop_buying()
+        await self._recovered.wait()
         while self.position_tasks:
             if not self.settings.rules.never_sell:
                 for monitor in self._monitors.values():
@@ -304,14 +317,20 @@ class UniversalTrader:
                     f"the wallet cannot pay this BUY and its fees and rent "
                     f"({self.funds.available} lamports available)"
                 )
-            # The row is inserted with its signed (PENDING) BUY in one write, just before
-            # the send: one commit on the detection path instead of two, and a crash at any
-            # point leaves either no row and nothing sent, or the signature to confirm.
-            # Written from a copy: if the write fails, the live position must not name a
-            # BUY that is not on disk (it would be resumed, i.e. sent, after the error).
+            # The row is inserted with its signed (PENDING) BUY in one write, journaled and
+            # queued just before the send: the commit happens in the store's writer, off
+            # this path; the next start replays the journal (store/_repository.py).
+            # Written from a copy: if the insert is refused, the live position must not
+            # name a BUY that was never queued (it would be resumed, i.e. sent).
             staged = attrs.evolve(position)
             staged.update_from_buy_order(order)
-            await self.repo.insert_position(staged)
+            try:
+                await self.repo.insert_position(staged)
+            except RepositoryFailed as exc:
+                self.stop_buying()
+                log.error("no new BUYs: the database failed (%s); open positions keep "
+                          "selling; restart the bot once the disk is fixed", exc)  # fmt: skip
+                raise DatabaseFailed(str(exc)) from exc
             position.id, position.created_at = staged.id, staged.created_at
             position.update_from_buy_order(order)
             if self.funds is not None:
@@ -414,10 +433,13 @@ class UniversalTrader:
         Reconciliation (``trading/reconcile.py``) books what landed while the bot was down
         and adopts what the wallet did or holds without the database knowing, first.
         """
+        # First the store replays what the last run had queued (its journal) and says
+        # whether rows may still be missing (a machine crash): then reconciliation waits.
+        lost = False if self.buyer.chain.paper else await self.repo.begin_session()
         unresolved = await self.repo.get_unresolved_positions()
         seen = {p.id for p in unresolved}
         still_open = [p for p in await self.repo.get_open_positions() if p.id not in seen]
-        for position in await self._reconcile([*unresolved, *still_open]):
+        for position in await self._reconcile([*unresolved, *still_open], lost):
             if position.mint in self.position_tasks:
                 continue
             self.position_tasks[position.mint] = position
@@ -425,7 +447,7 @@ class UniversalTrader:
             log.info("resuming position %s (%s, %s)", position.id, position.mint, position.status)
             root.start_soon(self._position_task, position.token_info, position)
 
-    async def _reconcile(self, positions: list[Position]) -> list[Position]:
+    async def _reconcile(self, positions: list[Position], lost: bool) -> list[Position]:
         """The positions to resume after reconciling; the database's alone if it fails."""
         chain = self.buyer.chain
         if chain.paper:
@@ -442,7 +464,7 @@ class UniversalTrader:
         )
         self.reconciliation = reconciler.report
         try:
-            return await reconciler.run(positions)
+            return await reconciler.run(positions, rows_may_be_lost=lost)
         except Exception:
             # Never let a bug here keep the known positions from being sold; a row with no
             # BUY is not closed blind, though (the wallet may hold its tokens).

@@ -14,11 +14,13 @@ Public API::
     QUOTE_TOKENS                                             (USDC, WSOL: money, never orphans)
     await token_info_from_chain(rpc, mint) -> TokenInfo | None   (curve + mint account)
     await curve_is_tradable(rpc, token_info) -> bool
+    traded_mint(tx, known) -> Pubkey | None     (the pump mint a transaction names)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 import attrs
 from solders.pubkey import Pubkey
@@ -140,6 +142,19 @@ def wallet_trades(tx: TransactionInfo, wallet: Pubkey) -> list[WalletTrade]:
         log.warning("%s: the wallet traded %d mints in one transaction", tx.signature, len(trades))
     rest = total - sum(trade.sol_change for trade in trades[1:])
     return [attrs.evolve(trades[0], sol_change=rest), *trades[1:]]
+
+
+def traded_mint(tx: TransactionInfo, known: Collection[Pubkey]) -> Pubkey | None:
+    """The pump mint a transaction trades, read from its accounts (a failed transaction
+    emits no event): one of ``known`` it names, else a key whose bonding curve it names."""
+    keys = set(tx.account_keys)
+    for key in tx.account_keys:
+        if key in known:
+            return key
+    for key in tx.account_keys:
+        if addresses.bonding_curve_pda(key) in keys:
+            return key
+    return None
 
 
 def _token_quote(event: TradeEvent) -> Pubkey | None:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,7 +40,7 @@ from _bench import (
     report,
     sim_bench,
 )
-from _bench.profiling import BotTaskProfiler, profile_bot
+from _bench.profiling import OFF_BUY_TO_SELL_PATH, BotTaskProfiler, profile_bot
 from _bench.stats import machine, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,41 +121,47 @@ async def exit_group(size: dict[str, int]) -> dict[str, Any]:
     return {"exit_to_sell_ms": {"quiet": quiet, "loaded": loaded}}
 
 
-async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
-    both = await bot_bench.pre_confirmation_comparison(size["zero_hold"])
+#: zero-hold timings measured (``bot_bench.timing_faults``), by the name the results carry
+ZERO_HOLD_TIMINGS = {
+    "mainnet_confirmation": "mainnet",
+    "next_slot_confirmation": "next_slot",
+    "mainnet_confirmation_and_landing": "mainnet_landing",
+}
+#: per-mode figures of a zero-hold run, reported side by side (pre-confirmation; classic)
+ZERO_HOLD_FIGURES = (
+    "buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "buy_sent_to_sold_sent_ms",
+    "buy_to_sell_landing_slots", "buy_landing_to_confirmed_slots", "first_sell_failed",
+    "first_sell_overtook_buy", "dropped", "db_update_after_buy_ms", "breakdown_ms",
+    "positions", "positions_left_open",
+)  # fmt: skip
+
+
+def zero_hold_block(both: dict[str, Any], timing: str) -> dict[str, Any]:
+    """One timing's comparison (``bot_bench.pre_confirmation_comparison``), figure by figure
+    with both modes side by side, as ``bench.json`` and the table carry it."""
     on, off = both["pre_confirmation_sells"], both["classic"]
-    return {
-        "buy_to_sell_wire_ms": {
-            "pre_confirmation_sells": on["buy_to_sell_wire_ms"],
-            "classic": off["buy_to_sell_wire_ms"],
-            "dropped": {"pre_confirmation_sells": on["dropped"], "classic": off["dropped"]},
-        },
-        "buy_sent_to_sell_sent_ms": {
-            "pre_confirmation_sells": on["buy_sent_to_sell_sent_ms"],
-            "classic": off["buy_sent_to_sell_sent_ms"],
-            "ratio_classic_over_pre_confirmation_p50": both[
-                "ratio_classic_over_pre_confirmation_p50"
-            ],
-            "buy_to_sell_landing_slots": {
-                "pre_confirmation_sells": on["buy_to_sell_landing_slots"],
-                "classic": off["buy_to_sell_landing_slots"],
-            },
-            "first_sell_failed": {
-                "pre_confirmation_sells": on["first_sell_failed"],
-                "classic": off["first_sell_failed"],
-            },
-            "db_update_after_buy_ms": {
-                "pre_confirmation_sells": on["db_update_after_buy_ms"],
-                "classic": off["db_update_after_buy_ms"],
-            },
-            "breakdown_ms": {
-                "pre_confirmation_sells": on["breakdown_ms"],
-                "classic": off["breakdown_ms"],
-            },
-            "positions": {"pre_confirmation_sells": on["positions"], "classic": off["positions"]},
-        },
-        "rpc_requests_per_position": {"pre_confirmation_sells": on["rpc"], "classic": off["rpc"]},
+    block: dict[str, Any] = {
+        figure: {"pre_confirmation_sells": on[figure], "classic": off[figure]}
+        for figure in (*ZERO_HOLD_FIGURES, "rpc")
     }
+    block["rpc_requests_per_position"] = block.pop("rpc")
+    block["ratio_classic_over_pre_confirmation_p50"] = both[
+        "ratio_classic_over_pre_confirmation_p50"
+    ]
+    block["ratios_classic_over_pre_confirmation"] = both["ratios_classic_over_pre_confirmation"]
+    block["faults"] = attrs.asdict(bot_bench.timing_faults(timing))
+    return block
+
+
+async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
+    """BUY → SELL with ``sell_after = 0``, pre-confirmation sells on and off (classic), under
+    each timing: mainnet-like confirmation (the issue's figure), the simulator's old
+    next-slot confirmation, and mainnet-like confirmation with send → land delays."""
+    out: dict[str, Any] = {}
+    for name, timing in ZERO_HOLD_TIMINGS.items():
+        both = await bot_bench.pre_confirmation_comparison(size["zero_hold"], timing)
+        out[name] = zero_hold_block(both, timing)
+    return {"zero_hold": out}
 
 
 RUNNERS: dict[str, Callable[[dict[str, int]], Awaitable[dict[str, Any]]]] = {
@@ -192,6 +199,15 @@ BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
         ),
         lambda r: r["in_bot_ms"]["n"],  # BUYs sent
     ),
+    "zero_hold_pre": (  # only the windows from a BUY request leaving to its SELL leaving
+        lambda size, prof: bot_bench.zero_hold(
+            size["zero_hold"],
+            pre_confirmation=True,
+            faults=bot_bench.timing_faults("mainnet"),
+            window=prof.windowed(OFF_BUY_TO_SELL_PATH),
+        ),
+        lambda r: r["positions"],  # SELLs sent
+    ),
     "detect": (
         lambda size, _: detect_group(size),
         lambda r: sum(
@@ -204,7 +220,7 @@ BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
     ),
     "zero_hold": (
         lambda size, _: zero_hold_group(size),
-        lambda r: sum(r["buy_sent_to_sell_sent_ms"]["positions"].values()),
+        lambda r: sum(sum(block["positions"].values()) for block in r["zero_hold"].values()),
     ),
 }
 
@@ -233,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(GROUPS), help=f"groups: {','.join(GROUPS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "bench.json")
     parser.add_argument(
-        "--profile", choices=(*GROUPS, "detect_fast"), help="cProfile one group instead"
+        "--profile",
+        choices=(*GROUPS, "detect_fast", "zero_hold_pre"),
+        help="cProfile one group instead",
     )
     parser.add_argument(
         "--httpx-send",

@@ -59,10 +59,12 @@ async def test_hot_path_breakdown_times_every_part_of_every_buy(bench: ModuleTyp
 async def test_db_writes_time_every_kind_of_position_write(bench: ModuleType) -> None:
     with trio.fail_after(30):
         result = await bench.db_bench.db_writes(3)
-    for kind in ("thread_hop", "insert_position", "update_position"):
+    for kind in ("thread_hop", "insert_position_enqueue", "update_position_enqueue"):
         _assert_summary(result[kind], 3)
-    _assert_summary(result["update_position_synchronous_normal"], 3)
-    assert "db: insert_position" in bench.report.table({"db_writes_us": result})
+    for kind in ("commit_latency", "flush_idle"):
+        _assert_summary(result[kind], 3)
+    _assert_summary(result["batched_per_write"], 1)
+    assert "db: commit_latency" in bench.report.table({"db_writes_us": result})
 
 
 async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: ModuleType) -> None:
@@ -74,11 +76,62 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     _assert_summary(result["buy_to_sell_wire_ms"], 2)
     assert result["dropped"] == 0
     _assert_summary(result["buy_to_sell_landing_slots"], 2)
-    for part in ("buy_send_round_trip", "db_writes_between", "other"):
+    for part in (
+        "buy_send_round_trip",
+        "buy_request_to_node",
+        "node_read_to_buy_reply",
+        "db_writes_between",
+        "other",
+        "other_than_db_writes",
+    ):
         _assert_summary(result["breakdown_ms"][part], 2)
     rpc = result["rpc"]
     assert rpc["by_method_per_position"]["sendTransaction"] >= 2  # a BUY and a SELL each
     assert rpc["ws_messages_sent_per_position"] >= 2  # a signatureSubscribe per order
+
+
+async def test_zero_hold_comparison_with_mainnet_confirmation(bench: ModuleType) -> None:
+    """Both modes under the latency model: the classic SELL waits for the vote delay, the
+    pre-confirmation one does not; the block the table prints has every figure."""
+    with trio.fail_after(40):
+        both = await bench.bot_bench.pre_confirmation_comparison(2, "mainnet")
+    block = bench.zero_hold_block(both, "mainnet")
+    assert block["faults"]["vote_delay_median"] > 0  # the latency model is on
+    for mode in ("pre_confirmation_sells", "classic"):
+        assert block["positions"][mode] == 2
+        assert block["positions_left_open"][mode] == 0
+        assert block["dropped"][mode] == 0
+        _assert_summary(block["buy_sent_to_sell_sent_ms"][mode], 2)
+        _assert_summary(block["buy_sent_to_sold_sent_ms"][mode], 2)
+        confirmed = block["buy_landing_to_confirmed_slots"][mode]
+        _assert_summary(confirmed, 2)
+        assert confirmed["min"] >= 1  # confirmed no earlier than the next slot
+    # classic sells only once its BUY is confirmed, i.e. in a later slot
+    assert block["buy_to_sell_landing_slots"]["classic"]["min"] >= 1
+    assert block["first_sell_failed"]["classic"] == 0
+    ratios = block["ratios_classic_over_pre_confirmation"]
+    assert set(ratios) == {
+        f"{figure}_{pct}"
+        for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "without_db_writes")
+        for pct in ("p50", "p99")
+    }
+    table = bench.report.table({"zero_hold": {"mainnet_confirmation": block}})
+    assert "BUY → SELL, hold 0, mainnet confirmation" in table
+    assert "BUY landing → confirmed" in table
+
+
+def test_zero_hold_timings_are_the_default_scenario_s_confirmation(bench: ModuleType) -> None:
+    from trio_trader.sim.scenario import load_scenario
+
+    scenario = load_scenario("default").faults.to_faults()
+    mainnet = bench.bot_bench.timing_faults("mainnet")
+    for knob in ("confirm_depth", "vote_delay_median", "vote_delay_sigma", "vote_delay_max"):
+        assert getattr(mainnet, knob) == getattr(scenario, knob)
+    assert mainnet.latency_max == 0  # lands at once: only the confirmation model differs
+    assert bench.bot_bench.timing_faults("next_slot").vote_delay_median == 0
+    assert bench.bot_bench.timing_faults("mainnet_landing").latency_max == scenario.latency_max
+    with pytest.raises(ValueError, match="unknown timing"):
+        bench.bot_bench.timing_faults("fast")
 
 
 @pytest.mark.parametrize("loaded", [False, True])
@@ -129,6 +182,13 @@ def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: Modul
     assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap
     assert "prepare_and_send_order" in text  # the BUY, on the path
     assert "parse_logs" in text  # the create's logs, decoded on the path
+
+
+def test_zero_hold_profile_covers_the_path_from_each_buy_to_its_sell(bench: ModuleType) -> None:
+    text = bench.profile("zero_hold_pre", {"zero_hold": 2})
+    assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap
+    assert "_send_sell" in text  # the monitor's SELL, on the path
+    assert "update_position" in text  # the row written when the BUY is out, on the path
 
 
 def _spin(seconds: float) -> None:
@@ -188,3 +248,17 @@ def test_bot_task_profiler_profiles_only_the_bots_tasks_on_the_path(bench: Modul
     assert "on_path_work" in profiled
     assert "off_path_work" not in profiled  # excluded subtree of the bot
     assert "outsider_work" not in profiled  # not the bot's task at all
+
+
+async def test_feed_run_routes_every_event_to_its_position(bench: ModuleType) -> None:
+    with trio.fail_after(60):  # a mint per event: no price is superseded before it is taken
+        result = await bench.feed_bench.feed_events_per_s(
+            mints=40, count=40, rates=(400.0,), seconds=0.05
+        )
+    for run in (result["max_rate_run"], result["routing_only_run"]):
+        assert run["sent"] == run["decoded"] == run["routed"] == run["taken_by_monitors"] == 40
+        assert run["dropped_by_pubsub"] == 0
+        assert run["cpu_us_per_event"] > 0
+        _assert_summary(run["routing_delay_ms"], 40)
+    assert result["paced"]["400_per_s"]["routing_delay_ms"]["n"] == 20
+    assert "feed events/s" in bench.report.table({"feed_events_per_s": result})

@@ -330,7 +330,7 @@ def test_a_database_of_another_run_is_refused_and_still_reads(
     ("content", "message"),
     [
         (b"this is not sqlite" * 100, "cannot use it (file is not a database)"),
-        (None, "database schema version 99 is newer than this code (5)"),
+        (None, "database schema version 99 is newer than this code (6)"),
     ],
     ids=["corrupt", "newer"],
 )

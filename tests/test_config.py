@@ -193,3 +193,42 @@ def test_adopt_orphans_is_off_unless_set() -> None:
     assert parse_config({"trade": {"adopt_orphans": True}}, env={}).trade.adopt_orphans is True
     with pytest.raises(ConfigError, match=r"trade\.adopt_orphans: expected true or false"):
         parse_config({"trade": {"adopt_orphans": "yes"}}, env={})
+
+
+def test_usdc_is_traded_only_with_v2_and_the_error_names_the_key() -> None:
+    assert parse_config({}, env={}).trade.quote_mints == ["SOL"]
+    with pytest.raises(ConfigError, match=r'^trade\.quote_mints: "USDC" needs trade\.instructions'):
+        parse_config({"trade": {"quote_mints": ["SOL", "USDC"]}}, env={})
+    trade = parse_config({"trade": {"quote_mints": ["USDC"], "instructions": "v2"}}, env={}).trade
+    assert trade.quote_mints == ["USDC"]
+    with pytest.raises(ConfigError, match=r"^trade\.quote_mints\[0\]: "):
+        parse_config({"trade": {"quote_mints": ["BONK"], "instructions": "v2"}}, env={})
+    with pytest.raises(ConfigError, match=r"^trade\.quote_mints: must not be empty"):
+        parse_config({"trade": {"quote_mints": []}}, env={})
+
+
+@pytest.mark.parametrize(
+    ("value", "units"), [("2.5", 2_500_000), (2.5, 2_500_000), (10, 10_000_000), ("0.000001", 1)]
+)
+def test_usdc_amounts_are_exact_base_units(value: object, units: int) -> None:
+    trade = parse_config({"trade": {"buy_amount_usdc": value}}, env={}).trade
+    assert int(trade.buy_amount_usdc) == units
+    assert type(int(trade.buy_amount_usdc)) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0.0000001", "not a whole number of USDC base units"),
+        ("1e3", "not a decimal amount of USDC"),
+        ("-1", "not a decimal amount of USDC"),
+        (True, "expected USDC"),
+        ("200", "above trade.max_buy_usdc"),
+    ],
+)
+def test_usdc_amounts_refuse_what_is_not_plain_or_above_the_cap(
+    value: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"^trade\.buy_amount_usdc: ") as caught:
+        parse_config({"trade": {"buy_amount_usdc": value}}, env={})
+    assert message in str(caught.value)

@@ -172,3 +172,26 @@ def test_a_run_refuses_a_run_directory_in_use(tmp_path: Path) -> None:
     (tmp_path / "bot.db").write_bytes(b"")
     with pytest.raises(FileExistsError, match="not empty"):
         runs.start("soak", 1, tmp_path, slot_ms=100)
+
+
+def test_audit_checks_usdc_coins_in_usdc_and_their_fees_in_sol() -> None:
+    """A USDC coin's PnL is compared with the wallet's USDC change, its SOL side (fees,
+    rent) with the SOL change; the wallet's USDC is money, not a token left."""
+    from solders.pubkey import Pubkey
+
+    from trio_trader.pump.addresses import USDC_MINT
+
+    wallet, m1 = Pubkey.new_unique(), Pubkey.new_unique()
+    row = _row(1, str(m1), "closed", "A", spent=20)  # SOL side: -20 (fees and rent)
+    row.update(quote_mint=str(USDC_MINT), quote_spent=5_000_000, quote_received=4_900_000,
+               realized_pnl_quote=-100_000)  # fmt: skip
+    db = {"positions": [row], "trades": []}
+    txs = {"A": _buy_tx(wallet, m1, -20)}
+    usdc = {str(USDC_MINT): 99_900_000}
+    report = audit.build_report(db, wallet, txs, usdc, 1000, 980, True, initial_usdc=100_000_000)
+    assert audit.failures(report) == []
+    assert report["tokens_left"] == 0
+    assert report["evidence"]["db_pnl_usdc_units"] == -100_000
+    # the books off by one USDC base unit: caught, in USDC
+    report = audit.build_report(db, wallet, txs, usdc, 1000, 980, True, initial_usdc=99_999_999)
+    assert audit.failures(report) == ["pnl_mismatch_usdc=-1"]

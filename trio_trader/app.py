@@ -60,12 +60,13 @@ from trio_trader.config import (
     LAMPORTS_PER_SOL,
     Config,
     ConfigError,
+    TradeConfig,
     load_config,
     parse_config,
     require_exit_rule,
 )
 from trio_trader.listeners.filters import TokenFilter
-from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, USDC_MINT
 from trio_trader.pump.curve import max_sol_cost
 from trio_trader.startup import (
     RunStart,
@@ -100,6 +101,7 @@ from trio_trader.trading.platform_aware import (
     MarketParams,
     PlatformAwareBuyer,
     PlatformAwareSeller,
+    QuoteBudget,
 )
 from trio_trader.trading.trader import TraderSettings, TraderStats, UniversalTrader
 from trio_trader.ui.banner import log_banner, run_mode
@@ -300,6 +302,14 @@ class Bot:
     wallet: Pubkey
 
 
+def quote_budgets(t: TradeConfig) -> dict[Pubkey, QuoteBudget]:
+    """The BUY budget of each token quote ``trade.quote_mints`` lists (USDC), base units."""
+    if "USDC" not in t.quote_mints:
+        return {}
+    cap = max_sol_cost(t.max_buy_usdc, t.buy_slippage_bps)
+    return {USDC_MINT: QuoteBudget(t.buy_amount_usdc, cap)}
+
+
 def trader_settings(config: Config) -> TraderSettings:
     """The trading layer's settings from the config tree."""
     f, x, t = config.filters, config.exits, config.trade
@@ -407,6 +417,8 @@ async def build_bot(
             extreme_fast_mode=t.extreme_fast_mode,
             extreme_fast_token_amount=t.extreme_fast_token_amount,
             max_cost_lamports=max_sol_cost(t.max_buy_sol, t.buy_slippage_bps),
+            quote_budgets=quote_budgets(t),
+            buys_sol_coins="SOL" in t.quote_mints,
         ),
         seller=PlatformAwareSeller(
             chain=chain,
@@ -415,7 +427,9 @@ async def build_bot(
         ),
         repo=repo,
         settings=trader_settings(config),
-        funds=WalletFunds(rpc, keypair.pubkey(), rents or await BuyRents.load(rpc)),
+        funds=WalletFunds(
+            rpc, keypair.pubkey(), rents or await BuyRents.load(rpc), quotes=tuple(quote_budgets(t))
+        ),
     )
     return Bot(trader=trader, rpc=rpc, wallet=keypair.pubkey())
 

@@ -41,6 +41,7 @@ __all__ = [
     "Secret",
     "SolAmount",
     "TradeConfig",
+    "UsdcAmount",
     "WalletConfig",
     "load_config",
     "parse_config",
@@ -70,7 +71,43 @@ class ConfigError(ValueError):
 U64_MAX = 2**64 - 1
 #: more SOL than exists (~600M SOL): a config amount above this is a typo, never a plan
 MAX_SOL_AMOUNT = 1_000_000_000
+#: USDC has 6 decimals; a config amount above a billion USDC is a typo, never a plan
+USDC_DECIMALS = 6
+MAX_USDC_AMOUNT = 1_000_000_000
+#: the quote mints a coin may be traded in (``trade.quote_mints``); any other is skipped
+QUOTE_MINTS = ("SOL", "USDC")
 _DECIMAL = re.compile(r"(\d+)(?:\.(\d*))?|\.(\d+)")
+
+
+def _parse_decimal(
+    value: object, *, unit: str, decimals: int, base: str, maximum: int, too_much: str
+) -> int:
+    """``value`` (a plain decimal string or number of ``unit``) in base units, exactly.
+
+    Refuses a sign, an exponent, ``inf``/``nan``, more than ``decimals`` decimals, and more
+    than ``maximum`` whole ``unit``; no binary float or decimal context ever rounds it.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f'expected {unit} as a string like "0.01" or a number')
+    # repr() of a float is the shortest string that round-trips: what the user typed.
+    text = value.strip() if isinstance(value, str) else repr(value)
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        raise ValueError(
+            f'not a decimal amount of {unit}: {value!r} (write it like "0.01": no sign, '
+            "no exponent)"
+        )
+    whole, fraction = match[1] or "0", match[2] if match[1] else match[3]
+    fraction = (fraction or "").rstrip("0")
+    if len(fraction) > decimals:
+        raise ValueError(f"{value!r} {unit} is not a whole number of {base}")
+    one: int = 10**decimals
+    if len(whole.lstrip("0")) > len(str(maximum)) or int(whole) > maximum:
+        raise ValueError(f"{value!r} {unit} is {too_much} (max {maximum})")
+    units = int(whole) * one + int(fraction.ljust(decimals, "0"))
+    if units > maximum * one:
+        raise ValueError(f"{value!r} {unit} is {too_much} (max {maximum})")
+    return units
 
 
 class SolAmount(int):
@@ -87,31 +124,40 @@ class SolAmount(int):
     @classmethod
     def parse(cls, value: object) -> SolAmount:
         """Parse ``"0.01"``, ``0.01`` or ``1`` (SOL) into lamports; refuse anything else."""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError('expected SOL as a string like "0.01" or a number')
-        # repr() of a float is the shortest string that round-trips: what the user typed.
-        text = value.strip() if isinstance(value, str) else repr(value)
-        match = _DECIMAL.fullmatch(text)
-        if match is None:
-            raise ValueError(
-                f'not a decimal amount of SOL: {value!r} (write it like "0.01": no sign, '
-                "no exponent)"
+        return cls(
+            _parse_decimal(
+                value, unit="SOL", decimals=9, base="lamports", maximum=MAX_SOL_AMOUNT,
+                too_much="more SOL than exists",
             )
-        whole, fraction = match[1] or "0", match[2] if match[1] else match[3]
-        fraction = (fraction or "").rstrip("0")
-        if len(fraction) > 9:
-            raise ValueError(f"{value!r} SOL is not a whole number of lamports")
-        if len(whole.lstrip("0")) > len(str(MAX_SOL_AMOUNT)) or int(whole) > MAX_SOL_AMOUNT:
-            raise ValueError(f"{value!r} SOL is more SOL than exists (max {MAX_SOL_AMOUNT})")
-        lamports = int(whole) * LAMPORTS_PER_SOL + int(fraction.ljust(9, "0"))
-        if lamports > MAX_SOL_AMOUNT * LAMPORTS_PER_SOL:
-            raise ValueError(f"{value!r} SOL is more SOL than exists (max {MAX_SOL_AMOUNT})")
-        return cls(lamports)
+        )  # fmt: skip
 
     @property
     def sol(self) -> Decimal:
         """The amount in SOL, for display."""
         return Decimal(int(self)) / LAMPORTS_PER_SOL
+
+
+class UsdcAmount(int):
+    """An amount written in USDC in the config file (``"2.5"``, ``2.5``, ``10``), held as
+    integer base units (6 decimals): the same plain decimals as :class:`SolAmount`, at
+    most 6 decimals and :data:`MAX_USDC_AMOUNT` USDC."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, value: object) -> UsdcAmount:
+        """Parse ``"2.5"``, ``2.5`` or ``10`` (USDC) into base units; refuse anything else."""
+        return cls(
+            _parse_decimal(
+                value, unit="USDC", decimals=USDC_DECIMALS, base="USDC base units (6 "
+                "decimals)", maximum=MAX_USDC_AMOUNT, too_much="more than a bot should spend",
+            )
+        )  # fmt: skip
+
+    @property
+    def usdc(self) -> Decimal:
+        """The amount in USDC, for display."""
+        return Decimal(int(self)) / Decimal(10) ** USDC_DECIMALS
 
 
 @attrs.frozen(repr=False)
@@ -264,6 +310,14 @@ class TradeConfig:
     compute_units: Literal["measured", "fixed"] = "measured"
     #: the bonding-curve instructions: "legacy" (buy/sell) or "v2" (buy_v2/sell_v2)
     instructions: Literal["legacy", "v2"] = "legacy"
+    #: the quote mints whose coins are bought: "SOL", and "USDC" (needs instructions = "v2")
+    quote_mints: list[Literal["SOL", "USDC"]] = _field(  # noqa: RUF009 (attrs field helper)
+        lambda: ["SOL"], _non_empty, factory=True
+    )
+    #: what one BUY of a USDC-quoted coin spends (pump fees included), in USDC
+    buy_amount_usdc: UsdcAmount = _field(UsdcAmount(1_000_000), _positive)  # noqa: RUF009 (attrs field helper)
+    #: the most one BUY of a USDC-quoted coin may cost before its slippage, in USDC
+    max_buy_usdc: UsdcAmount = _field(UsdcAmount(100_000_000), _positive)  # noqa: RUF009 (attrs field helper)
     extreme_fast_mode: bool = False
     extreme_fast_token_amount: int = _field(0, _non_negative, _u64)
     pre_confirmation_sells: bool = True
@@ -357,6 +411,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _strict(bool, "true or false"))
     converter.register_structure_hook(str, _strict(str, "a string"))
     converter.register_structure_hook(SolAmount, lambda v, _: SolAmount.parse(v))
+    converter.register_structure_hook(UsdcAmount, lambda v, _: UsdcAmount.parse(v))
     return converter
 
 
@@ -414,11 +469,27 @@ def _cross_checks(config: Config) -> None:
             f"trade.buy_amount_sol: {trade.buy_amount_sol.sol} SOL is above trade.max_buy_sol "
             f"({trade.max_buy_sol.sol} SOL); lower it, or raise trade.max_buy_sol on purpose"
         )
+    _quote_checks(trade)
     fee = priority_fee_lamports(config)
     if fee > trade.max_buy_sol:
         raise ConfigError(
             f"priority_fee: {fee / LAMPORTS_PER_SOL} SOL per transaction "
             f"(trade.compute_unit_limit × the fee per compute unit) is above trade.max_buy_sol"
+        )
+
+
+def _quote_checks(trade: TradeConfig) -> None:
+    """USDC coins trade only with the v2 instructions; their budget fits their cap."""
+    if "USDC" in trade.quote_mints and trade.instructions != "v2":
+        raise ConfigError(
+            'trade.quote_mints: "USDC" needs trade.instructions = "v2" (the legacy buy/sell '
+            "cannot trade a coin quoted in USDC); set it, or remove USDC from the list"
+        )
+    if trade.buy_amount_usdc > trade.max_buy_usdc:
+        raise ConfigError(
+            f"trade.buy_amount_usdc: {trade.buy_amount_usdc.usdc} USDC is above "
+            f"trade.max_buy_usdc ({trade.max_buy_usdc.usdc} USDC); lower it, or raise "
+            "trade.max_buy_usdc on purpose"
         )
 
 

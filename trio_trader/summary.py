@@ -38,8 +38,10 @@ from trio_trader.store import (
     Repository,
     TradeRecord,
 )
-from trio_trader.trading.position import Position
+from trio_trader.trading.position import Position, pnl_by_quote
+from trio_trader.trading.token_info import quote_symbol
 from trio_trader.trading.trader import TraderStats
+from trio_trader.ui.format import quote as fmt_quote
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,7 @@ async def build_summary(
         "pre_confirmation_lead_this_run": lead_totals(leads),
         "counters_this_run": totals["counters"],
         "realized_pnl_this_run_lamports": totals["realized_pnl_lamports"],
+        "pnl_by_quote_this_run": totals["pnl_by_quote"],
         "wallet_sol_change_this_run_lamports": wallet_sol_change,
         "open_positions_in_database": sum(1 for p in positions if not p.is_closed),
         "token_balances": (
@@ -194,6 +197,8 @@ def position_totals(positions: Sequence[Position], counters: Mapping[str, int]) 
         },
         "counters": dict(counters),
         "realized_pnl_lamports": sum(p.realized_pnl_lamports or 0 for p in closed),
+        # coins quoted in a token (USDC): their PnL in that token, never added to SOL
+        "pnl_by_quote": pnl_by_quote(closed),
     }
 
 
@@ -221,6 +226,12 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"SELLs sent before their BUY confirmed: {pre['sent']} ({pre['succeeded']} succeeded)",
         *_lead_lines(summary.get("pre_confirmation_lead_this_run")),
         f"realised PnL this run{paper}: {pnl / LAMPORTS_PER_SOL:+.9f} SOL",
+        *(
+            f"realised PnL this run{paper}: "
+            f"{fmt_quote(q['realized_pnl_units'], quote_symbol(mint), signed=True)} "
+            f"({q['positions']} positions quoted in it; their fees and rent are in SOL above)"
+            for mint, q in summary.get("pnl_by_quote_this_run", {}).items()
+        ),
         f"wallet SOL change this run ({source}): "
         + (f"{change / LAMPORTS_PER_SOL:+.9f} SOL" if change is not None else "unknown"),
     ]

@@ -16,6 +16,7 @@ the samples asked for but not measured (no BUY or SELL seen on the wire in time)
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -23,10 +24,13 @@ from typing import Any
 import trio
 from solders.pubkey import Pubkey
 
+from trio_trader.sim import Faults
+from trio_trader.sim.scenario import load_scenario
 from trio_trader.trading.orders import OrderState
 
 from .bot_harness import BotRun, running_bot
 from .profiling import BotTaskProfiler
+from .recorder import decode_sent
 from .stats import ratio, summarize
 from .txs import SOL
 
@@ -210,10 +214,77 @@ def _sell_read(run: BotRun, mint: Pubkey) -> bool:
     return any(s.mint == key and s.side == "sell" for s in run.wire.sent_transactions())
 
 
+#: how the node confirms in a zero-hold run (see ``timing_faults``)
+TIMINGS = ("mainnet", "next_slot", "mainnet_landing")
+
+
+def timing_faults(timing: str) -> Faults:
+    """The node's knobs for one zero-hold timing; 0.4 s slots in all of them.
+
+    * ``mainnet``: the default scenario's vote-delay model (``sim.latency``: a slot is
+      confirmed after a log-normal delay, median 1.5 slots, tail to 32; finalized 32 slots
+      later), transactions landing as soon as they are read (as in ``next_slot``), so the
+      comparison with it isolates the confirmation model;
+    * ``next_slot``: the simulator's default, every slot confirmed when the next one
+      starts (the figure measured before issue 10's latency model);
+    * ``mainnet_landing``: the default scenario's faults whole, i.e. ``mainnet`` plus its
+      0.1–0.7 s send → land delay drawn independently per transaction, so a SELL sent
+      milliseconds after its BUY often lands first (and fails).
+    """
+    if timing == "next_slot":
+        return Faults()
+    scenario = load_scenario("default").faults.to_faults()
+    if timing == "mainnet_landing":
+        return scenario
+    if timing != "mainnet":
+        raise ValueError(f"unknown timing {timing!r}; one of {TIMINGS}")
+    return Faults(
+        confirm_depth=scenario.confirm_depth,
+        finalize_depth=scenario.finalize_depth,
+        vote_delay_median=scenario.vote_delay_median,
+        vote_delay_sigma=scenario.vote_delay_sigma,
+        vote_delay_max=scenario.vote_delay_max,
+    )
+
+
+def _profile_buy_to_sell(run: BotRun, profiler: BotTaskProfiler) -> None:
+    """Open ``profiler``'s window at a position's first BUY request, close it at a SELL's."""
+    bought: set[str | None] = set()
+
+    def on_request(at: float, body: bytes) -> None:
+        if b'"sendTransaction"' not in body:
+            return
+        sent = decode_sent(at, json.loads(body)["params"])
+        if sent.side == "buy" and sent.mint not in bought:  # not a rebroadcast
+            bought.add(sent.mint)
+            profiler.open_window()
+        elif sent.side == "sell":
+            profiler.close_window()
+
+    run.transport.on_request = on_request
+
+
+def _overtook(err: object) -> bool:
+    """A SELL that failed because its BUY had not landed: the wallet's token account
+    did not exist yet (3012 AccountNotInitialized, see ``sim.pump_program``)."""
+    return "3012" in str(err)
+
+
 async def zero_hold(
-    n: int, *, pre_confirmation: bool, spacing: float = 0.15, loaded: bool = False
+    n: int,
+    *,
+    pre_confirmation: bool,
+    spacing: float = 0.15,
+    loaded: bool = False,
+    faults: Faults | None = None,
+    window: BotTaskProfiler | None = None,
 ) -> dict[str, Any]:
-    """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position."""
+    """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position.
+
+    ``faults``: the node's confirmation timing (``timing_faults``; default ``next_slot``).
+    ``window``: that profiler runs only from each position's BUY request leaving to its
+    first SELL request leaving (``--profile zero_hold_pre``).
+    """
     config = {
         "trade": {
             "extreme_fast_mode": True,
@@ -222,8 +293,11 @@ async def zero_hold(
         },
         "exits": {"sell_after": 0.0},
     }
-    async with running_bot(config, seed=34 if pre_confirmation else 35, loaded=loaded) as run:
+    seed = 34 if pre_confirmation else 35
+    async with running_bot(config, seed=seed, loaded=loaded, faults=faults) as run:
         trader = run.bot.trader
+        if window is not None:
+            _profile_buy_to_sell(run, window)
         await trio.sleep(0.5)
         http_before = len(run.transport.requests)
         ws_before = trader.pubsub.stats.messages_sent
@@ -238,52 +312,23 @@ async def zero_hold(
         http = run.transport.http_requests()[http_before:]
         ws_sent = trader.pubsub.stats.messages_sent - ws_before
         ws_received = trader.pubsub.stats.messages_received - ws_received_before
-        sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
         open_left = len(trader.position_tasks)
-        samples, slots, first_sell_failed = [], [], 0
-        wire: list[float] = []
-        db_update: list[float] = []
-        parts: dict[str, list[float]] = {
-            "buy_send_round_trip": [], "db_writes_between": [], "other": [],
-        }  # fmt: skip
-        for mint in mints:
-            buys_wire = wire_sends.get((str(mint), "buy"))
-            sells_wire = wire_sends.get((str(mint), "sell"))
-            if buys_wire and sells_wire:
-                wire.append((sells_wire[0].at - buys_wire[0].at) * 1e3)
-            buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
-            if not buys or not sells:
-                continue
-            total = (sells[0].at - buys[0].at) * 1e3
-            samples.append(total)
-            after = [(a, b) for m, a, b in run.repo.of(str(mint)) if a >= buys[0].at]
-            if after:  # the position row saying the BUY is out
-                db_update.append((after[0][1] - after[0][0]) * 1e3)
-            replied = run.transport.replied.get(buys[0].index)
-            if replied is not None:
-                between = sum(b - a for a, b in after if a < sells[0].at) * 1e3
-                parts["buy_send_round_trip"].append((replied - buys[0].at) * 1e3)
-                parts["db_writes_between"].append(between)
-                parts["other"].append(total - between - (replied - buys[0].at) * 1e3)
-            buy_landed = run.landed_slot(buys[0].signature)
-            outcomes = [run.landed_slot(s.signature) for s in sells]
-            if outcomes and outcomes[0] is not None and not outcomes[0][1]:
-                first_sell_failed += 1
-            sold = [o for o in outcomes if o is not None and o[1]]
-            if buy_landed is not None and sold:
-                slots.append(sold[0][0] - buy_landed[0])
+        samples = _zero_hold_samples(run, mints)
     background = [r for r in http if set(r[1]) <= {"getLatestBlockhash", "getBlockHeight"}]
     per_position = [r for r in http if r not in background]
     methods = Counter(m for _, ms in per_position for m in ms)
-    positions = len(samples)
+    positions = len(samples["in_bot"])
     return {
-        "buy_sent_to_sell_sent_ms": summarize(samples),
-        "buy_to_sell_wire_ms": summarize(wire),
-        "dropped": n - len(wire),
-        "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
-        "buy_to_sell_landing_slots": summarize(slots, digits=2),
-        "db_update_after_buy_ms": summarize(db_update),
-        "first_sell_failed": first_sell_failed,
+        "buy_sent_to_sell_sent_ms": summarize(samples["in_bot"]),
+        "buy_sent_to_sold_sent_ms": summarize(samples["to_sold"]),
+        "buy_to_sell_wire_ms": summarize(samples["wire"]),
+        "dropped": n - len(samples["wire"]),
+        "breakdown_ms": {k: summarize(v) for k, v in samples["parts"].items()},
+        "buy_to_sell_landing_slots": summarize(samples["slots"], digits=2),
+        "buy_landing_to_confirmed_slots": summarize(samples["confirm_slots"], digits=2),
+        "db_update_after_buy_ms": summarize(samples["db_update"]),
+        "first_sell_failed": samples["first_sell_failed"],
+        "first_sell_overtook_buy": samples["first_sell_overtook"],
         "positions": positions,
         "positions_left_open": open_left,
         "rpc": {
@@ -298,13 +343,93 @@ async def zero_hold(
     }
 
 
-async def pre_confirmation_comparison(n: int) -> dict[str, Any]:
-    """Both flows in one run of this process, so their ratio shares the machine's noise."""
-    on = await zero_hold(n, pre_confirmation=True)
-    off = await zero_hold(n, pre_confirmation=False)
-    p50_on, p50_off = on["buy_sent_to_sell_sent_ms"]["p50"], off["buy_sent_to_sell_sent_ms"]["p50"]
+def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
+    """Per position: BUY → first SELL (in the bot, at the wire), BUY → the SELL that
+    landed, its parts, landing slots, and how the first SELL fared."""
+    sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
+    out: dict[str, Any] = {
+        "in_bot": [], "to_sold": [], "wire": [], "slots": [], "confirm_slots": [],
+        "db_update": [], "first_sell_failed": 0, "first_sell_overtook": 0,
+        "parts": {
+            "buy_send_round_trip": [], "buy_request_to_node": [], "node_read_to_buy_reply": [],
+            "db_writes_between": [], "other": [], "other_than_db_writes": [],
+        },
+    }  # fmt: skip
+    for mint in mints:
+        buys_wire = wire_sends.get((str(mint), "buy"))
+        sells_wire = wire_sends.get((str(mint), "sell"))
+        if buys_wire and sells_wire:
+            out["wire"].append((sells_wire[0].at - buys_wire[0].at) * 1e3)
+        buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
+        if buys and sells:
+            _path_parts(run, str(mint), buys[0], sells[0], buys_wire, out)
+            _landings(run, buys[0], sells, out)
+    return out
+
+
+def _path_parts(
+    run: BotRun, mint: str, buy: Any, sell: Any, buy_wire: list[Any] | None, out: dict[str, Any]
+) -> None:
+    """BUY request → first SELL request in the bot, split into the BUY's round trip (the
+    bot's write → the node's read → the reply), the row writes between, and the rest."""
+    total = (sell.at - buy.at) * 1e3
+    out["in_bot"].append(total)
+    after = [(a, b) for _, a, b in run.repo.of(mint) if a >= buy.at]
+    if after:  # the position row saying the BUY is out
+        out["db_update"].append((after[0][1] - after[0][0]) * 1e3)
+    replied = run.transport.replied.get(buy.index)
+    if replied is None:
+        return
+    parts = out["parts"]
+    between = sum(b - a for a, b in after if a < sell.at) * 1e3
+    parts["buy_send_round_trip"].append((replied - buy.at) * 1e3)
+    if buy_wire:
+        parts["buy_request_to_node"].append((buy_wire[0].at - buy.at) * 1e3)
+        parts["node_read_to_buy_reply"].append((replied - buy_wire[0].at) * 1e3)
+    parts["db_writes_between"].append(between)
+    parts["other_than_db_writes"].append(total - between)
+    parts["other"].append(total - between - (replied - buy.at) * 1e3)
+
+
+def _landings(run: BotRun, buy: Any, sells: list[Any], out: dict[str, Any]) -> None:
+    """How the first SELL fared, when the SELL that landed left, and the slots between."""
+    buy_landed = run.landed_slot(buy.signature)
+    outcomes = [run.landed(s.signature) for s in sells]
+    first = outcomes[0]
+    if first is not None and first.err is not None:
+        out["first_sell_failed"] += 1
+        out["first_sell_overtook"] += _overtook(first.err)
+    sold = [(s, o) for s, o in zip(sells, outcomes, strict=True) if o and o.err is None]
+    if sold:
+        out["to_sold"].append((sold[0][0].at - buy.at) * 1e3)
+    if buy_landed is None:
+        return
+    confirmed = run.confirmed_after(buy_landed[0])
+    if confirmed is not None:
+        out["confirm_slots"].append(confirmed)
+    if sold:
+        out["slots"].append(int(sold[0][1].slot) - buy_landed[0])
+
+
+async def pre_confirmation_comparison(n: int, timing: str = "next_slot") -> dict[str, Any]:
+    """Both flows in one run of this process, so their ratio shares the machine's noise.
+
+    ``timing``: how the node confirms (``timing_faults``).
+    """
+    on = await zero_hold(n, pre_confirmation=True, faults=timing_faults(timing))
+    off = await zero_hold(n, pre_confirmation=False, faults=timing_faults(timing))
+    ratios = {}
+    for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms"):
+        for pct in ("p50", "p99"):
+            ratios[f"{figure}_{pct}"] = ratio(off[figure].get(pct, 0), on[figure].get(pct, 0), 1)
+    # not a measurement of any flow: both flows' in-bot time less their row writes, the share
+    # that moving the writes off the path would leave (reported as such)
+    rest_on, rest_off = (m["breakdown_ms"]["other_than_db_writes"] for m in (on, off))
+    for pct in ("p50", "p99"):
+        ratios[f"without_db_writes_{pct}"] = ratio(rest_off.get(pct, 0), rest_on.get(pct, 0), 1)
     return {
         "pre_confirmation_sells": on,
         "classic": off,
-        "ratio_classic_over_pre_confirmation_p50": ratio(p50_off, p50_on, 1),
+        "ratio_classic_over_pre_confirmation_p50": ratios["buy_sent_to_sell_sent_ms_p50"],
+        "ratios_classic_over_pre_confirmation": ratios,
     }

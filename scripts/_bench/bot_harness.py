@@ -38,7 +38,7 @@ from trio_trader.config import parse_config
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID, associated_token_address
 from trio_trader.pump.curve import Reserves, max_sol_cost, quote_buy_for_sol
 from trio_trader.pump.events import encode_event
-from trio_trader.sim import SimNode, open_sim
+from trio_trader.sim import Faults, SimNode, open_sim
 from trio_trader.sim._node_types import TxEvent
 from trio_trader.store import open_repository
 
@@ -110,6 +110,8 @@ class BotRun:
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
+    #: slot → the newest confirmed slot as it was produced (``track_confirmations``)
+    confirmed_tips: dict[int, int] = attrs.field(factory=dict)
     _count: int = 0
     _reads_seen: int = 0
     _first_reads: dict[str, float] = attrs.field(factory=dict)
@@ -166,14 +168,33 @@ class BotRun:
         blockhash, _ = self.sim.node.latest_blockhash()
         return str(self.sim.node.submit(build_transaction(ixs, payer, blockhash).raw))
 
+    def landed(self, signature: str) -> Any:
+        """The node's record of a landed transaction (``.slot``, ``.err``), or None."""
+        return self.sim.node.transaction(Signature.from_string(signature))
+
     def landed_slot(self, signature: str) -> tuple[int, bool] | None:
         """(slot, succeeded) of a landed transaction, None if it never landed."""
-        from solders.signature import Signature
-
-        executed = self.sim.node.transaction(Signature.from_string(signature))
+        executed = self.landed(signature)
         if executed is None:
             return None
         return int(executed.slot), executed.err is None
+
+    def track_confirmations(self) -> None:
+        """Note the confirmed tip as each slot is produced, in the node's own slot step (a
+        watcher task could lag behind the node on a busy loop and note a later tip)."""
+        node = self.sim.node
+        advance = node._advance_slot
+
+        def advance_and_note() -> None:
+            advance()
+            self.confirmed_tips[node.slot] = node.commitment_slot("confirmed")
+
+        node._advance_slot = advance_and_note  # type: ignore[method-assign]
+
+    def confirmed_after(self, slot: int) -> int | None:
+        """Slots from ``slot`` to the first slot produced with ``slot`` confirmed."""
+        produced = [s for s, tip in self.confirmed_tips.items() if s >= slot and tip >= slot]
+        return min(produced) - slot if produced else None
 
 
 BASE_CONFIG: dict[str, Any] = {
@@ -268,9 +289,17 @@ def info_logging(path: Path) -> Iterator[None]:
 
 @asynccontextmanager
 async def running_bot(
-    config: dict[str, Any], *, seed: int, slot_time: float = 0.4, loaded: bool = False
+    config: dict[str, Any],
+    *,
+    seed: int,
+    slot_time: float = 0.4,
+    loaded: bool = False,
+    faults: Faults | None = None,
 ) -> AsyncIterator[BotRun]:
-    """Start the simulator and the bot; stop both (open positions are abandoned) on exit."""
+    """Start the simulator and the bot; stop both (open positions are abandoned) on exit.
+
+    ``faults``: the node's knobs (default: none, every slot confirmed by the next one).
+    """
     wallet, creator, whale = (
         keypair("e2e-wallet", seed),
         keypair("e2e-creator"),
@@ -288,7 +317,7 @@ async def running_bot(
     ):
         if loaded:
             logs.enter_context(info_logging(Path(tmp) / "bot.log"))
-        async with open_sim(seed=seed, slot_time=slot_time, fund=fund) as sim:
+        async with open_sim(seed=seed, slot_time=slot_time, faults=faults, fund=fund) as sim:
             wire = WireStamps()
             wire.install(sim)
             transport = RecordingTransport()
@@ -308,6 +337,7 @@ async def running_bot(
                     sim=sim, bot=bot, transport=transport, repo=timing, creator=creator,
                     whale=whale, wire=wire,
                 )  # fmt: skip
+                run.track_confirmations()
                 with record_bot_reads(run.reads):
                     try:
                         async with trio.open_nursery() as nursery:

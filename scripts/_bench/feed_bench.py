@@ -5,9 +5,12 @@ buy notifications over a loopback WebSocket to the bot's own pipeline — ``Pubs
 ``LogsListener`` (JSON, log parsing, event decoding) → ``TradeFeed`` → one real
 ``PositionMonitor`` task per position (price bookkeeping and the exit check). The monitors
 hold confirmed positions whose exit rules never fire, so every event goes the whole way
-and nothing else runs. Two runs: back to back (the most the pipeline decodes and routes;
-events a slow consumer misses are counted, not queued), then paced at fixed rates for
-the routing delay (sender's write → the monitor holding the price).
+and nothing else runs. Back to back (the most the pipeline decodes and routes; events a
+slow consumer misses are counted, not queued), then paced at fixed rates for the routing
+delay (sender's write → the monitor holding the price). Each run also reports the bot
+process's CPU time per event, steadier than rates on a shared machine. A third, back-to-back
+run (``routing_only``) puts a bare channel reader where each monitor was: what the pipeline
+from the socket to the position's channel costs without the monitor's own work.
 
 ``rss_mb_at_1000_positions``: the same positions and monitor tasks, each inside its own
 position nursery as the trader runs them, with a signed BUY attached; RSS before and after.
@@ -121,15 +124,50 @@ async def monitored_positions(
         nursery.cancel_scope.cancel()
 
 
-async def _feed_run(mints: int, count: int, rate: float) -> dict[str, Any]:
-    """One sender run against the bot pipeline; see the module docstring."""
+@attrs.define(eq=False)
+class ChannelReader:
+    """A position task that only takes its prices: the pipeline's share without the monitor's."""
+
+    seen: list[tuple[float, str]] = attrs.field(factory=list)
+
+
+@asynccontextmanager
+async def reading_positions(
+    feed: TradeFeed, mints: list[Pubkey]
+) -> AsyncIterator[list[ChannelReader]]:
+    """One task per mint that takes each price off its ``feed.subscribe`` channel and stamps it."""
+    readers: list[ChannelReader] = []
+
+    async def reader_task(mint: Pubkey, task_status: trio.TaskStatus[None]) -> None:
+        reader = ChannelReader()
+        readers.append(reader)
+        with feed.subscribe(mint) as prices:
+            task_status.started()
+            async for update in prices:
+                reader.seen.append((time.perf_counter(), update.signature))
+
+    async with trio.open_nursery() as nursery:
+        for mint in mints:
+            await nursery.start(reader_task, mint)
+        yield readers
+        nursery.cancel_scope.cancel()
+
+
+async def _feed_run(
+    mints: int, count: int, rate: float, *, monitors_take_prices: bool = True
+) -> dict[str, Any]:
+    """One sender run against the bot pipeline; see the module docstring.
+
+    ``monitors_take_prices=False`` puts a bare channel reader where each monitor was.
+    """
     keys = [keypair("feed-mint", k).pubkey() for k in range(mints)]
     feed = TradeFeed()
+    positions = monitored_positions if monitors_take_prices else reading_positions
     with tempfile.TemporaryDirectory() as tmp:
         stamps_path = Path(tmp) / "stamps.json"
         async with (
             trio.open_nursery() as nursery,
-            monitored_positions(feed, keys) as monitors,
+            positions(feed, keys) as monitors,  # type: ignore[operator]
         ):
             command = [sys.executable, str(SERVER), str(mints), str(count), str(rate)]
             proc = await nursery.start(
@@ -148,11 +186,13 @@ async def _feed_run(mints: int, count: int, rate: float) -> dict[str, Any]:
                 # The listener leaves first so that its unsubscribe finds the socket open.
                 async with trio.open_nursery() as listening:
                     await listening.start(listener.run, lambda token: None, feed.publish)
+                    cpu_start = time.process_time()
                     with trio.move_on_after(120):
                         while True:  # polled from outside: no hook in the listener
                             if listener.stats.notifications + pubsub.stats.dropped >= count:
                                 break
                             await trio.sleep(0.01)
+                    cpu = time.process_time() - cpu_start
                     await trio.sleep(0.05)  # the last wake-ups
                     listening.cancel_scope.cancel()
                 await trio.sleep(0.05)
@@ -174,6 +214,8 @@ async def _feed_run(mints: int, count: int, rate: float) -> dict[str, Any]:
         "dropped_by_pubsub": pubsub.stats.dropped,
         "superseded_in_feed": feed.stats.superseded,
         "events_per_s": round(decoded / (last - stamps[0]), 1),
+        # the bot process's CPU (every thread) while the events came, per event
+        "cpu_us_per_event": round(cpu / max(decoded, 1) * 1e6, 1),
         "routing_delay_ms": summarize(delays),
     }
 
@@ -191,11 +233,13 @@ async def feed_events_per_s(
     so the paced runs also show the rate at which the pipeline stops keeping up.
     """
     flat_out = await _feed_run(mints, count, 0.0)
+    routing_only = await _feed_run(mints, count, 0.0, monitors_take_prices=False)
     paced = {}
     for rate in rates:
         run = await _feed_run(mints, int(rate * seconds), rate)
         paced[f"{rate:g}_per_s"] = {
             "achieved_per_s": run["events_per_s"],
+            "cpu_us_per_event": run["cpu_us_per_event"],
             "routing_delay_ms": run["routing_delay_ms"],
             "dropped_by_pubsub": run["dropped_by_pubsub"],
             "superseded_in_feed": run["superseded_in_feed"],
@@ -203,10 +247,14 @@ async def feed_events_per_s(
     first = paced[f"{rates[0]:g}_per_s"]["routing_delay_ms"]
     return {
         "events_per_s": flat_out["events_per_s"],
+        "cpu_us_per_event": flat_out["cpu_us_per_event"],
+        "routing_only_events_per_s": routing_only["events_per_s"],
+        "routing_only_cpu_us_per_event": routing_only["cpu_us_per_event"],
         "routing_delay_rate_per_s": rates[0],
         "routing_delay_ms_p50": first["p50"],
         "routing_delay_ms_p99": first["p99"],
         "max_rate_run": flat_out,
+        "routing_only_run": routing_only,
         "paced": paced,
     }
 

@@ -40,6 +40,9 @@ OFF_DETECT_PATH = (
     "PriorityFee.run",
 )
 
+#: the same for the BUY → SELL path of a zero-hold position (the monitor is on it)
+OFF_BUY_TO_SELL_PATH = ("UniversalTrader._confirm_buy", "BlockhashCache.run", "PriorityFee.run")
+
 
 class BotTaskProfiler(trio.abc.Instrument):
     """Profiles the steps of the bot's tasks only (see the module docstring)."""

@@ -48,32 +48,53 @@ def _latency_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append(
                 ("  of which DB writes before the SELL", fmt(mode["db_writes_before_sell_ms"]))
             )
-    zero = results.get("buy_sent_to_sell_sent_ms")
-    if zero:
-        slots = zero["buy_to_sell_landing_slots"]
-        wire = results.get("buy_to_sell_wire_ms", {})
+    for timing, block in (results.get("zero_hold") or {}).items():
+        rows += _zero_hold_rows(timing.replace("_", " "), block)
+    return rows
+
+
+def _zero_hold_rows(timing: str, block: dict[str, Any]) -> list[tuple[str, str]]:
+    """BUY → SELL with hold 0 under one confirmation timing, both modes and their ratio."""
+    rows: list[tuple[str, str]] = [(f"BUY → SELL, hold 0, {timing}", "")]
+    wire, in_bot = block["buy_to_sell_wire_ms"], block["buy_sent_to_sell_sent_ms"]
+    slots, ratios = (
+        block["buy_to_sell_landing_slots"],
+        block["ratios_classic_over_pre_confirmation"],
+    )
+    for mode, label in (("pre_confirmation_sells", "pre-conf"), ("classic", "classic")):
+        rows.append((f"  {label} (wire)", fmt(wire[mode])))
+        rows.append(("    in the bot", fmt(in_bot[mode])))
+        rows.append(("    to the SELL that landed", fmt(block["buy_sent_to_sold_sent_ms"][mode])))
+        rows.append(("    BUY → SELL landing", fmt(slots[mode], "slots")))
         rows.append(
-            ("BUY → SELL, hold 0, pre-conf (wire)", fmt(wire.get("pre_confirmation_sells")))
+            (
+                "    BUY landing → confirmed",
+                fmt(block["buy_landing_to_confirmed_slots"][mode], "slots"),
+            )
         )
-        rows.append(("  in the bot", fmt(zero["pre_confirmation_sells"])))
-        rows.append(("BUY → SELL, hold 0, classic (wire)", fmt(wire.get("classic"))))
-        rows.append(("  in the bot", fmt(zero["classic"])))
-        ratio = zero["ratio_classic_over_pre_confirmation_p50"]
-        rows.append(("  ratio classic / pre-conf (p50, in the bot)", f"{ratio}×"))
-        rows.append(("  samples dropped (wire)", str(wire.get("dropped"))))
-        rows.append(("  BUY→SELL landing, pre-conf", fmt(slots["pre_confirmation_sells"], "slots")))
-        rows.append(("  BUY→SELL landing, classic", fmt(slots["classic"], "slots")))
+        failed, overtook = block["first_sell_failed"][mode], block["first_sell_overtook_buy"][mode]
+        rows.append(("    first SELL failed (overtook its BUY)", f"{failed} ({overtook})"))
+    for label, figure in (
+        ("in the bot", "buy_sent_to_sell_sent_ms"),
+        ("wire", "buy_to_sell_wire_ms"),
+    ):
+        p50, p99 = ratios[f"{figure}_p50"], ratios[f"{figure}_p99"]
+        rows.append((f"  ratio classic / pre-conf, {label} p50 / p99", f"{p50}× / {p99}×"))
+    p50, p99 = ratios["without_db_writes_p50"], ratios["without_db_writes_p99"]
+    rows.append(("  same without the row writes (a projection)", f"{p50}× / {p99}×"))
+    rows.append(("  samples dropped (wire)", str(block["dropped"])))
     return rows
 
 
 def _load_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    for mode, v in (results.get("rpc_requests_per_position") or {}).items():
+    zero = (results.get("zero_hold") or {}).get("mainnet_confirmation") or {}
+    for mode, v in (zero.get("rpc_requests_per_position") or {}).items():
         value = (
             f"{v['http_requests_per_position']} HTTP; WS {v['ws_messages_sent_per_position']}"
             f" sent, {v['ws_messages_received_per_position']} received"
         )
-        rows.append((f"RPC per position, {mode}", value))
+        rows.append((f"RPC per position, {mode} (mainnet confirmation)", value))
     feed = results.get("feed_events_per_s")
     if feed:
         rows.append(("feed events/s to 500 positions", f"{feed['events_per_s']}/s"))

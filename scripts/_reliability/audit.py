@@ -1,6 +1,6 @@
 """The end-of-run audit: what the database says against what the ledger shows.
 
-Four figures, each 0 in a correct run (``FIGURES``):
+Five figures, each 0 in a correct run (``FIGURES``):
 
 - ``positions_lost``: BUYs of the wallet that landed on the ledger (a successful
   transaction with a pump ``TradeEvent`` ``is_buy`` by the wallet) whose signature no
@@ -8,11 +8,14 @@ Four figures, each 0 in a correct run (``FIGURES``):
   whose BUY landed but which the database holds as ``failed`` (it thinks it bought
   nothing), plus positions still open (not ``closed`` / ``failed``) at the end.
 - ``tokens_left``: the wallet's token accounts (both token programs) with a non-zero
-  balance.
+  balance, the quote tokens it holds as money (USDC, WSOL) left out.
 - ``mints_bought_twice``: mints with more than one landed BUY by the wallet.
 - ``pnl_mismatch_lamports``: the database's PnL (realised PnL of closed positions plus
   ``sol_received - sol_spent`` of open ones) minus the wallet's SOL change on the
-  ledger (final - initial balance).
+  ledger (final - initial balance). A USDC coin's SOL side (its fees and rent) is in it.
+- ``pnl_mismatch_usdc``: the same in USDC base units for the coins quoted in USDC
+  (``realized_pnl_quote`` / ``quote_received - quote_spent``) against the wallet's USDC
+  change (its USDC account now minus ``initial_usdc``). The two are never added up.
 
 The ledger is read over plain JSON-RPC (``getBalance``, ``getTokenAccountsByOwner``,
 ``getSignaturesForAddress`` + ``getTransaction``), so the same audit runs against any
@@ -38,10 +41,23 @@ from solders.signature import Signature
 from trio_trader.chain.errors import RpcError
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.types import TransactionInfo
-from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from trio_trader.pump.addresses import (
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    USDC_MINT,
+    WSOL_MINT,
+)
 from trio_trader.pump.events import TradeEvent, parse_logs
 
-FIGURES = ("positions_lost", "tokens_left", "mints_bought_twice", "pnl_mismatch_lamports")
+FIGURES = (
+    "positions_lost",
+    "tokens_left",
+    "mints_bought_twice",
+    "pnl_mismatch_lamports",
+    "pnl_mismatch_usdc",
+)
+#: tokens the wallet holds as money, not positions: never "left"
+QUOTE_TOKENS = frozenset({str(USDC_MINT), str(WSOL_MINT)})
 OPEN_STATUSES = frozenset({"pending", "active", "closing"})
 METHOD_NOT_FOUND = -32601
 SIGNATURES_PAGE = 1000
@@ -73,6 +89,8 @@ def _position(row: sqlite3.Row) -> dict[str, Any]:
         "sol_spent": row["sol_spent"],
         "sol_received": row["sol_received"],
         "realized_pnl_lamports": row["realized_pnl_lamports"],
+        # coins quoted in USDC (migration 0006): their money in USDC base units
+        **{k: row[k] for k in QUOTE_COLUMNS if k in row.keys()},  # noqa: SIM118 (sqlite3.Row)
         "exit_reason": row["exit_reason"],
         "sell_attempts": row["sell_attempts"],
         "buy_signature": buy.get("signature"),
@@ -106,6 +124,22 @@ def position_pnl(p: dict[str, Any]) -> int:
 
 def db_pnl(positions: Iterable[dict[str, Any]]) -> int:
     return sum(position_pnl(p) for p in positions)
+
+
+QUOTE_COLUMNS = ("quote_mint", "quote_spent", "quote_received", "realized_pnl_quote")
+
+
+def db_usdc_pnl(positions: Iterable[dict[str, Any]]) -> int:
+    """The USDC PnL of the coins quoted in USDC (as ``position_pnl``), base units."""
+    total = 0
+    for p in positions:
+        if p.get("quote_mint") != str(USDC_MINT):
+            continue
+        if p["is_closed"]:
+            total += int(p.get("realized_pnl_quote") or 0)
+        else:
+            total += int((p.get("quote_received") or 0) - (p.get("quote_spent") or 0))
+    return total
 
 
 def pnl_by_position(
@@ -186,6 +220,7 @@ async def audit(
     wallet: Pubkey,
     initial_lamports: int,
     exclude: Iterable[str] = (),
+    initial_usdc: int = 0,
 ) -> dict[str, Any]:
     """Compare the bot's database with the ledger; the report (JSON-ready) with ``FIGURES``."""
     db = read_db(db_path)
@@ -197,7 +232,10 @@ async def audit(
             set(history if history is not None else db_signatures(db)) - set(exclude)
         )
         txs = {s: await rpc.get_transaction(Signature.from_string(s)) for s in signatures}
-    return build_report(db, wallet, txs, tokens, initial_lamports, final, history is not None)
+    return build_report(
+        db, wallet, txs, tokens, initial_lamports, final, history is not None,
+        initial_usdc=initial_usdc,
+    )  # fmt: skip
 
 
 def build_report(
@@ -208,8 +246,11 @@ def build_report(
     initial: int,
     final: int,
     full_history: bool,
+    *,
+    initial_usdc: int = 0,
 ) -> dict[str, Any]:
-    """The figures and the evidence behind each one."""
+    """The figures and the evidence behind each one (``tokens``: every non-zero balance,
+    the wallet's USDC included)."""
     buys = {s: landed_buys(tx, wallet) for s, tx in txs.items() if tx is not None}
     buy_mints = Counter(m for mints in buys.values() for m in mints)
     named = buy_signatures_named(db)
@@ -222,16 +263,24 @@ def build_report(
     known = db_signatures(db)
     unknown = {s: tx.sol_change(wallet) for s, tx in txs.items() if tx and s not in known}
     pnl, change = db_pnl(db["positions"]), final - initial
+    usdc_pnl, usdc_change = (
+        db_usdc_pnl(db["positions"]),
+        tokens.get(str(USDC_MINT), 0) - initial_usdc,
+    )
+    left = {mint: n for mint, n in tokens.items() if mint not in QUOTE_TOKENS}
     return {
         "positions_lost": len(unnamed) + len(failed_but_landed) + len(still_open),
-        "tokens_left": len(tokens),
+        "tokens_left": len(left),
         "mints_bought_twice": sum(1 for n in buy_mints.values() if n > 1),
         "pnl_mismatch_lamports": pnl - change,
+        "pnl_mismatch_usdc": usdc_pnl - usdc_change,
         "evidence": {
             "buys_landed_unnamed": unnamed,
             "positions_failed_but_bought": failed_but_landed,
             "positions_open": still_open,
-            "token_balances": tokens,
+            "token_balances": left,
+            "db_pnl_usdc_units": usdc_pnl,
+            "ledger_usdc_change_units": usdc_change,
             "mints_bought_twice": {m: n for m, n in buy_mints.items() if n > 1},
             "db_pnl_lamports": pnl,
             "positions_pnl_differs": pnl_by_position(db, txs, wallet),

@@ -1,7 +1,10 @@
 """Graduating a coin on the simulator: a whale buys the curve out, then pump's migration
-service sends ``migrate`` (which creates the canonical PumpSwap pool)."""
+service sends ``migrate`` (which creates the canonical PumpSwap pool), or ``migrate_v2``
+for a coin quoted in USDC (its pool is quoted in USDC)."""
 
 from __future__ import annotations
+
+import random
 
 import trio
 from solders.keypair import Keypair
@@ -10,11 +13,18 @@ from solders.pubkey import Pubkey
 from tests.scenario.harness import SOL, Harness
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.pump import addresses, instructions
+from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.amm import Pool, amm_sell
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.curve import FeeRates, Reserves, max_sol_cost, quote_buy
 from trio_trader.sim._genesis import genesis_global
-from trio_trader.sim.clients import migrate_instruction, unwrap_sol, wrap_sol
+from trio_trader.sim._market_pool import POOL_COMPUTE_UNITS, PoolView, pool_buy_ixs, pool_sell_ixs
+from trio_trader.sim.clients import (
+    migrate_instruction,
+    migrate_v2_instruction,
+    unwrap_sol,
+    wrap_sol,
+)
 
 T2022 = addresses.TOKEN_2022_PROGRAM_ID
 
@@ -81,3 +91,56 @@ async def migrate(h: Harness, mint: Pubkey, token_program: Pubkey = T2022) -> No
     with trio.fail_after(10):
         while h.sim.ledger.get_account(canonical_pool_pda(mint)) is None:
             await trio.sleep(0.02)
+
+
+async def pool_trade(
+    h: Harness, trader: Keypair, mint: Pubkey, *, buy_lamports: int = 0, sell_amount: int = 0
+) -> None:
+    """``trader`` buys for ``buy_lamports`` (fees included) or sells ``sell_amount`` on the
+    coin's pool the way the simulator's market traders do (wrap, swap, unwrap), and waits
+    until it landed."""
+    view = PoolView.read(h.sim.ledger, mint)
+    assert view is not None, "no pool yet"
+    user, rng, ledger = trader.pubkey(), random.Random(0), h.sim.ledger
+    if buy_lamports:
+        built = pool_buy_ixs(view, user=user, token_program=T2022, budget=buy_lamports,
+                             slippage_bps=500, rng=rng, ledger=ledger)  # fmt: skip
+        assert built is not None
+        ixs = built[0]
+    else:
+        ixs = pool_sell_ixs(view, user=user, token_program=T2022, amount=sell_amount,
+                            slippage_bps=500, rng=rng, ledger=ledger)  # fmt: skip
+    blockhash, _ = await h.rpc.get_latest_blockhash()
+    ixs = [instructions.set_compute_unit_limit(POOL_COMPUTE_UNITS), *ixs]
+    signature = await h.rpc.send_transaction(build_transaction(ixs, trader, blockhash).raw)
+    with trio.fail_after(10):
+        while (status := h.sim.node.signature_status(signature)) is None:
+            await trio.sleep(0.02)
+    assert status.err is None, status.err
+
+
+async def complete_usdc_curve(h: Harness, mint: Pubkey) -> None:
+    """The creator buys every token left on a USDC curve (``buy_v2``, paid in USDC)."""
+    curve = h.sim.ledger.bonding_curve(mint)
+    assert curve is not None
+    quote = quote_buy(curve.real_token_reserves, Reserves.of(curve), FeeRates(95, 30))
+    await h.creator_buy_v2(mint, 0, amount=quote.amount, limit=max_sol_cost(quote.total, 2_000))
+    with trio.fail_after(10):
+        while not (c := h.sim.ledger.bonding_curve(mint)) or not c.complete:
+            await trio.sleep(0.02)
+
+
+async def migrate_usdc(h: Harness, mint: Pubkey, token_program: Pubkey = T2022) -> None:
+    """pump's migration service: ``migrate_v2`` creates the coin's USDC pool."""
+    ix = migrate_v2_instruction(
+        user=h.creator.pubkey(), mint=mint, quote_mint=USDC_MINT, base_token_program=token_program,
+        withdraw_authority=genesis_global().withdraw_authority or Pubkey.default(),
+    )  # fmt: skip
+    blockhash, _ = await h.rpc.get_latest_blockhash()
+    signed = build_transaction([instructions.set_compute_unit_limit(1_000_000), ix], h.creator,
+                               blockhash)  # fmt: skip
+    await h.rpc.send_transaction(signed.raw)
+    with trio.fail_after(10):
+        while (landed := h.sim.node.transaction(signed.signature)) is None:
+            await trio.sleep(0.02)
+    assert landed.err is None, landed.logs

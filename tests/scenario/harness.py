@@ -29,6 +29,7 @@ from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.config import parse_config
 from trio_trader.pump import addresses, instructions
+from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
     FeeRates,
@@ -37,6 +38,7 @@ from trio_trader.pump.curve import (
     quote_buy_for_sol,
 )
 from trio_trader.sim import Faults, SimNode, open_sim
+from trio_trader.sim.clients import quoted_create_v2
 from trio_trader.store import Repository, TradeRecord, open_repository
 from trio_trader.trading.orders import BuyOrder, SellOrder, TradeResult
 from trio_trader.trading.platform_aware import PlatformAwareBuyer, PlatformAwareSeller
@@ -44,6 +46,7 @@ from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
 
 SOL = 1_000_000_000
+USDC = 1_000_000  # base units of one USDC
 
 SLOT_TIME = 0.05
 
@@ -119,6 +122,7 @@ class Harness:
     buyer: HookedBuyer
     seller: HookedSeller
     background: trio.Nursery | None = None  # for tasks a test runs beside the bot
+    funding_usdc: int = 0  # USDC base units minted to the bot's wallet at start
 
     async def launch(
         self,
@@ -243,16 +247,73 @@ class Harness:
     def token_balance(self, mint: Pubkey) -> int:
         return self.sim.ledger.token_balance(self.wallet.pubkey(), mint)
 
+    def wallet_usdc_change(self) -> int:
+        return self.token_balance(USDC_MINT) - self.funding_usdc
+
     async def assert_books_balance(self) -> list[Position]:
-        """Closed positions hold no tokens; wallet SOL change == Σ realised PnL, exactly."""
+        """Closed positions hold no tokens; wallet SOL change == Σ realised PnL and wallet
+        USDC change == Σ USDC PnL, exactly (a USDC coin's SOL side is its fees and rent)."""
         positions = await self.positions()
         for p in positions:
             if p.is_closed:
                 assert self.token_balance(p.mint) == 0, f"tokens left for closed {p.mint}"
                 assert p.realized_pnl_lamports is not None, f"{p.mint} PnL unknown"
+                if p.quote_mint is not None:
+                    assert p.realized_pnl_quote is not None, f"{p.mint} USDC PnL unknown"
         pnl = sum(p.realized_pnl_lamports or 0 for p in positions)
         assert self.wallet_sol_change() == pnl
+        usdc = sum(p.realized_pnl_quote or 0 for p in positions if p.quote_mint == USDC_MINT)
+        assert self.wallet_usdc_change() == usdc
         return positions
+
+    async def launch_usdc(self, creator_buy_usdc: int = 0) -> Pubkey:
+        """The creator launches a coin quoted in USDC (``create_v2`` + its quote accounts),
+        then buys ``creator_buy_usdc`` base units of it with ``buy_v2`` in a second
+        transaction (both in one would exceed the size of a transaction)."""
+        mint = Keypair()
+        user = self.creator.pubkey()
+        create = instructions.create_v2(
+            mint=mint.pubkey(), user=user, creator=user, name="Dollar", symbol="USDCOIN", uri="u"
+        )
+        ixs = [instructions.set_compute_unit_limit(400_000), quoted_create_v2(create, USDC_MINT)]
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        await self.rpc.send_transaction(build_transaction(ixs, self.creator, blockhash, [mint]).raw)
+        if creator_buy_usdc:
+            with trio.fail_after(5):
+                while self.sim.ledger.bonding_curve(mint.pubkey()) is None:
+                    await trio.sleep(0.01)
+            await self.creator_buy_v2(mint.pubkey(), creator_buy_usdc)
+        return mint.pubkey()
+
+    async def creator_buy_v2(
+        self, mint: Pubkey, units: int, *, amount: int = 0, limit: int = 0
+    ) -> None:
+        """The creator buys ``units`` of the curve's quote worth of a coin with ``buy_v2``
+        (or exactly ``amount`` tokens for at most ``limit``)."""
+        user = self.creator.pubkey()
+        curve = self.sim.ledger.bonding_curve(mint)
+        assert curve is not None
+        quote = quote_buy_for_sol(units, Reserves.of(curve), FeeRates(95, 30))
+        amount = amount or quote.amount
+        limit = limit or max_sol_cost(quote.total, 2000)
+        program = addresses.TOKEN_2022_PROGRAM_ID
+        ixs = [
+            instructions.create_associated_token_account_idempotent(
+                payer=user, owner=user, mint=mint, token_program=program
+            ),
+            instructions.buy_v2(
+                user=user, mint=mint, creator=user, token_program=program,
+                fee_recipient=addresses.FEE_RECIPIENTS[0], quote_mint=curve.quote_mint,
+                amount=amount, max_sol_cost=limit,
+            ),
+        ]  # fmt: skip
+        blockhash, _ = await self.rpc.get_latest_blockhash()
+        signed = build_transaction(ixs, self.creator, blockhash)
+        await self.rpc.send_transaction(signed.raw)
+        with trio.fail_after(5):  # landed, and bought: the tests rely on the price move
+            while (landed := self.sim.node.transaction(signed.signature)) is None:
+                await trio.sleep(0.01)
+        assert landed.err is None, landed.logs
 
 
 @asynccontextmanager
@@ -267,6 +328,7 @@ async def running_bot(
     start: bool = True,
     slot_time: float = SLOT_TIME,
     funds_check: bool = True,
+    funding_usdc: int = 0,
 ) -> AsyncIterator[Harness]:
     """A simulator (no background market), a funded wallet and a running bot."""
     creator = Keypair()
@@ -286,6 +348,9 @@ async def running_bot(
             slot_time=slot_time,
             faults=faults or Faults(),
             fund={creator.pubkey(): 1_000 * SOL, wallet.pubkey(): funding},
+            fund_usdc={creator.pubkey(): 1_000_000 * USDC, wallet.pubkey(): funding_usdc}
+            if funding_usdc
+            else None,
         ) as sim,
         RpcClient((sim.rpc_url,)) as rpc,  # type: ignore[arg-type]
         open_repository(db or tmp_path / "bot.db") as repo,
@@ -296,7 +361,8 @@ async def running_bot(
             chain=old.chain, amount_lamports=old.amount_lamports, slippage_bps=old.slippage_bps,
             extreme_fast_mode=old.extreme_fast_mode,
             extreme_fast_token_amount=old.extreme_fast_token_amount,
-            max_cost_lamports=old.max_cost_lamports,
+            max_cost_lamports=old.max_cost_lamports, quote_budgets=old.quote_budgets,
+            buys_sol_coins=old.buys_sol_coins,
         )  # fmt: skip
         bot.trader.buyer = buyer
         seller = HookedSeller(
@@ -311,6 +377,7 @@ async def running_bot(
             harness = Harness(
                 sim=sim, rpc=rpc, repo=repo, bot=bot, creator=creator, wallet=wallet,
                 funding=funding, buyer=buyer, seller=seller, background=nursery,
+                funding_usdc=funding_usdc,
             )  # fmt: skip
             if start:
                 await nursery.start(bot.trader.run)
@@ -329,12 +396,25 @@ class Crash(BaseException):
     """The process dies here: no handler of the bot runs, not even a shielded save."""
 
 
-async def crash_first_run(h: Harness) -> None:
-    """Run the harness's bot until a hook raises ``Crash``."""
+def crash_after_buy_sent(h: Harness) -> list[BuyOrder]:
+    """The process dies right after the BUY's send: the list gets that BUY."""
+    sent: list[BuyOrder] = []
+
+    def die(order: BuyOrder) -> None:
+        sent.append(order)
+        raise Crash
+
+    h.buyer.after = die
+    return sent
+
+
+async def crash_first_run(h: Harness, launch: Callable[[], Awaitable[Any]] | None = None) -> None:
+    """Run the harness's bot until a hook raises ``Crash`` (``launch``: the coin it sees,
+    ``h.launch`` by default)."""
     try:
         async with trio.open_nursery() as first:
             await first.start(h.bot.trader.run)
-            await h.launch()
+            await (launch or h.launch)()
             await trio.sleep_forever()
     except* Crash:
         pass

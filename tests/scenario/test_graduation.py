@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 import trio
-from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from tests.scenario.graduation import T2022, complete_curve, migrate, pool_dump
@@ -26,7 +24,7 @@ from trio_trader.pump.addresses import USDC_MINT
 from trio_trader.pump.amm import SellEvent, parse_amm_logs
 from trio_trader.pump.amm.addresses import canonical_pool_pda
 from trio_trader.pump.events import TradeEvent, parse_logs
-from trio_trader.sim.clients import quoted_create_v2, wrap_sol, wsol_ata
+from trio_trader.sim.clients import wrap_sol, wsol_ata
 from trio_trader.trading.orders import VENUE_AMM, VENUE_CURVE, VENUE_CURVE_V2, OrderState
 
 
@@ -167,25 +165,12 @@ async def test_v2_instructions_buy_and_sell_a_sol_coin(tmp_path: Path) -> None:
     assert [t.venue for t in trades] == [VENUE_CURVE_V2]
 
 
-async def launch_usdc_coin(h: Harness) -> Pubkey:
-    """The creator launches a coin quoted in USDC (``create_v2`` with a quote mint)."""
-    mint = Keypair()
-    user = h.creator.pubkey()
-    create = instructions.create_v2(
-        mint=mint.pubkey(), user=user, creator=user, name="Dollar", symbol="USDCOIN", uri="u"
-    )
-    ixs = [instructions.set_compute_unit_limit(400_000), quoted_create_v2(create, USDC_MINT)]
-    blockhash, _ = await h.rpc.get_latest_blockhash()
-    await h.rpc.send_transaction(build_transaction(ixs, h.creator, blockhash, [mint]).raw)
-    return mint.pubkey()
-
-
 async def test_a_usdc_quoted_coin_is_skipped_with_its_reason(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     async with running_bot(tmp_path, config={"exits": {"sell_after": 0.5}}) as h:
-        usdc_mint = await launch_usdc_coin(h)
+        usdc_mint = await h.launch_usdc()
         with trio.fail_after(10):
             while h.bot.trader.stats.skipped_quote == 0:
                 await trio.sleep(0.02)
@@ -198,4 +183,7 @@ async def test_a_usdc_quoted_coin_is_skipped_with_its_reason(
         positions = await h.assert_books_balance()
     assert [p.mint for p in positions if p.mint == usdc_mint] == []
     assert len(positions) == 1
-    assert f"({str(usdc_mint)[:8]}): quoted in {USDC_MINT}, not SOL" in caplog.text
+    assert (
+        f"({str(usdc_mint)[:8]}): quoted in USDC: the legacy buy/sell cannot trade it"
+        in caplog.text
+    )

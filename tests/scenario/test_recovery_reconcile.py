@@ -28,6 +28,7 @@ from tests.scenario.harness import (
     SOL,
     Crash,
     Harness,
+    crash_after_buy_sent,
     crash_first_run,
     running_bot,
 )
@@ -39,7 +40,7 @@ from trio_trader.pump.curve import FeeRates, Reserves, max_sol_cost, quote_buy_f
 from trio_trader.sim.node import STATUS_CACHE_SLOTS
 from trio_trader.store import open_repository
 from trio_trader.store._migrations import MIGRATIONS_DIR
-from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
+from trio_trader.trading.orders import OrderState, SellOrder
 from trio_trader.trading.position import Position
 from trio_trader.trading.wallet_scan import token_info_from_chain
 
@@ -164,17 +165,11 @@ async def test_buy_that_landed_longer_ago_than_the_status_cache_is_booked_not_ex
     tmp_path: Path,
 ) -> None:
     wallet = Keypair()
-    sent: list[BuyOrder] = []
-
-    def die(order: BuyOrder) -> None:
-        sent.append(order)
-        raise Crash
-
     with trio.fail_after(60):
         async with running_bot(
             tmp_path, config=CONFIG, wallet=wallet, start=False, slot_time=FAST_SLOT
         ) as h:
-            h.buyer.after = die
+            sent = crash_after_buy_sent(h)
             await crash_first_run(h)
             assert sent[0].signature is not None
             await wait_forgotten(h, sent[0].signature)

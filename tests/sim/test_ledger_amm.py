@@ -110,18 +110,31 @@ class Graduated:
             **args,  # type: ignore[arg-type]
         )
 
-    def buy_ix(self, user: Keypair, amount: int, max_in: int) -> Instruction:
+    def _buy_accounts(self, user: Keypair) -> dict[str, object]:
         key, pool = self.pool
-        return amm_buy(
-            pool_address=key,
-            pool=pool,
-            user=user.pubkey(),
-            base_token_program=self.coin.tp,
-            quote_token_program=A.TOKEN_PROGRAM_ID,
-            protocol_fee_recipient=PROTOCOL_RECIPIENT,
-            base_amount_out=amount,
-            max_quote_amount_in=max_in,
+        return {
+            "pool_address": key,
+            "pool": pool,
+            "user": user.pubkey(),
+            "base_token_program": self.coin.tp,
+            "quote_token_program": A.TOKEN_PROGRAM_ID,
+            "protocol_fee_recipient": PROTOCOL_RECIPIENT,
+        }
+
+    def buy_ix(self, user: Keypair, amount: int, max_in: int) -> Instruction:
+        accounts = self._buy_accounts(user)
+        return amm_buy(**accounts, base_amount_out=amount, max_quote_amount_in=max_in)  # type: ignore[arg-type]
+
+    def buy_exact_quote_in(self, user: Keypair, spend: int, min_out: int) -> ExecutedTransaction:
+        """Wrap ``spend`` lamports, create the token account, buy with all of it, unwrap."""
+        accounts = self._buy_accounts(user)
+        ix = amm_buy_exact_quote_in(
+            **accounts,  # type: ignore[arg-type]
+            spendable_quote_in=spend,
+            min_base_amount_out=min_out,
         )
+        ixs = [*wrap_sol(user.pubkey(), spend), self.coin.ata_ix(user), ix]
+        return self.ledger.execute(make_tx([*ixs, unwrap_sol(user.pubkey())], user))
 
     def sell(self, user: Keypair, amount: int, min_out: int) -> ExecutedTransaction:
         ixs = [*wrap_sol(user.pubkey(), 0), self.sell_ix(user, amount, min_out)]
@@ -371,22 +384,10 @@ def test_amm_buy_takes_wrapped_sol_and_returns_the_rest(pool: Graduated) -> None
 def test_amm_buy_exact_quote_in_spends_at_most_the_budget(pool: Graduated) -> None:
     ledger = pool.ledger
     user = funded(ledger, 5 * SOL)
-    key, p = pool.pool
     before = pool.reserves()
     base_out = Q.quote_amm_buy_exact_quote_in(SOL, before, FIRST_TIER)
     quote = Q.quote_amm_buy(base_out, before, FIRST_TIER)
-    ix = amm_buy_exact_quote_in(
-        pool_address=key,
-        pool=p,
-        user=user.pubkey(),
-        base_token_program=pool.coin.tp,
-        quote_token_program=A.TOKEN_PROGRAM_ID,
-        protocol_fee_recipient=PROTOCOL_RECIPIENT,
-        spendable_quote_in=SOL,
-        min_base_amount_out=base_out,
-    )
-    ixs = [*wrap_sol(user.pubkey(), SOL), pool.coin.ata_ix(user), ix, unwrap_sol(user.pubkey())]
-    result = ledger.execute(make_tx(ixs, user))
+    result = pool.buy_exact_quote_in(user, SOL, base_out)
     assert result.err is None, result.logs
     assert quote.total <= SOL
     assert token_amount(ledger, pool.coin.ata(user.pubkey())) == base_out

@@ -98,7 +98,7 @@ async def test_batch_answers_each_request_in_order(
     assert answers[0]["result"] == "ok"
     assert answers[1]["error"] == {"code": -32601, "message": "Method not found"}
     assert answers[2]["error"]["code"] == -32602
-    assert answers[3]["result"] == 2039280
+    assert answers[3]["result"] == 1_488_440  # (128 + 165) × 5,080: mainnet 2026 (sim.rent)
     assert answers[4]["error"]["code"] == -32600
 
 

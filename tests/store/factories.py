@@ -6,6 +6,8 @@ realistic pump.fun magnitudes (6-decimal tokens, lamports).
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from solders.pubkey import Pubkey
@@ -88,3 +90,13 @@ def send(order: BuyOrder | SellOrder, n: int = 1, *, at: float = 10.0) -> None:
         last_valid_block_height=300_000_000 + n,
     )
     order.mark_sent(sent_at=at, sent_at_wall=1_780_000_100.5 + n)
+
+
+def on_disk(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """What is on disk, read by a connection of its own (as the next run, or a report
+    beside the running bot, would read it)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()

@@ -160,9 +160,9 @@ def test_unversioned_database_of_the_old_bot_is_taken_as_version_one(tmp_path: P
     try:
         conn.executescript(load_migrations()[0].sql)
         assert current_version(conn) == 1
-        assert apply_migrations(conn, now=clock) == [2, 3, 4, 5]
+        assert apply_migrations(conn, now=clock) == [2, 3, 4, 5, 6]
         stamped = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-        assert stamped == [(1,), (2,), (3,), (4,), (5,)]
+        assert stamped == [(1,), (2,), (3,), (4,), (5,), (6,)]
     finally:
         conn.close()
 

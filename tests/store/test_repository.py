@@ -20,6 +20,7 @@ from tests.store.factories import (
     make_buy_order,
     make_sell_order,
     make_token_info,
+    on_disk,
     send,
 )
 from trio_trader.store import (
@@ -28,6 +29,7 @@ from trio_trader.store import (
     CorruptRowError,
     PositionNotFound,
     Repository,
+    RepositoryFailed,
     open_repository,
 )
 from trio_trader.trading.orders import Order, OrderState
@@ -277,27 +279,50 @@ async def test_malformed_order_column_names_the_row_and_spares_the_list(tmp_path
             assert (await repo.get_position(ids[0])).buy_order is not None
 
 
-async def test_each_write_is_atomic(tmp_path: Path) -> None:
+def add_boom_trigger(path: Path, event: str) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            f"CREATE TRIGGER boom BEFORE {event} ON positions WHEN NEW.exit_reason = 'boom'"
+            " BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+    conn.close()
+
+
+async def test_each_write_is_atomic_and_a_failed_one_fails_the_repository(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write that fails in the writer leaves nothing half-written (its token_info upsert
+    is rolled back with it), is logged at ERROR with the position id, and fails the
+    repository: answers raise RepositoryFailed, new positions are refused, and updates of
+    known ones are dropped (logged) instead of raising, so a monitor keeps selling."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
         async with open_repository(path, now=ticking_clock()) as repo:
-            conn = sqlite3.connect(path)
-            with conn:
-                conn.execute(
-                    "CREATE TRIGGER boom BEFORE INSERT ON positions WHEN NEW.exit_reason = 'boom'"
-                    " BEGIN SELECT RAISE(ABORT, 'boom'); END"
-                )
-            conn.close()
+            kept = Position.create_from_token_info(make_token_info(seed=8))
+            assert await repo.insert_position(kept) == 1
+            add_boom_trigger(path, "INSERT")
             position = Position.create_from_token_info(make_token_info(seed=9))
             position.exit_reason = "boom"
-            with pytest.raises(sqlite3.IntegrityError, match="boom"):
-                await repo.insert_position(position)
-            assert position.id is None
-            # the token_info upsert of the same transaction was rolled back too
-            assert await repo.get_token_info(position.mint) is None
-            position.exit_reason = None
-            assert await repo.insert_position(position) == 1
-            assert await repo.get_token_info(position.mint) == position.token_info
+            assert await repo.insert_position(position) == 2  # queued: returns at once
+            later = Position.create_from_token_info(make_token_info(seed=10))
+            assert await repo.insert_position(later) == 3  # queued behind the failing one
+            with pytest.raises(RepositoryFailed, match=r"insert position 2 .*boom"):
+                await repo.flush()
+            assert isinstance(repo.failed, RepositoryFailed)
+            with pytest.raises(RepositoryFailed):
+                await repo.get_open_positions()
+            with pytest.raises(RepositoryFailed):
+                await repo.insert_position(Position.create_from_token_info(make_token_info()))
+            kept.exit_reason = "still selling"
+            await repo.update_position(kept)  # dropped, logged: never raises
+            # on disk: the state as of the write before the failing one, nothing of it
+            assert on_disk(path, "SELECT id, exit_reason FROM positions") == [(1, None)]
+            assert on_disk(path, "SELECT mint FROM token_info") == [(str(kept.mint),)]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("insert position 2" in e and "boom" in e for e in errors)
+    assert any("not written" in e and "insert position 3" in e for e in errors)
+    assert any("not written" in e and "update position 1" in e for e in errors)
 
 
 async def test_update_and_get_of_unknown_positions(repo: Repository) -> None:
@@ -477,7 +502,7 @@ async def test_unresolved_positions_include_one_closed_before_its_buy_result(
 
 async def test_position_update_and_its_trade_row_commit_together(tmp_path: Path) -> None:
     """A resolved order's trade row and counters and the position row that carries the order
-    are one transaction: if the position write fails, no trade row or counter is left behind
+    are one write: if the position write fails, no trade row or counter is left behind
     (a restart would otherwise confirm that order again and count it twice)."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
@@ -485,25 +510,32 @@ async def test_position_update_and_its_trade_row_commit_together(tmp_path: Path)
             ti = make_token_info(seed=60)
             position = Position.create_from_token_info(ti)
             pid = await repo.insert_position(position)
-            conn = sqlite3.connect(path)
-            with conn:
-                conn.execute(
-                    "CREATE TRIGGER boom BEFORE UPDATE ON positions WHEN NEW.exit_reason = 'boom'"
-                    " BEGIN SELECT RAISE(ABORT, 'boom'); END"
-                )
-            conn.close()
+            await repo.flush()
+            add_boom_trigger(path, "UPDATE")
             buy = make_buy_order(ti)
             send(buy)
             position.update_from_buy_order(buy)
             position.apply_buy_result(buy.mark_failed(error="expired"))
             position.exit_reason = "boom"
-            with pytest.raises(sqlite3.IntegrityError, match="boom"):
-                await repo.update_position(position, resolved=buy)
-            assert await repo.list_trades(pid) == []
-            assert (await repo.get_counters()).get("buy_failed", 0) == 0
-            position.exit_reason = None
             await repo.update_position(position, resolved=buy)
-            (trade,) = await repo.list_trades(pid)
-            assert trade.state == "failed"
-            assert (await repo.get_counters())["buy_failed"] == 1
-            assert (await repo.get_position(pid)).status == "failed"
+            with pytest.raises(RepositoryFailed, match="boom"):
+                await repo.flush()
+    assert on_disk(path, "SELECT * FROM trades") == []
+    assert on_disk(path, "SELECT * FROM counters") == []
+    assert on_disk(path, f"SELECT status FROM positions WHERE id = {pid}") == [("pending",)]
+
+
+async def test_the_resolved_order_and_its_trade_row_land_together(repo: Repository) -> None:
+    with trio.fail_after(30):
+        ti = make_token_info(seed=61)
+        position = Position.create_from_token_info(ti)
+        pid = await repo.insert_position(position)
+        buy = make_buy_order(ti)
+        send(buy)
+        position.update_from_buy_order(buy)
+        position.apply_buy_result(buy.mark_failed(error="expired"))
+        await repo.update_position(position, resolved=buy)
+        (trade,) = await repo.list_trades(pid)
+        assert trade.state == "failed"
+        assert (await repo.get_counters())["buy_failed"] == 1
+        assert (await repo.get_position(pid)).status == "failed"

@@ -131,7 +131,7 @@ def make_monitor(
     seller: ScriptedSeller,
     repo: Repository,
     rules: ExitRules,
-    ticker: Ticker | None,
+    ticker: Ticker | None = None,
     cls: type[PositionMonitor] = PositionMonitor,
     **policy: Any,
 ) -> tuple[PositionMonitor, trio.MemorySendChannel[PriceUpdate]]:

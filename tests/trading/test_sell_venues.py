@@ -266,8 +266,11 @@ async def test_buyer_refuses_a_coin_quoted_in_another_mint(chain: Chain) -> None
     async with RpcClient(("http://a.test",), transport=chain.node.transport()) as rpc:
         ca = access(rpc, market=MarketParams(global_=GLOBAL), instructions="v2")
         buyer = PlatformAwareBuyer(chain=ca, amount_lamports=10**8, slippage_bps=SLIPPAGE)
-        with pytest.raises(TradeError, match="not SOL"):
+        with pytest.raises(TradeError, match=r"quoted in USDC, which trade\.quote_mints does not"):
             await buyer.prepare_and_send_order(info)
+        other = token(quote_mint=Pubkey.new_unique())
+        with pytest.raises(TradeError, match="a custom quote mint: not traded"):
+            await buyer.prepare_and_send_order(other)
     assert chain.node.calls == []
 
 

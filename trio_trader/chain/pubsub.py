@@ -16,12 +16,15 @@ Requests made before the socket is up wait for it. A heartbeat pings every
 
 Every message is untrusted input. Malformed ones (not JSON, not UTF-8, nested past orjson's
 1024 levels, not an object, no known shape) are logged, counted in `stats.malformed` and
-skipped. A message larger than `max_message_size` cannot be skipped: trio-websocket stops
-reading and closes the connection with code 1009 once its frames pass the limit (skipping
-would mean reading it anyway). That is counted in `stats.oversize` and logged, and the usual
-reconnect follows; consumers see a gap, as after any reconnect. A notification's `result` is
-handed to its consumer as decoded, up to 1024 levels deep: consumers check the shape they use
-and show it only through `untrusted.preview`.
+skipped. A message larger than `max_message_size` cannot be skipped: the connection
+(`chain.websocket`) closes with code 1009 as soon as a frame header announces a message past
+the limit (skipping would mean reading it anyway). That is counted in `stats.oversize` and
+logged, and the usual reconnect follows; consumers see a gap, as after any reconnect. A
+notification's `result` is handed to its consumer as decoded, up to 1024 levels deep:
+consumers check the shape they use and show it only through `untrusted.preview`.
+
+The socket is read by `chain.websocket`, not trio-websocket: no reader task between the
+socket and the dispatch, and every message of one 64 KiB read dispatched in one go.
 """
 
 from __future__ import annotations
@@ -38,11 +41,10 @@ from typing import Any, Self, TypeGuard
 
 import attrs
 import trio
-import trio_websocket
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from . import untrusted
+from . import untrusted, websocket
 from ._timing import backoff_delay
 from .errors import RpcBadReply, RpcError, error_from_rpc
 
@@ -51,8 +53,12 @@ __all__ = ["PubsubClient", "PubsubStats", "Subscription"]
 logger = logging.getLogger(__name__)
 
 _UNSUBSCRIBE_GRACE = 2.0  # seconds a leaving consumer may spend telling the server
-_MESSAGE_TOO_BIG = 1009  # RFC 6455 close code: trio-websocket's answer to an oversize message
-_RECEIVE_BYTES = 64 * 1024
+_MESSAGE_TOO_BIG = 1009  # RFC 6455 close code: our answer to an oversize message
+_RECEIVE_BYTES = 64 * 1024  # a pump logs notification is 3.5-8 KiB: many per read
+#: messages dispatched between two checkpoints (a read can hold hundreds). Equal to what the
+#: listener drains per turn (`listeners.logs.BATCH`): the reader then never outruns a
+#: consumer that keeps up by the scheduler's turns alone (each runs once per turn)
+_BATCH = 16
 
 
 @attrs.define(eq=False)
@@ -96,7 +102,7 @@ class _Sub:
 
 @attrs.define(eq=False)
 class _Connection:
-    ws: trio_websocket.WebSocketConnection
+    ws: websocket.ClientWebSocket
     generation: int
     pending: dict[int, _Sub | None] = attrs.field(factory=dict)  # None: an unsubscribe ack
     by_server_id: dict[int, _Sub] = attrs.field(factory=dict)
@@ -147,6 +153,17 @@ class Subscription:
             if self._sub.error is not None:
                 raise self._sub.error from None
             raise StopAsyncIteration from None
+
+    def receive_nowait(self) -> Any:
+        """The next item if one is already queued, without a checkpoint.
+
+        For consumers that drain a burst in one go after an ``await`` of the iterator.
+
+        Raises:
+            trio.WouldBlock: nothing is queued.
+            trio.EndOfChannel: the subscription ended (iterate to learn why).
+        """
+        return self._sub.receive.receive_nowait()
 
     @property
     def server_id(self) -> int | None:
@@ -220,9 +237,8 @@ class PubsubClient:
     async def _connect_and_serve(self) -> bool:
         """One connection's life; True if it got as far as a WebSocket handshake.
 
-        We own the TCP stream instead of using `open_websocket_url`: trio-websocket 0.12 never
-        closes a client's socket when the *server* closes first (an unclosed-socket warning
-        per reconnect), so the stream is closed here, whoever ended the connection.
+        No close handshake on our side: we only end a connection when its peer is dead (no
+        pong) or we are shutting down; closing the TCP stream does for both.
         """
         target = self._target
         try:
@@ -233,32 +249,25 @@ class PubsubClient:
             return False
         served = False
         try:
-            async with stream, trio.open_nursery() as ws_nursery:
+            async with stream:
                 with trio.fail_after(self.connect_timeout):
-                    ws = await trio_websocket.wrap_client_stream(
-                        ws_nursery,
-                        stream,  # type: ignore[arg-type]
+                    ws = await websocket.connect(
+                        stream,
                         target.host_header,
                         target.resource,
                         max_message_size=self.max_message_size,
-                        # trio-websocket reads 4 KiB at a time; a pump logs notification
-                        # is 5-8 KiB: one read per message instead of two or three
-                        receive_buffer_size=_RECEIVE_BYTES,
+                        receive_size=_RECEIVE_BYTES,
                     )
                 served = True
-                # No close handshake on our side: we only end a connection when its peer is
-                # dead (no pong) or we are shutting down; closing the TCP stream does for both.
                 await self._serve(ws)
-                ws_nursery.cancel_scope.cancel()
-        # A rejected handshake (HTTP 4xx/5xx) is raised by trio-websocket's reader task, so it
-        # arrives grouped; a timeout or a broken stream arrives from our own code.
-        except* (trio_websocket.HandshakeError, trio.TooSlowError, OSError) as group:
+        # The handshake's errors arrive alone; the serving nursery's arrive grouped.
+        except* (websocket.HandshakeError, trio.TooSlowError, OSError) as group:
             logger.warning("pubsub %s: handshake failed: %r", self.url, group.exceptions[0])
         except* trio.BrokenResourceError as group:
             logger.warning("pubsub %s: connection broken: %r", self.url, group.exceptions[0])
         return served
 
-    async def _serve(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _serve(self, ws: websocket.ClientWebSocket) -> None:
         outbox, outbox_receive = trio.open_memory_channel[dict[str, Any]](float("inf"))
         conn = _Connection(ws, next(self._generations), outbox=outbox)
         self.stats.connections += 1
@@ -292,15 +301,21 @@ class PubsubClient:
                 )
                 scope.cancel()
                 return
-            except trio_websocket.ConnectionClosed:
+            except websocket.ConnectionClosed:
                 return
 
     async def _read_loop(self, conn: _Connection) -> None:
+        """Dispatch every message of each read, with a checkpoint every `_BATCH` of them.
+
+        Dispatching is synchronous (it only decodes and puts items in channels), so a read
+        that holds many notifications is handed on in one go; the checkpoints keep a read
+        of hundreds of small messages from starving the other tasks.
+        """
         while True:
             try:
-                message = await conn.ws.get_message()
-            except trio_websocket.ConnectionClosed as exc:
-                if getattr(exc.reason, "code", None) == _MESSAGE_TOO_BIG:
+                messages = await conn.ws.receive_messages()
+            except websocket.ConnectionClosed as exc:
+                if exc.code == _MESSAGE_TOO_BIG:
                     self.stats.oversize += 1
                     logger.warning(
                         "pubsub %s: a message passed %d bytes; reconnecting (%d so far)",
@@ -309,13 +324,16 @@ class PubsubClient:
                         self.stats.oversize,
                     )
                 else:
-                    logger.warning("pubsub %s: connection closed: %s", self.url, exc.reason)
+                    logger.warning("pubsub %s: connection closed: %s", self.url, exc)
                 return
-            self.stats.messages_received += 1
-            self._dispatch(conn, message)
+            for count, message in enumerate(messages, 1):
+                self.stats.messages_received += 1
+                self._dispatch(conn, message)
+                if not count % _BATCH:
+                    await trio.lowlevel.checkpoint()
 
     async def _send(self, conn: _Connection, message: dict[str, Any]) -> None:
-        await conn.ws.send_message(untrusted.dumps(message).decode())
+        await conn.ws.send(untrusted.dumps(message))
         self.stats.messages_sent += 1
 
     async def _send_subscribe(self, conn: _Connection, sub: _Sub) -> None:
@@ -327,7 +345,7 @@ class PubsubClient:
         conn.pending[request_id] = sub
         request = {"jsonrpc": "2.0", "id": request_id, "method": sub.method, "params": sub.params}
         # A closed socket is seen by the reader too; the next connection re-sends.
-        with contextlib.suppress(trio_websocket.ConnectionClosed):
+        with contextlib.suppress(websocket.ConnectionClosed):
             await self._send(conn, request)
 
     # ----------------------------------------------------------------- incoming messages
@@ -437,7 +455,7 @@ class PubsubClient:
             async for message in outbox:
                 try:
                     await self._send(conn, message)
-                except trio_websocket.ConnectionClosed:
+                except websocket.ConnectionClosed:
                     return
 
     # ------------------------------------------------------------------- the consumer API

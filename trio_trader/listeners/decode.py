@@ -7,16 +7,31 @@ not stop detection.
 Notifications are untrusted JSON (up to 1024 levels deep): the readers below check each
 field they use and raise `Malformed` naming it, and log lines show an item only through
 `untrusted.preview` (a plain `repr` of a deep one raises `RecursionError`).
+
+Decode only what matters: nearly every notification is one trade, and a price needs the
+`TradeEvent`'s first ten fields, the ones every layout since 2024 starts with (121 bytes, one
+`struct`). So a transaction without a `CreateEvent` has its pump `TradeEvent`s read that
+far and no further (`price_from_event_bytes`): the fields after them are neither read nor
+checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
+`CreateEvent` (about one in a hundred) is decoded whole, as before, because the new token's
+facts come from every event of the transaction. Either way only the lines the pump program
+printed while on top of the invoke stack count (`pump.events.parse_logs`' rule).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import struct
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import attrs
+from solders.pubkey import Pubkey
 
+from trio_trader.pump._events import PROGRAM_DATA, program_data_lines
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.pump.events import CreateEvent, TradeEvent, parse_logs
 from trio_trader.trading.token_info import TokenInfo
 
@@ -52,8 +67,12 @@ def log_lines(value: object) -> list[str]:
     """A transaction's log messages: a list of strings (null or absent: none)."""
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+    if not isinstance(value, list):
         raise Malformed("logs are not a list of strings")
+    try:
+        "".join(value)  # in C: a TypeError at the first item that is not a str
+    except TypeError:
+        raise Malformed("logs are not a list of strings") from None
     return value
 
 
@@ -63,15 +82,82 @@ def context_slot(item: dict[str, Any]) -> int | None:
     return optional_slot(context.get("slot")) if isinstance(context, dict) else None
 
 
+_PUMP = str(PUMP_PROGRAM_ID)
+_TRADE = TradeEvent.DISCRIMINATOR
+_CREATE = CreateEvent.DISCRIMINATOR
+#: mint, sol_amount, token_amount, is_buy, user, timestamp, the four reserves
+_PRICE_FIELDS = struct.Struct("<32sQQB32sqQQQQ")
+
+
 def decode_transaction(
     logs: Sequence[str], *, signature: str, slot: int | None, seen_at: float
 ) -> tuple[list[NewToken], list[PriceUpdate]]:
     """The new tokens and price updates carried by one successful transaction's logs."""
     try:
-        events: list[object] = list(parse_logs(logs))
+        payloads = _pump_payloads(logs, signature)
+        if any(data[:8] == _CREATE for data in payloads):
+            return _decode_whole(logs, signature=signature, slot=slot, seen_at=seen_at)
     except Exception as exc:  # a decoder bug or hostile data: skip this tx, keep running
         log.warning("skipping undecodable logs of %s: %s", signature, exc)
         return [], []
+    prices: list[PriceUpdate] = []
+    for data in payloads:
+        if data[:8] == _TRADE:
+            price = price_from_event_bytes(data, signature=signature, slot=slot, seen_at=seen_at)
+            if price is None:
+                log.warning("skipping malformed pump TradeEvent in %s", signature)
+            else:
+                prices.append(price)
+    return [], prices
+
+
+def _pump_payloads(logs: Sequence[str], signature: str) -> list[bytes]:
+    """The bytes of every ``Program data:`` line the pump program printed on top of the stack."""
+    payloads: list[bytes] = []
+    for line in program_data_lines(logs, _PUMP):
+        try:
+            payloads.append(base64.b64decode(line[len(PROGRAM_DATA) :].strip(), validate=True))
+        except (binascii.Error, ValueError):
+            log.warning("undecodable base64 in a pump log line of %s: %.80s", signature, line)
+    return payloads
+
+
+def price_from_event_bytes(
+    data: bytes, *, signature: str, slot: int | None, seen_at: float
+) -> PriceUpdate | None:
+    """The price in ``TradeEvent`` bytes (``disc ‖ borsh``), from its first ten fields only.
+
+    None when the bytes end before those fields or ``is_buy`` is not 0 or 1 (what the full
+    decoder rejects there too); whatever follows them is not read.
+    """
+    if len(data) < 8 + _PRICE_FIELDS.size:
+        return None
+    mint, sol, tokens, is_buy, user, _, v_sol, v_tokens, r_sol, r_tokens = (
+        _PRICE_FIELDS.unpack_from(data, 8)
+    )
+    if is_buy > 1:
+        return None
+    return PriceUpdate(
+        mint=Pubkey.from_bytes(mint),
+        virtual_sol_reserves=v_sol,
+        virtual_token_reserves=v_tokens,
+        real_sol_reserves=r_sol,
+        real_token_reserves=r_tokens,
+        is_buy=is_buy == 1,
+        user=Pubkey.from_bytes(user),
+        sol_amount=sol,
+        token_amount=tokens,
+        signature=signature,
+        slot=slot,
+        seen_at=seen_at,
+    )
+
+
+def _decode_whole(
+    logs: Sequence[str], *, signature: str, slot: int | None, seen_at: float
+) -> tuple[list[NewToken], list[PriceUpdate]]:
+    """A create transaction: every pump event decoded in full (the token needs them all)."""
+    events: list[object] = list(parse_logs(logs))
     tokens: list[NewToken] = []
     prices: list[PriceUpdate] = []
     for ev in events:

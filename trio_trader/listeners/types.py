@@ -11,6 +11,8 @@ from fractions import Fraction
 import attrs
 from solders.pubkey import Pubkey
 
+from trio_trader.pump.accounts import Fees
+from trio_trader.pump.amm.quote import PoolReserves
 from trio_trader.pump.curve import Reserves
 from trio_trader.pump.events import CreateEvent, TradeEvent
 from trio_trader.trading.token_info import TokenInfo
@@ -37,8 +39,30 @@ class NewToken:
 
 
 @attrs.frozen(kw_only=True)
+class PoolPrice:
+    """A PumpSwap pool after one trade (``listeners/pumpswap.py``): what the monitor needs
+    to quote a SELL of the position on it (``trading/valuation.py``).
+
+    Attributes:
+        address: the pool (the mint's canonical pool).
+        reserves: the pool's vault balances after the trade (and its virtual quote).
+        fees: the lp / protocol / creator rates that trade paid.
+    """
+
+    address: Pubkey
+    reserves: PoolReserves
+    fees: Fees
+
+
+@attrs.frozen(kw_only=True)
 class PriceUpdate:
-    """The curve's reserves after one trade, as reported by its ``TradeEvent``."""
+    """The curve's reserves after one trade, as reported by its ``TradeEvent``.
+
+    ``pool`` is set on an update from a graduated coin's PumpSwap pool (venue: the AMM);
+    the curve fields then carry the pool's side of it (``virtual_sol_reserves`` = the
+    effective quote, ``virtual_token_reserves`` = the base balance, so ``price`` is the
+    pool's spot price) and are no curve to quote a bonding-curve SELL from.
+    """
 
     mint: Pubkey
     virtual_sol_reserves: int
@@ -52,6 +76,7 @@ class PriceUpdate:
     signature: str
     slot: int | None
     seen_at: float
+    pool: PoolPrice | None = None
 
     @property
     def price(self) -> Fraction:

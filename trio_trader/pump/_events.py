@@ -19,7 +19,7 @@ import base64
 import binascii
 import logging
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
@@ -193,31 +193,74 @@ def _decode_planned(
     return values
 
 
-def program_data_lines(logs: Iterable[str], program_id: str) -> Iterator[str]:
+# The invoke-stack scan reads every log line of every notification, so what it does per line
+# is cached: most lines ("Program <id> invoke [n]", "... success", "Program log: Instruction:
+# Buy") are the same strings transaction after transaction. A line is classified the way a
+# split into four words would classify it (the reference this scan is held to in the tests);
+# a line that cannot move the stack (no " invoke [", " success", " failed:") is known to be
+# skipped before any split. The cache is bounded in entries (full, it starts again empty) and
+# in line length, so varying lines ("consumed N of M compute units") or hostile ones cost at
+# most one classification each and a bounded amount of memory.
+
+_SKIP, _DATA, _PUSH, _POP = 0, 1, 2, 3
+_LineOp = tuple[int, str, int | None]  # (kind, program, depth: None = one deeper)
+_SKIP_OP: _LineOp = (_SKIP, "", None)
+_DATA_OP: _LineOp = (_DATA, "", None)
+_LINE_OPS: dict[str, _LineOp] = {}
+_LINE_OPS_MAX = 4096
+_LINE_CACHED_MAX = 200  # characters: longer lines are classified every time
+
+
+def _line_op(line: str) -> _LineOp:
+    """What ``line`` does to the invoke stack (uncached)."""
+    if line.startswith(PROGRAM_DATA):
+        return _DATA_OP
+    if " invoke [" not in line and " success" not in line and " failed:" not in line:
+        return _SKIP_OP
+    parts = line.split(" ", 3)
+    if len(parts) < 3 or parts[0] != "Program":
+        return _SKIP_OP
+    program, verb = parts[1], parts[2]
+    if verb == "invoke" and len(parts) == 4 and parts[3].startswith("["):
+        try:
+            return (_PUSH, program, int(parts[3].strip("[]")))
+        except ValueError:
+            return (_PUSH, program, None)
+    if verb in ("success", "failed:"):
+        return (_POP, program, None)
+    return _SKIP_OP
+
+
+def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
     """The ``Program data:`` lines printed while ``program_id`` is on top of the invoke stack.
 
     The stack follows ``Program <id> invoke [n]`` / ``success`` / ``failed: …`` lines; an
     ``invoke [n]`` also drops frames at depth ``n`` and deeper whose end the node cut away.
     """
     stack: list[str] = []
+    found: list[str] = []
+    ops = _LINE_OPS
     for line in logs:
-        if line.startswith(PROGRAM_DATA):
+        op = ops.get(line)
+        if op is None:
+            op = _line_op(line)
+            if op is not _DATA_OP and len(line) <= _LINE_CACHED_MAX:
+                if len(ops) >= _LINE_OPS_MAX:
+                    ops.clear()
+                ops[line] = op
+        if op is _SKIP_OP:
+            continue
+        kind = op[0]
+        if kind == _DATA:
             if stack and stack[-1] == program_id:
-                yield line
-            continue
-        parts = line.split(" ", 3)
-        if len(parts) < 3 or parts[0] != "Program":
-            continue
-        program, verb = parts[1], parts[2]
-        if verb == "invoke" and len(parts) == 4 and parts[3].startswith("["):
-            try:
-                depth = int(parts[3].strip("[]"))
-            except ValueError:
-                depth = len(stack) + 1
+                found.append(line)
+        elif kind == _PUSH:
+            depth = op[2] if op[2] is not None else len(stack) + 1
             del stack[max(depth - 1, 0) :]  # a frame whose end was truncated away
-            stack.append(program)
-        elif verb in ("success", "failed:") and stack and stack[-1] == program:
+            stack.append(op[1])
+        elif stack and stack[-1] == op[1]:
             stack.pop()
+    return found
 
 
 def parse_program_events(

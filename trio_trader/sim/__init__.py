@@ -119,6 +119,7 @@ async def open_sim(
     ledger: LedgerLike | None = None,
     genesis_time: int | None = None,
     genesis_hash: Hash | None = None,
+    fund_usdc: Mapping[Pubkey, int] | None = None,
 ) -> AsyncIterator[SimNode]:
     """Run a simulator for the body of the ``async with``.
 
@@ -134,6 +135,8 @@ async def open_sim(
         genesis_time: unix time of slot 0 (default: now).
         genesis_hash: the cluster identity getGenesisHash answers (default: random,
             so every run is a new cluster).
+        fund_usdc: USDC base units to mint to wallets before anything starts (default:
+            the scenario's ``wallets.funded_usdc`` to each ``fund`` wallet).
     """
     if isinstance(scenario, str):
         from trio_trader.sim.scenario import load_scenario
@@ -157,6 +160,10 @@ async def open_sim(
     )
     for pubkey, lamports in (fund or {}).items():
         ledger.airdrop(pubkey, lamports)
+    if fund_usdc is None and scenario is not None and scenario.wallets.funded_usdc > 0:
+        fund_usdc = dict.fromkeys(fund or {}, scenario.wallets.funded_usdc)
+    for pubkey, units in (fund_usdc or {}).items():
+        ledger.mint_quote_tokens(pubkey, units)
     rpc = RpcServer(node, host=host, port=rpc_port)
     ws = WsServer(node, host=host, port=ws_port)
     sim = SimNode(node=node, rpc_server=rpc, ws_server=ws, funded=list(fund or {}))

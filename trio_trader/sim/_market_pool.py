@@ -24,7 +24,7 @@ from trio_trader.pump.amm.instructions import amm_buy, amm_sell
 from trio_trader.pump.curve import max_sol_cost, min_sol_output
 
 from ._node_types import LedgerLike
-from .clients import migrate_instruction, unwrap_sol, wrap_sol
+from .clients import migrate_instruction, migrate_v2_instruction, unwrap_sol, wrap_sol
 
 __all__ = ["PoolView", "curve_trade_ix", "migrate_ixs", "pool_buy_ixs", "pool_sell_ixs"]
 
@@ -91,17 +91,28 @@ def _swap_accounts(
 
 
 def migrate_ixs(
-    migrator: Pubkey, mint: Pubkey, token_program: Pubkey, global_: Global
+    migrator: Pubkey,
+    mint: Pubkey,
+    token_program: Pubkey,
+    global_: Global,
+    quote_mint: Pubkey = A.ZERO_KEY,
 ) -> list[Instruction]:
-    """pump ``migrate`` of a completed SOL curve, sent by the market's migrator."""
+    """pump ``migrate`` of a completed SOL curve (``migrate_v2`` of one quoted in a token),
+    sent by the market's migrator."""
+    authority = global_.withdraw_authority or A.ZERO_KEY
+    if quote_mint != A.ZERO_KEY:
+        return [
+            migrate_v2_instruction(
+                user=migrator, mint=mint, quote_mint=quote_mint,
+                base_token_program=token_program, withdraw_authority=authority,
+            )
+        ]  # fmt: skip
     return [
         migrate_instruction(
-            user=migrator,
-            mint=mint,
-            base_token_program=token_program,
-            withdraw_authority=global_.withdraw_authority or A.ZERO_KEY,
+            user=migrator, mint=mint, base_token_program=token_program,
+            withdraw_authority=authority,
         )
-    ]
+    ]  # fmt: skip
 
 
 def pool_buy_ixs(

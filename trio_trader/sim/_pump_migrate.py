@@ -11,8 +11,8 @@ docs/protocol-pumpswap.md §7):
    Global's, 2001), then 6006 ``BondingCurveNotComplete`` for an active curve, 6081
    ``BondingCurveAlreadyMigrated`` for a second migrate (inferred: the error's name),
    6063 ``UnsupportedQuoteMint`` for a curve quoted in a token (that needs
-   ``migrate_v2``, not emulated), 6015 when ``Global.pool_migration_fee`` is not below the
-   real reserves;
+   ``migrate_v2``, :mod:`._pump_migrate_v2`), 6015 when ``Global.pool_migration_fee`` is
+   not below the real reserves;
 2. the curve pays ``pool_migration_fee`` to the ``pool_authority`` PDA, which pays the
    rent of every account migrate creates (**inferred** from the docs: "the minimum
    lamports necessary to pay for all accounts created during migrate"); what is left
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
 import base58
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
@@ -58,7 +59,7 @@ from ._pump_common import (
 )
 from ._tokens import MINT_SIZE, TOKEN_2022_PROGRAM, TOKEN_PROGRAM, parse_token_account
 
-__all__ = ["MIGRATE_DISCRIMINATOR", "migrate", "migrate_instruction"]
+__all__ = ["MIGRATE_DISCRIMINATOR", "checked_migration", "migrate", "migrate_instruction"]
 
 MIGRATE_DISCRIMINATOR = anchor_discriminator("global", "migrate")
 CREATE_POOL_DISCRIMINATOR = anchor_discriminator("global", "create_pool")
@@ -175,34 +176,50 @@ def _spec(ctx: InvokeContext) -> list[Acc]:
 def migrate(ctx: InvokeContext) -> None:
     """Validate, create the pool from the curve's reserves, emit the events."""
     keys = validate(ctx, _spec(ctx), accounts=ctx.metas)
-    mint, curve_key, user = keys[2], keys[3], keys[5]
+    mint_acct = ctx.get(keys[2])
+    assert mint_acct is not None  # validated
+    roles = _MIGRATE.roles(keys, base_tp=mint_acct.owner, quote_tp=TOKEN_PROGRAM)
+    mig = checked_migration(ctx, roles, token_quoted=False)
+    ctx.move_lamports(roles.curve, roles.authority, mig.pool_migration_fee)
+    _create_pool(ctx, roles, mig)
+    _finish(ctx, roles, mig, withdraw_authority=keys[1], user=keys[5])
+
+
+def checked_migration(ctx: InvokeContext, roles: _Roles, *, token_quoted: bool) -> Migration:
+    """The handler's checks (6006 active, 6081 migrated, 6063 a quote the instruction
+    cannot move: a token quote for ``migrate``, SOL or another mint for ``migrate_v2``,
+    6015 fee) and the migration they allow."""
     global_ = read_global(ctx)
-    curve = read_curve(ctx, curve_key)
+    curve = read_curve(ctx, roles.curve)
     if not curve.complete:
         raise thrown(ctx, 6006)
     if is_migrated(curve):
         raise thrown(ctx, 6081)
-    if curve.quote_mint not in (None, A.ZERO_KEY):
+    in_token = curve.quote_mint not in (None, A.ZERO_KEY)
+    if in_token != token_quoted or (token_quoted and curve.quote_mint != roles.quote_mint):
         raise thrown(ctx, 6063)
-    mint_acct = ctx.get(mint)
-    assert mint_acct is not None  # validated
-    base_tp = mint_acct.owner
-    held = parse_token_account(ctx.get(keys[4]))
+    held = parse_token_account(ctx.get(roles.curve_base))
     try:
-        mig = pool_from_completed_curve(
-            mint=mint,
+        return pool_from_completed_curve(
+            mint=roles.base_mint,
             curve=curve,
             global_=global_,
             curve_token_balance=0 if held is None else held.amount,
-            base_token_program=base_tp,
+            base_token_program=roles.base_tp,
+            quote_token_program=roles.quote_tp,
         )
     except ValueError:
         raise thrown(ctx, 6015) from None
-    authority = keys[10]
-    ctx.move_lamports(curve_key, authority, mig.pool_migration_fee)
-    _create_pool(ctx, keys, mig, base_tp, curve_key)
-    system_transfer(ctx, authority, keys[1], ctx.lamports(authority))
-    ctx.write(curve_key, mig.curve_after.encode(), A.PUMP_PROGRAM_ID)
+
+
+def _finish(
+    ctx: InvokeContext, roles: _Roles, mig: Migration, *, withdraw_authority: Pubkey, user: Pubkey
+) -> None:
+    """The pool authority's lamports left after the rent go to Global's withdraw
+    authority; the curve reads migrated; pump's CompletePumpAmmMigrationEvent."""
+    system_transfer(ctx, roles.authority, withdraw_authority, ctx.lamports(roles.authority))
+    ctx.write(roles.curve, mig.curve_after.encode(), A.PUMP_PROGRAM_ID)
+    mint, curve_key = roles.base_mint, roles.curve
     event = CompletePumpAmmMigrationEvent(
         user=user,
         mint=mint,
@@ -231,18 +248,74 @@ def _index(keys: Sequence[Pubkey], key: Pubkey) -> int:
     return list(keys).index(key) if key in keys else -1
 
 
-def _create_pool(
-    ctx: InvokeContext, keys: Sequence[Pubkey], mig: Migration, base_tp: Pubkey, curve: Pubkey
-) -> None:
+@attrs.frozen(kw_only=True)
+class _Roles:
+    """The accounts of a migration by role: ``migrate`` and ``migrate_v2`` list them in
+    different places."""
+
+    global_config: Pubkey
+    base_mint: Pubkey
+    quote_mint: Pubkey
+    curve: Pubkey
+    curve_base: Pubkey
+    curve_quote: Pubkey | None  # a token-quoted curve's quote account (None: SOL)
+    system: Pubkey
+    pool: Pubkey
+    authority: Pubkey
+    authority_base: Pubkey
+    authority_quote: Pubkey
+    lp_mint: Pubkey
+    user_pool: Pubkey
+    pool_base: Pubkey
+    pool_quote: Pubkey
+    base_tp: Pubkey
+    quote_tp: Pubkey
+
+
+@attrs.frozen
+class _Layout:
+    """Where each role sits in an instruction's account list (``None``: not listed)."""
+
+    indices: dict[str, int]
+    curve_quote: int | None = None
+
+    def roles(self, keys: Sequence[Pubkey], *, base_tp: Pubkey, quote_tp: Pubkey) -> _Roles:
+        found = {name: keys[i] for name, i in self.indices.items()}
+        quote = None if self.curve_quote is None else keys[self.curve_quote]
+        return _Roles(base_tp=base_tp, quote_tp=quote_tp, curve_quote=quote, **found)
+
+
+_MIGRATE = _Layout(
+    dict(
+        global_config=13, base_mint=2, quote_mint=14, curve=3, curve_base=4, system=6,
+        pool=9, authority=10, authority_base=11, authority_quote=12, lp_mint=15,
+        user_pool=16, pool_base=17, pool_quote=18,
+    )
+)  # fmt: skip
+_MIGRATE_V2 = _Layout(
+    dict(
+        global_config=14, base_mint=2, quote_mint=3, curve=4, curve_base=5, system=8,
+        pool=10, authority=11, authority_base=12, authority_quote=13, lp_mint=15,
+        user_pool=16, pool_base=17, pool_quote=18,
+    ),
+    curve_quote=6,
+)  # fmt: skip
+
+
+def _create_pool(ctx: InvokeContext, roles: _Roles, mig: Migration) -> None:
     """PumpSwap ``create_pool`` as pump's CPI: its frame, accounts, vaults and event."""
     amm = A.PUMP_AMM_PROGRAM_ID
-    pool, authority, lp_mint = keys[9], keys[10], keys[15]
+    pool, authority, lp_mint, curve = roles.pool, roles.authority, roles.lp_mint, roles.curve
+    base_tp, quote_tp = roles.base_tp, roles.quote_tp
     # pool, global_config, creator, base_mint, quote_mint, lp_mint, user_base, user_quote,
     # user_pool, pool_base, pool_quote, system, token_2022, base tp, quote tp, ATA, event
     # authority, program (pump_amm.json create_pool)
-    order = [9, 13, 10, 2, 14, 15, 11, 12, 16, 17, 18, 6]
-    tail = [TOKEN_2022_PROGRAM, base_tp, TOKEN_PROGRAM, A.ASSOCIATED_TOKEN_PROGRAM_ID]
-    metas = [keys[i] for i in order] + tail + [AA.AMM_EVENT_AUTHORITY, amm]
+    metas = [
+        pool, roles.global_config, authority, roles.base_mint, roles.quote_mint, lp_mint,
+        roles.authority_base, roles.authority_quote, roles.user_pool, roles.pool_base,
+        roles.pool_quote, roles.system, TOKEN_2022_PROGRAM, base_tp, quote_tp,
+        A.ASSOCIATED_TOKEN_PROGRAM_ID, AA.AMM_EVENT_AUTHORITY, amm,
+    ]  # fmt: skip
     ctx.inner.append(
         {
             "programIdIndex": _index(ctx.keys, amm),
@@ -259,30 +332,33 @@ def _create_pool(
     create_pda(ctx, authority, lp_mint, MINT_SIZE, TOKEN_2022_PROGRAM, depth=2)
     init_lp = Writer().u8(20).u8(LP_MINT_DECIMALS).pubkey(pool).u8(0).to_bytes()
     ctx.cpi(Instruction(TOKEN_2022_PROGRAM, init_lp, [AccountMeta(lp_mint, False, True)]), depth=2)
+    quote = roles.quote_mint
     for owner, mint, tp in (
-        (pool, keys[2], base_tp),
-        (pool, A.WSOL_MINT, TOKEN_PROGRAM),
-        (
-            AA.coin_creator_vault_authority_pda(mig.pool.coin_creator or A.ZERO_KEY),
-            A.WSOL_MINT,
-            TOKEN_PROGRAM,
-        ),
+        (pool, roles.base_mint, base_tp),
+        (pool, quote, quote_tp),
+        (AA.coin_creator_vault_authority_pda(mig.pool.coin_creator or A.ZERO_KEY), quote, quote_tp),
     ):
         if ctx.get(A.associated_token_address(owner, mint, tp)) is None:
             create_ata(ctx, payer=authority, owner=owner, mint=mint, token_program=tp, depth=2)
     token_transfer(
         ctx,
         token_program=base_tp,
-        source=keys[4],
-        mint=keys[2],
-        destination=keys[17],
+        source=roles.curve_base,
+        mint=roles.base_mint,
+        destination=roles.pool_base,
         authority=curve,
         amount=mig.base_amount,
         depth=2,
     )
-    ctx.move_lamports(curve, keys[18], mig.quote_amount)
-    sync = Instruction(TOKEN_PROGRAM, bytes([17]), [AccountMeta(keys[18], False, True)])
-    ctx.cpi(sync, depth=2)
+    if roles.curve_quote is None:  # SOL: the curve's lamports, wrapped in the WSOL vault
+        ctx.move_lamports(curve, roles.pool_quote, mig.quote_amount)
+        sync = Instruction(TOKEN_PROGRAM, bytes([17]), [AccountMeta(roles.pool_quote, False, True)])
+        ctx.cpi(sync, depth=2)
+    else:  # a token quote: a real transfer out of the curve's quote account
+        token_transfer(
+            ctx, token_program=quote_tp, source=roles.curve_quote, mint=quote,
+            destination=roles.pool_quote, authority=curve, amount=mig.quote_amount, depth=2,
+        )  # fmt: skip
     ctx.write(pool, mig.pool.encode(), amm)
     event = CreatePoolEvent(
         timestamp=ctx.blocktime,
@@ -291,7 +367,7 @@ def _create_pool(
         base_mint=mig.pool.base_mint,
         quote_mint=mig.pool.quote_mint,
         base_mint_decimals=6,
-        quote_mint_decimals=9,
+        quote_mint_decimals=9 if roles.curve_quote is None else _decimals(ctx, quote),
         base_amount_in=mig.base_amount,
         quote_amount_in=mig.quote_amount,
         pool_base_amount=mig.base_amount,
@@ -302,8 +378,8 @@ def _create_pool(
         pool_bump=mig.pool.pool_bump,
         pool=pool,
         lp_mint=lp_mint,
-        user_base_token_account=keys[11],
-        user_quote_token_account=keys[12],
+        user_base_token_account=roles.authority_base,
+        user_quote_token_account=roles.authority_quote,
         coin_creator=mig.pool.coin_creator,
         is_mayhem_mode=bool(mig.pool.is_mayhem_mode),
         creator_fee_bps=mig.pool.creator_fee_bps or 0,
@@ -315,3 +391,10 @@ def _create_pool(
     used = ctx.consumed - start_consumed
     ctx.log(f"Program {amm} consumed {used} of {start_remaining} compute units")
     ctx.log(f"Program {amm} success")
+
+
+def _decimals(ctx: InvokeContext, mint: Pubkey) -> int:
+    """A mint's decimals (byte 44 of an SPL / Token-2022 mint); 6 when unreadable."""
+    account = ctx.get(mint)
+    data = bytes(account.data) if account is not None else b""
+    return data[44] if len(data) > 44 else 6

@@ -38,9 +38,6 @@ from trio_trader.sim.node import MAX_SIGNATURES_FOR_ADDRESS, Node
 
 API_VERSION = "2.2.14"
 FEATURE_SET = 3294202862
-LAMPORTS_PER_BYTE_YEAR = 3480
-EXEMPTION_YEARS = 2
-ACCOUNT_STORAGE_OVERHEAD = 128
 
 Method = Callable[[Node, list[Any]], Any]
 
@@ -188,7 +185,7 @@ def get_minimum_balance_for_rent_exemption(node: Node, params: list[Any]) -> Any
     size = _param(params, 0, "data_len")
     if not isinstance(size, int) or size < 0:
         raise invalid_params("Invalid params: invalid type: expected usize.")
-    return (ACCOUNT_STORAGE_OVERHEAD + size) * LAMPORTS_PER_BYTE_YEAR * EXEMPTION_YEARS
+    return node.ledger.rent_exempt_minimum(size)  # the ledger's Rent sysvar (sim.rent)
 
 
 def get_recent_prioritization_fees(node: Node, params: list[Any]) -> Any:

@@ -45,6 +45,8 @@ from solders.transaction_status import (
     TransactionErrorInsufficientFundsForRent,
 )
 
+from .rent import MAINNET_RENT
+
 __all__ = ["SvmOutcome", "SvmRunner", "shift_log_depth", "tx_error_json", "with_lamports"]
 
 # LiteSVM's fee payer for the one-instruction transactions; reset after each run.
@@ -117,6 +119,7 @@ class SvmRunner:
         self.svm.with_sigverify(False)
         self.svm.with_blockhash_check(False)
         self.svm.with_transaction_history(0)
+        self.svm.set_rent(MAINNET_RENT)  # before any account is created (see sim.rent)
         self._reset_sponsor()
 
     def _reset_sponsor(self) -> None:

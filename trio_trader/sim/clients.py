@@ -1,7 +1,7 @@
 """Client-side instructions the simulator's market (and tests) send that the pure ``pump``
 package does not build: WSOL wrap / unwrap as ``@pump-fun/pump-swap-sdk`` 1.20.0 does
-(docs/protocol-pumpswap.md §4.1), pump's ``migrate``, and a ``create_v2`` quoted in a
-token (the three optional trailing accounts of PROTOCOL.md §4.2).
+(docs/protocol-pumpswap.md §4.1), pump's ``migrate`` / ``migrate_v2``, and a ``create_v2``
+quoted in a token (the three optional trailing accounts of PROTOCOL.md §4.2).
 
 Buy on a WSOL pool: create the user's WSOL ATA idempotently, System-transfer the quote
 budget into it, ``SyncNative``; create the base ATA idempotently; ``buy``; close the WSOL
@@ -19,9 +19,11 @@ from trio_trader.pump import addresses as A
 from trio_trader.pump import instructions as ixs
 
 from ._pump_migrate import migrate_instruction
+from ._pump_migrate_v2 import migrate_v2_instruction
 
 __all__ = [
     "migrate_instruction",
+    "migrate_v2_instruction",
     "quoted_create_v2",
     "sync_native",
     "unwrap_sol",

@@ -569,22 +569,26 @@ class Market:
         return self._submit("trade", instructions, user, rng, units=POOL_COMPUTE_UNITS)
 
     async def _migrator(self, receive: trio.MemoryReceiveChannel[Pubkey]) -> None:
-        """Migrate every completed SOL curve, as pump's migration service does."""
+        """Migrate every completed curve, as pump's migration service does (``migrate``,
+        or ``migrate_v2`` for a curve quoted in USDC)."""
         by_mint = {}
         async with trio.open_nursery() as nursery, receive:
             async for mint in receive:
                 by_mint.update({t.mint: t for t in self.tokens})
                 token = by_mint.get(mint)
-                if token is None or token.quoted_in_token:
-                    continue  # token-quoted curves need migrate_v2 (not emulated)
+                if token is None:
+                    continue
                 nursery.start_soon(self._migrate, token, self._rng("migrate", token.index))
 
     async def _migrate(self, token: LaunchedToken, rng: random.Random) -> None:
         await trio.sleep(_uniform(rng, self.scenario.graduation.migrate_after))
         for _attempt in range(SCRIPT_ATTEMPTS):
-            if self.node.ledger.pool(token.mint) is not None or self._global is None:
+            quote = token.quote_mint if token.quoted_in_token else None
+            if self.node.ledger.pool(token.mint, quote) is not None or self._global is None:
                 return
-            instructions = migrate_ixs(self.migrator, token.mint, token.token_program, self._global)
+            instructions = migrate_ixs(
+                self.migrator, token.mint, token.token_program, self._global, token.quote_mint
+            )
             self.stats.migrations_submitted += 1
             self._submit("migrate", instructions, self.migrator, rng, units=MIGRATE_COMPUTE_UNITS)
             await trio.sleep(_uniform(rng, MIGRATE_RETRY))

@@ -3,8 +3,9 @@
 Instructions: ``create`` (SPL Token mint + Metaplex metadata account), ``create_v2``
 (Token-2022 mint with in-mint metadata; optionally quoted in a whitelisted SPL token),
 ``buy``, ``buy_exact_sol_in``, ``sell``, ``buy_v2``, ``buy_exact_quote_in_v2``,
-``sell_v2`` (accounts: :mod:`._pump_accounts`) and ``migrate`` (:mod:`._pump_migrate`,
-which CPIs PumpSwap's ``create_pool``). Anything else fails like Anchor does for an
+``sell_v2`` (accounts: :mod:`._pump_accounts`), ``migrate`` (:mod:`._pump_migrate`,
+which CPIs PumpSwap's ``create_pool``) and ``migrate_v2`` for token-quoted curves
+(:mod:`._pump_migrate_v2`). Anything else fails like Anchor does for an
 unknown discriminator (101 InstructionFallbackNotFound).
 
 What is real and what is Python:
@@ -38,8 +39,9 @@ Choices where the real program is not documented:
   3012 AccountNotInitialized on ``associated_user``.
 * The buyback fee (``Global.buyback_basis_points``, 0 at genesis) is carved out of the
   protocol fee, and a new creator vault's rent is paid by the trader.
-* Compute units of the program's own work are fixed per instruction (see ``_CU``); CPIs
-  add what the real programs consumed.
+* Compute units of the program's own work are fixed per instruction (see ``_CU``,
+  calibrated on mainnet: legacy on real trades, v2 on mainnet simulations); CPIs add what
+  the real programs consumed.
 
 The 2026-10 program (PROTOCOL.md §0), which this emulates:
 
@@ -50,8 +52,8 @@ The 2026-10 program (PROTOCOL.md §0), which this emulates:
   the 2026-10-08 deploy has 151) grows to 166 bytes on its first trade, the trader paying
   the rent difference ``rent_exempt(166) − rent_exempt(old length)`` by a System transfer
   into the curve. Mainnet charged 76,200 lamports for 151 → 166 (15 bytes × 5,080
-  lamports/byte, mainnet's 2026 rent rate); the simulator's rent is Solana's default
-  6,960 lamports/byte (3,480 × 2 years), so here the same growth costs 104,400. New coins
+  lamports/byte, mainnet's 2026 rent rate), and so does the simulator, whose Rent sysvar
+  is mainnet's (:mod:`trio_trader.sim.rent`). New coins
   are created at 166 bytes. Mainnet grew a buy's curve; that a sell grows it too is
   inferred (no real sell on an old curve was captured).
 """
@@ -93,23 +95,28 @@ from ._pump_checks import anchor_error, thrown
 from ._pump_common import create_ata, create_pda, emit, system_transfer, token_transfer
 from ._pump_create import create
 from ._pump_migrate import MIGRATE_DISCRIMINATOR, migrate
+from ._pump_migrate_v2 import MIGRATE_V2_DISCRIMINATOR, migrate_v2
 
 __all__ = ["process"]
 
 # The program's own work, CPIs excluded: real 2026-10-05 trades consumed 74,110 (buy) and
 # 54,733 (sell) CU in total, of which the fee, token, System and event CPIs took 8,686 and
-# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter). The v2 ones are assumed to
-# cost the same as their legacy twins (not measured), migrate like a create.
+# 7,966 (t48e fixtures of aquecerandroi-oss/project-hunter). The v2 ones cost more: mainnet
+# simulations (chainstacklabs/pumpfun-bonkfun-bot 02343b7, 2026-07-28) measured ~125k for a
+# Token-2022 buy_v2 transaction that also creates the token account, i.e. a frame of ~107k,
+# and ~85k for a sell_v2 frame; buy_exact_quote_in_v2 is assumed 2,000 above buy_v2, as
+# legacy buy_exact_sol_in is above buy. migrate costs like a create.
 _CU = {
     "buy": 65_000,
     "buy_exact_sol_in": 67_000,
     "sell": 46_500,
-    "buy_v2": 65_000,
-    "buy_exact_quote_in_v2": 67_000,
-    "sell_v2": 46_500,
+    "buy_v2": 99_000,
+    "buy_exact_quote_in_v2": 101_000,
+    "sell_v2": 77_000,
     "create": 60_000,
     "create_v2": 70_000,
     "migrate": 70_000,
+    "migrate_v2": 70_000,
 }
 _LOG_NAME = {
     "buy": "Buy",
@@ -121,6 +128,7 @@ _LOG_NAME = {
     "create": "Create",
     "create_v2": "CreateV2",
     "migrate": "Migrate",
+    "migrate_v2": "MigrateV2",
 }
 _BY_DISCRIMINATOR = {
     BUY_DISCRIMINATOR: "buy",
@@ -132,6 +140,7 @@ _BY_DISCRIMINATOR = {
     CREATE_DISCRIMINATOR: "create",
     CREATE_V2_DISCRIMINATOR: "create_v2",
     MIGRATE_DISCRIMINATOR: "migrate",
+    MIGRATE_V2_DISCRIMINATOR: "migrate_v2",
 }
 USER_VOLUME_ACCUMULATOR_DISCRIMINATOR = anchor_discriminator("account", "UserVolumeAccumulator")
 USER_VOLUME_ACCUMULATOR_SIZE = 8 + 32 + 1 + 8 * 4 + 1 + 8 * 4  # IDL struct, 106 bytes
@@ -146,9 +155,9 @@ def process(ctx: InvokeContext) -> None:
     if name is None:
         raise anchor_error(ctx, 101)  # InstructionFallbackNotFound
     ctx.log(f"Program log: Instruction: {_LOG_NAME[name]}")
-    if name == "migrate":
+    if name in ("migrate", "migrate_v2"):
         ctx.charge(_CU[name])
-        migrate(ctx)
+        (migrate if name == "migrate" else migrate_v2)(ctx)
         return
     try:
         _, args = decode_pump_instruction(ctx.data)

@@ -113,6 +113,9 @@ class Wallets:
     whale_funding_sol: Lamports = attrs.field(
         default=Lamports(500 * LAMPORTS_PER_SOL), validator=_positive
     )
+    #: USDC base units (6 decimals) minted to every wallet the run funds besides the
+    #: market's (the bot's, ``open_sim(fund=…)``), so it can buy USDC-quoted coins
+    funded_usdc: int = attrs.field(default=0, validator=_non_negative)
 
 
 @attrs.frozen

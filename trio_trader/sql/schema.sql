@@ -48,7 +48,11 @@ CREATE TABLE positions (
     status TEXT NOT NULL DEFAULT 'pending', -- pending|active|closing|closed|failed
     sell_attempts INTEGER NOT NULL DEFAULT 0,
     buy_order TEXT,                        -- JSON of BuyOrder, NULLable
-    sell_order TEXT                        -- JSON of the latest SellOrder, NULLable
+    sell_order TEXT,                       -- JSON of the latest SellOrder, NULLable
+    quote_mint TEXT,                       -- base58 of a token quote (USDC); NULL = SOL
+    quote_spent INTEGER,                   -- quote base units, wallet delta of the BUY
+    quote_received INTEGER,                -- quote base units, wallet delta of the SELLs
+    realized_pnl_quote INTEGER             -- quote_received - quote_spent (NULL: SOL coin)
 );
 CREATE INDEX idx_positions_mint ON positions(mint);
 CREATE INDEX idx_positions_is_active ON positions(is_active);

@@ -5,7 +5,8 @@ Usage::
     from trio_trader.store import open_repository
 
     async with open_repository("bot.db") as repo:
-        position_id = await repo.insert_position(position)
+        position_id = await repo.insert_position(position)   # queued: returns at once
+        await repo.flush()                                     # on disk
 
 The schema lives in ``trio_trader/sql/`` (``schema.sql`` for a new database,
 ``migrations/NNNN_name.sql`` for existing ones).
@@ -28,6 +29,7 @@ from trio_trader.store._repository import (
     TradeRecord,
     open_repository,
 )
+from trio_trader.store._writer import RepositoryFailed
 
 __all__ = [
     "MODE_DRY_RUN",
@@ -42,6 +44,7 @@ __all__ = [
     "ModeMismatch",
     "PositionNotFound",
     "Repository",
+    "RepositoryFailed",
     "SchemaError",
     "TradeRecord",
     "db_lock_path",

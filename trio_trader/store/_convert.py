@@ -51,7 +51,8 @@ _converter = _make_converter()
 
 TOKEN_INFO_COLUMNS = tuple(a.name for a in attrs.fields(TokenInfo))
 
-# position attribute → column; the orders and token_info are handled apart
+# position attribute → column; the orders and token_info are handled apart (``quote_mint``
+# is written for SQL and reports, and read back from the token's info, its source)
 POSITION_COLUMNS = (
     "mint",
     "is_active",
@@ -65,6 +66,10 @@ POSITION_COLUMNS = (
     "created_at",
     "closed_at",
     "sell_attempts",
+    "quote_mint",
+    "quote_spent",
+    "quote_received",
+    "realized_pnl_quote",
 )
 
 
@@ -120,6 +125,7 @@ def position_to_row(position: Position) -> Row:
     """Every persisted column of a position, including ``status`` and both orders."""
     row: Row = {name: getattr(position, name) for name in POSITION_COLUMNS}
     row["mint"] = str(position.mint)
+    row["quote_mint"] = None if position.quote_mint is None else str(position.quote_mint)
     row["status"] = position.status
     row["buy_order"] = order_to_json(position.buy_order)
     row["sell_order"] = order_to_json(position.sell_order)
@@ -153,6 +159,9 @@ def position_from_row(row: Row, token_info: TokenInfo | None) -> Position:
             created_at=row["created_at"],
             closed_at=row["closed_at"],
             sell_attempts=row["sell_attempts"],
+            quote_spent=row["quote_spent"],
+            quote_received=row["quote_received"],
+            realized_pnl_quote=row["realized_pnl_quote"],
         )
     except KeyError as exc:
         raise CorruptRowError("positions", row_id, str(exc.args[0]), "column missing") from exc

@@ -1,31 +1,45 @@
 """The async SQLite repository of positions, trades, tokens and counters.
 
-SQLite (through sqlite-utils) is synchronous, so every call runs in a worker thread
-via ``trio.to_thread.run_sync`` on one connection opened with
-``check_same_thread=False``; a ``trio.CapacityLimiter(1)`` serialises the calls, so
-the connection is never used by two threads at once and writes never interleave.
-WAL mode lets a report read while the bot writes.
+SQLite is synchronous, so one writer thread (``_writer.py``) owns the connection and runs
+every call in the order the Trio thread made them. Writes leave the critical path:
 
-Crash safety: each write method is one transaction (``db.atomic()``), so a crash at
-any point leaves either the old row or the new one. Rows are snapshotted on the Trio
-thread before the worker runs, so a position mutated by another task while a write
-is in flight is never half-written; ids and timestamps are assigned back on the Trio
-thread after the write commits.
+* **Writes** (``insert_position``, ``update_position``, ``record_trade``,
+  ``upsert_token_info``) snapshot their rows on the Trio thread, take their ids there
+  (the next id of ``positions`` and ``trades`` is kept in memory, seeded at open from
+  the table and ``sqlite_sequence``), queue one prepared statement set
+  (``_statements.py``) and return WITHOUT waiting for the commit. Writes that pile up
+  behind a commit are committed together (one fsync for many).
+* **Reads and answered writes** (everything else) queue behind the writes before them,
+  so they see every earlier write (read-your-writes), and once one returns, those
+  writes are on disk. ``flush()`` is that barrier alone: shutdown, tests, and whoever
+  must know the data is durable before telling someone else.
+* Closing the repository commits everything queued.
 
-A worker thread is not abandoned on cancellation (``to_thread.run_sync``'s default):
-a cancelled caller still waits for its transaction to commit or roll back.
+WAL mode, ``synchronous = FULL``: a commit is fsync'd, so the database after a crash is
+the state as of some write (each write is one savepoint, never half written). Writes still
+queued at a crash are not lost with the process: the trading run (``begin_session``)
+appends every write to a journal before queueing it (``_journal.py``: the page cache
+survives ``kill -9``) and the next run replays it. Only a machine crash can lose the
+journal's tail; ``begin_session`` then says so (the boot id changed) and start-up
+reconciliation waits for the ledger (``trading/reconcile.py``, ``trading/horizon.py``).
+
+A write that fails in the writer is logged at ERROR (naming the position), the repository
+is marked failed (``failed``), and from then on: ``insert_position`` and every call that
+needs an answer raise :class:`RepositoryFailed` (the trader stops buying), while
+``update_position`` / ``record_trade`` are dropped with an ERROR line, so open positions
+keep selling; they stay in the journal, replayed by the next start.
 
 Public API::
 
     async with open_repository(path, now=time.time) as repo:
-        await repo.insert_position(position) -> int        (sets position.id, created_at)
-        await repo.update_position(position)                (all columns, both orders)
+        await repo.insert_position(position) -> int        (sets position.id, created_at; queued)
+        await repo.update_position(position, resolved=None) (all columns, both orders; queued)
         await repo.get_position(id) -> Position             (PositionNotFound, CorruptRowError)
         await repo.get_active_positions() -> list[Position]     (is_active, not closed)
         await repo.get_open_positions() -> list[Position]       (not closed)
         await repo.get_unresolved_positions() -> list[Position] (an order SENT, or PENDING+signed)
         await repo.list_positions(status=None, limit=None) -> list[Position] (newest first)
-        await repo.record_trade(position_id, order) -> int  (resolved orders; bumps counters)
+        await repo.record_trade(position_id, order) -> int  (resolved; bumps counters; queued)
         await repo.list_trades(position_id=None) -> list[TradeRecord]
         await repo.increment_counter(name, by=1) -> int
         await repo.get_counters() -> dict[str, int]
@@ -42,6 +56,10 @@ Public API::
         await repo.finish_command(id, result)                (done_at + the result line)
         await repo.expire_command(id, result) -> bool        (only if nobody took it)
         await repo.get_command(id) -> Command | None
+        await repo.flush()                  (every earlier write on disk; RepositoryFailed)
+        await repo.begin_session() -> bool  (the trading run's marker; True: the last one
+                                             ended without closing, writes may be lost)
+        repo.failed: RepositoryFailed | None;  repo.path: str;  repo.writer (test seams)
 
 ``record_trade`` keeps these counters in the same transaction: ``buy_confirmed``,
 ``buy_failed``, ``sell_confirmed``, ``sell_failed``, and for SELLs sent before their
@@ -53,6 +71,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -65,9 +84,12 @@ import sqlite_utils
 import sqlite_utils.db
 import trio
 
-from trio_trader.store import _convert
+from trio_trader.store import _convert, _journal
+from trio_trader.store import _statements as sql
 from trio_trader.store._convert import CorruptRowError, Row
+from trio_trader.store._journal import Statement
 from trio_trader.store._migrations import prepare_database
+from trio_trader.store._writer import RepositoryFailed, Writer
 from trio_trader.trading.orders import Order, OrderState, SellOrder
 from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
@@ -85,6 +107,8 @@ MODE_LIVE = "live"
 MODE_DRY_RUN = "dry-run"
 #: result of a command nobody took in time (the bot was not running)
 EXPIRED_RESULT = "expired: no running bot took it"
+#: ``meta`` key of the trading run writing the database (deleted when it closes cleanly)
+SESSION_KEY = "session"
 
 _T = TypeVar("_T")
 
@@ -161,14 +185,109 @@ class Command:
 class Repository:
     """See the module docstring; build it with ``open_repository``."""
 
-    def __init__(self, db: sqlite_utils.Database, *, now: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        *,
+        now: Callable[[], float],
+        path: str = ":memory:",
+        next_ids: dict[str, int] | None = None,
+    ) -> None:
         self._db = db
         self._now = now
-        self._limiter = trio.CapacityLimiter(1)
+        self.path = path
+        self.writer = Writer(db.conn)
+        self._next_id = dict(next_ids or {"positions": 1, "trades": 1})
+        self._session: str | None = None
         self.read_errors: list[CorruptRowError] = []
 
-    async def _run(self, fn: Callable[[], _T]) -> _T:
-        return await trio.to_thread.run_sync(fn, limiter=self._limiter)
+    @property
+    def failed(self) -> RepositoryFailed | None:
+        """Why the repository stopped writing, or None while it works."""
+        return self.writer.failed
+
+    async def _run(self, fn: Callable[[], _T], what: str = "read") -> _T:
+        """Run ``fn`` in the writer behind every earlier write and wait for its result."""
+        return await self.writer.call(lambda _conn: fn(), what)
+
+    def _take_id(self, table: str) -> int:
+        new_id = self._next_id[table]
+        self._next_id[table] = new_id + 1
+        return new_id
+
+    async def flush(self) -> None:
+        """Return once every write made before is committed and fsync'd.
+
+        Raises:
+            RepositoryFailed: a write failed (it was logged): not everything is on disk.
+        """
+        await self.writer.flush()
+
+    async def begin_session(self) -> bool:
+        """Start the trading run's session; True when writes of the last run may be lost.
+
+        The trading run (it holds the database's lock) calls this once, first. It replays
+        the last run's journal (``_journal.py``): every write that run queued, including
+        those its writer never committed. Then it marks the database as this run's
+        (``meta`` ``session`` = token and boot id, on disk when this returns) and journals
+        every write from now on. A clean close removes the mark.
+
+        Returns:
+            True when the last run ended without closing (its mark is there) AND the
+            machine restarted since (its boot id differs, or is unknown), or its journal
+            could not be replayed: its queued writes may be lost, and reconciliation must
+            wait for the ledger. A killed process loses nothing: False.
+        """
+        token, boot = secrets.token_hex(8), _journal.boot_id()
+        path = None if self.path == ":memory:" else _journal.journal_path(self.path)
+
+        def start() -> tuple[str | None, int, int]:
+            conn = self._db.conn
+            found = conn.execute("SELECT value FROM meta WHERE key = ?", [SESSION_KEY]).fetchone()
+            replayed, top = 0, _journal.applied_seq(conn)
+            if path is not None and found is None and path.exists():
+                # no run left its mark here (a clean close, or a new database beside an old
+                # log): nothing of that log belongs to this database's last run
+                path.write_bytes(b"")
+            elif path is not None:
+                try:
+                    replayed, top = _journal.replay(conn, path)
+                except _journal.ReplayError as exc:
+                    logger.error("the last run's queued writes cannot be replayed (%s); "
+                                 "reconciling with the ledger instead", exc)  # fmt: skip
+                    top = max([top, *(seq for seq, _ in _journal.read_lines(path))])
+                    found = ("replay-failed unknown",)
+                    path.write_bytes(b"")
+            with self._db.atomic():
+                conn.execute(_journal.SET_APPLIED, [str(top)])
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             [SESSION_KEY, f"{token} {boot}"])  # fmt: skip
+            for table in self._next_id:
+                self._next_id[table] = max(
+                    self._next_id[table], int(conn.execute(sql.next_id_sql(table)).fetchone()[0])
+                )
+            return (None if found is None else str(found[0])), replayed, top
+
+        mark, replayed, top = await self._run(start, "begin session")
+        if replayed:
+            logger.warning("replayed %d writes the last run had queued but not committed",
+                           replayed)  # fmt: skip
+        if path is not None:
+            self.writer.journal = _journal.Journal(path, next_seq=top + 1)
+        previous, self._session = self._session, token
+        if mark is None:
+            return False
+        last_token, _, last_boot = mark.partition(" ")
+        if last_token == previous:  # this repository's own mark: nothing was lost
+            return False
+        return path is None or last_boot != boot or boot == "unknown"
+
+    async def close(self) -> None:
+        """Commit every queued write, clear this run's session mark, close the connection."""
+        if self._session is not None and self.failed is None and not self.writer.abandoned:
+            end = "DELETE FROM meta WHERE key = ? AND value LIKE ?"
+            self.writer.submit([(end, (SESSION_KEY, f"{self._session} %"), False)], "end session")
+        await self.writer.close()
 
     # ------------------------------------------------------------------ positions
 
@@ -176,20 +295,26 @@ class Repository:
         """Insert a new position row (and its token's info); returns and sets its id."""
         if position.id is not None:
             raise ValueError(f"position {position.id} is already in the database")
+        if self.failed is not None:
+            raise self.failed
         now = self._now()
         created_at = position.created_at if position.created_at is not None else now
         token_row = _convert.token_info_to_row(position.token_info)
         row = _convert.position_to_row(position)
-        row.update(created_at=created_at, updated_at=now)
-
-        def write() -> int:
-            with self._db.atomic():
-                self._db.table("token_info").upsert(token_row, pk="mint")
-                return _last_pk(self._db.table("positions").insert(row))
-
-        position.id = await self._run(write)
+        position_id = self._take_id("positions")
+        row.update(created_at=created_at, updated_at=now, id=position_id)
+        statements: list[Statement] = [
+            (
+                sql.upsert_sql("token_info", tuple(token_row), "mint"),
+                tuple(token_row.values()),
+                False,
+            ),
+            (sql.insert_sql("positions", tuple(row)), tuple(row.values()), True),
+        ]
+        self.writer.submit(statements, f"insert position {position_id} ({row['mint']})")
+        position.id = position_id
         position.created_at = created_at
-        return position.id
+        return position_id
 
     async def update_position(self, position: Position, *, resolved: Order | None = None) -> None:
         """Overwrite every column of the position's row, both orders included.
@@ -198,28 +323,24 @@ class Repository:
         in the same transaction: a crash then keeps both or neither, so recovery never
         confirms an order again and never records its trade twice.
         """
-        if position.id is None:
+        position_id = position.id
+        if position_id is None:
             raise ValueError("update_position of a position that was never inserted")
-        record = self._trade_writer(position.id, resolved) if resolved is not None else None
+        if position_id >= self._next_id["positions"]:
+            raise PositionNotFound(position_id)  # no insert of this repository made it
+        record = self._trade_statements(position_id, resolved)[1] if resolved is not None else []
         now = self._now()
         closed_at = position.closed_at
         if position.is_closed and closed_at is None:
             closed_at = now
         row = _convert.position_to_row(position)
         row.update(closed_at=closed_at, updated_at=now)
-        columns = ", ".join(f"{name} = :{name}" for name in row)
-        sql = f"UPDATE positions SET {columns} WHERE id = :id"
-        params = {**row, "id": position.id}
-        position_id = position.id
-
-        def write() -> None:
-            with self._db.atomic():
-                if self._db.execute(sql, params).rowcount != 1:
-                    raise PositionNotFound(position_id)
-                if record is not None:
-                    record()
-
-        await self._run(write)
+        update = sql.update_sql("positions", tuple(row))
+        statements: list[Statement] = [(update, (*row.values(), position_id), True), *record]
+        what = f"update position {position_id} ({row['status']})"
+        if resolved is not None:
+            what += f" with its {resolved.side} {resolved.state.value}"
+        self.writer.submit(statements, what)
         position.closed_at = closed_at
 
     async def get_position(self, position_id: int) -> Position:
@@ -335,12 +456,8 @@ class Repository:
     async def upsert_token_info(self, token_info: TokenInfo) -> None:
         """Insert or replace the token's row."""
         row = _convert.token_info_to_row(token_info)
-
-        def write() -> None:
-            with self._db.atomic():
-                self._db.table("token_info").upsert(row, pk="mint")
-
-        await self._run(write)
+        upsert = sql.upsert_sql("token_info", tuple(row), "mint")
+        self.writer.submit([(upsert, tuple(row.values()), False)], f"token {row['mint']}")
 
     async def get_token_info(self, mint: str | object) -> TokenInfo | None:
         """The stored info of ``mint`` (base58 or Pubkey), or ``None``."""
@@ -368,7 +485,10 @@ class Repository:
         """Every ``meta`` row (the database's identity)."""
 
         def read() -> dict[str, str]:
-            return {row["key"]: row["value"] for row in self._db.query("SELECT * FROM meta")}
+            rows = self._db.query(
+                "SELECT * FROM meta WHERE key NOT IN (?, ?)", [SESSION_KEY, _journal.APPLIED_KEY]
+            )
+            return {row["key"]: row["value"] for row in rows}
 
         return await self._run(read)
 
@@ -433,16 +553,14 @@ class Repository:
         Raises:
             ValueError: the order is not CONFIRMED or FAILED yet.
         """
-        record = self._trade_writer(position_id, order)
+        trade_id, statements = self._trade_statements(position_id, order)
+        self.writer.submit(statements, f"trade of position {position_id}: {order.side}")
+        return trade_id
 
-        def write() -> int:
-            with self._db.atomic():
-                return record()
-
-        return await self._run(write)
-
-    def _trade_writer(self, position_id: int | None, order: Order) -> Callable[[], int]:
-        """The trade row and counter bumps of one resolved order, to run in a transaction."""
+    def _trade_statements(
+        self, position_id: int | None, order: Order
+    ) -> tuple[int, list[Statement]]:
+        """The trade row (its id taken here) and counter bumps of one resolved order."""
         if not order.is_resolved:
             raise ValueError(f"record_trade of a {order.state} {order.side} order")
         row = _trade_row(position_id, order, recorded_at=self._now())
@@ -451,14 +569,13 @@ class Repository:
             counters.append(PRE_CONFIRMATION_SELLS)
             if order.state is OrderState.CONFIRMED:
                 counters.append(PRE_CONFIRMATION_SELLS_SUCCEEDED)
-
-        def record() -> int:
-            trade_id = _last_pk(self._db.table("trades").insert(row))
-            for name in counters:
-                self._bump(name, 1)
-            return trade_id
-
-        return record
+        trade_id = self._take_id("trades")
+        row = {"id": trade_id, **row}
+        statements: list[Statement] = [
+            (sql.insert_sql("trades", tuple(row)), tuple(row.values()), True)
+        ]
+        statements += [(sql.ADD_TO_COUNTER, (name, 1), False) for name in counters]
+        return trade_id, statements
 
     async def list_trades(self, position_id: int | None = None) -> list[TradeRecord]:
         """Recorded attempts in order, optionally of one position."""
@@ -476,9 +593,9 @@ class Repository:
 
         def write() -> int:
             with self._db.atomic():
-                return self._bump(name, by)
+                return _bump(self._db.conn, name, by)
 
-        return await self._run(write)
+        return await self._run(write, f"counter {name}")
 
     async def get_counters(self) -> dict[str, int]:
         """Every counter by name."""
@@ -487,14 +604,6 @@ class Repository:
             return {row["name"]: row["value"] for row in self._db.query("SELECT * FROM counters")}
 
         return await self._run(read)
-
-    def _bump(self, name: str, by: int) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value RETURNING value",
-            [name, by],
-        )
-        return int(cursor.fetchall()[0][0])
 
     # ------------------------------------------------------------------ commands
 
@@ -567,6 +676,10 @@ class Repository:
             return _command(rows[0]) if rows else None
 
         return await self._run(read)
+
+
+def _bump(conn: sqlite3.Connection, name: str, by: int) -> int:
+    return int(conn.execute(sql.BUMP_COUNTER, [name, by]).fetchall()[0][0])
 
 
 def _command(row: Row) -> Command:
@@ -643,7 +756,8 @@ def _create_private(path: str) -> None:
 
 def _connect(path: str) -> sqlite_utils.Database:
     _create_private(path)
-    conn = sqlite3.connect(path, check_same_thread=False)
+    # autocommit mode: every transaction is an explicit BEGIN … COMMIT (the writer's batches)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
@@ -667,10 +781,21 @@ async def open_repository(
             (unix seconds); tests inject a fixed one.
     """
     db = await trio.to_thread.run_sync(_connect, str(path))
-    repo = Repository(db, now=now)
     try:
-        await repo._run(lambda: prepare_database(db.conn, now=now))
+        next_ids = await trio.to_thread.run_sync(_prepare, db, now)
+    except BaseException:
+        db.close()
+        raise
+    repo = Repository(db, now=now, path=str(path), next_ids=next_ids)
+    try:
         yield repo
     finally:
         with trio.CancelScope(shield=True):
-            await repo._run(db.close)
+            await repo.close()
+
+
+def _prepare(db: sqlite_utils.Database, now: Callable[[], float]) -> dict[str, int]:
+    """Create or migrate the schema; the next ids the Trio thread hands out."""
+    prepare_database(db.conn, now=now)
+    tables = ("positions", "trades")
+    return {t: int(db.conn.execute(sql.next_id_sql(t)).fetchone()[0]) for t in tables}

@@ -17,6 +17,11 @@ it from what is certain instead: pump's ``buy``/``sell`` move exactly ``token_am
 tokens, the transaction fee follows from the signed compute budget, and the SOL at the
 curve is the order's quote (bounded by its limit). The order is flagged
 ``balances_estimated`` and the error is logged: the PnL of that position is an estimate.
+
+A coin quoted in a token (USDC) is paid in that token: ``pump_sol`` is then the
+TradeEvent's ``quote_amount`` plus (BUY) or minus (SELL) the fees, all in the token's base
+units, and the wallet's change of the token (``wallet_quote_change``) is booked beside
+the SOL change, which then holds only the transaction fee and rent.
 """
 
 from __future__ import annotations
@@ -61,9 +66,24 @@ def pump_sol(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
         if event.fee is None:
             return None  # a 2024 event: the fee was charged but not logged
         fees = event.fee + (event.creator_fee or 0)
-        amount = event.sol_amount + fees if is_buy else event.sol_amount - fees
+        crossed = _curve_amount(event, order)
+        amount = crossed + fees if is_buy else crossed - fees
         total = amount if total is None else total + amount
     return total
+
+
+def _curve_amount(event: TradeEvent, order: Order) -> int:
+    """The quote that crossed the curve, before fees: ``quote_amount`` for a coin quoted in
+    a token (USDC), ``sol_amount`` for SOL."""
+    if order.token_info.quote_token is not None and event.quote_amount is not None:
+        return event.quote_amount
+    return event.sol_amount
+
+
+def wallet_quote_change(tx: TransactionInfo, wallet: Pubkey, order: Order) -> int | None:
+    """The wallet's change of the coin's quote token in ``tx`` (``None`` for a SOL coin)."""
+    quote = order.token_info.quote_token
+    return None if quote is None else tx.token_change(wallet, quote)
 
 
 def _amm_sell_proceeds(tx: TransactionInfo, wallet: Pubkey, order: SellOrder) -> int | None:
@@ -109,21 +129,27 @@ class Booking:
     token_change: int
     fee: int
     pump_sol: int
+    quote_change: int | None = None
+
+
+def wallet_changes(order: Order, quote: int, fee: int) -> tuple[int, int | None]:
+    """(SOL change, quote-token change) of a trade that moved ``quote`` (signed, in the
+    coin's quote units) and paid ``fee`` lamports: a SOL coin's quote is SOL, a token
+    coin's is that token (its SOL change is the fee alone)."""
+    if order.token_info.quote_token is None:
+        return quote - fee, None
+    return -fee, quote
 
 
 def estimated_booking(order: Order) -> Booking:
     """Book a landed order from its quote; see the module docstring."""
     fee = transaction_fee(order)
-    if isinstance(order, BuyOrder):
-        return Booking(
-            sol_change=-(order.sol_cost + fee),
-            token_change=order.token_amount,
-            fee=fee,
-            pump_sol=order.sol_cost,
-        )
+    buy = isinstance(order, BuyOrder)
+    sol, quote = wallet_changes(order, -order.sol_amount if buy else order.sol_amount, fee)
     return Booking(
-        sol_change=order.sol_amount - fee,
-        token_change=-order.token_amount,
+        sol_change=sol,
+        token_change=order.token_amount if buy else -order.token_amount,
         fee=fee,
         pump_sol=order.sol_amount,
+        quote_change=quote,
     )

@@ -3,8 +3,11 @@
 The channel is the ``commands`` table of the bot's own database (created 0600: only its
 owner can write it). The CLI (``ui/control.py``) inserts a row and waits for its result;
 :class:`CommandServer`, started beside the trader by the app, polls the table every
-:data:`POLL_INTERVAL` seconds (off the hot path: one small query in the store's worker
-thread), marks each new row taken, acts, and writes ``done_at`` with a one-line result.
+:data:`POLL_INTERVAL` seconds, marks each new row taken, acts, and writes ``done_at`` with
+a one-line result. It polls over its OWN connection to the database file (its own writer
+thread), so a poll never queues in front of a BUY's row in the trader's writer; before a
+result is written, the trader's repository is flushed, so what the result says about the
+positions is on disk when the CLI reads it.
 
 * ``sell`` (``position:N``, ``mint:M`` or ``all``) asks the position's monitor to sell now
   with exit reason ``manual`` (:meth:`UniversalTrader.request_manual_exit`): the same path
@@ -26,7 +29,13 @@ import attrs
 import trio
 from solders.pubkey import Pubkey
 
-from trio_trader.store import Command, PositionNotFound, Repository
+from trio_trader.store import (
+    Command,
+    PositionNotFound,
+    Repository,
+    RepositoryFailed,
+    open_repository,
+)
 from trio_trader.trading.trader import UniversalTrader
 
 log = logging.getLogger(__name__)
@@ -51,27 +60,43 @@ class CommandServer:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Poll and serve until cancelled; a database error is logged and retried."""
+        if self.repo.path == ":memory:":  # a throwaway database has no file to share
+            await self._serve(self.repo, task_status)
+            return
+        async with open_repository(self.repo.path) as own:
+            await self._serve(own, task_status)
+
+    async def _serve(self, commands: Repository, task_status: trio.TaskStatus[None]) -> None:
         task_status.started()
         while True:
             try:
-                for command in await self.repo.take_commands(max_age=COMMAND_TTL):
-                    result = await self.execute(command)
+                for command in await commands.take_commands(max_age=COMMAND_TTL):
+                    await self._flush_trader()  # its rows, read below, are on disk
+                    result = await self.execute(command, commands)
                     log.info("command %d (%s %s): %s", command.id, command.kind,
                              command.arg or "", result)  # fmt: skip
-                    await self.repo.finish_command(command.id, result)
+                    await self._flush_trader()
+                    await commands.finish_command(command.id, result)
                     self.served += 1
             except sqlite3.Error as exc:
                 log.warning("commands table: %s; retrying", exc)
             await trio.sleep(self.poll_interval)
 
-    async def execute(self, command: Command) -> str:
-        """Act on one command; returns the line the CLI prints."""
+    async def _flush_trader(self) -> None:
+        try:
+            await self.repo.flush()
+        except RepositoryFailed as exc:  # logged by the store; the command still answers
+            log.warning("commands: the trader's database failed: %s", exc)
+
+    async def execute(self, command: Command, reader: Repository | None = None) -> str:
+        """Act on one command (reading rows through ``reader``, default ``repo``); returns
+        the line the CLI prints."""
         if command.kind == PAUSE:
             return self._pause()
         if command.kind == RESUME:
             return self._resume()
         if command.kind == SELL:
-            return await self._sell(command.arg or "")
+            return await self._sell(command.arg or "", reader or self.repo)
         return f"error: unknown command {command.kind!r}"
 
     def _pause(self) -> str:
@@ -86,18 +111,18 @@ class CommandServer:
         self.trader.paused = False
         return "buying resumed"
 
-    async def _sell(self, arg: str) -> str:
+    async def _sell(self, arg: str, reader: Repository) -> str:
         what, _, value = arg.partition(":")
         if what == "all":
             return self._sell_all()
         if what == "position" and value.isdigit():
-            return await self._sell_position(int(value))
+            return await self._sell_position(int(value), reader)
         if what == "mint":
             try:
                 mint = Pubkey.from_string(value)
             except ValueError:
                 return f"error: not a mint address: {value!r}"
-            return await self._sell_mint(mint)
+            return await self._sell_mint(mint, reader)
         return f"error: bad sell target {arg!r}"
 
     def _sell_all(self) -> str:
@@ -110,22 +135,22 @@ class CommandServer:
             self._label(mint) for mint in mints
         )
 
-    async def _sell_position(self, position_id: int) -> str:
+    async def _sell_position(self, position_id: int, reader: Repository) -> str:
         for mint, position in self.trader.position_tasks.items():
             if position is not None and position.id == position_id:
                 return self._requested(mint)
         try:
-            stored = await self.repo.get_position(position_id)
+            stored = await reader.get_position(position_id)
         except PositionNotFound:
             return f"error: no position {position_id}"
         if stored.is_closed:
             return f"error: position {position_id} is already closed ({stored.exit_reason})"
         return self._unmanaged(f"position {position_id}")
 
-    async def _sell_mint(self, mint: Pubkey) -> str:
+    async def _sell_mint(self, mint: Pubkey, reader: Repository) -> str:
         if mint in self.trader.position_tasks:
             return self._requested(mint)
-        if any(p.mint == mint for p in await self.repo.get_open_positions()):
+        if any(p.mint == mint for p in await reader.get_open_positions()):
             return self._unmanaged(f"the position of {mint}")
         return f"error: no open position of {mint}"
 

@@ -44,7 +44,7 @@ from trio_trader.chain import types as t
 from trio_trader.chain.errors import RpcBadReply, RpcError
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.types import TransactionInfo
-from trio_trader.trading.booking import pump_sol, transaction_fee
+from trio_trader.trading.booking import pump_sol, transaction_fee, wallet_changes
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, TradeResult
 from trio_trader.trading.platform_aware import ChainAccess, _error_parts
 
@@ -101,14 +101,16 @@ class DryRunChain(ChainAccess):
         if isinstance(order, BuyOrder):
             logs = self._logs.pop(order.signature or "", ())
             cost = _simulated_pump_sol(logs, self, order)
+            sol, quote = wallet_changes(order, -cost, fee)  # a USDC coin pays in USDC
             return order.mark_confirmed(
-                slot=None, fee_lamports=fee, sol_change=-(cost + fee),
-                token_change=order.token_amount, pump_sol=cost,
+                slot=None, fee_lamports=fee, sol_change=sol,
+                token_change=order.token_amount, pump_sol=cost, quote_change=quote,
             )  # fmt: skip
         proceeds = order.sol_amount
+        sol, quote = wallet_changes(order, proceeds, fee)
         return order.mark_confirmed(
-            slot=None, fee_lamports=fee, sol_change=proceeds - fee,
-            token_change=-order.token_amount, pump_sol=proceeds,
+            slot=None, fee_lamports=fee, sol_change=sol,
+            token_change=-order.token_amount, pump_sol=proceeds, quote_change=quote,
         )  # fmt: skip
 
 

@@ -54,6 +54,7 @@ from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
 from trio_trader.trading.pumpswap import PoolNotReady
 from trio_trader.trading.ticker import Ticker, Wakeup
+from trio_trader.trading.valuation import position_price
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +122,8 @@ class SellStats:
 
 
 def _pnl_text(position: Position) -> str:
-    """``"+0.012000000 SOL (+24.0 %)"``: the realised PnL, as a share of the BUY's cost."""
-    pnl = position.realized_pnl_lamports
-    if pnl is None:
-        return "unknown until the BUY is resolved"
-    text = f"{pnl / 1_000_000_000:+.9f} SOL"  # display only: the int is in the database
-    base = position.pnl_base
-    return f"{text} ({100 * pnl / base:+.1f} %)" if base else text
+    """``"+0.012000000 SOL (+24.0 %)"`` (a USDC coin's in USDC, its fees in SOL apart)."""
+    return position.pnl_text()
 
 
 def _keys(position: Position) -> dict[str, object]:
@@ -140,13 +136,6 @@ async def save(repo: Repository, position: Position, order: Order | None = None)
     resolved = order if order is not None and order.is_resolved else None
     with trio.move_on_after(SHIELD_SECONDS, shield=True):
         await repo.update_position(position, resolved=resolved)  # one transaction
-
-
-def valuation(update: PriceUpdate) -> Price:
-    """What one token base unit is worth after ``update``: the curve's spot price, exact."""
-    if update.virtual_token_reserves <= 0:
-        return Price(0, 1)  # as ``PriceUpdate.price``: no tokens left, no price
-    return Price(update.virtual_sol_reserves, update.virtual_token_reserves)
 
 
 @attrs.define(eq=False)
@@ -198,7 +187,10 @@ class PositionMonitor:
     ticker: Ticker | None = None
     buy_result_available_event: BuyResultEvent = attrs.field(factory=BuyResultEvent)
     last_price: PriceUpdate | None = None
+    #: called with every price update seen (the trader's graduation watch)
+    on_price: Callable[[PriceUpdate], None] | None = None
     _price: Price | None = attrs.field(default=None, init=False)
+    _priced_amount: int | None = attrs.field(default=None, init=False)
     _state: ExitState = attrs.field(init=False)
     _entry_of: tuple[int | None, int | None, int | None] = attrs.field(
         default=(None,) * 3, init=False
@@ -305,8 +297,21 @@ class PositionMonitor:
 
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update
-        self._price = valuation(update)
+        amount = self.position.token_amount
+        self._price, self._priced_amount = position_price(update, amount), amount
         self._state = self._state.with_price(self._price)
+        if self.on_price is not None:
+            self.on_price(update)
+
+    def _current_price(self) -> Price | None:
+        """The last update's price for the tokens held now (``valuation.position_price``:
+        on a pool it depends on the amount, which the BUY's result may change)."""
+        last, amount = self.last_price, self.position.token_amount
+        if last is None:
+            return None
+        if self._price is None or amount != self._priced_amount:
+            self._price, self._priced_amount = position_price(last, amount), amount
+        return self._price
 
     # ------------------------------------------------------------------ decisions
 
@@ -343,7 +348,7 @@ class PositionMonitor:
             self._state = self._state.with_entry(
                 Price.paid(cost, amount), Price.paid(worst, amount)
             )
-        return check_exit(self.rules, self._state, self._price, trio.current_time())
+        return check_exit(self.rules, self._state, self._current_price(), trio.current_time())
 
     # ------------------------------------------------------------------ selling
 
@@ -410,8 +415,9 @@ class PositionMonitor:
     async def _send_sell(self, reason: str, extra_bps: int, zero: bool) -> SellOrder | None:
         position = self.position
         reserves = None
-        if self.last_price is not None and position.sell_order is None:
-            reserves = self.last_price.reserves
+        last = self.last_price
+        if last is not None and last.pool is None and position.sell_order is None:
+            reserves = last.reserves  # a pool's update is no curve to quote from
 
         async def persist_signed(order: SellOrder) -> None:
             if self._buy_failed():

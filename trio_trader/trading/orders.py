@@ -123,6 +123,7 @@ class TradeResult:
     slot: int | None = None
     pump_sol: int | None = None
     balances_estimated: bool = False
+    quote_change: int | None = None
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -152,6 +153,14 @@ class Order(abc.ABC):
         error_message: why it failed.
         venue: ``VENUE_CURVE`` / ``VENUE_CURVE_V2`` / ``VENUE_AMM`` (rows written before
             venues existed read as the legacy bonding curve, all they could be).
+        quote_change: for a coin quoted in a token (USDC), the wallet's change of that
+            token (base units) in the transaction; ``None`` for SOL coins.
+
+    Units: the instruction's amounts (``sol_cost``, ``max_sol_cost``, ``sol_output``,
+    ``min_sol_output``) and ``pump_sol`` are in the coin's *quote* units: lamports for a
+    SOL coin, USDC base units for a USDC coin (the v2 instructions name them the same).
+    ``sol_change`` and ``fee_lamports`` are always lamports (the transaction fee and rent
+    are paid in SOL whatever the quote).
     """
 
     side: ClassVar[str] = "?"
@@ -180,6 +189,7 @@ class Order(abc.ABC):
     pump_sol: int | None = None
     balances_estimated: bool = False
     venue: str = VENUE_CURVE
+    quote_change: int | None = None
 
     @property
     def mint(self) -> str:
@@ -241,6 +251,7 @@ class Order(abc.ABC):
         token_change: int,
         pump_sol: int | None = None,
         balances_estimated: bool = False,
+        quote_change: int | None = None,
     ) -> TradeResult:
         """SENT → CONFIRMED with the wallet's balance changes read from the transaction
         (or, with ``balances_estimated``, from the quote when it could not be read)."""
@@ -252,6 +263,7 @@ class Order(abc.ABC):
         self.token_change = token_change
         self.pump_sol = pump_sol
         self.balances_estimated = balances_estimated
+        self.quote_change = quote_change
         logger.info(
             "%s %s attempt %d: SENT → CONFIRMED slot=%s sol=%+d tokens=%+d",
             self.side, self.mint, self.attempt, slot, sol_change, token_change,
@@ -269,6 +281,7 @@ class Order(abc.ABC):
         fee_lamports: int | None = None,
         sol_change: int | None = None,
         token_change: int | None = None,
+        quote_change: int | None = None,
     ) -> TradeResult:
         """PENDING/SENT → FAILED.
 
@@ -288,6 +301,7 @@ class Order(abc.ABC):
         self.fee_lamports = fee_lamports
         self.sol_change = sol_change
         self.token_change = token_change
+        self.quote_change = quote_change
         logger.info(
             "%s %s attempt %d: %s → FAILED %s (%s)",
             self.side, self.mint, self.attempt, previous, error_name, error_code,
@@ -311,6 +325,7 @@ class Order(abc.ABC):
             slot=self.confirmed_slot,
             pump_sol=self.pump_sol,
             balances_estimated=self.balances_estimated,
+            quote_change=self.quote_change,
         )
 
     def _require(self, state: OrderState, action: str) -> None:

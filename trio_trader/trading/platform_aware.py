@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import ClassVar, Protocol, TypeVar
 
 import attrs
@@ -58,7 +58,12 @@ from trio_trader.pump.curve import (
     quote_sell,
 )
 from trio_trader.pump.errors import error_from_transaction_err
-from trio_trader.trading.booking import estimated_booking, pump_sol, wallet_sol_change
+from trio_trader.trading.booking import (
+    estimated_booking,
+    pump_sol,
+    wallet_quote_change,
+    wallet_sol_change,
+)
 from trio_trader.trading.compute import ComputeUnits, TxKind
 from trio_trader.trading.orders import (
     CURVE_CLOSE_IX_INDEX,
@@ -221,6 +226,7 @@ def _curve_from_token(token_info: TokenInfo) -> BondingCurve:
         creator=token_info.creator,
         is_mayhem_mode=token_info.is_mayhem_mode,
         is_cashback_coin=token_info.is_cashback_coin,
+        quote_mint=token_info.quote_mint,  # USDC coins pay the stable fee tiers
     )
 
 
@@ -378,6 +384,7 @@ class ChainAccess:
         tx = confirmation.transaction or await self._fetch(order)
         sol = wallet_sol_change(tx, self.wallet, order) if tx is not None else None
         tokens = tx.token_change(self.wallet, order.token_info.mint) if tx is not None else None
+        quote = wallet_quote_change(tx, self.wallet, order) if tx is not None else None
         fee = tx.fee if tx is not None else None
         slot = confirmation.slot
         if confirmation.status == "confirmed" and confirmation.err is None:
@@ -392,11 +399,11 @@ class ChainAccess:
                 return order.mark_confirmed(
                     slot=slot, fee_lamports=booked.fee, sol_change=booked.sol_change,
                     token_change=booked.token_change, pump_sol=booked.pump_sol,
-                    balances_estimated=True,
+                    balances_estimated=True, quote_change=booked.quote_change,
                 )  # fmt: skip
             return order.mark_confirmed(
                 slot=slot, fee_lamports=fee, sol_change=sol or 0, token_change=tokens or 0,
-                pump_sol=pump_sol(tx, self.wallet, order),
+                pump_sol=pump_sol(tx, self.wallet, order), quote_change=quote,
             )  # fmt: skip
         code, name, message = _error_parts(order, confirmation.err)
         return order.mark_failed(
@@ -408,6 +415,7 @@ class ChainAccess:
             fee_lamports=fee,
             sol_change=sol,
             token_change=tokens,
+            quote_change=quote,
         )
 
     async def _fetch(self, order: Order) -> TransactionInfo | None:
@@ -437,6 +445,18 @@ def _error_parts(order: Order, err: object) -> tuple[int | None, str | None, str
     return parts.code, parts.name, parts.explanation
 
 
+@attrs.frozen
+class QuoteBudget:
+    """What one BUY of a coin quoted in a token may spend, in that token's base units.
+
+    ``amount`` sizes the BUY (``trade.buy_amount_usdc``, pump fees included) and
+    ``max_cost`` bounds its ``max_sol_cost`` (``trade.max_buy_usdc`` plus the slippage).
+    """
+
+    amount: int
+    max_cost: int | None = None
+
+
 @attrs.define(eq=False, kw_only=True)
 class PlatformAwareBuyer:
     """Buys a fixed token amount with ``buy`` (or ``buy_v2``)``(amount, max_sol_cost)``.
@@ -445,6 +465,14 @@ class PlatformAwareBuyer:
     included). Extreme fast mode reads nothing before sending: it quotes from the reserves
     the listener saw in the create transaction, and buys ``extreme_fast_token_amount``
     tokens when set (else what the budget buys at those reserves).
+
+    Coins quoted in a token (USDC) are bought only when ``quote_budgets`` has a budget for
+    that token, and only with ``buy_v2`` (legacy ``buy`` cannot pay in a token). The BUY
+    is ``buy_v2`` for an exact token amount, not ``buy_exact_quote_in_v2``: the amount is
+    then known when the BUY is signed, so the SELL that may leave before the BUY confirms
+    sells exactly what the BUY gets, and ``max_sol_cost`` (in the token's units) bounds the
+    spend the way the slippage does for SOL. Such a BUY always reads the curve, even in
+    extreme fast mode: a token curve's virtual quote offset is not the SOL one.
     """
 
     chain: ChainAccess
@@ -456,6 +484,35 @@ class PlatformAwareBuyer:
     #: plus the BUY slippage. Extreme fast mode sizes BUYs in tokens, not SOL, so this is
     #: what keeps a bad token amount or a pumped curve from spending without bound.
     max_cost_lamports: int | None = None
+    #: budgets of the tradable token quotes (``trade.quote_mints``), by quote mint
+    quote_budgets: Mapping[Pubkey, QuoteBudget] = attrs.field(factory=dict)
+    #: SOL-quoted coins are bought (``"SOL"`` in ``trade.quote_mints``)
+    buys_sol_coins: bool = True
+
+    def refusal(self, token_info: TokenInfo) -> str | None:
+        """Why this coin's quote mint cannot be bought here (``None``: it can)."""
+        quote = token_info.quote_token
+        if quote is None:
+            return None if self.buys_sol_coins else "quoted in SOL, not in trade.quote_mints"
+        if quote not in self.quote_budgets and quote != addresses.USDC_MINT:
+            return (
+                f"quoted in {quote}, a custom quote mint: not traded (trade.quote_mints "
+                "takes SOL and USDC only)"
+            )
+        if self.chain.instructions != "v2":
+            return (
+                f"quoted in {token_info.quote_symbol}: the legacy buy/sell cannot trade it "
+                '(trade.instructions = "v2" with it in trade.quote_mints can)'
+            )
+        if quote not in self.quote_budgets:
+            return f"quoted in {token_info.quote_symbol}, which trade.quote_mints does not list"
+        return None
+
+    def _budget(self, token_info: TokenInfo) -> QuoteBudget:
+        quote = token_info.quote_token
+        if quote is None:
+            return QuoteBudget(self.amount_lamports, self.max_cost_lamports)
+        return self.quote_budgets[quote]
 
     async def prepare_and_send_order(
         self, token_info: TokenInfo, *, before_send: BeforeSend[BuyOrder] | None = None
@@ -464,27 +521,31 @@ class PlatformAwareBuyer:
 
         ``before_send`` is awaited with the signed PENDING order just before the send.
         """
-        if not token_info.is_sol_quoted:
-            # Budgets, limits and PnL are in lamports: a BUY paid in another mint would
-            # spend an amount nobody configured and book nothing the books can add up.
-            raise TradeError(
-                f"{token_info.display_name}: quoted in {token_info.quote_mint}, not SOL"
-            )
-        curve = None if self.extreme_fast_mode else await self.chain.read_curve(token_info)
+        refused = self.refusal(token_info)
+        if refused is not None:
+            # A BUY paid in a mint nobody configured a budget for would spend an amount
+            # nobody chose and book nothing the books can add up.
+            raise TradeError(f"{token_info.display_name}: {refused}")
+        budget = self._budget(token_info)
+        fast = self.extreme_fast_mode and token_info.quote_token is None
+        curve = None if fast else await self.chain.read_curve(token_info)
         reserves = Reserves.of(curve) if curve is not None else _token_reserves(token_info)
         rates = self.chain.market.rates(token_info, curve)
         if self.extreme_fast_mode and self.extreme_fast_token_amount > 0:
             amount = min(self.extreme_fast_token_amount, reserves.real_token)
         else:
-            amount = quote_buy_for_sol(self.amount_lamports, reserves, rates).amount
+            amount = quote_buy_for_sol(budget.amount, reserves, rates).amount
         if amount <= 0:
             raise TradeError(f"{token_info.display_name}: nothing to buy")
         quote = quote_buy(amount, reserves, rates)
         limit = max_sol_cost(quote.total, self.slippage_bps)
-        if self.max_cost_lamports is not None and limit > self.max_cost_lamports:
+        if budget.max_cost is not None and limit > budget.max_cost:
+            sol = token_info.quote_token is None
+            unit = "lamports" if sol else f"{token_info.quote_symbol} base units"
+            key = "max_buy_sol" if sol else "max_buy_usdc"
             raise TradeError(
-                f"{token_info.display_name}: this BUY may cost up to {limit} lamports, over "
-                f"the {self.max_cost_lamports} allowed by trade.max_buy_sol and its slippage"
+                f"{token_info.display_name}: this BUY may cost up to {limit} {unit}, "
+                f"over the {budget.max_cost} allowed by trade.{key} and its slippage"
             )
         creator = vault_creator(token_info, curve)
         self.chain.expected_reserves[token_info.mint] = apply_buy(reserves, quote)

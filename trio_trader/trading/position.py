@@ -37,6 +37,16 @@ Money (all ``int`` lamports, wallet deltas read from the transactions):
   when the position closes with its BUY resolved. It is the exact change of the
   wallet's SOL caused by this position.
 
+A coin quoted in a token (USDC, ``quote_mint`` set) is paid and sold in that token, so
+its money is kept apart, in the token's base units, and never added to SOL:
+
+* ``quote_spent`` = −(BUY's wallet change of the quote token) (the quote until the BUY
+  confirms), ``quote_received`` = Σ SELL attempts' quote changes, ``realized_pnl_quote``
+  = ``quote_received − quote_spent``: the trading PnL in USDC, to the base unit.
+* ``sol_spent`` / ``sol_received`` / ``realized_pnl_lamports`` keep their meaning, the
+  wallet's SOL deltas: for such a coin they are only its transaction fees and the rent
+  paid or got back, so its ``realized_pnl_lamports`` is ≤ 0 (the SOL it cost to trade).
+
 Public API (imported directly: ``from trio_trader.trading.position import Position``)::
 
     Position.create_from_token_info(token_info, *, created_at=None) -> Position
@@ -56,12 +66,13 @@ Exit decisions (take profit, stop loss, …) are not here: they live with the mo
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import attrs
 from solders.pubkey import Pubkey
 
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder, TradeResult
-from trio_trader.trading.token_info import TokenInfo
+from trio_trader.trading.token_info import USDC_DECIMALS, TokenInfo
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +119,14 @@ class Position:
     closed_at: float | None = None
     sell_attempts: int = 0
     realized_pnl_lamports: int | None = None
+    quote_spent: int | None = None
+    quote_received: int | None = None
+    realized_pnl_quote: int | None = None
+
+    @property
+    def quote_mint(self) -> Pubkey | None:
+        """The token this coin is quoted in (USDC…), ``None`` for SOL (see module doc)."""
+        return self.token_info.quote_token
 
     # ------------------------------------------------------------------ building
 
@@ -127,7 +146,10 @@ class Position:
         self._check_mint(buy_order.token_info)
         self.buy_order = buy_order
         self.token_amount = buy_order.token_amount
-        self.sol_spent = buy_order.sol_cost
+        if self.quote_mint is None:
+            self.sol_spent = buy_order.sol_cost
+        else:
+            self.quote_spent = buy_order.sol_cost  # in the quote's units (orders module)
         self.entry_price = self._price(buy_order.sol_cost, buy_order.token_amount)
 
     def update_from_sell_order(
@@ -175,7 +197,9 @@ class Position:
                 self.token_amount = result.token_change
             if result.sol_change is not None:
                 self.sol_spent = -result.sol_change
-            self.entry_price = self._price(self.sol_spent, self.token_amount)
+            if self.quote_mint is not None and result.quote_change is not None:
+                self.quote_spent = -result.quote_change
+            self.entry_price = self._price(self._spent, self.token_amount)
             if self.is_closed:
                 self._settle()  # the SELL result came first; amounts are now actual
                 self._log_settled_late()
@@ -185,6 +209,8 @@ class Position:
         self.is_active = False
         self.token_amount = 0
         self.sol_spent = -result.sol_change if result.sol_change is not None else 0
+        if self.quote_mint is not None:
+            self.quote_spent = -result.quote_change if result.quote_change is not None else 0
         self.entry_price = None
         if self.is_closed:
             self._settle()
@@ -202,6 +228,8 @@ class Position:
             self.sol_received = (self.sol_received or 0) + result.sol_change
         elif self.sol_received is None and result.success:
             self.sol_received = 0
+        if self.quote_mint is not None and (result.quote_change is not None or result.success):
+            self.quote_received = (self.quote_received or 0) + (result.quote_change or 0)
         if result.success:
             self.close(self.exit_reason or SOLD)
         elif self.buy_order is not None and self.buy_order.state is OrderState.FAILED:
@@ -224,21 +252,36 @@ class Position:
 
     def _log_settled_late(self) -> None:
         """The close was logged with an unknown PnL (its BUY unresolved): say it now."""
-        pnl, spent = self.realized_pnl_lamports, self.pnl_base
-        if pnl is None:
+        if self.realized_pnl_lamports is None:
             return
-        share = f" ({100 * pnl / spent:+.1f} %)" if spent else ""
         logger.info(
-            "%s: position %s closed before its BUY resolved: PnL %+.9f SOL%s",
-            self.mint, self.id, pnl / 1_000_000_000, share,  # display only: the int is stored
+            "%s: position %s closed before its BUY resolved: PnL %s",
+            self.mint, self.id, self.pnl_text(),
             extra={"mint": str(self.mint), "position_id": self.id, "state": self.status},
         )  # fmt: skip
+
+    def pnl_text(self) -> str:
+        """``"+0.012000000 SOL (+24.0 %)"``, for a USDC coin ``"+1.250000 USDC (+12.5 %)
+        and -0.000010000 SOL fees/rent"``: the realised PnL as a share of the BUY's quote
+        (display only: the ints are in the database)."""
+        pnl, base = self.realized_pnl, self.pnl_base
+        if pnl is None:
+            return "unknown until the BUY is resolved"
+        share = f" ({100 * pnl / base:+.1f} %)" if base else ""
+        sol = f"{(self.realized_pnl_lamports or 0) / 1_000_000_000:+.9f} SOL"
+        if self.quote_mint is None:
+            return f"{sol}{share}"
+        units = 10**USDC_DECIMALS
+        return f"{pnl / units:+.6f} {self.token_info.quote_symbol}{share} and {sol} fees/rent"
 
     def _settle(self) -> None:
         if self.buy_order is not None and not self.buy_order.is_resolved:
             self.realized_pnl_lamports = None
+            self.realized_pnl_quote = None
             return
         self.realized_pnl_lamports = (self.sol_received or 0) - (self.sol_spent or 0)
+        if self.quote_mint is not None:
+            self.realized_pnl_quote = (self.quote_received or 0) - (self.quote_spent or 0)
 
     # ------------------------------------------------------------------ state
 
@@ -312,13 +355,26 @@ class Position:
         return buy.sol_cost
 
     @property
+    def _spent(self) -> int | None:
+        """What the tokens cost the wallet in the coin's quote units (SOL: rent included)."""
+        return self.sol_spent if self.quote_mint is None else self.quote_spent
+
+    @property
+    def realized_pnl(self) -> int | None:
+        """The realised PnL in the coin's quote units: ``realized_pnl_lamports`` for a SOL
+        coin, ``realized_pnl_quote`` for one quoted in a token (its SOL side is apart)."""
+        if self.quote_mint is None:
+            return self.realized_pnl_lamports
+        return self.realized_pnl_quote if self.realized_pnl_lamports is not None else None
+
+    @property
     def pnl_base(self) -> int | None:
         """What a PnL percentage is a share of: what the BUY was meant to cost (its quote).
 
         Not ``sol_spent``: a BUY that failed spent only its fee, and a loss of that fee would
         read as -100 % or worse.
         """
-        return self.buy_order.sol_cost if self.buy_order is not None else self.sol_spent
+        return self.buy_order.sol_cost if self.buy_order is not None else self._spent
 
     @property
     def worst_entry_cost(self) -> int | None:
@@ -332,7 +388,19 @@ class Position:
 
     @property
     def trading_pnl_lamports(self) -> int | None:
-        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out).
+        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out), in
+        lamports: ``None`` for a coin quoted in a token (``trading_pnl_quote``)."""
+        return self.trading_pnl if self.quote_mint is None else None
+
+    @property
+    def trading_pnl_quote(self) -> int | None:
+        """``trading_pnl`` of a coin quoted in a token (its base units), else ``None``."""
+        return None if self.quote_mint is None else self.trading_pnl
+
+    @property
+    def trading_pnl(self) -> int | None:
+        """Proceeds minus cost at the curve (pump fees in, rent and tx fees out), in the
+        coin's quote units.
 
         Set once the position is closed with both sides known; a position closed because
         its BUY failed traded nothing (0).
@@ -354,19 +422,22 @@ class Position:
     # ------------------------------------------------------------------ PnL helpers
 
     def unrealized_pnl_lamports(self, current_price: float) -> int | None:
-        """Value of the tokens at ``current_price`` (lamports per whole token) minus
-        ``sol_spent``; sell fees are not deducted. ``None`` while unknown."""
-        if self.token_amount is None or self.sol_spent is None or self.is_closed:
+        """Value of the tokens at ``current_price`` (quote units per whole token: lamports
+        for a SOL coin) minus what they cost in that quote (``sol_spent`` / ``quote_spent``);
+        sell fees are not deducted. ``None`` while unknown."""
+        spent = self._spent
+        if self.token_amount is None or spent is None or self.is_closed:
             return None
         value = self.token_amount * current_price / 10**self.token_info.decimals
-        return int(value) - self.sol_spent
+        return int(value) - spent
 
     def pnl_pct(self, current_price: float) -> float | None:
-        """Unrealised PnL as a percentage of ``sol_spent`` (display only)."""
+        """Unrealised PnL as a percentage of the cost (display only)."""
         pnl = self.unrealized_pnl_lamports(current_price)
-        if pnl is None or not self.sol_spent:
+        spent = self._spent
+        if pnl is None or not spent:
             return None
-        return 100.0 * pnl / self.sol_spent
+        return 100.0 * pnl / spent
 
     def price_change_pct(self, current_price: float) -> float | None:
         """Price move since entry in percent; ``None`` without an entry price."""
@@ -382,3 +453,24 @@ class Position:
     def _check_mint(self, token_info: TokenInfo) -> None:
         if token_info.mint != self.mint:
             raise ValueError(f"order for {token_info.mint} given to position of {self.mint}")
+
+
+def pnl_by_quote(positions: Iterable[Position]) -> dict[str, dict[str, int]]:
+    """Closed positions of coins quoted in a token, per quote mint (base58), in that
+    token's base units: ``{"positions", "realized_pnl_units", "trading_pnl_units"}``.
+
+    SOL coins are not in it (their PnL is ``realized_pnl_lamports``), and neither sum is
+    ever added to a SOL amount: a USDC coin's SOL side (fees, rent) is in its
+    ``realized_pnl_lamports``, counted with SOL.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for p in positions:
+        if not p.is_closed or p.quote_mint is None:
+            continue
+        entry = out.setdefault(
+            str(p.quote_mint), {"positions": 0, "realized_pnl_units": 0, "trading_pnl_units": 0}
+        )
+        entry["positions"] += 1
+        entry["realized_pnl_units"] += p.realized_pnl_quote or 0
+        entry["trading_pnl_units"] += p.trading_pnl_quote or 0
+    return out

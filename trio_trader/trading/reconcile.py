@@ -5,6 +5,11 @@ before this schema existed) things may have happened that the rows do not say; e
 step below brings the rows in line with the ledger, exact to the lamport where the chain
 tells the amounts, and writes every change before any position task starts:
 
+0. **Rows that may be lost** (``run(rows_may_be_lost=True)``: the store's
+   ``begin_session`` found that the last run died with a machine crash, so rows of
+   orders it sent may be missing even from its journal): wait until every transaction
+   it could have sent has landed or expired (``trading/horizon.py``), so that the steps
+   below see all of them.
 1. **Unresolved orders that landed.** Each PENDING/SENT order's signature is looked up
    with ``getTransaction`` (which, unlike the status cache, remembers old transactions).
    Found → booked CONFIRMED or FAILED from the transaction itself, so a BUY or SELL that
@@ -29,6 +34,10 @@ tells the amounts, and writes every change before any position task starts:
      position when it sold all the position's tokens (exit reason ``sold_outside``),
      else it lowers the position's token amount and adds to ``sol_received``;
    * a SELL of a mint with no open position → only logged.
+   * a FAILED transaction (the store may have lost the row of an order that was sent
+     and failed: its fee is still the wallet's) naming a pump mint → booked as a FAILED
+     SELL attempt of that mint's open position (which then sells again), else as a
+     position whose BUY FAILED (closed, PnL = the fee); one naming no mint → logged.
 
 3. **Token holdings.** ``getTokenAccountsByOwner`` (SPL Token and Token-2022): each mint
    held with no open position is logged as a WARNING ``orphan tokens`` line; with
@@ -65,7 +74,8 @@ from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump.errors import error_from_transaction_err
 from trio_trader.store import Repository
 from trio_trader.trading import wallet_scan
-from trio_trader.trading.booking import pump_sol, wallet_sol_change
+from trio_trader.trading.booking import pump_sol, wallet_quote_change, wallet_sol_change
+from trio_trader.trading.horizon import wait_until_sent_expired
 from trio_trader.trading.monitor import save
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder, TradeResult
 from trio_trader.trading.position import Position
@@ -93,6 +103,10 @@ class ReconcileReport:
     rows_adopted: int = 0
     rows_deferred: int = 0
     history_bound_hit: bool = False
+    #: failed transactions of the wallet the database did not know, booked (their fees)
+    adopted_failed: int = 0
+    #: after an unclean end: the block height waited past first (``trading/horizon.py``)
+    waited_for_height: int | None = None
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -109,8 +123,16 @@ class Reconciler:
     _open: dict[Pubkey, Position] = attrs.field(factory=dict, init=False)
     _new: list[Position] = attrs.field(factory=list, init=False)
 
-    async def run(self, positions: list[Position]) -> list[Position]:
-        """Reconcile; returns the positions to resume (``positions`` updated, plus new ones)."""
+    async def run(
+        self, positions: list[Position], *, rows_may_be_lost: bool = False
+    ) -> list[Position]:
+        """Reconcile; returns the positions to resume (``positions`` updated, plus new ones).
+
+        ``rows_may_be_lost`` (the store's ``begin_session``): the last run died and may have
+        sent orders whose rows are missing; wait until they landed or expired first.
+        """
+        if rows_may_be_lost:
+            self.report.waited_for_height = await wait_until_sent_expired(self.rpc)
         await self._resolve_landed(positions)
         for position in positions:
             if position.is_open:
@@ -174,11 +196,14 @@ class Reconciler:
             log.warning("reconciliation: wallet history longer than %d pages of %d; older "
                         "transactions not checked", self.max_pages, self.page_limit)  # fmt: skip
         for entry in entries:
-            if entry.err is not None or entry.signature in known:
-                continue  # a failed transaction traded nothing
+            if entry.signature in known:
+                continue
             tx = await self._transaction(entry.signature)
             if tx is None:
                 log.warning("reconciliation: %s listed but not readable; skipped", entry.signature)
+                continue
+            if entry.err is not None or tx.err is not None:
+                await self._book_failed(entry.signature, tx)  # traded nothing, paid its fee
                 continue
             for trade in wallet_scan.wallet_trades(tx, self.wallet):
                 self.report.unknown_transactions += 1
@@ -234,6 +259,8 @@ class Reconciler:
         order.attempt = buy.attempt + 1
         position.token_amount = (position.token_amount or 0) + trade.token_change
         position.sol_spent = (position.sol_spent or 0) - trade.sol_change
+        if position.quote_mint is not None:
+            position.quote_spent = (position.quote_spent or 0) - (trade.quote_change or 0)
         position.entry_price = None  # display only; the average is not the first BUY's
         await self.repo.update_position(position, resolved=order)
         self.report.merged_buys += 1
@@ -262,12 +289,59 @@ class Reconciler:
         else:
             position.token_amount = held - sold
             position.sol_received = (position.sol_received or 0) + trade.sol_change
+            if position.quote_mint is not None:
+                position.quote_received = (position.quote_received or 0) + (trade.quote_change or 0)
             position.sell_attempts += 1
         await save(self.repo, position, order)
         self.report.adopted_sells += 1
         log.warning("adopted SELL %s of %s: %d tokens for %+d lamports (position %s%s)",
                     signature, trade.mint, sold, trade.sol_change, position.id,
                     ", closed" if position.is_closed else "")  # fmt: skip
+
+    async def _book_failed(self, signature: str, tx: TransactionInfo) -> None:
+        mint = wallet_scan.traded_mint(tx, self._open)
+        change = tx.sol_change(self.wallet)
+        self.report.unknown_transactions += 1
+        if mint is None:
+            self.report.unbooked += 1
+            log.warning("failed transaction %s of the wallet (%+d lamports) names no pump "
+                        "mint; not booked", signature, change)  # fmt: skip
+            return
+        position = self._open.get(mint)
+        buy = position.buy_order if position is not None else None
+        if position is not None and buy is not None and buy.state is OrderState.CONFIRMED:
+            sell = SellOrder(
+                token_info=position.token_info, token_amount=position.token_amount or 0,
+                min_sol_output=0, sol_output=0, attempt=position.next_sell_attempt,
+                signature=signature,
+            )  # fmt: skip
+            result = book_landed(sell, tx, self.wallet)
+            position.update_from_sell_order(sell, exit_reason=position.exit_reason or "resumed")
+            position.apply_sell_result(result)
+            order: Order = sell
+        elif position is None:
+            token_info = await self._token_info(mint)
+            if token_info is None:
+                self.report.unbooked += 1
+                log.error("ALERT: failed transaction %s of %s (%+d lamports) not booked: the "
+                          "token cannot be read", signature, mint, change)  # fmt: skip
+                return
+            position = Position.create_from_token_info(token_info)
+            order = BuyOrder(token_info=token_info, token_amount=0, max_sol_cost=0, sol_cost=0,
+                             signature=signature)  # fmt: skip
+            result = book_landed(order, tx, self.wallet)
+            position.update_from_buy_order(order)
+            position.apply_buy_result(result)
+            await self.repo.insert_position(position)
+        else:
+            self.report.unbooked += 1
+            log.error("ALERT: failed transaction %s of %s (%+d lamports) not booked: position "
+                      "%s has its BUY in flight", signature, mint, change, position.id)  # fmt: skip
+            return
+        await save(self.repo, position, order)
+        self.report.adopted_failed += 1
+        log.warning("booked failed %s %s of %s: %+d lamports (position %s)", order.side,
+                    signature, mint, change, position.id)  # fmt: skip
 
     # ------------------------------------------------------------------ 3./4. holdings
 
@@ -295,8 +369,8 @@ class Reconciler:
 
     async def _orphans(self, holdings: dict[Pubkey, int]) -> None:
         for mint, held in holdings.items():
-            if mint in self._open:
-                continue
+            if mint in self._open or mint in wallet_scan.QUOTE_TOKENS:
+                continue  # USDC / WSOL are the wallet's money, not a position
             self.report.orphans[mint] = held
             log.warning("orphan tokens: the wallet holds %d of %s with no open position%s",
                         held, mint, "; adopting" if self.adopt_orphans else "")  # fmt: skip
@@ -341,10 +415,11 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
         order.mark_sent(sent_at=trio.current_time(), sent_at_wall=wall)
     sol = wallet_sol_change(tx, wallet, order)  # a pool SELL's WSOL unwrap is booking's
     tokens = tx.token_change(wallet, order.token_info.mint)
+    quote = wallet_quote_change(tx, wallet, order)
     if tx.err is None:
         return order.mark_confirmed(
             slot=tx.slot, fee_lamports=tx.fee, sol_change=sol, token_change=tokens,
-            pump_sol=pump_sol(tx, wallet, order),
+            pump_sol=pump_sol(tx, wallet, order), quote_change=quote,
         )  # fmt: skip
     parts = error_from_transaction_err(tx.err)
     return order.mark_failed(
@@ -356,7 +431,13 @@ def book_landed(order: Order, tx: TransactionInfo, wallet: Pubkey) -> TradeResul
         fee_lamports=tx.fee,
         sol_change=sol,
         token_change=tokens,
+        quote_change=quote,
     )
+
+
+def _paid(trade: wallet_scan.WalletTrade) -> int:
+    """What a trade moved in its coin's quote: lamports, or the quote token's units."""
+    return trade.sol_change if trade.quote_change is None else trade.quote_change
 
 
 def landed_buy(
@@ -370,8 +451,8 @@ def landed_buy(
     order = BuyOrder(
         token_info=token_info,
         token_amount=trade.token_change,
-        max_sol_cost=-trade.sol_change,
-        sol_cost=-trade.sol_change,
+        max_sol_cost=-_paid(trade),
+        sol_cost=-_paid(trade),
         state=OrderState.CONFIRMED,
         signature=signature,
         sent_at_wall=float(tx.block_time) if tx.block_time is not None else None,
@@ -379,6 +460,7 @@ def landed_buy(
         fee_lamports=tx.fee,
         sol_change=trade.sol_change,
         token_change=trade.token_change,
+        quote_change=trade.quote_change,
     )
     order.pump_sol = pump_sol(tx, wallet, order)  # the price paid: exit rules, not rent
     return order
@@ -396,7 +478,7 @@ def landed_sell(
         token_info=position.token_info,
         token_amount=-trade.token_change,
         min_sol_output=0,
-        sol_output=trade.sol_change,
+        sol_output=_paid(trade),
         attempt=position.next_sell_attempt,
         state=OrderState.CONFIRMED,
         signature=signature,
@@ -405,6 +487,7 @@ def landed_sell(
         fee_lamports=tx.fee,
         sol_change=trade.sol_change,
         token_change=trade.token_change,
+        quote_change=trade.quote_change,
     )
     order.pump_sol = pump_sol(tx, wallet, order)
     return order
@@ -430,6 +513,7 @@ def held_buy(token_info: TokenInfo, held: int, *, cost: int) -> BuyOrder:
         sol_change=-cost,
         token_change=held,
         pump_sol=value or None,
+        quote_change=None if token_info.quote_token is None else 0,  # its cost is unknown
     )
 
 

@@ -17,6 +17,9 @@ Public API (imported directly: ``from trio_trader.trading.token_info import Toke
               quote_mint=None, is_holder_reward=False)
     TokenInfo.from_create_event(ev, *, signature=None) -> TokenInfo
     token_info.display_name -> "SYMBOL (mint…)"
+    token_info.quote_token -> Pubkey | None      (None: SOL-quoted)
+    token_info.quote_symbol -> "SOL" | "USDC" | "AbCdEfGh"
+    quote_symbol(quote_token) -> str
 
 Pubkeys are ``solders.pubkey.Pubkey`` in memory; the store writes them as base58.
 """
@@ -31,6 +34,16 @@ from trio_trader.pump.events import CreateEvent
 
 #: every pump.fun mint has 6 decimals (legacy SPL and Token-2022 alike)
 PUMP_TOKEN_DECIMALS = 6
+#: decimals of the whitelisted stable quote (USDC); SOL's are 9 (lamports)
+USDC_DECIMALS = 6
+
+
+def quote_symbol(quote_token: Pubkey | str | None) -> str:
+    """How a quote mint is shown: ``"SOL"`` (``None``), ``"USDC"``, else its first 8 chars."""
+    if quote_token is None:
+        return "SOL"
+    text = str(quote_token)
+    return "USDC" if text == str(addresses.USDC_MINT) else text[:8]
 
 
 @attrs.frozen(kw_only=True)
@@ -120,6 +133,16 @@ class TokenInfo:
         """Quoted in SOL (zero key, or an event from before quote mints), or wrapped SOL."""
         q = self.quote_mint
         return q is None or q == addresses.ZERO_KEY or q == addresses.WSOL_MINT
+
+    @property
+    def quote_token(self) -> Pubkey | None:
+        """The token the coin is quoted in (USDC, …), ``None`` for a SOL-quoted coin."""
+        return None if self.is_sol_quoted else self.quote_mint
+
+    @property
+    def quote_symbol(self) -> str:
+        """``"SOL"``, ``"USDC"`` or the first 8 characters of a custom quote mint."""
+        return quote_symbol(self.quote_token)
 
     @property
     def vault_creator(self) -> Pubkey:

@@ -16,10 +16,13 @@ step by step::
 
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
-already holding the signed BUY, just before the send (one SQLite commit on the detection
-path, the same count as the seed's, see ``docs/benchmarks.md``). A crash then leaves either
-no row and nothing sent, or the signature that recovery confirms (or rebroadcasts until its
-blockhash expires) — no waiting out the blockhash and guessing from the wallet.
+already holding the signed BUY, queued to the store's writer just before the send: the
+commit (and its fsync) happens in the writer thread, off the detection path. The write
+is journaled first (page cache), so a killed process leaves the signature that recovery
+confirms (``repo.begin_session`` replays the journal before the rows are read); only a
+machine crash can lose the row, and then start-up reconciliation adopts the BUY from the
+wallet's history once it has landed or expired. If the repository failed, no new BUY is
+sent (``DatabaseFailed``); open positions keep selling.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the intake
 before the task starts, so two tokens arriving together cannot both slip past the
@@ -33,7 +36,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import partial
 
 import attrs
 import trio
@@ -47,7 +52,7 @@ from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import NewToken, PriceUpdate
-from trio_trader.store import Repository
+from trio_trader.store import Repository, RepositoryFailed
 from trio_trader.trading.exits import ExitReason, ExitRules
 from trio_trader.trading.feed import TradeFeed
 from trio_trader.trading.funds import WalletFunds
@@ -58,6 +63,7 @@ from trio_trader.trading.platform_aware import (
     PlatformAwareSeller,
     TradeError,
 )
+from trio_trader.trading.pool_watch import PoolWatch
 from trio_trader.trading.position import Position
 from trio_trader.trading.reconcile import Reconciler, ReconcileReport
 from trio_trader.trading.ticker import Ticker
@@ -76,6 +82,10 @@ CRASH_RETRY_MAX = 60.0
 
 class CannotPay(TradeError):
     """The wallet cannot pay a BUY at its worst cost on top of the BUYs in flight."""
+
+
+class DatabaseFailed(TradeError):
+    """The repository failed a write: no new BUY is sent (open positions still sell)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -146,6 +156,8 @@ class UniversalTrader:
     _intake_send: trio.MemorySendChannel[NewToken] | None = attrs.field(default=None, init=False)
     _monitors: dict[Pubkey, PositionMonitor] = attrs.field(factory=dict, init=False)
     reconciliation: ReconcileReport | None = attrs.field(default=None, init=False)
+    #: set once start-up recovery is done and every recovered position is running
+    _recovered: trio.Event = attrs.field(factory=trio.Event, init=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the services, resume unfinished positions, then trade until cancelled."""
@@ -160,6 +172,7 @@ class UniversalTrader:
             if self.funds is not None:
                 await root.start(self.funds.run)
             await self._recover(root)
+            self._recovered.set()
             self.listener = self._listener()
             await root.start(self.listener.run, self._on_token, self.feed.publish)
             root.start_soon(self._intake, receive)
@@ -174,9 +187,12 @@ class UniversalTrader:
 
         In manual mode (``never_sell``) nothing is sold: the positions stay open in the
         database. Callers bound the wait (``move_on_after``); whatever is still running
-        when they cancel is resumed by the next start.
+        when they cancel is resumed by the next start. A stop during start-up recovery
+        (which, after a crash, first waits out the last run's blockhashes) lets it finish
+        first, so the positions it resumes are sold too.
         """
         self.stop_buying()
+        await self._recovered.wait()
         while self.position_tasks:
             if not self.settings.rules.never_sell:
                 for monitor in self._monitors.values():
@@ -236,12 +252,12 @@ class UniversalTrader:
                 self.stats.filtered += 1
                 log.info("skip %s: %s", info.display_name, reason)
                 continue
-            if not info.is_sol_quoted:
-                # Legacy buy/sell cannot trade such a coin at all, and a v2 BUY would be
-                # paid in that mint: budgets, limits and PnL here are all in lamports.
+            refused = self.buyer.refusal(info)
+            if refused is not None:
+                # A token quote needs v2 and a budget in that token (trade.quote_mints);
+                # a custom quote mint is never traded.
                 self.stats.skipped_quote += 1
-                log.info("skip %s: quoted in %s, not SOL (only SOL-quoted coins are traded)",
-                         info.display_name, info.quote_mint)  # fmt: skip
+                log.info("skip %s: %s", info.display_name, refused)
                 continue
             if info.mint in self.position_tasks:
                 continue
@@ -306,14 +322,20 @@ class UniversalTrader:
                     f"the wallet cannot pay this BUY and its fees and rent "
                     f"({self.funds.available} lamports available)"
                 )
-            # The row is inserted with its signed (PENDING) BUY in one write, just before
-            # the send: one commit on the detection path instead of two, and a crash at any
-            # point leaves either no row and nothing sent, or the signature to confirm.
-            # Written from a copy: if the write fails, the live position must not name a
-            # BUY that is not on disk (it would be resumed, i.e. sent, after the error).
+            # The row is inserted with its signed (PENDING) BUY in one write, journaled and
+            # queued just before the send: the commit happens in the store's writer, off
+            # this path; the next start replays the journal (store/_repository.py).
+            # Written from a copy: if the insert is refused, the live position must not
+            # name a BUY that was never queued (it would be resumed, i.e. sent).
             staged = attrs.evolve(position)
             staged.update_from_buy_order(order)
-            await self.repo.insert_position(staged)
+            try:
+                await self.repo.insert_position(staged)
+            except RepositoryFailed as exc:
+                self.stop_buying()
+                log.error("no new BUYs: the database failed (%s); open positions keep "
+                          "selling; restart the bot once the disk is fixed", exc)  # fmt: skip
+                raise DatabaseFailed(str(exc)) from exc
             position.id, position.created_at = staged.id, staged.created_at
             position.update_from_buy_order(order)
             if self.funds is not None:
@@ -344,7 +366,8 @@ class UniversalTrader:
                 return
             await save(self.repo, position)  # shielded: the BUY is out, its row must say so
             monitor = self._monitor(position, prices, opened_at=buy_order.sent_at)
-            await self._run_scope(position, buy_order, monitor)
+            async with self._pool_watch(monitor, resumed=False):
+                await self._run_scope(position, buy_order, monitor)
 
     def _monitor(
         self,
@@ -421,10 +444,13 @@ class UniversalTrader:
         Reconciliation (``trading/reconcile.py``) books what landed while the bot was down
         and adopts what the wallet did or holds without the database knowing, first.
         """
+        # First the store replays what the last run had queued (its journal) and says
+        # whether rows may still be missing (a machine crash): then reconciliation waits.
+        lost = False if self.buyer.chain.paper else await self.repo.begin_session()
         unresolved = await self.repo.get_unresolved_positions()
         seen = {p.id for p in unresolved}
         still_open = [p for p in await self.repo.get_open_positions() if p.id not in seen]
-        for position in await self._reconcile([*unresolved, *still_open]):
+        for position in await self._reconcile([*unresolved, *still_open], lost):
             if position.mint in self.position_tasks:
                 continue
             self.position_tasks[position.mint] = position
@@ -432,7 +458,7 @@ class UniversalTrader:
             log.info("resuming position %s (%s, %s)", position.id, position.mint, position.status)
             root.start_soon(self._position_task, position.token_info, position)
 
-    async def _reconcile(self, positions: list[Position]) -> list[Position]:
+    async def _reconcile(self, positions: list[Position], lost: bool) -> list[Position]:
         """The positions to resume after reconciling; the database's alone if it fails."""
         chain = self.buyer.chain
         if chain.paper:
@@ -449,7 +475,7 @@ class UniversalTrader:
         )
         self.reconciliation = reconciler.report
         try:
-            return await reconciler.run(positions)
+            return await reconciler.run(positions, rows_may_be_lost=lost)
         except Exception:
             # Never let a bug here keep the known positions from being sold; a row with no
             # BUY is not closed blind, though (the wallet may hold its tokens).
@@ -466,7 +492,8 @@ class UniversalTrader:
             opened_at = trio.current_time() - max(0.0, time.time() - buy.sent_at_wall)
         with self.feed.subscribe(position.mint) as prices:
             monitor = self._monitor(position, prices, opened_at=opened_at)
-            await self._run_scope(position, buy, monitor)
+            async with self._pool_watch(monitor, resumed=True):
+                await self._run_scope(position, buy, monitor)
 
     async def _resolve_unsent(self, position: Position) -> None:
         """A row without a BUY order whose mint the wallet does not hold: nothing bought.
@@ -480,3 +507,21 @@ class UniversalTrader:
         log.info("position %s (%s): its BUY was never sent; closed", position.id, position.mint)
         position.close(BUY_NOT_SENT)
         await save(self.repo, position)
+
+    # ------------------------------------------------------------------ graduated coins
+
+    @asynccontextmanager
+    async def _pool_watch(self, monitor: PositionMonitor, *, resumed: bool) -> AsyncIterator[None]:
+        """Beside a position's scope: once its coin graduates, its PumpSwap pool's prices
+        reach the feed (``trading/pool_watch.py``); leaving ends that subscription."""
+        watch = PoolWatch(
+            position=monitor.position, pubsub=self.pubsub, publish=self.feed.publish,
+            commitment=self.settings.commitment,
+        )  # fmt: skip
+        monitor.on_price = watch.see
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(watch.run, self.seller.chain, resumed=resumed))
+            try:
+                yield
+            finally:
+                nursery.cancel_scope.cancel()

@@ -11,13 +11,16 @@ Public API::
         -> (entries oldest first, bound_hit: bool)
     await token_holdings(rpc, wallet) -> dict[Pubkey, int]   (non-zero, both token programs)
     wallet_trades(tx, wallet) -> list[WalletTrade]           (the wallet's pump trades in a tx)
+    QUOTE_TOKENS                                             (USDC, WSOL: money, never orphans)
     await token_info_from_chain(rpc, mint) -> TokenInfo | None   (curve + mint account)
     await curve_is_tradable(rpc, token_info) -> bool
+    traded_mint(tx, known) -> Pubkey | None     (the pump mint a transaction names)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 import attrs
 from solders.pubkey import Pubkey
@@ -47,13 +50,24 @@ class SignatureEntry:
     err: object
 
 
+#: tokens the wallet holds as money, not as a position (never orphans)
+QUOTE_TOKENS = frozenset({addresses.USDC_MINT, addresses.WSOL_MINT})
+
+
 @attrs.frozen
 class WalletTrade:
-    """The wallet's net trade of one mint in one transaction (wallet deltas, fees in)."""
+    """The wallet's net trade of one mint in one transaction (wallet deltas, fees in).
+
+    For a coin quoted in a token (USDC) ``quote_change`` is the wallet's change of that
+    token and ``sol_change`` holds only the fee and rent; both are ``None`` / as for SOL
+    otherwise.
+    """
 
     mint: Pubkey
     token_change: int
     sol_change: int
+    quote_mint: Pubkey | None = None
+    quote_change: int | None = None
 
 
 async def wallet_history(
@@ -116,7 +130,11 @@ def wallet_trades(tx: TransactionInfo, wallet: Pubkey) -> list[WalletTrade]:
         tokens = tx.token_change(wallet, mint)
         if tokens == 0:
             tokens = sum(e.token_amount if e.is_buy else -e.token_amount for e in own)
-        trades.append(WalletTrade(mint, tokens, _event_sol(own)))
+        quote = _token_quote(own[0])
+        if quote is None:
+            trades.append(WalletTrade(mint, tokens, _event_sol(own)))
+        else:  # paid in the token: no SOL crossed the curve
+            trades.append(WalletTrade(mint, tokens, 0, quote, tx.token_change(wallet, quote)))
     if not trades:
         return []
     total = tx.sol_change(wallet)
@@ -124,6 +142,27 @@ def wallet_trades(tx: TransactionInfo, wallet: Pubkey) -> list[WalletTrade]:
         log.warning("%s: the wallet traded %d mints in one transaction", tx.signature, len(trades))
     rest = total - sum(trade.sol_change for trade in trades[1:])
     return [attrs.evolve(trades[0], sol_change=rest), *trades[1:]]
+
+
+def traded_mint(tx: TransactionInfo, known: Collection[Pubkey]) -> Pubkey | None:
+    """The pump mint a transaction trades, read from its accounts (a failed transaction
+    emits no event): one of ``known`` it names, else a key whose bonding curve it names."""
+    keys = set(tx.account_keys)
+    for key in tx.account_keys:
+        if key in known:
+            return key
+    for key in tx.account_keys:
+        if addresses.bonding_curve_pda(key) in keys:
+            return key
+    return None
+
+
+def _token_quote(event: TradeEvent) -> Pubkey | None:
+    """The token a trade was paid in (USDC…), ``None`` for SOL (zero key / wrapped SOL)."""
+    quote = event.quote_mint
+    if quote is None or quote in (addresses.ZERO_KEY, addresses.WSOL_MINT):
+        return None
+    return quote
 
 
 def _event_sol(events: list[TradeEvent]) -> int:

@@ -26,6 +26,7 @@ from trio_trader.config import (
     ConfigError,
     Secret,
     SolAmount,
+    UsdcAmount,
     load_config,
     parse_config,
     require_exit_rule,
@@ -88,6 +89,8 @@ def _plain(value: Any, key: str = "") -> Any:
         return {f.name: _plain(getattr(value, f.name), f.name) for f in attrs.fields(type(value))}
     if isinstance(value, SolAmount):
         return format(value.sol, "f")  # SOL, as written in the file ("0.01")
+    if isinstance(value, UsdcAmount):
+        return format(value.usdc, "f")  # USDC, as written in the file ("2.5")
     if isinstance(value, list):
         return [_plain(item, key) for item in value]
     if isinstance(value, str) and "://" in value:

@@ -47,6 +47,7 @@ from trio_trader.summary import position_totals
 from trio_trader.trading.exits import ExitRules, entry_price
 from trio_trader.trading.orders import OrderState
 from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import quote_symbol
 from trio_trader.ui import format as fmt
 from trio_trader.ui.format import mask_urls_in
 from trio_trader.ui.logs import hand_terminal_to_dashboard
@@ -88,13 +89,21 @@ class PositionRow:
     pnl_pct: float | None
     exits: tuple[str, ...]
     age: float | None
+    #: the coin's quote ("SOL", "USDC"): its entry and last prices are in it
+    quote: str = "SOL"
 
 
 @attrs.frozen(kw_only=True)
 class Totals:
-    """This run's settled outcome, from the database (see the module docstring)."""
+    """This run's settled outcome, from the database (see the module docstring).
+
+    ``realized_pnl_lamports`` is the SOL side of every position (a USDC coin's fees and
+    rent included); ``quote_pnl`` the PnL of coins quoted in a token, per quote symbol,
+    in its base units: shown apart, never added to SOL.
+    """
 
     realized_pnl_lamports: int = 0
+    quote_pnl: tuple[tuple[str, int], ...] = ()
     closed: int = 0
     wins: int = 0
     losses: int = 0
@@ -211,6 +220,7 @@ def _row(
         pnl_pct=pnl,
         exits=exit_distances(position, monitor, rules, now),
         age=None if monitor is None else now - monitor.opened_at,
+        quote=info.quote_symbol,
     )
 
 
@@ -325,8 +335,8 @@ def positions_table(rows: Sequence[PositionRow]) -> Table:
             f"{row.symbol} {short_mint(row.mint)}",
             Text(row.state, style="bold yellow" if early else ""),
             fmt.tokens(row.token_amount, row.decimals),
-            fmt.price(row.entry_price, row.decimals),
-            fmt.price(row.last_price, row.decimals),
+            _price(row, row.entry_price),
+            _price(row, row.last_price),
             Text(fmt.pct(row.pnl_pct), style=_sign_style(row.pnl_pct)),
             "\n".join(row.exits) or "-",
             fmt.age(row.age),
@@ -334,6 +344,13 @@ def positions_table(rows: Sequence[PositionRow]) -> Table:
     if not rows:
         table.add_row("", "none", "", "", "", "", "", "", "")
     return table
+
+
+def _price(row: PositionRow, value: Fraction | None) -> str:
+    """SOL per whole token, or a token quote's (USDC has the coins' 6 decimals)."""
+    if row.quote == "SOL" or value is None:
+        return fmt.price(value, row.decimals)
+    return f"{float(value):.3e} {row.quote}"  # display only
 
 
 def totals_table(state: DashboardState) -> Table:
@@ -347,6 +364,9 @@ def totals_table(state: DashboardState) -> Table:
     else:
         table.add_row("realised PnL", Text(fmt.sol(t.realized_pnl_lamports, signed=True),
                                            style=_sign_style(t.realized_pnl_lamports)))  # fmt: skip
+        for symbol, units in t.quote_pnl:  # coins quoted in a token: apart from SOL
+            text = Text(fmt.quote(units, symbol, signed=True), style=_sign_style(units))
+            table.add_row(f"realised PnL ({symbol} coins)", text)
         table.add_row("closed: wins / losses / even", f"{t.wins} / {t.losses} / {t.breakeven}")
         table.add_row("BUYs that failed", str(t.buy_failed))
     rate = state.pre_confirmation_success_rate
@@ -380,9 +400,13 @@ def _sign_style(value: float | None) -> str:
 def outcome_totals(positions: Sequence[Position]) -> Totals:
     """Realised PnL and wins / losses of ``positions`` (the closed ones count)."""
     totals = position_totals(positions, {})
-    pnls = [p.realized_pnl_lamports for p in positions if p.is_closed]
+    pnls = [p.realized_pnl for p in positions if p.is_closed]  # each in its quote
     return Totals(
         realized_pnl_lamports=totals["realized_pnl_lamports"],
+        quote_pnl=tuple(
+            (quote_symbol(mint), q["realized_pnl_units"])
+            for mint, q in totals["pnl_by_quote"].items()
+        ),
         closed=totals["positions"]["closed"],
         wins=sum(1 for v in pnls if v is not None and v > 0),
         losses=sum(1 for v in pnls if v is not None and v < 0),

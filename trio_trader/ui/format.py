@@ -50,6 +50,17 @@ def sol(lamports: int | None, *, signed: bool = False) -> str:
     return f"{whole}.{frac.rstrip('0').ljust(2, '0')} SOL"
 
 
+def quote(units: int | None, symbol: str, *, decimals: int = 6, signed: bool = False) -> str:
+    """Base units of a quote token for a person, exact: ``1_500_000, "USDC"`` →
+    ``"1.50 USDC"`` (trailing zeros dropped, at least two decimals); ``None`` → ``"-"``."""
+    if units is None:
+        return "-"
+    sign = "-" if units < 0 else ("+" if signed else "")
+    whole, frac = divmod(abs(units), 10**decimals)
+    digits = f"{frac:0{decimals}d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{whole}.{digits} {symbol}"
+
+
 def tokens(amount: int | None, decimals: int) -> str:
     """Base units as whole tokens with the mint's decimals, exact: ``1_234_567_890, 6`` →
     ``"1,234.56789"``; ``None`` → ``"-"``."""

@@ -157,8 +157,17 @@ def _mark(position: Position, data: bytes | None) -> dict[str, Any] | None:
         return None
     reserves = Reserves.of(curve)
     spot = Fraction(reserves.virtual_sol, reserves.virtual_token)
+    unrealized = sell_proceeds(amount, reserves) - cost
+    if position.quote_mint is not None:
+        # a USDC coin: its curve and cost are in USDC base units, never shown as SOL
+        whole = float(spot)  # display only: USDC per whole token (both have 6 decimals)
+        return {
+            "current_price_quote": f"{whole:.3e} {position.token_info.quote_symbol}",
+            "unrealized_pnl_quote_units": unrealized,
+            "entry_cost_quote_units": cost,
+        }
     return {
         "current_price_sol": fmt.price(spot, position.token_info.decimals),
-        "unrealized_pnl_lamports": sell_proceeds(amount, reserves) - cost,
+        "unrealized_pnl_lamports": unrealized,
         "entry_cost_lamports": cost,
     }

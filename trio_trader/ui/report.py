@@ -34,6 +34,8 @@ from trio_trader.store import (
     open_repository,
 )
 from trio_trader.trading.position import Position
+from trio_trader.trading.token_info import quote_symbol
+from trio_trader.ui.format import quote as fmt_quote
 from trio_trader.ui.plot import Outcome, have_matplotlib, outcomes, terminal_chart, write_png
 from trio_trader.ui.tables import console, format_sol, report_tables
 
@@ -91,6 +93,8 @@ async def collect_report(repo: Repository, database: str) -> dict[str, Any]:
         "mode": await report_mode(repo),
         **totals,
         "realized_pnl_sol": format_sol(totals["realized_pnl_lamports"], signed=True),
+        # coins quoted in a token (USDC) have their PnL in it, per quote mint (never in SOL)
+        "pnl_by_quote": _quote_texts(totals["pnl_by_quote"]),
         # at the curve: pump fees in, transaction fees and rent out (see Position)
         "trading_pnl_lamports": trading,
         "trading_pnl_sol": format_sol(trading, signed=True),
@@ -108,6 +112,19 @@ async def report_mode(repo: Repository) -> str:
     never shown as real (``trading/dry_run.py``)."""
     meta = await repo.get_meta()
     return PAPER_MODE if meta.get(MODE_KEY) == MODE_DRY_RUN else "live"
+
+
+def _quote_texts(by_quote: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
+    """``pnl_by_quote`` with each quote's symbol and its PnL as exact text."""
+    return {
+        mint: {
+            **q,
+            "symbol": quote_symbol(mint),
+            "realized_pnl": fmt_quote(q["realized_pnl_units"], quote_symbol(mint), signed=True),
+            "trading_pnl": fmt_quote(q["trading_pnl_units"], quote_symbol(mint), signed=True),
+        }
+        for mint, q in by_quote.items()
+    }
 
 
 def _sells_by_venue(trades: list[TradeRecord]) -> dict[str, dict[str, int]]:
@@ -128,8 +145,9 @@ def _estimated(position: Position) -> bool:
 
 
 def _outcomes(positions: list[Position]) -> dict[str, int]:
-    """Closed positions by the sign of their realised PnL (a failed BUY's fee is a loss)."""
-    pnls = [p.realized_pnl_lamports for p in positions if p.is_closed]
+    """Closed positions by the sign of their realised PnL in their quote (a failed BUY's
+    fee is a loss; a USDC coin is judged by its USDC, not by the SOL fees it paid)."""
+    pnls = [p.realized_pnl for p in positions if p.is_closed]
     return {
         "wins": sum(1 for v in pnls if v is not None and v > 0),
         "losses": sum(1 for v in pnls if v is not None and v < 0),
@@ -178,6 +196,14 @@ def _position_row(
         "sol_received_lamports": position.sol_received,
         "realized_pnl_lamports": position.realized_pnl_lamports,
         "trading_pnl_lamports": position.trading_pnl_lamports,
+        # a coin quoted in a token (USDC): its quote and its money in that token's units;
+        # its SOL columns above are then its fees and rent only
+        "quote_mint": None if position.quote_mint is None else str(position.quote_mint),
+        "quote": position.token_info.quote_symbol,
+        "quote_spent_units": position.quote_spent,
+        "quote_received_units": position.quote_received,
+        "realized_pnl_quote_units": position.realized_pnl_quote,
+        "trading_pnl_quote_units": position.trading_pnl_quote,
         "estimated": _estimated(position),
         "realized_pnl_sol": (
             None

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 
-from trio_trader.ui.format import LAMPORTS_PER_SOL, format_sol, pnl, tokens
+from trio_trader.ui.format import LAMPORTS_PER_SOL, format_sol, pnl, quote, tokens
 
 #: width used when stdout is not a terminal, so piped output is not wrapped at 80 columns
 PIPE_WIDTH = 200
@@ -63,7 +63,8 @@ def positions_table(rows: Sequence[Mapping[str, Any]], *, marks: bool = False) -
         for name in ("price now (SOL)", "unrealised PnL"):
             table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
-        extra = [_text(row.get("current_price_sol")), _unrealised(row)] if marks else []
+        price = row.get("current_price_sol") or row.get("current_price_quote")
+        extra = [_text(price), _unrealised(row)] if marks else []
         table.add_row(
             str(row["id"]),
             f"{row['symbol'] or '?'} {short_mint(row['mint'])}",
@@ -72,7 +73,7 @@ def positions_table(rows: Sequence[Mapping[str, Any]], *, marks: bool = False) -
             tokens(row["token_amount"], row.get("token_decimals", 0)),
             format_sol(row["sol_spent_lamports"]),
             format_sol(row["sol_received_lamports"]),
-            format_sol(row["trading_pnl_lamports"], signed=True),
+            _trading(row),
             format_sol(row["realized_pnl_lamports"], signed=True)
             + (" (est.)" if row["estimated"] else ""),
             "yes" if row["sell_before_buy_confirmed"] else "no",
@@ -85,9 +86,22 @@ def positions_table(rows: Sequence[Mapping[str, Any]], *, marks: bool = False) -
     return table
 
 
+def _trading(row: Mapping[str, Any]) -> str:
+    """The trading PnL in the coin's quote: SOL, or e.g. ``"+1.25 USDC"`` for a USDC coin
+    (whose SOL columns hold only its fees and rent)."""
+    if row.get("quote_mint") is None:
+        return format_sol(row["trading_pnl_lamports"], signed=True)
+    return quote(row["trading_pnl_quote_units"], row["quote"], signed=True)
+
+
 def _unrealised(row: Mapping[str, Any]) -> str:
     """``"+0.0012 SOL (+12.0 %)"`` of an open position whose curve was read, else ``-``."""
     value = row.get("unrealized_pnl_lamports")
+    units = row.get("unrealized_pnl_quote_units")
+    if value is None and units is not None:  # a USDC coin: in USDC, never as SOL
+        cost = row.get("entry_cost_quote_units")
+        share = f" ({100.0 * units / cost:+.1f} %)" if cost else ""
+        return quote(units, row["quote"], signed=True) + share
     return "-" if value is None else pnl(value, row.get("entry_cost_lamports"))
 
 
@@ -99,6 +113,11 @@ def report_tables(report: Mapping[str, Any]) -> RenderableType:
     totals = Table(title=f"report of {report['database']}", show_header=False)
     totals.add_column("what")
     totals.add_column("value", justify="right")
+    quoted = [
+        (f"PnL in {q['symbol']} ({q['positions']} positions): at the curve = wallet change",
+         q["realized_pnl"])
+        for q in report.get("pnl_by_quote", {}).values()
+    ]  # fmt: skip
     for label, value in (
         ("positions opened", p["opened"]),
         ("positions closed (incl. BUY failed)", p["closed"]),
@@ -107,6 +126,7 @@ def report_tables(report: Mapping[str, Any]) -> RenderableType:
         ("trading PnL (SOL): at the curve, pump fees in", report["trading_pnl_sol"]),
         ("net PnL (SOL): wallet change, tx fees and rent in", report["realized_pnl_sol"]),
         ("net PnL (lamports)", f"{report['realized_pnl_lamports']:+d}"),
+        *quoted,
         ("positions booked from a quote (tx unreadable)", report["estimated_positions"]),
         ("wins / losses / breakeven", f"{o['wins']} / {o['losses']} / {o['breakeven']}"),
         ("closed without a settled PnL", o["unsettled"]),

@@ -24,6 +24,7 @@ from ..accounts import FeeConfig, Fees, FeeTier, pick_fee_tier
 from ..addresses import USDC_MINT, WSOL_MINT, ZERO_KEY
 from .accounts import GlobalConfig, Pool
 from .addresses import is_canonical_pool
+from .events import BuyEvent, SellEvent
 
 __all__ = [
     "NATIVE_MINT_2022",
@@ -35,11 +36,13 @@ __all__ = [
     "apply_amm_buy",
     "apply_amm_sell",
     "calculate_fee_tier",
+    "event_fees",
     "fees_for_quote_mint",
     "pool_market_cap",
     "quote_amm_buy",
     "quote_amm_buy_exact_quote_in",
     "quote_amm_sell",
+    "reserves_after_event",
 ]
 
 BPS = 10_000
@@ -264,4 +267,37 @@ def apply_amm_buy(reserves: PoolReserves, q: AmmBuyQuote) -> PoolReserves:
     """Pool balances after a buy: base -= ``base_out``, quote += ``quote_in + lp_fee``."""
     return PoolReserves(
         reserves.base - q.base_out, reserves.quote + q.pool_quote_received, reserves.virtual_quote
+    )
+
+
+def reserves_after_event(event: BuyEvent | SellEvent) -> PoolReserves:
+    """The pool's balances *after* the trade an event reports (its ``pool_*`` fields are
+    the balances before it): a buy moves ``base_amount_out`` out of the base vault and
+    ``quote_amount_in_with_lp_fee`` into the quote vault; a sell moves ``base_amount_in``
+    in and ``quote_amount_out_without_lp_fee`` out. Protocol, creator and buyback fees
+    never touch the pool's vaults. ``virtual_quote`` is the event's (0 on older events).
+
+    Raises:
+        ValueError: the balances the event implies are not positive (no tradable pool).
+    """
+    base, quote = event.pool_base_token_reserves, event.pool_quote_token_reserves
+    if isinstance(event, BuyEvent):
+        base -= event.base_amount_out
+        quote += event.quote_amount_in_with_lp_fee
+    else:
+        base += event.base_amount_in
+        quote -= event.quote_amount_out_without_lp_fee
+    after = PoolReserves(base, quote, event.virtual_quote_reserves or 0)
+    _check(after)
+    return after
+
+
+def event_fees(event: BuyEvent | SellEvent) -> Fees:
+    """The lp / protocol / coin-creator rates the event's trade paid (creator 0 on
+    events older than creator fees): the rates of the pool's next trade unless its market
+    cap crosses a fee tier (:func:`amm_fee_rates` is the exact rule, with the accounts)."""
+    return Fees(
+        event.lp_fee_basis_points,
+        event.protocol_fee_basis_points,
+        event.coin_creator_fee_basis_points or 0,
     )

@@ -1,0 +1,224 @@
+"""The listeners' price fast path and the cached invoke-stack scan, against the full decoders.
+
+A transaction without a `CreateEvent` has its pump `TradeEvent`s read only as far as a price
+needs (`price_from_event_bytes`, the first ten fields). Wherever the full decoder gives a
+`TradeEvent`, the fast path must give exactly the `PriceUpdate` built from it; it must keep
+the invoke-stack rule (only the pump program's own lines count); and the listener loop that
+drains a burst per turn must lose and reorder nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import attrs
+import pytest
+import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from solders.pubkey import Pubkey
+
+from tests.chain.fakes import FakePubsubServer
+from tests.chain.hostile import notification_text
+from tests.chain.test_pubsub_websocket import Peer, frame, serve
+from trio_trader.chain import PubsubClient
+from trio_trader.listeners import logs as logs_module
+from trio_trader.listeners.decode import decode_transaction, price_from_event_bytes
+from trio_trader.listeners.logs import LogsListener
+from trio_trader.listeners.types import PriceUpdate
+from trio_trader.pump import _events
+from trio_trader.pump import events as ev
+from trio_trader.pump._borsh import DecodeError
+from trio_trader.pump._events import program_data_lines
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+
+from .test_fast_decode import full_trade, reference_lines
+
+PUMP = str(PUMP_PROGRAM_ID)
+ROUTER = "b1oomGGqPKGD6errbyfbVMBuzSC8WtAAYo8MwNafWW1"
+FEE = "pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ"
+AT = {"signature": "sig", "slot": 9, "seen_at": 1.5}
+
+
+def full_price(data: bytes) -> PriceUpdate | None:
+    """The price as the full decoder (and `PriceUpdate.from_event`) gives it, or None."""
+    try:
+        event = ev.decode_event(data)
+    except DecodeError:
+        return None
+    assert isinstance(event, ev.TradeEvent)
+    return PriceUpdate.from_event(event, **AT)  # type: ignore[arg-type]
+
+
+def line(event: ev.TradeEvent) -> str:
+    return "Program data: " + base64.b64encode(ev.encode_event(event)).decode()
+
+
+def test_every_cut_and_corruption_prices_as_the_full_decoder_where_it_decodes() -> None:
+    data = ev.encode_event(full_trade())
+    prefix = 8 + 121  # the 2024 layout: the ten fields a price is read from
+    for end in range(8, len(data) + 1):
+        fast = price_from_event_bytes(data[:end], **AT)  # type: ignore[arg-type]
+        full = full_price(data[:end])
+        if full is not None:
+            assert fast == full
+        assert (fast is None) == (end < prefix)  # the tail is never read
+    for index in range(8, len(data)):
+        for value in (2, 0xFF):
+            corrupt = data[:index] + bytes([value]) + data[index + 1 :]
+            fast = price_from_event_bytes(corrupt, **AT)  # type: ignore[arg-type]
+            full = full_price(corrupt)
+            if full is not None:
+                assert fast == full
+            if index < prefix:  # inside the price's fields: only a bad is_buy is refused
+                assert (fast is None) == (index == 8 + 48 and full is None)
+            else:
+                assert fast == price_from_event_bytes(data, **AT)  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(min_size=0, max_size=420))
+def test_random_bodies_price_as_the_full_decoder(body: bytes) -> None:
+    data = ev.TradeEvent.DISCRIMINATOR + body
+    full = full_price(data)
+    if full is not None:
+        assert price_from_event_bytes(data, **AT) == full  # type: ignore[arg-type]
+
+
+def test_a_router_transaction_prices_only_pumps_own_event() -> None:
+    """The fast path keeps the invoke-stack rule: look-alike TradeEvents printed by a
+    router, by the fee program inside pump's frame, or after pump returned are not prices."""
+    real = attrs.evolve(full_trade(), sol_amount=111)
+    fake = attrs.evolve(full_trade(), sol_amount=999, virtual_sol_reserves=1)
+    logs = [
+        f"Program {ROUTER} invoke [1]",
+        line(fake),
+        f"Program {PUMP} invoke [2]",
+        "Program log: Instruction: Buy",
+        f"Program {FEE} invoke [3]",
+        line(fake),
+        f"Program {FEE} success",
+        line(real),
+        f"Program {PUMP} invoke [3]",
+        f"Program {PUMP} success",
+        f"Program {PUMP} success",
+        line(fake),
+        "Program log: invoke [2]",  # a program's own text cannot put pump back on top
+        line(fake),
+        f"Program {ROUTER} success",
+    ]
+    tokens, prices = decode_transaction(logs, **AT)  # type: ignore[arg-type]
+    assert tokens == []
+    assert prices == [PriceUpdate.from_event(real, **AT)]  # type: ignore[arg-type]
+
+
+def test_a_create_transaction_is_still_decoded_whole() -> None:
+    mint = Pubkey.new_unique()
+    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    buy = attrs.evolve(full_trade(), mint=mint, user=create.user)
+    create_line = "Program data: " + base64.b64encode(ev.encode_event(create)).decode()
+    logs = [f"Program {PUMP} invoke [1]", create_line, line(buy), f"Program {PUMP} success"]
+    tokens, prices = decode_transaction(logs, **AT)  # type: ignore[arg-type]
+    assert [t.token_info.mint for t in tokens] == [mint]
+    assert tokens[0].creator_buy_lamports == buy.sol_amount
+    assert tokens[0].token_info.virtual_sol_reserves == buy.virtual_sol_reserves
+    assert prices == [PriceUpdate.from_event(buy, **AT)]  # type: ignore[arg-type]
+
+
+def test_a_malformed_trade_is_skipped_and_the_next_one_priced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = attrs.evolve(full_trade(), sol_amount=5)
+    short = "Program data: " + base64.b64encode(ev.encode_event(full_trade())[:100]).decode()
+    logs = [f"Program {PUMP} invoke [1]", short, "Program data: !!", line(good)]
+    _, prices = decode_transaction(logs, **AT)  # type: ignore[arg-type]
+    assert [p.sol_amount for p in prices] == [5]
+    assert "skipping malformed pump TradeEvent in sig" in caplog.text
+    assert "undecodable base64" in caplog.text
+
+
+def test_the_scan_cache_stays_bounded_and_right_past_its_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_events, "_LINE_OPS", {})
+    monkeypatch.setattr(_events, "_LINE_OPS_MAX", 50)
+    data = line(full_trade())
+    for n in range(200):  # 600 distinct stack lines through a cache of 50
+        logs = [
+            f"Program P{n} invoke [1]",
+            f"Program {PUMP} invoke [{2 + n % 3}]",
+            data,
+            f"Program {PUMP} success",
+            f"Program log: {'x' * 300}",  # too long to cache
+            data,
+            f"Program P{n} success",
+        ]
+        for _ in range(2):  # uncached, then cached
+            assert program_data_lines(logs, PUMP) == list(reference_lines(logs, PUMP))
+        assert len(_events._LINE_OPS) <= 50
+        assert all(len(key) <= _events._LINE_CACHED_MAX for key in _events._LINE_OPS)
+
+
+async def test_the_listener_drains_a_burst_in_order_across_batches(
+    nursery: trio.Nursery,
+) -> None:
+    """More notifications than one turn handles (`BATCH`), queued at once: all priced, in
+    order, none dropped."""
+    server = FakePubsubServer()
+    await server.start(nursery)
+    client = PubsubClient(server.url, backoff_base=0.01, seed=3, queue_size=1000)
+    await nursery.start(client.run)
+    listener = LogsListener(client)
+    prices: list[PriceUpdate] = []
+    await nursery.start(listener.run, lambda token: None, prices.append)
+    (sid,) = server.live("logsSubscribe")
+    count = 3 * logs_module.BATCH + 5
+    with trio.fail_after(10):
+        for n in range(count):
+            logs = [f"Program {PUMP} invoke [1]", line(attrs.evolve(full_trade(), sol_amount=n))]
+            value = {"signature": f"s{n}", "err": None, "logs": logs}
+            await server.notify(sid, {"context": {"slot": n}, "value": value})
+        while len(prices) < count:
+            await trio.sleep(0.01)
+    assert [p.sol_amount for p in prices] == list(range(count))
+    assert [p.slot for p in prices] == list(range(count))
+    assert client.stats.dropped == 0
+    assert listener.stats.prices == count
+
+
+async def test_a_burst_in_one_write_is_not_dropped_by_a_listener_that_keeps_pace(
+    nursery: trio.Nursery,
+) -> None:
+    """1,000 notifications in one TCP write, a queue of only two listener turns: the reader
+    dispatches no more per turn than the listener drains per turn, so nothing is dropped."""
+    count = 1000
+
+    async def handler(stream: trio.SocketStream, peer: Peer) -> None:
+        _, hello = await peer.next_frame()
+        reply = {"jsonrpc": "2.0", "id": json.loads(hello)["id"], "result": 1}
+        await stream.send_all(frame(1, json.dumps(reply).encode()))
+        await trio.sleep(0.2)  # the listener is in its loop (its start-up is not the point)
+        burst = b"".join(
+            frame(1, notification_text(1, json.dumps(logs_item(n)).encode()).encode())
+            for n in range(count)
+        )
+        await stream.send_all(burst)
+        await trio.sleep_forever()
+
+    served = await serve(nursery, handler)
+    client = PubsubClient(
+        f"ws://127.0.0.1:{served.port}/", seed=5, queue_size=2 * logs_module.BATCH
+    )
+    await nursery.start(client.run)
+    listener = LogsListener(client)
+    await nursery.start(listener.run, lambda token: None, lambda price: None)
+    with trio.fail_after(10):
+        while listener.stats.notifications + client.stats.dropped < count:
+            await trio.sleep(0.01)
+    assert client.stats.dropped == 0
+    assert listener.stats.notifications == count
+
+
+def logs_item(n: int) -> dict[str, object]:
+    return {"context": {"slot": n}, "value": {"signature": f"s{n}", "err": None, "logs": []}}

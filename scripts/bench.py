@@ -30,24 +30,33 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import bot_bench, bot_harness, db_bench, feed_bench, hot_path, report, sim_bench
+from _bench import (
+    bot_bench,
+    bot_harness,
+    db_bench,
+    feed_bench,
+    hot_path,
+    idle_bench,
+    report,
+    sim_bench,
+)
 from _bench.profiling import OFF_BUY_TO_SELL_PATH, BotTaskProfiler, profile_bot
 from _bench.stats import machine, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("sim", "hot_path", "db", "feed", "memory", "detect", "exit", "zero_hold")
+GROUPS = ("sim", "hot_path", "db", "feed", "memory", "idle", "detect", "exit", "zero_hold")
 
 #: sample counts per group: (quick, full)
 SIZES: dict[str, dict[str, int]] = {
     "quick": dict(
         ledger_tx=200, ws_tx=300, ws_subscribers=2, rpc_calls=200, hot_path=200, db=100,
         feed_mints=500, feed_events=3000, feed_paced_s=3, positions=1000,
-        detect=30, exit=20, zero_hold=30,
+        detect=30, exit=20, zero_hold=30, idle_positions=200, idle_seconds=3,
     ),
     "full": dict(
         ledger_tx=2000, ws_tx=2000, ws_subscribers=4, rpc_calls=2000, hot_path=1000, db=500,
         feed_mints=500, feed_events=20_000, feed_paced_s=6, positions=1000,
-        detect=200, exit=200, zero_hold=200,
+        detect=200, exit=200, zero_hold=200, idle_positions=1000, idle_seconds=10,
     ),
 }  # fmt: skip
 
@@ -82,6 +91,14 @@ async def memory_group(size: dict[str, int]) -> dict[str, Any]:
         "memory_per_position_kib": memory["kib_per_position"],
         "memory": memory,
     }
+
+
+async def idle_group(size: dict[str, int]) -> dict[str, Any]:
+    """Idle CPU with open positions, at a tenth of the count and at the count."""
+    n = size["idle_positions"]
+    idle = await idle_bench.idle_cpu((n // 10, n), size["idle_seconds"])
+    name = f"idle_cpu_{n}_positions_pct"
+    return {name: idle[name], "idle_cpu": idle}
 
 
 async def detect_group(size: dict[str, int]) -> dict[str, Any]:
@@ -153,6 +170,7 @@ RUNNERS: dict[str, Callable[[dict[str, int]], Awaitable[dict[str, Any]]]] = {
     "db": db_group,
     "feed": feed_group,
     "memory": memory_group,
+    "idle": idle_group,
     "detect": detect_group,
     "exit": exit_group,
     "zero_hold": zero_hold_group,

@@ -165,6 +165,18 @@ async def test_exit_run_times_a_take_profit_and_a_stop_loss(bench: ModuleType) -
     _assert_summary(result["db_writes_before_sell_ms"], 2)
 
 
+async def test_idle_run_holds_every_position_and_measures_the_cpu(bench: ModuleType) -> None:
+    with trio.fail_after(60):
+        result = await bench.idle_bench.idle_cpu((1, 3), 0.2, settle=0.05)
+    for n in (1, 3):
+        assert result[f"positions_open_at_{n}"] == n  # BUYs confirmed, nothing sold
+        assert result[f"positions_open_after_{n}"] == n
+        assert result[f"idle_cpu_{n}_positions_pct"] >= 0
+    assert result["floor_cpu_pct"] >= 0
+    assert result["tokens_dropped"] == result["pubsub_dropped"] == 0
+    assert "idle CPU, 3 open positions" in bench.report.table({"idle_cpu": result})
+
+
 def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: ModuleType) -> None:
     text = bench.profile("detect_fast", {"detect": 2})
     assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap

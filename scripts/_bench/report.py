@@ -105,6 +105,14 @@ def _load_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     if memory:
         value = f"{memory['rss_mb_at_positions']} MiB ({memory['kib_per_position']} KiB each)"
         rows.append((f"RSS at {memory['positions']} positions", value))
+    idle = results.get("idle_cpu")
+    if idle:
+        counts = sorted(int(k.split("_")[2]) for k in idle if k.startswith("idle_cpu_"))
+        for n in counts:
+            value = f"{idle[f'idle_cpu_{n}_positions_pct']} % of a core"
+            rows.append(
+                (f"idle CPU, {n} open positions", f"{value} (floor {idle['floor_cpu_pct']})")
+            )
     return rows
 
 

@@ -8,6 +8,7 @@ write, so these tests use a clock that only jumps after 50 ms of real idleness.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from trio_trader.trading.monitor import PositionMonitor, SellPolicy
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
 from trio_trader.trading.position import Position
 from trio_trader.trading.pumpswap import PoolNotReady
+from trio_trader.trading.ticker import Ticker
 from trio_trader.trading.token_info import TokenInfo
 
 TOKENS = 1_000_000_000
@@ -97,6 +99,16 @@ def clock() -> trio.testing.MockClock:
     return trio.testing.MockClock(autojump_threshold=0.05)
 
 
+@pytest.fixture(params=["own deadline", "shared ticker"])
+async def ticker(request: pytest.FixtureRequest, nursery: trio.Nursery) -> Ticker | None:
+    """Every monitor test runs twice: standalone, and woken by a running shared ticker."""
+    if request.param == "own deadline":
+        return None
+    shared = Ticker()
+    nursery.start_soon(shared.run)
+    return shared
+
+
 @pytest.fixture
 async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
     async with open_repository(tmp_path / "m.db") as r:
@@ -115,14 +127,65 @@ async def open_position(repo: Repository) -> tuple[Position, BuyOrder]:
 
 
 def make_monitor(
-    position: Position, seller: ScriptedSeller, repo: Repository, rules: ExitRules, **policy: Any
+    position: Position,
+    seller: ScriptedSeller,
+    repo: Repository,
+    rules: ExitRules,
+    ticker: Ticker | None = None,
+    cls: type[PositionMonitor] = PositionMonitor,
+    **policy: Any,
 ) -> tuple[PositionMonitor, trio.MemorySendChannel[PriceUpdate]]:
     send, receive = trio.open_memory_channel[PriceUpdate](1)
-    monitor = PositionMonitor(
+    monitor = cls(
         position=position, seller=seller, repo=repo, rules=rules,  # type: ignore[arg-type]
-        policy=SellPolicy(tick_interval=5.0, **policy), prices=receive,
+        policy=SellPolicy(tick_interval=5.0, **policy), prices=receive, ticker=ticker,
     )  # fmt: skip
     return monitor, send
+
+
+def price_update(position: Position, vsol: int) -> PriceUpdate:
+    """A trade on ``position``'s curve leaving ``vsol`` lamports for 1e10 base units."""
+    return PriceUpdate(
+        mint=position.mint, virtual_sol_reserves=vsol, virtual_token_reserves=10**10,
+        real_sol_reserves=0, real_token_reserves=1, is_buy=True, user=Pubkey.default(),
+        sol_amount=1, token_amount=1, signature="s", slot=1, seen_at=0.0,
+    )  # fmt: skip
+
+
+@attrs.define(eq=False, kw_only=True)
+class CountingMonitor(PositionMonitor):
+    """Counts its checks of the exit rules: one per wake-up."""
+
+    checks: int = 0
+
+    def _exit_reason(self) -> ExitReason | None:
+        self.checks += 1
+        return super()._exit_reason()
+
+
+@attrs.frozen
+class Watched:
+    """A monitor that counts its checks, its position, BUY, seller and price channel."""
+
+    monitor: CountingMonitor
+    position: Position
+    buy: BuyOrder
+    seller: ScriptedSeller
+    prices: trio.MemorySendChannel[PriceUpdate]
+
+
+async def watched(
+    repo: Repository, rules: ExitRules, ticker: Ticker | None, *, confirmed: bool = True,
+    **policy: Any,
+) -> Watched:  # fmt: skip
+    """An open position, a seller that confirms its one SELL, and a :class:`CountingMonitor`."""
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller([None])
+    monitor, prices = make_monitor(position, seller, repo, rules, ticker, CountingMonitor, **policy)
+    assert isinstance(monitor, CountingMonitor)
+    if confirmed:
+        resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for 1e9 units
+    return Watched(monitor, position, buy, seller, prices)
 
 
 def resolve_buy(position: Position, buy: BuyOrder, monitor: PositionMonitor, ok: bool) -> None:
@@ -136,11 +199,11 @@ def resolve_buy(position: Position, buy: BuyOrder, monitor: PositionMonitor, ok:
 
 
 async def test_failed_sell_waits_for_the_buy_result_then_resends(
-    repo: Repository, clock: trio.testing.MockClock
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[3012, None])  # overtook its BUY, then sells
-    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=0.0))
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=0.0), ticker)
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(monitor.monitor)
@@ -157,11 +220,11 @@ async def test_failed_sell_waits_for_the_buy_result_then_resends(
 
 
 async def test_buy_failed_without_a_sell_closes_and_cancels_the_scope(
-    repo: Repository, clock: trio.testing.MockClock
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[])
-    monitor, _prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=5000))
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=5000), ticker)
     sibling_cancelled = False
 
     async def sibling() -> None:
@@ -186,13 +249,13 @@ async def test_buy_failed_without_a_sell_closes_and_cancels_the_scope(
 
 @pytest.mark.parametrize("code", [6005, 6081])
 async def test_a_sell_refused_by_a_graduated_curve_is_sent_again(
-    repo: Repository, clock: trio.testing.MockClock, code: int
+    repo: Repository, clock: trio.testing.MockClock, code: int, ticker: Ticker | None
 ) -> None:
     # 6005 / 6081 used to end in an ALERT with the tokens unsold: now the next SELL is
     # built (the seller routes it to the pool) and the position closes.
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[code, None])
-    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0))
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0), ticker)
     resolve_buy(position, buy, monitor, ok=True)
     with trio.fail_after(100):
         await monitor.monitor()
@@ -203,11 +266,11 @@ async def test_a_sell_refused_by_a_graduated_curve_is_sent_again(
 
 
 async def test_pool_not_ready_is_retried_each_tick_until_it_is(
-    repo: Repository, clock: trio.testing.MockClock
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[6005, None], not_ready_after_graduation=3)
-    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0))
+    monitor, _prices = make_monitor(position, seller, repo, ExitRules(sell_after=1.0), ticker)
     resolve_buy(position, buy, monitor, ok=True)
     with trio.fail_after(100):
         await monitor.monitor()
@@ -217,12 +280,12 @@ async def test_pool_not_ready_is_retried_each_tick_until_it_is(
 
 
 async def test_pool_never_ready_leaves_the_position_open_after_the_wait(
-    repo: Repository, clock: trio.testing.MockClock
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[], pool_not_ready=10_000)
     monitor, _prices = make_monitor(
-        position, seller, repo, ExitRules(sell_after=1.0), migration_wait=30.0
+        position, seller, repo, ExitRules(sell_after=1.0), ticker, migration_wait=30.0
     )
     resolve_buy(position, buy, monitor, ok=True)
     start = trio.current_time()
@@ -235,12 +298,12 @@ async def test_pool_never_ready_leaves_the_position_open_after_the_wait(
 
 
 async def test_slippage_failures_widen_then_emergency_zero_min_output(
-    repo: Repository, clock: trio.testing.MockClock
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[6003, 6003, None])
     monitor, _prices = make_monitor(
-        position, seller, repo, ExitRules(sell_after=0.0), max_sell_attempts=2,
+        position, seller, repo, ExitRules(sell_after=0.0), ticker, max_sell_attempts=2,
         reprice_step_bps=500,
     )  # fmt: skip
     resolve_buy(position, buy, monitor, ok=True)
@@ -252,20 +315,15 @@ async def test_slippage_failures_widen_then_emergency_zero_min_output(
 
 
 async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
-    repo: Repository, clock: trio.testing.MockClock
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[None])
-    monitor, prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=1000))
+    monitor, prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=1000), ticker)
     resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for 1e9 units
 
     def update(vsol: int) -> PriceUpdate:
-        return PriceUpdate(
-            mint=position.mint, virtual_sol_reserves=vsol, virtual_token_reserves=10**10,
-            real_sol_reserves=0,
-            real_token_reserves=1, is_buy=True, user=Pubkey.default(), sol_amount=1,
-            token_amount=1, signature="s", slot=1, seen_at=0.0,
-        )  # fmt: skip
+        return price_update(position, vsol)
 
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
@@ -278,7 +336,7 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
 
     position2, buy2 = await open_position(repo)
     seller2 = ScriptedSeller(outcomes=[None])
-    monitor2, _ = make_monitor(position2, seller2, repo, ExitRules())
+    monitor2, _ = make_monitor(position2, seller2, repo, ExitRules(), ticker)
     resolve_buy(position2, buy2, monitor2, ok=True)
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
@@ -288,3 +346,112 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
             monitor2.request_exit(ExitReason.SHUTDOWN)
     assert position2.exit_reason == ExitReason.SHUTDOWN
     assert position2.is_closed
+
+
+# ---------------------------------------------------------------------- wake-ups
+
+
+async def test_an_idle_position_with_price_rules_is_woken_only_by_its_prices(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    """No periodic tick: the old monitor re-checked every ``tick_interval`` (200× here)."""
+    rules = ExitRules(take_profit_bps=5000, stop_loss_bps=5000, trailing_stop_bps=9000)
+    w = await watched(repo, rules, ticker)
+    with trio.fail_after(3000):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(w.monitor.monitor)
+            await trio.sleep(1000)
+            assert w.monitor.checks == 1
+            await w.prices.send(price_update(w.position, 1_200))  # +20 %: holds
+            await trio.sleep(1000)
+            assert w.monitor.checks == 2
+            assert w.monitor.peak_price is not None
+            assert w.monitor.peak_price.fraction == Fraction(1_200, 10**10)
+            await w.prices.send(price_update(w.position, 1_500))  # +50 %: take profit
+    assert w.monitor.checks == 3
+    assert w.position.exit_reason == ExitReason.TAKE_PROFIT
+    assert w.position.is_closed
+
+
+async def test_a_time_rule_wakes_the_monitor_at_its_deadline_and_not_before(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    w = await watched(repo, ExitRules(max_hold_time=30.0, take_profit_bps=5000), ticker)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(w.monitor.monitor)
+            await trio.sleep(29.9)
+            assert w.monitor.checks == 1
+            assert w.seller.orders == []
+    assert w.seller.orders[0].sent_at == w.monitor.opened_at + 30.0  # at the deadline, exactly
+    assert w.position.exit_reason == ExitReason.MAX_HOLD_TIME
+    assert w.monitor.checks == 2
+    if ticker is not None:
+        assert ticker.scheduled == 0  # fired, nothing left behind
+
+
+async def test_classic_flow_past_its_deadline_sells_as_soon_as_the_buy_confirms(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    """The BUY's result wakes the monitor (no tick needed); past the deadline it re-checks
+    every tick while the BUY is pending, as before."""
+    w = await watched(
+        repo, ExitRules(sell_after=1.0), ticker, confirmed=False, pre_confirmation_sells=False
+    )
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(w.monitor.monitor)
+            await trio.sleep(12.0)
+            assert w.seller.orders == []  # not confirmed: the classic flow holds
+            assert w.monitor.checks == 1 + 1 + 2  # start, deadline at 1 s, ticks at 6 s and 11 s
+            confirmed_at = trio.current_time()
+            resolve_buy(w.position, w.buy, w.monitor, ok=True)
+    assert w.seller.orders[0].sent_at == confirmed_at  # woken by the BUY's result at once
+    assert not w.seller.orders[0].sent_before_buy_confirmed
+    assert w.position.exit_reason == ExitReason.SELL_AFTER
+
+
+async def test_a_forced_exit_wakes_the_monitor_at_once(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    w = await watched(repo, ExitRules(max_hold_time=600.0), ticker)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(w.monitor.monitor)
+            await trio.sleep(7.5)
+            asked = trio.current_time()
+            w.monitor.request_exit(ExitReason.MANUAL)
+    assert w.seller.orders[0].sent_at == asked
+    assert w.position.exit_reason == ExitReason.MANUAL
+    if ticker is not None:
+        assert ticker.scheduled == 0  # the monitor's 600 s wake-up left with it
+
+
+async def test_with_its_feed_gone_the_monitor_still_sells_on_time(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    w = await watched(repo, ExitRules(max_hold_time=30.0), ticker)
+    await w.prices.aclose()  # shutdown: the router closed the channel
+    with trio.fail_after(100):
+        await w.monitor.monitor()
+    assert w.seller.orders[0].sent_at == w.monitor.opened_at + 30.0
+    assert w.monitor.checks <= 3  # no busy loop on the closed channel
+
+
+async def test_idle_positions_cost_one_deadline_each_in_the_shared_ticker(
+    repo: Repository, clock: trio.testing.MockClock, nursery: trio.Nursery
+) -> None:
+    shared = Ticker()
+    nursery.start_soon(shared.run)
+    rules = ExitRules(max_hold_time=100.0, stop_loss_bps=5000)
+    with trio.fail_after(500):
+        async with trio.open_nursery() as positions:
+            all_ = [await watched(repo, rules, shared) for _ in range(50)]
+            for w in all_:
+                positions.start_soon(w.monitor.monitor)
+            await trio.sleep(50)
+            assert shared.scheduled == 50
+            assert [w.monitor.checks for w in all_] == [1] * 50
+    assert [w.position.exit_reason for w in all_] == [ExitReason.MAX_HOLD_TIME] * 50
+    assert all(w.seller.orders[0].sent_at == w.monitor.opened_at + 100.0 for w in all_)
+    assert shared.scheduled == 0

@@ -23,7 +23,7 @@ from trio_trader.listeners.types import PoolPrice, PriceUpdate
 from trio_trader.pump.accounts import Fees
 from trio_trader.pump.amm.quote import PoolReserves, quote_amm_sell
 from trio_trader.store import Repository, open_repository
-from trio_trader.trading.exits import ExitReason, ExitRules
+from trio_trader.trading.exits import ExitReason, ExitRules, Price
 from trio_trader.trading.monitor import PositionMonitor
 from trio_trader.trading.position import Position
 from trio_trader.trading.valuation import pool_sell_value, position_price
@@ -59,11 +59,13 @@ def test_a_pool_update_is_valued_by_the_sell_quote_of_the_whole_position() -> No
     assert update.pool is not None
     net = quote_amm_sell(TOKENS, update.pool.reserves, FEES).net
     assert pool_sell_value(update.pool, TOKENS) == net == 114  # 118 out, fees 1 + 2 + 1
-    assert position_price(update, TOKENS) == Fraction(114, TOKENS)
+    assert position_price(update, TOKENS).fraction == Fraction(114, TOKENS)
     # the spot price ignores the fees and the position's own price impact
     assert update.price == Fraction(130, TOKENS)
     # amount unknown: the pool's spot price; a sell the pool cannot pay is worth nothing
-    assert position_price(update, None) == position_price(update, 0) == update.price
+    spot = Price(update.virtual_sol_reserves, update.virtual_token_reserves)
+    assert position_price(update, None) == position_price(update, 0) == spot
+    assert spot.fraction == update.price
     dust = pool_update(update.mint, base=10**15, quote=1)
     assert dust.pool is not None
     assert pool_sell_value(dust.pool, 10) == 0
@@ -75,7 +77,7 @@ def test_a_curve_update_keeps_the_spot_price() -> None:
         "sol_amount", "token_amount", "signature", "slot", "seen_at")},
         "virtual_sol_reserves": 30, "virtual_token_reserves": 7, "real_sol_reserves": 1,
         "real_token_reserves": 1})  # fmt: skip
-    assert position_price(curve, TOKENS) == Fraction(30, 7)
+    assert position_price(curve, TOKENS) == Price(30, 7)
 
 
 async def held(

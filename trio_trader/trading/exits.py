@@ -1,8 +1,12 @@
 """Exit rules: when a position should sell. Pure functions of (rules, state, price, now).
 
-Prices are exact fractions (lamports per token base unit, ``Fraction(v_sol, v_tok)`` from
-the curve's virtual reserves), so a threshold is compared without float rounding. The
-entry price is what the tokens cost per base unit at the curve, pump fees included
+Prices are exact integer pairs (:class:`Price`: ``lamports`` for ``tokens`` base units,
+e.g. the curve's virtual reserves), and a threshold in basis points is compared by
+cross-multiplying integers (``value·10⁴ ≥ cost·(10⁴ + bps)``): no float rounding, and no
+``Fraction`` built on every trade (``tests/trading/test_exits_properties.py`` checks these
+decisions against the ``Fraction`` formula they replaced).
+
+The entry price is what the tokens cost per base unit at the curve, pump fees included
 (``Position.entry_cost``): never the token-account or volume-accumulator rent nor the
 transaction fees, which are not a price (the rent even comes back when the SELL closes
 the account). Charging them to the entry would move it up by 20-40 % on a 0.01 SOL buy
@@ -18,8 +22,9 @@ While the BUY is unconfirmed its fill is unknown within ``[quote, max_sol_cost]`
 Once the BUY confirms, all rules use the actual cost read from its TradeEvent.
 
 The monitor keeps an :class:`ExitState` per position (entry price, peak price, when the
-position opened) and asks :func:`check_exit` on every price update and every tick. Time
-rules fire without any price; price rules wait for the first price.
+position opened) and asks :func:`check_exit` on every price update and at the time rules'
+deadline (``ExitRules.next_deadline``). Time rules fire without any price; price rules
+wait for the first price.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ class ExitReason(enum.StrEnum):
     SELL_AFTER = "sell_after"
     SHUTDOWN = "shutdown"
     MANUAL = "manual"  # ``trio_trader sell`` from the operator
+
+
+#: 100 % in basis points
+_ONE = 10_000
 
 
 def _bps(pct: float | None) -> int | None:
@@ -96,13 +105,58 @@ class ExitRules:
         return opened_at + min(times) if times else None
 
 
+@attrs.frozen
+class Price:
+    """An exact price: ``lamports`` for ``tokens`` base units (``tokens`` > 0).
+
+    Never divided: a rule compares two prices by cross-multiplying their integers (see
+    :func:`_versus`), which is exact and costs a few integer products instead of building
+    and normalising ``Fraction`` objects on every trade of every position. ``==`` compares
+    the pair as written (``Price(1, 2) != Price(2, 4)``), not the value.
+    """
+
+    lamports: int
+    tokens: int
+
+    def __attrs_post_init__(self) -> None:
+        if self.tokens <= 0:  # a zero or negative denominator would flip every comparison
+            raise ValueError(f"a price needs a positive token amount, not {self.tokens}")
+
+    @classmethod
+    def paid(cls, cost: int | None, token_amount: int | None) -> Price | None:
+        """What a position paid per base unit (``cost`` is ``Position.entry_cost``)."""
+        if not cost or not token_amount or cost <= 0 or token_amount <= 0:
+            return None
+        return cls(cost, token_amount)
+
+    @property
+    def fraction(self) -> Fraction:
+        """The same price as a ``Fraction`` (for display: no rule divides)."""
+        return Fraction(self.lamports, self.tokens)
+
+
+def entry_price(cost: int | None, token_amount: int | None) -> Fraction | None:
+    """Lamports per base unit paid, as a ``Fraction``: for display (the dashboard)."""
+    paid = Price.paid(cost, token_amount)
+    return None if paid is None else paid.fraction
+
+
+def _versus(price: Price, base: Price, bps: int) -> int:
+    """Has the sign of ``price − base × (10_000 + bps) / 10_000``, in integers only.
+
+    Both token amounts are positive, so multiplying the inequality through by them (and
+    by 10_000) keeps its direction: ``a/b ≥ c/d·k/10⁴ ⇔ a·d·10⁴ ≥ c·b·k``.
+    """
+    return price.lamports * base.tokens * _ONE - base.lamports * price.tokens * (_ONE + bps)
+
+
 @attrs.frozen(kw_only=True)
 class ExitState:
     """What the rules need to know about one position.
 
     Attributes:
         opened_at: Trio time when the BUY was sent.
-        entry_price: lamports per base unit paid (``None`` until known); stop loss and
+        entry_price: what was paid per base unit (``None`` until known); stop loss and
             trailing stop use it.
         peak_price: the highest price seen since entry (for the trailing stop).
         take_profit_entry: the entry take profit is judged against (the worst fill while
@@ -110,32 +164,25 @@ class ExitState:
     """
 
     opened_at: float
-    entry_price: Fraction | None = None
-    peak_price: Fraction | None = None
-    take_profit_entry: Fraction | None = None
+    entry_price: Price | None = None
+    peak_price: Price | None = None
+    take_profit_entry: Price | None = None
 
-    def with_price(self, price: Fraction) -> ExitState:
+    def with_price(self, price: Price) -> ExitState:
         """The state after seeing ``price`` (raises the peak)."""
-        if self.peak_price is None or price > self.peak_price:
+        if self.peak_price is None or _versus(price, self.peak_price, 0) > 0:
             return attrs.evolve(self, peak_price=price)
         return self
 
     def with_entry(
-        self, entry_price: Fraction | None, take_profit_entry: Fraction | None = None
+        self, entry_price: Price | None, take_profit_entry: Price | None = None
     ) -> ExitState:
         """The state with a (new) entry price, e.g. the actual cost once the BUY confirms."""
         return attrs.evolve(self, entry_price=entry_price, take_profit_entry=take_profit_entry)
 
 
-def entry_price(cost: int | None, token_amount: int | None) -> Fraction | None:
-    """Lamports per base unit paid for a position (``cost`` is ``Position.entry_cost``)."""
-    if not cost or not token_amount or cost <= 0 or token_amount <= 0:
-        return None
-    return Fraction(cost, token_amount)
-
-
 def check_exit(
-    rules: ExitRules, state: ExitState, price: Fraction | None, now: float
+    rules: ExitRules, state: ExitState, price: Price | None, now: float
 ) -> ExitReason | None:
     """The first rule that fires, or ``None``.
 
@@ -152,18 +199,18 @@ def check_exit(
     if price is None or state.entry_price is None:
         return None
     entry = state.entry_price
-    if rules.stop_loss_bps is not None and price <= entry * Fraction(
-        10_000 - rules.stop_loss_bps, 10_000
-    ):
+    if rules.stop_loss_bps is not None and _versus(price, entry, -rules.stop_loss_bps) <= 0:
         return ExitReason.STOP_LOSS
-    profit_entry = state.take_profit_entry or entry
-    if rules.take_profit_bps is not None and price >= profit_entry * Fraction(
-        10_000 + rules.take_profit_bps, 10_000
+    profit_entry = entry if state.take_profit_entry is None else state.take_profit_entry
+    if (
+        rules.take_profit_bps is not None
+        and _versus(price, profit_entry, rules.take_profit_bps) >= 0
     ):
         return ExitReason.TAKE_PROFIT
     if rules.trailing_stop_bps is not None:
         # The stop trails the highest price since entry, starting at the entry price.
-        top = max(entry, state.peak_price) if state.peak_price is not None else entry
-        if price <= top * Fraction(10_000 - rules.trailing_stop_bps, 10_000):
+        peak = state.peak_price
+        top = peak if peak is not None and _versus(peak, entry, 0) > 0 else entry
+        if _versus(price, top, -rules.trailing_stop_bps) <= 0:
             return ExitReason.TRAILING_STOP
     return None

@@ -1,8 +1,16 @@
 """The position monitor: watches one position's price and sells it, even before its BUY lands.
 
-It runs in the position scope beside the BUY-confirmation task (see ``trader.py``) and
-wakes on whichever comes first: a trade event for its mint (a new price), a time tick
-(time rules, periodic checks) or ``buy_result_available_event``. Each wake-up:
+It runs in the position scope beside the BUY-confirmation task (see ``trader.py``): one
+task per position, one receive loop. Idle, it waits on one thing, its price channel
+(``TradeFeed.subscribe``), inside a cancel scope that the other wake-ups cancel
+(:meth:`PositionMonitor.wake`): ``buy_result_available_event`` being set, ``request_exit``,
+and the shared :class:`~trio_trader.trading.ticker.Ticker` when a time-based check is
+due. No task and no nursery per wait, and no wake-up at all without a reason: the time
+rules' deadline (``max_hold_time`` / ``sell_after``) is the only time-based check; past it
+without a sale (the BUY not confirmed in the classic flow) the check repeats every
+``tick_interval``. Prices never change between trades, entry prices change only when the
+BUY's result arrives, and a forced exit comes through ``request_exit``: so an idle position
+with price rules only is never woken. Each wake-up:
 
 1. BUY FAILED and no SELL sent → the position is closed, written, and the scope cancelled.
 2. An exit rule fired → the sell loop (``_sell_until_done``).
@@ -31,6 +39,7 @@ human or the next start's recovery.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -39,11 +48,12 @@ import trio
 
 from trio_trader.listeners.types import PriceUpdate
 from trio_trader.store import Repository
-from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, check_exit, entry_price
+from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_exit
 from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
 from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
 from trio_trader.trading.pumpswap import PoolNotReady
+from trio_trader.trading.ticker import Ticker, Wakeup
 from trio_trader.trading.valuation import position_price
 
 log = logging.getLogger(__name__)
@@ -73,7 +83,8 @@ class SellPolicy:
         reprice_step_bps: extra slippage per slippage failure.
         emergency_policy: ``"zero_min_output"`` (one last SELL at any price) or
             ``"leave_open"`` (stop and alert).
-        tick_interval: seconds between periodic checks without a price update.
+        tick_interval: seconds between the checks of a position past its time rule's
+            deadline but not sold yet (and between retries for a graduated coin's pool).
         migration_wait: seconds a graduated coin's SELL waits for its pool to be
             tradable before the position is left open with an ALERT.
     """
@@ -127,13 +138,41 @@ async def save(repo: Repository, position: Position, order: Order | None = None)
         await repo.update_position(position, resolved=resolved)  # one transaction
 
 
+@attrs.define(eq=False)
+class BuyResultEvent:
+    """A ``trio.Event`` whose ``set()`` also calls ``on_set`` (the monitor's wake-up).
+
+    The BUY-confirmation task sets it once the BUY is resolved; the monitor needs no task
+    of its own waiting on it.
+    """
+
+    on_set: Callable[[], None] | None = None
+    _event: trio.Event = attrs.field(factory=trio.Event, init=False)
+
+    def set(self) -> None:
+        """Set the event (waking its waiters) and call ``on_set``."""
+        self._event.set()
+        if self.on_set is not None:
+            self.on_set()
+
+    def is_set(self) -> bool:
+        """Whether :meth:`set` was called."""
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        """Wait until :meth:`set` is called (at once if it was)."""
+        await self._event.wait()
+
+
 @attrs.define(eq=False, kw_only=True)
 class PositionMonitor:
     """Watches one position; see the module docstring.
 
     ``buy_result_available_event`` is set by the BUY-confirmation task once the BUY is
     CONFIRMED or FAILED (and the position updated). ``scope`` is the position scope's
-    cancel scope, cancelled when the BUY failed before any SELL was sent.
+    cancel scope, cancelled when the BUY failed before any SELL was sent. ``ticker`` is
+    the trader's shared scheduler; without one (a monitor on its own, e.g. in tests) the
+    wait's own cancel scope carries the deadline.
     """
 
     position: Position
@@ -145,21 +184,44 @@ class PositionMonitor:
     stats: SellStats = attrs.field(factory=SellStats)
     opened_at: float = attrs.field(factory=trio.current_time)
     scope: trio.CancelScope | None = None
-    buy_result_available_event: trio.Event = attrs.field(factory=trio.Event)
+    ticker: Ticker | None = None
+    buy_result_available_event: BuyResultEvent = attrs.field(factory=BuyResultEvent)
     last_price: PriceUpdate | None = None
     #: called with every price update seen (the trader's graduation watch)
     on_price: Callable[[PriceUpdate], None] | None = None
+    _price: Price | None = attrs.field(default=None, init=False)
+    _priced_amount: int | None = attrs.field(default=None, init=False)
     _state: ExitState = attrs.field(init=False)
+    _entry_of: tuple[int | None, int | None, int | None] = attrs.field(
+        default=(None,) * 3, init=False
+    )
     _forced: ExitReason | None = attrs.field(default=None, init=False)
     _waiting: trio.CancelScope | None = attrs.field(default=None, init=False)
+    _woken: bool = attrs.field(default=False, init=False)
+    _wakeup: Wakeup | None = attrs.field(default=None, init=False)
+    _feed_ended: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._state = ExitState(opened_at=self.opened_at)
+        self.buy_result_available_event.on_set = self.wake
+
+    @property
+    def peak_price(self) -> Price | None:
+        """The highest price seen since the monitor started (the trailing stop's peak)."""
+        return self._state.peak_price
 
     async def monitor(self) -> None:
         """Watch until the position is closed (or left open by the emergency policy)."""
+        try:
+            await self._watch()
+        finally:
+            if self.ticker is not None:
+                self.ticker.cancel(self._wakeup)
+
+    async def _watch(self) -> None:
         position = self.position
         while True:
+            self._woken = False  # everything below is re-read: earlier wake-ups are moot
             if self._buy_failed_without_sell():
                 await save(self.repo, position)
                 if self.scope is not None:
@@ -177,43 +239,79 @@ class PositionMonitor:
     def request_exit(self, reason: ExitReason) -> None:
         """Sell at the next wake-up whatever the rules say (shutdown); wakes the monitor."""
         self._forced = reason
+        self.wake()
+
+    def wake(self) -> None:
+        """Re-check the position now (BUY result, forced exit, a time-based check is due).
+
+        Cheap and never blocks: it cancels the monitor's wait, or, when the monitor is not
+        waiting, makes its next wait return at once.
+        """
+        self._woken = True
         if self._waiting is not None:
             self._waiting.cancel()
 
     # ------------------------------------------------------------------ waiting
 
     async def _wait(self) -> None:
-        """Return on a price update, a tick (or time-rule deadline), or the BUY's result."""
-        now = trio.current_time()
-        deadline = now + self.policy.tick_interval
-        rule_deadline = self.rules.next_deadline(self.opened_at)
-        if rule_deadline is not None and rule_deadline > now:
-            deadline = min(deadline, rule_deadline)
-        buy_pending = not self.buy_result_available_event.is_set()
-        with trio.move_on_at(deadline) as self._waiting:
-            async with trio.open_nursery() as race:
-                race.start_soon(self._receive_price, race.cancel_scope)
-                if buy_pending:
-                    race.start_soon(self._wait_buy_result, race.cancel_scope)
+        """Return on a price update, a :meth:`wake` or the next time-based check."""
+        deadline = self._next_check()
+        if self.ticker is not None:
+            self._schedule(deadline)
+            deadline = math.inf
+        if self._woken:
+            return
+        with trio.CancelScope(deadline=deadline) as self._waiting:
+            if self._feed_ended:
+                await trio.sleep_forever()  # feed gone (shutdown): only wake-ups now
+            try:
+                update = await self.prices.receive()
+            except trio.EndOfChannel:
+                self._feed_ended = True
+            else:
+                self._see_price(update)
         self._waiting = None
 
-    async def _receive_price(self, done: trio.CancelScope) -> None:
-        try:
-            update = await self.prices.receive()
-        except trio.EndOfChannel:
-            await trio.sleep_forever()  # feed gone (shutdown): keep ticking
-        self._see_price(update)
-        done.cancel()
+    def _next_check(self) -> float:
+        """When to re-check without a price or a wake-up (``inf``: never).
 
-    async def _wait_buy_result(self, done: trio.CancelScope) -> None:
-        await self.buy_result_available_event.wait()
-        done.cancel()
+        The time rules' deadline; past it (the rule could not sell yet, e.g. the classic
+        flow waiting for the BUY, or the deadline's float sum fell a hair short of the
+        rule's difference), every ``tick_interval`` as before.
+        """
+        deadline = self.rules.next_deadline(self.opened_at)
+        if deadline is None:
+            return math.inf
+        now = trio.current_time()
+        return deadline if deadline > now else now + self.policy.tick_interval
+
+    def _schedule(self, at: float) -> None:
+        """Have the ticker wake this monitor at ``at`` (keeping an earlier pending one)."""
+        assert self.ticker is not None
+        current = self._wakeup
+        if current is not None and current.pending:
+            if current.at <= at:
+                return
+            self.ticker.cancel(current)
+        self._wakeup = None if at == math.inf else self.ticker.call_at(at, self.wake)
 
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update
-        self._state = self._state.with_price(position_price(update, self.position.token_amount))
+        amount = self.position.token_amount
+        self._price, self._priced_amount = position_price(update, amount), amount
+        self._state = self._state.with_price(self._price)
         if self.on_price is not None:
             self.on_price(update)
+
+    def _current_price(self) -> Price | None:
+        """The last update's price for the tokens held now (``valuation.position_price``:
+        on a pool it depends on the amount, which the BUY's result may change)."""
+        last, amount = self.last_price, self.position.token_amount
+        if last is None:
+            return None
+        if self._price is None or amount != self._priced_amount:
+            self._price, self._priced_amount = position_price(last, amount), amount
+        return self._price
 
     # ------------------------------------------------------------------ decisions
 
@@ -244,14 +342,13 @@ class PositionMonitor:
             return None
         if self._forced is not None:
             return self._forced
-        amount = position.token_amount
-        self._state = self._state.with_entry(
-            entry_price(position.entry_cost, amount),
-            entry_price(position.worst_entry_cost, amount),
-        )
-        last = self.last_price
-        price = position_price(last, amount) if last is not None else None
-        return check_exit(self.rules, self._state, price, trio.current_time())
+        entry_of = (position.entry_cost, position.worst_entry_cost, position.token_amount)
+        if entry_of != self._entry_of:  # the BUY's result (or a resumed row) moved it
+            cost, worst, amount = self._entry_of = entry_of
+            self._state = self._state.with_entry(
+                Price.paid(cost, amount), Price.paid(worst, amount)
+            )
+        return check_exit(self.rules, self._state, self._current_price(), trio.current_time())
 
     # ------------------------------------------------------------------ selling
 

@@ -1,7 +1,8 @@
 """``UniversalTrader``: detection → filters → one task (and one nursery) per bought token.
 
 The root nursery (``run``) holds the long-lived services: the pubsub connection, the
-blockhash and priority-fee caches, the listener feeding the trade-feed router, the intake
+blockhash and priority-fee caches, the shared ticker (every monitor's time-based
+wake-ups, ``trading/ticker.py``), the listener feeding the trade-feed router, the intake
 loop, and every position task. A position task (``_handle_token``) follows the seed plan
 step by step::
 
@@ -11,7 +12,7 @@ step by step::
           bytes) → repo.insert_position                           (row exists before any send)
     async with open_nursery() as scope:                               (the position scope)
         _confirm_buy:    buyer.process_order → apply_buy_result → db → buy_result_available_event
-        monitor.monitor: price / tick / event → exits → SELL (maybe before the BUY confirms)
+        monitor.monitor: price / event / ticker → exits → SELL (maybe before the BUY confirms)
 
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -65,6 +66,7 @@ from trio_trader.trading.platform_aware import (
 from trio_trader.trading.pool_watch import PoolWatch
 from trio_trader.trading.position import Position
 from trio_trader.trading.reconcile import Reconciler, ReconcileReport
+from trio_trader.trading.ticker import Ticker
 from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,8 @@ class UniversalTrader:
     feed: TradeFeed = attrs.field(factory=TradeFeed)
     stats: TraderStats = attrs.field(factory=TraderStats)
     sell_stats: SellStats = attrs.field(factory=SellStats)
+    #: the monitors' shared scheduler (time rules' deadlines), run in the root nursery
+    ticker: Ticker = attrs.field(factory=Ticker)
     position_tasks: dict[Pubkey, Position | None] = attrs.field(factory=dict)
     buy_count: int = 0
     listener: LogsListener | BlockListener | None = None
@@ -161,6 +165,7 @@ class UniversalTrader:
         async with send, receive, trio.open_nursery() as root:
             self._positions = root
             self._intake_send = send
+            await root.start(self.ticker.run)
             await root.start(self.pubsub.run)
             await root.start(self.blockhash.run)
             await root.start(self.priority_fee.run)
@@ -380,6 +385,7 @@ class UniversalTrader:
             prices=prices,
             stats=self.sell_stats,
             opened_at=trio.current_time() if opened_at is None else opened_at,
+            ticker=self.ticker,
         )
 
     async def _run_scope(
@@ -417,6 +423,11 @@ class UniversalTrader:
                 await save(self.repo, position, buy_order)
         finally:
             monitor.buy_result_available_event.set()
+
+    @property
+    def monitors(self) -> Mapping[Pubkey, PositionMonitor]:
+        """The running monitors by mint (read only: the dashboard)."""
+        return self._monitors
 
     def _release_funds(self, buy_order: BuyOrder) -> None:
         if self.funds is not None:

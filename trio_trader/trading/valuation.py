@@ -15,10 +15,10 @@ another tier only when the pool's market cap crosses one (420 SOL for the first)
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
 
 from trio_trader.listeners.types import PoolPrice, PriceUpdate
 from trio_trader.pump.amm import quote_amm_sell
+from trio_trader.trading.exits import Price
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,12 @@ def pool_sell_value(pool: PoolPrice, token_amount: int) -> int:
         return 0
 
 
-def position_price(update: PriceUpdate, token_amount: int | None) -> Fraction:
+def position_price(update: PriceUpdate, token_amount: int | None) -> Price:
     """The price the exit rules compare with the entry price, in quote units per token
-    base unit: the curve's spot price, or on a pool what selling ``token_amount`` brings
-    per token (the pool's spot price while the amount is unknown)."""
+    base unit, as an exact integer pair: the curve's spot price, or on a pool what selling
+    ``token_amount`` brings per token (the pool's spot price while the amount is unknown)."""
     if update.pool is None or not token_amount or token_amount <= 0:
-        return update.price
-    return Fraction(pool_sell_value(update.pool, token_amount), token_amount)
+        if update.virtual_token_reserves <= 0:
+            return Price(0, 1)  # as ``PriceUpdate.price``: no tokens left, no price
+        return Price(update.virtual_sol_reserves, update.virtual_token_reserves)
+    return Price(pool_sell_value(update.pool, token_amount), token_amount)

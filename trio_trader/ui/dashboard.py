@@ -161,7 +161,7 @@ def snapshot(
     """The bot's state now (``now`` is Trio time, for ages and time-rule deadlines)."""
     trader = bot.trader
     now = trio.current_time() if now is None else now
-    monitors: Mapping[Any, PositionMonitor] = trader._monitors  # read only
+    monitors: Mapping[Any, PositionMonitor] = trader.monitors
     rows = [
         _row(position, monitors.get(mint), trader.settings.rules, now)
         for mint, position in list(trader.position_tasks.items())
@@ -286,8 +286,8 @@ def _trail_top(monitor: PositionMonitor | None, entry: Fraction | None) -> Fract
     """The trailing stop's reference: the highest price since entry, from the entry up."""
     if entry is None:
         return None
-    peak = monitor._state.peak_price if monitor is not None else None  # read only
-    return entry if peak is None else max(entry, peak)
+    peak = monitor.peak_price if monitor is not None else None
+    return entry if peak is None else max(entry, peak.fraction)
 
 
 # --------------------------------------------------------------------------- render

@@ -244,7 +244,11 @@ class RpcServer:
             self.stopped.set()
 
     async def _serve(self, stream: trio.SocketStream) -> None:
-        peer = stream.socket.getpeername()
+        try:
+            peer = stream.socket.getpeername()
+        except OSError:  # reset before we got to it (ENOTCONN): nobody to answer
+            await trio.aclose_forcefully(stream)
+            return
         client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
         http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         try:

@@ -1,10 +1,10 @@
 """The listeners' price fast path and the cached invoke-stack scan, against the full decoders.
 
 A transaction without a `CreateEvent` has its pump `TradeEvent`s read only as far as a price
-needs (`price_from_event_bytes`, the first ten fields). Wherever the full decoder gives a
-`TradeEvent`, the fast path must give exactly the `PriceUpdate` built from it; it must keep
-the invoke-stack rule (only the pump program's own lines count); and the listener loop that
-drains a burst per turn must lose and reorder nothing.
+needs (`price_from_event_bytes`: the first ten fields, and the creator). Wherever the full
+decoder gives a `TradeEvent`, the fast path must give exactly the `PriceUpdate` built from it;
+it must keep the invoke-stack rule (only the pump program's own lines count); and the listener
+loop that drains a burst per turn must lose and reorder nothing.
 """
 
 from __future__ import annotations
@@ -56,14 +56,21 @@ def line(event: ev.TradeEvent) -> str:
 
 
 def test_every_cut_and_corruption_prices_as_the_full_decoder_where_it_decodes() -> None:
-    data = ev.encode_event(full_trade())
+    trade = full_trade()
+    data = ev.encode_event(trade)
     prefix = 8 + 121  # the 2024 layout: the ten fields a price is read from
+    creator_at = prefix + 32 + 8 + 8  # after fee_recipient, fee_basis_points, fee
+    assert data[creator_at : creator_at + 32] == bytes(trade.creator)  # type: ignore[arg-type]
     for end in range(8, len(data) + 1):
         fast = price_from_event_bytes(data[:end], **AT)  # type: ignore[arg-type]
         full = full_price(data[:end])
         if full is not None:
             assert fast == full
         assert (fast is None) == (end < prefix)  # the tail is never read
+        if fast is not None:  # the creator once the bytes reach it
+            assert fast.creator == (trade.creator if end >= creator_at + 32 else None)
+    clean = price_from_event_bytes(data, **AT)  # type: ignore[arg-type]
+    assert clean is not None
     for index in range(8, len(data)):
         for value in (2, 0xFF):
             corrupt = data[:index] + bytes([value]) + data[index + 1 :]
@@ -73,8 +80,11 @@ def test_every_cut_and_corruption_prices_as_the_full_decoder_where_it_decodes() 
                 assert fast == full
             if index < prefix:  # inside the price's fields: only a bad is_buy is refused
                 assert (fast is None) == (index == 8 + 48 and full is None)
+            elif creator_at <= index < creator_at + 32:  # the creator, and nothing else
+                changed = Pubkey.from_bytes(corrupt[creator_at : creator_at + 32])
+                assert fast == attrs.evolve(clean, creator=changed)
             else:
-                assert fast == price_from_event_bytes(data, **AT)  # type: ignore[arg-type]
+                assert fast == clean
 
 
 @settings(max_examples=300, deadline=None)

@@ -348,6 +348,27 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
     assert position2.is_closed
 
 
+async def test_the_first_sell_gets_the_newest_trades_reserves_and_creator_a_retry_neither(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[2006, None])  # a stale creator: refused, then sold
+    monitor, prices = make_monitor(position, seller, repo, ExitRules(take_profit_bps=1000), ticker)
+    resolve_buy(position, buy, monitor, ok=True)  # entry: 100 lamports for 1e9 units
+    creator = Pubkey.new_unique()
+    trigger = attrs.evolve(price_update(position, 1_100), creator=creator)  # +10 %
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(monitor.monitor)
+            await prices.send(trigger)
+    assert [(k["reserves"], k["creator"]) for k in seller.kwargs] == [
+        (trigger.reserves, creator),  # the SELL needs no curve read
+        (None, None),  # the retry reads the curve (its creator may have changed)
+    ]
+    assert [o.state for o in seller.orders] == [OrderState.FAILED, OrderState.CONFIRMED]
+    assert position.is_closed
+
+
 # ---------------------------------------------------------------------- wake-ups
 
 

@@ -10,8 +10,9 @@ field they use and raise `Malformed` naming it, and log lines show an item only 
 
 Decode only what matters: nearly every notification is one trade, and a price needs the
 `TradeEvent`'s first ten fields, the ones every layout since 2024 starts with (121 bytes, one
-`struct`). So a transaction without a `CreateEvent` has its pump `TradeEvent`s read that
-far and no further (`price_from_event_bytes`): the fields after them are neither read nor
+`struct`), plus the curve's `creator` at its fixed offset (the exit's SELL names it without
+reading the curve). So a transaction without a `CreateEvent` has its pump `TradeEvent`s read
+that far and no further (`price_from_event_bytes`): the fields after them are neither read nor
 checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
 `CreateEvent` (about one in a hundred) is decoded whole, as before, because the new token's
 facts come from every event of the transaction. Either way only the lines the pump program
@@ -87,6 +88,9 @@ _TRADE = TradeEvent.DISCRIMINATOR
 _CREATE = CreateEvent.DISCRIMINATOR
 #: mint, sol_amount, token_amount, is_buy, user, timestamp, the four reserves
 _PRICE_FIELDS = struct.Struct("<32sQQB32sqQQQQ")
+#: ``creator`` follows fee_recipient, fee_basis_points and fee (May-2025 events and later)
+_CREATOR_AT = 8 + _PRICE_FIELDS.size + 32 + 8 + 8
+_CREATOR_END = _CREATOR_AT + 32
 
 
 def decode_transaction(
@@ -125,10 +129,12 @@ def _pump_payloads(logs: Sequence[str], signature: str) -> list[bytes]:
 def price_from_event_bytes(
     data: bytes, *, signature: str, slot: int | None, seen_at: float
 ) -> PriceUpdate | None:
-    """The price in ``TradeEvent`` bytes (``disc ‖ borsh``), from its first ten fields only.
+    """The price in ``TradeEvent`` bytes (``disc ‖ borsh``), from its first ten fields
+    and ``creator``.
 
-    None when the bytes end before those fields or ``is_buy`` is not 0 or 1 (what the full
-    decoder rejects there too); whatever follows them is not read.
+    None when the bytes end before those ten fields or ``is_buy`` is not 0 or 1 (what the
+    full decoder rejects there too). ``creator`` is read at its fixed offset when the
+    bytes reach it (a 2024 event does not: ``None``); nothing else after the ten is read.
     """
     if len(data) < 8 + _PRICE_FIELDS.size:
         return None
@@ -150,6 +156,9 @@ def price_from_event_bytes(
         signature=signature,
         slot=slot,
         seen_at=seen_at,
+        creator=(
+            Pubkey.from_bytes(data[_CREATOR_AT:_CREATOR_END]) if len(data) >= _CREATOR_END else None
+        ),
     )
 
 

@@ -77,6 +77,9 @@ class PriceUpdate:
     slot: int | None
     seen_at: float
     pool: PoolPrice | None = None
+    #: the curve's creator named by the event (``None``: a 2024 event, or not read); an
+    #: ``admin_cto`` may change it later, so it is a fact as of this trade only
+    creator: Pubkey | None = None
 
     @property
     def price(self) -> Fraction:
@@ -113,6 +116,7 @@ class PriceUpdate:
             signature=signature,
             slot=slot,
             seen_at=seen_at,
+            creator=ev.creator,
         )
 
 

@@ -414,10 +414,12 @@ class PositionMonitor:
 
     async def _send_sell(self, reason: str, extra_bps: int, zero: bool) -> SellOrder | None:
         position = self.position
-        reserves = None
+        reserves = creator = None
         last = self.last_price
         if last is not None and last.pool is None and position.sell_order is None:
-            reserves = last.reserves  # a pool's update is no curve to quote from
+            # a pool's update is no curve to quote from; the newest trade's reserves and
+            # creator spare the first SELL its curve read
+            reserves, creator = last.reserves, last.creator
 
         async def persist_signed(order: SellOrder) -> None:
             if self._buy_failed():
@@ -433,7 +435,7 @@ class PositionMonitor:
             while True:
                 try:
                     sell = await self.seller.prepare_and_send_order(
-                        position.token_info, position, reserves=reserves,
+                        position.token_info, position, reserves=reserves, creator=creator,
                         extra_slippage_bps=extra_bps, zero_min_output=zero,
                         before_send=persist_signed,
                     )  # fmt: skip

@@ -215,15 +215,21 @@ def vault_creator(token_info: TokenInfo, curve: BondingCurve | None) -> Pubkey:
 
 
 def _curve_from_token(token_info: TokenInfo) -> BondingCurve:
-    reserves = _token_reserves(token_info)
+    return _known_curve(token_info, _token_reserves(token_info), token_info.creator)
+
+
+def _known_curve(token_info: TokenInfo, reserves: Reserves, creator: Pubkey) -> BondingCurve:
+    """The curve as far as the bot knows it without a read: ``reserves`` and ``creator``
+    as a trade reported them, complete once no real token is left (the buy that takes
+    the last one completes it: PROTOCOL §5.1), the rest from the create event."""
     return BondingCurve(
         virtual_token_reserves=reserves.virtual_token,
         virtual_sol_reserves=reserves.virtual_sol,
         real_token_reserves=reserves.real_token,
         real_sol_reserves=reserves.real_sol,
         token_total_supply=TOKEN_TOTAL_SUPPLY,
-        complete=False,
-        creator=token_info.creator,
+        complete=reserves.real_token == 0,
+        creator=creator,
         is_mayhem_mode=token_info.is_mayhem_mode,
         is_cashback_coin=token_info.is_cashback_coin,
         quote_mint=token_info.quote_mint,  # USDC coins pay the stable fee tiers
@@ -657,6 +663,7 @@ class PlatformAwareSeller:
         position: Position,
         *,
         reserves: Reserves | None = None,
+        creator: Pubkey | None = None,
         extra_slippage_bps: int = 0,
         zero_min_output: bool = False,
         before_send: BeforeSend[SellOrder] | None = None,
@@ -664,12 +671,16 @@ class PlatformAwareSeller:
         """Build, sign and send a SELL of the position's tokens.
 
         The amount is the BUY order's token amount (fixed by pump's ``buy``), known before
-        the BUY confirms. The first SELL sent while the BUY is unconfirmed reads nothing:
-        it is quoted from ``reserves`` (the latest price seen) or from the reserves the
-        BUY was quoted against with the BUY applied, and names the creator the BUY read.
-        Every other SELL reads the curve first: its creator (it may have changed under
-        the position), its reserves, and whether it completed, in which case the SELL
-        goes to the pool (it also does after a SELL the curve refused with 6005/6081).
+        the BUY confirms. The first SELL reads nothing when the bot knows the curve:
+        while the BUY is unconfirmed, it is quoted from ``reserves`` (the latest price
+        seen) or from the reserves the BUY was quoted against with the BUY applied, and
+        names the creator the BUY read; once it confirmed, from ``reserves`` and
+        ``creator`` together (the newest ``TradeEvent`` seen), going to the pool if they
+        show the curve complete (no real token left). Every other SELL (a retry, or a
+        first one without those facts) reads the curve first: its creator (it may have
+        changed under the position, e.g. ``admin_cto``: a stale one costs one failed
+        SELL), its reserves, and whether it completed, in which case the SELL goes to
+        the pool (it also does after a SELL the curve refused with 6005/6081).
         ``min_sol_output`` is the quote less the slippage (plus ``extra_slippage_bps`` on
         a re-priced retry); ``zero_min_output`` is the emergency exit that accepts any
         price. ``before_send`` is awaited with the signed PENDING order just before the
@@ -700,12 +711,10 @@ class PlatformAwareSeller:
             reserves = known  # no RPC on the way out (see the docstring)
             creator = self.chain.creators.get(token_info.mint, token_info.vault_creator)
         else:
-            try:
-                curve = await self.chain.read_curve_state(token_info)
-            except (RpcError, TradeError) as exc:
-                log.warning(
-                    "%s: curve read failed (%s); using known reserves", token_info.mint, exc
-                )
+            if first and reserves is not None and creator is not None:
+                curve = _known_curve(token_info, reserves, creator)  # seen: no RPC
+            else:
+                curve = await self._read_curve(token_info)
             if curve is not None and curve.complete:
                 return await self._sell_on_pool(
                     position, amount, slippage, zero_min_output, before_send
@@ -737,6 +746,13 @@ class PlatformAwareSeller:
         if close:
             ixs.append(self._close(token_info))
         return await self._sign_and_send(order, ixs, before_send)
+
+    async def _read_curve(self, token_info: TokenInfo) -> BondingCurve | None:
+        try:
+            return await self.chain.read_curve_state(token_info)
+        except (RpcError, TradeError) as exc:
+            log.warning("%s: curve read failed (%s); using known reserves", token_info.mint, exc)
+            return None
 
     def _limit(self, kind: TxKind, position: Position) -> int:
         # A re-send must be a new transaction: with the same cached blockhash and the same

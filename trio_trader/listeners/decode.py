@@ -13,9 +13,10 @@ Decode only what matters: nearly every notification is one trade, and a price ne
 `struct`). So a transaction without a `CreateEvent` has its pump `TradeEvent`s read that
 far and no further (`price_from_event_bytes`): the fields after them are neither read nor
 checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
-`CreateEvent` (about one in a hundred) is decoded whole, as before, because the new token's
-facts come from every event of the transaction. Either way only the lines the pump program
-printed while on top of the invoke stack count (`pump.events.parse_logs`' rule).
+`CreateEvent` (about one in a hundred) has its Create and Trade events decoded whole, from
+the lines already picked, because the new token's facts come from every one of them. Either
+way only the lines the pump program printed while on top of the invoke stack count
+(`pump.events.parse_logs`' rule).
 """
 
 from __future__ import annotations

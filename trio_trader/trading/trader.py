@@ -2,9 +2,9 @@
 
 The root nursery (``run``) holds the long-lived services: the pubsub connection, the
 blockhash and priority-fee caches, the shared ticker (every monitor's time-based
-wake-ups, ``trading/ticker.py``), the listener feeding the trade-feed router, the intake
-loop, and every position task. A position task (``_handle_token``) follows the seed plan
-step by step::
+wake-ups, ``trading/ticker.py``), the listener feeding the trade-feed router and, through
+its token sink (``_on_token``, the intake: filters and limits), every position task. A
+position task (``_handle_token``) follows the seed plan step by step::
 
     Position.create_from_token_info
     buyer.prepare_and_send_order → BuyOrder(SENT) → update_from_buy_order → repo.update_position
@@ -24,7 +24,7 @@ machine crash can lose the row, and then start-up reconciliation adopts the BUY 
 wallet's history once it has landed or expired. If the repository failed, no new BUY is
 sent (``DatabaseFailed``); open positions keep selling.
 
-``max_active_mints`` counts live position tasks (the mint is registered by the intake
+``max_active_mints`` counts live position tasks (the mint is registered by the sink
 before the task starts, so two tokens arriving together cannot both slip past the
 limit); ``max_buys`` counts BUYs actually sent. One position's failure is logged and
 kept inside its task: it never takes the root nursery, or another position, down, and a

@@ -239,7 +239,9 @@ class UniversalTrader:
             return
         skip = self._intake_refusal(token)
         if skip is not None:
-            log.info("skip new token %s (%s): %s", info.display_name, token.signature, skip)
+            log.info(
+                "skip %s: %s (new token, created in %s)", info.display_name, skip, token.signature
+            )
             return
         self.position_tasks[info.mint] = None
         self._buys_in_progress += 1  # until its BUY is sent (or given up)

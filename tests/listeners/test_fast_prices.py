@@ -39,6 +39,7 @@ PUMP = str(PUMP_PROGRAM_ID)
 ROUTER = "b1oomGGqPKGD6errbyfbVMBuzSC8WtAAYo8MwNafWW1"
 FEE = "pfeeUxB6jkeY1Hxd7CsFCAjcbHA9rWtchMGdZ6VojVZ"
 AT = {"signature": "sig", "slot": 9, "seen_at": 1.5}
+OTHER_USER = Pubkey.new_unique()
 
 
 def full_price(data: bytes) -> PriceUpdate | None:
@@ -134,6 +135,45 @@ def test_a_create_transaction_is_still_decoded_whole() -> None:
     assert tokens[0].creator_buy_lamports == buy.sol_amount
     assert tokens[0].token_info.virtual_sol_reserves == buy.virtual_sol_reserves
     assert prices == [PriceUpdate.from_event(buy, **AT)]  # type: ignore[arg-type]
+
+
+def test_a_create_transaction_reads_the_scanned_lines_as_parse_logs_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The create path decodes the lines the scan already picked (no second scan): it keeps
+    the invoke-stack rule and ``parse_logs``' skips (other events, malformed ones)."""
+    mint = Pubkey.new_unique()
+    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    buy = attrs.evolve(full_trade(), mint=mint, user=create.user, sol_amount=7)
+    later = attrs.evolve(buy, user=OTHER_USER, virtual_sol_reserves=44 * 10**9)
+    fake = attrs.evolve(buy, virtual_sol_reserves=1, sol_amount=999)
+    done = ev.CompleteEvent(OTHER_USER, mint, Pubkey.new_unique(), 3)
+    cut = ev.encode_event(full_trade())[:60]  # a TradeEvent that ends inside a field
+
+    def data(raw: bytes) -> str:
+        return "Program data: " + base64.b64encode(raw).decode()
+
+    logs = [
+        f"Program {ROUTER} invoke [1]",
+        line(fake),  # the router's look-alike: not pump's
+        f"Program {PUMP} invoke [2]",
+        data(ev.encode_event(create)),
+        line(buy),
+        data(cut),
+        data(b"\x01" * 16),  # an event pump prints that the bot does not read
+        data(ev.encode_event(done)),
+        line(later),
+        f"Program {PUMP} success",
+        f"Program {ROUTER} success",
+    ]
+    tokens, prices = decode_transaction(logs, **AT)  # type: ignore[arg-type]
+    assert [(t.token_info.mint, t.creator_buy_lamports) for t in tokens] == [(mint, 7)]
+    assert tokens[0].token_info.virtual_sol_reserves == 44 * 10**9  # the last trade's
+    assert prices == [PriceUpdate.from_event(e, **AT) for e in (buy, later)]  # type: ignore[arg-type]
+    assert [e for e in ev.parse_logs(logs) if not isinstance(e, ev.CompleteEvent)] == [
+        create, buy, later
+    ]  # fmt: skip
+    assert "skipping malformed pump event in sig" in caplog.text
 
 
 def test_a_malformed_trade_is_skipped_and_the_next_one_priced(

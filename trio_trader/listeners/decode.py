@@ -14,9 +14,10 @@ Decode only what matters: nearly every notification is one trade, and a price ne
 reading the curve). So a transaction without a `CreateEvent` has its pump `TradeEvent`s read
 that far and no further (`price_from_event_bytes`): the fields after them are neither read nor
 checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
-`CreateEvent` (about one in a hundred) is decoded whole, as before, because the new token's
-facts come from every event of the transaction. Either way only the lines the pump program
-printed while on top of the invoke stack count (`pump.events.parse_logs`' rule).
+`CreateEvent` (about one in a hundred) has its Create and Trade events decoded whole, from
+the lines already picked, because the new token's facts come from every one of them. Either
+way only the lines the pump program printed while on top of the invoke stack count
+(`pump.events.parse_logs`' rule).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from typing import Any, TypeVar
 import attrs
 from solders.pubkey import Pubkey
 
+from trio_trader.pump import DecodeError
 from trio_trader.pump._events import PROGRAM_DATA, program_data_lines
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
-from trio_trader.pump.events import CreateEvent, TradeEvent, parse_logs
+from trio_trader.pump.events import CreateEvent, TradeEvent, decode_event
 from trio_trader.trading.token_info import TokenInfo
 
 from .types import NewToken, PriceUpdate, creator_buy_lamports
@@ -86,6 +88,8 @@ def context_slot(item: dict[str, Any]) -> int | None:
 _PUMP = str(PUMP_PROGRAM_ID)
 _TRADE = TradeEvent.DISCRIMINATOR
 _CREATE = CreateEvent.DISCRIMINATOR
+#: the events a create transaction's token is built from (CompleteEvent plays no part)
+_FULL = frozenset({_TRADE, _CREATE})
 #: mint, sol_amount, token_amount, is_buy, user, timestamp, the four reserves
 _PRICE_FIELDS = struct.Struct("<32sQQB32sqQQQQ")
 #: ``creator`` follows fee_recipient, fee_basis_points and fee (May-2025 events and later)
@@ -100,7 +104,7 @@ def decode_transaction(
     try:
         payloads = _pump_payloads(logs, signature)
         if any(data[:8] == _CREATE for data in payloads):
-            return _decode_whole(logs, signature=signature, slot=slot, seen_at=seen_at)
+            return _decode_whole(payloads, signature=signature, slot=slot, seen_at=seen_at)
     except Exception as exc:  # a decoder bug or hostile data: skip this tx, keep running
         log.warning("skipping undecodable logs of %s: %s", signature, exc)
         return [], []
@@ -163,10 +167,14 @@ def price_from_event_bytes(
 
 
 def _decode_whole(
-    logs: Sequence[str], *, signature: str, slot: int | None, seen_at: float
+    payloads: Sequence[bytes], *, signature: str, slot: int | None, seen_at: float
 ) -> tuple[list[NewToken], list[PriceUpdate]]:
-    """A create transaction: every pump event decoded in full (the token needs them all)."""
-    events: list[object] = list(parse_logs(logs))
+    """A create transaction: its pump Create and Trade events decoded in full.
+
+    ``payloads`` are the lines `_pump_payloads` already picked (the invoke stack is not
+    scanned a second time, as ``parse_logs`` would); the token needs every one of them.
+    """
+    events = _full_events(payloads, signature)
     tokens: list[NewToken] = []
     prices: list[PriceUpdate] = []
     for ev in events:
@@ -192,6 +200,20 @@ def _decode_whole(
                 PriceUpdate.from_event(ev, signature=signature, slot=slot, seen_at=seen_at)
             )
     return tokens, prices
+
+
+def _full_events(payloads: Sequence[bytes], signature: str) -> list[object]:
+    """The Create and Trade events among ``payloads``, in order (``parse_logs``' rules:
+    other events are skipped, one that does not decode is logged and skipped)."""
+    events: list[object] = []
+    for data in payloads:
+        if data[:8] not in _FULL:
+            continue
+        try:
+            events.append(decode_event(data))
+        except DecodeError as exc:
+            log.warning("skipping malformed pump event in %s: %s", signature, exc)
+    return events
 
 
 def _with_latest_reserves(info: TokenInfo, events: list[object]) -> TokenInfo:

@@ -152,5 +152,5 @@ def _dispatch(
         on_price(price)
     for token in tokens:
         stats.tokens += 1
-        log.info("new token %s in %s", token.token_info.display_name, token.signature)
-        on_token(token)
+        on_token(token)  # first: the sink starts the BUY (the trader logs the token at INFO)
+        log.debug("new token %s in %s", token.token_info.display_name, token.signature)

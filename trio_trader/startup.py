@@ -236,8 +236,11 @@ def buy_cost(config: Config, rents: BuyRents) -> int:
     pf, t = config.priority_fee, config.trade
     price = pf.fixed_micro_lamports if pf.mode == "fixed" else pf.cap_micro_lamports
     units = ComputeUnits(fixed=t.compute_unit_limit if t.compute_units == "fixed" else None)
+    # A wallet that trades only USDC coins pays their BUYs in USDC (checked before each
+    # BUY): in SOL it needs only the rent and the fees.
+    sol_budget = t.buy_amount_sol if "SOL" in t.quote_mints else 0
     return one_buy_cost(
-        buy_lamports=t.buy_amount_sol,
+        buy_lamports=sol_budget,
         slippage_bps=t.buy_slippage_bps,
         rents=rents,
         compute_unit_limit=units.limit(TxKind.BUY_V2 if t.instructions == "v2" else TxKind.BUY),
@@ -248,6 +251,11 @@ def buy_cost(config: Config, rents: BuyRents) -> int:
 def check_funds(config: Config, wallet: Pubkey, balance: int, rents: BuyRents) -> None:
     """Refuse to start when the wallet cannot pay one BUY (and the SELL after it)."""
     cost = buy_cost(config, rents)
+    if balance < cost and "SOL" not in config.trade.quote_mints:
+        raise StartupError(
+            f"wallet {wallet} holds {_sol(balance)} SOL, less than the rent and fees of one "
+            f"USDC BUY and its SELL ({_sol(cost)} SOL); fund the wallet with SOL"
+        )
     if balance < cost:
         raise StartupError(
             f"wallet {wallet} holds {_sol(balance)} SOL, less than one BUY can cost "

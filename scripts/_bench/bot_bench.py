@@ -73,23 +73,25 @@ async def detect_to_buy_sent(
     spacing: float = 0.1,
     window: BotTaskProfiler | None = None,
     loaded: bool = False,
+    sim_process: bool = False,
 ) -> dict[str, Any]:
     """Launch ``n`` tokens ``spacing`` apart; ms from the create's notification to the BUY.
 
     With ``window``, that profiler runs only from each launch's notification to the BUY's
     request leaving (``--profile detect_fast``). ``loaded``: INFO logging and the
-    background feed (``bot_harness``).
+    background feed (``bot_harness``). ``sim_process``: the simulator in its own process.
     """
     trade: dict[str, Any] = {"extreme_fast_mode": extreme_fast}
     if extreme_fast:
         trade["extreme_fast_token_amount"] = FAST_TOKENS
     config = {"trade": trade, "exits": {"never_sell": True}}
-    async with running_bot(config, seed=31 if extreme_fast else 32, loaded=loaded) as run:
+    seed = 31 if extreme_fast else 32
+    async with running_bot(config, seed=seed, loaded=loaded, sim_process=sim_process) as run:
         if window is not None:
             _profile_windows(run, window)
         mints = []
         for _ in range(n):
-            mints.append(run.launch())
+            mints.append(await run.launch())
             await trio.sleep(spacing)
         await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
         sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
@@ -123,7 +125,7 @@ async def detect_to_buy_sent(
         **_figures(wire, delays, n),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
-        "background_events": run.feed.sent if run.feed is not None else 0,
+        "background_events": run.background_events,
     }
 
 
@@ -144,14 +146,15 @@ def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:
 
 
 async def exit_signal_to_sell_sent(
-    n: int, batch: int = 10, *, loaded: bool = False
+    n: int, batch: int = 10, *, loaded: bool = False, sim_process: bool = False
 ) -> dict[str, Any]:
     """ms from the price event crossing take-profit (or stop-loss) to the SELL request.
 
     Tokens are launched ``batch`` at a time; once the bot's BUYs are confirmed, each
     position in turn gets its trigger — a whale buy (+>60 %: take profit) or the
     creator dumping its 5 SOL buy (−>25 %: stop loss), alternately — and the next one
-    waits until the SELL has left, so samples never overlap.
+    waits until the SELL has left, so samples never overlap. ``sim_process``: the
+    simulator in its own process.
     """
     config = {
         "trade": {"extreme_fast_mode": True, "extreme_fast_token_amount": FAST_TOKENS},
@@ -160,20 +163,20 @@ async def exit_signal_to_sell_sent(
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
     wire: list[float] = []
     db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
-    async with running_bot(config, seed=33, loaded=loaded) as run:
+    async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
         trader = run.bot.trader
         done = 0
         while done < n:
-            mints = [run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
+            mints = [await run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
             await _wait(lambda ms=mints: all(_buy_confirmed(trader, m) for m in ms), 20)
             for i, mint in enumerate(mints):
                 if not _buy_confirmed(trader, mint):
                     continue
                 kind = "take_profit" if (done + i) % 2 == 0 else "stop_loss"
                 if kind == "take_profit":
-                    trigger = run.whale_buy(mint, 10 * SOL)
+                    trigger = await run.whale_buy(mint, 10 * SOL)
                 else:
-                    trigger = run.creator_dump(mint)
+                    trigger = await run.creator_dump(mint)
                 if not await _wait(lambda m=mint: _sell_read(run, m), 5):
                     continue
                 sell = _first_sends(run).get((str(mint), "sell"))
@@ -305,7 +308,7 @@ async def zero_hold(
         started = time.perf_counter()
         mints = []
         for _ in range(n):
-            mints.append(run.launch())
+            mints.append(await run.launch())
             await trio.sleep(spacing)
         await _wait(lambda: trader.stats.buys_sent >= n and not trader.position_tasks, 60, 0.05)
         elapsed = time.perf_counter() - started

@@ -180,6 +180,8 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
         assert result["dropped"] == 0
         # stamped in two processes on one clock: the wire span still holds the in-bot one
         assert result["wire_ms"]["min"] >= result["in_bot_ms"]["min"]
+        for leg in ("notification_to_bot_read", "request_to_node_read"):
+            _assert_summary(result["wire_legs_ms"][leg], 2)
     assert detect["background_events"] > 0  # the feed ran in the simulator's process
     _assert_summary(exits["take_profit"], 1)
     _assert_summary(exits["stop_loss"], 1)

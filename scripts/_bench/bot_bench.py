@@ -58,12 +58,29 @@ def _first_sends(run: BotRun, *, wire: bool = False) -> dict[tuple[str | None, s
     return out
 
 
-def _figures(wire: list[float], in_bot: list[float], asked: int) -> dict[str, Any]:
+def _figures(
+    wire: list[float], in_bot: list[float], asked: int, legs: dict[str, list[float]]
+) -> dict[str, Any]:
     return {
         "wire_ms": summarize(wire),
         "in_bot_ms": summarize(in_bot),
         "dropped": asked - len(wire),
+        "wire_legs_ms": {k: summarize(v) for k, v in legs.items()},
     }
+
+
+def _new_legs() -> dict[str, list[float]]:
+    """What the wire figure adds to the in-bot one: the notification's way to the bot
+    (node's write → bot's read) and the request's way back (bot's write → node's read)."""
+    return {"notification_to_bot_read": [], "request_to_node_read": []}
+
+
+def _add_legs(legs: dict[str, list[float]], written: float | None, read: float | None,
+              sent: Any, sent_wire: Any) -> None:  # fmt: skip
+    if written is not None and read is not None:
+        legs["notification_to_bot_read"].append((read - written) * 1e3)
+    if sent and sent_wire:
+        legs["request_to_node_read"].append((sent_wire[0].at - sent[0].at) * 1e3)
 
 
 async def detect_to_buy_sent(
@@ -102,10 +119,12 @@ async def detect_to_buy_sent(
         "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
     }  # fmt: skip
     writes_before: list[int] = []
+    legs = _new_legs()
     for mint in mints:
         create = run.launched[str(mint)]
         buy, buy_wire = sends.get((str(mint), "buy")), wire_sends.get((str(mint), "buy"))
         written, notified = run.notified(create), reads.get(create)
+        _add_legs(legs, written, notified, buy, buy_wire)
         if buy_wire and written is not None:
             wire.append((buy_wire[0].at - written) * 1e3)
         if not buy or notified is None:
@@ -122,7 +141,7 @@ async def detect_to_buy_sent(
             parts["other_than_db_writes"].append(total - in_db)
             writes_before.append(len(writes))
     return {
-        **_figures(wire, delays, n),
+        **_figures(wire, delays, n, legs),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
         "background_events": run.background_events,
@@ -163,6 +182,7 @@ async def exit_signal_to_sell_sent(
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
     wire: list[float] = []
     db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
+    legs = _new_legs()
     async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
         trader = run.bot.trader
         done = 0
@@ -182,6 +202,7 @@ async def exit_signal_to_sell_sent(
                 sell = _first_sends(run).get((str(mint), "sell"))
                 sell_wire = _first_sends(run, wire=True).get((str(mint), "sell"))
                 written, notified = run.notified(trigger), run.bot_reads().get(trigger)
+                _add_legs(legs, written, notified, sell, sell_wire)
                 if sell_wire and written is not None:
                     wire.append((sell_wire[0].at - written) * 1e3)
                 if sell and notified is not None:
@@ -195,7 +216,7 @@ async def exit_signal_to_sell_sent(
             done += len(mints)
     both = samples["take_profit"] + samples["stop_loss"]
     return {
-        **_figures(wire, both, n),
+        **_figures(wire, both, n, legs),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),

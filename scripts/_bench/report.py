@@ -22,6 +22,10 @@ def _wire_rows(label: str, result: dict[str, Any]) -> list[tuple[str, str]]:
         (f"{label} (wire)", fmt(result["wire_ms"])),
         ("  in the bot (socket read → request written)", fmt(result["in_bot_ms"])),
         ("  samples dropped", str(result["dropped"])),
+        *(
+            (f"  wire leg: {leg.replace('_', ' ')}", fmt(summary))
+            for leg, summary in result.get("wire_legs_ms", {}).items()
+        ),
     ]
 
 

@@ -101,24 +101,41 @@ async def idle_group(size: dict[str, int]) -> dict[str, Any]:
     return {name: idle[name], "idle_cpu": idle}
 
 
+#: ``--sim-process``: also measure detect and exit with the simulator in its own process
+SIM_PROCESS = False
+
+
 async def detect_group(size: dict[str, int]) -> dict[str, Any]:
-    """Quiet (ERROR logging, no other traffic) and loaded (INFO, 1,000 trade events/s)."""
-    n = size["detect"]
-    fast = await bot_bench.detect_to_buy_sent(n, extreme_fast=True)
-    normal = await bot_bench.detect_to_buy_sent(n, extreme_fast=False)
-    loaded = await bot_bench.detect_to_buy_sent(n, extreme_fast=True, loaded=True)
-    return {
-        "detect_to_buy_ms": {
-            "quiet": {"extreme_fast": fast, "normal": normal},
-            "loaded": {"extreme_fast": loaded},
-        }
-    }
+    """Quiet (ERROR logging, no other traffic) and loaded (INFO, 1,000 trade events/s);
+    with ``SIM_PROCESS``, the same again with the simulator in its own process
+    (``detect_to_buy_ms_sim_process``) beside the in-process figures."""
+    out = {"detect_to_buy_ms": await _detect_runs(size["detect"], sim_process=False)}
+    if SIM_PROCESS:
+        out["detect_to_buy_ms_sim_process"] = await _detect_runs(size["detect"], sim_process=True)
+    return out
+
+
+async def _detect_runs(n: int, *, sim_process: bool) -> dict[str, Any]:
+    fast = await bot_bench.detect_to_buy_sent(n, extreme_fast=True, sim_process=sim_process)
+    normal = await bot_bench.detect_to_buy_sent(n, extreme_fast=False, sim_process=sim_process)
+    loaded = await bot_bench.detect_to_buy_sent(
+        n, extreme_fast=True, loaded=True, sim_process=sim_process
+    )
+    return {"quiet": {"extreme_fast": fast, "normal": normal}, "loaded": {"extreme_fast": loaded}}
 
 
 async def exit_group(size: dict[str, int]) -> dict[str, Any]:
-    quiet = await bot_bench.exit_signal_to_sell_sent(size["exit"])
-    loaded = await bot_bench.exit_signal_to_sell_sent(size["exit"], loaded=True)
-    return {"exit_to_sell_ms": {"quiet": quiet, "loaded": loaded}}
+    """As ``detect_group``: in-process, and with ``SIM_PROCESS`` the simulator's own."""
+    out = {"exit_to_sell_ms": await _exit_runs(size["exit"], sim_process=False)}
+    if SIM_PROCESS:
+        out["exit_to_sell_ms_sim_process"] = await _exit_runs(size["exit"], sim_process=True)
+    return out
+
+
+async def _exit_runs(n: int, *, sim_process: bool) -> dict[str, Any]:
+    quiet = await bot_bench.exit_signal_to_sell_sent(n, sim_process=sim_process)
+    loaded = await bot_bench.exit_signal_to_sell_sent(n, loaded=True, sim_process=sim_process)
+    return {"quiet": quiet, "loaded": loaded}
 
 
 #: zero-hold timings measured (``bot_bench.timing_faults``), by the name the results carry
@@ -258,8 +275,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the bot sends sendTransaction through httpx, as before the direct sender",
     )
+    parser.add_argument(
+        "--sim-process",
+        action="store_true",
+        help="detect/exit: also run the simulator in its own process, wire stamped there",
+    )
     args = parser.parse_args(argv)
     bot_harness.DIRECT_SEND = not args.httpx_send
+    global SIM_PROCESS
+    SIM_PROCESS = args.sim_process
     logging.basicConfig(level=logging.ERROR)
     size = SIZES["quick" if args.quick else "full"]
     if args.profile:
@@ -276,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {**info, "rss_mb_at_end": round(rss_mb(), 1)},
         "mode": "quick" if args.quick else "full",
         "send_path": "httpx" if args.httpx_send else "direct",
+        "sim_process": args.sim_process,
         "total_seconds": round(time.perf_counter() - start, 1),
         **results,
     }

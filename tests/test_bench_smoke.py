@@ -165,6 +165,35 @@ async def test_exit_run_times_a_take_profit_and_a_stop_loss(bench: ModuleType) -
     _assert_summary(result["db_writes_before_sell_ms"], 2)
 
 
+async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
+    bench: ModuleType,
+) -> None:
+    """``--sim-process``: the simulator and its background feed in their own process."""
+    with trio.fail_after(60):
+        detect = await bench.bot_bench.detect_to_buy_sent(
+            2, extreme_fast=True, spacing=0.05, loaded=True, sim_process=True
+        )
+        exits = await bench.bot_bench.exit_signal_to_sell_sent(2, batch=2, sim_process=True)
+    for result in (detect, exits):
+        _assert_summary(result["wire_ms"], 2)
+        _assert_summary(result["in_bot_ms"], 2)
+        assert result["dropped"] == 0
+        # stamped in two processes on one clock: the wire span still holds the in-bot one
+        assert result["wire_ms"]["min"] >= result["in_bot_ms"]["min"]
+        for leg in ("notification_to_bot_read", "request_to_node_read"):
+            _assert_summary(result["wire_legs_ms"][leg], 2)
+    assert detect["background_events"] > 0  # the feed ran in the simulator's process
+    _assert_summary(exits["take_profit"], 1)
+    _assert_summary(exits["stop_loss"], 1)
+    table = bench.report.table(
+        {"detect_to_buy_ms_sim_process": {"quiet": {"extreme_fast": detect, "normal": detect},
+                                          "loaded": {"extreme_fast": detect}},
+         "exit_to_sell_ms_sim_process": {"quiet": exits, "loaded": exits}}
+    )  # fmt: skip
+    assert "detect → BUY, extreme fast, quiet, sim in its own process (wire)" in table
+    assert "exit signal → SELL, quiet, sim in its own process (wire)" in table
+
+
 async def test_idle_run_holds_every_position_and_measures_the_cpu(bench: ModuleType) -> None:
     with trio.fail_after(60):
         result = await bench.idle_bench.idle_cpu((1, 3), 0.2, settle=0.05)

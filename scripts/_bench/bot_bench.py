@@ -58,12 +58,29 @@ def _first_sends(run: BotRun, *, wire: bool = False) -> dict[tuple[str | None, s
     return out
 
 
-def _figures(wire: list[float], in_bot: list[float], asked: int) -> dict[str, Any]:
+def _figures(
+    wire: list[float], in_bot: list[float], asked: int, legs: dict[str, list[float]]
+) -> dict[str, Any]:
     return {
         "wire_ms": summarize(wire),
         "in_bot_ms": summarize(in_bot),
         "dropped": asked - len(wire),
+        "wire_legs_ms": {k: summarize(v) for k, v in legs.items()},
     }
+
+
+def _new_legs() -> dict[str, list[float]]:
+    """What the wire figure adds to the in-bot one: the notification's way to the bot
+    (node's write → bot's read) and the request's way back (bot's write → node's read)."""
+    return {"notification_to_bot_read": [], "request_to_node_read": []}
+
+
+def _add_legs(legs: dict[str, list[float]], written: float | None, read: float | None,
+              sent: Any, sent_wire: Any) -> None:  # fmt: skip
+    if written is not None and read is not None:
+        legs["notification_to_bot_read"].append((read - written) * 1e3)
+    if sent and sent_wire:
+        legs["request_to_node_read"].append((sent_wire[0].at - sent[0].at) * 1e3)
 
 
 async def detect_to_buy_sent(
@@ -73,23 +90,25 @@ async def detect_to_buy_sent(
     spacing: float = 0.1,
     window: BotTaskProfiler | None = None,
     loaded: bool = False,
+    sim_process: bool = False,
 ) -> dict[str, Any]:
     """Launch ``n`` tokens ``spacing`` apart; ms from the create's notification to the BUY.
 
     With ``window``, that profiler runs only from each launch's notification to the BUY's
     request leaving (``--profile detect_fast``). ``loaded``: INFO logging and the
-    background feed (``bot_harness``).
+    background feed (``bot_harness``). ``sim_process``: the simulator in its own process.
     """
     trade: dict[str, Any] = {"extreme_fast_mode": extreme_fast}
     if extreme_fast:
         trade["extreme_fast_token_amount"] = FAST_TOKENS
     config = {"trade": trade, "exits": {"never_sell": True}}
-    async with running_bot(config, seed=31 if extreme_fast else 32, loaded=loaded) as run:
+    seed = 31 if extreme_fast else 32
+    async with running_bot(config, seed=seed, loaded=loaded, sim_process=sim_process) as run:
         if window is not None:
             _profile_windows(run, window)
         mints = []
         for _ in range(n):
-            mints.append(run.launch())
+            mints.append(await run.launch())
             await trio.sleep(spacing)
         await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
         sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
@@ -100,10 +119,12 @@ async def detect_to_buy_sent(
         "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
     }  # fmt: skip
     writes_before: list[int] = []
+    legs = _new_legs()
     for mint in mints:
         create = run.launched[str(mint)]
         buy, buy_wire = sends.get((str(mint), "buy")), wire_sends.get((str(mint), "buy"))
         written, notified = run.notified(create), reads.get(create)
+        _add_legs(legs, written, notified, buy, buy_wire)
         if buy_wire and written is not None:
             wire.append((buy_wire[0].at - written) * 1e3)
         if not buy or notified is None:
@@ -120,10 +141,10 @@ async def detect_to_buy_sent(
             parts["other_than_db_writes"].append(total - in_db)
             writes_before.append(len(writes))
     return {
-        **_figures(wire, delays, n),
+        **_figures(wire, delays, n, legs),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
-        "background_events": run.feed.sent if run.feed is not None else 0,
+        "background_events": run.background_events,
     }
 
 
@@ -144,14 +165,15 @@ def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:
 
 
 async def exit_signal_to_sell_sent(
-    n: int, batch: int = 10, *, loaded: bool = False
+    n: int, batch: int = 10, *, loaded: bool = False, sim_process: bool = False
 ) -> dict[str, Any]:
     """ms from the price event crossing take-profit (or stop-loss) to the SELL request.
 
     Tokens are launched ``batch`` at a time; once the bot's BUYs are confirmed, each
     position in turn gets its trigger — a whale buy (+>60 %: take profit) or the
     creator dumping its 5 SOL buy (−>25 %: stop loss), alternately — and the next one
-    waits until the SELL has left, so samples never overlap.
+    waits until the SELL has left, so samples never overlap. ``sim_process``: the
+    simulator in its own process.
     """
     config = {
         "trade": {"extreme_fast_mode": True, "extreme_fast_token_amount": FAST_TOKENS},
@@ -160,25 +182,27 @@ async def exit_signal_to_sell_sent(
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
     wire: list[float] = []
     db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
-    async with running_bot(config, seed=33, loaded=loaded) as run:
+    legs = _new_legs()
+    async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
         trader = run.bot.trader
         done = 0
         while done < n:
-            mints = [run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
+            mints = [await run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
             await _wait(lambda ms=mints: all(_buy_confirmed(trader, m) for m in ms), 20)
             for i, mint in enumerate(mints):
                 if not _buy_confirmed(trader, mint):
                     continue
                 kind = "take_profit" if (done + i) % 2 == 0 else "stop_loss"
                 if kind == "take_profit":
-                    trigger = run.whale_buy(mint, 10 * SOL)
+                    trigger = await run.whale_buy(mint, 10 * SOL)
                 else:
-                    trigger = run.creator_dump(mint)
+                    trigger = await run.creator_dump(mint)
                 if not await _wait(lambda m=mint: _sell_read(run, m), 5):
                     continue
                 sell = _first_sends(run).get((str(mint), "sell"))
                 sell_wire = _first_sends(run, wire=True).get((str(mint), "sell"))
                 written, notified = run.notified(trigger), run.bot_reads().get(trigger)
+                _add_legs(legs, written, notified, sell, sell_wire)
                 if sell_wire and written is not None:
                     wire.append((sell_wire[0].at - written) * 1e3)
                 if sell and notified is not None:
@@ -192,7 +216,7 @@ async def exit_signal_to_sell_sent(
             done += len(mints)
     both = samples["take_profit"] + samples["stop_loss"]
     return {
-        **_figures(wire, both, n),
+        **_figures(wire, both, n, legs),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -305,7 +329,7 @@ async def zero_hold(
         started = time.perf_counter()
         mints = []
         for _ in range(n):
-            mints.append(run.launch())
+            mints.append(await run.launch())
             await trio.sleep(spacing)
         await _wait(lambda: trader.stats.buys_sent >= n and not trader.position_tasks, 60, 0.05)
         elapsed = time.perf_counter() - started

@@ -98,21 +98,21 @@ class TimingRepo:
 class BotRun:
     """A running bot, the simulator it trades on, and the stamps taken at its edges."""
 
-    sim: SimNode
+    sim: SimNode | None  # None when the simulator runs in its own process
     bot: Bot
     transport: RecordingTransport
     repo: TimingRepo
-    creator: Keypair
-    whale: Keypair
+    traders: Any  # Traders, or sim_process.RemoteSim: the same calls
     wire: WireStamps
     reads: list[tuple[float, str | bytes]] = attrs.field(factory=list)  # the bot's WS reads
     feed: BackgroundFeed | None = None
+    #: trade notifications the background feed sent (set when the run ends)
+    background_events: int = 0
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
     #: slot → the newest confirmed slot as it was produced (``track_confirmations``)
     confirmed_tips: dict[int, int] = attrs.field(factory=dict)
-    _count: int = 0
     _reads_seen: int = 0
     _first_reads: dict[str, float] = attrs.field(factory=dict)
 
@@ -133,40 +133,19 @@ class BotRun:
         self._reads_seen = len(self.reads)
         return self._first_reads
 
-    def launch(self, creator_buy: int = SOL) -> Pubkey:
+    async def launch(self, creator_buy: int = SOL) -> Pubkey:
         """Submit a create + creator buy straight to the node; returns the mint."""
-        self._count += 1
-        mint = keypair(f"e2e-mint-{id(self)}", self._count)
-        blockhash, _ = self.sim.node.latest_blockhash()
-        raw = create_tx(self.creator, mint, blockhash, creator_buy, f"Bench {self._count}")
-        signature = self.sim.node.submit(raw)
-        self.launched[str(mint.pubkey())] = str(signature)
-        return mint.pubkey()
+        mint, signature = await self.traders.launch(creator_buy)
+        self.launched[str(mint)] = signature
+        return mint
 
-    def whale_buy(self, mint: Pubkey, budget: int) -> str:
+    async def whale_buy(self, mint: Pubkey, budget: int) -> str:
         """A big buy by another wallet (moves the price up); returns its signature."""
-        ledger: Any = self.sim.ledger  # a sim.ledger.Ledger
-        curve = ledger.bonding_curve(mint)
-        assert curve is not None
-        assert curve.creator is not None
-        quote = quote_buy_for_sol(budget, Reserves.of(curve), QUOTE_RATES)
-        ixs = buy_instructions(
-            self.whale.pubkey(), mint, curve.creator, quote.amount, max_sol_cost(quote.total, 3000)
-        )
-        return self._submit(ixs, self.whale)
+        return await self.traders.whale_buy(mint, budget)
 
-    def creator_dump(self, mint: Pubkey) -> str:
+    async def creator_dump(self, mint: Pubkey) -> str:
         """The creator sells everything it holds (moves the price down)."""
-        ata = associated_token_address(self.creator.pubkey(), mint, TOKEN_PROGRAM)
-        account = self.sim.ledger.get_account(ata)
-        assert account is not None
-        held = int.from_bytes(bytes(account.data)[64:72], "little")
-        ixs = sell_instructions(self.creator.pubkey(), mint, self.creator.pubkey(), held)
-        return self._submit(ixs, self.creator)
-
-    def _submit(self, ixs: list[Any], payer: Keypair) -> str:
-        blockhash, _ = self.sim.node.latest_blockhash()
-        return str(self.sim.node.submit(build_transaction(ixs, payer, blockhash).raw))
+        return await self.traders.creator_dump(mint)
 
     def landed(self, signature: str) -> Any:
         """The node's record of a landed transaction (``.slot``, ``.err``), or None."""
@@ -195,6 +174,67 @@ class BotRun:
         """Slots from ``slot`` to the first slot produced with ``slot`` confirmed."""
         produced = [s for s, tip in self.confirmed_tips.items() if s >= slot and tip >= slot]
         return min(produced) - slot if produced else None
+
+
+@attrs.define(eq=False)
+class Traders:
+    """Other wallets trading on the node, straight into it (no bot in between): the
+    creator launching tokens and dumping, a whale buying. Async so that a simulator in
+    its own process (``sim_process.RemoteSim``) takes the same calls."""
+
+    sim: SimNode
+    creator: Keypair
+    whale: Keypair
+    submitted: set[str] = attrs.field(factory=set)  # signatures, in any order
+
+    async def launch(self, creator_buy: int) -> tuple[Pubkey, str]:
+        """A create + creator buy; (mint, signature)."""
+        mint = keypair(f"e2e-mint-{id(self)}", len(self.submitted))
+        blockhash, _ = self.sim.node.latest_blockhash()
+        raw = create_tx(self.creator, mint, blockhash, creator_buy, f"Bench {len(self.submitted)}")
+        return mint.pubkey(), self._note(str(self.sim.node.submit(raw)))
+
+    async def whale_buy(self, mint: Pubkey, budget: int) -> str:
+        ledger: Any = self.sim.ledger  # a sim.ledger.Ledger
+        curve = ledger.bonding_curve(mint)
+        assert curve is not None
+        assert curve.creator is not None
+        quote = quote_buy_for_sol(budget, Reserves.of(curve), QUOTE_RATES)
+        ixs = buy_instructions(
+            self.whale.pubkey(), mint, curve.creator, quote.amount, max_sol_cost(quote.total, 3000)
+        )
+        return self._submit(ixs, self.whale)
+
+    async def creator_dump(self, mint: Pubkey) -> str:
+        ata = associated_token_address(self.creator.pubkey(), mint, TOKEN_PROGRAM)
+        account = self.sim.ledger.get_account(ata)
+        assert account is not None
+        held = int.from_bytes(bytes(account.data)[64:72], "little")
+        ixs = sell_instructions(self.creator.pubkey(), mint, self.creator.pubkey(), held)
+        return self._submit(ixs, self.creator)
+
+    def _submit(self, ixs: list[Any], payer: Keypair) -> str:
+        blockhash, _ = self.sim.node.latest_blockhash()
+        return self._note(str(self.sim.node.submit(build_transaction(ixs, payer, blockhash).raw)))
+
+    def _note(self, signature: str) -> str:
+        self.submitted.add(signature)
+        return signature
+
+
+def bench_funding(seed: int) -> tuple[Keypair, Keypair, Keypair, dict[Pubkey, int]]:
+    """The bot's wallet (per ``seed``), the creator, the whale, and what each is funded."""
+    wallet, creator, whale = (
+        keypair("e2e-wallet", seed),
+        keypair("e2e-creator"),
+        keypair("e2e-whale"),
+    )
+    fund = {
+        wallet.pubkey(): 10_000 * SOL,
+        creator.pubkey(): 10**6 * SOL,
+        whale.pubkey(): 10**6 * SOL,
+    }
+    return wallet, creator, whale, fund
 
 
 BASE_CONFIG: dict[str, Any] = {
@@ -288,6 +328,33 @@ def info_logging(path: Path) -> Iterator[None]:
 
 
 @asynccontextmanager
+async def _simulator(
+    seed: int,
+    fund: dict[Pubkey, int],
+    creator: Keypair,
+    whale: Keypair,
+    *,
+    slot_time: float,
+    faults: Faults | None,
+    loaded: bool,
+    sim_process: bool,
+) -> AsyncIterator[tuple[SimNode | None, Any, WireStamps, str, str]]:
+    """(the in-process node or None, the traders, the wire stamps, RPC URL, WS URL)."""
+    if sim_process:
+        if faults is not None or slot_time != 0.4:
+            raise ValueError("the simulator process runs 0.4 s slots without faults")
+        from .sim_process import open_remote_sim  # it imports this module
+
+        async with open_remote_sim(seed, loaded=loaded) as remote:
+            yield None, remote, remote.wire, remote.rpc_url, remote.ws_url
+        return
+    async with open_sim(seed=seed, slot_time=slot_time, faults=faults, fund=fund) as sim:
+        wire = WireStamps()
+        wire.install(sim)
+        yield sim, Traders(sim, creator, whale), wire, sim.rpc_url, sim.ws_url
+
+
+@asynccontextmanager
 async def running_bot(
     config: dict[str, Any],
     *,
@@ -295,21 +362,15 @@ async def running_bot(
     slot_time: float = 0.4,
     loaded: bool = False,
     faults: Faults | None = None,
+    sim_process: bool = False,
 ) -> AsyncIterator[BotRun]:
     """Start the simulator and the bot; stop both (open positions are abandoned) on exit.
 
     ``faults``: the node's knobs (default: none, every slot confirmed by the next one).
+    ``sim_process``: the simulator (and, ``loaded``, the background feed) runs in its own
+    process (``sim_process``), the wire stamped there; ``run.sim`` is then None.
     """
-    wallet, creator, whale = (
-        keypair("e2e-wallet", seed),
-        keypair("e2e-creator"),
-        keypair("e2e-whale"),
-    )
-    fund = {
-        wallet.pubkey(): 10_000 * SOL,
-        creator.pubkey(): 10**6 * SOL,
-        whale.pubkey(): 10**6 * SOL,
-    }
+    wallet, creator, whale, fund = bench_funding(seed)
     settings = parse_config(_merge(BASE_CONFIG, config), env={})
     with (
         tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp,
@@ -317,32 +378,33 @@ async def running_bot(
     ):
         if loaded:
             logs.enter_context(info_logging(Path(tmp) / "bot.log"))
-        async with open_sim(seed=seed, slot_time=slot_time, faults=faults, fund=fund) as sim:
-            wire = WireStamps()
-            wire.install(sim)
+        simulator = _simulator(
+            seed, fund, creator, whale, slot_time=slot_time, faults=faults, loaded=loaded,
+            sim_process=sim_process,
+        )  # fmt: skip
+        async with simulator as (sim, traders, wire, rpc_url, ws_url):
             transport = RecordingTransport()
             async with (
-                RpcClient((sim.rpc_url,), transport=transport, direct_send=DIRECT_SEND) as rpc,
+                RpcClient((rpc_url,), transport=transport, direct_send=DIRECT_SEND) as rpc,
                 open_repository(Path(tmp) / "bench.db") as repo,
             ):
                 if rpc.sender is not None:
                     await rpc.sender.aclose()
                     rpc.sender = RecordingSender(rpc.max_reply_bytes, recorder=transport)
-                bot = await build_bot(
-                    settings, rpc=rpc, keypair=wallet, repo=repo, ws_url=sim.ws_url
-                )
+                bot = await build_bot(settings, rpc=rpc, keypair=wallet, repo=repo, ws_url=ws_url)
                 timing = TimingRepo(repo)
                 bot.trader.repo = timing  # type: ignore[assignment]
                 run = BotRun(
-                    sim=sim, bot=bot, transport=transport, repo=timing, creator=creator,
-                    whale=whale, wire=wire,
+                    sim=sim, bot=bot, transport=transport, repo=timing, traders=traders,
+                    wire=wire,
                 )  # fmt: skip
-                run.track_confirmations()
+                if sim is not None:
+                    run.track_confirmations()
                 with record_bot_reads(run.reads):
                     try:
                         async with trio.open_nursery() as nursery:
                             await nursery.start(bot.trader.run)
-                            if loaded:
+                            if loaded and sim is not None:
                                 run.feed = BackgroundFeed(sim.node)
                                 nursery.start_soon(run.feed.run)
                             yield run
@@ -355,3 +417,7 @@ async def running_bot(
                     finally:
                         if rpc.sender is not None:
                             await rpc.sender.aclose()
+                if run.feed is not None:
+                    run.background_events = run.feed.sent
+                elif sim is None and loaded:
+                    run.background_events = await traders.feed_sent()

@@ -75,7 +75,7 @@ async def _open_positions(run: BotRun, target: int, spacing: float, patience: fl
     stats = run.bot.trader.stats
     while len(run.launched) < target:
         for _ in range(min(BATCH, target - len(run.launched))):
-            run.launch()
+            await run.launch()
             await trio.sleep(spacing)
         await _wait(lambda: stats.tokens_seen >= len(run.launched), patience, poll=0.05)
     await _wait(lambda: _confirmed(run) >= target, patience, poll=0.1)

@@ -22,34 +22,50 @@ def _wire_rows(label: str, result: dict[str, Any]) -> list[tuple[str, str]]:
         (f"{label} (wire)", fmt(result["wire_ms"])),
         ("  in the bot (socket read → request written)", fmt(result["in_bot_ms"])),
         ("  samples dropped", str(result["dropped"])),
+        *(
+            (f"  wire leg: {leg.replace('_', ' ')}", fmt(summary))
+            for leg, summary in result.get("wire_legs_ms", {}).items()
+        ),
     ]
 
 
 def _latency_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    detect = results.get("detect_to_buy_ms")
-    if detect:
-        quiet, loaded = detect["quiet"], detect["loaded"]
-        for label, mode in (
-            ("detect → BUY, extreme fast, quiet", quiet["extreme_fast"]),
-            ("detect → BUY, normal (reads curve), quiet", quiet["normal"]),
-            ("detect → BUY, extreme fast, INFO + 1,000 ev/s", loaded["extreme_fast"]),
-        ):
-            rows += _wire_rows(label, mode)
-            db = mode["breakdown_ms"]["db_writes_before_buy"]
-            rows.append(("  of which DB writes before the BUY", fmt(db)))
-    exits = results.get("exit_to_sell_ms")
-    if exits:
-        for label, mode in (
-            ("exit signal → SELL, quiet", exits["quiet"]),
-            ("exit signal → SELL, INFO + 1,000 ev/s", exits["loaded"]),
-        ):
-            rows += _wire_rows(label, mode)
-            rows.append(
-                ("  of which DB writes before the SELL", fmt(mode["db_writes_before_sell_ms"]))
-            )
+    for suffix, where in (("", ""), ("_sim_process", ", sim in its own process")):
+        rows += _detect_rows(results.get(f"detect_to_buy_ms{suffix}"), where)
+        rows += _exit_rows(results.get(f"exit_to_sell_ms{suffix}"), where)
     for timing, block in (results.get("zero_hold") or {}).items():
         rows += _zero_hold_rows(timing.replace("_", " "), block)
+    return rows
+
+
+def _detect_rows(detect: dict[str, Any] | None, where: str) -> list[tuple[str, str]]:
+    """detect → BUY rows; ``where`` names the simulator's process when it is its own."""
+    if not detect:
+        return []
+    rows: list[tuple[str, str]] = []
+    quiet, loaded = detect["quiet"], detect["loaded"]
+    for label, mode in (
+        ("detect → BUY, extreme fast, quiet", quiet["extreme_fast"]),
+        ("detect → BUY, normal (reads curve), quiet", quiet["normal"]),
+        ("detect → BUY, extreme fast, INFO + 1,000 ev/s", loaded["extreme_fast"]),
+    ):
+        rows += _wire_rows(label + where, mode)
+        db = mode["breakdown_ms"]["db_writes_before_buy"]
+        rows.append(("  of which DB writes before the BUY", fmt(db)))
+    return rows
+
+
+def _exit_rows(exits: dict[str, Any] | None, where: str) -> list[tuple[str, str]]:
+    if not exits:
+        return []
+    rows: list[tuple[str, str]] = []
+    for label, mode in (
+        ("exit signal → SELL, quiet", exits["quiet"]),
+        ("exit signal → SELL, INFO + 1,000 ev/s", exits["loaded"]),
+    ):
+        rows += _wire_rows(label + where, mode)
+        rows.append(("  of which DB writes before the SELL", fmt(mode["db_writes_before_sell_ms"])))
     return rows
 
 

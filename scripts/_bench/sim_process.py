@@ -1,0 +1,220 @@
+"""The simulator in its own process, as a node is another machine on mainnet (bench only).
+
+Run as ``python scripts/_bench/sim_process.py SEED LOADED``: opens the simulator (0.4 s
+slots, the bench wallets funded, ``bot_harness.bench_funding``), prints one JSON line with
+its URLs, then reads commands from stdin, one JSON line each (``{"id", "op", "args"}``:
+``launch``, ``whale_buy``, ``creator_dump``, ``feed_sent``) and answers on stdout
+(``{"id", "result"}``). With LOADED it runs the background feed itself
+(``bot_harness.BackgroundFeed``). It stops when stdin closes.
+
+The wire stamps are taken here, at the simulator's sockets (``time.perf_counter()``:
+CLOCK_MONOTONIC, one clock for both processes on Linux, as ``feed_server`` relies on),
+and streamed on stdout in batches every 50 ms (not as taken, which would wake the bot's
+process mid-path): ``{"n": [at, signature]}`` when a logs
+notification of a transaction submitted through a command is written, ``{"r": [at,
+body]}`` when a ``sendTransaction`` request is read. So the simulator's CPU (fan-out to
+every subscriber, execution, its servers) no longer runs on the bot's loop nor holds its
+GIL: the ``*_wire_ms`` figures measure the bot and the loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+from solders.pubkey import Pubkey
+
+from trio_trader.sim import open_sim
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from _bench.bot_harness import BackgroundFeed, Traders, bench_funding
+    from _bench.recorder import WireStamps
+else:
+    from .bot_harness import BackgroundFeed, Traders, bench_funding
+    from .recorder import WireStamps
+
+
+RUNNER = str(Path(__file__).resolve())
+STAMP_FLUSH = 0.05  # seconds between two batches of stamps on stdout
+
+
+def _notification(signature: str) -> dict[str, Any]:
+    """The part of a logs notification the bench reads (``WireStamps.first_notified``)."""
+    return {"method": "logsNotification", "params": {"result": {"value": {"signature": signature}}}}
+
+
+# -- the simulator's side ---------------------------------------------------------------
+
+
+async def _serve(seed: int, loaded: bool) -> None:
+    _, creator, whale, fund = bench_funding(seed)
+    out_send, out_receive = trio.open_memory_channel[bytes](math.inf)
+    stdout, stdin = trio.lowlevel.FdStream(1), trio.lowlevel.FdStream(0)
+    stamps: list[bytes] = []
+    async with open_sim(seed=seed, slot_time=0.4, fund=fund) as sim:
+        traders = Traders(sim, creator, whale)
+
+        def on_notification(at: float, message: dict[str, Any]) -> None:
+            if message.get("method") != "logsNotification":
+                return
+            signature = message["params"]["result"]["value"]["signature"]
+            if signature in traders.submitted:  # not the feed's, not the bot's own
+                stamps.append(_line({"n": [at, signature]}))
+
+        def on_request(at: float, body: bytes) -> None:
+            if b'"sendTransaction"' in body:
+                stamps.append(_line({"r": [at, body.decode()]}))
+
+        sim.ws_server.on_notification = on_notification
+        sim.rpc_server.on_request = on_request
+        feed = BackgroundFeed(sim.node) if loaded else None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_write_lines, stdout, out_receive)
+            nursery.start_soon(_flush_stamps, stamps, out_send)
+            if feed is not None:
+                nursery.start_soon(feed.run)
+            out_send.send_nowait(_line({"rpc": sim.rpc_url, "ws": sim.ws_url}))
+            async for command in _lines(stdin):
+                result = await _execute(traders, feed, command)
+                out_send.send_nowait(_line({"id": command["id"], "result": result}))
+            nursery.cancel_scope.cancel()
+
+
+async def _execute(traders: Traders, feed: BackgroundFeed | None, command: dict[str, Any]) -> Any:
+    op, args = command["op"], command.get("args", [])
+    if op == "launch":
+        mint, signature = await traders.launch(*args)
+        return [str(mint), signature]
+    if op == "whale_buy":
+        return await traders.whale_buy(Pubkey.from_string(args[0]), args[1])
+    if op == "creator_dump":
+        return await traders.creator_dump(Pubkey.from_string(args[0]))
+    if op == "feed_sent":
+        return feed.sent if feed is not None else 0
+    raise ValueError(f"unknown command {op!r}")
+
+
+async def _flush_stamps(stamps: list[bytes], out: trio.MemorySendChannel[bytes]) -> None:
+    """Hand the stamps on every ``STAMP_FLUSH`` s, not as taken: a line written at once
+    would wake the bench's process (the bot's) in the middle of the path it measures."""
+    while True:
+        await trio.sleep(STAMP_FLUSH)
+        if stamps:
+            out.send_nowait(b"".join(stamps))
+            stamps.clear()
+
+
+def _line(obj: Any) -> bytes:
+    return json.dumps(obj).encode() + b"\n"
+
+
+async def _write_lines(stream: Any, lines: trio.MemoryReceiveChannel[bytes]) -> None:
+    async for line in lines:
+        await stream.send_all(line)
+
+
+async def _lines(stream: Any) -> AsyncIterator[dict[str, Any]]:
+    """JSON objects, one a line, until the stream ends."""
+    buffer = b""
+    while True:
+        data = await stream.receive_some(65536)
+        if not data:
+            return
+        buffer += data
+        *whole, buffer = buffer.split(b"\n")
+        for line in whole:
+            if line.strip():
+                yield json.loads(line)
+
+
+# -- the bench's side -------------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class RemoteSim:
+    """The bench's handle on a simulator process: its URLs, its wire stamps (filled as
+    they stream in), and the same trader calls as :class:`~.bot_harness.Traders`."""
+
+    process: trio.Process
+    rpc_url: str = ""
+    ws_url: str = ""
+    wire: WireStamps = attrs.field(factory=WireStamps)
+    _next_id: int = 0
+    _pending: dict[int, Any] = attrs.field(factory=dict)  # id → trio.Event, then result
+
+    async def _call(self, op: str, *args: Any) -> Any:
+        self._next_id += 1
+        key, done = self._next_id, trio.Event()
+        self._pending[key] = done
+        assert self.process.stdin is not None
+        await self.process.stdin.send_all(_line({"id": key, "op": op, "args": list(args)}))
+        await done.wait()
+        return self._pending.pop(key)
+
+    async def launch(self, creator_buy: int) -> tuple[Pubkey, str]:
+        mint, signature = await self._call("launch", creator_buy)
+        return Pubkey.from_string(mint), signature
+
+    async def whale_buy(self, mint: Pubkey, budget: int) -> str:
+        return str(await self._call("whale_buy", str(mint), budget))
+
+    async def creator_dump(self, mint: Pubkey) -> str:
+        return str(await self._call("creator_dump", str(mint)))
+
+    async def feed_sent(self) -> int:
+        return int(await self._call("feed_sent"))
+
+    async def read(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Take in the process's lines: its URLs (then ``started``), answers, stamps."""
+        assert self.process.stdout is not None
+        async for message in _lines(self.process.stdout):
+            if "rpc" in message:
+                self.rpc_url, self.ws_url = message["rpc"], message["ws"]
+                task_status.started()
+            elif "n" in message:
+                at, signature = message["n"]
+                self.wire._on_notification(at, _notification(signature))
+            elif "r" in message:
+                at, body = message["r"]
+                self.wire._on_request(at, body.encode())
+            else:
+                done = self._pending[message["id"]]
+                self._pending[message["id"]] = message["result"]
+                done.set()
+
+
+@asynccontextmanager
+async def open_remote_sim(seed: int, *, loaded: bool) -> AsyncIterator[RemoteSim]:
+    """Start the simulator process; close its stdin (it stops) and reap it on exit."""
+    command = [sys.executable, RUNNER, str(seed), str(int(loaded))]
+    process = await trio.lowlevel.open_process(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    remote = RemoteSim(process)
+    try:
+        async with trio.open_nursery() as nursery:
+            with trio.fail_after(30):
+                await nursery.start(remote.read)
+            yield remote
+            assert process.stdin is not None
+            await process.stdin.aclose()
+            with trio.move_on_after(10):
+                await process.wait()
+            nursery.cancel_scope.cancel()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+if __name__ == "__main__":
+    trio.run(_serve, int(sys.argv[1]), bool(int(sys.argv[2])))

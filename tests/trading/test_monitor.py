@@ -369,6 +369,26 @@ async def test_the_first_sell_gets_the_newest_trades_reserves_and_creator_a_retr
     assert position.is_closed
 
 
+async def test_a_first_sell_long_after_the_last_trade_reads_the_curve(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    position, buy = await open_position(repo)
+    seller = ScriptedSeller(outcomes=[None])
+    monitor, prices = make_monitor(position, seller, repo, ExitRules(max_hold_time=30), ticker)
+    resolve_buy(position, buy, monitor, ok=True)
+    seen = attrs.evolve(
+        price_update(position, 1_000), creator=Pubkey.new_unique(), seen_at=trio.current_time()
+    )  # the entry price: no rule fires on it
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(monitor.monitor)
+            await prices.send(seen)
+    assert position.exit_reason == ExitReason.MAX_HOLD_TIME
+    # 30 s after the last trade its creator is no longer trusted: the seller reads the curve
+    assert [(k["reserves"], k["creator"]) for k in seller.kwargs] == [(seen.reserves, None)]
+    assert position.is_closed
+
+
 # ---------------------------------------------------------------------- wake-ups
 
 

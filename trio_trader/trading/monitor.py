@@ -66,6 +66,9 @@ SLIPPAGE_ERROR = 6003
 AMM_SLIPPAGE_ERROR = 6004
 #: seconds a final database write may take during cancellation
 SHIELD_SECONDS = 5.0
+#: seconds a trade seen on the feed may stand in for a curve read on the first SELL
+#: (about five slots)
+SEEN_FACTS_MAX_AGE = 2.0
 
 
 class _SellNotNeeded(Exception):
@@ -418,8 +421,12 @@ class PositionMonitor:
         last = self.last_price
         if last is not None and last.pool is None and position.sell_order is None:
             # a pool's update is no curve to quote from; the newest trade's reserves and
-            # creator spare the first SELL its curve read
-            reserves, creator = last.reserves, last.creator
+            # creator spare the first SELL its curve read — while they are fresh: a time
+            # rule firing long after the last trade reads the curve (a stale, lower price
+            # would loosen the SELL's minimum output)
+            reserves = last.reserves
+            if trio.current_time() - last.seen_at <= SEEN_FACTS_MAX_AGE:
+                creator = last.creator
 
         async def persist_signed(order: SellOrder) -> None:
             if self._buy_failed():

@@ -7,10 +7,14 @@ read them skip cleanly when that folder is absent (see its README).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from trio_trader.ui.logs import reset_logging
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "pumpfun" / "samples"
 
@@ -37,3 +41,13 @@ def _private_lock_dir(
     their own: two test runs side by side (or one test's seeded wallet reused by another)
     must not find each other's wallet locks in ``~/.cache/trio-trader/locks``."""
     monkeypatch.setenv("TRIO_TRADER_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put the root logger back as it was after a test that set up the bot's logging."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    reset_logging()
+    root.setLevel(level)

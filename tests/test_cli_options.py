@@ -5,11 +5,9 @@ pipe its reader closed, and the start-up banner of a ``run``."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from tests.test_report import build_database
 from trio_trader import __version__, cli
 from trio_trader.config import parse_config
 from trio_trader.ui.banner import banner_lines
-from trio_trader.ui.logs import reset_logging
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,15 +26,6 @@ def database(tmp_path: Path) -> Path:
     path = tmp_path / "bot.db"
     trio.run(build_database, path)
     return path
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    yield
-    reset_logging()
-    root.setLevel(level)
 
 
 def _python(*args: str, cwd: Path = ROOT) -> subprocess.Popen[bytes]:

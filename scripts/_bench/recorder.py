@@ -71,6 +71,21 @@ def decode_sent(at: float, params: list[Any], index: int = -1) -> SentTransactio
     return SentTransaction(at, side, mint, str(tx.signatures[0]), raw, index)
 
 
+def decode_new_sends(
+    requests: list[tuple[float, bytes]], start: int, out: list[SentTransaction]
+) -> int:
+    """Append the ``sendTransaction`` calls of ``requests[start:]`` to ``out``; the new start."""
+    for index in range(start, len(requests)):
+        at, body = requests[index]
+        if b'"sendTransaction"' not in body:
+            continue
+        payload = json.loads(body)
+        for item in payload if isinstance(payload, list) else [payload]:
+            if item.get("method") == "sendTransaction":
+                out.append(decode_sent(at, item["params"], index))
+    return len(requests)
+
+
 class RecordingTransport(httpx.AsyncBaseTransport):
     """An httpx transport that stamps each request on its way out (see module doc)."""
 
@@ -126,15 +141,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     def sent_transactions(self) -> list[SentTransaction]:
         """Every ``sendTransaction`` so far, decoded (incrementally: cheap to poll)."""
-        for index in range(self._decoded, len(self.requests)):
-            at, body = self.requests[index]
-            if b'"sendTransaction"' not in body:
-                continue
-            payload = json.loads(body)
-            for item in payload if isinstance(payload, list) else [payload]:
-                if item.get("method") == "sendTransaction":
-                    self._sent.append(decode_sent(at, item["params"], index))
-        self._decoded = len(self.requests)
+        self._decoded = decode_new_sends(self.requests, self._decoded, self._sent)
         return self._sent
 
 
@@ -223,15 +230,7 @@ class WireStamps:
 
     def sent_transactions(self) -> list[SentTransaction]:
         """Every ``sendTransaction`` the node read, decoded (incrementally)."""
-        for index in range(self._decoded, len(self.requests)):
-            at, body = self.requests[index]
-            if b'"sendTransaction"' not in body:
-                continue
-            payload = json.loads(body)
-            for item in payload if isinstance(payload, list) else [payload]:
-                if item.get("method") == "sendTransaction":
-                    self._sent.append(decode_sent(at, item["params"], index))
-        self._decoded = len(self.requests)
+        self._decoded = decode_new_sends(self.requests, self._decoded, self._sent)
         return self._sent
 
 

@@ -21,8 +21,18 @@ async def _reset_connection(listener: trio.SocketListener) -> trio.SocketStream:
     stream = await listener.accept()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.close()
-    await trio.sleep(0.05)
+    with trio.fail_after(5):  # the reset crosses the loopback at the kernel's pace
+        while _connected(stream):
+            await trio.sleep(0.001)
     return stream
+
+
+def _connected(stream: trio.SocketStream) -> bool:
+    try:
+        stream.socket.getpeername()
+    except OSError:
+        return False
+    return True
 
 
 async def test_a_connection_reset_before_it_is_served_is_dropped_quietly(sim: SimNode) -> None:

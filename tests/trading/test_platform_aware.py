@@ -5,31 +5,19 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import attrs
 import pytest
 import trio
-from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from tests.chain.fakes import FakeNode, RpcFault, context
+from tests.trading.venue_fakes import Blockhash, Fee
 from trio_trader.chain.confirm import Confirmer
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
 from trio_trader.trading.orders import BuyOrder, OrderState
 from trio_trader.trading.platform_aware import ChainAccess, MarketParams, TradeError
 from trio_trader.trading.token_info import TokenInfo
-
-
-@attrs.define
-class Blockhash:
-    latest: tuple[Hash, int] = (Hash.new_unique(), 1_000)
-    block_height: int = 900
-
-
-@attrs.define
-class Fee:
-    micro_lamports: int = 1_000
 
 
 def token() -> TokenInfo:

@@ -174,7 +174,8 @@ async def detect_to_buy_sent(
     config = {"trade": trade, "exits": {"never_sell": True}}
     seed = 31 if extreme_fast else 32
     inner: dict[str, dict[str, float]] = {}
-    with path_stamps(inner):
+    at_read = window if sim_process else None  # the node's write is stamped in its process
+    with path_stamps(inner), _windows_at_bot_read(at_read):
         async with running_bot(config, seed=seed, loaded=loaded, sim_process=sim_process) as run:
             if window is not None:
                 _profile_windows(run, window)
@@ -226,6 +227,35 @@ async def detect_to_buy_sent(
         "stages_ms": {k: summarize(v, digits=3) for k, v in stages.items()},
         "background_events": run.background_events,
     }
+
+
+@contextlib.contextmanager
+def _windows_at_bot_read(profiler: BotTaskProfiler | None) -> Iterator[None]:
+    """Open ``profiler``'s window when the bot's pubsub client reads a create's notification.
+
+    With the simulator in its own process the node's write is stamped there, after the
+    fact; the window then covers the bot's own part of the path (its read → the BUY's
+    request), which is the part profiled anyway. A create is told by its log line (the
+    bot's own BUYs and the background trades have none).
+    """
+    if profiler is None:
+        yield
+        return
+    from trio_trader.chain.pubsub import PubsubClient
+
+    original = PubsubClient._dispatch
+
+    def _dispatch(self: Any, conn: Any, message: str | bytes) -> None:
+        raw = message if isinstance(message, bytes) else message.encode()
+        if b"logsNotification" in raw and b"Instruction: Create" in raw:
+            profiler.open_window()
+        original(self, conn, message)
+
+    PubsubClient._dispatch = _dispatch  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PubsubClient._dispatch = original  # type: ignore[method-assign]
 
 
 def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:

@@ -150,3 +150,29 @@ def attrs_values(order: object) -> dict[str, object]:
     import attrs
 
     return attrs.asdict(order, recurse=False)  # type: ignore[arg-type]
+
+
+async def test_queued_writes_never_yield_so_a_cancelled_caller_still_writes(
+    tmp_path: Path,
+) -> None:
+    """The contract the monitor's ``save`` relies on instead of a shielded scope: a write
+    made by a task whose scope is cancelled completes (no checkpoint inside it)."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            position = new_position(1)
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                await repo.insert_position(position)
+                position.exit_reason = "shutdown"
+                await repo.update_position(position)
+                sell = make_sell_order(position.token_info)
+                send(sell)
+                sell.mark_failed(error="expired")
+                position.update_from_sell_order(sell)
+                await repo.record_trade(position.id, sell)
+                await repo.upsert_token_info(position.token_info)
+            assert scope.cancelled_caught is False  # nothing in there checkpointed
+            await repo.flush()
+            assert on_disk(path, "SELECT id, exit_reason FROM positions") == [(1, "shutdown")]
+            assert on_disk(path, "SELECT state FROM trades") == [("failed",)]

@@ -343,7 +343,7 @@ class ChainAccess:
     async def send(self, order: Order) -> None:
         """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
         try:
-            await self.rpc.send_transaction(order.raw_bytes())
+            await self.rpc.send_transaction(order.raw_base64())
         except TransactionError as exc:
             if exc.name == ALREADY_PROCESSED:
                 # These very bytes landed already (e.g. an earlier send whose reply was

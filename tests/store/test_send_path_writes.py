@@ -41,8 +41,13 @@ async def test_a_write_is_journaled_at_once_and_handed_to_the_thread_after_a_yie
             assert (journal_lines(path), repo.writer.waiting) == (1, 1)
             await trio.testing.wait_all_tasks_blocked()
             assert repo.writer.waiting == 0  # the next scheduler pass handed it over
+            for seed in (2, 3):  # and again, each time (the hand-over task was parked)
+                await repo.insert_position(new_position(seed))
+                assert repo.writer.waiting == 1
+                await trio.testing.wait_all_tasks_blocked()
+                assert repo.writer.waiting == 0
             await repo.flush()
-            assert on_disk(path, "SELECT id FROM positions") == [(1,)]
+            assert on_disk(path, "SELECT id FROM positions") == [(1,), (2,), (3,)]
 
 
 async def test_a_read_right_after_a_write_sees_it_without_a_yield_between(

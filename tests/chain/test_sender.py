@@ -535,7 +535,7 @@ async def test_the_request_is_written_before_any_other_task_runs(nursery: trio.N
     once the bytes are out."""
     url, requests = await raw_server(nursery, replies=2)
     order: list[str] = []
-    async with RpcClient((url,), direct_send=True, requests_per_second=100.0) as rpc:
+    async with RpcClient((url,), direct_send=True, requests_per_second=1.0, burst=5) as rpc:
         await rpc.send_transaction(RAW)  # opens the connection (that does yield)
         assert rpc.sender is not None
         rpc.sender.on_request = lambda *_: order.append("written")

@@ -181,3 +181,20 @@ async def test_queued_writes_never_yield_so_a_cancelled_caller_still_writes(
             await repo.flush()
             assert on_disk(path, "SELECT id, exit_reason FROM positions") == [(1, "shutdown")]
             assert on_disk(path, "SELECT state FROM trades") == [("failed",)]
+
+
+def test_an_order_s_remembered_text_follows_every_change_of_the_order() -> None:
+    token_info = make_token_info(seed=6)
+    sell = make_sell_order(token_info)
+    texts = [_convert.order_to_json(sell)]
+    send(sell)  # signed and sent: new values, a new text
+    texts.append(_convert.order_to_json(sell))
+    assert _convert.order_to_json(sell) == texts[-1]  # unchanged: the same text
+    sell.mark_confirmed(slot=9, fee_lamports=5000, sol_change=1, token_change=-2)
+    texts.append(_convert.order_to_json(sell))
+    states = [json.loads(t or "")["state"] for t in texts]
+    assert states == ["pending", "sent", "confirmed"]
+    assert json.loads(texts[-1] or "")["confirmed_slot"] == 9
+    back = _convert.order_from_json(texts[-1], type(sell), token_info, row_id=1, column="s")
+    assert back is not None
+    assert attrs_values(back) == attrs_values(sell)

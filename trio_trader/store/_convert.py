@@ -105,9 +105,25 @@ def order_to_json(order: Order | None) -> str | None:
     (``state_marker`` relies on both)."""
     if order is None:
         return None
-    names, values = _order_fields(type(order))
-    data: Row = dict(zip(names, values(order), strict=True))
-    data["state"] = order.state.value  # in place: the keys stay sorted
+    cls = type(order)
+    values = _order_fields(cls)[1](order)
+    try:
+        return _order_text(cls, values)
+    except TypeError:  # an unhashable value (a node's error object): not cached
+        return _encode_order(cls, values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _order_text(cls: type[Order], values: tuple[Any, ...]) -> str:
+    """``_encode_order``, remembered: the text is a function of the values, and a
+    position's BUY is written again, unchanged, with every later write of its row (the
+    SELL's, right before its send)."""
+    return _encode_order(cls, values)
+
+
+def _encode_order(cls: type[Order], values: tuple[Any, ...]) -> str:
+    data: Row = dict(zip(_order_fields(cls)[0], values, strict=True))
+    data["state"] = str(data["state"])  # the value; in place: the keys stay sorted
     # ``error`` is whatever the chain layer reported; one that is not JSON (an exception,
     # bytes) is stored as its text rather than losing the whole position row
     return _json.dumps(data).decode()

@@ -50,21 +50,6 @@ async def test_a_write_is_journaled_at_once_and_handed_to_the_thread_after_a_yie
             assert on_disk(path, "SELECT id FROM positions") == [(1,), (2,), (3,)]
 
 
-async def test_a_read_right_after_a_write_sees_it_without_a_yield_between(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "bot.db"
-    with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            position = new_position(1)
-            await repo.insert_position(position)
-            position.exit_reason = "take_profit"
-            await repo.update_position(position)
-            assert repo.writer.waiting == 2
-            (read,) = await repo.get_open_positions()  # hands both over first
-            assert read.exit_reason == "take_profit"
-
-
 async def test_a_kill_before_the_thread_saw_the_signed_sell_loses_nothing(
     tmp_path: Path,
 ) -> None:

@@ -227,7 +227,8 @@ class H11Sender:
             if connection.exchanges and not connection.received:
                 raise _StaleConnection from None
             raise RpcUnavailable(f"{endpoint.url}: connection broke: {exc!r}") from None
-        except h11.RemoteProtocolError as exc:
+        except h11.ProtocolError as exc:  # Remote: a broken reply; Local: never expected
+            # (the request was framed and written already), but the bytes may be out
             if connection.exchanges and not connection.received:
                 raise _StaleConnection from None
             raise RpcUnavailable(f"{endpoint.url}: broken HTTP reply: {exc}") from None

@@ -437,3 +437,117 @@ async def test_fan_out_to_the_simulator_lands_once_with_its_balances() -> None:
     assert {sent_transaction(b) for b in sends} == {signed.raw}
     assert sim.node.stats.landed == 1  # four copies, one landing
     assert sim.node.stats.failed == 0
+
+
+# ------------------------------------------------------------------------ request bytes
+
+
+async def raw_server(nursery: trio.Nursery, replies: int) -> tuple[str, list[bytes]]:
+    """A bare Trio socket server: reads each request's bytes as they arrive (head, then
+    Content-Length bytes of body) and answers it; the bytes are kept for the test."""
+    requests: list[bytes] = []
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+
+    async def serve(stream: trio.SocketStream) -> None:
+        buffer = b""
+        for _ in range(replies):
+            while b"\r\n\r\n" not in buffer:
+                buffer += await stream.receive_some(65536)
+            head, _, rest = buffer.partition(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            while len(rest) < length:
+                rest += await stream.receive_some(65536)
+            requests.append(head + b"\r\n\r\n" + rest[:length])
+            buffer = rest[length:]
+            request_id = json.loads(rest[:length])["id"]
+            reply = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": str(SIG)})
+            await stream.send_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(reply), reply.encode())
+            )
+
+    nursery.start_soon(trio.serve_listeners, serve, listeners)
+    port = listeners[0].socket.getsockname()[1]
+    return f"http://127.0.0.1:{port}/rpc?x=1", requests
+
+
+async def test_the_request_bytes_are_a_plain_http_post_of_the_json_body(
+    nursery: trio.Nursery,
+) -> None:
+    url, requests = await raw_server(nursery, replies=2)
+    async with RpcClient((url,), direct_send=True) as rpc:
+        assert await rpc.send_transaction(RAW) == SIG
+        assert await rpc.send_transaction(RAW + b"2") == SIG  # the kept-alive connection
+        assert rpc.sender is not None
+        assert rpc.sender.connections_opened == 1
+    assert len(requests) == 2
+    for request, raw in zip(requests, (RAW, RAW + b"2"), strict=True):
+        head, _, body = request.partition(b"\r\n\r\n")
+        line, *fields = head.split(b"\r\n")
+        assert line == b"POST /rpc?x=1 HTTP/1.1"
+        headers = dict(field.split(b": ", 1) for field in fields)
+        port = url.split(":")[2].split("/")[0]
+        assert headers == {
+            b"host": f"127.0.0.1:{port}".encode(),
+            b"user-agent": b"trio-trader",
+            b"content-type": b"application/json",
+            b"content-length": b"%d" % len(body),
+        }
+        assert sent_transaction(body) == raw
+        assert json.loads(body)["params"][1]["encoding"] == "base64"
+
+
+def test_the_hand_written_request_is_what_h11_would_write() -> None:
+    import h11
+
+    from trio_trader.chain import sender
+
+    endpoint = parse_endpoint("https://user:pw@node.example:8443/a/b?api-key=k")
+    body = b'{"jsonrpc":"2.0","id":7,"method":"sendTransaction","params":["AQ=="]}'
+    http = h11.Connection(h11.CLIENT)
+    framed = [
+        http.send(sender._request(endpoint.target, endpoint.host_header, len(body))),
+        http.send(h11.Data(data=body)),
+        http.send(h11.EndOfMessage()),
+    ]
+    assert b"".join(p or b"" for p in framed) == b"".join(
+        (endpoint.head, b"%d\r\n\r\n" % len(body), body)
+    )
+    assert b"user:pw" not in endpoint.head  # no userinfo in Host
+
+
+async def test_send_connections_disable_nagle(nursery: trio.Nursery) -> None:
+    import socket
+
+    url, _ = await raw_server(nursery, replies=1)
+    async with RpcClient((url,), direct_send=True) as rpc:
+        await rpc.send_transaction(RAW)
+        assert rpc.sender is not None
+        (connection,) = rpc.sender._idle[url]
+        stream = connection.stream
+        assert isinstance(stream, trio.SocketStream)
+        assert stream.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_the_request_is_written_before_any_other_task_runs(nursery: trio.Nursery) -> None:
+    """On a kept-alive connection, with a request budget to spare, nothing between
+    `send_transaction` and the write yields: a task woken just before the call runs only
+    once the bytes are out."""
+    url, requests = await raw_server(nursery, replies=2)
+    order: list[str] = []
+    async with RpcClient((url,), direct_send=True, requests_per_second=1.0, burst=5) as rpc:
+        await rpc.send_transaction(RAW)  # opens the connection (that does yield)
+        assert rpc.sender is not None
+        rpc.sender.on_request = lambda *_: order.append("written")
+        woken = trio.Event()
+
+        async def other() -> None:
+            await woken.wait()
+            order.append("other task ran")
+
+        nursery.start_soon(other)
+        await trio.testing.wait_all_tasks_blocked()
+        woken.set()
+        await rpc.send_transaction(RAW)
+    assert order == ["written", "other task ran"]
+    assert len(requests) == 2

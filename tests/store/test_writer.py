@@ -83,6 +83,7 @@ async def test_a_read_sees_every_earlier_write_and_they_are_on_disk(tmp_path: Pa
             await repo.insert_position(position)
             position.exit_reason = "read-your-writes"
             await repo.update_position(position)
+            assert repo.writer.waiting == 2  # not even handed to the thread yet (no yield)
             loaded = await repo.get_position(1)  # queued behind both writes
             assert loaded.exit_reason == "read-your-writes"
             assert on_disk(path, "SELECT exit_reason FROM positions") == [("read-your-writes",)]

@@ -44,6 +44,7 @@ def test_buy_order_goes_pending_sent_confirmed_and_reports_wallet_deltas() -> No
     assert order.blockhash == str(blockhash)
     assert order.raw_transaction == base64.b64encode(raw).decode()
     assert order.raw_bytes() == raw
+    assert order.raw_base64() == base64.b64encode(raw).decode()  # what sendTransaction sends
 
     order.mark_sent(sent_at=5.25, sent_at_wall=1_780_000_000.0)
     assert (order.state, order.sent_at, order.sent_at_wall) == (OrderState.SENT, 5.25, 1.78e9)
@@ -130,6 +131,8 @@ def test_unresolved_order_has_no_result_and_unsigned_has_no_bytes() -> None:
     order = make_buy_order(make_token_info())
     with pytest.raises(OrderStateError):
         order.raw_bytes()
+    with pytest.raises(OrderStateError):
+        order.raw_base64()
     send(order)
     with pytest.raises(OrderStateError):
         order.to_result()

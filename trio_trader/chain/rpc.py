@@ -619,10 +619,11 @@ class RpcClient:
             return t.parse_genesis_hash(result)
 
     async def send_transaction(
-        self, raw: bytes, *, skip_preflight: bool = True, max_retries: int | None = 0
+        self, raw: bytes | str, *, skip_preflight: bool = True, max_retries: int | None = 0
     ) -> Signature:
         """Submit signed transaction bytes; return the signature the node reports.
 
+        `raw`: the bytes, or their base64 text as an order keeps them (sent as is).
         `max_retries=0` stops the node from re-sending on its own: `Confirmer` rebroadcasts
         the same bytes itself, on a schedule it controls. None leaves the node's default.
         """
@@ -633,7 +634,8 @@ class RpcClient:
         }
         if max_retries is not None:
             opts["maxRetries"] = max_retries
-        params = [base64.b64encode(raw).decode(), opts]
+        encoded = raw if isinstance(raw, str) else base64.b64encode(raw).decode()
+        params = [encoded, opts]
         if self.send_endpoints:
             return await self._fan_out(params)
         result = await self.call("sendTransaction", params)

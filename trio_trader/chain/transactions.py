@@ -24,6 +24,9 @@ from solders.transaction import VersionedTransaction
 
 __all__ = ["SignedTransaction", "build_transaction"]
 
+#: compact-u16 of 1: the signature count that starts a one-signer transaction's bytes
+_ONE_SIGNATURE = b"\x01"
+
 
 @attrs.frozen
 class SignedTransaction:
@@ -68,14 +71,17 @@ def build_transaction(
     try:
         if len(keypairs) == 1 and message.header.num_required_signatures == 1:
             # The hot path (a BUY or SELL): one signature over the message bytes. About
-            # half the cost of the generic constructor, which re-derives every pubkey.
-            signature = payer.sign_message(to_bytes_versioned(message))
-            tx = VersionedTransaction.populate(message, [signature])
+            # half the cost of the generic constructor, which re-derives every pubkey;
+            # the wire bytes are then written here: the signature count (1, a one-byte
+            # compact-u16), the signature, the versioned message.
+            body = to_bytes_versioned(message)
+            signature = payer.sign_message(body)
+            raw = b"".join((_ONE_SIGNATURE, bytes(signature), body))
         else:
             tx = VersionedTransaction(message, list(keypairs.values()))
+            signature, raw = tx.signatures[0], bytes(tx)
     except Exception as exc:  # solders raises SignerError, not a ValueError subclass
         raise ValueError(f"cannot sign transaction: {exc}") from None
-    raw = bytes(tx)
     if len(raw) > 1232:
         raise ValueError(f"transaction is {len(raw)} bytes; the packet limit is 1232")
-    return SignedTransaction(raw, tx.signatures[0], blockhash, last_valid_block_height)
+    return SignedTransaction(raw, signature, blockhash, last_valid_block_height)

@@ -4,6 +4,8 @@ Pubkeys are stored as base58 text, ``OrderState`` as its string value, booleans 
 0/1, and each order as JSON text in its position row. The order JSON leaves out the
 ``token_info`` (it is the position's, stored once in ``token_info``) and is given back
 the position's instance on load, so a position and its orders share one ``TokenInfo``.
+An order is written from its fields directly (every one is a JSON value already) with
+orjson (``_json.py``): it is on the path to the wire, before every send.
 
 A row that cannot be read (bad JSON, a field of the wrong type, a missing key) raises
 ``CorruptRowError`` naming the table, the row and the column, so one bad row can be
@@ -12,13 +14,17 @@ reported and skipped instead of failing every listing.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
 from solders.pubkey import Pubkey
 
+from trio_trader.store import _json
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, SellOrder
 from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
@@ -86,15 +92,41 @@ def token_info_from_row(row: Row) -> TokenInfo:
         raise CorruptRowError("token_info", row.get("mint"), None, _describe(exc)) from exc
 
 
+@functools.cache
+def _order_fields(cls: type[Order]) -> tuple[tuple[str, ...], Callable[[Order], tuple[Any, ...]]]:
+    """The keys of an order's JSON, sorted (every attrs field of its class but
+    ``token_info``), and one getter of their values."""
+    names = tuple(sorted(a.name for a in attrs.fields(cls) if a.name != "token_info"))
+    return names, operator.attrgetter(*names)
+
+
 def order_to_json(order: Order | None) -> str | None:
-    """The JSON text of an order's column (``None`` → SQL NULL)."""
+    """The JSON text of an order's column (``None`` → SQL NULL): compact, its keys sorted
+    (``state_marker`` relies on both)."""
     if order is None:
         return None
-    data: Row = _converter.unstructure(order)
-    del data["token_info"]
+    cls = type(order)
+    values = _order_fields(cls)[1](order)
+    try:
+        return _order_text(cls, values)
+    except TypeError:  # an unhashable value (a node's error object): not cached
+        return _encode_order(cls, values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _order_text(cls: type[Order], values: tuple[Any, ...]) -> str:
+    """``_encode_order``, remembered: the text is a function of the values, and a
+    position's BUY is written again, unchanged, with every later write of its row (the
+    SELL's, right before its send)."""
+    return _encode_order(cls, values)
+
+
+def _encode_order(cls: type[Order], values: tuple[Any, ...]) -> str:
+    data: Row = dict(zip(_order_fields(cls)[0], values, strict=True))
+    data["state"] = str(data["state"])  # the value; in place: the keys stay sorted
     # ``error`` is whatever the chain layer reported; one that is not JSON (an exception,
     # bytes) is stored as its text rather than losing the whole position row
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, default=str)
+    return _json.dumps(data).decode()
 
 
 def state_marker(state: OrderState) -> str:

@@ -2,8 +2,9 @@
 
 The writer thread commits off the send path, so a killed bot may die with writes still
 queued — rows of orders it sent. Each write is therefore also appended to this file, one
-JSON line ``[seq, [[sql, params, expect_one], …]]``, with a plain ``os.write`` on the Trio
-thread (a few µs, no fsync): the kernel keeps what was written when the *process* dies,
+JSON line ``[seq, [[sql, params, expect_one], …]]`` (orjson, UTF-8: ``_json.py``), with a
+plain ``os.write`` on the Trio thread (a few µs, no fsync): the kernel keeps what was
+written when the *process* dies,
 however it dies. Each batch the writer commits also stores the highest ``seq`` it applied
 (``meta`` key ``queue_seq``), in the same transaction. The next trading run replays the
 lines above that mark (``replay``) before anything else, so after a process crash the
@@ -26,6 +27,8 @@ import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Final
+
+from trio_trader.store import _json
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +78,7 @@ class Journal:
         """Log one write (Trio thread); returns its sequence number."""
         seq = self._next
         self._next += 1
-        line = json.dumps([seq, statements], separators=(",", ":")) + "\n"
-        data = line.encode()
+        data = _json.dumps([seq, statements]) + b"\n"
         with self._lock:
             os.write(self._fd, data)
             self._size += len(data)
@@ -101,18 +103,24 @@ class Journal:
 
 
 def read_lines(path: Path) -> list[tuple[int, list[Statement]]]:
-    """The logged writes in order; a torn last line (a machine crash) is left out."""
+    """The logged writes in order; a torn last line (a machine crash) is left out.
+
+    Split on the bytes ``\n`` that end each line: a raw U+2028 inside a name is text (str
+    ``splitlines`` would cut there), and JSON escapes every newline inside a string.
+    """
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
     lines = []
-    for raw in text.splitlines():
+    for raw in data.split(b"\n"):
+        if not raw:
+            continue
         try:
             seq, statements = json.loads(raw)
             lines.append((int(seq), [(str(s), tuple(p), bool(e)) for s, p, e in statements]))
         except (ValueError, TypeError):
-            logger.error("%s: unreadable line skipped: %.80s", path, raw)
+            logger.error("%s: unreadable line skipped: %.80r", path, raw)
     return lines
 
 

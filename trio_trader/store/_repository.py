@@ -7,8 +7,10 @@ every call in the order the Trio thread made them. Writes leave the critical pat
   ``upsert_token_info``) snapshot their rows on the Trio thread, take their ids there
   (the next id of ``positions`` and ``trades`` is kept in memory, seeded at open from
   the table and ``sqlite_sequence``), queue one prepared statement set
-  (``_statements.py``) and return WITHOUT waiting for the commit. Writes that pile up
-  behind a commit are committed together (one fsync for many).
+  (``_statements.py``) and return WITHOUT waiting for the commit, and without yielding
+  to another task: a cancelled caller's write is made all the same (the monitor's
+  ``save`` relies on it), and nothing runs between it and a send that follows. Writes
+  that pile up behind a commit are committed together (one fsync for many).
 * **Reads and answered writes** (everything else) queue behind the writes before them,
   so they see every earlier write (read-your-writes), and once one returns, those
   writes are on disk. ``flush()`` is that barrier alone: shutdown, tests, and whoever

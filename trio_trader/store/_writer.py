@@ -6,7 +6,12 @@ kinds:
 
 * a **write** (``submit``): its SQL statements, built and snapshotted by the caller, who
   does not wait. With a journal (``_journal.py``, the trading run's), the write is
-  appended to it first, so a killed process loses nothing that was queued.
+  appended to it first, so a killed process loses nothing that was queued. The thread
+  is handed the write only once the Trio thread next yields, by a Trio system task
+  (woken by a plain reschedule: no syscall), not inside ``submit``: the row written
+  right before a send would otherwise wake the thread, which then competes for the GIL
+  (and the second core) while the request is being written. Nothing can overtake it:
+  every ``call`` and ``close`` hands over what waits first.
   Consecutive writes that piled up while the previous commit was syncing run in ONE
   transaction: one fsync for many. Each write runs inside its own savepoint, so a write
   that fails (a constraint, a trigger) is rolled back alone and the writes before it
@@ -33,6 +38,7 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -97,6 +103,10 @@ class Writer:
         self._gate.set()
         self._abandoned = False
         self._closing = False
+        #: writes submitted on the Trio thread and not yet handed to this thread, in order
+        self._waiting: deque[_Job] = deque()
+        #: where the hand-over task waits (created with it, on the first write)
+        self._hand_over_lot: trio.lowlevel.ParkingLot | None = None
         self.failed: RepositoryFailed | None = None
         #: the trading run's redo log (set by ``Repository.begin_session``)
         self.journal: Journal | None = None
@@ -116,7 +126,43 @@ class Writer:
             logger.error("not written, the repository is closed: %s", what)
             return
         seq = self.journal.append(statements) if self.journal is not None else None
-        self._queue.put(_Job(what, statements=statements, seq=seq))
+        self._waiting.append(_Job(what, statements=statements, seq=seq))
+        if len(self._waiting) > 1:
+            return  # the hand-over task is woken already
+        lot = self._hand_over_lot
+        if lot is not None:
+            lot.unpark()  # runs once this task yields
+            return
+        try:
+            trio.lowlevel.spawn_system_task(
+                self._hand_over_task, name=f"{self._thread.name} hand-over"
+            )
+        except RuntimeError:  # no Trio run: nothing to wait for
+            self._hand_over()
+            return
+        self._hand_over_lot = trio.lowlevel.ParkingLot()
+
+    async def _hand_over_task(self) -> None:
+        """Hand the waiting writes over each time it is woken, until the writer closes.
+
+        It hands over before it parks and never yields in between: it is either about to
+        hand over or parked, so an ``unpark`` is never lost.
+        """
+        while not self._closing:
+            self._hand_over()
+            assert self._hand_over_lot is not None
+            await self._hand_over_lot.park()
+
+    def _hand_over(self) -> None:
+        """Queue the waiting writes for the thread, in order (Trio thread)."""
+        waiting = self._waiting
+        while waiting:
+            self._queue.put(waiting.popleft())
+
+    @property
+    def waiting(self) -> int:
+        """Writes submitted but not yet handed to the thread (they are journaled)."""
+        return len(self._waiting)
 
     async def call(self, run: Callable[[sqlite3.Connection], _T], what: str) -> _T:
         """Queue ``run`` behind every earlier job and wait for its result."""
@@ -124,6 +170,7 @@ class Writer:
             raise self.failed
         if self._closing:
             raise RepositoryFailed(f"{what}: the repository is closed")
+        self._hand_over()  # behind every earlier write
         job = _Job(
             what,
             run=run,
@@ -144,6 +191,8 @@ class Writer:
         """Commit everything queued, close the connection and end the thread."""
         if not self._closing:
             self._closing = True
+            self._hand_over()
+            self._end_hand_over()
             self._queue.put(_STOP)
             self._gate.set()
         await trio.to_thread.run_sync(self._thread.join)
@@ -162,8 +211,14 @@ class Writer:
     def abandon(self) -> None:
         """Test seam: drop every queued job unwritten, as a ``kill -9`` of the process would."""
         self._abandoned = self._closing = True
+        self._waiting.clear()
+        self._end_hand_over()
         self._queue.put(_STOP)
         self._gate.set()
+
+    def _end_hand_over(self) -> None:
+        if self._hand_over_lot is not None:
+            self._hand_over_lot.unpark()  # it sees ``_closing`` and returns
 
     @property
     def abandoned(self) -> bool:

@@ -42,7 +42,8 @@ Public API (imported directly: ``from trio_trader.trading.orders import ...``)::
     order.mark_failed(error=, error_code=, error_name=, error_message=, slot=,
                       fee_lamports=, sol_change=, token_change=) -> TradeResult
     order.to_result() -> TradeResult   (of a resolved order)
-    order.side ("buy" | "sell"), order.mint, order.is_resolved, order.raw_bytes()
+    order.side ("buy" | "sell"), order.mint, order.is_resolved, order.raw_bytes(),
+    order.raw_base64()
     order.sol_amount (expected: sol_cost / sol_output), order.sol_limit
     TradeResult(...)                  frozen result of one attempt
     OrderStateError                   raised on an impossible transition
@@ -213,9 +214,14 @@ class Order(abc.ABC):
 
     def raw_bytes(self) -> bytes:
         """The signed transaction, for rebroadcast; ``OrderStateError`` if not signed."""
+        return base64.b64decode(self.raw_base64())
+
+    def raw_base64(self) -> str:
+        """The signed transaction as base64 text, as ``sendTransaction`` carries it (no
+        decoding and re-encoding on the way out); ``OrderStateError`` if not signed."""
         if self.raw_transaction is None:
             raise OrderStateError(f"{self.side} order of {self.mint} has no transaction")
-        return base64.b64decode(self.raw_transaction)
+        return self.raw_transaction
 
     def attach_transaction(
         self,

@@ -22,6 +22,7 @@ once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -205,6 +206,16 @@ class MarketParams:
         return fee_rates(curve, self.global_, self.fee_config)
 
 
+@functools.lru_cache(maxsize=256)
+def _compute_budget(limit: int, micro_lamports: int) -> tuple[Instruction, Instruction]:
+    """The two compute-budget instructions every transaction starts with (immutable, and
+    the same few pairs again and again: built once each, not on every send)."""
+    return (
+        instructions.set_compute_unit_limit(limit),
+        instructions.set_compute_unit_price(micro_lamports),
+    )
+
+
 def salt_of(mint: Pubkey, attempt: int = 1) -> int:
     """A per-mint, per-attempt number for picking recipients (deterministic)."""
     return bytes(mint)[0] + attempt
@@ -326,11 +337,7 @@ class ChainAccess:
     def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
         """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
         blockhash, last_valid = self.blockhash.latest
-        ixs = [
-            instructions.set_compute_unit_limit(order.compute_unit_limit),
-            instructions.set_compute_unit_price(order.priority_fee),
-            *program_ixs,
-        ]
+        ixs = [*_compute_budget(order.compute_unit_limit, order.priority_fee), *program_ixs]
         signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
         order.attach_transaction(
             signature=signed.signature,
@@ -343,7 +350,7 @@ class ChainAccess:
     async def send(self, order: Order) -> None:
         """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
         try:
-            await self.rpc.send_transaction(order.raw_bytes())
+            await self.rpc.send_transaction(order.raw_base64())
         except TransactionError as exc:
             if exc.name == ALREADY_PROCESSED:
                 # These very bytes landed already (e.g. an earlier send whose reply was

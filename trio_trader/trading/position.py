@@ -173,7 +173,8 @@ class Position:
             )
         if self.buy_order is None or self.buy_order.state is not OrderState.CONFIRMED:
             if not sell_order.sent_before_buy_confirmed:
-                logger.info("SELL of %s sent before its BUY confirmed", self.mint)
+                # DEBUG: this runs before the SELL's send; the monitor logs it at INFO after
+                logger.debug("SELL of %s sent before its BUY confirmed", self.mint)
             sell_order.sent_before_buy_confirmed = True
         if sell_order is not self.sell_order:
             self.sell_attempts += 1

@@ -9,8 +9,8 @@ and nothing else runs. Back to back (the most the pipeline decodes and routes; e
 slow consumer misses are counted, not queued), then paced at fixed rates for the routing
 delay (sender's write → the monitor holding the price). Each run also reports the bot
 process's CPU time per event, steadier than rates on a shared machine. A third, back-to-back
-run (``routing_only``) puts a bare channel reader where each monitor was: what the pipeline
-from the socket to the position's channel costs without the monitor's own work.
+run (``routing_only``) puts a bare inbox reader where each monitor was: what the pipeline
+from the socket to the position's inbox costs without the monitor's own work.
 
 ``rss_mb_at_1000_positions``: the same positions and monitor tasks, each inside its own
 position nursery as the trader runs them, with a signed BUY attached; RSS before and after.
@@ -125,26 +125,29 @@ async def monitored_positions(
 
 
 @attrs.define(eq=False)
-class ChannelReader:
-    """A position task that only takes its prices: the pipeline's share without the monitor's."""
+class InboxReader:
+    """A position that only takes its prices: the pipeline's share without the monitor's."""
 
     seen: list[tuple[float, str]] = attrs.field(factory=list)
+
+    def take(self, update: PriceUpdate) -> None:
+        self.seen.append((time.perf_counter(), update.signature))
 
 
 @asynccontextmanager
 async def reading_positions(
     feed: TradeFeed, mints: list[Pubkey]
-) -> AsyncIterator[list[ChannelReader]]:
-    """One task per mint that takes each price off its ``feed.subscribe`` channel and stamps it."""
-    readers: list[ChannelReader] = []
+) -> AsyncIterator[list[InboxReader]]:
+    """One task per mint whose ``feed.subscribe`` inbox hands each price to a stamping reader."""
+    readers: list[InboxReader] = []
 
     async def reader_task(mint: Pubkey, task_status: trio.TaskStatus[None]) -> None:
-        reader = ChannelReader()
+        reader = InboxReader()
         readers.append(reader)
-        with feed.subscribe(mint) as prices:
+        with feed.subscribe(mint) as inbox:
+            inbox.listen(reader.take)
             task_status.started()
-            async for update in prices:
-                reader.seen.append((time.perf_counter(), update.signature))
+            await trio.sleep_forever()
 
     async with trio.open_nursery() as nursery:
         for mint in mints:
@@ -158,7 +161,7 @@ async def _feed_run(
 ) -> dict[str, Any]:
     """One sender run against the bot pipeline; see the module docstring.
 
-    ``monitors_take_prices=False`` puts a bare channel reader where each monitor was.
+    ``monitors_take_prices=False`` puts a bare inbox reader where each monitor was.
     """
     keys = [keypair("feed-mint", k).pubkey() for k in range(mints)]
     feed = TradeFeed()

@@ -51,10 +51,10 @@ from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
-from trio_trader.listeners.types import NewToken, PriceUpdate
+from trio_trader.listeners.types import NewToken
 from trio_trader.store import Repository, RepositoryFailed
 from trio_trader.trading.exits import ExitReason, ExitRules
-from trio_trader.trading.feed import TradeFeed
+from trio_trader.trading.feed import PriceInbox, TradeFeed
 from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy, SellStats, save
 from trio_trader.trading.orders import BuyOrder
@@ -373,7 +373,7 @@ class UniversalTrader:
     def _monitor(
         self,
         position: Position,
-        prices: trio.MemoryReceiveChannel[PriceUpdate],
+        prices: PriceInbox,
         *,
         opened_at: float | None,
     ) -> PositionMonitor:

@@ -221,7 +221,7 @@ class UniversalTrader:
         if self.settings.listener == "block":
             # blockSubscribe has no "processed" blocks: confirmed is the fastest it offers.
             return BlockListener(self.pubsub, commitment="confirmed")
-        return LogsListener(self.pubsub, commitment=self.settings.commitment)
+        return LogsListener(self.pubsub, commitment=self.settings.commitment, wants=self.feed.holds)
 
     # ------------------------------------------------------------------ intake
 

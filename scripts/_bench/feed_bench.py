@@ -37,6 +37,7 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from trio_trader import gctune
 from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.listeners.logs import LogsListener
@@ -48,6 +49,7 @@ from trio_trader.trading.orders import BuyOrder
 from trio_trader.trading.position import Position
 
 from .feed_server import index_of
+from .gcpauses import gc_pauses
 from .stats import rss_mb, summarize
 from .txs import buy_instructions, keypair, token_info
 
@@ -166,7 +168,8 @@ async def _feed_run(
     keys = [keypair("feed-mint", k).pubkey() for k in range(mints)]
     feed = TradeFeed()
     positions = monitored_positions if monitors_take_prices else reading_positions
-    with tempfile.TemporaryDirectory() as tmp:
+    # as ``app`` does once the bot is built: the positions come after (trio_trader/gctune.py)
+    with tempfile.TemporaryDirectory() as tmp, gctune.tuned():
         stamps_path = Path(tmp) / "stamps.json"
         async with (
             trio.open_nursery() as nursery,
@@ -190,7 +193,7 @@ async def _feed_run(
                 async with trio.open_nursery() as listening:
                     await listening.start(listener.run, lambda token: None, feed.publish)
                     cpu_start = time.process_time()
-                    with trio.move_on_after(120):
+                    with trio.move_on_after(120), gc_pauses() as pauses:
                         while True:  # polled from outside: no hook in the listener
                             if listener.stats.notifications + pubsub.stats.dropped >= count:
                                 break
@@ -220,6 +223,7 @@ async def _feed_run(
         # the bot process's CPU (every thread) while the events came, per event
         "cpu_us_per_event": round(cpu / max(decoded, 1) * 1e6, 1),
         "routing_delay_ms": summarize(delays),
+        "gc_pauses": pauses.summary(),
     }
 
 
@@ -246,6 +250,7 @@ async def feed_events_per_s(
             "routing_delay_ms": run["routing_delay_ms"],
             "dropped_by_pubsub": run["dropped_by_pubsub"],
             "superseded_in_feed": run["superseded_in_feed"],
+            "gc_pauses": run["gc_pauses"],
         }
     first = paced[f"{rates[0]:g}_per_s"]["routing_delay_ms"]
     return {
@@ -269,6 +274,7 @@ async def rss_at_positions(n: int = 1000) -> dict[str, Any]:
     in pages and keeps freed memory, tracemalloc counts live objects exactly).
     """
     feed = TradeFeed()
+    gctune.tune()  # a fresh process: as the bot runs
     warm = [keypair("rss-warm", k).pubkey() for k in range(20)]
     keys = [keypair("rss-mint", k).pubkey() for k in range(n)]
     async with monitored_positions(feed, warm):

@@ -254,8 +254,8 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
                 found.append(line)
         elif op[0] == push:
             depth = op[2]
-            if depth is not None:
-                del stack[max(depth - 1, 0) :]  # a frame whose end was truncated away
+            if depth is not None:  # drop frames whose end was truncated away
+                del stack[depth - 1 if depth > 0 else 0 :]
             stack.append(op[1])
         elif stack and stack[-1] == op[1]:
             stack.pop()

@@ -186,7 +186,7 @@ async def _feed_run(
             )
             port = int((await proc.stdout.receive_some(64)).decode().split()[0])
             pubsub = PubsubClient(f"ws://127.0.0.1:{port}", heartbeat_interval=3600)
-            listener = LogsListener(pubsub)
+            listener = LogsListener(pubsub, wants=feed.holds)  # as the trader wires it
             async with trio.open_nursery() as bot:
                 await bot.start(pubsub.run)
                 # The listener leaves first so that its unsubscribe finds the socket open.

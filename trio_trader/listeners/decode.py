@@ -28,7 +28,6 @@ mainnet most trades are of coins the bot does not hold.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import struct
@@ -171,7 +170,10 @@ def _pump_payloads(logs: Sequence[str], signature: str) -> list[bytes]:
     payloads: list[bytes] = []
     for line in program_data_lines(logs, _PUMP):
         try:
-            payloads.append(base64.b64decode(line[len(PROGRAM_DATA) :].strip(), validate=True))
+            # = b64decode(validate=True), without its Python-level regex over the line
+            payloads.append(
+                binascii.a2b_base64(line[len(PROGRAM_DATA) :].strip(), strict_mode=True)
+            )
         except (binascii.Error, ValueError):
             log.warning("undecodable base64 in a pump log line of %s: %.80s", signature, line)
     return payloads

@@ -393,24 +393,33 @@ async def test_a_first_sell_long_after_the_last_trade_reads_the_curve(
 # ---------------------------------------------------------------------- wake-ups
 
 
+async def _deliver_in_one_go(w: Watched, *vsols: int) -> None:
+    """Trades of one read: delivered back to back, no checkpoint between them."""
+    for vsol in vsols:
+        w.prices.deliver(price_update(w.position, vsol))
+
+
 async def test_an_idle_position_with_price_rules_is_woken_only_by_its_prices(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
-    """No periodic tick: the old monitor re-checked every ``tick_interval`` (200× here)."""
-    rules = ExitRules(take_profit_bps=5000, stop_loss_bps=5000, trailing_stop_bps=9000)
+    """No periodic tick: the old monitor re-checked every ``tick_interval`` (200× here); and
+    prices that fire nothing are checked in the intake without waking the task."""
+    rules = ExitRules(take_profit_bps=5000, stop_loss_bps=5000, trailing_stop_bps=2000)
     w = await watched(repo, rules, ticker)
     with trio.fail_after(3000):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(w.monitor.monitor)
             await trio.sleep(1000)
             assert w.monitor.checks == 1
-            w.prices.deliver(price_update(w.position, 1_200))  # +20 %: holds
+            # +40 % peak, then down 19 % of it (the trailing stop is 20 %): nothing fires
+            await _deliver_in_one_go(w, 1_100, 1_400, 1_134, 1_200)
             await trio.sleep(1000)
-            assert w.monitor.checks == 2
+            assert w.monitor.checks == 1 + 4  # one check per price, in the intake
+            assert w.seller.orders == []
             assert w.monitor.peak_price is not None
-            assert w.monitor.peak_price.fraction == Fraction(1_200, 10**10)
+            assert w.monitor.peak_price.fraction == Fraction(1_400, 10**10)
             w.prices.deliver(price_update(w.position, 1_500))  # +50 %: take profit
-    assert w.monitor.checks == 3
+    assert w.monitor.checks == 6
     assert w.position.exit_reason == ExitReason.TAKE_PROFIT
     assert w.position.is_closed
 
@@ -485,12 +494,6 @@ async def test_a_finished_monitor_leaves_its_inbox(
 # ------------------------------------------------- every price counts, wake-ups do not
 
 
-async def _deliver_in_one_go(w: Watched, *vsols: int) -> None:
-    """Trades of one read: delivered back to back, no checkpoint between them."""
-    for vsol in vsols:
-        w.prices.deliver(price_update(w.position, vsol))
-
-
 @pytest.mark.parametrize(
     ("rules", "burst", "reason"),
     [
@@ -522,27 +525,6 @@ async def test_a_burst_of_prices_fires_the_rule_any_one_of_them_fires(
     assert w.monitor.last_price.virtual_sol_reserves == burst[-1]  # the newest price
     # the first SELL is quoted from the newest trade, not the one that fired the rule
     assert w.seller.kwargs[0]["reserves"] == price_update(w.position, burst[-1]).reserves
-
-
-async def test_a_burst_that_fires_no_rule_does_not_wake_the_monitor(
-    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
-) -> None:
-    rules = ExitRules(trailing_stop_bps=2000, stop_loss_bps=2500, take_profit_bps=5000)
-    w = await watched(repo, rules, ticker)
-    with trio.fail_after(100):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(w.monitor.monitor)
-            await trio.sleep(1)
-            checks = w.monitor.checks
-            # +40 % peak, then down 19 % of it (the stop is 20 %): nothing fires
-            await _deliver_in_one_go(w, 1_100, 1_400, 1_134, 1_200)
-            await trio.sleep(10)
-            assert w.monitor.checks == checks + 4  # one check per price, in the intake
-            assert w.seller.orders == []
-            assert w.monitor.peak_price is not None
-            assert w.monitor.peak_price.fraction == Fraction(1_400, 10**10)
-            w.prices.deliver(price_update(w.position, 1_119))  # 20.07 % below the peak
-    assert w.position.exit_reason == ExitReason.TRAILING_STOP
 
 
 async def test_idle_positions_cost_one_deadline_each_in_the_shared_ticker(

@@ -212,7 +212,7 @@ ProfiledRun = Callable[[dict[str, int], BotTaskProfiler], Awaitable[Any]]
 BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
     "detect_fast": (  # only the windows from a launch's notification to its BUY leaving
         lambda size, prof: bot_bench.detect_to_buy_sent(
-            size["detect"], extreme_fast=True, window=prof.windowed()
+            size["detect"], extreme_fast=True, window=prof.windowed(), sim_process=SIM_PROCESS
         ),
         lambda r: r["in_bot_ms"]["n"],  # BUYs sent
     ),
@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sim-process",
         action="store_true",
-        help="detect/exit: also run the simulator in its own process, wire stamped there",
+        help="detect/exit: also run the simulator in its own process, wire stamped there "
+        "(--profile detect_fast: only in its own process, windows from the bot's read)",
     )
     args = parser.parse_args(argv)
     bot_harness.DIRECT_SEND = not args.httpx_send

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cProfile
 import importlib.util
+import itertools
 import pstats
 import re
 import time
@@ -150,6 +151,11 @@ async def test_detect_run_times_every_buy_at_the_wire_and_in_the_bot(
     assert result["wire_ms"]["min"] >= result["in_bot_ms"]["min"]
     for part in ("to_first_db_write", "db_writes_before_buy", "other_than_db_writes"):
         _assert_summary(result["breakdown_ms"][part], 2)
+    # every stage of the path stamped for both BUYs, in order (``bot_bench.path_stamps``)
+    spans = [f"{a}→{b}" for a, b in itertools.pairwise(bench.bot_bench.STAGES)]
+    assert list(result["stages_ms"]) == spans
+    for span in spans:
+        _assert_summary(result["stages_ms"][span], 2)
     assert result["db_writes_before_buy_per_position"]["min"] >= 1  # the row before the BUY
     assert (result["background_events"] > 0) is loaded
 
@@ -260,6 +266,34 @@ async def _outsider() -> None:
     for _ in range(3):
         outsider_work()
         await trio.sleep(0)
+
+
+def _spin_cpu(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_bot_task_clock_counts_the_cpu_of_the_bots_steps_in_its_windows(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the bot's own steps (not an excluded subtree, not another task) count, and
+    only from the window's opening: 3 steps of 2 ms of CPU on the path, 6 ms."""
+    from _bench.profiling import BotTaskClock  # the bench module put scripts/ on sys.path
+
+    for name in ("on_path_work", "off_path_work", "outsider_work"):
+        monkeypatch.setitem(globals(), name, lambda: _spin_cpu(0.002))
+    clock = BotTaskClock(root=f"{__name__}._bot_root").windowed(("._off_path",))
+    clock.open_window()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_bot_root)
+            nursery.start_soon(_outsider)
+
+    trio.run(main, instruments=[clock])
+    assert len(clock.per_window) == 1
+    assert 0.006 <= clock.per_window[0] < 0.010  # the other two tasks' 12 ms are not in it
 
 
 def test_bot_task_profiler_profiles_only_the_bots_tasks_on_the_path(bench: ModuleType) -> None:

@@ -16,9 +16,12 @@ the samples asked for but not measured (no BUY or SELL seen on the wire in time)
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import trio
@@ -83,6 +86,73 @@ def _add_legs(legs: dict[str, list[float]], written: float | None, read: float |
         legs["request_to_node_read"].append((sent_wire[0].at - sent[0].at) * 1e3)
 
 
+#: the detection path's stamps in the bot, in order (``path_stamps``); the first is the
+#: bot's read, the last the request written
+STAGES = ("read", "listener", "decoded", "intake_done", "task_started", "signed", "row_start",
+          "row_end", "request")  # fmt: skip
+
+
+@contextlib.contextmanager
+def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
+    """Stamp the detection path's inner stages (``sink[stage][key]``: perf_counter).
+
+    The listener's item taken off its channel and the token decoded / taken in are keyed
+    by the create's signature; the position task's start and the BUY signed by mint.
+    Patched on the classes from outside, for the duration, like ``record_bot_reads``.
+    """
+    from trio_trader.listeners.logs import LogsListener
+    from trio_trader.trading.platform_aware import ChainAccess
+    from trio_trader.trading.trader import UniversalTrader
+
+    for stage in STAGES:
+        sink.setdefault(stage, {})
+    handle, on_token, task, sign = (
+        LogsListener.handle, UniversalTrader._on_token, UniversalTrader._position_task,
+        ChainAccess.sign,
+    )  # fmt: skip
+
+    def stamped_handle(self: Any, item: Any, *args: Any) -> None:
+        at = time.perf_counter()
+        value = item.get("value") if isinstance(item, dict) else None
+        signature = value.get("signature") if isinstance(value, dict) else None
+        if isinstance(signature, str):
+            sink["listener"].setdefault(signature, at)
+        handle(self, item, *args)
+
+    def stamped_on_token(self: Any, token: Any) -> None:
+        sink["decoded"].setdefault(token.signature, time.perf_counter())
+        on_token(self, token)
+        sink["intake_done"].setdefault(token.signature, time.perf_counter())
+
+    async def stamped_task(self: Any, token_info: Any, *args: Any) -> None:
+        sink["task_started"].setdefault(str(token_info.mint), time.perf_counter())
+        await task(self, token_info, *args)
+
+    def stamped_sign(self: Any, order: Any, *args: Any) -> Any:
+        signed = sign(self, order, *args)
+        sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
+        return signed
+
+    patches = ((LogsListener, "handle", stamped_handle),
+               (UniversalTrader, "_on_token", stamped_on_token),
+               (UniversalTrader, "_position_task", stamped_task),
+               (ChainAccess, "sign", stamped_sign))  # fmt: skip
+    originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
+    try:
+        for cls, name, patched in patches:
+            setattr(cls, name, patched)
+        yield
+    finally:
+        for cls, name, original in originals:
+            setattr(cls, name, original)
+
+
+def _stage_spans(stamps: dict[str, float | None]) -> dict[str, float]:
+    """ms between consecutive stages present in ``stamps`` (``"read→listener"``, …)."""
+    present = [(stage, at) for stage in STAGES if (at := stamps.get(stage)) is not None]
+    return {f"{a}→{b}": (tb - ta) * 1e3 for (a, ta), (b, tb) in itertools.pairwise(present)}
+
+
 async def detect_to_buy_sent(
     n: int,
     *,
@@ -103,16 +173,19 @@ async def detect_to_buy_sent(
         trade["extreme_fast_token_amount"] = FAST_TOKENS
     config = {"trade": trade, "exits": {"never_sell": True}}
     seed = 31 if extreme_fast else 32
-    async with running_bot(config, seed=seed, loaded=loaded, sim_process=sim_process) as run:
-        if window is not None:
-            _profile_windows(run, window)
-        mints = []
-        for _ in range(n):
-            mints.append(await run.launch())
-            await trio.sleep(spacing)
-        await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
-        sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
-        reads = run.bot_reads()
+    inner: dict[str, dict[str, float]] = {}
+    at_read = window if sim_process else None  # the node's write is stamped in its process
+    with path_stamps(inner), _windows_at_bot_read(at_read):
+        async with running_bot(config, seed=seed, loaded=loaded, sim_process=sim_process) as run:
+            if window is not None:
+                _profile_windows(run, window)
+            mints = []
+            for _ in range(n):
+                mints.append(await run.launch())
+                await trio.sleep(spacing)
+            await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
+            sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
+            reads = run.bot_reads()
     wire: list[float] = []
     delays: list[float] = []
     parts: dict[str, list[float]] = {
@@ -120,6 +193,7 @@ async def detect_to_buy_sent(
     }  # fmt: skip
     writes_before: list[int] = []
     legs = _new_legs()
+    stages: dict[str, list[float]] = {}
     for mint in mints:
         create = run.launched[str(mint)]
         buy, buy_wire = sends.get((str(mint), "buy")), wire_sends.get((str(mint), "buy"))
@@ -140,12 +214,48 @@ async def detect_to_buy_sent(
             parts["db_writes_before_buy"].append(in_db)
             parts["other_than_db_writes"].append(total - in_db)
             writes_before.append(len(writes))
+            stamps = {stage: inner.get(stage, {}).get(create) for stage in STAGES[1:4]}
+            stamps |= {stage: inner.get(stage, {}).get(str(mint)) for stage in STAGES[4:6]}
+            stamps |= {"read": notified, "row_start": writes[0][0], "row_end": writes[0][1],
+                       "request": buy[0].at}  # fmt: skip
+            for span, ms in _stage_spans(stamps).items():
+                stages.setdefault(span, []).append(ms)
     return {
         **_figures(wire, delays, n, legs),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
+        "stages_ms": {k: summarize(v, digits=3) for k, v in stages.items()},
         "background_events": run.background_events,
     }
+
+
+@contextlib.contextmanager
+def _windows_at_bot_read(profiler: BotTaskProfiler | None) -> Iterator[None]:
+    """Open ``profiler``'s window when the bot's pubsub client reads a create's notification.
+
+    With the simulator in its own process the node's write is stamped there, after the
+    fact; the window then covers the bot's own part of the path (its read → the BUY's
+    request), which is the part profiled anyway. A create is told by its log line (the
+    bot's own BUYs and the background trades have none).
+    """
+    if profiler is None:
+        yield
+        return
+    from trio_trader.chain.pubsub import PubsubClient
+
+    original = PubsubClient._dispatch
+
+    def _dispatch(self: Any, conn: Any, message: str | bytes) -> None:
+        raw = message if isinstance(message, bytes) else message.encode()
+        if b"logsNotification" in raw and b"Instruction: Create" in raw:
+            profiler.open_window()
+        original(self, conn, message)
+
+    PubsubClient._dispatch = _dispatch  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PubsubClient._dispatch = original  # type: ignore[method-assign]
 
 
 def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:

@@ -124,7 +124,7 @@ def test_a_router_transaction_prices_only_pumps_own_event() -> None:
     assert prices == [PriceUpdate.from_event(real, **AT)]  # type: ignore[arg-type]
 
 
-def test_a_create_transaction_is_still_decoded_whole() -> None:
+def test_a_create_transaction_decodes_its_create_whole_and_prices_its_trades() -> None:
     mint = Pubkey.new_unique()
     create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
     buy = attrs.evolve(full_trade(), mint=mint, user=create.user)
@@ -173,7 +173,32 @@ def test_a_create_transaction_reads_the_scanned_lines_as_parse_logs_does(
     assert [e for e in ev.parse_logs(logs) if not isinstance(e, ev.CompleteEvent)] == [
         create, buy, later
     ]  # fmt: skip
-    assert "skipping malformed pump event in sig" in caplog.text
+    assert "skipping malformed pump TradeEvent in sig" in caplog.text
+
+
+def test_a_create_transactions_trade_is_read_as_far_as_the_token_needs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The creator's buy is read like any trade (its first fields): a tail the bot does not
+    read does not cost the token; a CreateEvent cut short is skipped, the rest still read."""
+    mint = Pubkey.new_unique()
+    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    buy = attrs.evolve(full_trade(), mint=mint, user=create.user, sol_amount=9)
+    odd_tail = ev.encode_event(buy)[:-3] + b"\x07"  # ix_name cut: the full decoder refuses it
+    with pytest.raises(DecodeError):
+        ev.decode_event(odd_tail)
+    cut_create = ev.encode_event(create)[:40]
+
+    def data(raw: bytes) -> str:
+        return "Program data: " + base64.b64encode(raw).decode()
+
+    logs = [f"Program {PUMP} invoke [1]", data(cut_create), data(ev.encode_event(create)),
+            data(odd_tail), f"Program {PUMP} success"]  # fmt: skip
+    tokens, prices = decode_transaction(logs, **AT)  # type: ignore[arg-type]
+    assert [(t.token_info.mint, t.creator_buy_lamports) for t in tokens] == [(mint, 9)]
+    assert tokens[0].token_info.virtual_sol_reserves == buy.virtual_sol_reserves
+    assert prices == [PriceUpdate.from_event(buy, **AT)]  # type: ignore[arg-type]
+    assert "skipping malformed pump event in sig" in caplog.text  # the cut CreateEvent
 
 
 def test_a_malformed_trade_is_skipped_and_the_next_one_priced(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import random
 import re
 
 import pytest
@@ -23,6 +24,7 @@ from trio_trader.pump.events import CreateEvent, TradeEvent, encode_event
 
 PUMP = str(PUMP_PROGRAM_ID)
 MINT = Pubkey.new_unique()
+OTHER_MINT = Pubkey.new_unique()
 CREATOR = Pubkey.new_unique()
 
 
@@ -237,3 +239,50 @@ async def test_listener_loop_survives_an_item_that_raises(caplog: pytest.LogCapt
         await run_listener(Exploding(pubsub=None), sink.token, sink.price)  # type: ignore[arg-type]
     assert [t.token_info.name for t in sink.tokens] == ["First", "Last"]
     assert "skipping a notification that could not be handled" in caplog.text
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token sink starts a task (the trader's BUY); the listener lets it run before it
+    handles the items already queued behind the create, whichever order Trio's scheduler
+    runs its next batch in (it reverses half of them: hence several runs)."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from typing import Any
+
+    import trio
+
+    from trio_trader.listeners.logs import run_listener
+
+    monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
+    send, receive = trio.open_memory_channel[Any](16)
+    queued = [logs_item(pump_logs(create_event(), trade_event(1)))]
+    queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(5)]
+    for item in queued:  # all there before the listener reads the first
+        send.send_nowait(item)
+    send.close()
+
+    class Queued(LogsListener):
+        @asynccontextmanager
+        async def subscription(self) -> AsyncIterator[Any]:  # type: ignore[override]
+            yield receive
+
+    order: list[str] = []
+
+    async def buy(token: NewToken) -> None:
+        order.append(f"buy {token.token_info.symbol}")
+
+    async with trio.open_nursery() as nursery:
+
+        def on_token(token: NewToken) -> None:
+            nursery.start_soon(buy, token)
+
+        def on_price(price: PriceUpdate) -> None:
+            order.append(f"price {price.sol_amount}")
+
+        with trio.fail_after(5):
+            await run_listener(Queued(pubsub=None), on_token, on_price)  # type: ignore[arg-type]
+    # the create's own trade is published before its token (it sets the first price)
+    assert order == ["price 1", "buy CAT", *(f"price {100 + i}" for i in range(5))]

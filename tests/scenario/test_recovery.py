@@ -189,3 +189,39 @@ async def test_buy_whose_row_cannot_be_written_is_never_sent(tmp_path: Path) -> 
             assert h.sim.node.signature_status(Signature.from_string(refused[0])) is None
             assert h.wallet_sol_change() == 0
             assert h.bot.trader.stats.position_errors == 1
+
+
+async def test_a_failed_database_refuses_the_buy_and_leaves_no_position(tmp_path: Path) -> None:
+    """The repository has failed (``RepositoryFailed`` at the pre-send insert): the BUY is not
+    sent, the trader stops buying, and no live position names the signed BUY (one would
+    be resumed, i.e. sent, by the crash path); the next token is not taken."""
+    from typing import Any
+
+    from trio_trader.store import RepositoryFailed
+
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=CONFIG) as h:
+            trader = h.bot.trader
+            refused: list[str] = []
+            seen: list[object] = []
+
+            async def insert_position(position: Position, **kwargs: Any) -> Any:
+                refused.append(position.buy_order.signature or "")  # type: ignore[union-attr]
+                seen.append(trader.position_tasks.get(position.mint))
+                raise RepositoryFailed("disk full")
+
+            trader.repo.insert_position = insert_position  # type: ignore[method-assign]
+
+            async def given_up() -> bool:
+                return trader.stats.buys_not_sent == 1 and not trader.position_tasks
+
+            await h.launch()
+            await h.wait_until(given_up)
+            assert seen == [None]  # not live while its row was being written
+            await h.launch()  # stop_buying: not even looked at
+            await trio.sleep(0.3)
+            assert len(refused) == 1
+            assert h.sim.node.signature_status(Signature.from_string(refused[0])) is None
+            assert (trader.stats.buys_sent, trader.stats.position_errors) == (0, 0)
+            assert await h.positions() == []
+            assert h.wallet_sol_change() == 0

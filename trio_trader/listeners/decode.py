@@ -14,10 +14,11 @@ Decode only what matters: nearly every notification is one trade, and a price ne
 reading the curve). So a transaction without a `CreateEvent` has its pump `TradeEvent`s read
 that far and no further (`price_from_event_bytes`): the fields after them are neither read nor
 checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
-`CreateEvent` (about one in a hundred) has its Create and Trade events decoded whole, from
-the lines already picked, because the new token's facts come from every one of them. Either
-way only the lines the pump program printed while on top of the invoke stack count
-(`pump.events.parse_logs`' rule).
+`CreateEvent` (about one in a hundred) has its CreateEvents decoded whole, from the lines
+already picked, and its trades read the same way: the token's facts from them (the
+creator's buy, the reserves after it) are among those first fields, and the BUY waits for
+this decode. Either way only the lines the pump program printed while on top of the
+invoke stack count (`pump.events.parse_logs`' rule).
 
 Skip what nobody holds: given `wants` (the trade feed's held mints), a transaction is read
 only if one of its ``Program data:`` lines may be a `CreateEvent` or a `TradeEvent` of a
@@ -93,8 +94,6 @@ def context_slot(item: dict[str, Any]) -> int | None:
 _PUMP = str(PUMP_PROGRAM_ID)
 _TRADE = TradeEvent.DISCRIMINATOR
 _CREATE = CreateEvent.DISCRIMINATOR
-#: the events a create transaction's token is built from (CompleteEvent plays no part)
-_FULL = frozenset({_TRADE, _CREATE})
 #: mint, sol_amount, token_amount, is_buy, user, timestamp, the four reserves
 _PRICE_FIELDS = struct.Struct("<32sQQB32sqQQQQ")
 #: ``creator`` follows fee_recipient, fee_basis_points and fee (May-2025 events and later)
@@ -218,54 +217,68 @@ def price_from_event_bytes(
 def _decode_whole(
     payloads: Sequence[bytes], *, signature: str, slot: int | None, seen_at: float
 ) -> tuple[list[NewToken], list[PriceUpdate]]:
-    """A create transaction: its pump Create and Trade events decoded in full.
+    """A create transaction: its pump CreateEvents decoded whole, its trades priced.
 
     ``payloads`` are the lines `_pump_payloads` already picked (the invoke stack is not
-    scanned a second time, as ``parse_logs`` would); the token needs every one of them.
+    scanned a second time, as ``parse_logs`` would). The token's facts from its trades
+    (the creator's buy, the reserves after the last trade) are among a ``TradeEvent``'s
+    first ten fields, so trades are read as every other transaction's are
+    (`price_from_event_bytes`): this transaction's BUY waits for nothing else.
     """
-    events = _full_events(payloads, signature)
-    tokens: list[NewToken] = []
+    creates: list[CreateEvent] = []
     prices: list[PriceUpdate] = []
-    for ev in events:
-        if isinstance(ev, CreateEvent):
-            try:
-                info = _with_latest_reserves(
-                    TokenInfo.from_create_event(ev, signature=signature), events
-                )
-            except Exception as exc:
-                log.warning("skipping malformed CreateEvent in %s: %s", signature, exc)
-                continue
-            tokens.append(
-                NewToken(
-                    token_info=info,
-                    creator_buy_lamports=creator_buy_lamports(ev, events),
-                    signature=signature,
-                    slot=slot,
-                    seen_at=seen_at,
-                )
+    for data in payloads:
+        disc = data[:8]
+        if disc == _TRADE:
+            price = _trade_price(data, signature=signature, slot=slot, seen_at=seen_at)
+            if price is not None:
+                prices.append(price)
+        elif disc == _CREATE:
+            create = _create_event(data, signature)
+            if create is not None:
+                creates.append(create)
+    tokens: list[NewToken] = []
+    for ev in creates:
+        try:
+            info = TokenInfo.from_create_event(ev, signature=signature)
+            info = _with_latest_reserves(info, prices)
+        except Exception as exc:
+            log.warning("skipping malformed CreateEvent in %s: %s", signature, exc)
+            continue
+        tokens.append(
+            NewToken(
+                token_info=info,
+                creator_buy_lamports=creator_buy_lamports(ev, prices),
+                signature=signature,
+                slot=slot,
+                seen_at=seen_at,
             )
-        elif isinstance(ev, TradeEvent):
-            prices.append(
-                PriceUpdate.from_event(ev, signature=signature, slot=slot, seen_at=seen_at)
-            )
+        )
     return tokens, prices
 
 
-def _full_events(payloads: Sequence[bytes], signature: str) -> list[object]:
-    """The Create and Trade events among ``payloads``, in order (``parse_logs``' rules:
-    other events are skipped, one that does not decode is logged and skipped)."""
-    events: list[object] = []
-    for data in payloads:
-        if data[:8] not in _FULL:
-            continue
-        try:
-            events.append(decode_event(data))
-        except DecodeError as exc:
-            log.warning("skipping malformed pump event in %s: %s", signature, exc)
-    return events
+def _trade_price(
+    data: bytes, *, signature: str, slot: int | None, seen_at: float
+) -> PriceUpdate | None:
+    """`price_from_event_bytes`, a malformed event logged (None)."""
+    price = price_from_event_bytes(data, signature=signature, slot=slot, seen_at=seen_at)
+    if price is None:
+        log.warning("skipping malformed pump TradeEvent in %s", signature)
+    return price
 
 
-def _with_latest_reserves(info: TokenInfo, events: list[object]) -> TokenInfo:
+def _create_event(data: bytes, signature: str) -> CreateEvent | None:
+    """A ``CreateEvent`` decoded whole, a malformed one logged (None)."""
+    try:
+        event = decode_event(data)
+    except DecodeError as exc:
+        log.warning("skipping malformed pump event in %s: %s", signature, exc)
+        return None
+    assert isinstance(event, CreateEvent)  # by its discriminator
+    return event
+
+
+def _with_latest_reserves(info: TokenInfo, prices: list[PriceUpdate]) -> TokenInfo:
     """The token's reserves after its create transaction.
 
     A create is usually followed by the creator's buy in the same transaction; the
@@ -274,9 +287,9 @@ def _with_latest_reserves(info: TokenInfo, events: list[object]) -> TokenInfo:
     trade of this mint in the transaction.
     """
     last = None
-    for ev in events:
-        if isinstance(ev, TradeEvent) and ev.mint == info.mint:
-            last = ev
+    for price in prices:
+        if price.mint == info.mint:
+            last = price
     if last is None:
         return info
     return attrs.evolve(

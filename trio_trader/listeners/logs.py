@@ -95,6 +95,9 @@ class LogsListener:
 
 
 class _Listener(Protocol):
+    @property
+    def stats(self) -> ListenerStats: ...
+
     def subscription(self) -> AbstractAsyncContextManager[Subscription]: ...
     def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None: ...
 
@@ -122,13 +125,32 @@ async def run_listener(
         # any async iterator of items works (tests feed plain generators): no draining then
         drain: Callable[[], Any] = getattr(sub, "receive_nowait", _nothing_queued)
         async for item in sub:
+            tokens = listener.stats.tokens
             _handle_safely(listener, item, on_token, on_price)
             for _ in range(BATCH - 1):
+                if listener.stats.tokens != tokens:
+                    break  # the new token's BUY goes first (below)
                 try:
                     queued = drain()
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break  # nothing queued; or the end, which the iterator reports
                 _handle_safely(listener, queued, on_token, on_price)
+            if listener.stats.tokens != tokens:
+                await _after_new_token()
+
+
+async def _after_new_token() -> None:
+    """Let the task the token sink just started (the trader's BUY) run before this task
+    handles the next notification.
+
+    A task started with ``nursery.start_soon`` runs in the scheduler's next batch, and Trio
+    runs a batch in either order: with one checkpoint this task could go first and handle
+    up to ``BATCH`` more items before the BUY. After two, its step in that batch is only
+    the second checkpoint, so the BUY's task (whose first step reaches the send in extreme
+    fast mode) runs before it handles anything.
+    """
+    await trio.lowlevel.checkpoint()
+    await trio.lowlevel.checkpoint()
 
 
 def _nothing_queued() -> Any:
@@ -158,4 +180,5 @@ def _dispatch(
     for token in tokens:
         stats.tokens += 1
         on_token(token)  # first: the sink starts the BUY (the trader logs the token at INFO)
-        log.debug("new token %s in %s", token.token_info.display_name, token.signature)
+        if log.isEnabledFor(logging.DEBUG):  # its arguments cost the BUY time even unlogged
+            log.debug("new token %s in %s", token.token_info.display_name, token.signature)

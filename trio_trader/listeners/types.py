@@ -120,10 +120,14 @@ class PriceUpdate:
         )
 
 
-def creator_buy_lamports(create: CreateEvent, events: list[object]) -> int:
-    """The creator's initial buy: the first buy of the created mint by its deployer in the tx."""
-    buys = [e for e in events if isinstance(e, TradeEvent) and e.is_buy and e.mint == create.mint]
-    for ev in buys:
-        if ev.user in (create.user, create.creator):
-            return int(ev.sol_amount)
+def creator_buy_lamports(create: CreateEvent, trades: list[PriceUpdate]) -> int:
+    """The creator's initial buy: the first buy of the created mint by its deployer in the tx
+    (``trades``: the transaction's trades, in order)."""
+    for trade in trades:
+        if (
+            trade.is_buy
+            and trade.mint == create.mint
+            and trade.user in (create.user, create.creator)
+        ):
+            return trade.sol_amount
     return 0

@@ -14,6 +14,8 @@ them to execute what a client sent.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import attrs
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
@@ -163,19 +165,40 @@ class CreateV2Args:
     is_holder_reward: bool = False
 
 
+#: account metas that are the same in every trade, built once: a BUY lists 24 accounts,
+#: and building each anew was a measurable share of the detection path
+_GLOBAL_R = _r(GLOBAL)
+_SYSTEM_R = _r(SYSTEM_PROGRAM_ID)
+_EVENT_CPI_R = (_r(EVENT_AUTHORITY), _r(PUMP_PROGRAM_ID))
+_FEE_R = (_r(FEE_CONFIG), _r(PUMP_FEE_PROGRAM_ID))
+_GLOBAL_VOLUME_R = _r(GLOBAL_VOLUME_ACCUMULATOR)
+
+
+@lru_cache(maxsize=64)
+def _fixed_r(pubkey: Pubkey) -> AccountMeta:
+    """``_r`` of an account that recurs across trades (a token program): built once."""
+    return _r(pubkey)
+
+
+@lru_cache(maxsize=64)
+def _user_volume_w(user: Pubkey) -> AccountMeta:
+    """The wallet's volume accumulator, writable: the same in each of its trades."""
+    return _w(user_volume_accumulator_pda(user))
+
+
 def _legacy_head(
     user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
 ) -> list[AccountMeta]:
     """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three)."""
     return [
-        _r(GLOBAL),
+        _GLOBAL_R,
         _w(fee_recipient),
         _r(mint),
         _w(bonding_curve_pda(mint)),
         _w(associated_bonding_curve(mint, token_program)),
         _w(associated_token_address(user, mint, token_program)),
         _ws(user),
-        _r(SYSTEM_PROGRAM_ID),
+        _SYSTEM_R,
     ]
 
 
@@ -194,14 +217,12 @@ def _buy_accounts(
 ) -> list[AccountMeta]:
     return [
         *_legacy_head(user, mint, token_program, fee_recipient),
-        _r(token_program),
+        _fixed_r(token_program),
         _w(creator_vault_pda(creator)),
-        _r(EVENT_AUTHORITY),
-        _r(PUMP_PROGRAM_ID),
-        _r(GLOBAL_VOLUME_ACCUMULATOR),
-        _w(user_volume_accumulator_pda(user)),
-        _r(FEE_CONFIG),
-        _r(PUMP_FEE_PROGRAM_ID),
+        *_EVENT_CPI_R,
+        _GLOBAL_VOLUME_R,
+        _user_volume_w(user),
+        *_FEE_R,
         *_legacy_tail(mint, buyback_fee_recipient),
     ]
 
@@ -535,8 +556,8 @@ def create_associated_token_account_idempotent(
         _w(associated_token_address(owner, mint, token_program)),
         _r(owner),
         _r(mint),
-        _r(SYSTEM_PROGRAM_ID),
-        _r(token_program),
+        _SYSTEM_R,
+        _fixed_r(token_program),
     ]
     return Instruction(ASSOCIATED_TOKEN_PROGRAM_ID, bytes([1]), accounts)
 
@@ -549,11 +570,13 @@ def close_account(
     return Instruction(token_program, bytes([9]), accounts)
 
 
+@lru_cache(maxsize=256)  # the same few values in trade after trade (never mutated)
 def set_compute_unit_limit(units: int) -> Instruction:
     """Compute Budget ``SetComputeUnitLimit``: ``[2] ‖ u32``."""
     return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(2).u32(units).to_bytes(), [])
 
 
+@lru_cache(maxsize=256)
 def set_compute_unit_price(micro_lamports: int) -> Instruction:
     """Compute Budget ``SetComputeUnitPrice`` (priority fee per CU): ``[3] ‖ u64``."""
     return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(3).u64(micro_lamports).to_bytes(), [])

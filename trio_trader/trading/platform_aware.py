@@ -193,9 +193,16 @@ class MarketParams:
         listed = (config.buyback_fee_recipients or ()) if config is not None else ()
         return pick(listed or addresses.BUYBACK_FEE_RECIPIENTS, salt)
 
-    def rates(self, token_info: TokenInfo, curve: BondingCurve | None) -> FeeRates:
-        """Fee rates for the next trade; without a curve read, from the token's reserves."""
-        return fee_rates(curve or _curve_from_token(token_info), self.global_, self.fee_config)
+    def rates(
+        self, token_info: TokenInfo, curve: BondingCurve | None, reserves: Reserves | None = None
+    ) -> FeeRates:
+        """Fee rates for the next trade; without a curve read, from the token's reserves
+        (``reserves``: those, already computed)."""
+        if curve is None:
+            if reserves is None:
+                reserves = _token_reserves(token_info)
+            curve = _known_curve(token_info, reserves, token_info.creator)
+        return fee_rates(curve, self.global_, self.fee_config)
 
 
 def salt_of(mint: Pubkey, attempt: int = 1) -> int:
@@ -212,10 +219,6 @@ def vault_creator(token_info: TokenInfo, curve: BondingCurve | None) -> Pubkey:
     if curve.is_holder_reward or token_info.is_holder_reward:
         return addresses.holder_rewards_pda(token_info.mint)
     return curve.creator if curve.creator is not None else token_info.creator
-
-
-def _curve_from_token(token_info: TokenInfo) -> BondingCurve:
-    return _known_curve(token_info, _token_reserves(token_info), token_info.creator)
 
 
 def _known_curve(token_info: TokenInfo, reserves: Reserves, creator: Pubkey) -> BondingCurve:
@@ -536,7 +539,7 @@ class PlatformAwareBuyer:
         fast = self.extreme_fast_mode and token_info.quote_token is None
         curve = None if fast else await self.chain.read_curve(token_info)
         reserves = Reserves.of(curve) if curve is not None else _token_reserves(token_info)
-        rates = self.chain.market.rates(token_info, curve)
+        rates = self.chain.market.rates(token_info, curve, reserves)
         if self.extreme_fast_mode and self.extreme_fast_token_amount > 0:
             amount = min(self.extreme_fast_token_amount, reserves.real_token)
         else:

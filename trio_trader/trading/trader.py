@@ -311,8 +311,7 @@ class UniversalTrader:
 
     async def _handle_token(self, token_info: TokenInfo) -> None:
         """Buy one token and run its position scope (the seed plan's ``_handle_token``)."""
-        position = Position.create_from_token_info(token_info)
-        self.position_tasks[token_info.mint] = position
+        mint = token_info.mint
 
         async def persist_signed(order: BuyOrder) -> None:
             if self.funds is not None and not self.funds.can_pay(order):
@@ -323,31 +322,31 @@ class UniversalTrader:
             # The row is inserted with its signed (PENDING) BUY in one write, journaled and
             # queued just before the send: the commit happens in the store's writer, off
             # this path; the next start replays the journal (store/_repository.py).
-            # Written from a copy: if the insert is refused, the live position must not
-            # name a BUY that was never queued (it would be resumed, i.e. sent).
-            staged = attrs.evolve(position)
-            staged.update_from_buy_order(order)
+            # The position is made here, holding the order, and becomes the live one only
+            # once the insert is accepted: a refused insert leaves no position naming a
+            # BUY that was never queued (it would be resumed, i.e. sent).
+            position = Position.create_from_token_info(token_info)
+            position.update_from_buy_order(order)
             try:
-                await self.repo.insert_position(staged)
+                await self.repo.insert_position(position)
             except RepositoryFailed as exc:
                 self.stop_buying()
                 log.error("no new BUYs: the database failed (%s); open positions keep "
                           "selling; restart the bot once the disk is fixed", exc)  # fmt: skip
                 raise DatabaseFailed(str(exc)) from exc
-            position.id, position.created_at = staged.id, staged.created_at
-            position.update_from_buy_order(order)
+            self.position_tasks[mint] = position
             if self.funds is not None:
                 self.funds.reserve(order)
 
-        with self.feed.subscribe(token_info.mint) as prices:
+        with self.feed.subscribe(mint) as prices:
             try:
                 buy_order = await self.buyer.prepare_and_send_order(
                     token_info, before_send=persist_signed
                 )
             except (TradeError, RpcError, ValueError) as exc:
-                if position.buy_order is not None:
+                if self.position_tasks.get(mint) is not None:
                     raise  # signed and maybe sent: resumed (confirmed or expired) as a crash
-                # No BUY attached means no row either (``persist_signed`` sets both at once).
+                # No position means no row either (``persist_signed`` makes both at once).
                 if isinstance(exc, CannotPay):
                     self.stats.skipped_funds += 1
                 self.stats.buys_not_sent += 1
@@ -355,6 +354,8 @@ class UniversalTrader:
                 return
             finally:
                 self._buys_in_progress -= 1
+            position = self.position_tasks[mint]
+            assert position is not None  # ``persist_signed`` ran: the order is SENT or FAILED
             self.buy_count += 1
             self.stats.buys_sent += 1  # ``persist_signed`` attached this very order already
             # Logged here, once the BUY is out: formatting it on the way cost the BUY time.

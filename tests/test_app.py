@@ -137,6 +137,7 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
 ) -> None:
     """``run --config`` wiring (env key, RPC balances) against the simulator as the endpoint."""
     import argparse
+    import gc
 
     import trio
     from solders.keypair import Keypair
@@ -164,8 +165,11 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
             assert str(wallet) not in repr(config)  # the key is held, never shown
             args = argparse.Namespace(sim=False, duration=3.0, grace=10.0, db=None)
 
+            gc_while_trading: list[int] = []
+
             async def launch_soon() -> None:
                 await trio.sleep(0.5)
+                gc_while_trading.append(gc.get_freeze_count())
                 async with RpcClient((sim.rpc_url,)) as rpc:
                     launcher = Harness(
                         sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
@@ -177,6 +181,9 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
                 nursery.start_soon(launch_soon)
                 summary, control = await app.run(args, config)
     assert (control.reason, control.forced) == ("duration", False)
+    # start-up's objects frozen while trading (gctune), thawed once the run is over
+    assert gc_while_trading[0] > 10_000
+    assert gc.get_freeze_count() == 0
     assert summary["balances_source"] == "rpc"
     assert summary["balances_error"] is None
     assert summary["positions_this_run"]["opened"] == 1

@@ -47,6 +47,7 @@ import trio
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from trio_trader import gctune
 from trio_trader.budget import BuyRents
 from trio_trader.chain.blockhash import BlockhashCache
 from trio_trader.chain.confirm import Confirmer
@@ -600,7 +601,8 @@ async def _start_and_trade(
         bot, enabled=getattr(args, "dashboard", False), db_path=db_path, since=start.wall,
         mode=mode, log_file=getattr(args, "log_path", None),
     ):  # fmt: skip
-        await trade_until_stopped(bot, control, grace=args.grace)
+        with gctune.tuned():  # start-up's objects out of the collector's way (gctune.py)
+            await trade_until_stopped(bot, control, grace=args.grace)
     return bot
 
 

@@ -31,6 +31,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from trio_trader import gctune
 from trio_trader.app import Bot, build_bot
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import build_transaction
@@ -400,7 +401,8 @@ async def running_bot(
                 )  # fmt: skip
                 if sim is not None:
                     run.track_confirmations()
-                with record_bot_reads(run.reads):
+                # as ``app`` does once the bot is built (trio_trader/gctune.py)
+                with record_bot_reads(run.reads), gctune.tuned():
                     try:
                         async with trio.open_nursery() as nursery:
                             await nursery.start(bot.trader.run)

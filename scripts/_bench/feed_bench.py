@@ -9,8 +9,8 @@ and nothing else runs. Back to back (the most the pipeline decodes and routes; e
 slow consumer misses are counted, not queued), then paced at fixed rates for the routing
 delay (sender's write → the monitor holding the price). Each run also reports the bot
 process's CPU time per event, steadier than rates on a shared machine. A third, back-to-back
-run (``routing_only``) puts a bare channel reader where each monitor was: what the pipeline
-from the socket to the position's channel costs without the monitor's own work.
+run (``routing_only``) puts a bare inbox reader where each monitor was: what the pipeline
+from the socket to the position's inbox costs without the monitor's own work.
 
 ``rss_mb_at_1000_positions``: the same positions and monitor tasks, each inside its own
 position nursery as the trader runs them, with a signed BUY attached; RSS before and after.
@@ -37,6 +37,7 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from trio_trader import gctune
 from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.listeners.logs import LogsListener
@@ -48,6 +49,7 @@ from trio_trader.trading.orders import BuyOrder
 from trio_trader.trading.position import Position
 
 from .feed_server import index_of
+from .gcpauses import gc_pauses
 from .stats import rss_mb, summarize
 from .txs import buy_instructions, keypair, token_info
 
@@ -125,26 +127,29 @@ async def monitored_positions(
 
 
 @attrs.define(eq=False)
-class ChannelReader:
-    """A position task that only takes its prices: the pipeline's share without the monitor's."""
+class InboxReader:
+    """A position that only takes its prices: the pipeline's share without the monitor's."""
 
     seen: list[tuple[float, str]] = attrs.field(factory=list)
+
+    def take(self, update: PriceUpdate) -> None:
+        self.seen.append((time.perf_counter(), update.signature))
 
 
 @asynccontextmanager
 async def reading_positions(
     feed: TradeFeed, mints: list[Pubkey]
-) -> AsyncIterator[list[ChannelReader]]:
-    """One task per mint that takes each price off its ``feed.subscribe`` channel and stamps it."""
-    readers: list[ChannelReader] = []
+) -> AsyncIterator[list[InboxReader]]:
+    """One task per mint whose ``feed.subscribe`` inbox hands each price to a stamping reader."""
+    readers: list[InboxReader] = []
 
     async def reader_task(mint: Pubkey, task_status: trio.TaskStatus[None]) -> None:
-        reader = ChannelReader()
+        reader = InboxReader()
         readers.append(reader)
-        with feed.subscribe(mint) as prices:
+        with feed.subscribe(mint) as inbox:
+            inbox.listen(reader.take)
             task_status.started()
-            async for update in prices:
-                reader.seen.append((time.perf_counter(), update.signature))
+            await trio.sleep_forever()
 
     async with trio.open_nursery() as nursery:
         for mint in mints:
@@ -158,12 +163,13 @@ async def _feed_run(
 ) -> dict[str, Any]:
     """One sender run against the bot pipeline; see the module docstring.
 
-    ``monitors_take_prices=False`` puts a bare channel reader where each monitor was.
+    ``monitors_take_prices=False`` puts a bare inbox reader where each monitor was.
     """
     keys = [keypair("feed-mint", k).pubkey() for k in range(mints)]
     feed = TradeFeed()
     positions = monitored_positions if monitors_take_prices else reading_positions
-    with tempfile.TemporaryDirectory() as tmp:
+    # as ``app`` does once the bot is built: the positions come after (trio_trader/gctune.py)
+    with tempfile.TemporaryDirectory() as tmp, gctune.tuned():
         stamps_path = Path(tmp) / "stamps.json"
         async with (
             trio.open_nursery() as nursery,
@@ -180,14 +186,14 @@ async def _feed_run(
             )
             port = int((await proc.stdout.receive_some(64)).decode().split()[0])
             pubsub = PubsubClient(f"ws://127.0.0.1:{port}", heartbeat_interval=3600)
-            listener = LogsListener(pubsub)
+            listener = LogsListener(pubsub, wants=feed.holds)  # as the trader wires it
             async with trio.open_nursery() as bot:
                 await bot.start(pubsub.run)
                 # The listener leaves first so that its unsubscribe finds the socket open.
                 async with trio.open_nursery() as listening:
                     await listening.start(listener.run, lambda token: None, feed.publish)
                     cpu_start = time.process_time()
-                    with trio.move_on_after(120):
+                    with trio.move_on_after(120), gc_pauses() as pauses:
                         while True:  # polled from outside: no hook in the listener
                             if listener.stats.notifications + pubsub.stats.dropped >= count:
                                 break
@@ -217,6 +223,7 @@ async def _feed_run(
         # the bot process's CPU (every thread) while the events came, per event
         "cpu_us_per_event": round(cpu / max(decoded, 1) * 1e6, 1),
         "routing_delay_ms": summarize(delays),
+        "gc_pauses": pauses.summary(),
     }
 
 
@@ -243,6 +250,7 @@ async def feed_events_per_s(
             "routing_delay_ms": run["routing_delay_ms"],
             "dropped_by_pubsub": run["dropped_by_pubsub"],
             "superseded_in_feed": run["superseded_in_feed"],
+            "gc_pauses": run["gc_pauses"],
         }
     first = paced[f"{rates[0]:g}_per_s"]["routing_delay_ms"]
     return {
@@ -266,6 +274,7 @@ async def rss_at_positions(n: int = 1000) -> dict[str, Any]:
     in pages and keeps freed memory, tracemalloc counts live objects exactly).
     """
     feed = TradeFeed()
+    gctune.tune()  # a fresh process: as the bot runs
     warm = [keypair("rss-warm", k).pubkey() for k in range(20)]
     keys = [keypair("rss-mint", k).pubkey() for k in range(n)]
     async with monitored_positions(feed, warm):

@@ -1,9 +1,8 @@
-"""The trade-feed router: per-mint channels, latest value wins, never blocks."""
+"""The trade-feed router: one inbox per mint, every update handed over at once, never blocks."""
 
 from __future__ import annotations
 
-import trio
-import trio.testing
+import pytest
 from solders.pubkey import Pubkey
 
 from trio_trader.listeners.types import PriceUpdate
@@ -19,77 +18,82 @@ def update(mint: Pubkey, vsol: int, sig: str = "s") -> PriceUpdate:
     )  # fmt: skip
 
 
-async def test_updates_reach_only_their_mint() -> None:
+def test_updates_reach_only_their_mint_every_one_in_order() -> None:
     feed = TradeFeed()
     a, b = Pubkey.new_unique(), Pubkey.new_unique()
-    with feed.subscribe(a) as rx_a, feed.subscribe(b) as rx_b:
-        feed.publish(update(a, 1))
-        feed.publish(update(b, 2))
-        feed.publish(update(Pubkey.new_unique(), 3))  # nobody listens: dropped
-        assert rx_a.receive_nowait().virtual_sol_reserves == 1
-        assert rx_b.receive_nowait().virtual_sol_reserves == 2
+    seen_a: list[int] = []
+    seen_b: list[int] = []
+    with feed.subscribe(a) as inbox_a, feed.subscribe(b) as inbox_b:
+        inbox_a.listen(lambda u: seen_a.append(u.virtual_sol_reserves))
+        inbox_b.listen(lambda u: seen_b.append(u.virtual_sol_reserves))
+        for v in range(1, 6):
+            feed.publish(update(a, v))
+        feed.publish(update(b, 20))
+        feed.publish(update(Pubkey.new_unique(), 3))  # nobody holds it: dropped
+        assert feed.latest(a) == update(a, 5)
+    assert seen_a == [1, 2, 3, 4, 5]  # no update skipped, none reordered
+    assert seen_b == [20]
     assert feed.subscribers == 0
-    assert feed.stats.published == 3
-    assert feed.stats.delivered == 2
+    assert (feed.stats.published, feed.stats.delivered, feed.stats.superseded) == (7, 6, 0)
 
 
-async def test_slow_position_sees_only_the_newest_price() -> None:
+def test_before_a_listener_attaches_the_inbox_keeps_the_newest_update() -> None:
     feed = TradeFeed()
     mint = Pubkey.new_unique()
-    with feed.subscribe(mint) as rx:
+    seen: list[int] = []
+    with feed.subscribe(mint) as inbox:
         for v in range(1, 101):
-            feed.publish(update(mint, v))  # never blocks although nobody reads
-        got = rx.receive_nowait()
-        assert got.virtual_sol_reserves == 100
+            feed.publish(update(mint, v))  # never blocks although nobody listens
         assert feed.stats.superseded == 99
-        assert feed.latest(mint) == got
-        assert rx.statistics().current_buffer_used == 0  # nothing stale left behind
+        inbox.listen(lambda u: seen.append(u.virtual_sol_reserves))
+        assert seen == [100]  # handed over at once
+        inbox.listen(None)
+        inbox.listen(lambda u: seen.append(-u.virtual_sol_reserves))
+        assert seen == [100]  # already taken: not handed twice
+        feed.publish(update(mint, 101))
+    assert seen == [100, -101]
 
 
-async def test_unsubscribe_closes_and_frees_the_mint(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+def test_holds_names_exactly_the_subscribed_mints() -> None:
+    feed = TradeFeed()
+    mint, other = Pubkey.new_unique(), Pubkey.new_unique()
+    assert not feed.holds(bytes(mint))
+    with feed.subscribe(mint):
+        assert feed.holds(bytes(mint))
+        assert not feed.holds(bytes(other))
+    assert not feed.holds(bytes(mint))
+
+
+def test_unsubscribe_frees_the_mint_and_refuses_a_second_subscriber() -> None:
     feed = TradeFeed()
     mint = Pubkey.new_unique()
-    with feed.subscribe(mint):
-        try:
-            with feed.subscribe(mint):
-                raise AssertionError("a second subscriber must be refused")
-        except ValueError:
-            pass
+    with (
+        feed.subscribe(mint),
+        pytest.raises(ValueError, match="already has a subscriber"),
+        feed.subscribe(mint),
+    ):
+        pass
     feed.publish(update(mint, 5))  # no subscriber any more: no error
-    with feed.subscribe(mint) as rx:
-        feed.publish(update(mint, 6))
-        assert rx.receive_nowait().virtual_sol_reserves == 6
     assert feed.latest(mint) is None
+    with feed.subscribe(mint) as inbox:
+        feed.publish(update(mint, 6))
+        assert inbox.latest == update(mint, 6)
 
 
-async def test_many_positions_are_fed_without_blocking_each_other(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+def test_a_failing_listener_costs_only_its_own_update(caplog: pytest.LogCaptureFixture) -> None:
     feed = TradeFeed()
-    mints = [Pubkey.new_unique() for _ in range(60)]
-    seen: dict[Pubkey, int] = {}
+    bad, good = Pubkey.new_unique(), Pubkey.new_unique()
+    seen: list[int] = []
 
-    async def consumer(mint: Pubkey, delay: float, task_status: trio.TaskStatus[None]) -> None:
-        with feed.subscribe(mint) as rx:
-            task_status.started()
-            async for u in rx:
-                seen[mint] = u.virtual_sol_reserves
-                await trio.sleep(delay)
+    def broken(u: PriceUpdate) -> None:
+        raise RuntimeError("a bug in one position")
 
-    with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            for i, mint in enumerate(mints):
-                await nursery.start(consumer, mint, 100.0 if i == 0 else 0.0)
-            for v in range(1, 11):
-                for mint in mints:
-                    feed.publish(update(mint, v))
-                await trio.sleep(0.1)
-            await trio.sleep(1)
-            assert all(seen[m] == 10 for m in mints[1:])
-            assert seen[mints[0]] == 1  # the slow one is still on its first update…
-            latest = feed.latest(mints[0])
-            assert latest is not None
-            assert latest.virtual_sol_reserves == 10  # …and its next one is the newest
-            nursery.cancel_scope.cancel()
+    with feed.subscribe(bad) as inbox_bad, feed.subscribe(good) as inbox_good:
+        inbox_bad.listen(broken)
+        inbox_good.listen(lambda u: seen.append(u.virtual_sol_reserves))
+        feed.publish(update(bad, 1))
+        feed.publish(update(good, 2))
+        feed.publish(update(bad, 3))
+        feed.publish(update(good, 4))
+    assert seen == [2, 4]
+    assert sum("price intake failed" in r.getMessage() for r in caplog.records) == 2

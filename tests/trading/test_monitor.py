@@ -23,6 +23,7 @@ from trio_trader.listeners.types import PriceUpdate
 from trio_trader.pump.addresses import TOKEN_2022_PROGRAM_ID
 from trio_trader.store import Repository, open_repository
 from trio_trader.trading.exits import ExitReason, ExitRules
+from trio_trader.trading.feed import PriceInbox
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
 from trio_trader.trading.position import Position
@@ -134,13 +135,13 @@ def make_monitor(
     ticker: Ticker | None = None,
     cls: type[PositionMonitor] = PositionMonitor,
     **policy: Any,
-) -> tuple[PositionMonitor, trio.MemorySendChannel[PriceUpdate]]:
-    send, receive = trio.open_memory_channel[PriceUpdate](1)
+) -> tuple[PositionMonitor, PriceInbox]:
+    inbox = PriceInbox(position.mint)
     monitor = cls(
         position=position, seller=seller, repo=repo, rules=rules,  # type: ignore[arg-type]
-        policy=SellPolicy(tick_interval=5.0, **policy), prices=receive, ticker=ticker,
+        policy=SellPolicy(tick_interval=5.0, **policy), prices=inbox, ticker=ticker,
     )  # fmt: skip
-    return monitor, send
+    return monitor, inbox
 
 
 def price_update(position: Position, vsol: int) -> PriceUpdate:
@@ -171,7 +172,7 @@ class Watched:
     position: Position
     buy: BuyOrder
     seller: ScriptedSeller
-    prices: trio.MemorySendChannel[PriceUpdate]
+    prices: PriceInbox
 
 
 async def watched(
@@ -328,10 +329,10 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(monitor.monitor)
-            await prices.send(update(1_000))  # 1e-7 per unit = entry: hold
+            prices.deliver(update(1_000))  # 1e-7 per unit = entry: hold
             await trio.sleep(5)
             assert seller.orders == []
-            await prices.send(update(1_100))  # +10 %: take profit
+            prices.deliver(update(1_100))  # +10 %: take profit
     assert position.exit_reason == ExitReason.TAKE_PROFIT
 
     position2, buy2 = await open_position(repo)
@@ -360,7 +361,7 @@ async def test_the_first_sell_gets_the_newest_trades_reserves_and_creator_a_retr
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(monitor.monitor)
-            await prices.send(trigger)
+            prices.deliver(trigger)
     assert [(k["reserves"], k["creator"]) for k in seller.kwargs] == [
         (trigger.reserves, creator),  # the SELL needs no curve read
         (None, None),  # the retry reads the curve (its creator may have changed)
@@ -382,7 +383,7 @@ async def test_a_first_sell_long_after_the_last_trade_reads_the_curve(
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(monitor.monitor)
-            await prices.send(seen)
+            prices.deliver(seen)
     assert position.exit_reason == ExitReason.MAX_HOLD_TIME
     # 30 s after the last trade its creator is no longer trusted: the seller reads the curve
     assert [(k["reserves"], k["creator"]) for k in seller.kwargs] == [(seen.reserves, None)]
@@ -392,24 +393,33 @@ async def test_a_first_sell_long_after_the_last_trade_reads_the_curve(
 # ---------------------------------------------------------------------- wake-ups
 
 
+async def _deliver_in_one_go(w: Watched, *vsols: int) -> None:
+    """Trades of one read: delivered back to back, no checkpoint between them."""
+    for vsol in vsols:
+        w.prices.deliver(price_update(w.position, vsol))
+
+
 async def test_an_idle_position_with_price_rules_is_woken_only_by_its_prices(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
-    """No periodic tick: the old monitor re-checked every ``tick_interval`` (200× here)."""
-    rules = ExitRules(take_profit_bps=5000, stop_loss_bps=5000, trailing_stop_bps=9000)
+    """No periodic tick: the old monitor re-checked every ``tick_interval`` (200× here); and
+    prices that fire nothing are checked in the intake without waking the task."""
+    rules = ExitRules(take_profit_bps=5000, stop_loss_bps=5000, trailing_stop_bps=2000)
     w = await watched(repo, rules, ticker)
     with trio.fail_after(3000):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(w.monitor.monitor)
             await trio.sleep(1000)
             assert w.monitor.checks == 1
-            await w.prices.send(price_update(w.position, 1_200))  # +20 %: holds
+            # +40 % peak, then down 19 % of it (the trailing stop is 20 %): nothing fires
+            await _deliver_in_one_go(w, 1_100, 1_400, 1_134, 1_200)
             await trio.sleep(1000)
-            assert w.monitor.checks == 2
+            assert w.monitor.checks == 1 + 4  # one check per price, in the intake
+            assert w.seller.orders == []
             assert w.monitor.peak_price is not None
-            assert w.monitor.peak_price.fraction == Fraction(1_200, 10**10)
-            await w.prices.send(price_update(w.position, 1_500))  # +50 %: take profit
-    assert w.monitor.checks == 3
+            assert w.monitor.peak_price.fraction == Fraction(1_400, 10**10)
+            w.prices.deliver(price_update(w.position, 1_500))  # +50 %: take profit
+    assert w.monitor.checks == 6
     assert w.position.exit_reason == ExitReason.TAKE_PROFIT
     assert w.position.is_closed
 
@@ -468,15 +478,53 @@ async def test_a_forced_exit_wakes_the_monitor_at_once(
         assert ticker.scheduled == 0  # the monitor's 600 s wake-up left with it
 
 
-async def test_with_its_feed_gone_the_monitor_still_sells_on_time(
+async def test_a_finished_monitor_leaves_its_inbox(
     repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
 ) -> None:
     w = await watched(repo, ExitRules(max_hold_time=30.0), ticker)
-    await w.prices.aclose()  # shutdown: the router closed the channel
     with trio.fail_after(100):
         await w.monitor.monitor()
     assert w.seller.orders[0].sent_at == w.monitor.opened_at + 30.0
-    assert w.monitor.checks <= 3  # no busy loop on the closed channel
+    late = price_update(w.position, 5_000)
+    w.prices.deliver(late)  # a trade after the sale: kept in the inbox, no monitor runs
+    assert w.monitor.last_price is None
+    assert w.prices.latest is late
+
+
+# ------------------------------------------------- every price counts, wake-ups do not
+
+
+@pytest.mark.parametrize(
+    ("rules", "burst", "reason"),
+    [
+        # the peak (+40 %) and the fall back (-20 % of it) inside one burst
+        (ExitRules(trailing_stop_bps=1500), (1_200, 1_400, 1_120, 1_300), ExitReason.TRAILING_STOP),
+        # take profit touched (+50 %) and fallen back before the task could run
+        (ExitRules(take_profit_bps=5000), (1_300, 1_500, 1_100), ExitReason.TAKE_PROFIT),
+        # the trough (-30 %) between two holding prices
+        (
+            ExitRules(stop_loss_bps=2500, take_profit_bps=5000),
+            (1_000, 700, 1_050),
+            ExitReason.STOP_LOSS,
+        ),
+    ],
+)
+async def test_a_burst_of_prices_fires_the_rule_any_one_of_them_fires(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None,
+    rules: ExitRules, burst: tuple[int, ...], reason: ExitReason,
+) -> None:  # fmt: skip
+    w = await watched(repo, rules, ticker)  # entry: 1_000 per 1e10 base units
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(w.monitor.monitor)
+            await trio.sleep(1)
+            await _deliver_in_one_go(w, *burst)
+    assert w.position.exit_reason == reason
+    assert w.position.is_closed
+    assert w.monitor.last_price is not None
+    assert w.monitor.last_price.virtual_sol_reserves == burst[-1]  # the newest price
+    # the first SELL is quoted from the newest trade, not the one that fired the rule
+    assert w.seller.kwargs[0]["reserves"] == price_update(w.position, burst[-1]).reserves
 
 
 async def test_idle_positions_cost_one_deadline_each_in_the_shared_ticker(

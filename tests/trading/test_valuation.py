@@ -24,6 +24,7 @@ from trio_trader.pump.accounts import Fees
 from trio_trader.pump.amm.quote import PoolReserves, quote_amm_sell
 from trio_trader.store import Repository, open_repository
 from trio_trader.trading.exits import ExitReason, ExitRules, Price
+from trio_trader.trading.feed import PriceInbox
 from trio_trader.trading.monitor import PositionMonitor
 from trio_trader.trading.position import Position
 from trio_trader.trading.valuation import pool_sell_value, position_price
@@ -82,7 +83,7 @@ def test_a_curve_update_keeps_the_spot_price() -> None:
 
 async def held(
     repo: Repository, rules: ExitRules
-) -> tuple[Position, ScriptedSeller, PositionMonitor, trio.MemorySendChannel[PriceUpdate]]:
+) -> tuple[Position, ScriptedSeller, PositionMonitor, PriceInbox]:
     """A monitored position whose BUY confirmed: 100 lamports for ``TOKENS`` units."""
     position, buy = await open_position(repo)
     seller = ScriptedSeller(outcomes=[None])
@@ -99,10 +100,10 @@ async def test_take_profit_on_a_pool_fires_on_the_quote_not_the_spot_price(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(monitor.monitor)
             # spot +22.5 %, but selling the position brings 107 (+7 %): hold
-            await prices.send(pool_update(position.mint, base=10 * TOKENS, quote=1_225))
+            prices.deliver(pool_update(position.mint, base=10 * TOKENS, quote=1_225))
             await trio.sleep(5)
             assert seller.orders == []
-            await prices.send(pool_update(position.mint, base=10 * TOKENS, quote=1_300))  # 114
+            prices.deliver(pool_update(position.mint, base=10 * TOKENS, quote=1_300))  # 114
     assert position.exit_reason == ExitReason.TAKE_PROFIT
     # the SELL is not quoted from a pool's numbers as if they were the curve's
     assert seller.kwargs[0]["reserves"] is None
@@ -119,6 +120,6 @@ async def test_stop_loss_on_a_pool_counts_the_fees(
             nursery.start_soon(monitor.monitor)
             # spot 98 % of the entry; selling the position (a sixth of the pool after it)
             # brings 78: -22 %
-            await prices.send(pool_update(position.mint, base=5 * TOKENS, quote=490))
+            prices.deliver(pool_update(position.mint, base=5 * TOKENS, quote=490))
     assert position.exit_reason == ExitReason.STOP_LOSS
     assert len(seen) == 1  # the trader's graduation watch sees every update

@@ -19,15 +19,20 @@ already picked, and its trades read the same way: the token's facts from them (t
 creator's buy, the reserves after it) are among those first fields, and the BUY waits for
 this decode. Either way only the lines the pump program printed while on top of the
 invoke stack count (`pump.events.parse_logs`' rule).
+
+Skip what nobody holds: given `wants` (the trade feed's held mints), a transaction is read
+only if one of its ``Program data:`` lines may be a `CreateEvent` or a `TradeEvent` of a
+wanted mint, judged from the line's first 42 bytes (discriminator and mint, at fixed
+offsets) before the invoke stack is scanned or anything else decoded (`_may_matter`). On
+mainnet most trades are of coins the bot does not hold.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -94,12 +99,28 @@ _PRICE_FIELDS = struct.Struct("<32sQQB32sqQQQQ")
 #: ``creator`` follows fee_recipient, fee_basis_points and fee (May-2025 events and later)
 _CREATOR_AT = 8 + _PRICE_FIELDS.size + 32 + 8 + 8
 _CREATOR_END = _CREATOR_AT + 32
+#: base64 characters of an event line's first 42 bytes: its discriminator and (a trade's) mint
+_HEAD_CHARS = 56
+
+#: which mints' trades matter (32 bytes each), e.g. ``TradeFeed.holds``
+MintFilter = Callable[[bytes], bool]
 
 
 def decode_transaction(
-    logs: Sequence[str], *, signature: str, slot: int | None, seen_at: float
+    logs: Sequence[str],
+    *,
+    signature: str,
+    slot: int | None,
+    seen_at: float,
+    wants: MintFilter | None = None,
 ) -> tuple[list[NewToken], list[PriceUpdate]]:
-    """The new tokens and price updates carried by one successful transaction's logs."""
+    """The new tokens and price updates carried by one successful transaction's logs.
+
+    With ``wants``, a transaction without a `CreateEvent` or a trade of a wanted mint is
+    not read at all (``[], []``); one with either is read whole, as without ``wants``.
+    """
+    if wants is not None and not _may_matter(logs, wants):
+        return [], []
     try:
         payloads = _pump_payloads(logs, signature)
         if any(data[:8] == _CREATE for data in payloads):
@@ -118,12 +139,40 @@ def decode_transaction(
     return [], prices
 
 
+def _may_matter(logs: Sequence[str], wants: MintFilter) -> bool:
+    """Whether a ``Program data:`` line of ``logs`` may be a `CreateEvent` or a `TradeEvent`
+    of a mint ``wants``.
+
+    Every occurrence of the marker counts, whoever printed it and wherever it stands: the
+    invoke-stack scan only ever drops lines, so a transaction none of whose candidates
+    passes here yields nothing there either. A candidate whose first 56 characters are not
+    strict base64 (a short, cut or malformed line) is left to the full read, which logs what
+    it cannot decode; a trade of a coin nobody holds is skipped unread, tail and all.
+    """
+    text = "\n".join(logs)  # one C-level search instead of a Python loop over the lines
+    at = text.find(PROGRAM_DATA)
+    while at >= 0:
+        start = at + len(PROGRAM_DATA)
+        try:
+            head = binascii.a2b_base64(text[start : start + _HEAD_CHARS], strict_mode=True)
+        except (binascii.Error, ValueError):
+            return True
+        kind = head[:8]
+        if kind == _CREATE or (kind == _TRADE and (len(head) < 40 or wants(head[8:40]))):
+            return True
+        at = text.find(PROGRAM_DATA, start)
+    return False
+
+
 def _pump_payloads(logs: Sequence[str], signature: str) -> list[bytes]:
     """The bytes of every ``Program data:`` line the pump program printed on top of the stack."""
     payloads: list[bytes] = []
     for line in program_data_lines(logs, _PUMP):
         try:
-            payloads.append(base64.b64decode(line[len(PROGRAM_DATA) :].strip(), validate=True))
+            # = b64decode(validate=True), without its Python-level regex over the line
+            payloads.append(
+                binascii.a2b_base64(line[len(PROGRAM_DATA) :].strip(), strict_mode=True)
+            )
         except (binascii.Error, ValueError):
             log.warning("undecodable base64 in a pump log line of %s: %.80s", signature, line)
     return payloads

@@ -21,7 +21,7 @@ from trio_trader.chain.pubsub import PubsubClient, Subscription
 from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
-from .decode import Malformed, context_slot, decode_transaction, field, log_lines
+from .decode import Malformed, MintFilter, context_slot, decode_transaction, field, log_lines
 from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,17 @@ class ListenerStats:
 
 @attrs.define(eq=False)
 class LogsListener:
-    """``logsSubscribe(mentions=[pump program])`` → new tokens and price updates."""
+    """``logsSubscribe(mentions=[pump program])`` → new tokens and price updates.
+
+    ``wants`` (e.g. ``TradeFeed.holds``) names the mints whose trades matter: a transaction
+    with neither a new token nor such a trade is skipped unread (``decode_transaction``).
+    """
 
     pubsub: PubsubClient
     program: Pubkey = PUMP_PROGRAM_ID
     commitment: str = "processed"
     stats: ListenerStats = attrs.field(factory=ListenerStats)
+    wants: MintFilter | None = None
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]:
         return self.pubsub.logs_subscribe(self.program, commitment=self.commitment)
@@ -84,7 +89,7 @@ class LogsListener:
             self.stats.failed_txs += 1
             return
         tokens, prices = decode_transaction(
-            logs, signature=signature, slot=slot, seen_at=trio.current_time()
+            logs, signature=signature, slot=slot, seen_at=trio.current_time(), wants=self.wants
         )
         _dispatch(self.stats, tokens, prices, on_token, on_price)
 

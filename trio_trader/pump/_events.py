@@ -239,28 +239,37 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
     """
     stack: list[str] = []
     found: list[str] = []
-    ops = _LINE_OPS
+    # locals, not globals, in the loop that every line of every notification goes through
+    op_of, skip, data, push = _LINE_OPS.get, _SKIP_OP, _DATA_OP, _PUSH
     for line in logs:
-        op = ops.get(line)
-        if op is None:
-            op = _line_op(line)
-            if op is not _DATA_OP and len(line) <= _LINE_CACHED_MAX:
-                if len(ops) >= _LINE_OPS_MAX:
-                    ops.clear()
-                ops[line] = op
-        if op is _SKIP_OP:
+        op = op_of(line)
+        if op is skip:
             continue
-        kind = op[0]
-        if kind == _DATA:
+        if op is None:
+            op = _classify(line)
+            if op is skip:
+                continue
+        if op is data:
             if stack and stack[-1] == program_id:
                 found.append(line)
-        elif kind == _PUSH:
-            depth = op[2] if op[2] is not None else len(stack) + 1
-            del stack[max(depth - 1, 0) :]  # a frame whose end was truncated away
+        elif op[0] == push:
+            depth = op[2]
+            if depth is not None:  # drop frames whose end was truncated away
+                del stack[depth - 1 if depth > 0 else 0 :]
             stack.append(op[1])
         elif stack and stack[-1] == op[1]:
             stack.pop()
     return found
+
+
+def _classify(line: str) -> _LineOp:
+    """``_line_op``, kept in the cache unless ``line`` is a data line or too long."""
+    op = _line_op(line)
+    if op is not _DATA_OP and len(line) <= _LINE_CACHED_MAX:
+        if len(_LINE_OPS) >= _LINE_OPS_MAX:
+            _LINE_OPS.clear()
+        _LINE_OPS[line] = op
+    return op
 
 
 def parse_program_events(

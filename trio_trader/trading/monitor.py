@@ -1,16 +1,20 @@
 """The position monitor: watches one position's price and sells it, even before its BUY lands.
 
 It runs in the position scope beside the BUY-confirmation task (see ``trader.py``): one
-task per position, one receive loop. Idle, it waits on one thing, its price channel
-(``TradeFeed.subscribe``), inside a cancel scope that the other wake-ups cancel
-(:meth:`PositionMonitor.wake`): ``buy_result_available_event`` being set, ``request_exit``,
-and the shared :class:`~trio_trader.trading.ticker.Ticker` when a time-based check is
-due. No task and no nursery per wait, and no wake-up at all without a reason: the time
-rules' deadline (``max_hold_time`` / ``sell_after``) is the only time-based check; past it
-without a sale (the BUY not confirmed in the classic flow) the check repeats every
-``tick_interval``. Prices never change between trades, entry prices change only when the
-BUY's result arrives, and a forced exit comes through ``request_exit``: so an idle position
-with price rules only is never woken. Each wake-up:
+task per position. Prices do not wake it: its price intake (``_take_price``, the listener of
+its ``TradeFeed`` inbox) runs in the router's call for every trade of the coin, folds the
+price into the exit state and checks the rules at once, so every price counts (the
+trailing stop's peak, the stop loss's trough) however many come in one read. The first
+rule that fires is kept (``_fired``: a later price may fall back inside the band before the
+task runs) and wakes the task. Idle, the task waits inside a cancel scope that the wake-ups
+cancel (:meth:`PositionMonitor.wake`): a rule fired on a price, ``buy_result_available_event``
+being set, ``request_exit``, and the shared :class:`~trio_trader.trading.ticker.Ticker`
+when a time-based check is due. No task and no nursery per wait, and no wake-up at all
+without a reason: the time rules' deadline (``max_hold_time`` / ``sell_after``) is the only
+time-based check; past it without a sale (the BUY not confirmed in the classic flow) the
+check repeats every ``tick_interval``. Entry prices change only when the BUY's result
+arrives, and a forced exit comes through ``request_exit``: so an idle position whose rules
+do not fire is never woken. Each wake-up:
 
 1. BUY FAILED and no SELL sent → the position is closed, written, and the scope cancelled.
 2. An exit rule fired → the sell loop (``_sell_until_done``).
@@ -49,6 +53,7 @@ import trio
 from trio_trader.listeners.types import PriceUpdate
 from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_exit
+from trio_trader.trading.feed import PriceInbox
 from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
 from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
@@ -189,7 +194,7 @@ class PositionMonitor:
     repo: Repository
     rules: ExitRules
     policy: SellPolicy
-    prices: trio.MemoryReceiveChannel[PriceUpdate]
+    prices: PriceInbox
     stats: SellStats = attrs.field(factory=SellStats)
     opened_at: float = attrs.field(factory=trio.current_time)
     scope: trio.CancelScope | None = None
@@ -205,10 +210,11 @@ class PositionMonitor:
         default=(None,) * 3, init=False
     )
     _forced: ExitReason | None = attrs.field(default=None, init=False)
+    #: the first rule a price fired (kept: the next price may fall back before the task runs)
+    _fired: ExitReason | None = attrs.field(default=None, init=False)
     _waiting: trio.CancelScope | None = attrs.field(default=None, init=False)
     _woken: bool = attrs.field(default=False, init=False)
     _wakeup: Wakeup | None = attrs.field(default=None, init=False)
-    _feed_ended: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._state = ExitState(opened_at=self.opened_at)
@@ -221,9 +227,11 @@ class PositionMonitor:
 
     async def monitor(self) -> None:
         """Watch until the position is closed (or left open by the emergency policy)."""
+        self.prices.listen(self._take_price)  # the newest price so far comes at once
         try:
             await self._watch()
         finally:
+            self.prices.listen(None)
             if self.ticker is not None:
                 self.ticker.cancel(self._wakeup)
 
@@ -239,7 +247,7 @@ class PositionMonitor:
             if position.is_closed:
                 await save(self.repo, position)
                 return
-            reason = self._exit_reason()
+            reason = self._fired or self._exit_reason()
             if reason is not None or self._sell_in_flight() or position.needs_sell_resend:
                 await self._sell_until_done(str(reason or position.exit_reason or "resumed"))
                 return
@@ -263,7 +271,8 @@ class PositionMonitor:
     # ------------------------------------------------------------------ waiting
 
     async def _wait(self) -> None:
-        """Return on a price update, a :meth:`wake` or the next time-based check."""
+        """Return on a :meth:`wake` (a rule fired on a price, among others) or the next
+        time-based check."""
         deadline = self._next_check()
         if self.ticker is not None:
             self._schedule(deadline)
@@ -271,14 +280,7 @@ class PositionMonitor:
         if self._woken:
             return
         with trio.CancelScope(deadline=deadline) as self._waiting:
-            if self._feed_ended:
-                await trio.sleep_forever()  # feed gone (shutdown): only wake-ups now
-            try:
-                update = await self.prices.receive()
-            except trio.EndOfChannel:
-                self._feed_ended = True
-            else:
-                self._see_price(update)
+            await trio.sleep_forever()
         self._waiting = None
 
     def _next_check(self) -> float:
@@ -303,6 +305,14 @@ class PositionMonitor:
                 return
             self.ticker.cancel(current)
         self._wakeup = None if at == math.inf else self.ticker.call_at(at, self.wake)
+
+    def _take_price(self, update: PriceUpdate) -> None:
+        """The inbox's listener: runs in the router's call, for every trade of the coin."""
+        self._see_price(update)
+        if self._fired is None:
+            self._fired = self._exit_reason()
+            if self._fired is not None:
+                self.wake()
 
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update

@@ -51,10 +51,10 @@ from trio_trader.chain.pubsub import PubsubClient
 from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
-from trio_trader.listeners.types import NewToken, PriceUpdate
+from trio_trader.listeners.types import NewToken
 from trio_trader.store import Repository, RepositoryFailed
 from trio_trader.trading.exits import ExitReason, ExitRules
-from trio_trader.trading.feed import TradeFeed
+from trio_trader.trading.feed import PriceInbox, TradeFeed
 from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy, SellStats, save
 from trio_trader.trading.orders import BuyOrder
@@ -221,7 +221,7 @@ class UniversalTrader:
         if self.settings.listener == "block":
             # blockSubscribe has no "processed" blocks: confirmed is the fastest it offers.
             return BlockListener(self.pubsub, commitment="confirmed")
-        return LogsListener(self.pubsub, commitment=self.settings.commitment)
+        return LogsListener(self.pubsub, commitment=self.settings.commitment, wants=self.feed.holds)
 
     # ------------------------------------------------------------------ intake
 
@@ -374,7 +374,7 @@ class UniversalTrader:
     def _monitor(
         self,
         position: Position,
-        prices: trio.MemoryReceiveChannel[PriceUpdate],
+        prices: PriceInbox,
         *,
         opened_at: float | None,
     ) -> PositionMonitor:

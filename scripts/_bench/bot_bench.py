@@ -21,7 +21,7 @@ import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import trio
@@ -31,7 +31,7 @@ from trio_trader.sim import Faults
 from trio_trader.sim.scenario import load_scenario
 from trio_trader.trading.orders import OrderState
 
-from .bot_harness import BotRun, running_bot
+from .bot_harness import BotRun, Landing, running_bot
 from .profiling import BotTaskProfiler
 from .recorder import decode_sent
 from .stats import ratio, summarize
@@ -398,10 +398,10 @@ def _profile_buy_to_sell(run: BotRun, profiler: BotTaskProfiler) -> None:
     run.transport.on_request = on_request
 
 
-def _overtook(err: object) -> bool:
+def _overtook(err: str) -> bool:
     """A SELL that failed because its BUY had not landed: the wallet's token account
     did not exist yet (3012 AccountNotInitialized, see ``sim.pump_program``)."""
-    return "3012" in str(err)
+    return "3012" in err
 
 
 async def zero_hold(
@@ -412,12 +412,14 @@ async def zero_hold(
     loaded: bool = False,
     faults: Faults | None = None,
     window: BotTaskProfiler | None = None,
+    sim_process: bool = False,
 ) -> dict[str, Any]:
     """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position.
 
     ``faults``: the node's confirmation timing (``timing_faults``; default ``next_slot``).
     ``window``: that profiler runs only from each position's BUY request leaving to its
-    first SELL request leaving (``--profile zero_hold_pre``).
+    first SELL request leaving (``--profile zero_hold_pre``). ``sim_process``: the
+    simulator in its own process (its landing no longer runs on the bot's loop).
     """
     config = {
         "trade": {
@@ -428,7 +430,9 @@ async def zero_hold(
         "exits": {"sell_after": 0.0},
     }
     seed = 34 if pre_confirmation else 35
-    async with running_bot(config, seed=seed, loaded=loaded, faults=faults) as run:
+    async with running_bot(
+        config, seed=seed, loaded=loaded, faults=faults, sim_process=sim_process
+    ) as run:
         trader = run.bot.trader
         if window is not None:
             _profile_buy_to_sell(run, window)
@@ -447,7 +451,7 @@ async def zero_hold(
         ws_sent = trader.pubsub.stats.messages_sent - ws_before
         ws_received = trader.pubsub.stats.messages_received - ws_received_before
         open_left = len(trader.position_tasks)
-        samples = _zero_hold_samples(run, mints)
+        samples = await _zero_hold_samples(run, mints)
     background = [r for r in http if set(r[1]) <= {"getLatestBlockhash", "getBlockHeight"}]
     per_position = [r for r in http if r not in background]
     methods = Counter(m for _, ms in per_position for m in ms)
@@ -477,10 +481,13 @@ async def zero_hold(
     }
 
 
-def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
+async def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
     """Per position: BUY → first SELL (in the bot, at the wire), BUY → the SELL that
     landed, its parts, landing slots, and how the first SELL fared."""
     sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
+    orders = [s.signature for (mint, side), sent in sends.items() if side in ("buy", "sell")
+              for s in sent]  # fmt: skip
+    landings, confirmed_after = await run.landings(orders), await run.confirmed_after()
     out: dict[str, Any] = {
         "in_bot": [], "to_sold": [], "wire": [], "slots": [], "confirm_slots": [],
         "db_update": [], "first_sell_failed": 0, "first_sell_overtook": 0,
@@ -497,7 +504,7 @@ def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
         buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
         if buys and sells:
             _path_parts(run, str(mint), buys[0], sells[0], buys_wire, out)
-            _landings(run, buys[0], sells, out)
+            _landings(landings, confirmed_after, buys[0], sells, out)
     return out
 
 
@@ -525,10 +532,13 @@ def _path_parts(
     parts["other"].append(total - between - (replied - buy.at) * 1e3)
 
 
-def _landings(run: BotRun, buy: Any, sells: list[Any], out: dict[str, Any]) -> None:
+def _landings(
+    landings: dict[str, Landing], confirmed_after: Callable[[int], int | None], buy: Any,
+    sells: list[Any], out: dict[str, Any],
+) -> None:  # fmt: skip
     """How the first SELL fared, when the SELL that landed left, and the slots between."""
-    buy_landed = run.landed_slot(buy.signature)
-    outcomes = [run.landed(s.signature) for s in sells]
+    buy_landed = landings.get(buy.signature)
+    outcomes = [landings.get(s.signature) for s in sells]
     first = outcomes[0]
     if first is not None and first.err is not None:
         out["first_sell_failed"] += 1
@@ -538,20 +548,24 @@ def _landings(run: BotRun, buy: Any, sells: list[Any], out: dict[str, Any]) -> N
         out["to_sold"].append((sold[0][0].at - buy.at) * 1e3)
     if buy_landed is None:
         return
-    confirmed = run.confirmed_after(buy_landed[0])
+    confirmed = confirmed_after(buy_landed.slot)
     if confirmed is not None:
         out["confirm_slots"].append(confirmed)
     if sold:
-        out["slots"].append(int(sold[0][1].slot) - buy_landed[0])
+        out["slots"].append(sold[0][1].slot - buy_landed.slot)
 
 
-async def pre_confirmation_comparison(n: int, timing: str = "next_slot") -> dict[str, Any]:
+async def pre_confirmation_comparison(
+    n: int, timing: str = "next_slot", *, sim_process: bool = False
+) -> dict[str, Any]:
     """Both flows in one run of this process, so their ratio shares the machine's noise.
 
-    ``timing``: how the node confirms (``timing_faults``).
+    ``timing``: how the node confirms (``timing_faults``). ``sim_process``: the simulator
+    in its own process.
     """
-    on = await zero_hold(n, pre_confirmation=True, faults=timing_faults(timing))
-    off = await zero_hold(n, pre_confirmation=False, faults=timing_faults(timing))
+    faults = timing_faults(timing)
+    on = await zero_hold(n, pre_confirmation=True, faults=faults, sim_process=sim_process)
+    off = await zero_hold(n, pre_confirmation=False, faults=faults, sim_process=sim_process)
     ratios = {}
     for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms"):
         for pct in ("p50", "p99"):

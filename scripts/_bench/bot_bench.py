@@ -362,8 +362,9 @@ def timing_faults(timing: str) -> Faults:
     * ``next_slot``: the simulator's default, every slot confirmed when the next one
       starts (the figure measured before issue 10's latency model);
     * ``mainnet_landing``: the default scenario's faults whole, i.e. ``mainnet`` plus its
-      0.1–0.7 s send → land delay drawn independently per transaction, so a SELL sent
-      milliseconds after its BUY often lands first (and fails).
+      0.1–0.7 s send → land delay, one wallet's sends within a slot landing in send order
+      but 3 % of all transactions held back 1–3 slots: a SELL sent milliseconds after
+      its BUY lands first (and fails) only when its BUY is held back.
     """
     if timing == "next_slot":
         return Faults()

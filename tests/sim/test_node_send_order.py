@@ -7,6 +7,8 @@ send outside the window, or another sender) puts a later send first.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import trio
 from solders.keypair import Keypair
@@ -57,6 +59,32 @@ async def _landing_ranks(
     return [sent.index(s) for s in landed]
 
 
+class TickingClock(trio.abc.Clock):
+    """A mock clock running 100× real time that also moves on by a random few µs at every
+    read, as a real clock does between two reads of one step (an autojumping ``MockClock``
+    stands still within a step; it is final, and only itself can autojump, so this wraps
+    one running fast instead)."""
+
+    def __init__(self) -> None:
+        self._mock = trio.testing.MockClock(rate=100.0)
+        self._ticks = random.Random(1)
+
+    def start_clock(self) -> None:
+        self._mock.start_clock()
+
+    def current_time(self) -> float:
+        self._mock.jump(self._ticks.uniform(0, 50e-6))
+        return self._mock.current_time()
+
+    def deadline_to_sleep_time(self, deadline: float) -> float:
+        return self._mock.deadline_to_sleep_time(deadline)
+
+
+@pytest.fixture
+def ticking_clock() -> TickingClock:
+    return TickingClock()
+
+
 def _overtaken(ranks: list[int]) -> int:
     """Pairs (0, 1), (2, 3), … whose second send landed before the first."""
     return sum(ranks.index(i + 1) < ranks.index(i) for i in range(0, len(ranks), 2))
@@ -75,6 +103,16 @@ async def test_one_senders_sends_ms_apart_land_in_send_order(
     in_order = await _landing_ranks(Faults(**LATENCY, send_order_window=0.4), sends)
     assert _overtaken(independent) >= 5  # drawn independently: about half of them
     assert in_order == list(range(40))  # every pair, and every pair after the other
+
+
+async def test_send_order_holds_while_the_clock_moves_within_a_step(
+    ticking_clock: TickingClock, payer: Keypair
+) -> None:
+    """The node reads the time once per send: two reads, a few µs apart, once let a SELL
+    clamped to its BUY's landing time land a hair before it (and fail)."""
+    sends = _pairs(payer, 20, gap=0.004, spacing=1.0)
+    ranks = await _landing_ranks(Faults(**LATENCY, send_order_window=0.4), sends)
+    assert ranks == list(range(40))
 
 
 async def test_the_reordering_fault_still_puts_a_later_send_first(

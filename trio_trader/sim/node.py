@@ -303,12 +303,16 @@ class Node:
             self.stats.dropped += 1
             log.debug("dropping %s (fault)", signature)
             return signature
-        latency = self._in_send_order(tx, self.faults.draw_latency(self.rng))
-        self._enqueue(tx, latency + self.faults.draw_holdback(self.rng))
+        now = trio.current_time()  # read once: two reads differ, and order is at stake
+        latency, holdback = self.faults.draw_latency(self.rng), self.faults.draw_holdback(self.rng)
+        if self.faults.send_order_window <= 0:
+            self._enqueue_at(tx, now + (latency + holdback))
+        else:
+            self._enqueue_at(tx, self._in_send_order(tx, now, now + latency) + holdback)
         return signature
 
-    def _in_send_order(self, tx: VersionedTransaction, latency: float) -> float:
-        """``latency``, lengthened so the fee payer's transactions sent within
+    def _in_send_order(self, tx: VersionedTransaction, now: float, landing: float) -> float:
+        """``landing``, put off so that the fee payer's transactions sent within
         ``faults.send_order_window`` of each other land in the order they were sent.
 
         Two transactions one client sends through the same RPC node a few ms apart take
@@ -316,22 +320,20 @@ class Node:
         transactions that write the same accounts (a BUY and its SELL: the curve, the
         wallet's token account) one after the other, in arrival order at equal fees. So
         they land in send order, unless one of them meets trouble on the way: that is the
-        reordering fault's hold-back, added after this and not waited for here.
+        reordering fault's hold-back, added after this and not waited for here. A tie
+        lands in send order (the queue breaks ties by arrival).
         """
         window = self.faults.send_order_window
-        if window <= 0:
-            return latency
-        now = trio.current_time()
         payer = tx.message.account_keys[0]
         previous = self._sender_landings.get(payer)
         if previous is not None and now - previous[0] <= window:
-            latency = max(latency, previous[1] - now)
+            landing = max(landing, previous[1])
         if len(self._sender_landings) >= SENDERS_REMEMBERED:
             self._sender_landings = {
                 key: sent for key, sent in self._sender_landings.items() if now - sent[0] <= window
             }
-        self._sender_landings[payer] = (now, now + latency)
-        return latency
+        self._sender_landings[payer] = (now, landing)
+        return landing
 
     def submit_bundle(self, raws: Sequence[bytes]) -> list[Signature]:
         """Land several transactions together, in order, in one slot (a Jito-style bundle).
@@ -371,8 +373,10 @@ class Node:
             raise SendError(-32003, "Transaction signature verification failure")
 
     def _enqueue(self, tx: VersionedTransaction, delay: float) -> None:
+        self._enqueue_at(tx, trio.current_time() + delay)
+
+    def _enqueue_at(self, tx: VersionedTransaction, land_at: float) -> None:
         self._seq += 1
-        land_at = trio.current_time() + delay
         heapq.heappush(self._queue, (land_at, self._seq, tx.signatures[0], tx))
         self._queued.add(tx.signatures[0])
         self._wakeup.set()

@@ -13,8 +13,7 @@ import pytest
 import trio
 from solders.keypair import Keypair
 
-from tests.sim.conftest import LAMPORTS_PER_SOL, keypair, transfer_tx
-from trio_trader.sim._node_types import TxEvent
+from tests.sim.conftest import LAMPORTS_PER_SOL, keypair, landing_ranks, transfer_tx
 from trio_trader.sim.faults import Faults
 from trio_trader.sim.ledger import Ledger
 from trio_trader.sim.node import Node
@@ -49,14 +48,9 @@ async def _landing_ranks(
             blockhash, _ = node.latest_blockhash()
             tx = transfer_tx(payer, keypair(f"to-{i}").pubkey(), LAMPORTS_PER_SOL, blockhash)
             sent.append(str(node.submit(bytes(tx))))
-        landed: list[str] = []
-        async for event in events:
-            if isinstance(event, TxEvent):
-                landed.append(str(event.executed.signature))
-                if len(landed) == len(sent):
-                    break
+        ranks = await landing_ranks(events, sent)
         nursery.cancel_scope.cancel()
-    return [sent.index(s) for s in landed]
+    return ranks
 
 
 class TickingClock(trio.abc.Clock):

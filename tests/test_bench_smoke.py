@@ -80,6 +80,7 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     for part in (
         "buy_send_round_trip",
         "buy_request_to_node",
+        "sell_request_to_node",
         "node_read_to_buy_reply",
         "db_writes_between",
         "other",

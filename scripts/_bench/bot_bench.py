@@ -495,6 +495,7 @@ async def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]
         "parts": {
             "buy_send_round_trip": [], "buy_request_to_node": [], "node_read_to_buy_reply": [],
             "db_writes_between": [], "other": [], "other_than_db_writes": [],
+            "sell_request_to_node": [],
         },
     }  # fmt: skip
     for mint in mints:
@@ -504,16 +505,22 @@ async def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]
             out["wire"].append((sells_wire[0].at - buys_wire[0].at) * 1e3)
         buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
         if buys and sells:
-            _path_parts(run, str(mint), buys[0], sells[0], buys_wire, out)
+            _path_parts(run, str(mint), buys[0], sells[0], (buys_wire, sells_wire), out)
             _landings(landings, confirmed_after, buys[0], sells, out)
     return out
 
 
 def _path_parts(
-    run: BotRun, mint: str, buy: Any, sell: Any, buy_wire: list[Any] | None, out: dict[str, Any]
-) -> None:
+    run: BotRun, mint: str, buy: Any, sell: Any, wire: tuple[list[Any] | None, list[Any] | None],
+    out: dict[str, Any],
+) -> None:  # fmt: skip
     """BUY request → first SELL request in the bot, split into the BUY's round trip (the
-    bot's write → the node's read → the reply), the row writes between, and the rest."""
+    bot's write → the node's read → the reply), the row writes between, and the rest;
+    beside them, outside that span, the SELL request's way to the node's read (the wire
+    figure adds it and takes off the BUY's: a node busy landing the BUY reads it late)."""
+    buy_wire, sell_wire = wire
+    if sell_wire:
+        out["parts"]["sell_request_to_node"].append((sell_wire[0].at - sell.at) * 1e3)
     total = (sell.at - buy.at) * 1e3
     out["in_bot"].append(total)
     after = [(a, b) for _, a, b in run.repo.of(mint) if a >= buy.at]

@@ -82,6 +82,9 @@ def _zero_hold_rows(timing: str, block: dict[str, Any]) -> list[tuple[str, str]]
         rows.append((f"  {label} (wire)", fmt(wire[mode])))
         rows.append(("    in the bot", fmt(in_bot[mode])))
         rows.append(("    to the SELL that landed", fmt(block["buy_sent_to_sold_sent_ms"][mode])))
+        legs = block["breakdown_ms"][mode]
+        for leg in ("buy_request_to_node", "sell_request_to_node"):
+            rows.append((f"    wire leg: {leg.replace('_', ' ')}", fmt(legs.get(leg))))
         rows.append(("    BUY → SELL landing", fmt(slots[mode], "slots")))
         rows.append(
             (

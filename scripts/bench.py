@@ -93,16 +93,22 @@ async def memory_group(size: dict[str, int]) -> dict[str, Any]:
     }
 
 
-async def idle_group(size: dict[str, int]) -> dict[str, Any]:
-    """Idle CPU with open positions, at a tenth of the count and at the count."""
-    n = size["idle_positions"]
-    idle = await idle_bench.idle_cpu((n // 10, n), size["idle_seconds"])
-    name = f"idle_cpu_{n}_positions_pct"
-    return {name: idle[name], "idle_cpu": idle}
-
-
-#: ``--sim-process``: also measure detect and exit with the simulator in its own process
+#: ``--sim-process``: also measure detect, exit, zero_hold and idle with the simulator in
+#: its own process
 SIM_PROCESS = False
+
+
+async def idle_group(size: dict[str, int]) -> dict[str, Any]:
+    """Idle CPU with open positions, at a tenth of the count and at the count; with
+    ``SIM_PROCESS`` also the bot's process alone, the simulator in its own."""
+    n = size["idle_positions"]
+    name = f"idle_cpu_{n}_positions_pct"
+    idle = await idle_bench.idle_cpu((n // 10, n), size["idle_seconds"])
+    out = {name: idle[name], "idle_cpu": idle}
+    if SIM_PROCESS:
+        alone = await idle_bench.idle_cpu((n // 10, n), size["idle_seconds"], sim_process=True)
+        out[f"{name}_sim_process"], out["idle_cpu_sim_process"] = alone[name], alone
+    return out
 
 
 async def detect_group(size: dict[str, int]) -> dict[str, Any]:
@@ -173,12 +179,21 @@ def zero_hold_block(both: dict[str, Any], timing: str) -> dict[str, Any]:
 async def zero_hold_group(size: dict[str, int]) -> dict[str, Any]:
     """BUY → SELL with ``sell_after = 0``, pre-confirmation sells on and off (classic), under
     each timing: mainnet-like confirmation (the issue's figure), the simulator's old
-    next-slot confirmation, and mainnet-like confirmation with send → land delays."""
+    next-slot confirmation, and mainnet-like confirmation with send → land delays. With
+    ``SIM_PROCESS``, the same again with the simulator in its own process
+    (``zero_hold_sim_process``: the honest figures, its landing off the bot's loop)."""
+    out = {"zero_hold": await _zero_hold_runs(size["zero_hold"], sim_process=False)}
+    if SIM_PROCESS:
+        out["zero_hold_sim_process"] = await _zero_hold_runs(size["zero_hold"], sim_process=True)
+    return out
+
+
+async def _zero_hold_runs(n: int, *, sim_process: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, timing in ZERO_HOLD_TIMINGS.items():
-        both = await bot_bench.pre_confirmation_comparison(size["zero_hold"], timing)
+        both = await bot_bench.pre_confirmation_comparison(n, timing, sim_process=sim_process)
         out[name] = zero_hold_block(both, timing)
-    return {"zero_hold": out}
+    return out
 
 
 RUNNERS: dict[str, Callable[[dict[str, int]], Awaitable[dict[str, Any]]]] = {
@@ -222,6 +237,7 @@ BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
             pre_confirmation=True,
             faults=bot_bench.timing_faults("mainnet"),
             window=prof.windowed(OFF_BUY_TO_SELL_PATH),
+            sim_process=SIM_PROCESS,
         ),
         lambda r: r["positions"],  # SELLs sent
     ),
@@ -237,7 +253,11 @@ BOT_PROFILES: dict[str, tuple[ProfiledRun, Callable[[Any], int]]] = {
     ),
     "zero_hold": (
         lambda size, _: zero_hold_group(size),
-        lambda r: sum(sum(block["positions"].values()) for block in r["zero_hold"].values()),
+        lambda r: sum(
+            sum(block["positions"].values())
+            for key in ("zero_hold", "zero_hold_sim_process")
+            for block in r.get(key, {}).values()
+        ),
     ),
 }
 
@@ -278,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sim-process",
         action="store_true",
-        help="detect/exit: also run the simulator in its own process, wire stamped there "
-        "(--profile detect_fast: only in its own process, windows from the bot's read)",
+        help="detect/exit/zero_hold/idle: also run the simulator in its own process, wire "
+        "stamped there (with --profile detect_fast/zero_hold_pre: the profiled run has it "
+        "in its own process, detect_fast's windows opened at the bot's read)",
     )
     args = parser.parse_args(argv)
     bot_harness.DIRECT_SEND = not args.httpx_send

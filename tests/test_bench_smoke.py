@@ -80,6 +80,7 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     for part in (
         "buy_send_round_trip",
         "buy_request_to_node",
+        "sell_request_to_node",
         "node_read_to_buy_reply",
         "db_writes_between",
         "other",
@@ -200,6 +201,25 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     assert "exit signal → SELL, quiet, sim in its own process (wire)" in table
 
 
+async def test_zero_hold_with_the_simulator_in_its_own_process(bench: ModuleType) -> None:
+    """``--sim-process`` zero-hold: the node's knobs go to the simulator's process, and the
+    landings and confirmations are read back from it."""
+    with trio.fail_after(60):
+        both = await bench.bot_bench.pre_confirmation_comparison(2, "mainnet", sim_process=True)
+    block = bench.zero_hold_block(both, "mainnet")
+    for mode in ("pre_confirmation_sells", "classic"):
+        assert block["positions"][mode] == 2
+        assert block["positions_left_open"][mode] == 0
+        assert block["dropped"][mode] == 0
+        _assert_summary(block["buy_to_sell_wire_ms"][mode], 2)
+        _assert_summary(block["buy_to_sell_landing_slots"][mode], 2)
+        # the mainnet vote delay ran in the simulator's process: never the same slot
+        assert block["buy_landing_to_confirmed_slots"][mode]["min"] >= 1
+    assert block["buy_to_sell_landing_slots"]["classic"]["min"] >= 1
+    table = bench.report.table({"zero_hold_sim_process": {"mainnet_confirmation": block}})
+    assert "BUY → SELL, hold 0, mainnet confirmation, sim in its own process" in table
+
+
 async def test_idle_run_holds_every_position_and_measures_the_cpu(bench: ModuleType) -> None:
     with trio.fail_after(60):
         result = await bench.idle_bench.idle_cpu((1, 3), 0.2, settle=0.05)
@@ -210,6 +230,16 @@ async def test_idle_run_holds_every_position_and_measures_the_cpu(bench: ModuleT
     assert result["floor_cpu_pct"] >= 0
     assert result["tokens_dropped"] == result["pubsub_dropped"] == 0
     assert "idle CPU, 3 open positions" in bench.report.table({"idle_cpu": result})
+
+
+async def test_idle_run_with_the_simulator_in_its_own_process(bench: ModuleType) -> None:
+    with trio.fail_after(60):
+        result = await bench.idle_bench.idle_cpu((2,), 0.2, settle=0.05, sim_process=True)
+    assert result["sim_process"] is True
+    assert result["positions_open_at_2"] == result["positions_open_after_2"] == 2
+    assert result["tokens_dropped"] == result["pubsub_dropped"] == 0
+    table = bench.report.table({"idle_cpu_sim_process": result})
+    assert "idle CPU, 2 open positions, the bot's process alone" in table
 
 
 def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: ModuleType) -> None:

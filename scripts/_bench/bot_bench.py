@@ -21,7 +21,7 @@ import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import trio
@@ -31,7 +31,7 @@ from trio_trader.sim import Faults
 from trio_trader.sim.scenario import load_scenario
 from trio_trader.trading.orders import OrderState
 
-from .bot_harness import BotRun, running_bot
+from .bot_harness import BotRun, Landing, running_bot
 from .profiling import BotTaskProfiler
 from .recorder import decode_sent
 from .stats import ratio, summarize
@@ -362,8 +362,9 @@ def timing_faults(timing: str) -> Faults:
     * ``next_slot``: the simulator's default, every slot confirmed when the next one
       starts (the figure measured before issue 10's latency model);
     * ``mainnet_landing``: the default scenario's faults whole, i.e. ``mainnet`` plus its
-      0.1–0.7 s send → land delay drawn independently per transaction, so a SELL sent
-      milliseconds after its BUY often lands first (and fails).
+      0.1–0.7 s send → land delay, one wallet's sends within a slot landing in send order
+      but 3 % of all transactions held back 1–3 slots: a SELL sent milliseconds after
+      its BUY lands first (and fails) only when its BUY is held back.
     """
     if timing == "next_slot":
         return Faults()
@@ -398,10 +399,10 @@ def _profile_buy_to_sell(run: BotRun, profiler: BotTaskProfiler) -> None:
     run.transport.on_request = on_request
 
 
-def _overtook(err: object) -> bool:
+def _overtook(err: str) -> bool:
     """A SELL that failed because its BUY had not landed: the wallet's token account
     did not exist yet (3012 AccountNotInitialized, see ``sim.pump_program``)."""
-    return "3012" in str(err)
+    return "3012" in err
 
 
 async def zero_hold(
@@ -412,12 +413,14 @@ async def zero_hold(
     loaded: bool = False,
     faults: Faults | None = None,
     window: BotTaskProfiler | None = None,
+    sim_process: bool = False,
 ) -> dict[str, Any]:
     """``sell_after = 0``: BUY sent → SELL sent, slots between landings, RPC per position.
 
     ``faults``: the node's confirmation timing (``timing_faults``; default ``next_slot``).
     ``window``: that profiler runs only from each position's BUY request leaving to its
-    first SELL request leaving (``--profile zero_hold_pre``).
+    first SELL request leaving (``--profile zero_hold_pre``). ``sim_process``: the
+    simulator in its own process (its landing no longer runs on the bot's loop).
     """
     config = {
         "trade": {
@@ -428,7 +431,9 @@ async def zero_hold(
         "exits": {"sell_after": 0.0},
     }
     seed = 34 if pre_confirmation else 35
-    async with running_bot(config, seed=seed, loaded=loaded, faults=faults) as run:
+    async with running_bot(
+        config, seed=seed, loaded=loaded, faults=faults, sim_process=sim_process
+    ) as run:
         trader = run.bot.trader
         if window is not None:
             _profile_buy_to_sell(run, window)
@@ -447,7 +452,7 @@ async def zero_hold(
         ws_sent = trader.pubsub.stats.messages_sent - ws_before
         ws_received = trader.pubsub.stats.messages_received - ws_received_before
         open_left = len(trader.position_tasks)
-        samples = _zero_hold_samples(run, mints)
+        samples = await _zero_hold_samples(run, mints)
     background = [r for r in http if set(r[1]) <= {"getLatestBlockhash", "getBlockHeight"}]
     per_position = [r for r in http if r not in background]
     methods = Counter(m for _, ms in per_position for m in ms)
@@ -477,16 +482,20 @@ async def zero_hold(
     }
 
 
-def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
+async def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
     """Per position: BUY → first SELL (in the bot, at the wire), BUY → the SELL that
     landed, its parts, landing slots, and how the first SELL fared."""
     sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
+    orders = [s.signature for (mint, side), sent in sends.items() if side in ("buy", "sell")
+              for s in sent]  # fmt: skip
+    landings, confirmed_after = await run.landings(orders), await run.confirmed_after()
     out: dict[str, Any] = {
         "in_bot": [], "to_sold": [], "wire": [], "slots": [], "confirm_slots": [],
         "db_update": [], "first_sell_failed": 0, "first_sell_overtook": 0,
         "parts": {
             "buy_send_round_trip": [], "buy_request_to_node": [], "node_read_to_buy_reply": [],
             "db_writes_between": [], "other": [], "other_than_db_writes": [],
+            "sell_request_to_node": [],
         },
     }  # fmt: skip
     for mint in mints:
@@ -496,16 +505,22 @@ def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]:
             out["wire"].append((sells_wire[0].at - buys_wire[0].at) * 1e3)
         buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
         if buys and sells:
-            _path_parts(run, str(mint), buys[0], sells[0], buys_wire, out)
-            _landings(run, buys[0], sells, out)
+            _path_parts(run, str(mint), buys[0], sells[0], (buys_wire, sells_wire), out)
+            _landings(landings, confirmed_after, buys[0], sells, out)
     return out
 
 
 def _path_parts(
-    run: BotRun, mint: str, buy: Any, sell: Any, buy_wire: list[Any] | None, out: dict[str, Any]
-) -> None:
+    run: BotRun, mint: str, buy: Any, sell: Any, wire: tuple[list[Any] | None, list[Any] | None],
+    out: dict[str, Any],
+) -> None:  # fmt: skip
     """BUY request → first SELL request in the bot, split into the BUY's round trip (the
-    bot's write → the node's read → the reply), the row writes between, and the rest."""
+    bot's write → the node's read → the reply), the row writes between, and the rest;
+    beside them, outside that span, the SELL request's way to the node's read (the wire
+    figure adds it and takes off the BUY's: a node busy landing the BUY reads it late)."""
+    buy_wire, sell_wire = wire
+    if sell_wire:
+        out["parts"]["sell_request_to_node"].append((sell_wire[0].at - sell.at) * 1e3)
     total = (sell.at - buy.at) * 1e3
     out["in_bot"].append(total)
     after = [(a, b) for _, a, b in run.repo.of(mint) if a >= buy.at]
@@ -525,10 +540,13 @@ def _path_parts(
     parts["other"].append(total - between - (replied - buy.at) * 1e3)
 
 
-def _landings(run: BotRun, buy: Any, sells: list[Any], out: dict[str, Any]) -> None:
+def _landings(
+    landings: dict[str, Landing], confirmed_after: Callable[[int], int | None], buy: Any,
+    sells: list[Any], out: dict[str, Any],
+) -> None:  # fmt: skip
     """How the first SELL fared, when the SELL that landed left, and the slots between."""
-    buy_landed = run.landed_slot(buy.signature)
-    outcomes = [run.landed(s.signature) for s in sells]
+    buy_landed = landings.get(buy.signature)
+    outcomes = [landings.get(s.signature) for s in sells]
     first = outcomes[0]
     if first is not None and first.err is not None:
         out["first_sell_failed"] += 1
@@ -538,20 +556,24 @@ def _landings(run: BotRun, buy: Any, sells: list[Any], out: dict[str, Any]) -> N
         out["to_sold"].append((sold[0][0].at - buy.at) * 1e3)
     if buy_landed is None:
         return
-    confirmed = run.confirmed_after(buy_landed[0])
+    confirmed = confirmed_after(buy_landed.slot)
     if confirmed is not None:
         out["confirm_slots"].append(confirmed)
     if sold:
-        out["slots"].append(int(sold[0][1].slot) - buy_landed[0])
+        out["slots"].append(sold[0][1].slot - buy_landed.slot)
 
 
-async def pre_confirmation_comparison(n: int, timing: str = "next_slot") -> dict[str, Any]:
+async def pre_confirmation_comparison(
+    n: int, timing: str = "next_slot", *, sim_process: bool = False
+) -> dict[str, Any]:
     """Both flows in one run of this process, so their ratio shares the machine's noise.
 
-    ``timing``: how the node confirms (``timing_faults``).
+    ``timing``: how the node confirms (``timing_faults``). ``sim_process``: the simulator
+    in its own process.
     """
-    on = await zero_hold(n, pre_confirmation=True, faults=timing_faults(timing))
-    off = await zero_hold(n, pre_confirmation=False, faults=timing_faults(timing))
+    faults = timing_faults(timing)
+    on = await zero_hold(n, pre_confirmation=True, faults=faults, sim_process=sim_process)
+    off = await zero_hold(n, pre_confirmation=False, faults=faults, sim_process=sim_process)
     ratios = {}
     for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms"):
         for pct in ("p50", "p99"):

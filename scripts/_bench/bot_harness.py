@@ -20,7 +20,7 @@ import contextlib
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,6 @@ class BotRun:
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
-    #: slot → the newest confirmed slot as it was produced (``track_confirmations``)
-    confirmed_tips: dict[int, int] = attrs.field(factory=dict)
     _reads_seen: int = 0
     _first_reads: dict[str, float] = attrs.field(factory=dict)
 
@@ -148,33 +146,29 @@ class BotRun:
         """The creator sells everything it holds (moves the price down)."""
         return await self.traders.creator_dump(mint)
 
-    def landed(self, signature: str) -> Any:
-        """The node's record of a landed transaction (``.slot``, ``.err``), or None."""
-        return self.sim.node.transaction(Signature.from_string(signature))
+    async def landings(self, signatures: Iterable[str]) -> dict[str, Landing]:
+        """How each of ``signatures`` that landed fared (wherever the simulator runs)."""
+        found = await self.traders.landings(list(signatures))
+        return {signature: Landing(*value) for signature, value in found.items()}
 
-    def landed_slot(self, signature: str) -> tuple[int, bool] | None:
-        """(slot, succeeded) of a landed transaction, None if it never landed."""
-        executed = self.landed(signature)
-        if executed is None:
-            return None
-        return int(executed.slot), executed.err is None
+    async def confirmed_after(self) -> Callable[[int], int | None]:
+        """``slot`` → slots from it to the first slot produced with it confirmed (or None),
+        from the tips the simulator noted as it produced each slot (``Traders``)."""
+        tips = {int(slot): tip for slot, tip in (await self.traders.confirmed_tips()).items()}
 
-    def track_confirmations(self) -> None:
-        """Note the confirmed tip as each slot is produced, in the node's own slot step (a
-        watcher task could lag behind the node on a busy loop and note a later tip)."""
-        node = self.sim.node
-        advance = node._advance_slot
+        def after(slot: int) -> int | None:
+            produced = [s for s, tip in tips.items() if s >= slot and tip >= slot]
+            return min(produced) - slot if produced else None
 
-        def advance_and_note() -> None:
-            advance()
-            self.confirmed_tips[node.slot] = node.commitment_slot("confirmed")
+        return after
 
-        node._advance_slot = advance_and_note  # type: ignore[method-assign]
 
-    def confirmed_after(self, slot: int) -> int | None:
-        """Slots from ``slot`` to the first slot produced with ``slot`` confirmed."""
-        produced = [s for s, tip in self.confirmed_tips.items() if s >= slot and tip >= slot]
-        return min(produced) - slot if produced else None
+@attrs.frozen
+class Landing:
+    """A landed transaction as the bench reads it: its slot and its error as text."""
+
+    slot: int
+    err: str | None  # None: it succeeded
 
 
 @attrs.define(eq=False)
@@ -187,6 +181,36 @@ class Traders:
     creator: Keypair
     whale: Keypair
     submitted: set[str] = attrs.field(factory=set)  # signatures, in any order
+    #: slot → the newest confirmed slot as that slot was produced
+    tips: dict[int, int] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self._track_confirmations()
+
+    def _track_confirmations(self) -> None:
+        """Note the confirmed tip as each slot is produced, in the node's own slot step (a
+        watcher task could lag behind the node on a busy loop and note a later tip)."""
+        node = self.sim.node
+        advance = node._advance_slot
+
+        def advance_and_note() -> None:
+            advance()
+            self.tips[node.slot] = node.commitment_slot("confirmed")
+
+        node._advance_slot = advance_and_note  # type: ignore[method-assign]
+
+    async def landings(self, signatures: list[str]) -> dict[str, tuple[int, str | None]]:
+        """signature → (slot, error text or None) of those of ``signatures`` that landed."""
+        out = {}
+        for signature in signatures:
+            executed = self.sim.node.transaction(Signature.from_string(signature))
+            if executed is not None:
+                err = None if executed.err is None else str(executed.err)
+                out[signature] = (int(executed.slot), err)
+        return out
+
+    async def confirmed_tips(self) -> dict[int, int]:
+        return dict(self.tips)
 
     async def launch(self, creator_buy: int) -> tuple[Pubkey, str]:
         """A create + creator buy; (mint, signature)."""
@@ -342,11 +366,11 @@ async def _simulator(
 ) -> AsyncIterator[tuple[SimNode | None, Any, WireStamps, str, str]]:
     """(the in-process node or None, the traders, the wire stamps, RPC URL, WS URL)."""
     if sim_process:
-        if faults is not None or slot_time != 0.4:
-            raise ValueError("the simulator process runs 0.4 s slots without faults")
+        if slot_time != 0.4:
+            raise ValueError("the simulator process runs 0.4 s slots")
         from .sim_process import open_remote_sim  # it imports this module
 
-        async with open_remote_sim(seed, loaded=loaded) as remote:
+        async with open_remote_sim(seed, loaded=loaded, faults=faults) as remote:
             yield None, remote, remote.wire, remote.rpc_url, remote.ws_url
         return
     async with open_sim(seed=seed, slot_time=slot_time, faults=faults, fund=fund) as sim:
@@ -399,8 +423,6 @@ async def running_bot(
                     sim=sim, bot=bot, transport=transport, repo=timing, traders=traders,
                     wire=wire,
                 )  # fmt: skip
-                if sim is not None:
-                    run.track_confirmations()
                 # as ``app`` does once the bot is built (trio_trader/gctune.py)
                 with record_bot_reads(run.reads), gctune.tuned():
                     try:

@@ -1,7 +1,7 @@
 """What open positions cost while nothing happens: the process's CPU, as % of one core.
 
 ``idle_cpu_<n>_positions_pct``: the production bot (``bot_harness.running_bot``: the
-simulator in the same process, as in every bot figure) buys ``n`` freshly launched tokens
+simulator in the same process by default) buys ``n`` freshly launched tokens
 and holds them: BUYs confirmed, no trade moves their price, exit rules that do not fire
 (a take profit far above, a stop loss far below, a max hold time of an hour) and the
 default 1 s ``tick_interval``. Once every position is open and confirmed, the process CPU
@@ -9,6 +9,10 @@ time (``time.process_time()``: every thread, the simulator's too) over ``seconds
 time, as a percentage of one core. Nothing is subtracted; the same measurement with no
 position open (``floor``: the simulator's slots, the bot's blockhash and fee polls) is
 reported beside it, so what the positions add can be read off.
+
+``sim_process=True`` (``bench.py --only idle --sim-process``) runs the simulator in its own
+process (``sim_process``): the process CPU time is then the bot's alone, as on mainnet,
+where the node is another machine.
 
 Opening the positions is the slow part (three fsync'd commits each, on a disk shared with
 other work): the bot's database is put on ``/dev/shm`` when there is one. That changes
@@ -95,11 +99,13 @@ async def idle_cpu(
     *,
     spacing: float = 0.01,
     settle: float = 2.0,
+    sim_process: bool = False,
 ) -> dict[str, Any]:
     """The idle CPU at no position, then at each of ``counts`` open positions (ascending).
 
     ``settle``: seconds after the last BUY confirmed before measuring (the last
-    confirmations' writes and subscriptions wind down).
+    confirmations' writes and subscriptions wind down). ``sim_process``: the simulator
+    in its own process, so the figure is the bot's CPU alone.
     """
     trade = {
         "extreme_fast_mode": True,
@@ -107,9 +113,13 @@ async def idle_cpu(
         "max_active_mints": max(counts) + 1,
     }
     config = {"trade": trade, "exits": QUIET_EXITS}
-    out: dict[str, Any] = {"seconds": seconds, "tick_interval": QUIET_EXITS["tick_interval"]}
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "tick_interval": QUIET_EXITS["tick_interval"],
+        "sim_process": sim_process,
+    }
     with _temporary_files_in_memory():
-        async with running_bot(config, seed=41) as run:
+        async with running_bot(config, seed=41, sim_process=sim_process) as run:
             await _measure(run, sorted(counts), seconds, spacing, settle, out)
     return out
 

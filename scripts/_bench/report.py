@@ -34,8 +34,9 @@ def _latency_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     for suffix, where in (("", ""), ("_sim_process", ", sim in its own process")):
         rows += _detect_rows(results.get(f"detect_to_buy_ms{suffix}"), where)
         rows += _exit_rows(results.get(f"exit_to_sell_ms{suffix}"), where)
-    for timing, block in (results.get("zero_hold") or {}).items():
-        rows += _zero_hold_rows(timing.replace("_", " "), block)
+    for suffix, where in (("", ""), ("_sim_process", ", sim in its own process")):
+        for timing, block in (results.get(f"zero_hold{suffix}") or {}).items():
+            rows += _zero_hold_rows(timing.replace("_", " ") + where, block)
     return rows
 
 
@@ -81,6 +82,9 @@ def _zero_hold_rows(timing: str, block: dict[str, Any]) -> list[tuple[str, str]]
         rows.append((f"  {label} (wire)", fmt(wire[mode])))
         rows.append(("    in the bot", fmt(in_bot[mode])))
         rows.append(("    to the SELL that landed", fmt(block["buy_sent_to_sold_sent_ms"][mode])))
+        legs = block["breakdown_ms"][mode]
+        for leg in ("buy_request_to_node", "sell_request_to_node"):
+            rows.append((f"    wire leg: {leg.replace('_', ' ')}", fmt(legs.get(leg))))
         rows.append(("    BUY → SELL landing", fmt(slots[mode], "slots")))
         rows.append(
             (
@@ -121,15 +125,22 @@ def _load_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     if memory:
         value = f"{memory['rss_mb_at_positions']} MiB ({memory['kib_per_position']} KiB each)"
         rows.append((f"RSS at {memory['positions']} positions", value))
-    idle = results.get("idle_cpu")
-    if idle:
-        counts = sorted(int(k.split("_")[2]) for k in idle if k.startswith("idle_cpu_"))
-        for n in counts:
-            value = f"{idle[f'idle_cpu_{n}_positions_pct']} % of a core"
-            rows.append(
-                (f"idle CPU, {n} open positions", f"{value} (floor {idle['floor_cpu_pct']})")
-            )
+    for suffix, where in (("", ""), ("_sim_process", ", the bot's process alone")):
+        rows += _idle_rows(results.get(f"idle_cpu{suffix}"), where)
     return rows
+
+
+def _idle_rows(idle: dict[str, Any] | None, where: str) -> list[tuple[str, str]]:
+    if not idle:
+        return []
+    counts = sorted(int(k.split("_")[2]) for k in idle if k.startswith("idle_cpu_"))
+    return [
+        (
+            f"idle CPU, {n} open positions{where}",
+            f"{idle[f'idle_cpu_{n}_positions_pct']} % of a core (floor {idle['floor_cpu_pct']})",
+        )
+        for n in counts
+    ]
 
 
 def _component_rows(results: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,11 +1,13 @@
 """The simulator in its own process, as a node is another machine on mainnet (bench only).
 
-Run as ``python scripts/_bench/sim_process.py SEED LOADED``: opens the simulator (0.4 s
-slots, the bench wallets funded, ``bot_harness.bench_funding``), prints one JSON line with
-its URLs, then reads commands from stdin, one JSON line each (``{"id", "op", "args"}``:
-``launch``, ``whale_buy``, ``creator_dump``, ``feed_sent``) and answers on stdout
-(``{"id", "result"}``). With LOADED it runs the background feed itself
-(``bot_harness.BackgroundFeed``). It stops when stdin closes.
+Run as ``python scripts/_bench/sim_process.py SEED LOADED [FAULTS]``: opens the simulator
+(0.4 s slots, the bench wallets funded, ``bot_harness.bench_funding``, the node's knobs
+from FAULTS, a JSON object of ``Faults`` fields, none by default), prints one JSON line
+with its URLs, then reads commands from stdin, one JSON line each (``{"id", "op",
+"args"}``: ``launch``, ``whale_buy``, ``creator_dump``, ``feed_sent``, and the zero-hold
+run's ``landings`` and ``confirmed_tips``) and answers on stdout (``{"id", "result"}``).
+With LOADED it runs the background feed itself (``bot_harness.BackgroundFeed``).
+It stops when stdin closes.
 
 The wire stamps are taken here, at the simulator's sockets (``time.perf_counter()``:
 CLOCK_MONOTONIC, one clock for both processes on Linux, as ``feed_server`` relies on),
@@ -32,7 +34,7 @@ import attrs
 import trio
 from solders.pubkey import Pubkey
 
-from trio_trader.sim import open_sim
+from trio_trader.sim import Faults, open_sim
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,12 +57,12 @@ def _notification(signature: str) -> dict[str, Any]:
 # -- the simulator's side ---------------------------------------------------------------
 
 
-async def _serve(seed: int, loaded: bool) -> None:
+async def _serve(seed: int, loaded: bool, faults: Faults | None) -> None:
     _, creator, whale, fund = bench_funding(seed)
     out_send, out_receive = trio.open_memory_channel[bytes](math.inf)
     stdout, stdin = trio.lowlevel.FdStream(1), trio.lowlevel.FdStream(0)
     stamps: list[bytes] = []
-    async with open_sim(seed=seed, slot_time=0.4, fund=fund) as sim:
+    async with open_sim(seed=seed, slot_time=0.4, fund=fund, faults=faults) as sim:
         traders = Traders(sim, creator, whale)
 
         def on_notification(at: float, message: dict[str, Any]) -> None:
@@ -100,6 +102,10 @@ async def _execute(traders: Traders, feed: BackgroundFeed | None, command: dict[
         return await traders.creator_dump(Pubkey.from_string(args[0]))
     if op == "feed_sent":
         return feed.sent if feed is not None else 0
+    if op == "landings":
+        return await traders.landings(args[0])
+    if op == "confirmed_tips":
+        return await traders.confirmed_tips()
     raise ValueError(f"unknown command {op!r}")
 
 
@@ -173,6 +179,13 @@ class RemoteSim:
     async def feed_sent(self) -> int:
         return int(await self._call("feed_sent"))
 
+    async def landings(self, signatures: list[str]) -> dict[str, tuple[int, str | None]]:
+        found = await self._call("landings", signatures)
+        return {signature: (slot, err) for signature, (slot, err) in found.items()}
+
+    async def confirmed_tips(self) -> dict[int, int]:
+        return {int(slot): tip for slot, tip in (await self._call("confirmed_tips")).items()}
+
     async def read(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Take in the process's lines: its URLs (then ``started``), answers, stamps."""
         assert self.process.stdout is not None
@@ -193,9 +206,13 @@ class RemoteSim:
 
 
 @asynccontextmanager
-async def open_remote_sim(seed: int, *, loaded: bool) -> AsyncIterator[RemoteSim]:
+async def open_remote_sim(
+    seed: int, *, loaded: bool, faults: Faults | None = None
+) -> AsyncIterator[RemoteSim]:
     """Start the simulator process; close its stdin (it stops) and reap it on exit."""
     command = [sys.executable, RUNNER, str(seed), str(int(loaded))]
+    if faults is not None:
+        command.append(json.dumps(attrs.asdict(faults)))
     process = await trio.lowlevel.open_process(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
@@ -217,4 +234,5 @@ async def open_remote_sim(seed: int, *, loaded: bool) -> AsyncIterator[RemoteSim
 
 
 if __name__ == "__main__":
-    trio.run(_serve, int(sys.argv[1]), bool(int(sys.argv[2])))
+    knobs = Faults(**json.loads(sys.argv[3])) if len(sys.argv) > 3 else None
+    trio.run(_serve, int(sys.argv[1]), bool(int(sys.argv[2])), knobs)

@@ -25,6 +25,7 @@ from solders.transaction import Transaction
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from trio_trader.sim import SimNode, open_sim
+from trio_trader.sim._node_types import TxEvent
 from trio_trader.sim.faults import Faults
 
 LAMPORTS_PER_SOL = 1_000_000_000
@@ -97,6 +98,18 @@ async def wait_for_status(
         if value is not None and order.index(value["confirmationStatus"]) >= order.index(status):
             return dict(value)
         await trio.sleep(0.1)
+
+
+async def landing_ranks(events: trio.MemoryReceiveChannel[Any], sent: list[str]) -> list[int]:
+    """The indices in ``sent`` of its signatures, in the order ``events`` (``Node.watch``)
+    say they landed; returns once every one has."""
+    landed: list[str] = []
+    async for event in events:
+        if isinstance(event, TxEvent):
+            landed.append(str(event.executed.signature))
+            if len(landed) == len(sent):
+                break
+    return [sent.index(s) for s in landed]
 
 
 async def ws_request(ws: WebSocketConnection, method: str, params: list[Any], rid: int = 1) -> Any:

@@ -11,7 +11,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from tests.sim.conftest import LAMPORTS_PER_SOL, keypair, transfer_tx
+from tests.sim.conftest import LAMPORTS_PER_SOL, keypair, landing_ranks, transfer_tx
 from trio_trader.sim._node_types import AccountEvent, SlotEvent, TxEvent
 from trio_trader.sim.faults import Faults
 from trio_trader.sim.ledger import Ledger
@@ -252,14 +252,9 @@ async def _seeded_order(seed: int, payer: Keypair) -> list[int]:
         for i in range(8):
             sent.append(_send(node, payer, keypair(f"r{i}").pubkey()))
             await trio.sleep(0.01)
-        landed: list[str] = []
-        async for event in events:
-            if isinstance(event, TxEvent):
-                landed.append(str(event.executed.signature))
-                if len(landed) == len(sent):
-                    break
+        ranks = await landing_ranks(events, sent)
         nursery.cancel_scope.cancel()
-    return [sent.index(s) for s in landed]
+    return ranks
 
 
 async def test_random_reordering_is_reproducible_from_the_seed(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+import socket
+from typing import Any
 
 import base58
 import httpx
@@ -180,3 +183,48 @@ async def test_duplicate_signature_is_already_processed(
         assert again["error"]["data"]["err"] == "AlreadyProcessed"
         assert "already been processed" in again["error"]["message"]
         assert sim.node.stats.landed == 1
+
+
+async def test_send_transaction_answers_before_the_node_lands_it(
+    autojump_clock: trio.testing.MockClock, sim: SimNode, client: httpx.AsyncClient, payer: Keypair
+) -> None:
+    """A real RPC node with ``skipPreflight`` answers once it has accepted and forwarded the
+    transaction; a leader executes it later, elsewhere. So even with no landing delay, the
+    reply is in the client's socket before the landing (execution, notifications) runs."""
+    to = keypair("recipient").pubkey()
+    blockhash = await latest_blockhash(client)
+    tx = transfer_tx(payer, to, LAMPORTS_PER_SOL, blockhash)
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "sendTransaction",
+            "params": [
+                base64.b64encode(bytes(tx)).decode(),
+                {"encoding": "base64", "skipPreflight": True},
+            ],
+        }
+    ).encode()
+    host, port = sim.rpc_url.removeprefix("http://").split(":")
+    at_landing: list[bytes] = []
+    land = sim.node._land
+
+    def peek_then_land(landing: Any) -> None:
+        if landing.signatures[0] == tx.signatures[0]:
+            try:  # what the client could read, without reading it
+                at_landing.append(raw.recv(65536, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+            except BlockingIOError:
+                at_landing.append(b"")
+        land(landing)
+
+    sim.node._land = peek_then_land  # type: ignore[method-assign]
+    with socket.create_connection((host, int(port))) as raw, trio.fail_after(30):
+        raw.setblocking(False)
+        head = f"POST / HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+        raw.sendall(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
+        while not at_landing:
+            await trio.sleep(0.001)
+        assert at_landing[0].startswith(b"HTTP/1.1 200"), at_landing  # answered first
+        assert str(tx.signatures[0]).encode() in at_landing[0]
+        status = await wait_for_status(client, str(tx.signatures[0]), "processed")
+        assert status["err"] is None  # and it did land

@@ -271,6 +271,13 @@ def request_airdrop(node: Node, params: list[Any]) -> Any:
 
 # ------------------------------------------------------------ transactions
 def send_transaction(node: Node, params: list[Any]) -> Any:
+    """Accept and forward; never execute before answering (unless preflight simulates).
+
+    As a real RPC node with ``skipPreflight``: the signature is the answer once the node
+    has accepted the transaction; the landing runs later, in the node's landing task —
+    even with no landing delay, only after this reply is on the socket (``RpcServer``
+    writes it before it next yields; ``tests/sim/test_rpc_server.py`` pins the order).
+    """
     config = _config(params, 1)
     raw = _wire_bytes(_param(params, 0, "data"), config.get("encoding", "base58"))
     if not config.get("skipPreflight", False):

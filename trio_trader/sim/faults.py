@@ -24,9 +24,14 @@ class Faults:
     Attributes:
         latency_min: least send→land delay, seconds of Trio time.
         latency_max: greatest send→land delay (uniformly drawn between the two).
+        send_order_window: seconds within which one sender's transactions land in the
+            order they were sent: a transaction whose fee payer sent another at most this
+            long before lands no earlier than that one's drawn landing (its hold-back, below,
+            aside). 0 (default): every delay is drawn independently, so a transaction sent
+            milliseconds after another lands first half the time. See ``Node.submit``.
         reorder_probability: chance that a transaction is held back for an extra
             ``reorder_delay_min..reorder_delay_max`` seconds, so transactions sent
-            after it land before it.
+            after it land before it (the sender's window does not wait for a hold-back).
         drop_probability: chance that an accepted submission never lands (a later
             rebroadcast of the same bytes gets a fresh draw, as on a real cluster).
         rpc_429_rate: chance that an HTTP request is answered 429 with ``Retry-After``.
@@ -54,6 +59,7 @@ class Faults:
 
     latency_min: float = 0.0
     latency_max: float = 0.0
+    send_order_window: float = 0.0
     reorder_probability: float = 0.0
     reorder_delay_min: float = 0.4
     reorder_delay_max: float = 1.2
@@ -71,12 +77,19 @@ class Faults:
 
     def draw_delay(self, rng: random.Random) -> float:
         """The send→land delay of one submission, including any reordering hold-back."""
+        return self.draw_latency(rng) + self.draw_holdback(rng)
+
+    def draw_latency(self, rng: random.Random) -> float:
+        """The send→land delay of one submission, without the reordering hold-back."""
         low, high = sorted((max(0.0, self.latency_min), max(0.0, self.latency_max)))
-        delay = rng.uniform(low, high) if high > low else low
+        return rng.uniform(low, high) if high > low else low
+
+    def draw_holdback(self, rng: random.Random) -> float:
+        """The reordering fault's extra delay of one submission (0 when it does not strike)."""
         if self.reorder_probability > 0 and rng.random() < self.reorder_probability:
             lo, hi = sorted((self.reorder_delay_min, self.reorder_delay_max))
-            delay += rng.uniform(lo, hi) if hi > lo else lo
-        return delay
+            return rng.uniform(lo, hi) if hi > lo else lo
+        return 0.0
 
     def draw_drop(self, rng: random.Random) -> bool:
         return self.drop_probability > 0 and rng.random() < self.drop_probability

@@ -10,7 +10,9 @@ votes come in (``sim.latency``: a fixed depth, or mainnet's log-normal vote dela
 
 Landing is driven by one task and a heap ordered by landing time, not a task per
 transaction, so the order in which transactions land is exactly the order of their
-drawn landing times — which is what makes the reordering fault reproducible.
+drawn landing times — which is what makes the reordering fault reproducible. One fee
+payer's sends close together land in send order (``Faults.send_order_window``, see
+``Node._in_send_order``), the reordering fault's hold-back aside.
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ blockhashes a transaction may use (150 blocks).
 MAX_SIGNATURES_FOR_ADDRESS = 1000
 """Most entries one getSignaturesForAddress call returns (also its default limit)."""
 FAUCET_LAMPORTS = 10**17
+SENDERS_REMEMBERED = 4096
+"""Senders whose last send ``_in_send_order`` keeps before it forgets those out of window."""
 MAX_TX_SIZE = 1232
 
 
@@ -175,6 +179,8 @@ class Node:
         self._slot_hashes: deque[Hash] = deque()
         self._queue: list[tuple[float, int, Signature, VersionedTransaction]] = []
         self._queued: set[Signature] = set()
+        # fee payer → (sent at, drawn landing time) of its last send (``_in_send_order``)
+        self._sender_landings: dict[Pubkey, tuple[float, float]] = {}
         self._seq = 0
         self._landed_total = 0
         self._airdrops = 0
@@ -297,8 +303,37 @@ class Node:
             self.stats.dropped += 1
             log.debug("dropping %s (fault)", signature)
             return signature
-        self._enqueue(tx, self.faults.draw_delay(self.rng))
+        now = trio.current_time()  # read once: two reads differ, and order is at stake
+        latency, holdback = self.faults.draw_latency(self.rng), self.faults.draw_holdback(self.rng)
+        if self.faults.send_order_window <= 0:
+            self._enqueue_at(tx, now + (latency + holdback))
+        else:
+            self._enqueue_at(tx, self._in_send_order(tx, now, now + latency) + holdback)
         return signature
+
+    def _in_send_order(self, tx: VersionedTransaction, now: float, landing: float) -> float:
+        """``landing``, put off so that the fee payer's transactions sent within
+        ``faults.send_order_window`` of each other land in the order they were sent.
+
+        Two transactions one client sends through the same RPC node a few ms apart take
+        the same path to the same leader, forwarded in arrival order; the leader runs
+        transactions that write the same accounts (a BUY and its SELL: the curve, the
+        wallet's token account) one after the other, in arrival order at equal fees. So
+        they land in send order, unless one of them meets trouble on the way: that is the
+        reordering fault's hold-back, added after this and not waited for here. A tie
+        lands in send order (the queue breaks ties by arrival).
+        """
+        window = self.faults.send_order_window
+        payer = tx.message.account_keys[0]
+        previous = self._sender_landings.get(payer)
+        if previous is not None and now - previous[0] <= window:
+            landing = max(landing, previous[1])
+        if len(self._sender_landings) >= SENDERS_REMEMBERED:
+            self._sender_landings = {
+                key: sent for key, sent in self._sender_landings.items() if now - sent[0] <= window
+            }
+        self._sender_landings[payer] = (now, landing)
+        return landing
 
     def submit_bundle(self, raws: Sequence[bytes]) -> list[Signature]:
         """Land several transactions together, in order, in one slot (a Jito-style bundle).
@@ -338,8 +373,10 @@ class Node:
             raise SendError(-32003, "Transaction signature verification failure")
 
     def _enqueue(self, tx: VersionedTransaction, delay: float) -> None:
+        self._enqueue_at(tx, trio.current_time() + delay)
+
+    def _enqueue_at(self, tx: VersionedTransaction, land_at: float) -> None:
         self._seq += 1
-        land_at = trio.current_time() + delay
         heapq.heappush(self._queue, (land_at, self._seq, tx.signatures[0], tx))
         self._queued.add(tx.signatures[0])
         self._wakeup.set()

@@ -235,6 +235,7 @@ class FaultSettings:
 
     latency_min: float = attrs.field(default=0.0, validator=_non_negative)
     latency_max: float = attrs.field(default=0.0, validator=_non_negative)
+    send_order_window: float = attrs.field(default=0.0, validator=_non_negative)
     reorder_probability: float = attrs.field(default=0.0, validator=_probability)
     reorder_delay_min: float = attrs.field(default=0.4, validator=_non_negative)
     reorder_delay_max: float = attrs.field(default=1.2, validator=_non_negative)

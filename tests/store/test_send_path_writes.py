@@ -183,3 +183,35 @@ def test_an_order_s_remembered_text_follows_every_change_of_the_order() -> None:
     back = _convert.order_from_json(texts[-1], type(sell), token_info, row_id=1, column="s")
     assert back is not None
     assert attrs_values(back) == attrs_values(sell)
+
+
+async def test_a_line_torn_by_a_kill_does_not_swallow_the_next_run_s_first_write(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL can cut a write() of a regular file at a page boundary (the kernel checks
+    for a fatal signal between pages): the log then ends without its newline. The next
+    run's first line must not be glued onto that fragment — it would be unreadable too,
+    and the write it logs (say, a sent BUY's row) lost at the next kill."""
+    path = tmp_path / "bot.db"
+    first, torn, after = new_position(1), new_position(2), new_position(3)
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            await repo.begin_session()
+            await repo.insert_position(first)
+            await repo.flush()
+            await repo.insert_position(torn)
+            repo.writer.abandon()  # kill -9 ...
+        log = journal_path(str(path))
+        whole = log.read_bytes()
+        log.write_bytes(whole[: len(whole) - 40])  # ... in the middle of the last line
+        async with open_repository(path) as repo:
+            await repo.begin_session()  # the fragment is unreadable: skipped
+            await repo.insert_position(after)
+            repo.writer.abandon()  # killed again before the thread wrote it
+        async with open_repository(path) as repo:
+            await repo.begin_session()  # replays the second run's line
+            await repo.flush()
+    # the torn row was never sent (its line never ended: the send comes after the write);
+    # the second run's row was journaled whole, so the third run has it
+    mints = {row[0] for row in on_disk(path, "SELECT mint FROM positions")}
+    assert mints == {str(first.token_info.mint), str(after.token_info.mint)}

@@ -73,6 +73,24 @@ class Journal:
         self._next = next_seq
         self._last = next_seq - 1
         self._size = os.fstat(self._fd).st_size
+        self._seal_torn_tail()
+
+    def _seal_torn_tail(self) -> None:
+        """End a fragment the last run left (its ``write`` cut by the kill) with a newline.
+
+        SIGKILL can stop a regular file's ``write`` between two pages, so the log may end
+        mid-line. That write's order was never sent (the send follows the write), so the
+        fragment is skipped as unreadable; but a line appended right after it would be glued
+        onto it and skipped too — a sent order's row lost at the next kill.
+        """
+        if self._size == 0:
+            return
+        with open(self.path, "rb") as log:
+            log.seek(-1, os.SEEK_END)
+            if log.read(1) == b"\n":
+                return
+        os.write(self._fd, b"\n")
+        self._size += 1
 
     def append(self, statements: list[Statement]) -> int:
         """Log one write (Trio thread); returns its sequence number."""
@@ -103,7 +121,7 @@ class Journal:
 
 
 def read_lines(path: Path) -> list[tuple[int, list[Statement]]]:
-    """The logged writes in order; a torn last line (a machine crash) is left out.
+    """The logged writes in order; a torn line (a kill mid-write, a machine crash) is left out.
 
     Split on the bytes ``\n`` that end each line: a raw U+2028 inside a name is text (str
     ``splitlines`` would cut there), and JSON escapes every newline inside a string.

@@ -379,7 +379,7 @@ def totals_table(state: DashboardState) -> Table:
     table.add_row("tokens seen / filtered / BUYs sent",
                   f"{state.tokens_seen} / {state.tokens_filtered} / {state.buys_sent}")  # fmt: skip
     feed = "-" if state.feed_rate is None else f"{state.feed_rate:.1f}/s"
-    table.add_row("trade feed", f"{state.feed_updates} updates ({feed})")
+    table.add_row("trade feed", f"{state.feed_updates} prices of held coins ({feed})")
     table.add_row(
         "RPC requests / errors",
         f"{state.rpc_requests} / {state.rpc_errors} "

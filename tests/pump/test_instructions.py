@@ -136,6 +136,15 @@ def test_a_sell_after_its_buy_reuses_the_buys_metas_and_names_the_same_accounts(
         AccountMeta(a.bonding_curve_v2_pda(mint), False, False),
         AccountMeta(buyback, False, True),
     ]
+    ata = a.associated_token_address(user, mint, a.TOKEN_2022_PROGRAM_ID)
+    close = dict(account=ata, destination=user, owner=user, token_program=a.TOKEN_2022_PROGRAM_ID)
+    kept = ix.close_account(**close)
+    ix.close_account.cache_clear()
+    assert ix.close_account(**close) == kept == Instruction(
+        a.TOKEN_2022_PROGRAM_ID, bytes([9]),
+        [AccountMeta(ata, False, True), AccountMeta(user, False, True),
+         AccountMeta(user, True, False)],
+    )  # fmt: skip
 
 
 def test_sell_matches_the_14_accounts_of_the_2025_sample_s07():

@@ -577,6 +577,7 @@ def create_associated_token_account_idempotent(
     return Instruction(ASSOCIATED_TOKEN_PROGRAM_ID, bytes([1]), accounts)
 
 
+@lru_cache(maxsize=_TRADED_MINTS)  # immutable: a position's SELLs close the same account
 def close_account(
     *, account: Pubkey, destination: Pubkey, owner: Pubkey, token_program: Pubkey
 ) -> Instruction:

@@ -172,6 +172,27 @@ def test_quote_buy_for_sol_is_the_largest_amount_within_budget():
     assert c.quote_buy_for_sol(10**12, r, RATES_2026).amount == r.real_token
 
 
+def test_quote_buy_for_sol_quotes_three_amounts_not_fifty(monkeypatch):
+    # On the BUY's path: it checks the closed-form amount (it and one more) instead of
+    # bisecting the whole supply (~50 quotes), and lands on the largest within budget.
+    calls: list[int] = []
+    real = c.quote_buy
+
+    def counting(amount: int, reserves: c.Reserves, rates: c.FeeRates) -> c.BuyQuote:
+        calls.append(amount)
+        return real(amount, reserves, rates)
+
+    monkeypatch.setattr(c, "quote_buy", counting)
+    r = c.apply_buy(c.INITIAL_RESERVES, real(123_456_789_000_000, c.INITIAL_RESERVES, RATES_2026))
+    for budget in (1, 2, 1_000, 100_000_000, 3_333_333_333, 10**12):
+        calls.clear()
+        q = c.quote_buy_for_sol(budget, r, RATES_2026)
+        assert len(calls) <= 3
+        assert q.total <= budget
+        if q.amount < r.real_token:
+            assert real(q.amount + 1, r, RATES_2026).total > budget
+
+
 def test_buy_exact_sol_in_spends_no_more_than_given():
     r = c.INITIAL_RESERVES
     for spendable in (2, 10_001, 50_000_000, 1_234_567_891):

@@ -112,6 +112,41 @@ def test_sell_has_16_accounts_and_17_with_cashback():
     assert plain.accounts[14].pubkey == a.bonding_curve_v2_pda(mint)
 
 
+def test_a_sell_after_its_buy_reuses_the_buys_metas_and_names_the_same_accounts():
+    # The metas a BUY builds are kept for its SELLs; a SELL built from them lists the
+    # very accounts, flags and order of one built from nothing (caches cleared).
+    user, mint, creator = Pubkey.new_unique(), Pubkey.new_unique(), Pubkey.new_unique()
+    fee, buyback = a.FEE_RECIPIENTS[3], a.BUYBACK_FEE_RECIPIENTS[2]
+    common = dict(user=user, mint=mint, creator=creator, token_program=a.TOKEN_2022_PROGRAM_ID,
+                  fee_recipient=fee, buyback_fee_recipient=buyback)  # fmt: skip
+    buy = ix.buy(**common, amount=7, max_sol_cost=8)
+    after_buy = [ix.sell(**common, amount=5, min_sol_output=6, cashback=c) for c in (False, True)]
+    for cached in (ix._legacy_head, ix._legacy_tail, ix._creator_vault_w, ix._user_volume_w):
+        cached.cache_clear()
+    fresh = [ix.sell(**common, amount=5, min_sol_output=6, cashback=c) for c in (False, True)]
+    assert after_buy == fresh
+    plain = fresh[0]
+    assert plain.accounts[:8] == buy.accounts[:8]
+    assert plain.accounts[8] == AccountMeta(a.creator_vault_pda(creator), False, True)
+    assert plain.accounts[9] == AccountMeta(a.TOKEN_2022_PROGRAM_ID, False, False)
+    assert [m.pubkey for m in plain.accounts[10:14]] == [
+        a.EVENT_AUTHORITY, a.PUMP_PROGRAM_ID, a.FEE_CONFIG, a.PUMP_FEE_PROGRAM_ID,
+    ]  # fmt: skip
+    assert plain.accounts[14:] == [
+        AccountMeta(a.bonding_curve_v2_pda(mint), False, False),
+        AccountMeta(buyback, False, True),
+    ]
+    ata = a.associated_token_address(user, mint, a.TOKEN_2022_PROGRAM_ID)
+    close = dict(account=ata, destination=user, owner=user, token_program=a.TOKEN_2022_PROGRAM_ID)
+    kept = ix.close_account(**close)
+    ix.close_account.cache_clear()
+    assert ix.close_account(**close) == kept == Instruction(
+        a.TOKEN_2022_PROGRAM_ID, bytes([9]),
+        [AccountMeta(ata, False, True), AccountMeta(user, False, True),
+         AccountMeta(user, True, False)],
+    )  # fmt: skip
+
+
 def test_sell_matches_the_14_accounts_of_the_2025_sample_s07():
     sample = load_sample("s07_carbon_sell_ix_14accts_2025.json")
     expected = _metas(sample["accounts"])

@@ -256,6 +256,32 @@ def test_budget_quotes_stay_within_budget(reserves, rates, budget):
     assert exact.amount <= q.amount  # the exact-in formula never beats the optimum
 
 
+def _bisect_buy_for_sol(budget: int, reserves: c.Reserves, rates: c.FeeRates) -> int:
+    """The amount ``quote_buy_for_sol`` returned before its search started from the
+    closed form: a plain bisection over the whole curve."""
+    lo, hi = 0, min(reserves.real_token, reserves.virtual_token - 1)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if c.quote_buy(mid, reserves, rates).total <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@FAST
+@given(
+    reserves=RESERVES,
+    rates=RATES,
+    budget=st.one_of(st.integers(-5, 5_000), st.integers(0, 10**12), st.integers(0, 2**63)),
+)
+def test_budget_quote_is_the_bisection_answer(reserves, rates, budget):
+    # the galloping search from the estimate finds exactly the amount bisection finds
+    assert c.quote_buy_for_sol(budget, reserves, rates).amount == _bisect_buy_for_sol(
+        budget, reserves, rates
+    )
+
+
 # Uniformly random bytes die at the first bool (any byte > 1), so they never reach the
 # strings, vectors and late fields. Mutating *valid* encodings does: cut them anywhere,
 # overwrite any byte, or splice random bytes in, and every decoder must still either

@@ -27,8 +27,15 @@ from tests.trading.venue_fakes import (
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.pump import addresses as A
 from trio_trader.pump import instructions as I
+from trio_trader.pump.accounts import FeeConfig, Fees, FeeTier
 from trio_trader.pump.amm import PoolReserves, amm_fee_rates, amm_sell, quote_amm_sell
-from trio_trader.pump.curve import Reserves, min_sol_output
+from trio_trader.pump.curve import (
+    FeeRates,
+    Reserves,
+    market_cap_lamports,
+    min_sol_output,
+    quote_sell,
+)
 from trio_trader.trading.compute import ComputeUnits, TxKind
 from trio_trader.trading.orders import VENUE_AMM, VENUE_CURVE, VENUE_CURVE_V2
 from trio_trader.trading.platform_aware import (
@@ -200,6 +207,32 @@ async def test_first_pre_confirmation_sell_reads_nothing_and_names_the_buys_crea
     assert order.venue == VENUE_CURVE
     sell = _curve_sell(chain)
     assert sell.accounts[8].pubkey == A.creator_vault_pda(creator)  # type: ignore[attr-defined]
+
+
+async def test_first_pre_confirmation_sell_pays_the_fee_tier_of_the_curve_it_quotes(
+    chain: Chain,
+) -> None:
+    # Unread, the first SELL is quoted from the curve expected after the BUY; its fees
+    # must be that curve's tier too, not the tier of the create's smaller market cap: a
+    # tier with higher fees than the program charges only lowers the floor, but one with
+    # lower fees quotes a floor the SELL cannot reach.
+    info = token()  # created at ~28 SOL of market cap: the first tier
+    position = holding(info, confirmed=False)
+    reserves = Reserves(31 * 10**9, 1_000_000_000 * 10**6, 10**9, 700_000_000 * 10**6)
+    fee_config = FeeConfig(
+        bump=254, admin=Pubkey.new_unique(), flat_fees=Fees(0, 100, 0),
+        fee_tiers=(FeeTier(0, Fees(0, 95, 30)), FeeTier(30 * 10**9, Fees(0, 200, 100))),
+    )  # fmt: skip
+    async with RpcClient(("http://a.test",), transport=chain.node.transport()) as rpc:
+        ca = access(rpc, market=MarketParams(global_=GLOBAL, fee_config=fee_config))
+        seller = PlatformAwareSeller(chain=ca, slippage_bps=SLIPPAGE)
+        ca.expected_reserves[info.mint] = reserves
+        order = await seller.prepare_and_send_order(info, position)
+    assert chain.reads() == []
+    assert market_cap_lamports(reserves) >= 30 * 10**9  # the second tier's curve
+    expected = quote_sell(TOKENS, reserves, FeeRates(200, 100))
+    assert order.sol_output == expected.net  # type: ignore[attr-defined]
+    assert order.min_sol_output == min_sol_output(expected.net, SLIPPAGE)  # type: ignore[attr-defined]
 
 
 async def test_a_retry_reads_the_creator_from_the_curve(chain: Chain) -> None:

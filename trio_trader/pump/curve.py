@@ -163,11 +163,14 @@ def quote_buy(amount: int, reserves: Reserves, rates: FeeRates) -> BuyQuote:
 def quote_buy_for_sol(total_sol_budget: int, reserves: Reserves, rates: FeeRates) -> BuyQuote:
     """The most tokens (capped at ``real_token``) whose total cost fits ``total_sol_budget``.
 
-    Binary search over ``quote_buy`` (cost grows with amount), so the result is exact under
-    the same rounding the program uses; ``amount == 0`` when the budget buys nothing.
+    A search over ``quote_buy`` (cost grows with amount), so the result is exact under
+    the same rounding the program uses; ``amount == 0`` when the budget buys nothing. It
+    starts from the closed-form amount (:func:`_estimate_buy`) and gallops to bracket the
+    answer: 3 quotes where a plain bisection of the supply took ~50 (~200 µs on a BUY
+    without extreme fast mode).
     """
     _check_reserves(reserves)
-    lo, hi = 0, min(reserves.real_token, reserves.virtual_token - 1)
+    lo, hi = _bracket_buy(total_sol_budget, reserves, rates)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if quote_buy(mid, reserves, rates).total <= total_sol_budget:
@@ -177,6 +180,51 @@ def quote_buy_for_sol(total_sol_budget: int, reserves: Reserves, rates: FeeRates
     if lo == 0:
         return BuyQuote(0, 0, 0, 0, 0)
     return quote_buy(lo, reserves, rates)
+
+
+def _estimate_buy(total_sol_budget: int, reserves: Reserves, rates: FeeRates) -> int:
+    """The answer of :func:`quote_buy_for_sol` in closed form (checked there, not trusted).
+
+    The largest curve cost ``C`` whose fees, rounded up, keep the total within budget is
+    at most ``budget·BPS/(BPS+fees)`` and a few lamports below it; the largest amount
+    with ``floor(a·vs/(vt−a)) + 1 ≤ C`` is ``a < C·vt/(vs+C)``, i.e. ``(C·vt−1)//(vs+C)``.
+    """
+    protocol, creator = rates.protocol_bps, rates.creator_bps
+    cost = total_sol_budget * BPS // (BPS + protocol + creator)
+    while cost > 0 and cost + fee(cost, protocol) + fee(cost, creator) > total_sol_budget:
+        cost -= 1
+    if cost <= 0:
+        return 0
+    return (cost * reserves.virtual_token - 1) // (reserves.virtual_sol + cost)
+
+
+def _bracket_buy(total_sol_budget: int, reserves: Reserves, rates: FeeRates) -> tuple[int, int]:
+    """``(lo, hi)`` with the answer of :func:`quote_buy_for_sol` in between: ``lo`` fits the
+    budget (0 always does), nothing above ``hi`` does. Gallops from the estimate, so a
+    wrong estimate costs quotes, never the exact answer (left to the bisection)."""
+    top = min(reserves.real_token, reserves.virtual_token - 1)
+
+    def fits(amount: int) -> bool:
+        return amount == 0 or quote_buy(amount, reserves, rates).total <= total_sol_budget
+
+    guess = max(0, min(top, _estimate_buy(total_sol_budget, reserves, rates)))
+    step = 1
+    if fits(guess):
+        lo = guess
+        while lo < top:
+            probe = min(top, lo + step)
+            if not fits(probe):
+                return lo, probe - 1
+            lo, step = probe, step * 2
+        return lo, top
+    hi = guess - 1
+    while True:
+        probe = hi + 1 - step
+        if probe <= 0:
+            return 0, hi
+        if fits(probe):
+            return probe, hi
+        hi, step = probe - 1, step * 2
 
 
 def quote_buy_exact_sol_in(spendable: int, reserves: Reserves, rates: FeeRates) -> BuyQuote:

@@ -186,11 +186,21 @@ def _user_volume_w(user: Pubkey) -> AccountMeta:
     return _w(user_volume_accumulator_pda(user))
 
 
+#: mints whose account metas are kept (``_legacy_head``, ``_legacy_tail``): far more than
+#: the positions open at once, so a position's SELLs find what its BUY built
+_TRADED_MINTS = 512
+
+
+@lru_cache(maxsize=_TRADED_MINTS)
 def _legacy_head(
     user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
-) -> list[AccountMeta]:
-    """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three)."""
-    return [
+) -> tuple[AccountMeta, ...]:
+    """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three).
+
+    Cached (``AccountMeta`` is immutable): the SELL names the BUY's fee recipient (the same
+    salt), so it reuses the BUY's metas instead of rebuilding them on the exit's path.
+    """
+    return (
         _GLOBAL_R,
         _w(fee_recipient),
         _r(mint),
@@ -199,12 +209,19 @@ def _legacy_head(
         _w(associated_token_address(user, mint, token_program)),
         _ws(user),
         _SYSTEM_R,
-    ]
+    )
 
 
-def _legacy_tail(mint: Pubkey, buyback_fee_recipient: Pubkey | None) -> list[AccountMeta]:
+@lru_cache(maxsize=_TRADED_MINTS)
+def _legacy_tail(mint: Pubkey, buyback_fee_recipient: Pubkey | None) -> tuple[AccountMeta, ...]:
     """The two remaining accounts no IDL lists (since 2026-04-28, see the module doc)."""
-    return [_r(bonding_curve_v2_pda(mint)), _w(buyback_or_first(buyback_fee_recipient))]
+    return (_r(bonding_curve_v2_pda(mint)), _w(buyback_or_first(buyback_fee_recipient)))
+
+
+@lru_cache(maxsize=_TRADED_MINTS)
+def _creator_vault_w(creator: Pubkey) -> AccountMeta:
+    """The creator vault, writable: the same in a coin's BUY and SELLs."""
+    return _w(creator_vault_pda(creator))
 
 
 def _buy_accounts(
@@ -218,7 +235,7 @@ def _buy_accounts(
     return [
         *_legacy_head(user, mint, token_program, fee_recipient),
         _fixed_r(token_program),
-        _w(creator_vault_pda(creator)),
+        _creator_vault_w(creator),
         *_EVENT_CPI_R,
         _GLOBAL_VOLUME_R,
         _user_volume_w(user),
@@ -300,17 +317,15 @@ def sell(
         16 accounts (17 with ``cashback``).
     """
     data = Writer(SELL_DISCRIMINATOR).u64(amount).u64(min_sol_output).to_bytes()
-    accounts = _legacy_head(user, mint, token_program, fee_recipient)
-    accounts += [
-        _w(creator_vault_pda(creator)),
-        _r(token_program),
-        _r(EVENT_AUTHORITY),
-        _r(PUMP_PROGRAM_ID),
-        _r(FEE_CONFIG),
-        _r(PUMP_FEE_PROGRAM_ID),
+    accounts = [
+        *_legacy_head(user, mint, token_program, fee_recipient),
+        _creator_vault_w(creator),
+        _fixed_r(token_program),
+        *_EVENT_CPI_R,
+        *_FEE_R,
     ]
     if cashback:
-        accounts.append(_w(user_volume_accumulator_pda(user)))
+        accounts.append(_user_volume_w(user))
     accounts += _legacy_tail(mint, buyback_fee_recipient)
     return Instruction(PUMP_PROGRAM_ID, data, accounts)
 
@@ -562,6 +577,7 @@ def create_associated_token_account_idempotent(
     return Instruction(ASSOCIATED_TOKEN_PROGRAM_ID, bytes([1]), accounts)
 
 
+@lru_cache(maxsize=_TRADED_MINTS)  # immutable: a position's SELLs close the same account
 def close_account(
     *, account: Pubkey, destination: Pubkey, owner: Pubkey, token_program: Pubkey
 ) -> Instruction:

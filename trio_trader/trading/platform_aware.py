@@ -736,7 +736,7 @@ class PlatformAwareSeller:
             else:
                 reserves = _token_reserves(token_info)
             creator = vault_creator(token_info, curve)
-        rates = self.chain.market.rates(token_info, curve)
+        rates = self.chain.market.rates(token_info, curve, reserves)  # the tier of what it quotes
         quote = quote_sell(amount, reserves, rates)
         v2 = self.chain.uses_v2(token_info)
         close = self._should_close(position)

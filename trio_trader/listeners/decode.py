@@ -35,13 +35,12 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import attrs
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import DecodeError
 from trio_trader.pump._events import PROGRAM_DATA, program_data_lines
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
-from trio_trader.pump.events import CreateEvent, TradeEvent, decode_event
+from trio_trader.pump.events import CreateEvent, TradeEvent, decode_create_event
 from trio_trader.trading.token_info import TokenInfo
 
 from .types import NewToken, PriceUpdate, creator_buy_lamports
@@ -240,8 +239,10 @@ def _decode_whole(
     tokens: list[NewToken] = []
     for ev in creates:
         try:
-            info = TokenInfo.from_create_event(ev, signature=signature)
-            info = _with_latest_reserves(info, prices)
+            last = _last_trade_of(ev.mint, prices)
+            info = TokenInfo.from_create_event(
+                ev, signature=signature, reserves=None if last is None else last.reserves
+            )
         except Exception as exc:
             log.warning("skipping malformed CreateEvent in %s: %s", signature, exc)
             continue
@@ -270,16 +271,14 @@ def _trade_price(
 def _create_event(data: bytes, signature: str) -> CreateEvent | None:
     """A ``CreateEvent`` decoded whole, a malformed one logged (None)."""
     try:
-        event = decode_event(data)
+        return decode_create_event(data)
     except DecodeError as exc:
         log.warning("skipping malformed pump event in %s: %s", signature, exc)
         return None
-    assert isinstance(event, CreateEvent)  # by its discriminator
-    return event
 
 
-def _with_latest_reserves(info: TokenInfo, prices: list[PriceUpdate]) -> TokenInfo:
-    """The token's reserves after its create transaction.
+def _last_trade_of(mint: Pubkey, prices: list[PriceUpdate]) -> PriceUpdate | None:
+    """The transaction's last trade of ``mint``: its reserves are the token's.
 
     A create is usually followed by the creator's buy in the same transaction; the
     ``CreateEvent`` carries the reserves *before* it. The buyer quotes from the token's
@@ -288,13 +287,6 @@ def _with_latest_reserves(info: TokenInfo, prices: list[PriceUpdate]) -> TokenIn
     """
     last = None
     for price in prices:
-        if price.mint == info.mint:
+        if price.mint == mint:
             last = price
-    if last is None:
-        return info
-    return attrs.evolve(
-        info,
-        virtual_sol_reserves=last.virtual_sol_reserves,
-        virtual_token_reserves=last.virtual_token_reserves,
-        real_token_reserves=last.real_token_reserves,
-    )
+    return last

@@ -236,6 +236,27 @@ def test_the_scan_cache_stays_bounded_and_right_past_its_size(
         assert all(len(key) <= _events._LINE_CACHED_MAX for key in _events._LINE_OPS)
 
 
+def test_the_scan_caches_no_line_that_changes_from_one_transaction_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compute-unit lines and numbered log lines are skipped uncached: the cache keeps the
+    lines that recur instead of filling up with them and starting again."""
+    monkeypatch.setattr(_events, "_LINE_OPS", {})
+    data = line(full_trade())
+    recurring = [
+        f"Program {PUMP} invoke [1]",
+        "Program log: Instruction: Buy",
+        f"Program {PUMP} success",
+    ]
+    for n in range(300):
+        logs = [
+            recurring[0], recurring[1], data, f"Program log: amount {n}",
+            f"Program {PUMP} consumed {n} of 200000 compute units", recurring[2],
+        ]  # fmt: skip
+        assert program_data_lines(logs, PUMP) == list(reference_lines(logs, PUMP)) == [data]
+    assert sorted(_events._LINE_OPS) == sorted(recurring)
+
+
 async def test_the_listener_drains_a_burst_in_order_across_batches(
     nursery: trio.Nursery,
 ) -> None:

@@ -15,10 +15,11 @@ reading the curve). So a transaction without a `CreateEvent` has its pump `Trade
 that far and no further (`price_from_event_bytes`): the fields after them are neither read nor
 checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
 `CreateEvent` (about one in a hundred) has its CreateEvents decoded whole, from the lines
-already picked, and its trades read the same way: the token's facts from them (the
-creator's buy, the reserves after it) are among those first fields, and the BUY waits for
-this decode. Either way only the lines the pump program printed while on top of the
-invoke stack count (`pump.events.parse_logs`' rule).
+already picked, and its trades' first fields read for the token's facts (the creator's buy,
+the reserves after it); the token is handed on before the trades' `PriceUpdate` values are
+built (`read_transaction`, `TxEvents.prices`): the BUY waits for nothing else. Either way
+only the lines the pump program printed while on top of the invoke stack count
+(`pump.events.parse_logs`' rule).
 
 Skip what nobody holds: given `wants` (the trade feed's held mints), a transaction is read
 only if one of its ``Program data:`` lines may be a `CreateEvent` or a `TradeEvent` of a

@@ -246,7 +246,7 @@ def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: Modul
     text = bench.profile("detect_fast", {"detect": 2})
     assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap
     assert "prepare_and_send_order" in text  # the BUY, on the path
-    assert "_decode_whole" in text  # the create's logs, decoded on the path
+    assert "read_transaction" in text  # the create's logs, decoded on the path
 
 
 def test_zero_hold_profile_covers_the_path_from_each_buy_to_its_sell(bench: ModuleType) -> None:

@@ -165,3 +165,42 @@ def test_scan_follows_a_real_shaped_log() -> None:
     assert list(program_data_lines(logs, PUMP)) == [DATA]
     assert list(reference_lines(logs, PUMP)) == [DATA]
     assert attrs.evolve(full_trade()) == ev.parse_logs(logs)[0]
+
+
+def fast_create(data: bytes) -> object:
+    try:
+        return ev.decode_create_event(data)
+    except DecodeError as exc:
+        return f"DecodeError: {exc}"
+
+
+def test_create_fast_path_decodes_every_cut_and_corruption_as_the_reference() -> None:
+    event = attrs.evolve(full_create(), name="Ünïcode ✓", uri="")
+    data = ev.encode_event(event)
+    assert ev.decode_create_event(data) == event
+    assert ev.decode_create_event(data + b"\x07" * 9) == event  # a later upgrade's tail
+    assert ev.decode_create_event(ev.EVENT_CPI_TAG + data) == event
+    for end in range(8):  # no discriminator
+        assert fast_create(data[:end]) == fast(data[:end])
+    for end in range(8, len(data) + 1):  # every historical layout and every cut
+        assert fast_create(data[:end]) == reference(data[:end])
+    for index in range(8, len(data)):  # bad bools, string lengths, invalid UTF-8
+        for value in (2, 0xC3, 0xFF):
+            corrupt = data[:index] + bytes([value]) + data[index + 1 :]
+            assert fast_create(corrupt) == reference(corrupt)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=420), strings=st.lists(st.text(max_size=12), min_size=3, max_size=3))
+def test_create_fast_path_agrees_on_random_bodies(body: bytes, strings: list[str]) -> None:
+    disc = ev.CreateEvent.DISCRIMINATOR
+    assert fast_create(disc + body) == reference(disc + body)
+    named = disc + b"".join(len(s.encode()).to_bytes(4, "little") + s.encode() for s in strings)
+    assert fast_create(named + body) == reference(named + body)
+
+
+def test_create_fast_path_refuses_other_events() -> None:
+    assert (
+        fast_create(ev.encode_event(full_trade())) == "DecodeError: not a CreateEvent: TradeEvent"
+    )
+    assert fast_create(b"\x00" * 40).startswith("DecodeError: not a pump")

@@ -23,10 +23,11 @@ from tests.chain.fakes import FakePubsubServer
 from tests.chain.hostile import notification_text
 from tests.chain.test_pubsub_websocket import Peer, frame, serve
 from trio_trader.chain import PubsubClient
+from trio_trader.listeners import decode as decode_module
 from trio_trader.listeners import logs as logs_module
 from trio_trader.listeners.decode import decode_transaction, price_from_event_bytes
 from trio_trader.listeners.logs import LogsListener
-from trio_trader.listeners.types import PriceUpdate
+from trio_trader.listeners.types import PriceUpdate, creator_buy_lamports
 from trio_trader.pump import _events
 from trio_trader.pump import events as ev
 from trio_trader.pump._borsh import DecodeError
@@ -235,6 +236,27 @@ def test_the_scan_cache_stays_bounded_and_right_past_its_size(
         assert all(len(key) <= _events._LINE_CACHED_MAX for key in _events._LINE_OPS)
 
 
+def test_the_scan_caches_no_line_that_changes_from_one_transaction_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compute-unit lines and numbered log lines are skipped uncached: the cache keeps the
+    lines that recur instead of filling up with them and starting again."""
+    monkeypatch.setattr(_events, "_LINE_OPS", {})
+    data = line(full_trade())
+    recurring = [
+        f"Program {PUMP} invoke [1]",
+        "Program log: Instruction: Buy",
+        f"Program {PUMP} success",
+    ]
+    for n in range(300):
+        logs = [
+            recurring[0], recurring[1], data, f"Program log: amount {n}",
+            f"Program {PUMP} consumed {n} of 200000 compute units", recurring[2],
+        ]  # fmt: skip
+        assert program_data_lines(logs, PUMP) == list(reference_lines(logs, PUMP)) == [data]
+    assert sorted(_events._LINE_OPS) == sorted(recurring)
+
+
 async def test_the_listener_drains_a_burst_in_order_across_batches(
     nursery: trio.Nursery,
 ) -> None:
@@ -297,3 +319,92 @@ async def test_a_burst_in_one_write_is_not_dropped_by_a_listener_that_keeps_pace
 
 def logs_item(n: int) -> dict[str, object]:
     return {"context": {"slot": n}, "value": {"signature": f"s{n}", "err": None, "logs": []}}
+
+
+MINTS = [Pubkey.new_unique() for _ in range(2)]
+PEOPLE = [Pubkey.new_unique() for _ in range(3)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    creator=st.sampled_from([None, *PEOPLE]),
+    trades=st.lists(
+        st.tuples(
+            st.sampled_from(MINTS),
+            st.sampled_from(PEOPLE),
+            st.booleans(),
+            st.integers(0, 2**64 - 1),
+            st.integers(0, 2**64 - 1),
+        ),
+        max_size=6,
+    ),
+)
+def test_the_tokens_facts_are_what_its_trades_price_updates_say(
+    creator: Pubkey | None, trades: list[tuple[Pubkey, Pubkey, bool, int, int]]
+) -> None:
+    """The create path reads the creator's buy and the reserves from the trades' first
+    fields, without `PriceUpdate` values: the same facts `creator_buy_lamports` and the
+    last trade of the mint give."""
+    create = ev.CreateEvent(
+        "a", "b", "c", MINTS[0], Pubkey.new_unique(), PEOPLE[0], creator=creator,
+        timestamp=1, virtual_token_reserves=5, virtual_sol_reserves=6, real_token_reserves=7,
+        token_total_supply=8,
+    )  # fmt: skip
+    events = [
+        attrs.evolve(full_trade(), mint=m, user=u, is_buy=b, sol_amount=sol, virtual_sol_reserves=v)
+        for m, u, b, sol, v in trades
+    ]
+    logs = [f"Program {PUMP} invoke [1]", *(line(e) for e in events), f"Program {PUMP} success"]
+    logs.insert(1, "Program data: " + base64.b64encode(ev.encode_event(create)).decode())
+    (token,), prices = decode_transaction(logs, **AT)  # type: ignore[arg-type]
+    assert prices == [PriceUpdate.from_event(e, **AT) for e in events]  # type: ignore[arg-type]
+    assert token.creator_buy_lamports == creator_buy_lamports(create, prices)
+    mine = [p for p in prices if p.mint == create.mint]
+    info = token.token_info
+    got = (info.virtual_sol_reserves, info.virtual_token_reserves, info.real_token_reserves)
+    if mine:
+        last = mine[-1]
+        assert got == (
+            last.virtual_sol_reserves, last.virtual_token_reserves, last.real_token_reserves
+        )  # fmt: skip
+    else:
+        sent = ev.decode_event(ev.encode_event(create))  # a 2024 layout without creator
+        assert isinstance(sent, ev.CreateEvent)
+        assert got == (
+            sent.virtual_sol_reserves, sent.virtual_token_reserves, sent.real_token_reserves
+        )  # fmt: skip
+
+
+async def test_the_token_is_handed_on_before_its_transactions_trades_are_priced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The BUY's task is started before any `PriceUpdate` of the create transaction is
+    built; the price sink still gets every trade, in order, right after."""
+    mint = Pubkey.new_unique()
+    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    buys = [attrs.evolve(full_trade(), mint=mint, user=create.user, sol_amount=n) for n in (3, 4)]
+    logs = [
+        f"Program {PUMP} invoke [1]",
+        "Program data: " + base64.b64encode(ev.encode_event(create)).decode(),
+        *(line(b) for b in buys),
+        f"Program {PUMP} success",
+    ]
+    built: list[int] = []
+    real = decode_module.price_from_event_bytes
+
+    def counting(data: bytes, **kwargs: object) -> PriceUpdate | None:
+        price = real(data, **kwargs)  # type: ignore[arg-type]
+        built.append(0 if price is None else price.sol_amount)
+        return price
+
+    monkeypatch.setattr(decode_module, "price_from_event_bytes", counting)
+    seen: list[str] = []
+    item = {"context": {"slot": 9}, "value": {"signature": "sig", "err": None, "logs": logs}}
+    listener = LogsListener(pubsub=None)  # type: ignore[arg-type]
+
+    def on_token(token: object) -> None:
+        seen.append(f"token, {len(built)} prices built")
+
+    listener.handle(item, on_token, lambda price: seen.append(f"price {price.sol_amount}"))
+    assert seen == ["token, 0 prices built", "price 3", "price 4"]
+    assert (listener.stats.tokens, listener.stats.prices) == (1, 2)

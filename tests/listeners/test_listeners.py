@@ -198,6 +198,12 @@ async def test_filters_creator_lists_buy_size_and_age() -> None:
     assert TokenFilter(creator_allow=frozenset({CREATOR})).rejects(token, now_unix=now) is None
     assert TokenFilter(creator_allow=frozenset({Pubkey.new_unique()})).rejects(token, now_unix=now)
     assert TokenFilter(creator_deny=frozenset({CREATOR})).rejects(token, now_unix=now)
+    deployer = token.token_info.user  # the deny list names the deployer too
+    assert TokenFilter(creator_deny=frozenset({deployer})).rejects(token, now_unix=now)
+    assert (
+        TokenFilter(creator_deny=frozenset({Pubkey.new_unique()})).rejects(token, now_unix=now)
+        is None
+    )
     assert TokenFilter(min_creator_buy_lamports=1_000_000_000).rejects(token, now_unix=now) is None
     assert TokenFilter(min_creator_buy_lamports=1_000_000_001).rejects(token, now_unix=now)
     assert TokenFilter(max_creator_buy_lamports=999_999_999).rejects(token, now_unix=now)

@@ -24,7 +24,7 @@ from tests.store.factories import (
     send,
 )
 from trio_trader.pump import addresses
-from trio_trader.pump.curve import INITIAL_RESERVES
+from trio_trader.pump.curve import INITIAL_RESERVES, Reserves
 from trio_trader.pump.events import CreateEvent, parse_logs
 from trio_trader.trading.orders import Order, OrderState, OrderStateError, TradeResult
 from trio_trader.trading.token_info import TokenInfo
@@ -181,6 +181,26 @@ def test_token_info_from_v2_create_event_uses_token_2022_and_flags() -> None:
     assert ti.display_name == f"MOON ({str(mint)[:8]})"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         ti.symbol = "X"  # type: ignore[misc]
+
+
+def test_token_info_takes_the_reserves_after_the_creators_buy_when_given() -> None:
+    mint = key(6, 1)
+    ev = CreateEvent(
+        name="Moon", symbol="MOON", uri="", mint=mint, bonding_curve=key(6, 2), user=key(6, 3),
+        creator=key(6, 4), virtual_token_reserves=INITIAL_RESERVES.virtual_token,
+        virtual_sol_reserves=INITIAL_RESERVES.virtual_sol,
+        real_token_reserves=INITIAL_RESERVES.real_token,
+    )  # fmt: skip
+    after = Reserves(31 * 10**9, 10**15, 10**9, 7 * 10**14)
+    ti = TokenInfo.from_create_event(ev, signature="sig6", reserves=after)
+    assert (ti.virtual_sol_reserves, ti.virtual_token_reserves, ti.real_token_reserves) == (
+        31 * 10**9, 10**15, 7 * 10**14,
+    )  # fmt: skip
+    assert ti == attrs.evolve(
+        TokenInfo.from_create_event(ev, signature="sig6"),
+        virtual_sol_reserves=31 * 10**9, virtual_token_reserves=10**15,
+        real_token_reserves=7 * 10**14,
+    )  # fmt: skip
 
 
 def test_token_info_from_2024_create_event_matches_the_create_instruction() -> None:

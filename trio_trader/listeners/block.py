@@ -33,7 +33,7 @@ from trio_trader.chain.pubsub import PubsubClient, Subscription
 from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
-from .decode import Malformed, decode_transaction, field, log_lines, optional_slot
+from .decode import Malformed, field, log_lines, optional_slot, read_transaction
 from .logs import ListenerStats, PriceSink, TokenSink, _dispatch, run_listener
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,8 @@ class BlockListener:
                 self.stats.malformed += 1
                 log.warning("skipping malformed transaction in block %s (%s)", slot, exc)
                 continue
-            tokens, prices = decode_transaction(logs, signature=signature, slot=slot, seen_at=now)
-            _dispatch(self.stats, tokens, prices, on_token, on_price)
+            events = read_transaction(logs, signature=signature, slot=slot, seen_at=now)
+            _dispatch(self.stats, events, on_token, on_price)
 
     def _unreadable(self, slot: int | None, err: object) -> None:
         """Count and log a notification without its block (``err`` is untrusted)."""

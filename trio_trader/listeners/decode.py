@@ -15,10 +15,11 @@ reading the curve). So a transaction without a `CreateEvent` has its pump `Trade
 that far and no further (`price_from_event_bytes`): the fields after them are neither read nor
 checked, so a trade whose tail a future upgrade changes still prices. A transaction with a
 `CreateEvent` (about one in a hundred) has its CreateEvents decoded whole, from the lines
-already picked, and its trades read the same way: the token's facts from them (the
-creator's buy, the reserves after it) are among those first fields, and the BUY waits for
-this decode. Either way only the lines the pump program printed while on top of the
-invoke stack count (`pump.events.parse_logs`' rule).
+already picked, and its trades' first fields read for the token's facts (the creator's buy,
+the reserves after it); the token is handed on before the trades' `PriceUpdate` values are
+built (`read_transaction`, `TxEvents.prices`): the BUY waits for nothing else. Either way
+only the lines the pump program printed while on top of the invoke stack count
+(`pump.events.parse_logs`' rule).
 
 Skip what nobody holds: given `wants` (the trade feed's held mints), a transaction is read
 only if one of its ``Program data:`` lines may be a `CreateEvent` or a `TradeEvent` of a
@@ -35,16 +36,16 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import attrs
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import DecodeError
 from trio_trader.pump._events import PROGRAM_DATA, program_data_lines
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
-from trio_trader.pump.events import CreateEvent, TradeEvent, decode_event
+from trio_trader.pump.curve import Reserves
+from trio_trader.pump.events import CreateEvent, TradeEvent, decode_create_event
 from trio_trader.trading.token_info import TokenInfo
 
-from .types import NewToken, PriceUpdate, creator_buy_lamports
+from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,35 @@ _HEAD_CHARS = 56
 MintFilter = Callable[[bytes], bool]
 
 
+class TxEvents:
+    """One transaction's new tokens, and its pump trades, priced on demand (`prices`).
+
+    A create transaction's token is handed on before its trades are priced: the BUY does
+    not wait for the `PriceUpdate` values, whose facts the token already holds.
+    """
+
+    __slots__ = ("_at", "_trades", "tokens")
+
+    def __init__(
+        self, tokens: list[NewToken], trades: list[bytes], at: tuple[str, int | None, float]
+    ) -> None:
+        self.tokens = tokens
+        self._trades = trades  # pump TradeEvent bytes, in order
+        self._at = at  # signature, slot, seen_at
+
+    def prices(self) -> list[PriceUpdate]:
+        """The trades' price updates, in order; a malformed trade is logged and skipped."""
+        signature, slot, seen_at = self._at
+        prices: list[PriceUpdate] = []
+        for data in self._trades:
+            price = price_from_event_bytes(data, signature=signature, slot=slot, seen_at=seen_at)
+            if price is None:
+                log.warning("skipping malformed pump TradeEvent in %s", signature)
+            else:
+                prices.append(price)
+        return prices
+
+
 def decode_transaction(
     logs: Sequence[str],
     *,
@@ -119,24 +149,32 @@ def decode_transaction(
     With ``wants``, a transaction without a `CreateEvent` or a trade of a wanted mint is
     not read at all (``[], []``); one with either is read whole, as without ``wants``.
     """
+    events = read_transaction(logs, signature=signature, slot=slot, seen_at=seen_at, wants=wants)
+    return events.tokens, events.prices()
+
+
+def read_transaction(
+    logs: Sequence[str],
+    *,
+    signature: str,
+    slot: int | None,
+    seen_at: float,
+    wants: MintFilter | None = None,
+) -> TxEvents:
+    """`decode_transaction` with the trades not yet priced (``TxEvents.prices``)."""
+    at = (signature, slot, seen_at)
     if wants is not None and not _may_matter(logs, wants):
-        return [], []
+        return TxEvents([], [], at)
     try:
         payloads = _pump_payloads(logs, signature)
-        if any(data[:8] == _CREATE for data in payloads):
-            return _decode_whole(payloads, signature=signature, slot=slot, seen_at=seen_at)
+        trades = [data for data in payloads if data[:8] == _TRADE]
+        tokens: list[NewToken] = []
+        if len(trades) < len(payloads) and any(data[:8] == _CREATE for data in payloads):
+            tokens = _decode_whole(payloads, signature=signature, slot=slot, seen_at=seen_at)
     except Exception as exc:  # a decoder bug or hostile data: skip this tx, keep running
         log.warning("skipping undecodable logs of %s: %s", signature, exc)
-        return [], []
-    prices: list[PriceUpdate] = []
-    for data in payloads:
-        if data[:8] == _TRADE:
-            price = price_from_event_bytes(data, signature=signature, slot=slot, seen_at=seen_at)
-            if price is None:
-                log.warning("skipping malformed pump TradeEvent in %s", signature)
-            else:
-                prices.append(price)
-    return [], prices
+        return TxEvents([], [], at)
+    return TxEvents(tokens, trades, at)
 
 
 def _may_matter(logs: Sequence[str], wants: MintFilter) -> bool:
@@ -216,85 +254,88 @@ def price_from_event_bytes(
 
 def _decode_whole(
     payloads: Sequence[bytes], *, signature: str, slot: int | None, seen_at: float
-) -> tuple[list[NewToken], list[PriceUpdate]]:
-    """A create transaction: its pump CreateEvents decoded whole, its trades priced.
+) -> list[NewToken]:
+    """A create transaction's tokens: its pump CreateEvents decoded whole.
 
     ``payloads`` are the lines `_pump_payloads` already picked (the invoke stack is not
-    scanned a second time, as ``parse_logs`` would). The token's facts from its trades
-    (the creator's buy, the reserves after the last trade) are among a ``TradeEvent``'s
-    first ten fields, so trades are read as every other transaction's are
-    (`price_from_event_bytes`): this transaction's BUY waits for nothing else.
+    scanned a second time, as ``parse_logs`` would). The token's facts from the trades
+    (the creator's buy, the reserves after the last trade of the mint) are among a
+    ``TradeEvent``'s first ten fields, read here with one ``struct`` each (`_trade_heads`),
+    without building the `PriceUpdate` values: the BUY waits for nothing else.
     """
-    creates: list[CreateEvent] = []
-    prices: list[PriceUpdate] = []
-    for data in payloads:
-        disc = data[:8]
-        if disc == _TRADE:
-            price = _trade_price(data, signature=signature, slot=slot, seen_at=seen_at)
-            if price is not None:
-                prices.append(price)
-        elif disc == _CREATE:
-            create = _create_event(data, signature)
-            if create is not None:
-                creates.append(create)
+    heads = _trade_heads(payloads)
     tokens: list[NewToken] = []
-    for ev in creates:
+    for data in payloads:
+        if data[:8] != _CREATE:
+            continue
+        ev = _create_event(data, signature)
+        if ev is None:
+            continue
         try:
-            info = TokenInfo.from_create_event(ev, signature=signature)
-            info = _with_latest_reserves(info, prices)
+            creator_buy, reserves = _creator_facts(ev, heads)
+            info = TokenInfo.from_create_event(ev, signature=signature, reserves=reserves)
         except Exception as exc:
             log.warning("skipping malformed CreateEvent in %s: %s", signature, exc)
             continue
         tokens.append(
             NewToken(
                 token_info=info,
-                creator_buy_lamports=creator_buy_lamports(ev, prices),
+                creator_buy_lamports=creator_buy,
                 signature=signature,
                 slot=slot,
                 seen_at=seen_at,
             )
         )
-    return tokens, prices
+    return tokens
 
 
-def _trade_price(
-    data: bytes, *, signature: str, slot: int | None, seen_at: float
-) -> PriceUpdate | None:
-    """`price_from_event_bytes`, a malformed event logged (None)."""
-    price = price_from_event_bytes(data, signature=signature, slot=slot, seen_at=seen_at)
-    if price is None:
-        log.warning("skipping malformed pump TradeEvent in %s", signature)
-    return price
+#: a TradeEvent's first ten fields (`_PRICE_FIELDS`), as unpacked
+_Head = tuple[bytes, int, int, int, bytes, int, int, int, int, int]
+
+
+def _trade_heads(payloads: Sequence[bytes]) -> list[_Head]:
+    """The first ten fields of each well-formed pump TradeEvent, in order.
+
+    Well-formed as `price_from_event_bytes` judges (long enough, ``is_buy`` 0 or 1): the
+    others are skipped here as they are there, where they are logged.
+    """
+    heads: list[_Head] = []
+    for data in payloads:
+        if data[:8] == _TRADE and len(data) >= 8 + _PRICE_FIELDS.size:
+            head: _Head = _PRICE_FIELDS.unpack_from(data, 8)
+            if head[3] <= 1:
+                heads.append(head)
+    return heads
+
+
+def _creator_facts(ev: CreateEvent, heads: list[_Head]) -> tuple[int, Reserves | None]:
+    """What the create transaction's trades say of ``ev``'s coin: the creator's buy (the
+    first buy of the mint by ``user`` or ``creator``, as `types.creator_buy_lamports`; 0
+    without one) and the reserves after the last trade of the mint (None: no trade).
+
+    A create is usually followed by the creator's buy in the same transaction; the
+    ``CreateEvent`` carries the reserves *before* it. The buyer quotes from the token's
+    reserves without a read in extreme fast mode, so it gets the state after the last
+    trade of this mint in the transaction.
+    """
+    mint = bytes(ev.mint)
+    buyers = (bytes(ev.user), bytes(ev.user if ev.creator is None else ev.creator))
+    creator_buy: int | None = None
+    last: _Head | None = None
+    for head in heads:
+        if head[0] != mint:
+            continue
+        last = head
+        if creator_buy is None and head[3] == 1 and head[4] in buyers:
+            creator_buy = head[1]
+    reserves = None if last is None else Reserves(last[6], last[7], last[8], last[9])
+    return creator_buy or 0, reserves
 
 
 def _create_event(data: bytes, signature: str) -> CreateEvent | None:
     """A ``CreateEvent`` decoded whole, a malformed one logged (None)."""
     try:
-        event = decode_event(data)
+        return decode_create_event(data)
     except DecodeError as exc:
         log.warning("skipping malformed pump event in %s: %s", signature, exc)
         return None
-    assert isinstance(event, CreateEvent)  # by its discriminator
-    return event
-
-
-def _with_latest_reserves(info: TokenInfo, prices: list[PriceUpdate]) -> TokenInfo:
-    """The token's reserves after its create transaction.
-
-    A create is usually followed by the creator's buy in the same transaction; the
-    ``CreateEvent`` carries the reserves *before* it. The buyer quotes from the token's
-    reserves without a read in extreme fast mode, so give it the state after the last
-    trade of this mint in the transaction.
-    """
-    last = None
-    for price in prices:
-        if price.mint == info.mint:
-            last = price
-    if last is None:
-        return info
-    return attrs.evolve(
-        info,
-        virtual_sol_reserves=last.virtual_sol_reserves,
-        virtual_token_reserves=last.virtual_token_reserves,
-        real_token_reserves=last.real_token_reserves,
-    )

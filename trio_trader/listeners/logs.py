@@ -21,7 +21,15 @@ from trio_trader.chain.pubsub import PubsubClient, Subscription
 from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
-from .decode import Malformed, MintFilter, context_slot, decode_transaction, field, log_lines
+from .decode import (
+    Malformed,
+    MintFilter,
+    TxEvents,
+    context_slot,
+    field,
+    log_lines,
+    read_transaction,
+)
 from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
@@ -88,10 +96,10 @@ class LogsListener:
         if err is not None:
             self.stats.failed_txs += 1
             return
-        tokens, prices = decode_transaction(
+        events = read_transaction(
             logs, signature=signature, slot=slot, seen_at=trio.current_time(), wants=self.wants
         )
-        _dispatch(self.stats, tokens, prices, on_token, on_price)
+        _dispatch(self.stats, events, on_token, on_price)
 
 
 class _Listener(Protocol):
@@ -167,18 +175,20 @@ def _handle_safely(
 
 
 def _dispatch(
-    stats: ListenerStats,
-    tokens: list[NewToken],
-    prices: list[PriceUpdate],
-    on_token: TokenSink,
-    on_price: PriceSink,
+    stats: ListenerStats, events: TxEvents, on_token: TokenSink, on_price: PriceSink
 ) -> None:
-    # Prices first: a create tx's own creator buy sets the curve's first price.
-    for price in prices:
-        stats.prices += 1
-        on_price(price)
-    for token in tokens:
+    """Tokens first, then the transaction's trades, priced only now.
+
+    The token sink only starts the BUY's task (it runs after this call), and the token
+    already holds what its create transaction's trades say (the creator's buy, the
+    reserves after it), so the trades' `PriceUpdate` values are built after it: the price
+    sink sees them before that task, or anything else, runs.
+    """
+    for token in events.tokens:
         stats.tokens += 1
         on_token(token)  # first: the sink starts the BUY (the trader logs the token at INFO)
         if log.isEnabledFor(logging.DEBUG):  # its arguments cost the BUY time even unlogged
             log.debug("new token %s in %s", token.token_info.display_name, token.signature)
+    for price in events.prices():
+        stats.prices += 1
+        on_price(price)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 import struct
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -32,6 +33,7 @@ __all__ = [
     "EVENT_CPI_TAG",
     "PROGRAM_DATA",
     "EventCodec",
+    "fixed_run",
     "parse_program_events",
     "program_data_lines",
 ]
@@ -119,24 +121,48 @@ _STRUCT_CODES = {
 
 
 @attrs.frozen
-class _Run:
+class FixedRun:
     start: int  # index of its first field in the layout
     names: tuple[str, ...]
     layout: struct.Struct
     pubkeys: tuple[int, ...]  # positions in the run converted to Pubkey
     bools: tuple[int, ...]  # positions that must be 0 or 1, converted to bool
 
+    def read(self, data: bytes, pos: int) -> list[Any] | None:
+        """The run's values at ``pos`` (the bytes must hold it whole), converted; None when
+        a bool byte is not 0 or 1 (the reference reader then names it)."""
+        row = list(self.layout.unpack_from(data, pos))
+        for i in self.bools:
+            if row[i] > 1:
+                return None
+            row[i] = row[i] == 1
+        for i in self.pubkeys:
+            row[i] = Pubkey.from_bytes(row[i])
+        return row
 
-def _plan(fields: Sequence[L.Field]) -> tuple[_Run | int, ...]:
-    """Segments of `fields`: a `_Run` of fixed fields, or the index of a variable one."""
-    plan: list[_Run | int] = []
+
+def fixed_run(fields: Sequence[L.Field]) -> FixedRun:
+    """``fields``, all fixed-size, as one run read by one ``struct``.
+
+    Raises:
+        ValueError: a field is of variable size.
+    """
+    plan = _plan(fields)
+    if len(plan) != 1 or not isinstance(plan[0], FixedRun):
+        raise ValueError("not a run of fixed-size fields")
+    return plan[0]
+
+
+def _plan(fields: Sequence[L.Field]) -> tuple[FixedRun | int, ...]:
+    """Segments of `fields`: a `FixedRun` of fixed fields, or the index of a variable one."""
+    plan: list[FixedRun | int] = []
     run: list[tuple[int, str, L.Kind]] = []
 
     def close() -> None:
         if run:
             codes = "".join(_STRUCT_CODES[id(kind)] for _, _, kind in run)
             plan.append(
-                _Run(
+                FixedRun(
                     start=run[0][0],
                     names=tuple(name for _, name, _ in run),
                     layout=struct.Struct("<" + codes),
@@ -157,21 +183,17 @@ def _plan(fields: Sequence[L.Field]) -> tuple[_Run | int, ...]:
 
 
 def _decode_planned(
-    data: bytes, fields: Sequence[L.Field], plan: tuple[_Run | int, ...], cls: type[Any]
+    data: bytes, fields: Sequence[L.Field], plan: tuple[FixedRun | int, ...], cls: type[Any]
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     reader = Reader(data, 8)
     pos = 8
     end = len(data)
     for segment in plan:
-        start = segment.start if isinstance(segment, _Run) else segment
-        if isinstance(segment, _Run) and pos + segment.layout.size <= end:
-            row = list(segment.layout.unpack_from(data, pos))
-            if all(row[i] <= 1 for i in segment.bools):
-                for i in segment.bools:
-                    row[i] = row[i] == 1
-                for i in segment.pubkeys:
-                    row[i] = Pubkey.from_bytes(row[i])
+        start = segment.start if isinstance(segment, FixedRun) else segment
+        if isinstance(segment, FixedRun) and pos + segment.layout.size <= end:
+            row = segment.read(data, pos)
+            if row is not None:
                 values.update(zip(segment.names, row, strict=True))
                 pos += segment.layout.size
                 continue
@@ -209,6 +231,7 @@ _DATA_OP: _LineOp = (_DATA, "", None)
 _LINE_OPS: dict[str, _LineOp] = {}
 _LINE_OPS_MAX = 4096
 _LINE_CACHED_MAX = 200  # characters: longer lines are classified every time
+_HAS_DIGIT = re.compile(r"\d").search
 
 
 def _line_op(line: str) -> _LineOp:
@@ -263,8 +286,17 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
 
 
 def _classify(line: str) -> _LineOp:
-    """``_line_op``, kept in the cache unless ``line`` is a data line or too long."""
+    """``_line_op``, kept in the cache unless ``line`` is a data line, too long, or a
+    skipped line with a digit.
+
+    Skipped lines with numbers ("… consumed 1770 of 328642 compute units", amounts in
+    other programs' logs) differ from one transaction to the next: cached, they would
+    fill the cache within a second on mainnet and empty it again and again, costing the
+    lines that do recur (invokes, successes, "Instruction: Buy") their hits.
+    """
     op = _line_op(line)
+    if op is _SKIP_OP and _HAS_DIGIT(line) is not None:
+        return op
     if op is not _DATA_OP and len(line) <= _LINE_CACHED_MAX:
         if len(_LINE_OPS) >= _LINE_OPS_MAX:
             _LINE_OPS.clear()

@@ -18,6 +18,7 @@ with an event of that name and any program can print such a line.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -26,7 +27,7 @@ from solders.pubkey import Pubkey
 
 from . import _layout as L
 from ._borsh import DecodeError, Reader, Writer
-from ._events import EVENT_CPI_TAG, EventCodec, parse_program_events
+from ._events import EVENT_CPI_TAG, EventCodec, fixed_run, parse_program_events
 from .addresses import PUMP_PROGRAM_ID
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Event",
     "Shareholder",
     "TradeEvent",
+    "decode_create_event",
     "decode_event",
     "encode_event",
     "parse_logs",
@@ -253,6 +255,48 @@ def decode_event(data: bytes) -> Event:
             layout or ends inside a field.
     """
     return _CODEC.decode(data)
+
+
+_U32 = struct.Struct("<I")
+_CREATE_DISC = CreateEvent.DISCRIMINATOR
+_CREATE_STRINGS = 3  # name, symbol, uri; every other field is fixed-size (`_CREATE_TAIL`)
+_CREATE_TAIL = fixed_run(_CREATE_FIELDS[_CREATE_STRINGS:])
+
+
+def decode_create_event(data: bytes) -> CreateEvent:
+    """``decode_event`` for a ``CreateEvent``, faster on the usual bytes: the event that
+    starts a BUY.
+
+    Bytes that start with the discriminator and hold the three strings (UTF-8) and every
+    field after them are read with one ``struct``; anything else (an older or cut layout,
+    the self-CPI form, a bool byte other than 0/1) goes to ``decode_event``, so results
+    and errors are exactly ``decode_event``'s (``tests/listeners/test_fast_decode.py``).
+
+    Raises:
+        DecodeError: as ``decode_event``, or the bytes are another event.
+    """
+    data = bytes(data)
+    strings: list[str] = []
+    pos, end = 8, len(data)
+    if data[:8] == _CREATE_DISC:
+        while len(strings) < _CREATE_STRINGS and pos + 4 <= end:
+            stop = pos + 4 + _U32.unpack_from(data, pos)[0]
+            if stop > end:
+                break
+            try:
+                strings.append(data[pos + 4 : stop].decode("utf-8"))
+            except UnicodeDecodeError:
+                break
+            pos = stop
+    if len(strings) == _CREATE_STRINGS and pos + _CREATE_TAIL.layout.size <= end:
+        row = _CREATE_TAIL.read(data, pos)
+        if row is not None:
+            name, symbol, uri = strings
+            return CreateEvent(name, symbol, uri, *row)
+    event = _CODEC.decode(data)
+    if not isinstance(event, CreateEvent):
+        raise DecodeError(f"not a CreateEvent: {type(event).__name__}")
+    return event
 
 
 def encode_event(event: Event) -> bytes:

@@ -15,7 +15,7 @@ Public API (imported directly: ``from trio_trader.trading.token_info import Toke
               virtual_sol_reserves=None, virtual_token_reserves=None,
               real_token_reserves=None, decimals=6, signature=None,
               quote_mint=None, is_holder_reward=False)
-    TokenInfo.from_create_event(ev, *, signature=None) -> TokenInfo
+    TokenInfo.from_create_event(ev, *, signature=None, reserves=None) -> TokenInfo
     token_info.display_name -> "SYMBOL (mint…)"
     token_info.quote_token -> Pubkey | None      (None: SOL-quoted)
     token_info.quote_symbol -> "SOL" | "USDC" | "AbCdEfGh"
@@ -30,6 +30,7 @@ import attrs
 from solders.pubkey import Pubkey
 
 from trio_trader.pump import addresses
+from trio_trader.pump.curve import Reserves
 from trio_trader.pump.events import CreateEvent
 
 #: every pump.fun mint has 6 decimals (legacy SPL and Token-2022 alike)
@@ -95,18 +96,37 @@ class TokenInfo:
     is_holder_reward: bool = False
 
     @classmethod
-    def from_create_event(cls, ev: CreateEvent, *, signature: str | None = None) -> TokenInfo:
+    def from_create_event(
+        cls, ev: CreateEvent, *, signature: str | None = None, reserves: Reserves | None = None
+    ) -> TokenInfo:
         """Build the token's info from a decoded ``CreateEvent``.
 
         Older event layouts lack the late fields (``None`` in the event): a missing
         ``creator`` means the deployer is the creator (the 2024 rule), a missing
         ``token_program`` means a legacy SPL Token mint (``create_v2`` arrived with the
         field), and missing flags are ``False``.
+
+        ``reserves``: the curve's reserves after the create transaction's last trade of
+        the mint (the creator's buy), which replace the event's (those are from before it).
+        Given here, not by ``attrs.evolve`` afterwards: the token is built once, on the
+        path to its BUY.
         """
         token_program = (
             ev.token_program if ev.token_program is not None else addresses.TOKEN_PROGRAM_ID
         )
         creator = ev.creator if ev.creator is not None else ev.user
+        if reserves is None:
+            v_sol, v_tokens, r_tokens = (
+                ev.virtual_sol_reserves,
+                ev.virtual_token_reserves,
+                ev.real_token_reserves,
+            )
+        else:
+            v_sol, v_tokens, r_tokens = (
+                reserves.virtual_sol,
+                reserves.virtual_token,
+                reserves.real_token,
+            )
         return cls(
             mint=ev.mint,
             name=ev.name,
@@ -120,9 +140,9 @@ class TokenInfo:
             is_mayhem_mode=bool(ev.is_mayhem_mode),
             is_cashback_coin=bool(ev.is_cashback_enabled),
             created_at=ev.timestamp,
-            virtual_sol_reserves=ev.virtual_sol_reserves,
-            virtual_token_reserves=ev.virtual_token_reserves,
-            real_token_reserves=ev.real_token_reserves,
+            virtual_sol_reserves=v_sol,
+            virtual_token_reserves=v_tokens,
+            real_token_reserves=r_tokens,
             signature=signature,
             quote_mint=ev.quote_mint,
             is_holder_reward=bool(ev.is_holder_reward),

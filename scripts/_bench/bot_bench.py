@@ -33,7 +33,7 @@ from trio_trader.trading.orders import OrderState
 
 from .bot_harness import BotRun, Landing, running_bot
 from .profiling import BotTaskProfiler
-from .recorder import decode_sent
+from .recorder import decode_sent, on_bot_read
 from .stats import ratio, summarize
 from .txs import SOL
 
@@ -241,21 +241,14 @@ def _windows_at_bot_read(profiler: BotTaskProfiler | None) -> Iterator[None]:
     if profiler is None:
         yield
         return
-    from trio_trader.chain.pubsub import PubsubClient
 
-    original = PubsubClient._dispatch
-
-    def _dispatch(self: Any, conn: Any, message: str | bytes) -> None:
+    def see(message: str | bytes) -> None:
         raw = message if isinstance(message, bytes) else message.encode()
         if b"logsNotification" in raw and b"Instruction: Create" in raw:
             profiler.open_window()
-        original(self, conn, message)
 
-    PubsubClient._dispatch = _dispatch  # type: ignore[method-assign]
-    try:
+    with on_bot_read(see):
         yield
-    finally:
-        PubsubClient._dispatch = original  # type: ignore[method-assign]
 
 
 def _profile_windows(run: BotRun, profiler: BotTaskProfiler) -> None:

@@ -241,12 +241,20 @@ def record_bot_reads(sink: list[tuple[float, str | bytes]]) -> Iterator[None]:
     Wraps ``PubsubClient._dispatch`` (the first thing the client does with a message off
     its socket) for the duration; the message is decoded only after the run.
     """
+    with on_bot_read(lambda message: sink.append((time.perf_counter(), message))):
+        yield
+
+
+@contextlib.contextmanager
+def on_bot_read(see: Callable[[str | bytes], None]) -> Iterator[None]:
+    """Call ``see(message)`` for every message the bot's pubsub client reads, before the
+    client handles it (wraps ``PubsubClient._dispatch`` for the duration)."""
     from trio_trader.chain.pubsub import PubsubClient
 
     original = PubsubClient._dispatch
 
     def _dispatch(self: Any, conn: Any, message: str | bytes) -> None:
-        sink.append((time.perf_counter(), message))
+        see(message)
         original(self, conn, message)
 
     PubsubClient._dispatch = _dispatch  # type: ignore[method-assign]

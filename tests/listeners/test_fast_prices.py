@@ -27,7 +27,7 @@ from trio_trader.listeners import decode as decode_module
 from trio_trader.listeners import logs as logs_module
 from trio_trader.listeners.decode import decode_transaction, price_from_event_bytes
 from trio_trader.listeners.logs import LogsListener
-from trio_trader.listeners.types import PriceUpdate, creator_buy_lamports
+from trio_trader.listeners.types import PriceUpdate
 from trio_trader.pump import _events
 from trio_trader.pump import events as ev
 from trio_trader.pump._borsh import DecodeError
@@ -35,6 +35,20 @@ from trio_trader.pump._events import program_data_lines
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
 from .test_fast_decode import full_trade, reference_lines
+
+
+def creator_buy_lamports(create: ev.CreateEvent, trades: list[PriceUpdate]) -> int:
+    """The oracle: the first buy of the created mint by its deployer in the tx, over the
+    transaction's `PriceUpdate` values in order (the rule `decode._creator_facts` keeps)."""
+    for trade in trades:
+        if (
+            trade.is_buy
+            and trade.mint == create.mint
+            and trade.user in (create.user, create.creator)
+        ):
+            return trade.sol_amount
+    return 0
+
 
 PUMP = str(PUMP_PROGRAM_ID)
 ROUTER = "b1oomGGqPKGD6errbyfbVMBuzSC8WtAAYo8MwNafWW1"

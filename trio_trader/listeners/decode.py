@@ -310,7 +310,7 @@ def _trade_heads(payloads: Sequence[bytes]) -> list[_Head]:
 
 def _creator_facts(ev: CreateEvent, heads: list[_Head]) -> tuple[int, Reserves | None]:
     """What the create transaction's trades say of ``ev``'s coin: the creator's buy (the
-    first buy of the mint by ``user`` or ``creator``, as `types.creator_buy_lamports`; 0
+    first buy of the mint by ``user`` or ``creator``, the rule the token filters read; 0
     without one) and the reserves after the last trade of the mint (None: no trade).
 
     A create is usually followed by the creator's buy in the same transaction; the

@@ -58,7 +58,7 @@ class LogsListener:
     """``logsSubscribe(mentions=[pump program])`` → new tokens and price updates.
 
     ``wants`` (e.g. ``TradeFeed.holds``) names the mints whose trades matter: a transaction
-    with neither a new token nor such a trade is skipped unread (``decode_transaction``).
+    with neither a new token nor such a trade is skipped unread (``read_transaction``).
     """
 
     pubsub: PubsubClient

@@ -14,7 +14,7 @@ from solders.pubkey import Pubkey
 from trio_trader.pump.accounts import Fees
 from trio_trader.pump.amm.quote import PoolReserves
 from trio_trader.pump.curve import Reserves
-from trio_trader.pump.events import CreateEvent, TradeEvent
+from trio_trader.pump.events import TradeEvent
 from trio_trader.trading.token_info import TokenInfo
 
 
@@ -118,16 +118,3 @@ class PriceUpdate:
             seen_at=seen_at,
             creator=ev.creator,
         )
-
-
-def creator_buy_lamports(create: CreateEvent, trades: list[PriceUpdate]) -> int:
-    """The creator's initial buy: the first buy of the created mint by its deployer in the tx
-    (``trades``: the transaction's trades, in order)."""
-    for trade in trades:
-        if (
-            trade.is_buy
-            and trade.mint == create.mint
-            and trade.user in (create.user, create.creator)
-        ):
-            return trade.sol_amount
-    return 0

@@ -386,9 +386,6 @@ class PositionMonitor:
                     await self.buy_result_available_event.wait()  # why did the SELL fail?
                     continue
                 if self._buy_failed():
-                    if announce:
-                        announce = False
-                        _log_exit(position, reason)
                     position.close(BUY_FAILED)
                     await save(self.repo, position)
                     break
@@ -408,7 +405,7 @@ class PositionMonitor:
             position.apply_sell_result(result)
             self.stats.record(sell)
             await save(self.repo, position, sell)
-        if announce:  # no SELL was sent (the attempt bound)
+        if announce:  # no SELL was sent (the BUY failed first, or the attempt bound)
             _log_exit(position, reason)
         # Every way out of the loop has written the position already (one write per change).
         if position.is_closed:

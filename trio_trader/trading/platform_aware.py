@@ -22,7 +22,6 @@ once.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -206,16 +205,6 @@ class MarketParams:
         return fee_rates(curve, self.global_, self.fee_config)
 
 
-@functools.lru_cache(maxsize=256)
-def _compute_budget(limit: int, micro_lamports: int) -> tuple[Instruction, Instruction]:
-    """The two compute-budget instructions every transaction starts with (immutable, and
-    the same few pairs again and again: built once each, not on every send)."""
-    return (
-        instructions.set_compute_unit_limit(limit),
-        instructions.set_compute_unit_price(micro_lamports),
-    )
-
-
 def salt_of(mint: Pubkey, attempt: int = 1) -> int:
     """A per-mint, per-attempt number for picking recipients (deterministic)."""
     return bytes(mint)[0] + attempt
@@ -337,7 +326,11 @@ class ChainAccess:
     def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
         """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
         blockhash, last_valid = self.blockhash.latest
-        ixs = [*_compute_budget(order.compute_unit_limit, order.priority_fee), *program_ixs]
+        ixs = [  # both built once per value (``pump.instructions``: cached, immutable)
+            instructions.set_compute_unit_limit(order.compute_unit_limit),
+            instructions.set_compute_unit_price(order.priority_fee),
+            *program_ixs,
+        ]
         signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
         order.attach_transaction(
             signature=signed.signature,

@@ -152,7 +152,8 @@ ZERO_HOLD_TIMINGS = {
 }
 #: per-mode figures of a zero-hold run, reported side by side (pre-confirmation; classic)
 ZERO_HOLD_FIGURES = (
-    "buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "buy_sent_to_sold_sent_ms",
+    "buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "buy_to_sell_node_read_ms",
+    "buy_sent_to_sold_sent_ms",
     "buy_to_sell_landing_slots", "buy_landing_to_confirmed_slots", "first_sell_failed",
     "first_sell_overtook_buy", "dropped", "db_update_after_buy_ms", "breakdown_ms",
     "positions", "positions_left_open",

@@ -75,18 +75,23 @@ async def test_zero_hold_run_sells_every_position_and_counts_its_rpc(bench: Modu
     assert result["positions_left_open"] == 0
     _assert_summary(result["buy_sent_to_sell_sent_ms"], 2)
     _assert_summary(result["buy_to_sell_wire_ms"], 2)
+    _assert_summary(result["buy_to_sell_node_read_ms"], 2)
     assert result["dropped"] == 0
     _assert_summary(result["buy_to_sell_landing_slots"], 2)
     for part in (
         "buy_send_round_trip",
         "buy_request_to_node",
+        "buy_node_arrival_to_read",
         "sell_request_to_node",
+        "sell_node_arrival_to_read",
         "node_read_to_buy_reply",
         "db_writes_between",
         "other",
         "other_than_db_writes",
     ):
         _assert_summary(result["breakdown_ms"][part], 2)
+    for side in ("buy", "sell"):  # the kernel's arrival stamp is never after the node's read
+        assert result["breakdown_ms"][f"{side}_node_arrival_to_read"]["min"] >= 0
     rpc = result["rpc"]
     assert rpc["by_method_per_position"]["sendTransaction"] >= 2  # a BUY and a SELL each
     assert rpc["ws_messages_sent_per_position"] >= 2  # a signatureSubscribe per order
@@ -114,11 +119,17 @@ async def test_zero_hold_comparison_with_mainnet_confirmation(bench: ModuleType)
     ratios = block["ratios_classic_over_pre_confirmation"]
     assert set(ratios) == {
         f"{figure}_{pct}"
-        for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "without_db_writes")
+        for figure in (
+            "buy_sent_to_sell_sent_ms",
+            "buy_to_sell_wire_ms",
+            "buy_to_sell_node_read_ms",
+            "without_db_writes",
+        )
         for pct in ("p50", "p99")
     }
     table = bench.report.table({"zero_hold": {"mainnet_confirmation": block}})
     assert "BUY → SELL, hold 0, mainnet confirmation" in table
+    assert "ratio classic / pre-conf, node's reads p50 / p99" in table
     assert "BUY landing → confirmed" in table
 
 
@@ -145,11 +156,13 @@ async def test_detect_run_times_every_buy_at_the_wire_and_in_the_bot(
             2, extreme_fast=True, spacing=0.05, loaded=loaded
         )
     _assert_summary(result["wire_ms"], 2)
+    _assert_summary(result["node_read_ms"], 2)
     _assert_summary(result["in_bot_ms"], 2)
     assert result["dropped"] == 0
-    # the wire span holds the in-bot one: the node wrote before the bot read, and read after
-    # the bot wrote
+    # the wire span holds the in-bot one: the node wrote before the bot read, and the
+    # request reached the node's socket after the bot wrote it; the node read it later
     assert result["wire_ms"]["min"] >= result["in_bot_ms"]["min"]
+    assert result["node_read_ms"]["min"] >= result["wire_ms"]["min"]
     for part in ("to_first_db_write", "db_writes_before_buy", "other_than_db_writes"):
         _assert_summary(result["breakdown_ms"][part], 2)
     # every stage of the path stamped for both BUYs, in order (``bot_bench.path_stamps``)
@@ -165,6 +178,7 @@ async def test_exit_run_times_a_take_profit_and_a_stop_loss(bench: ModuleType) -
     with trio.fail_after(30):
         result = await bench.bot_bench.exit_signal_to_sell_sent(2, batch=2)
     _assert_summary(result["wire_ms"], 2)
+    _assert_summary(result["node_read_ms"], 2)
     _assert_summary(result["in_bot_ms"], 2)
     assert result["dropped"] == 0
     _assert_summary(result["take_profit"], 1)
@@ -183,12 +197,16 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
         exits = await bench.bot_bench.exit_signal_to_sell_sent(2, batch=2, sim_process=True)
     for result in (detect, exits):
         _assert_summary(result["wire_ms"], 2)
+        _assert_summary(result["node_read_ms"], 2)
         _assert_summary(result["in_bot_ms"], 2)
         assert result["dropped"] == 0
         # stamped in two processes on one clock: the wire span still holds the in-bot one
         assert result["wire_ms"]["min"] >= result["in_bot_ms"]["min"]
-        for leg in ("notification_to_bot_read", "request_to_node_read"):
+        assert result["node_read_ms"]["min"] >= result["wire_ms"]["min"]
+        for leg in ("notification_to_bot_read", "request_to_node_arrival",
+                    "node_arrival_to_read"):  # fmt: skip
             _assert_summary(result["wire_legs_ms"][leg], 2)
+            assert result["wire_legs_ms"][leg]["min"] >= 0
     assert detect["background_events"] > 0  # the feed ran in the simulator's process
     _assert_summary(exits["take_profit"], 1)
     _assert_summary(exits["stop_loss"], 1)
@@ -199,6 +217,7 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     )  # fmt: skip
     assert "detect → BUY, extreme fast, quiet, sim in its own process (wire)" in table
     assert "exit signal → SELL, quiet, sim in its own process (wire)" in table
+    assert "to the node's read (old end stamp)" in table
 
 
 async def test_zero_hold_with_the_simulator_in_its_own_process(bench: ModuleType) -> None:

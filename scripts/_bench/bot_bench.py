@@ -3,8 +3,10 @@
 Each latency is given twice (all ``time.perf_counter()``, one clock; see ``recorder``):
 
 * ``wire``: at the simulator's sockets, from the node writing the ``logsNotification``
-  to the bot's connection to the node having read the bot's ``sendTransaction`` request
-  (``*_wire_ms``): what another node would see of the bot;
+  to the bot's connection to the bot's ``sendTransaction`` request arriving at the node's
+  socket (the kernel's receive stamp; ``*_wire_ms``): what another node would see of the
+  bot; ``node_read`` ends at the node's read of the request instead (the end stamp before
+  the kernel's; also counts the simulator's loop being busy), kept beside it;
 * ``in_bot``: from the bot's pubsub client having the message off its socket to the
   request being handed to the socket (right before ``send_all``).
 
@@ -61,29 +63,40 @@ def _first_sends(run: BotRun, *, wire: bool = False) -> dict[tuple[str | None, s
     return out
 
 
-def _figures(
-    wire: list[float], in_bot: list[float], asked: int, legs: dict[str, list[float]]
-) -> dict[str, Any]:
+def _figures(spans: dict[str, list[float]], in_bot: list[float], asked: int) -> dict[str, Any]:
+    wire, node_read, *legs = spans
     return {
-        "wire_ms": summarize(wire),
+        "wire_ms": summarize(spans[wire]),
+        "node_read_ms": summarize(spans[node_read]),
         "in_bot_ms": summarize(in_bot),
-        "dropped": asked - len(wire),
-        "wire_legs_ms": {k: summarize(v) for k, v in legs.items()},
+        "dropped": asked - len(spans[wire]),
+        "wire_legs_ms": {k: summarize(spans[k]) for k in legs},
     }
 
 
-def _new_legs() -> dict[str, list[float]]:
-    """What the wire figure adds to the in-bot one: the notification's way to the bot
-    (node's write → bot's read) and the request's way back (bot's write → node's read)."""
-    return {"notification_to_bot_read": [], "request_to_node_read": []}
+def _new_spans() -> dict[str, list[float]]:
+    """The wire figure, the node's-read one, and what the wire figure adds to the in-bot
+    one: the notification's way to the bot (node's write → bot's read), the request's
+    way back (bot's write → arrival at the node's socket); then the simulator's delay in
+    reading it (arrival → node's read: what ``node_read`` adds to ``wire``)."""
+    return {"wire": [], "node_read": [], "notification_to_bot_read": [],
+            "request_to_node_arrival": [], "node_arrival_to_read": []}  # fmt: skip
 
 
-def _add_legs(legs: dict[str, list[float]], written: float | None, read: float | None,
-              sent: Any, sent_wire: Any) -> None:  # fmt: skip
+def _add_spans(spans: dict[str, list[float]], run: BotRun, written: float | None,
+               read: float | None, sent: Any, sent_wire: Any) -> None:  # fmt: skip
+    """One sample's spans: ``written`` / ``read`` the notification's (node, bot), ``sent``
+    / ``sent_wire`` the request's sends (as they left the bot, as the node read them)."""
+    node_read = run.wire.node_read(sent_wire[0]) if sent_wire else None
+    if sent_wire and written is not None:
+        spans["wire"].append((sent_wire[0].at - written) * 1e3)
+        spans["node_read"].append((node_read - written) * 1e3)
     if written is not None and read is not None:
-        legs["notification_to_bot_read"].append((read - written) * 1e3)
+        spans["notification_to_bot_read"].append((read - written) * 1e3)
     if sent and sent_wire:
-        legs["request_to_node_read"].append((sent_wire[0].at - sent[0].at) * 1e3)
+        spans["request_to_node_arrival"].append((sent_wire[0].at - sent[0].at) * 1e3)
+    if sent_wire:
+        spans["node_arrival_to_read"].append((node_read - sent_wire[0].at) * 1e3)
 
 
 #: the detection path's stamps in the bot, in order (``path_stamps``); the first is the
@@ -186,21 +199,18 @@ async def detect_to_buy_sent(
             await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
             sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
             reads = run.bot_reads()
-    wire: list[float] = []
     delays: list[float] = []
     parts: dict[str, list[float]] = {
         "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
     }  # fmt: skip
     writes_before: list[int] = []
-    legs = _new_legs()
+    spans = _new_spans()
     stages: dict[str, list[float]] = {}
     for mint in mints:
         create = run.launched[str(mint)]
         buy, buy_wire = sends.get((str(mint), "buy")), wire_sends.get((str(mint), "buy"))
         written, notified = run.notified(create), reads.get(create)
-        _add_legs(legs, written, notified, buy, buy_wire)
-        if buy_wire and written is not None:
-            wire.append((buy_wire[0].at - written) * 1e3)
+        _add_spans(spans, run, written, notified, buy, buy_wire)
         if not buy or notified is None:
             continue
         total = (buy[0].at - notified) * 1e3
@@ -221,7 +231,7 @@ async def detect_to_buy_sent(
             for span, ms in _stage_spans(stamps).items():
                 stages.setdefault(span, []).append(ms)
     return {
-        **_figures(wire, delays, n, legs),
+        **_figures(spans, delays, n),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
         "stages_ms": {k: summarize(v, digits=3) for k, v in stages.items()},
@@ -283,9 +293,8 @@ async def exit_signal_to_sell_sent(
         "exits": {"take_profit_pct": 20.0, "stop_loss_pct": 15.0},
     }
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
-    wire: list[float] = []
     db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
-    legs = _new_legs()
+    spans = _new_spans()
     async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
         trader = run.bot.trader
         done = 0
@@ -305,9 +314,7 @@ async def exit_signal_to_sell_sent(
                 sell = _first_sends(run).get((str(mint), "sell"))
                 sell_wire = _first_sends(run, wire=True).get((str(mint), "sell"))
                 written, notified = run.notified(trigger), run.bot_reads().get(trigger)
-                _add_legs(legs, written, notified, sell, sell_wire)
-                if sell_wire and written is not None:
-                    wire.append((sell_wire[0].at - written) * 1e3)
+                _add_spans(spans, run, written, notified, sell, sell_wire)
                 if sell and notified is not None:
                     samples[kind].append((sell[0].at - notified) * 1e3)
                     between = [
@@ -319,7 +326,7 @@ async def exit_signal_to_sell_sent(
             done += len(mints)
     both = samples["take_profit"] + samples["stop_loss"]
     return {
-        **_figures(wire, both, n, legs),
+        **_figures(spans, both, n),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -454,6 +461,7 @@ async def zero_hold(
         "buy_sent_to_sell_sent_ms": summarize(samples["in_bot"]),
         "buy_sent_to_sold_sent_ms": summarize(samples["to_sold"]),
         "buy_to_sell_wire_ms": summarize(samples["wire"]),
+        "buy_to_sell_node_read_ms": summarize(samples["node_read"]),
         "dropped": n - len(samples["wire"]),
         "breakdown_ms": {k: summarize(v) for k, v in samples["parts"].items()},
         "buy_to_sell_landing_slots": summarize(samples["slots"], digits=2),
@@ -483,12 +491,14 @@ async def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]
               for s in sent]  # fmt: skip
     landings, confirmed_after = await run.landings(orders), await run.confirmed_after()
     out: dict[str, Any] = {
-        "in_bot": [], "to_sold": [], "wire": [], "slots": [], "confirm_slots": [],
+        "in_bot": [], "to_sold": [], "wire": [], "node_read": [], "slots": [],
+        "confirm_slots": [],
         "db_update": [], "first_sell_failed": 0, "first_sell_overtook": 0,
         "parts": {
-            "buy_send_round_trip": [], "buy_request_to_node": [], "node_read_to_buy_reply": [],
-            "db_writes_between": [], "other": [], "other_than_db_writes": [],
-            "sell_request_to_node": [],
+            "buy_send_round_trip": [], "buy_request_to_node": [], "buy_node_arrival_to_read": [],
+            "node_read_to_buy_reply": [], "db_writes_between": [], "other": [],
+            "other_than_db_writes": [], "sell_request_to_node": [],
+            "sell_node_arrival_to_read": [],
         },
     }  # fmt: skip
     for mint in mints:
@@ -496,6 +506,8 @@ async def _zero_hold_samples(run: BotRun, mints: list[Pubkey]) -> dict[str, Any]
         sells_wire = wire_sends.get((str(mint), "sell"))
         if buys_wire and sells_wire:
             out["wire"].append((sells_wire[0].at - buys_wire[0].at) * 1e3)
+            node_read = run.wire.node_read(sells_wire[0]) - run.wire.node_read(buys_wire[0])
+            out["node_read"].append(node_read * 1e3)
         buys, sells = sends.get((str(mint), "buy")), sends.get((str(mint), "sell"))
         if buys and sells:
             _path_parts(run, str(mint), buys[0], sells[0], (buys_wire, sells_wire), out)
@@ -508,12 +520,15 @@ def _path_parts(
     out: dict[str, Any],
 ) -> None:  # fmt: skip
     """BUY request → first SELL request in the bot, split into the BUY's round trip (the
-    bot's write → the node's read → the reply), the row writes between, and the rest;
-    beside them, outside that span, the SELL request's way to the node's read (the wire
-    figure adds it and takes off the BUY's: a node busy landing the BUY reads it late)."""
+    bot's write → its arrival at the node → the node's read → the reply), the row writes
+    between, and the rest; beside them, outside that span, the SELL request's way to the
+    node (the wire figure adds it and takes off the BUY's) and the node's delay in
+    reading it (``node_read`` adds that too: a node busy landing the BUY reads it late)."""
     buy_wire, sell_wire = wire
     if sell_wire:
         out["parts"]["sell_request_to_node"].append((sell_wire[0].at - sell.at) * 1e3)
+        read_delay = run.wire.node_read(sell_wire[0]) - sell_wire[0].at
+        out["parts"]["sell_node_arrival_to_read"].append(read_delay * 1e3)
     total = (sell.at - buy.at) * 1e3
     out["in_bot"].append(total)
     after = [(a, b) for _, a, b in run.repo.of(mint) if a >= buy.at]
@@ -526,8 +541,10 @@ def _path_parts(
     between = sum(b - a for a, b in after if a < sell.at) * 1e3
     parts["buy_send_round_trip"].append((replied - buy.at) * 1e3)
     if buy_wire:
+        node_read = run.wire.node_read(buy_wire[0])
         parts["buy_request_to_node"].append((buy_wire[0].at - buy.at) * 1e3)
-        parts["node_read_to_buy_reply"].append((replied - buy_wire[0].at) * 1e3)
+        parts["buy_node_arrival_to_read"].append((node_read - buy_wire[0].at) * 1e3)
+        parts["node_read_to_buy_reply"].append((replied - node_read) * 1e3)
     parts["db_writes_between"].append(between)
     parts["other_than_db_writes"].append(total - between)
     parts["other"].append(total - between - (replied - buy.at) * 1e3)
@@ -568,7 +585,7 @@ async def pre_confirmation_comparison(
     on = await zero_hold(n, pre_confirmation=True, faults=faults, sim_process=sim_process)
     off = await zero_hold(n, pre_confirmation=False, faults=faults, sim_process=sim_process)
     ratios = {}
-    for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms"):
+    for figure in ("buy_sent_to_sell_sent_ms", "buy_to_sell_wire_ms", "buy_to_sell_node_read_ms"):
         for pct in ("p50", "p99"):
             ratios[f"{figure}_{pct}"] = ratio(off[figure].get(pct, 0), on[figure].get(pct, 0), 1)
     # not a measurement of any flow: both flows' in-bot time less their row writes, the share

@@ -3,10 +3,18 @@
 At the wire (the simulator's sockets; :class:`WireStamps`, through the sim servers'
 optional hooks):
 
-* *written by the node*: ``WsServer.on_notification``, right before the notification is
-  written to the bot's connection;
-* *read by the node*: ``RpcServer.on_request``, when the socket read that completed a
-  request's bytes returns, before it is parsed.
+* *written by the node*: ``WsServer.on_notification``, right before the notification's
+  bytes are written to the bot's connection, in the same task step (nothing of the
+  simulator runs between the stamp and the write);
+* *arrived at the node* (the end of every ``*_wire_ms``): ``RpcServer.on_request``'s
+  first stamp, the kernel's receive stamp of the request's last bytes
+  (``SO_TIMESTAMPNS``): when the bot's write put them in the node's socket, however busy
+  the simulator's loop then was;
+* *read by the node* (``*_node_read_ms``, the end stamp before issue 10's wire-stamp
+  change, kept beside it): ``RpcServer.on_request``'s last stamp, when the simulator's
+  read of those bytes returned; later than the arrival by the simulator's own wake-up
+  and whatever its single loop was doing (landing a BUY, fanning out notifications, the
+  background feed), which a real node's latency is not the bot's.
 
 Inside the bot (its in-bot figures, kept beside the wire ones):
 
@@ -19,9 +27,6 @@ Inside the bot (its in-bot figures, kept beside the wire ones):
   (``transport=``): it notes ``time.perf_counter()`` when a request is handed to the
   transport — the moment the request leaves the bot's code for the socket — and keeps
   the body, which is parsed only afterwards so the measurement does not slow the bot.
-* :func:`record_ws_notifications` wraps the simulator's WebSocket server connection so
-  each notification written to a socket is stamped right after the write returns: the
-  bytes are then in the kernel's loopback buffer, i.e. at the bot's socket.
 
 ``perf_counter`` is ``CLOCK_MONOTONIC``: the same clock in every task (and process) on
 this machine, so stamps taken on either side subtract.
@@ -145,31 +150,6 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         return self._sent
 
 
-@contextlib.contextmanager
-def record_ws_notifications(
-    sink: Callable[[float, dict[str, Any]], None],
-) -> Iterator[None]:
-    """Call ``sink(time_written, message)`` for every notification the sim's WS server writes.
-
-    Wraps ``trio_trader.sim.ws_server._Connection._send`` for the duration (the benchmark
-    is the only user of the process): an outside measurement point, no edit of the sim.
-    """
-    from trio_trader.sim import ws_server
-
-    original = ws_server._Connection._send
-
-    async def _send(self: Any, message: dict[str, Any]) -> None:
-        await original(self, message)
-        if "method" in message:
-            sink(time.perf_counter(), message)
-
-    ws_server._Connection._send = _send  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ws_server._Connection._send = original  # type: ignore[method-assign]
-
-
 @attrs.define(eq=False)
 class RecordingSender(H11Sender):
     """The bot's direct sender, noting each request in a :class:`RecordingTransport` too:
@@ -199,7 +179,10 @@ class WireStamps:
     """What the simulator wrote to the bot and read from it, stamped at its sockets."""
 
     notifications: list[tuple[float, dict[str, Any]]] = attrs.field(factory=list)
+    #: (arrival at the node's socket, body) of each request the node read
     requests: list[tuple[float, bytes]] = attrs.field(factory=list)
+    #: when the node's read of ``requests[i]`` returned
+    node_reads: list[float] = attrs.field(factory=list)
     #: called with (time, signature) of each logs notification as it is stamped
     on_logs: Callable[[float, str], None] | None = None
     _first: dict[str, float] = attrs.field(factory=dict)
@@ -216,8 +199,13 @@ class WireStamps:
         if self.on_logs is not None and message.get("method") == "logsNotification":
             self.on_logs(at, message["params"]["result"]["value"]["signature"])
 
-    def _on_request(self, at: float, body: bytes) -> None:
+    def _on_request(self, at: float, body: bytes, read_at: float) -> None:
         self.requests.append((at, body))
+        self.node_reads.append(read_at)
+
+    def node_read(self, sent: SentTransaction) -> float:
+        """When the node's read of ``sent`` (one of :meth:`sent_transactions`) returned."""
+        return self.node_reads[sent.index]
 
     def first_notified(self, signature: str) -> float | None:
         """When the node first wrote a logs notification of ``signature`` to the bot."""
@@ -229,7 +217,8 @@ class WireStamps:
         return self._first.get(signature)
 
     def sent_transactions(self) -> list[SentTransaction]:
-        """Every ``sendTransaction`` the node read, decoded (incrementally)."""
+        """Every ``sendTransaction`` the node read, decoded (incrementally); ``at`` is its
+        arrival at the node's socket."""
         self._decoded = decode_new_sends(self.requests, self._decoded, self._sent)
         return self._sent
 

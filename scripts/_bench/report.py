@@ -20,6 +20,7 @@ def _wire_rows(label: str, result: dict[str, Any]) -> list[tuple[str, str]]:
     """A measured latency at the wire, in the bot, and the samples that were lost."""
     return [
         (f"{label} (wire)", fmt(result["wire_ms"])),
+        ("  to the node's read (old end stamp)", fmt(result.get("node_read_ms"))),
         ("  in the bot (socket read → request written)", fmt(result["in_bot_ms"])),
         ("  samples dropped", str(result["dropped"])),
         *(
@@ -74,16 +75,21 @@ def _zero_hold_rows(timing: str, block: dict[str, Any]) -> list[tuple[str, str]]
     """BUY → SELL with hold 0 under one confirmation timing, both modes and their ratio."""
     rows: list[tuple[str, str]] = [(f"BUY → SELL, hold 0, {timing}", "")]
     wire, in_bot = block["buy_to_sell_wire_ms"], block["buy_sent_to_sell_sent_ms"]
+    node_read = block.get("buy_to_sell_node_read_ms", {})
     slots, ratios = (
         block["buy_to_sell_landing_slots"],
         block["ratios_classic_over_pre_confirmation"],
     )
     for mode, label in (("pre_confirmation_sells", "pre-conf"), ("classic", "classic")):
         rows.append((f"  {label} (wire)", fmt(wire[mode])))
+        rows.append(
+            ("    node's read of the BUY → of the SELL (old stamps)", fmt(node_read.get(mode)))
+        )
         rows.append(("    in the bot", fmt(in_bot[mode])))
         rows.append(("    to the SELL that landed", fmt(block["buy_sent_to_sold_sent_ms"][mode])))
         legs = block["breakdown_ms"][mode]
-        for leg in ("buy_request_to_node", "sell_request_to_node"):
+        for leg in ("buy_request_to_node", "buy_node_arrival_to_read", "sell_request_to_node",
+                    "sell_node_arrival_to_read"):  # fmt: skip
             rows.append((f"    wire leg: {leg.replace('_', ' ')}", fmt(legs.get(leg))))
         rows.append(("    BUY → SELL landing", fmt(slots[mode], "slots")))
         rows.append(
@@ -97,8 +103,9 @@ def _zero_hold_rows(timing: str, block: dict[str, Any]) -> list[tuple[str, str]]
     for label, figure in (
         ("in the bot", "buy_sent_to_sell_sent_ms"),
         ("wire", "buy_to_sell_wire_ms"),
+        ("node's reads", "buy_to_sell_node_read_ms"),
     ):
-        p50, p99 = ratios[f"{figure}_p50"], ratios[f"{figure}_p99"]
+        p50, p99 = ratios.get(f"{figure}_p50"), ratios.get(f"{figure}_p99")
         rows.append((f"  ratio classic / pre-conf, {label} p50 / p99", f"{p50}× / {p99}×"))
     p50, p99 = ratios["without_db_writes_p50"], ratios["without_db_writes_p99"]
     rows.append(("  same without the row writes (a projection)", f"{p50}× / {p99}×"))

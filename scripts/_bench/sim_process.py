@@ -13,8 +13,10 @@ The wire stamps are taken here, at the simulator's sockets (``time.perf_counter(
 CLOCK_MONOTONIC, one clock for both processes on Linux, as ``feed_server`` relies on),
 and streamed on stdout in batches every 50 ms (not as taken, which would wake the bot's
 process mid-path): ``{"n": [at, signature]}`` when a logs
-notification of a transaction submitted through a command is written, ``{"r": [at,
-body]}`` when a ``sendTransaction`` request is read. So the simulator's CPU (fan-out to
+notification of a transaction submitted through a command is written, ``{"r": [arrival,
+body, read_at]}`` when a ``sendTransaction`` request is read (``RpcServer.on_request``:
+the kernel's stamp of its arrival at the node's socket, and when the node's read
+returned). So the simulator's CPU (fan-out to
 every subscriber, execution, its servers) no longer runs on the bot's loop nor holds its
 GIL: the ``*_wire_ms`` figures measure the bot and the loopback only.
 """
@@ -72,9 +74,9 @@ async def _serve(seed: int, loaded: bool, faults: Faults | None) -> None:
             if signature in traders.submitted:  # not the feed's, not the bot's own
                 stamps.append(_line({"n": [at, signature]}))
 
-        def on_request(at: float, body: bytes) -> None:
+        def on_request(at: float, body: bytes, read_at: float) -> None:
             if b'"sendTransaction"' in body:
-                stamps.append(_line({"r": [at, body.decode()]}))
+                stamps.append(_line({"r": [at, body.decode(), read_at]}))
 
         sim.ws_server.on_notification = on_notification
         sim.rpc_server.on_request = on_request
@@ -197,8 +199,8 @@ class RemoteSim:
                 at, signature = message["n"]
                 self.wire._on_notification(at, _notification(signature))
             elif "r" in message:
-                at, body = message["r"]
-                self.wire._on_request(at, body.encode())
+                at, body, read_at = message["r"]
+                self.wire._on_request(at, body.encode(), read_at)
             else:
                 done = self._pending[message["id"]]
                 self._pending[message["id"]] = message["result"]

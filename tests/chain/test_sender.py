@@ -413,7 +413,7 @@ async def test_fan_out_to_the_simulator_lands_once_with_its_balances() -> None:
     payer, recipient = Keypair(), Keypair().pubkey()
     seen: list[bytes] = []
     async with open_sim(seed=12, fund={payer.pubkey(): 10 * SOL}) as sim:
-        sim.rpc_server.on_request = lambda at, body: seen.append(body)
+        sim.rpc_server.on_request = lambda at, body, read_at: seen.append(body)
         urls = [sim.rpc_url, sim.rpc_url + "/"]
         async with RpcClient([sim.rpc_url], send_endpoints=urls, seed=1) as rpc:
             blockhash, last_valid = await rpc.get_latest_blockhash()

@@ -18,12 +18,14 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from typing import Any
 
+import attrs
 import h11
 import trio
 
 from trio_trader.sim._control_methods import CONTROL_METHODS, CONTROL_PATH, refuse_non_local
 from trio_trader.sim._node_types import SendError
 from trio_trader.sim._rpc_methods import METHODS, Method
+from trio_trader.sim._wire_stamps import enable_arrival_stamps, receive_stamped
 from trio_trader.sim.node import Node
 
 log = logging.getLogger(__name__)
@@ -189,6 +191,15 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
+@attrs.define
+class _Reads:
+    """A connection's last read, for the bench's stamps (``RpcServer.on_request``)."""
+
+    stamping: bool = False  # the kernel stamps this socket's arrivals
+    arrival: float = 0.0  # when the last read's bytes reached the socket
+    read_at: float | None = None  # when the last read returned (None: not stamped)
+
+
 class RpcServer:
     """The JSON-RPC server as a startable service with a graceful stop.
 
@@ -200,9 +211,13 @@ class RpcServer:
     picks a free port); ``server.shutdown()`` stops listening, closes idle connections
     and lets the requests in progress finish.
 
-    ``on_request`` (None by default, then free) is the benchmark's socket-level stamp:
-    called as ``(perf_counter(), body)`` when the read that completed a request's bytes
-    returns, before the request is parsed or answered.
+    ``on_request`` (None by default, then free: the plain ``receive_some``) is the
+    benchmark's socket-level stamp, called as ``(arrival, body, read_at)`` once a
+    request's bytes are in, before it is parsed or answered: ``arrival`` when the last
+    of them reached the node's socket (the kernel's receive stamp, ``_wire_stamps``; the
+    read's own time where the kernel gave none), ``read_at`` when the read that brought
+    them returned (later by whatever the simulator's loop was busy with). Both
+    ``time.perf_counter()``.
     """
 
     def __init__(self, node: Node, *, host: str = "127.0.0.1", port: int = 8899) -> None:
@@ -211,7 +226,7 @@ class RpcServer:
         self.host = host
         self.port = port
         self.url = ""
-        self.on_request: Callable[[float, bytes], None] | None = None
+        self.on_request: Callable[[float, bytes, float], None] | None = None
         self._stop = trio.Event()
         self._idle: set[trio.SocketStream] = set()
         self._busy = 0  # requests being answered
@@ -251,12 +266,13 @@ class RpcServer:
             return
         client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
         http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        reads = _Reads()
         try:
             async with stream:
                 while not self._stop.is_set():
                     self._idle.add(stream)
                     try:
-                        request = await self._read(stream, http)
+                        request = await self._read(stream, http, reads)
                     finally:
                         self._idle.discard(stream)
                     if request is None:
@@ -275,12 +291,11 @@ class RpcServer:
             return  # the client went away: nothing to answer
 
     async def _read(
-        self, stream: trio.SocketStream, http: h11.Connection
+        self, stream: trio.SocketStream, http: h11.Connection, reads: _Reads
     ) -> tuple[h11.Request, bytes | None] | None:
         """The next request and its body (None if over ``MAX_BODY``); None at the end."""
         request: h11.Request | None = None
         body = bytearray()
-        read_at = 0.0  # when the read that brought the request's last bytes returned
         while True:
             try:
                 event = http.next_event()
@@ -288,10 +303,7 @@ class RpcServer:
                 await self._refuse(stream, http, exc.error_status_hint, str(exc))
                 return None
             if event is h11.NEED_DATA:
-                data = await stream.receive_some(READ_SIZE)
-                if self.on_request is not None:
-                    read_at = time.perf_counter()
-                http.receive_data(bytes(data))
+                http.receive_data(await self._receive(stream, reads))
             elif isinstance(event, h11.Request):
                 request = event
             elif isinstance(event, h11.Data):
@@ -300,10 +312,26 @@ class RpcServer:
             elif isinstance(event, h11.EndOfMessage):
                 assert request is not None
                 if self.on_request is not None:
-                    self.on_request(read_at, bytes(body))
+                    if reads.read_at is None:  # read before the hook was set: late, now
+                        reads.arrival = reads.read_at = time.perf_counter()
+                    self.on_request(reads.arrival, bytes(body), reads.read_at)
                 return request, (bytes(body) if len(body) <= MAX_BODY else None)
             else:  # ConnectionClosed or PAUSED: nothing more to read here
                 return None
+
+    async def _receive(self, stream: trio.SocketStream, reads: _Reads) -> bytes:
+        """One read of the connection; stamped (``reads``) only while the hook is set."""
+        if self.on_request is None:
+            reads.read_at = None
+            return await stream.receive_some(READ_SIZE)
+        if not reads.stamping:  # from the first read after the hook was set
+            reads.stamping = enable_arrival_stamps(stream.socket)
+        if reads.stamping:
+            data, reads.arrival, reads.read_at = await receive_stamped(stream.socket, READ_SIZE)
+            return data
+        data = await stream.receive_some(READ_SIZE)
+        reads.arrival = reads.read_at = time.perf_counter()
+        return data
 
     async def _answer(
         self,

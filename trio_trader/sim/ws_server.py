@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -30,6 +29,7 @@ from trio_websocket import (
 )
 
 from trio_trader.sim._node_types import NodeEvent, SendError, SlotEvent
+from trio_trader.sim._wire_stamps import send_stamped
 from trio_trader.sim._ws_subscriptions import UNSUBSCRIBE, Subscription, parse_subscribe
 from trio_trader.sim.node import Node
 
@@ -161,8 +161,9 @@ class _Connection:
         text = json.dumps(message)
         hook = self.server.on_notification
         if hook is not None and "method" in message:
-            hook(time.perf_counter(), message)  # the node writes it now: the wire stamp
-        await self.ws.send_message(text)
+            await send_stamped(self.ws, text, lambda at: hook(at, message))
+        else:
+            await self.ws.send_message(text)
 
 
 class WsServer:
@@ -183,7 +184,8 @@ class WsServer:
         self._ids = 0
         self._nursery: trio.Nursery | None = None
         #: the benchmark's socket-level stamp, None (free) otherwise: called as
-        #: ``(perf_counter(), message)`` right before a notification is written
+        #: ``(perf_counter(), message)`` right before a notification is written, with
+        #: nothing left to run in between (``_wire_stamps.send_stamped``)
         self.on_notification: Callable[[float, dict[str, Any]], None] | None = None
 
     def next_id(self) -> int:

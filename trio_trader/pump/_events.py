@@ -221,7 +221,7 @@ def _decode_planned(
 # Buy") are the same strings transaction after transaction. A line is classified the way a
 # split into four words would classify it (the reference this scan is held to in the tests);
 # a line that cannot move the stack (no " invoke [", " success", " failed:") is known to be
-# skipped before any split, and is not cached (three searches cost less than a miss). The cache is bounded in entries (full, it starts again empty) and
+# skipped before any split. The cache is bounded in entries (full, it starts again empty) and
 # in line length, so varying lines ("consumed N of M compute units") or hostile ones cost at
 # most one classification each and a bounded amount of memory.
 #
@@ -305,19 +305,28 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
 
 
 def _fits(shape: _Shape, lines: Sequence[str]) -> bool:
-    """Whether ``lines``' uncached lines are the data and skipped lines ``shape`` had."""
+    """Whether ``lines``' uncached lines are the data and skipped lines ``shape`` had.
+
+    The skipped ones are searched joined (C-level: no marker has a newline, so none spans
+    two lines); only when a marker or a data line's start shows up are they judged one by one.
+    """
     data = PROGRAM_DATA
     for i in shape.data_at:
         if not lines[i].startswith(data):
             return False
-    for i in shape.skip_at:
-        line = lines[i]
-        if line.startswith(data) or (
-            (" invoke [" in line or " success" in line or " failed:" in line)
-            and _line_op(line) is not _SKIP_OP
-        ):
-            return False
-    return True
+    if not shape.skip_at:
+        return True
+    text = "\n" + "\n".join(map(lines.__getitem__, shape.skip_at))
+    if (
+        "\n" + data not in text
+        and " invoke [" not in text
+        and " success" not in text
+        and " failed:" not in text
+    ):
+        return True
+    return all(
+        not lines[i].startswith(data) and _line_op(lines[i]) is _SKIP_OP for i in shape.skip_at
+    )
 
 
 def _keep_shape(lines: Sequence[str], program_id: str, found: list[int]) -> None:
@@ -354,8 +363,6 @@ def _scan(lines: Sequence[str], program_id: str) -> list[int]:
                 if stack and stack[-1] == program_id:
                     found.append(i)
                 continue
-            if " invoke [" not in line and " success" not in line and " failed:" not in line:
-                continue  # skipped, as `_line_op` would say, without its call
             op = _classify(line)
         if op is skip:
             continue

@@ -101,8 +101,12 @@ def steps(raw: bytes, n: int, *, held: bool) -> dict[str, float]:
         "frame_parse": per_call_us(lambda _: parse_frames(), same, n // 16) / 16,
         "orjson_loads": per_call_us(lambda _: untrusted.loads(raw), same, n),
         "pubsub_dispatch (incl. orjson)": per_call_us(lambda _: dispatch(), same, n),
-        "may_matter": per_call_us(lambda logs: decode._may_matter(logs, feed.holds), fresh_logs, n),
-        "program_data_lines": per_call_us(lambda logs: program_data_lines(logs, _PUMP), fresh_logs, n),
+        "may_matter": per_call_us(
+            lambda logs: decode._may_matter("\n".join(logs), feed.holds), fresh_logs, n
+        ),
+        "program_data_lines": per_call_us(
+            lambda logs: program_data_lines(logs, _PUMP), fresh_logs, n
+        ),
         "read_transaction": per_call_us(
             lambda logs: decode.read_transaction(
                 logs, signature="s", slot=1, seen_at=0.0, wants=feed.holds

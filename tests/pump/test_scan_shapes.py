@@ -33,7 +33,7 @@ SAMPLES = (
 
 def sample_logs(name: str) -> list[str]:
     tx = load_sample(name)
-    meta = (tx["result"] if "result" in tx else tx)["meta"]
+    meta = tx.get("result", tx)["meta"]
     logs: list[str] = meta["logMessages"]
     return logs
 
@@ -107,7 +107,7 @@ def long_stack_line(logs: list[str]) -> list[str]:
     """An invoke line too long to cache, before the data line: it must still move the stack."""
     at = data_lines(logs)[0]
     long = f"Program {'R' * 250} invoke [2]"
-    return logs[:at] + [long] + logs[at:]
+    return [*logs[:at], long, *logs[at:]]
 
 
 EDITS: list[Callable[[list[str]], list[str]]] = [
@@ -175,7 +175,7 @@ def test_the_shape_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     long_logs = [f"Program {PUMP} invoke [1]", *[data] * (_events._SHAPE_LINES_MAX + 1)]
     before = dict(_events._SHAPES)
     assert len(check(long_logs)) == _events._SHAPE_LINES_MAX + 1
-    assert _events._SHAPES == before  # too long to keep
+    assert before == _events._SHAPES  # too long to keep
 
 
 WORDS = [

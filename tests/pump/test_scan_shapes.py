@@ -10,6 +10,7 @@ from it) and after a transaction of the same shape whose uncached lines differ i
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 
 import pytest
@@ -69,8 +70,9 @@ def look_alike_at_depth_2(logs: list[str]) -> list[str]:
 def pump_inside_a_router(logs: list[str]) -> list[str]:
     """A router at depth 1 invokes pump (one deeper) and prints a look-alike itself."""
     out = [f"Program {ROUTER} invoke [1]", logs[data_lines(logs)[0]]]
+    deeper = re.compile(r" invoke \[(\d+)\]$")
     for line in logs:
-        out.append(line.replace("invoke [1]", "invoke [2]").replace("invoke [2]", "invoke [3]"))
+        out.append(deeper.sub(lambda m: f" invoke [{int(m[1]) + 1}]", line))
     return [*out, logs[data_lines(logs)[-1]], f"Program {ROUTER} success"]
 
 

@@ -206,3 +206,9 @@ def test_random_logs_and_same_shaped_variants_give_the_reference_lines(
             if at < len(variant):
                 variant[at] = line
         check(variant, program)
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_pump_inside_a_router_keeps_its_own_lines_and_not_the_routers(name: str) -> None:
+    logs = sample_logs(name)
+    assert check(pump_inside_a_router(logs)) == check(logs)

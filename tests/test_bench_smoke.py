@@ -371,4 +371,6 @@ async def test_decode_steps_times_every_step_of_a_trade_and_a_create() -> None:
         wanted = {"frame_parse", "program_data_lines", "listener_handle (incl. routing)"}
         assert wanted <= set(steps)
         assert all(value > 0 for value in steps.values())
-    assert "feed_publish" in module.steps(trade, 16, held=True)  # a trade: its price routed
+    routed = module.steps(trade, 16, held=True)  # a trade: its price routed, taken in
+    assert routed["feed_publish"] > 0
+    assert routed["monitor_intake"] > 0

@@ -3,7 +3,8 @@
 Run as ``PYTHONPATH=. python scripts/_bench/decode_steps.py [N]``: real notification bytes
 (the feed server's trade template, a create of the simulator's ledger), each step timed on
 its own over ``N`` repetitions (best of 5), so the figures add up to the pipeline's Python
-cost without the profiler's 2–3× inflation of Python calls.
+cost without the profiler's 2–3× inflation of Python calls. What is not here: the kernel's
+socket read and Trio's passes per read (the feed bench's CPU per event, less these).
 """
 
 from __future__ import annotations
@@ -15,21 +16,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 from solders.hash import Hash
 from solders.transaction import VersionedTransaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _bench.feed_bench import QUIET_POLICY, QUIET_RULES, confirmed_position
 from _bench.feed_server import feed_mint, messages, text_frame
 from _bench.txs import SOL, create_tx, keypair
 from trio_trader.chain import untrusted, websocket
 from trio_trader.chain.pubsub import PubsubClient, _Connection, _Sub
 from trio_trader.listeners import decode
 from trio_trader.listeners.logs import LogsListener
+from trio_trader.listeners.types import PriceUpdate
 from trio_trader.pump._events import program_data_lines
 from trio_trader.sim.ledger import Ledger
 from trio_trader.trading.feed import TradeFeed
+from trio_trader.trading.monitor import PositionMonitor
 
 _PUMP = decode._PUMP
 
@@ -122,7 +127,31 @@ def steps(raw: bytes, n: int, *, held: bool) -> dict[str, float]:
     trades = events.prices()
     if trades:
         out["feed_publish"] = per_call_us(lambda _: feed.publish(trades[0]), same, n)
+        out["monitor_intake"] = monitor_intake_us(trades[0], n)
     return {k: round(v, 2) for k, v in out.items()}
+
+
+def monitor_intake_us(update: PriceUpdate, n: int) -> float:
+    """A real `PositionMonitor`'s price intake (routed by a `TradeFeed`), per price: a
+    confirmed position whose rules never fire, each price a new peak (the state evolves)."""
+    feed = TradeFeed()
+    mint = feed_mint(1)
+    position = confirmed_position(mint, keypair("feed-payer"), Hash.new_unique())
+    counter = iter(range(1 << 62))
+
+    def rising() -> PriceUpdate:
+        step = next(counter)
+        return attrs.evolve(
+            update, mint=mint, virtual_sol_reserves=update.virtual_sol_reserves + step
+        )
+
+    with feed.subscribe(mint) as inbox:
+        monitor = PositionMonitor(
+            position=position, seller=None, repo=None,  # type: ignore[arg-type]  # never sells
+            rules=QUIET_RULES, policy=QUIET_POLICY, prices=inbox,
+        )  # fmt: skip
+        inbox.listen(monitor._take_price)
+        return per_call_us(feed.publish, rising, n)
 
 
 def main(n: int) -> None:

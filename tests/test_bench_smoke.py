@@ -374,3 +374,22 @@ async def test_feed_run_routes_every_event_to_its_position(bench: ModuleType) ->
         _assert_summary(run["routing_delay_ms"], 40)
     assert result["paced"]["400_per_s"]["routing_delay_ms"]["n"] == 20
     assert "feed events/s" in bench.report.table({"feed_events_per_s": result})
+
+
+async def test_decode_steps_times_every_step_of_a_trade_and_a_create() -> None:
+    """``scripts/_bench/decode_steps.py``: each step's µs on real notification bytes."""
+    path = BENCH.parent / "_bench" / "decode_steps.py"
+    spec = importlib.util.spec_from_file_location("decode_steps_script", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    trade = module.messages(1, 1)[0].encode()
+    for raw, held in ((trade, True), (trade, False), (module.create_message(), False)):
+        steps = module.steps(raw, 32, held=held)
+        wanted = {"frame_parse", "program_data_lines", "listener_handle (incl. routing)"}
+        assert wanted <= set(steps)
+        assert all(value > 0 for value in steps.values())
+    routed = module.steps(trade, 16, held=True)  # a trade: its price routed, taken in
+    assert routed["feed_publish"] > 0
+    assert routed["monitor_intake"] > 0

@@ -4,8 +4,8 @@ trio-websocket runs a reader task per connection that feeds wsproto's frame pars
 each message through a memory channel: a task switch plus ~40 Python calls per message, which
 was most of the cost of a notification once the JSON and the events were decoded quickly.
 Here the pubsub client's own read loop calls :meth:`ClientWebSocket.receive_messages`: one
-``receive_some`` of up to 64 KiB, every complete message in it parsed by one loop over the
-buffer, no task in between.
+``receive_some`` (the pubsub client asks 256 KiB), every complete message in it parsed by one
+loop over the buffer, no task in between.
 
 The protocol is kept whole for a client that offers no extensions and no subprotocol:
 

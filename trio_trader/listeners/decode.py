@@ -75,15 +75,21 @@ def optional_slot(value: object) -> int | None:
 
 def log_lines(value: object) -> list[str]:
     """A transaction's log messages: a list of strings (null or absent: none)."""
+    return joined_log(value)[0]
+
+
+def joined_log(value: object) -> tuple[list[str], str]:
+    """`log_lines`, and the lines joined by newlines: the check is the join, and the text is
+    what `read_transaction` searches first (pass it on as ``text``)."""
     if value is None:
-        return []
+        return [], ""
     if not isinstance(value, list):
         raise Malformed("logs are not a list of strings")
     try:
-        "".join(value)  # in C: a TypeError at the first item that is not a str
+        text = "\n".join(value)  # in C: a TypeError at the first item that is not a str
     except TypeError:
         raise Malformed("logs are not a list of strings") from None
-    return value
+    return value, text
 
 
 def context_slot(item: dict[str, Any]) -> int | None:
@@ -160,10 +166,14 @@ def read_transaction(
     slot: int | None,
     seen_at: float,
     wants: MintFilter | None = None,
+    text: str | None = None,
 ) -> TxEvents:
-    """`decode_transaction` with the trades not yet priced (``TxEvents.prices``)."""
+    """`decode_transaction` with the trades not yet priced (``TxEvents.prices``).
+
+    ``text``: ``"\\n".join(logs)`` if the caller has it already (`joined_log`).
+    """
     at = (signature, slot, seen_at)
-    if wants is not None and not _may_matter(logs, wants):
+    if wants is not None and not _may_matter("\n".join(logs) if text is None else text, wants):
         return TxEvents([], [], at)
     try:
         payloads = _pump_payloads(logs, signature)
@@ -177,8 +187,9 @@ def read_transaction(
     return TxEvents(tokens, trades, at)
 
 
-def _may_matter(logs: Sequence[str], wants: MintFilter) -> bool:
-    """Whether a ``Program data:`` line of ``logs`` may be a `CreateEvent` or a `TradeEvent`
+def _may_matter(text: str, wants: MintFilter) -> bool:
+    """Whether a ``Program data:`` line of ``text`` (a log's lines joined, in one C-level
+    search instead of a Python loop over the lines) may be a `CreateEvent` or a `TradeEvent`
     of a mint ``wants``.
 
     Every occurrence of the marker counts, whoever printed it and wherever it stands: the
@@ -187,7 +198,6 @@ def _may_matter(logs: Sequence[str], wants: MintFilter) -> bool:
     strict base64 (a short, cut or malformed line) is left to the full read, which logs what
     it cannot decode; a trade of a coin nobody holds is skipped unread, tail and all.
     """
-    text = "\n".join(logs)  # one C-level search instead of a Python loop over the lines
     at = text.find(PROGRAM_DATA)
     while at >= 0:
         start = at + len(PROGRAM_DATA)

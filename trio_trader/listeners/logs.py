@@ -27,7 +27,7 @@ from .decode import (
     TxEvents,
     context_slot,
     field,
-    log_lines,
+    joined_log,
     read_transaction,
 )
 from .types import NewToken, PriceUpdate
@@ -86,7 +86,7 @@ class LogsListener:
         try:
             value = field(item, "value", dict)
             signature = field(value, "signature", str)
-            logs = log_lines(field(value, "logs", list))
+            logs, text = joined_log(field(value, "logs", list))
             err = value.get("err")
             slot = context_slot(item)
         except Malformed as exc:
@@ -97,7 +97,12 @@ class LogsListener:
             self.stats.failed_txs += 1
             return
         events = read_transaction(
-            logs, signature=signature, slot=slot, seen_at=trio.current_time(), wants=self.wants
+            logs,
+            signature=signature,
+            slot=slot,
+            seen_at=trio.current_time(),
+            wants=self.wants,
+            text=text,
         )
         _dispatch(self.stats, events, on_token, on_price)
 

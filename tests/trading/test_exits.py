@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import attrs
 import pytest
 
 from trio_trader.trading.exits import (
@@ -46,6 +47,20 @@ def test_trailing_stop_follows_the_peak() -> None:
     assert check_exit(rules, s, times(ENTRY, 180, 100), 101.0) is ExitReason.TRAILING_STOP
     # a lower price does not lower the peak
     assert s.with_price(ENTRY).peak_price == times(ENTRY, 2)
+
+
+def test_a_new_peak_keeps_every_other_field_of_the_state() -> None:
+    # with_price builds the state field by field (cheaper than attrs.evolve): a field
+    # added to ExitState and not carried over would be lost on the first new high
+    full = ExitState(
+        opened_at=7.0, entry_price=ENTRY, peak_price=ENTRY, take_profit_entry=times(ENTRY, 3)
+    )
+    higher = times(ENTRY, 2)
+    after = full.with_price(higher)
+    assert after == attrs.evolve(full, peak_price=higher)
+    assert {f.name for f in attrs.fields(ExitState)} == {
+        "opened_at", "entry_price", "peak_price", "take_profit_entry"
+    }  # fmt: skip
 
 
 def test_trailing_stop_starts_at_entry_without_a_peak() -> None:

@@ -184,6 +184,12 @@ async def test_exit_run_times_a_take_profit_and_a_stop_loss(bench: ModuleType) -
     _assert_summary(result["take_profit"], 1)
     _assert_summary(result["stop_loss"], 1)
     _assert_summary(result["db_writes_before_sell_ms"], 2)
+    # every stage of the exit path stamped for both SELLs, in order (``exit_stamps``)
+    spans = [f"{a}→{b}" for a, b in itertools.pairwise(bench.bot_bench.EXIT_STAGES)]
+    assert list(result["stages_ms"]) == spans
+    for span in spans:
+        _assert_summary(result["stages_ms"][span], 2)
+        assert result["stages_ms"][span]["min"] >= 0
 
 
 async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(

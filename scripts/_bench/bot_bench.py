@@ -160,10 +160,63 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
             setattr(cls, name, original)
 
 
-def _stage_spans(stamps: dict[str, float | None]) -> dict[str, float]:
+def _stage_spans(
+    stamps: dict[str, float | None], stages: tuple[str, ...] = STAGES
+) -> dict[str, float]:
     """ms between consecutive stages present in ``stamps`` (``"read→listener"``, …)."""
-    present = [(stage, at) for stage in STAGES if (at := stamps.get(stage)) is not None]
+    present = [(stage, at) for stage in stages if (at := stamps.get(stage)) is not None]
     return {f"{a}→{b}": (tb - ta) * 1e3 for (a, ta), (b, tb) in itertools.pairwise(present)}
+
+
+#: the exit path's stamps in the bot, in order (``exit_stamps``): the bot's read of the
+#: trigger, the listener's item, the rule fired (in the feed's call), the position's task
+#: awake in its SELL loop, the SELL signed, its row write, the request written
+EXIT_STAGES = ("read", "listener", "fired", "task_awake", "signed", "row_start", "row_end",
+               "request")  # fmt: skip
+
+
+@contextlib.contextmanager
+def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
+    """Stamp the exit path's inner stages: ``sink["listener"]`` by the trigger's signature
+    (as ``path_stamps``), the rest by mint, first time only (the first SELL)."""
+    from trio_trader.trading.monitor import PositionMonitor
+    from trio_trader.trading.orders import SellOrder
+    from trio_trader.trading.platform_aware import ChainAccess
+
+    for stage in ("fired", "task_awake", "signed"):
+        sink.setdefault(stage, {})
+    take, sell_loop, sign = (
+        PositionMonitor._take_price, PositionMonitor._sell_until_done, ChainAccess.sign,
+    )  # fmt: skip
+
+    def stamped_take(self: Any, update: Any) -> None:
+        fired_before = self._fired is not None
+        take(self, update)
+        if not fired_before and self._fired is not None:
+            sink["fired"].setdefault(str(self.position.mint), time.perf_counter())
+
+    async def stamped_sell_loop(self: Any, reason: str) -> None:
+        sink["task_awake"].setdefault(str(self.position.mint), time.perf_counter())
+        await sell_loop(self, reason)
+
+    def stamped_sign(self: Any, order: Any, *args: Any) -> Any:
+        signed = sign(self, order, *args)
+        if isinstance(order, SellOrder):
+            sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
+        return signed
+
+    patches = ((PositionMonitor, "_take_price", stamped_take),
+               (PositionMonitor, "_sell_until_done", stamped_sell_loop),
+               (ChainAccess, "sign", stamped_sign))  # fmt: skip
+    originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
+    with path_stamps(sink):  # its handle stamp, keyed by signature, is the listener's
+        try:
+            for cls, name, patched in patches:
+                setattr(cls, name, patched)
+            yield
+        finally:
+            for cls, name, original in originals:
+                setattr(cls, name, original)
 
 
 async def detect_to_buy_sent(
@@ -295,42 +348,69 @@ async def exit_signal_to_sell_sent(
     samples: dict[str, list[float]] = {"take_profit": [], "stop_loss": []}
     db_writes: list[float] = []  # ms of row writes between the trigger and the SELL
     spans = _new_spans()
-    async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
-        trader = run.bot.trader
-        done = 0
-        while done < n:
-            mints = [await run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
-            await _wait(lambda ms=mints: all(_buy_confirmed(trader, m) for m in ms), 20)
-            for i, mint in enumerate(mints):
-                if not _buy_confirmed(trader, mint):
-                    continue
-                kind = "take_profit" if (done + i) % 2 == 0 else "stop_loss"
-                if kind == "take_profit":
-                    trigger = await run.whale_buy(mint, 10 * SOL)
-                else:
-                    trigger = await run.creator_dump(mint)
-                if not await _wait(lambda m=mint: _sell_read(run, m), 5):
-                    continue
-                sell = _first_sends(run).get((str(mint), "sell"))
-                sell_wire = _first_sends(run, wire=True).get((str(mint), "sell"))
-                written, notified = run.notified(trigger), run.bot_reads().get(trigger)
-                _add_spans(spans, run, written, notified, sell, sell_wire)
-                if sell and notified is not None:
-                    samples[kind].append((sell[0].at - notified) * 1e3)
-                    between = [
-                        end - start
-                        for _, start, end in run.repo.of(str(mint))
-                        if notified <= start < sell[0].at
-                    ]
-                    db_writes.append(sum(between) * 1e3)
-            done += len(mints)
+    inner: dict[str, dict[str, float]] = {}
+    stages: dict[str, list[float]] = {}
+    with exit_stamps(inner):
+        async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
+            await _exit_samples(run, n, batch, samples, db_writes, spans, inner, stages)
     both = samples["take_profit"] + samples["stop_loss"]
     return {
         **_figures(spans, both, n),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
+        "stages_ms": {k: summarize(v, digits=3) for k, v in stages.items()},
     }
+
+
+async def _exit_samples(
+    run: BotRun,
+    n: int,
+    batch: int,
+    samples: dict[str, list[float]],
+    db_writes: list[float],
+    spans: dict[str, list[float]],
+    inner: dict[str, dict[str, float]],
+    stages: dict[str, list[float]],
+) -> None:
+    """``exit_signal_to_sell_sent``'s loop: triggers one at a time, spans and stages."""
+    trader = run.bot.trader
+    done = 0
+    while done < n:
+        mints = [await run.launch(creator_buy=5 * SOL) for _ in range(min(batch, n - done))]
+        await _wait(lambda ms=mints: all(_buy_confirmed(trader, m) for m in ms), 20)
+        for i, mint in enumerate(mints):
+            if not _buy_confirmed(trader, mint):
+                continue
+            kind = "take_profit" if (done + i) % 2 == 0 else "stop_loss"
+            if kind == "take_profit":
+                trigger = await run.whale_buy(mint, 10 * SOL)
+            else:
+                trigger = await run.creator_dump(mint)
+            if not await _wait(lambda m=mint: _sell_read(run, m), 5):
+                continue
+            sell = _first_sends(run).get((str(mint), "sell"))
+            sell_wire = _first_sends(run, wire=True).get((str(mint), "sell"))
+            written, notified = run.notified(trigger), run.bot_reads().get(trigger)
+            _add_spans(spans, run, written, notified, sell, sell_wire)
+            if sell and notified is not None:
+                samples[kind].append((sell[0].at - notified) * 1e3)
+                between = [
+                    end - start
+                    for _, start, end in run.repo.of(str(mint))
+                    if notified <= start < sell[0].at
+                ]
+                db_writes.append(sum(between) * 1e3)
+                writes = [(a, b) for _, a, b in run.repo.of(str(mint)) if notified <= a]
+                key = str(mint)
+                stamps = {stage: inner.get(stage, {}).get(key) for stage in EXIT_STAGES[2:5]}
+                stamps |= {"read": notified, "listener": inner["listener"].get(trigger),
+                           "request": sell[0].at}  # fmt: skip
+                if writes:
+                    stamps |= {"row_start": writes[0][0], "row_end": writes[0][1]}
+                for span, ms in _stage_spans(stamps, EXIT_STAGES).items():
+                    stages.setdefault(span, []).append(ms)
+        done += len(mints)
 
 
 def _position(trader: Any, mint: Pubkey) -> Any:

@@ -39,11 +39,12 @@ def _install(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check and mypy --strict on the package."""
+    """ruff check, ruff format --check and mypy --strict on the package and the bench."""
     _install(session)
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
     session.run("mypy", "trio_trader")
+    session.run("mypy", "scripts/bench.py", "scripts/_bench")  # keeps the bench from rotting
 
 
 @nox.session

@@ -87,7 +87,7 @@ def _add_spans(spans: dict[str, list[float]], run: BotRun, written: float | None
                read: float | None, sent: Any, sent_wire: Any) -> None:  # fmt: skip
     """One sample's spans: ``written`` / ``read`` the notification's (node, bot), ``sent``
     / ``sent_wire`` the request's sends (as they left the bot, as the node read them)."""
-    node_read = run.wire.node_read(sent_wire[0]) if sent_wire else None
+    node_read = run.wire.node_read(sent_wire[0]) if sent_wire else 0.0
     if sent_wire and written is not None:
         spans["wire"].append((sent_wire[0].at - written) * 1e3)
         spans["node_read"].append((node_read - written) * 1e3)

@@ -134,17 +134,20 @@ class BotRun:
 
     async def launch(self, creator_buy: int = SOL) -> Pubkey:
         """Submit a create + creator buy straight to the node; returns the mint."""
-        mint, signature = await self.traders.launch(creator_buy)
+        launched: tuple[Pubkey, str] = await self.traders.launch(creator_buy)
+        mint, signature = launched
         self.launched[str(mint)] = signature
         return mint
 
     async def whale_buy(self, mint: Pubkey, budget: int) -> str:
         """A big buy by another wallet (moves the price up); returns its signature."""
-        return await self.traders.whale_buy(mint, budget)
+        signature: str = await self.traders.whale_buy(mint, budget)
+        return signature
 
     async def creator_dump(self, mint: Pubkey) -> str:
         """The creator sells everything it holds (moves the price down)."""
-        return await self.traders.creator_dump(mint)
+        signature: str = await self.traders.creator_dump(mint)
+        return signature
 
     async def landings(self, signatures: Iterable[str]) -> dict[str, Landing]:
         """How each of ``signatures`` that landed fared (wherever the simulator runs)."""

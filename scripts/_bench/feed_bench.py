@@ -173,7 +173,7 @@ async def _feed_run(
         stamps_path = Path(tmp) / "stamps.json"
         async with (
             trio.open_nursery() as nursery,
-            positions(feed, keys) as monitors,  # type: ignore[operator]
+            positions(feed, keys) as monitors,
         ):
             command = [sys.executable, str(SERVER), str(mints), str(count), str(rate)]
             proc = await nursery.start(

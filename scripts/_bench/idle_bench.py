@@ -65,7 +65,12 @@ def _confirmed(run: BotRun) -> int:
     count = 0
     for position in list(run.bot.trader.position_tasks.values()):
         buy = None if position is None else position.buy_order
-        if buy is not None and buy.state is OrderState.CONFIRMED and position.is_open:
+        if (
+            position is not None
+            and buy is not None
+            and buy.state is OrderState.CONFIRMED
+            and position.is_open
+        ):
             count += 1
     return count
 

@@ -256,7 +256,10 @@ def on_bot_read(see: Callable[[str | bytes], None]) -> Iterator[None]:
 def first_reads(reads: list[tuple[float, str | bytes]], out: dict[str, float]) -> None:
     """Add to ``out``: signature → when the bot first read a logs notification of it."""
     for at, raw in reads:
-        if (b"logsNotification" if isinstance(raw, bytes) else "logsNotification") not in raw:
+        if isinstance(raw, bytes):
+            if b"logsNotification" not in raw:
+                continue
+        elif "logsNotification" not in raw:
             continue
         message = json.loads(raw)
         out.setdefault(message["params"]["result"]["value"]["signature"], at)

@@ -19,6 +19,7 @@ from functools import partial
 import attrs
 import pytest
 import trio
+import trio.testing
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
@@ -397,3 +398,53 @@ async def test_a_burst_reaches_the_consumer_whole_and_in_order(nursery: trio.Nur
                 sub.receive_nowait()
     assert got == list(range(300))
     assert client.stats.dropped == 0
+
+
+@attrs.define
+class _AskedSizes(trio.abc.Stream):
+    """A stream that records how much each read asked for (``ClientWebSocket.read_size``)."""
+
+    inner: trio.abc.Stream
+    asked: list[int] = attrs.field(factory=list)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        assert max_bytes is not None
+        self.asked.append(max_bytes)
+        return await self.inner.receive_some(max_bytes)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_reads_ask_more_only_after_a_read_that_filled_its_buffer() -> None:
+    # A lone notification keeps the cheap 64 KiB read (a 256 KiB recv buffer comes from mmap:
+    # ~20 µs a read); a read that came back full means a burst is waiting, so the next asks
+    # 256 KiB, and the read after a short one is small again.
+    client_end, server_end = trio.testing.memory_stream_pair()
+    stream = _AskedSizes(client_end)
+    ws = ClientWebSocket(stream, max_message_size=1 << 20)
+    lone, burst = frame(1, b"x" * 3000), [frame(1, b"%d" % i * 1000) for i in range(100)]
+    with trio.fail_after(5):
+        await server_end.send_all(lone)
+        assert await ws.receive_messages() == [b"x" * 3000]
+        await server_end.send_all(b"".join(burst))  # ~290 KB before the client reads
+        received: list[bytes] = []
+        while len(received) < len(burst):
+            received += await ws.receive_messages()
+        await server_end.send_all(lone)
+        assert await ws.receive_messages() == [b"x" * 3000]
+        await server_end.send_all(lone)
+        assert await ws.receive_messages() == [b"x" * 3000]
+    assert received == [b"%d" % i * 1000 for i in range(100)]
+    small, big = 64 * 1024, 256 * 1024
+    assert stream.asked[0] == small  # the lone notification
+    assert stream.asked[1] == small  # the burst's first read comes back full ...
+    assert stream.asked[2] == big  # ... so the next asks more
+    assert stream.asked[-1] == small  # a short read brought the small one back
+    assert set(stream.asked) == {small, big}

@@ -24,7 +24,8 @@ notification's `result` is handed to its consumer as decoded, up to 1024 levels 
 consumers check the shape they use and show it only through `untrusted.preview`.
 
 The socket is read by `chain.websocket`, not trio-websocket: no reader task between the
-socket and the dispatch, and every message of one read (up to 256 KiB) dispatched in one go.
+socket and the dispatch, and every message of one read (64 KiB, 256 KiB in a burst)
+dispatched in one go.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ logger = logging.getLogger(__name__)
 
 _UNSUBSCRIBE_GRACE = 2.0  # seconds a leaving consumer may spend telling the server
 _MESSAGE_TOO_BIG = 1009  # RFC 6455 close code: our answer to an oversize message
-#: a pump logs notification is 3.5-8 KiB: a burst is read ~50 at a time. A read costs a
-#: syscall and a scheduler pass (Trio's socket read checkpoints) whatever its size: at
-#: 64 KiB the transport alone cost ~30 µs per event back to back, at 256 KiB ~18 µs
-_RECEIVE_BYTES = 256 * 1024
+#: a pump logs notification is 3.5-8 KiB. A read costs a syscall and a scheduler pass
+#: (Trio's socket read checkpoints) whatever its size, so in a burst (a read that filled its
+#: buffer) the next one asks 256 KiB (`chain.websocket`): ~18 µs of transport per event
+#: back to back against ~30 at 64 KiB; a lone notification keeps the cheap 64 KiB read
+_RECEIVE_BYTES = 64 * 1024
 #: messages dispatched between two checkpoints (a read can hold hundreds). Equal to what the
 #: listener drains per turn (`listeners.logs.BATCH`): the reader then never outruns a
 #: consumer that keeps up by the scheduler's turns alone (each runs once per turn)

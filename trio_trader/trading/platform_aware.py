@@ -38,6 +38,7 @@ from solders.signature import Signature
 from trio_trader.chain.confirm import Confirmation, Confirmer
 from trio_trader.chain.errors import RpcError, TransactionError
 from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.templates import TemplateCache
 from trio_trader.chain.transactions import SignedTransaction, build_transaction
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses, instructions
@@ -278,9 +279,12 @@ class ChainAccess:
     #: seconds spent re-reading a landed transaction the confirmer could not fetch
     fetch_patience: float = TRANSACTION_FETCH_PATIENCE
     _wallet: Pubkey = attrs.field(init=False)
+    #: the SELLs' compiled messages (``chain/templates``), patched at exit
+    sell_templates: TemplateCache = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._wallet = self.payer.pubkey()  # solders derives it anew (~25 µs) on every call
+        self.sell_templates = TemplateCache(self.payer, self._wallet)
 
     @property
     def wallet(self) -> Pubkey:
@@ -323,15 +327,20 @@ class ChainAccess:
             ) from None
         return curve
 
-    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
-        """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
+    def sign(
+        self, order: Order, program_ixs: Sequence[Instruction], *, template: bool = False
+    ) -> SignedTransaction:
+        """Prefix compute-budget instructions, sign with the cached blockhash, attach.
+
+        ``template``: sign from ``sell_templates`` (a SELL: its message is compiled once
+        per account structure, the same bytes as the full compile).
+        """
         blockhash, last_valid = self.blockhash.latest
-        ixs = [  # both built once per value (``pump.instructions``: cached, immutable)
-            instructions.set_compute_unit_limit(order.compute_unit_limit),
-            instructions.set_compute_unit_price(order.priority_fee),
-            *program_ixs,
-        ]
-        signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
+        ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
+        if template:
+            signed = self.sell_templates.sign(ixs, blockhash, last_valid_block_height=last_valid)
+        else:
+            signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
         order.attach_transaction(
             signature=signed.signature,
             raw_transaction=signed.raw,
@@ -339,6 +348,11 @@ class ChainAccess:
             last_valid_block_height=last_valid,
         )
         return signed
+
+    def prepare_sell_template(self, program_ixs: Sequence[Instruction]) -> None:
+        """Compile the template of a SELL of ``program_ixs`` now, off the exit's path (the
+        compute-budget data is patched at exit: any values do)."""
+        self.sell_templates.prepare(_with_budget(0, 0, program_ixs))
 
     async def send(self, order: Order) -> None:
         """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
@@ -440,6 +454,16 @@ class ChainAccess:
                     return tx
                 await trio.sleep(0.2)
         return None
+
+
+def _with_budget(
+    limit: int, micro_lamports: int, program_ixs: Sequence[Instruction]
+) -> list[Instruction]:
+    return [  # both built once per value (``pump.instructions``: cached, immutable)
+        instructions.set_compute_unit_limit(limit),
+        instructions.set_compute_unit_price(micro_lamports),
+        *program_ixs,
+    ]
 
 
 def _error_parts(order: Order, err: object) -> tuple[int | None, str | None, str | None]:
@@ -659,6 +683,8 @@ class PlatformAwareSeller:
     slippage_bps: int
     close_token_account: bool = True
     _unclosable: set[Pubkey] = attrs.field(factory=set, init=False)
+    #: mints whose first SELL's template was prepared (as many as templates are kept)
+    _prepared: dict[Pubkey, None] = attrs.field(factory=dict, init=False)
 
     async def prepare_and_send_order(
         self,
@@ -745,10 +771,37 @@ class PlatformAwareSeller:
             venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
             close_ix_index=CLOSE_IX_INDEX if close else None,
         )
-        ixs = [self._curve_sell(order, creator)]
-        if close:
-            ixs.append(self._close(token_info))
+        ixs = self._curve_instructions(
+            token_info, order.attempt, creator, v2=v2, close=close,
+            amount=order.token_amount, min_output=order.min_sol_output,
+        )  # fmt: skip
         return await self._sign_and_send(order, ixs, before_send)
+
+    def prepare_first_sell(self, position: Position) -> None:
+        """Compile the message of the position's first curve SELL now, while it waits:
+        at exit only its blockhash and data are written in (``chain/templates``).
+
+        The accounts are those the first SELL names when nothing changed meanwhile (the
+        creator the BUY read, the first attempt's recipients); if anything did, the
+        SELL's accounts differ and it is compiled in full. Never raises: a template is
+        only a shortcut.
+        """
+        if position.sell_order is not None or position.mint in self._prepared:
+            return
+        self._prepared[position.mint] = None
+        while len(self._prepared) > self.chain.sell_templates.max_templates:
+            del self._prepared[next(iter(self._prepared))]
+        token_info = position.token_info
+        try:
+            creator = self.chain.creators.get(token_info.mint, token_info.vault_creator)
+            ixs = self._curve_instructions(
+                token_info, position.next_sell_attempt, creator,
+                v2=self.chain.uses_v2(token_info), close=self._should_close(position),
+                amount=0, min_output=0,
+            )  # fmt: skip
+            self.chain.prepare_sell_template(ixs)
+        except Exception as exc:  # a shortcut's failure must not stop the watch
+            log.warning("%s: SELL template not prepared: %s", position.mint, exc)
 
     async def _read_curve(self, token_info: TokenInfo) -> BondingCurve | None:
         try:
@@ -764,23 +817,36 @@ class PlatformAwareSeller:
         # attempt distinct at a cost of a fraction of a lamport.
         return self.chain.limit(kind) + position.sell_attempts
 
-    def _curve_sell(self, order: SellOrder, creator: Pubkey) -> Instruction:
-        token_info, market = order.token_info, self.chain.market
-        salt = salt_of(token_info.mint, order.attempt)
+    def _curve_instructions(
+        self, token_info: TokenInfo, attempt: int, creator: Pubkey, *,
+        v2: bool, close: bool, amount: int, min_output: int,
+    ) -> list[Instruction]:  # fmt: skip
+        """A curve SELL's program instructions: the sell, then the close if ``close``."""
+        ixs = [self._curve_sell(token_info, attempt, creator, v2, amount, min_output)]
+        if close:
+            ixs.append(self._close(token_info))
+        return ixs
+
+    def _curve_sell(
+        self, token_info: TokenInfo, attempt: int, creator: Pubkey, v2: bool,
+        amount: int, min_output: int,
+    ) -> Instruction:  # fmt: skip
+        market = self.chain.market
+        salt = salt_of(token_info.mint, attempt)
         fee_recipient = market.fee_recipient(token_info, salt)
         buyback = market.buyback_recipient(salt)
-        if order.venue == VENUE_CURVE_V2:
+        if v2:
             return instructions.sell_v2(
                 user=self.chain.wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
-                amount=order.token_amount, min_sol_output=order.min_sol_output,
+                amount=amount, min_sol_output=min_output,
             )  # fmt: skip
         return instructions.sell(
             user=self.chain.wallet, mint=token_info.mint, creator=creator,
             token_program=token_info.token_program, fee_recipient=fee_recipient,
             buyback_fee_recipient=buyback, cashback=token_info.is_cashback_coin,
-            amount=order.token_amount, min_sol_output=order.min_sol_output,
+            amount=amount, min_sol_output=min_output,
         )  # fmt: skip
 
     def _close(self, token_info: TokenInfo) -> Instruction:
@@ -849,7 +915,7 @@ class PlatformAwareSeller:
         ixs: Sequence[Instruction],
         before_send: BeforeSend[SellOrder] | None,
     ) -> SellOrder:
-        self.chain.sign(order, ixs)
+        self.chain.sign(order, ixs, template=True)
         if before_send is not None:
             await before_send(order)
         await self.chain.send(order)

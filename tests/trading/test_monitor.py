@@ -336,6 +336,7 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
             prices.deliver(update(1_000))  # 1e-7 per unit = entry: hold
             await trio.sleep(5)
             assert seller.orders == []
+            assert seller.prepared[0] == position.mint  # the SELL's message, while it waits
             prices.deliver(update(1_100))  # +10 %: take profit
     assert position.exit_reason == ExitReason.TAKE_PROFIT
 

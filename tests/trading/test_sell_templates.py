@@ -43,10 +43,9 @@ def full_compile(
     """What ``build_transaction`` signs for ``order`` (the path before templates), as the
     order keeps it (base64)."""
     ca = seller.chain
-    program = seller._curve_instructions(
-        order.token_info, order.attempt, creator, v2=order.venue == VENUE_CURVE_V2,
-        close=close, amount=order.token_amount, min_output=order.min_sol_output,
-    )  # fmt: skip
+    v2 = order.venue == VENUE_CURVE_V2
+    shape = seller._curve_shape(order.token_info, order.attempt, creator, v2, close)
+    program = shape.program_instructions(order.token_amount, order.min_sol_output)
     ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program)
     blockhash, last_valid = ca.blockhash.latest
     signed = build_transaction(ixs, ca.payer, blockhash, last_valid_block_height=last_valid)
@@ -165,7 +164,7 @@ async def test_a_graduated_coin_sells_on_the_pool_in_full(chain: Chain) -> None:
     seller, order = await _prepared_then_sold(chain, info, position)
     templates = seller.chain.sell_templates
     assert order.venue == VENUE_AMM
-    assert (templates.hits, templates.misses) == (0, 1)
+    assert (templates.hits, templates.misses) == (0, 0)  # pool SELLs are compiled in full
     assert len(chain.sent) == 1
     assert base64.b64encode(bytes(chain.sent[0])).decode() == order.raw_transaction
 
@@ -192,7 +191,7 @@ async def test_a_failed_preparation_is_logged_and_the_sell_still_compiles(
         ca = access(rpc, market=await _market(rpc))
         seller = _seller(ca)
 
-        def broken(_self: object, _ixs: object) -> None:
+        def broken(_self: object, _shape: object) -> None:
             raise RuntimeError("boom")
 
         monkeypatch.setattr(ChainAccess, "prepare_sell_template", broken)

@@ -1,28 +1,30 @@
-"""A SELL's message compiled once per coin, patched at exit.
+"""A SELL's message compiled once per account structure, patched at exit.
 
 A position's SELLs name the same accounts attempt after attempt (while the creator, fee and
 buyback recipients, venue, close-or-not and token program stay the same); only the recent
-blockhash and the instruction data (compute-unit limit and price, amount, minimum output)
-change. ``MessageV0.try_compile`` orders the keys from the accounts alone and copies the
-data, so the compiled bytes of two such SELLs differ only in the 32 blockhash bytes and
-in the data bytes, at the same offsets when every instruction's data keeps its length.
+blockhash and the numbers in the instruction data change: the compute-unit limit and price,
+``amount`` and ``min_sol_output``. ``MessageV0.try_compile`` orders the keys from the
+accounts alone and copies the data, and every one of those data has a fixed length
+(``[2] ‖ u32``, ``[3] ‖ u64``, discriminator ‖ u64 ‖ u64), so two such SELLs compile to
+bytes that differ only there, at the same offsets.
 
-A :class:`MessageTemplate` is the serialised message compiled once with those offsets;
-:meth:`MessageTemplate.sign` writes the blockhash and the data into a copy and signs it:
-the bytes (and so the signature) are exactly ``build_transaction``'s. :class:`TemplateCache`
-keys templates by the exact instruction structure (program, account metas, data length of
-every instruction), so any difference in an account is a different key: a miss compiles
-in full.
+A :class:`SellTemplate` is the serialised message compiled once and those offsets;
+:meth:`SellTemplate.sign` writes the blockhash and the numbers into a copy and signs it:
+the bytes (and so the signature) are exactly ``build_transaction``'s, without building an
+``Instruction`` or compiling. :class:`TemplateCache` keeps templates under the caller's
+key, which must determine every account (the seller's ``CurveSellShape``): a SELL naming
+any other account has another key and is compiled in full.
 """
 
 from __future__ import annotations
 
+import struct
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import attrs
 from solders.hash import Hash
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
@@ -34,67 +36,64 @@ from trio_trader.chain.transactions import (
     build_transaction,
 )
 
-__all__ = ["MessageTemplate", "TemplateCache", "TemplateKey", "compile_template", "template_key"]
+__all__ = ["SellTemplate", "TemplateCache", "compile_sell_template", "message_layout"]
 
-#: per instruction: its program, its account metas, its data length
-TemplateKey = tuple[tuple[Pubkey, tuple[AccountMeta, ...], int], ...]
-
-#: templates kept: far more than the positions open at once (about 0.6 KB each, plus the
-#: key's metas, mostly shared with ``pump.instructions``' per-coin caches)
+#: templates kept: far more than the positions open at once (about 0.6 KB each)
 DEFAULT_MAX_TEMPLATES = 512
 
 _VERSION_PREFIX = 0x80  # a v0 message's first byte
 _HEADER_LEN = 3
 _KEY_LEN = 32
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_TWO_U64 = struct.Struct("<QQ")
+#: compute-budget ``SetComputeUnitLimit`` / ``SetComputeUnitPrice`` instruction tags
+_CU_LIMIT_TAG, _CU_PRICE_TAG = 2, 3
+#: the data lengths a SELL's first three instructions must have (budget, budget, sell)
+_SELL_DATA_LENGTHS = (1 + 4, 1 + 8, 8 + 8 + 8)
 
 
 @attrs.frozen
-class MessageTemplate:
-    """A compiled one-signer v0 message and where its blockhash and data bytes sit."""
+class SellTemplate:
+    """A compiled one-signer SELL message and where its variable bytes sit."""
 
     body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
     blockhash_at: int
-    #: (offset, length) of each instruction's data, in instruction order
-    data_at: tuple[tuple[int, int], ...]
+    limit_at: int  # the u32 of SetComputeUnitLimit
+    price_at: int  # the u64 of SetComputeUnitPrice
+    args_at: int  # the sell's ``amount`` and ``min_sol_output``, after its discriminator
 
     def sign(
         self,
-        datas: Sequence[bytes],
         payer: Keypair,
         blockhash: Hash,
-        *,
+        limit: int,
+        price: int,
+        amount: int,
+        min_output: int,
         last_valid_block_height: int | None = None,
     ) -> SignedTransaction:
-        """The message with ``blockhash`` and ``datas`` written in, signed by ``payer``.
+        """The message with these values written in, signed by ``payer``.
 
         Raises:
-            ValueError: not one data per instruction, or a data of another length (the
-                caller's key is then wrong: never expected).
+            struct.error: a value out of its field's range.
         """
-        if len(datas) != len(self.data_at):
-            raise ValueError(f"{len(datas)} instruction datas for {len(self.data_at)}")
         message = bytearray(self.body)
-        at = self.blockhash_at
-        message[at : at + _KEY_LEN] = bytes(blockhash)
-        for (at, length), data in zip(self.data_at, datas, strict=True):
-            if len(data) != length:
-                raise ValueError(f"instruction data is {len(data)} bytes, the template's {length}")
-            message[at : at + length] = data
+        message[self.blockhash_at : self.blockhash_at + _KEY_LEN] = bytes(blockhash)
+        _U32.pack_into(message, self.limit_at, limit)
+        _U64.pack_into(message, self.price_at, price)
+        _TWO_U64.pack_into(message, self.args_at, amount, min_output)
         body = bytes(message)
         signature = payer.sign_message(body)
         raw = b"".join((ONE_SIGNATURE, bytes(signature), body))
         return SignedTransaction(raw, signature, blockhash, last_valid_block_height)
 
 
-def template_key(instructions: Sequence[Instruction]) -> TemplateKey:
-    """What the compiled message's bytes depend on besides the blockhash and data bytes."""
-    return _key_and_datas(instructions)[0]
-
-
-def compile_template(
+def compile_sell_template(
     instructions: Sequence[Instruction], payer_key: Pubkey, blockhash: Hash | None = None
-) -> MessageTemplate | None:
-    """Compile ``instructions`` paid by ``payer_key``; None if not a one-signer message.
+) -> SellTemplate | None:
+    """Compile a SELL: ``[SetComputeUnitLimit, SetComputeUnitPrice, sell, …]`` paid by
+    ``payer_key``. None if it is not one (another signer, other data lengths).
 
     Raises:
         ValueError: no instructions, or the message does not fit a packet.
@@ -104,16 +103,20 @@ def compile_template(
     message = MessageV0.try_compile(
         payer_key, list(instructions), [], Hash.default() if blockhash is None else blockhash
     )
-    if message.header.num_required_signatures != 1:
-        return None  # another signer: the generic path signs it
     body = to_bytes_versioned(message)
     if 1 + 64 + len(body) > PACKET_LIMIT:
         raise ValueError(f"transaction is {1 + 64 + len(body)} bytes; the limit is {PACKET_LIMIT}")
-    blockhash_at, data_at = _offsets(body)
-    for (at, length), ix in zip(data_at, instructions, strict=True):
-        if body[at : at + length] != ix.data:  # the layout read wrong: never patch blindly
-            raise AssertionError("message layout not understood")
-    return MessageTemplate(body, blockhash_at, data_at)
+    blockhash_at, data_at = message_layout(body)
+    datas = [body[at : at + length] for at, length in data_at]
+    if datas != [bytes(ix.data) for ix in instructions]:  # never patch a layout misread
+        raise AssertionError("message layout not understood")
+    if (
+        message.header.num_required_signatures != 1
+        or tuple(length for _, length in data_at[:3]) != _SELL_DATA_LENGTHS
+        or (datas[0][0], datas[1][0]) != (_CU_LIMIT_TAG, _CU_PRICE_TAG)
+    ):
+        return None
+    return SellTemplate(body, blockhash_at, data_at[0][0] + 1, data_at[1][0] + 1, data_at[2][0] + 8)
 
 
 def _compact_u16(buf: bytes, at: int) -> tuple[int, int]:
@@ -128,10 +131,13 @@ def _compact_u16(buf: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
-def _offsets(body: bytes) -> tuple[int, tuple[tuple[int, int], ...]]:
-    """The blockhash's offset and each instruction's (data offset, length) in a v0 message:
-    prefix, header, keys, blockhash, then per instruction its program index, account
-    indexes and data, each array behind its compact-u16 length."""
+def message_layout(body: bytes) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """A v0 message's blockhash offset and each instruction's (data offset, data length).
+
+    The layout: the version prefix, the 3-byte header, the keys, the blockhash, then per
+    instruction its program index, account indexes and data, each array behind its
+    compact-u16 length.
+    """
     if body[0] != _VERSION_PREFIX:
         raise AssertionError("not a v0 message")
     count, at = _compact_u16(body, 1 + _HEADER_LEN)
@@ -148,65 +154,71 @@ def _offsets(body: bytes) -> tuple[int, tuple[tuple[int, int], ...]]:
 
 @attrs.define
 class TemplateCache:
-    """SELL templates by exact instruction structure, the least recently used dropped."""
+    """SELL templates by a key that determines every account, least recently used dropped.
+
+    A template compiled for one key is only ever used for that key: the caller's key must
+    change whenever any account of the SELL would (``CurveSellShape`` in the seller).
+    """
 
     payer: Keypair = attrs.field(repr=False)
     payer_key: Pubkey
     max_templates: int = DEFAULT_MAX_TEMPLATES
-    #: SELLs signed from a kept template / compiled in full (a new account structure)
+    #: SELLs signed from a kept template / compiled in full (a new key)
     hits: int = attrs.field(default=0, init=False)
     misses: int = attrs.field(default=0, init=False)
-    _templates: OrderedDict[TemplateKey, MessageTemplate | None] = attrs.field(
+    _templates: OrderedDict[Hashable, SellTemplate | None] = attrs.field(
         factory=OrderedDict, init=False
     )
 
     def __len__(self) -> int:
         return len(self._templates)
 
-    def prepare(self, instructions: Sequence[Instruction]) -> None:
-        """Compile the template of ``instructions``' structure now (off the exit's path)."""
-        key = template_key(instructions)
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._templates
+
+    def prepare(self, key: Hashable, instructions: Sequence[Instruction]) -> None:
+        """Compile ``key``'s template from ``instructions`` now (off the exit's path): any
+        values of the patched numbers do."""
         if key not in self._templates:
-            self._keep(key, compile_template(instructions, self.payer_key))
+            self._keep(key, compile_sell_template(instructions, self.payer_key))
 
     def sign(
         self,
-        instructions: Sequence[Instruction],
+        key: Hashable,
+        instructions: Callable[[], Sequence[Instruction]],
         blockhash: Hash,
-        *,
+        limit: int,
+        price: int,
+        amount: int,
+        min_output: int,
         last_valid_block_height: int | None = None,
     ) -> SignedTransaction:
-        """Sign ``instructions`` from their template (compiled now on a miss): the same
-        bytes as ``build_transaction(instructions, payer, blockhash)``."""
-        key, datas = _key_and_datas(instructions)
-        try:
-            template = self._templates[key]
+        """The SELL of ``key`` with these values, signed: the bytes ``build_transaction``
+        gives for ``instructions()`` (called, and compiled in full, only on a miss).
+
+        Raises:
+            ValueError: as ``build_transaction`` (a signer missing, too large).
+        """
+        template = self._templates.get(key)
+        if template is not None:
             self._templates.move_to_end(key)
             self.hits += 1
-        except KeyError:
+        else:
             self.misses += 1
-            template = compile_template(instructions, self.payer_key, blockhash)
+            ixs = instructions()
+            template = compile_sell_template(ixs, self.payer_key, blockhash)
+            if template is None:  # not a SELL's layout: the generic path signs it
+                return build_transaction(
+                    ixs, self.payer, blockhash,
+                    last_valid_block_height=last_valid_block_height, payer_pubkey=self.payer_key,
+                )  # fmt: skip
             self._keep(key, template)
-        if template is None:
-            return build_transaction(
-                instructions, self.payer, blockhash,
-                last_valid_block_height=last_valid_block_height, payer_pubkey=self.payer_key,
-            )  # fmt: skip
         return template.sign(
-            datas, self.payer, blockhash, last_valid_block_height=last_valid_block_height
+            self.payer, blockhash, limit, price, amount, min_output, last_valid_block_height
         )
 
-    def _keep(self, key: TemplateKey, template: MessageTemplate | None) -> None:
+    def _keep(self, key: Hashable, template: SellTemplate | None) -> None:
         self._templates[key] = template
+        self._templates.move_to_end(key)
         while len(self._templates) > self.max_templates:
             self._templates.popitem(last=False)
-
-
-def _key_and_datas(instructions: Sequence[Instruction]) -> tuple[TemplateKey, list[bytes]]:
-    """``template_key`` and the data bytes, each read once (solders copies on each read)."""
-    datas = [ix.data for ix in instructions]
-    key = tuple(
-        (ix.program_id, tuple(ix.accounts), len(data))
-        for ix, data in zip(instructions, datas, strict=True)
-    )
-    return key, datas

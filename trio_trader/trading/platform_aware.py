@@ -86,6 +86,7 @@ from trio_trader.trading.pumpswap import (
     quote_pool_sell,
     read_pool,
 )
+from trio_trader.trading.sell_shape import CurveSellShape
 from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
@@ -327,32 +328,32 @@ class ChainAccess:
             ) from None
         return curve
 
-    def sign(
-        self, order: Order, program_ixs: Sequence[Instruction], *, template: bool = False
-    ) -> SignedTransaction:
-        """Prefix compute-budget instructions, sign with the cached blockhash, attach.
-
-        ``template``: sign from ``sell_templates`` (a SELL: its message is compiled once
-        per account structure, the same bytes as the full compile).
-        """
+    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
+        """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
         blockhash, last_valid = self.blockhash.latest
         ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
-        if template:
-            signed = self.sell_templates.sign(ixs, blockhash, last_valid_block_height=last_valid)
-        else:
-            signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
-        order.attach_transaction(
-            signature=signed.signature,
-            raw_transaction=signed.raw,
-            blockhash=str(blockhash),
-            last_valid_block_height=last_valid,
-        )
-        return signed
+        signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
+        return _attach(order, signed, last_valid)
 
-    def prepare_sell_template(self, program_ixs: Sequence[Instruction]) -> None:
-        """Compile the template of a SELL of ``program_ixs`` now, off the exit's path (the
-        compute-budget data is patched at exit: any values do)."""
-        self.sell_templates.prepare(_with_budget(0, 0, program_ixs))
+    def sign_sell(self, order: SellOrder, shape: CurveSellShape) -> SignedTransaction:
+        """``sign`` of a curve SELL of ``shape``: the same bytes, from the shape's message
+        compiled once (``sell_templates``) when it was seen before or prepared."""
+        blockhash, last_valid = self.blockhash.latest
+        limit, price = order.compute_unit_limit, order.priority_fee
+        amount, min_output = order.token_amount, order.min_sol_output
+
+        def full() -> list[Instruction]:  # a new shape only
+            return _with_budget(limit, price, shape.program_instructions(amount, min_output))
+
+        signed = self.sell_templates.sign(
+            shape, full, blockhash, limit, price, amount, min_output, last_valid
+        )
+        return _attach(order, signed, last_valid)
+
+    def prepare_sell_template(self, shape: CurveSellShape) -> None:
+        """Compile the message of a SELL of ``shape`` now, off the exit's path."""
+        if shape not in self.sell_templates:
+            self.sell_templates.prepare(shape, _with_budget(0, 0, shape.program_instructions(0, 0)))
 
     async def send(self, order: Order) -> None:
         """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
@@ -454,6 +455,16 @@ class ChainAccess:
                     return tx
                 await trio.sleep(0.2)
         return None
+
+
+def _attach(order: Order, signed: SignedTransaction, last_valid: int) -> SignedTransaction:
+    order.attach_transaction(
+        signature=signed.signature,
+        raw_transaction=signed.raw,
+        blockhash=str(signed.blockhash),
+        last_valid_block_height=last_valid,
+    )
+    return signed
 
 
 def _with_budget(
@@ -771,11 +782,10 @@ class PlatformAwareSeller:
             venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
             close_ix_index=CLOSE_IX_INDEX if close else None,
         )
-        ixs = self._curve_instructions(
-            token_info, order.attempt, creator, v2=v2, close=close,
-            amount=order.token_amount, min_output=order.min_sol_output,
-        )  # fmt: skip
-        return await self._sign_and_send(order, ixs, before_send)
+        self.chain.sign_sell(
+            order, self._curve_shape(token_info, order.attempt, creator, v2, close)
+        )
+        return await self._send_signed(order, before_send)
 
     def prepare_first_sell(self, position: Position) -> None:
         """Compile the message of the position's first curve SELL now, while it waits:
@@ -794,12 +804,9 @@ class PlatformAwareSeller:
         token_info = position.token_info
         try:
             creator = self.chain.creators.get(token_info.mint, token_info.vault_creator)
-            ixs = self._curve_instructions(
-                token_info, position.next_sell_attempt, creator,
-                v2=self.chain.uses_v2(token_info), close=self._should_close(position),
-                amount=0, min_output=0,
-            )  # fmt: skip
-            self.chain.prepare_sell_template(ixs)
+            v2, close = self.chain.uses_v2(token_info), self._should_close(position)
+            shape = self._curve_shape(token_info, position.next_sell_attempt, creator, v2, close)
+            self.chain.prepare_sell_template(shape)
         except Exception as exc:  # a shortcut's failure must not stop the watch
             log.warning("%s: SELL template not prepared: %s", position.mint, exc)
 
@@ -817,48 +824,19 @@ class PlatformAwareSeller:
         # attempt distinct at a cost of a fraction of a lamport.
         return self.chain.limit(kind) + position.sell_attempts
 
-    def _curve_instructions(
-        self, token_info: TokenInfo, attempt: int, creator: Pubkey, *,
-        v2: bool, close: bool, amount: int, min_output: int,
-    ) -> list[Instruction]:  # fmt: skip
-        """A curve SELL's program instructions: the sell, then the close if ``close``."""
-        ixs = [self._curve_sell(token_info, attempt, creator, v2, amount, min_output)]
-        if close:
-            ixs.append(self._close(token_info))
-        return ixs
-
-    def _curve_sell(
-        self, token_info: TokenInfo, attempt: int, creator: Pubkey, v2: bool,
-        amount: int, min_output: int,
-    ) -> Instruction:  # fmt: skip
+    def _curve_shape(
+        self, token_info: TokenInfo, attempt: int, creator: Pubkey, v2: bool, close: bool
+    ) -> CurveSellShape:
+        """The accounts of the curve SELL ``attempt`` (the recipients follow its salt)."""
         market = self.chain.market
         salt = salt_of(token_info.mint, attempt)
-        fee_recipient = market.fee_recipient(token_info, salt)
-        buyback = market.buyback_recipient(salt)
-        if v2:
-            return instructions.sell_v2(
-                user=self.chain.wallet, mint=token_info.mint, creator=creator,
-                token_program=token_info.token_program, fee_recipient=fee_recipient,
-                buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
-                amount=amount, min_sol_output=min_output,
-            )  # fmt: skip
-        return instructions.sell(
+        return CurveSellShape(
             user=self.chain.wallet, mint=token_info.mint, creator=creator,
-            token_program=token_info.token_program, fee_recipient=fee_recipient,
-            buyback_fee_recipient=buyback, cashback=token_info.is_cashback_coin,
-            amount=amount, min_sol_output=min_output,
-        )  # fmt: skip
-
-    def _close(self, token_info: TokenInfo) -> Instruction:
-        wallet = self.chain.wallet
-        return instructions.close_account(
-            account=addresses.associated_token_address(
-                wallet, token_info.mint, token_info.token_program
-            ),
-            destination=wallet,
-            owner=wallet,
             token_program=token_info.token_program,
-        )
+            fee_recipient=market.fee_recipient(token_info, salt),
+            buyback_fee_recipient=market.buyback_recipient(salt), v2=v2,
+            cashback=token_info.is_cashback_coin, quote_mint=token_info.quote_mint, close=close,
+        )  # fmt: skip
 
     async def _sell_on_pool(
         self,
@@ -907,15 +885,12 @@ class PlatformAwareSeller:
         )
         log.info("%s: graduated; SELL attempt %d on PumpSwap pool %s (quote %d)",
                  token_info.mint, attempt, state.address, quote.net)  # fmt: skip
-        return await self._sign_and_send(order, plan.instructions, before_send)
+        self.chain.sign(order, plan.instructions)
+        return await self._send_signed(order, before_send)
 
-    async def _sign_and_send(
-        self,
-        order: SellOrder,
-        ixs: Sequence[Instruction],
-        before_send: BeforeSend[SellOrder] | None,
+    async def _send_signed(
+        self, order: SellOrder, before_send: BeforeSend[SellOrder] | None
     ) -> SellOrder:
-        self.chain.sign(order, ixs, template=True)
         if before_send is not None:
             await before_send(order)
         await self.chain.send(order)

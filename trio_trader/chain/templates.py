@@ -76,13 +76,16 @@ class SellTemplate:
         """The message with these values written in, signed by ``payer``.
 
         Raises:
-            struct.error: a value out of its field's range.
+            ValueError: a value out of its field's range (as ``pump.instructions``).
         """
         message = bytearray(self.body)
         message[self.blockhash_at : self.blockhash_at + _KEY_LEN] = bytes(blockhash)
-        _U32.pack_into(message, self.limit_at, limit)
-        _U64.pack_into(message, self.price_at, price)
-        _TWO_U64.pack_into(message, self.args_at, amount, min_output)
+        try:
+            _U32.pack_into(message, self.limit_at, limit)
+            _U64.pack_into(message, self.price_at, price)
+            _TWO_U64.pack_into(message, self.args_at, amount, min_output)
+        except struct.error as exc:  # as the instruction builders' ValueError
+            raise ValueError(f"a SELL value does not fit its field: {exc}") from None
         body = bytes(message)
         signature = payer.sign_message(body)
         raw = b"".join((ONE_SIGNATURE, bytes(signature), body))

@@ -125,31 +125,33 @@ async def test_the_venue_changed_from_v2_is_compiled_in_full(chain: Chain) -> No
     assert order.raw_transaction == full_compile(seller, order, info.creator)
 
 
-async def test_a_retry_rotates_the_fee_recipient_and_is_compiled_in_full(chain: Chain) -> None:
+async def _prepared_failed_then_sold(
+    chain: Chain, code: int, error: object = None
+) -> tuple[PlatformAwareSeller, SellOrder, TokenInfo]:
+    """Prepare the first SELL, record it failed with ``code``, then sell again."""
     info = token()
     chain.put_curve(info, curve_of(info))
     position = holding(info)
     async with RpcClient(("http://a.test",), transport=chain.node.transport()) as rpc:
         seller = _seller(access(rpc, market=await _market(rpc)))
-        seller.prepare_first_sell(position)  # attempt 1's recipients
-        failed_sell(position, 6024)  # slippage: attempt 2 picks other recipients
+        seller.prepare_first_sell(position)  # attempt 1's accounts
+        failed_sell(position, code, error=error)
         seller.prepare_first_sell(position)  # a SELL exists: nothing more prepared
         order = await seller.prepare_and_send_order(info, position)
+    return seller, order, info
+
+
+async def test_a_retry_rotates_the_fee_recipient_and_is_compiled_in_full(chain: Chain) -> None:
+    seller, order, info = await _prepared_failed_then_sold(chain, 6024)  # slippage
     templates = seller.chain.sell_templates
-    assert order.attempt == 2
+    assert order.attempt == 2  # other recipients
     assert (len(templates), templates.hits, templates.misses) == (2, 0, 1)
     assert order.raw_transaction == full_compile(seller, order, info.creator)
 
 
 async def test_close_dropped_after_a_failed_close_is_compiled_in_full(chain: Chain) -> None:
-    info = token()
-    chain.put_curve(info, curve_of(info))
-    position = holding(info)
-    async with RpcClient(("http://a.test",), transport=chain.node.transport()) as rpc:
-        seller = _seller(access(rpc, market=await _market(rpc)))
-        seller.prepare_first_sell(position)
-        failed_sell(position, 11, error={"InstructionError": [3, {"Custom": 11}]})
-        order = await seller.prepare_and_send_order(info, position)
+    error = {"InstructionError": [3, {"Custom": 11}]}  # the close failed: dust in the account
+    seller, order, info = await _prepared_failed_then_sold(chain, 11, error)
     templates = seller.chain.sell_templates
     assert order.close_ix_index is None
     assert (templates.hits, templates.misses) == (0, 1)

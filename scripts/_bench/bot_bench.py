@@ -185,9 +185,7 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
 
     for stage in ("fired", "task_awake", "signed"):
         sink.setdefault(stage, {})
-    take, sell_loop, sign = (
-        PositionMonitor._take_price, PositionMonitor._sell_until_done, ChainAccess.sign,
-    )  # fmt: skip
+    take, sell_loop = PositionMonitor._take_price, PositionMonitor._sell_until_done
 
     def stamped_take(self: Any, update: Any) -> None:
         fired_before = self._fired is not None
@@ -199,15 +197,19 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         sink["task_awake"].setdefault(str(self.position.mint), time.perf_counter())
         await sell_loop(self, reason)
 
-    def stamped_sign(self: Any, order: Any, *args: Any) -> Any:
-        signed = sign(self, order, *args)
-        if isinstance(order, SellOrder):
-            sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
-        return signed
+    def stamped_sign(sign: Callable[..., Any]) -> Callable[..., Any]:
+        def stamped(self: Any, order: Any, *args: Any) -> Any:
+            signed = sign(self, order, *args)
+            if isinstance(order, SellOrder):
+                sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
+            return signed
+
+        return stamped
 
     patches = ((PositionMonitor, "_take_price", stamped_take),
                (PositionMonitor, "_sell_until_done", stamped_sell_loop),
-               (ChainAccess, "sign", stamped_sign))  # fmt: skip
+               (ChainAccess, "sign", stamped_sign(ChainAccess.sign)),  # a pool SELL
+               (ChainAccess, "sign_sell", stamped_sign(ChainAccess.sign_sell)))  # fmt: skip
     originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
     with path_stamps(sink):  # its handle stamp, keyed by signature, is the listener's
         try:

@@ -96,6 +96,13 @@ def confirmed_position(mint: Pubkey, payer: Keypair, blockhash: Hash) -> Positio
     return position
 
 
+class _NeverSells:
+    """The seller of monitors whose rules never fire: nothing to prepare either."""
+
+    def prepare_first_sell(self, position: object) -> None:
+        pass
+
+
 @asynccontextmanager
 async def monitored_positions(
     feed: TradeFeed, mints: list[Pubkey]
@@ -108,7 +115,7 @@ async def monitored_positions(
         with feed.subscribe(mint) as prices:
             monitor = TimedMonitor(
                 position=confirmed_position(mint, payer, blockhash),
-                seller=None, repo=None,  # type: ignore[arg-type]  # unused: no rule fires
+                seller=_NeverSells(), repo=None,  # type: ignore[arg-type]  # no rule fires
                 rules=QUIET_RULES, policy=QUIET_POLICY, prices=prices,
             )  # fmt: skip
             monitors.append(monitor)

@@ -159,6 +159,9 @@ async def test_take_profit_before_buy_confirms_is_judged_against_the_worst_fill(
             assert sell.sent_before_buy_confirmed
             assert position.realized_pnl_lamports is not None
             assert position.realized_pnl_lamports > 0
+            # signed from the message compiled while the position waited (chain/templates)
+            templates = h.seller.chain.sell_templates
+            assert (templates.hits, templates.misses) == (1, 0)
 
 
 async def test_stop_loss_before_buy_confirms_sells_against_the_quote(tmp_path: Path) -> None:

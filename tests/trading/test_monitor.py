@@ -60,6 +60,7 @@ class ScriptedSeller:
     pool_not_ready: int = 0  # builds that raise PoolNotReady first (a pool not migrated)
     not_ready_after_graduation: int = 0  # pool_not_ready set when a SELL fails with 6005
     builds: int = 0
+    prepared: list[Pubkey] = attrs.field(factory=list)
 
     async def prepare_and_send_order(
         self, token_info: TokenInfo, position: Position, **kw: Any
@@ -83,6 +84,9 @@ class ScriptedSeller:
         self.orders.append(order)
         self.kwargs.append(kw)
         return order
+
+    def prepare_first_sell(self, position: Position) -> None:
+        self.prepared.append(position.mint)
 
     async def process_order(self, order: SellOrder) -> Any:
         await trio.sleep(0.1)
@@ -332,6 +336,7 @@ async def test_price_update_triggers_take_profit_and_shutdown_forces_exit(
             prices.deliver(update(1_000))  # 1e-7 per unit = entry: hold
             await trio.sleep(5)
             assert seller.orders == []
+            assert seller.prepared[0] == position.mint  # the SELL's message, while it waits
             prices.deliver(update(1_100))  # +10 %: take profit
     assert position.exit_reason == ExitReason.TAKE_PROFIT
 

@@ -22,10 +22,12 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
-__all__ = ["SignedTransaction", "build_transaction"]
+__all__ = ["ONE_SIGNATURE", "PACKET_LIMIT", "SignedTransaction", "build_transaction"]
 
 #: compact-u16 of 1: the signature count that starts a one-signer transaction's bytes
-_ONE_SIGNATURE = b"\x01"
+ONE_SIGNATURE = b"\x01"
+#: the largest transaction a node accepts, in bytes
+PACKET_LIMIT = 1232
 
 
 @attrs.frozen
@@ -76,12 +78,12 @@ def build_transaction(
             # compact-u16), the signature, the versioned message.
             body = to_bytes_versioned(message)
             signature = payer.sign_message(body)
-            raw = b"".join((_ONE_SIGNATURE, bytes(signature), body))
+            raw = b"".join((ONE_SIGNATURE, bytes(signature), body))
         else:
             tx = VersionedTransaction(message, list(keypairs.values()))
             signature, raw = tx.signatures[0], bytes(tx)
     except Exception as exc:  # solders raises SignerError, not a ValueError subclass
         raise ValueError(f"cannot sign transaction: {exc}") from None
-    if len(raw) > 1232:
-        raise ValueError(f"transaction is {len(raw)} bytes; the packet limit is 1232")
+    if len(raw) > PACKET_LIMIT:
+        raise ValueError(f"transaction is {len(raw)} bytes; the packet limit is {PACKET_LIMIT}")
     return SignedTransaction(raw, signature, blockhash, last_valid_block_height)

@@ -273,6 +273,7 @@ class PositionMonitor:
     async def _wait(self) -> None:
         """Return on a :meth:`wake` (a rule fired on a price, among others) or the next
         time-based check."""
+        self.seller.prepare_first_sell(self.position)  # off the exit's path (once per coin)
         deadline = self._next_check()
         if self.ticker is not None:
             self._schedule(deadline)

@@ -38,6 +38,7 @@ from solders.signature import Signature
 from trio_trader.chain.confirm import Confirmation, Confirmer
 from trio_trader.chain.errors import RpcError, TransactionError
 from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.templates import TemplateCache
 from trio_trader.chain.transactions import SignedTransaction, build_transaction
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses, instructions
@@ -85,6 +86,7 @@ from trio_trader.trading.pumpswap import (
     quote_pool_sell,
     read_pool,
 )
+from trio_trader.trading.sell_shape import CurveSellShape
 from trio_trader.trading.token_info import TokenInfo
 
 log = logging.getLogger(__name__)
@@ -278,9 +280,12 @@ class ChainAccess:
     #: seconds spent re-reading a landed transaction the confirmer could not fetch
     fetch_patience: float = TRANSACTION_FETCH_PATIENCE
     _wallet: Pubkey = attrs.field(init=False)
+    #: the SELLs' compiled messages (``chain/templates``), patched at exit
+    sell_templates: TemplateCache = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._wallet = self.payer.pubkey()  # solders derives it anew (~25 µs) on every call
+        self.sell_templates = TemplateCache(self.payer, self._wallet)
 
     @property
     def wallet(self) -> Pubkey:
@@ -326,19 +331,29 @@ class ChainAccess:
     def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
         """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
         blockhash, last_valid = self.blockhash.latest
-        ixs = [  # both built once per value (``pump.instructions``: cached, immutable)
-            instructions.set_compute_unit_limit(order.compute_unit_limit),
-            instructions.set_compute_unit_price(order.priority_fee),
-            *program_ixs,
-        ]
+        ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
         signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
-        order.attach_transaction(
-            signature=signed.signature,
-            raw_transaction=signed.raw,
-            blockhash=str(blockhash),
-            last_valid_block_height=last_valid,
+        return _attach(order, signed, last_valid)
+
+    def sign_sell(self, order: SellOrder, shape: CurveSellShape) -> SignedTransaction:
+        """``sign`` of a curve SELL of ``shape``: the same bytes, from the shape's message
+        compiled once (``sell_templates``) when it was seen before or prepared."""
+        blockhash, last_valid = self.blockhash.latest
+        limit, price = order.compute_unit_limit, order.priority_fee
+        amount, min_output = order.token_amount, order.min_sol_output
+
+        def full() -> list[Instruction]:  # a new shape only
+            return _with_budget(limit, price, shape.program_instructions(amount, min_output))
+
+        signed = self.sell_templates.sign(
+            shape, full, blockhash, limit, price, amount, min_output, last_valid
         )
-        return signed
+        return _attach(order, signed, last_valid)
+
+    def prepare_sell_template(self, shape: CurveSellShape) -> None:
+        """Compile the message of a SELL of ``shape`` now, off the exit's path."""
+        if shape not in self.sell_templates:
+            self.sell_templates.prepare(shape, _with_budget(0, 0, shape.program_instructions(0, 0)))
 
     async def send(self, order: Order) -> None:
         """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
@@ -440,6 +455,26 @@ class ChainAccess:
                     return tx
                 await trio.sleep(0.2)
         return None
+
+
+def _attach(order: Order, signed: SignedTransaction, last_valid: int) -> SignedTransaction:
+    order.attach_transaction(
+        signature=signed.signature,
+        raw_transaction=signed.raw,
+        blockhash=str(signed.blockhash),
+        last_valid_block_height=last_valid,
+    )
+    return signed
+
+
+def _with_budget(
+    limit: int, micro_lamports: int, program_ixs: Sequence[Instruction]
+) -> list[Instruction]:
+    return [  # both built once per value (``pump.instructions``: cached, immutable)
+        instructions.set_compute_unit_limit(limit),
+        instructions.set_compute_unit_price(micro_lamports),
+        *program_ixs,
+    ]
 
 
 def _error_parts(order: Order, err: object) -> tuple[int | None, str | None, str | None]:
@@ -659,6 +694,8 @@ class PlatformAwareSeller:
     slippage_bps: int
     close_token_account: bool = True
     _unclosable: set[Pubkey] = attrs.field(factory=set, init=False)
+    #: mints whose first SELL's template was prepared (as many as templates are kept)
+    _prepared: dict[Pubkey, None] = attrs.field(factory=dict, init=False)
 
     async def prepare_and_send_order(
         self,
@@ -745,10 +782,33 @@ class PlatformAwareSeller:
             venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
             close_ix_index=CLOSE_IX_INDEX if close else None,
         )
-        ixs = [self._curve_sell(order, creator)]
-        if close:
-            ixs.append(self._close(token_info))
-        return await self._sign_and_send(order, ixs, before_send)
+        self.chain.sign_sell(
+            order, self._curve_shape(token_info, order.attempt, creator, v2, close)
+        )
+        return await self._send_signed(order, before_send)
+
+    def prepare_first_sell(self, position: Position) -> None:
+        """Compile the message of the position's first curve SELL now, while it waits:
+        at exit only its blockhash and data are written in (``chain/templates``).
+
+        The accounts are those the first SELL names when nothing changed meanwhile (the
+        creator the BUY read, the first attempt's recipients); if anything did, the
+        SELL's accounts differ and it is compiled in full. Never raises: a template is
+        only a shortcut.
+        """
+        if position.sell_order is not None or position.mint in self._prepared:
+            return
+        self._prepared[position.mint] = None
+        while len(self._prepared) > self.chain.sell_templates.max_templates:
+            del self._prepared[next(iter(self._prepared))]
+        token_info = position.token_info
+        try:
+            creator = self.chain.creators.get(token_info.mint, token_info.vault_creator)
+            v2, close = self.chain.uses_v2(token_info), self._should_close(position)
+            shape = self._curve_shape(token_info, position.next_sell_attempt, creator, v2, close)
+            self.chain.prepare_sell_template(shape)
+        except Exception as exc:  # a shortcut's failure must not stop the watch
+            log.warning("%s: SELL template not prepared: %s", position.mint, exc)
 
     async def _read_curve(self, token_info: TokenInfo) -> BondingCurve | None:
         try:
@@ -764,35 +824,19 @@ class PlatformAwareSeller:
         # attempt distinct at a cost of a fraction of a lamport.
         return self.chain.limit(kind) + position.sell_attempts
 
-    def _curve_sell(self, order: SellOrder, creator: Pubkey) -> Instruction:
-        token_info, market = order.token_info, self.chain.market
-        salt = salt_of(token_info.mint, order.attempt)
-        fee_recipient = market.fee_recipient(token_info, salt)
-        buyback = market.buyback_recipient(salt)
-        if order.venue == VENUE_CURVE_V2:
-            return instructions.sell_v2(
-                user=self.chain.wallet, mint=token_info.mint, creator=creator,
-                token_program=token_info.token_program, fee_recipient=fee_recipient,
-                buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
-                amount=order.token_amount, min_sol_output=order.min_sol_output,
-            )  # fmt: skip
-        return instructions.sell(
+    def _curve_shape(
+        self, token_info: TokenInfo, attempt: int, creator: Pubkey, v2: bool, close: bool
+    ) -> CurveSellShape:
+        """The accounts of the curve SELL ``attempt`` (the recipients follow its salt)."""
+        market = self.chain.market
+        salt = salt_of(token_info.mint, attempt)
+        return CurveSellShape(
             user=self.chain.wallet, mint=token_info.mint, creator=creator,
-            token_program=token_info.token_program, fee_recipient=fee_recipient,
-            buyback_fee_recipient=buyback, cashback=token_info.is_cashback_coin,
-            amount=order.token_amount, min_sol_output=order.min_sol_output,
-        )  # fmt: skip
-
-    def _close(self, token_info: TokenInfo) -> Instruction:
-        wallet = self.chain.wallet
-        return instructions.close_account(
-            account=addresses.associated_token_address(
-                wallet, token_info.mint, token_info.token_program
-            ),
-            destination=wallet,
-            owner=wallet,
             token_program=token_info.token_program,
-        )
+            fee_recipient=market.fee_recipient(token_info, salt),
+            buyback_fee_recipient=market.buyback_recipient(salt), v2=v2,
+            cashback=token_info.is_cashback_coin, quote_mint=token_info.quote_mint, close=close,
+        )  # fmt: skip
 
     async def _sell_on_pool(
         self,
@@ -841,15 +885,12 @@ class PlatformAwareSeller:
         )
         log.info("%s: graduated; SELL attempt %d on PumpSwap pool %s (quote %d)",
                  token_info.mint, attempt, state.address, quote.net)  # fmt: skip
-        return await self._sign_and_send(order, plan.instructions, before_send)
+        self.chain.sign(order, plan.instructions)
+        return await self._send_signed(order, before_send)
 
-    async def _sign_and_send(
-        self,
-        order: SellOrder,
-        ixs: Sequence[Instruction],
-        before_send: BeforeSend[SellOrder] | None,
+    async def _send_signed(
+        self, order: SellOrder, before_send: BeforeSend[SellOrder] | None
     ) -> SellOrder:
-        self.chain.sign(order, ixs)
         if before_send is not None:
             await before_send(order)
         await self.chain.send(order)

@@ -42,7 +42,15 @@ def _run(coin: Coin, user: Keypair, ixs: list[Instruction], limit: int) -> Execu
 
 
 @pytest.fixture
-def coin() -> Coin:
+def coin(monkeypatch: pytest.MonkeyPatch) -> Coin:
+    # Keys from fixed seeds: every PDA the program derives costs 1,500 CU more per bump it
+    # has to try, so with random keys the same buy_v2 cost 124.8k–135.3k (one run in five
+    # fell outside the band below). Mainnet's figure is one such draw; these seeds give
+    # the common case, no extra bump.
+    seeds = iter(range(1, 100))
+    seeded = lambda: Keypair.from_seed(next(seeds).to_bytes(32, "little"))  # noqa: E731
+    monkeypatch.setattr("tests.sim.test_ledger.Keypair", seeded)
+    monkeypatch.setattr("tests.sim.test_ledger_pump.Keypair", seeded)
     return Coin(v2=True)  # Token-2022, SOL-quoted: what the mainnet measurement traded
 
 

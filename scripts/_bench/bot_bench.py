@@ -150,6 +150,13 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
                (UniversalTrader, "_on_token", stamped_on_token),
                (UniversalTrader, "_position_task", stamped_task),
                (ChainAccess, "sign", stamped_sign))  # fmt: skip
+    with _patched(patches):
+        yield
+
+
+@contextlib.contextmanager
+def _patched(patches: tuple[tuple[type, str, Any], ...]) -> Iterator[None]:
+    """Each ``(class, name, function)`` set on its class for the duration, then restored."""
     originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
     try:
         for cls, name, patched in patches:
@@ -210,15 +217,8 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
                (PositionMonitor, "_sell_until_done", stamped_sell_loop),
                (ChainAccess, "sign", stamped_sign(ChainAccess.sign)),  # a pool SELL
                (ChainAccess, "sign_sell", stamped_sign(ChainAccess.sign_sell)))  # fmt: skip
-    originals = [(cls, name, cls.__dict__[name]) for cls, name, _ in patches]
-    with path_stamps(sink):  # its handle stamp, keyed by signature, is the listener's
-        try:
-            for cls, name, patched in patches:
-                setattr(cls, name, patched)
-            yield
-        finally:
-            for cls, name, original in originals:
-                setattr(cls, name, original)
+    with path_stamps(sink), _patched(patches):  # path_stamps' handle stamp: the listener's
+        yield
 
 
 async def detect_to_buy_sent(

@@ -292,3 +292,63 @@ async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
             await run_listener(Queued(pubsub=None), on_token, on_price)  # type: ignore[arg-type]
     # the create's own trade is published before its token (it sets the first price)
     assert order == ["price 1", "buy CAT", *(f"price {100 + i}" for i in range(5))]
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behind_it(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A price that fires a position's exit wakes its task (the SELL); the listener lets it
+    run before it handles the items queued behind, as it does a new token's BUY, whichever
+    order the scheduler runs its next batch in. A price that wakes nothing does not yield."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from typing import Any
+
+    import trio
+    import trio.testing
+
+    from trio_trader.listeners.logs import run_listener
+
+    monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
+    send, receive = trio.open_memory_channel[Any](16)
+    queued = [logs_item(pump_logs(trade_event(1 + i, mint=OTHER_MINT))) for i in range(3)]
+    queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(5)]
+    for item in queued:  # all there before the listener reads the first
+        send.send_nowait(item)
+    send.close()
+
+    class Queued(LogsListener):
+        @asynccontextmanager
+        async def subscription(self) -> AsyncIterator[Any]:  # type: ignore[override]
+            yield receive
+
+    order: list[str] = []
+    woken = trio.Event()
+
+    async def seller() -> None:  # a position's task, parked until its exit fires
+        await woken.wait()
+        order.append("sell")
+
+    listener = Queued(pubsub=None)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(seller)
+        await trio.testing.wait_all_tasks_blocked()
+
+        def on_price(price: PriceUpdate) -> bool:
+            order.append(f"price {price.sol_amount}")
+            if price.sol_amount == 3:  # this one crosses the position's exit rule
+                woken.set()
+                return True
+            return False
+
+        with trio.fail_after(5):
+            await run_listener(listener, lambda token: None, on_price)
+    assert order == [
+        "price 1",
+        "price 2",
+        "price 3",
+        "sell",
+        *(f"price {100 + i}" for i in range(5)),
+    ]
+    assert listener.stats.woke == 1

@@ -97,3 +97,17 @@ def test_a_failing_listener_costs_only_its_own_update(caplog: pytest.LogCaptureF
         feed.publish(update(good, 4))
     assert seen == [2, 4]
     assert sum("price intake failed" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_publish_says_whether_the_update_woke_its_position() -> None:
+    # the listener lets a woken position (an exit rule fired: its SELL) run before it
+    # handles the next notification, so publish passes the intake's answer on
+    feed = TradeFeed()
+    a, b = Pubkey.new_unique(), Pubkey.new_unique()
+    with feed.subscribe(a) as inbox_a, feed.subscribe(b) as inbox_b:
+        assert feed.publish(update(a, 1)) is False  # no listener yet: kept, nobody woken
+        inbox_a.listen(lambda u: u.virtual_sol_reserves >= 5)  # "fires" at 5
+        inbox_b.listen(lambda u: None)  # an intake that never wakes anything
+        assert [feed.publish(update(a, v)) for v in (2, 5, 3)] == [False, True, False]
+        assert feed.publish(update(b, 9)) is False
+        assert feed.publish(update(Pubkey.new_unique(), 9)) is False  # no position holds it

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 BATCH = 16
 
 TokenSink = Callable[[NewToken], None]
-PriceSink = Callable[[PriceUpdate], None]
+#: returns True when the price woke a task to act (e.g. a position's exit: ``TradeFeed.publish``)
+PriceSink = Callable[[PriceUpdate], bool | None]
 
 
 @attrs.define(eq=False)
@@ -51,6 +52,7 @@ class ListenerStats:
     failed_txs: int = 0
     tokens: int = 0
     prices: int = 0
+    woke: int = 0  # prices that woke a task to act (an exit rule fired)
 
 
 @attrs.define(eq=False)
@@ -137,30 +139,31 @@ async def run_listener(
         task_status.started()
         # any async iterator of items works (tests feed plain generators): no draining then
         drain: Callable[[], Any] = getattr(sub, "receive_nowait", _nothing_queued)
+        stats = listener.stats
         async for item in sub:
-            tokens = listener.stats.tokens
+            before = stats.tokens + stats.woke
             _handle_safely(listener, item, on_token, on_price)
             for _ in range(BATCH - 1):
-                if listener.stats.tokens != tokens:
-                    break  # the new token's BUY goes first (below)
+                if stats.tokens + stats.woke != before:
+                    break  # the new token's BUY, or the SELL of a fired exit, goes first
                 try:
                     queued = drain()
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break  # nothing queued; or the end, which the iterator reports
                 _handle_safely(listener, queued, on_token, on_price)
-            if listener.stats.tokens != tokens:
-                await _after_new_token()
+            if stats.tokens + stats.woke != before:
+                await _let_it_go_first()
 
 
-async def _after_new_token() -> None:
-    """Let the task the token sink just started (the trader's BUY) run before this task
-    handles the next notification.
+async def _let_it_go_first() -> None:
+    """Let the task the token sink just started (the trader's BUY), or the position a
+    price woke (its SELL), run before this task handles the next notification.
 
-    A task started with ``nursery.start_soon`` runs in the scheduler's next batch, and Trio
-    runs a batch in either order: with one checkpoint this task could go first and handle
-    up to ``BATCH`` more items before the BUY. After two, its step in that batch is only
-    the second checkpoint, so the BUY's task (whose first step reaches the send in extreme
-    fast mode) runs before it handles anything.
+    A task started with ``nursery.start_soon`` (or woken by a price) runs in the
+    scheduler's next batch, and Trio runs a batch in either order: with one checkpoint this
+    task could go first and handle up to ``BATCH`` more items before the BUY. After two, its
+    step in that batch is only the second checkpoint, so the BUY's task (whose first step
+    reaches the send in extreme fast mode) or the SELL's runs before it handles anything.
     """
     await trio.lowlevel.checkpoint()
     await trio.lowlevel.checkpoint()
@@ -196,4 +199,5 @@ def _dispatch(
             log.debug("new token %s in %s", token.token_info.display_name, token.signature)
     for price in events.prices():
         stats.prices += 1
-        on_price(price)
+        if on_price(price):
+            stats.woke += 1

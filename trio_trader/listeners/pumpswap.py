@@ -137,7 +137,8 @@ class PoolListener:
             seen_at=trio.current_time(),
         ):
             self.stats.prices += 1
-            on_price(update)
+            if on_price(update):  # a position's exit fired: its SELL goes first
+                self.stats.woke += 1
 
 
 def _no_tokens(token: NewToken) -> None:

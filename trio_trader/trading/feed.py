@@ -35,7 +35,9 @@ from trio_trader.listeners.types import PriceUpdate
 
 log = logging.getLogger(__name__)
 
-PriceListener = Callable[[PriceUpdate], None]
+#: a position's price intake; it returns True when the update woke its task to act (an exit
+#: rule fired), which the listener lets run before its next notification
+PriceListener = Callable[[PriceUpdate], bool | None]
 
 
 @attrs.define(eq=False)
@@ -71,8 +73,9 @@ class PriceInbox:
             self._untaken = False
             self._hand(listener, self.latest)
 
-    def deliver(self, update: PriceUpdate) -> None:
-        """Pass ``update`` to the listener, or keep it as the newest untaken one."""
+    def deliver(self, update: PriceUpdate) -> bool:
+        """Pass ``update`` to the listener, or keep it as the newest untaken one; True when
+        the listener says it woke its task to act."""
         self.latest = update
         self._stats.delivered += 1
         listener = self._listener
@@ -80,14 +83,15 @@ class PriceInbox:
             if self._untaken:
                 self._stats.superseded += 1
             self._untaken = True
-            return
-        self._hand(listener, update)
+            return False
+        return self._hand(listener, update)
 
-    def _hand(self, listener: PriceListener, update: PriceUpdate) -> None:
+    def _hand(self, listener: PriceListener, update: PriceUpdate) -> bool:
         try:
-            listener(update)
+            return bool(listener(update))
         except Exception:  # one position's bug must not stop the others' prices
             log.exception("%s: the price intake failed on %s", self.mint, update.signature)
+            return False
 
 
 @attrs.define(eq=False)
@@ -98,12 +102,12 @@ class TradeFeed:
     _inboxes: dict[Pubkey, PriceInbox] = attrs.field(factory=dict, init=False)
     _held: set[bytes] = attrs.field(factory=set, init=False)  # the inboxes' mints, as bytes
 
-    def publish(self, update: PriceUpdate) -> None:
-        """Deliver ``update`` to its mint's inbox (if any); never blocks."""
+    def publish(self, update: PriceUpdate) -> bool:
+        """Deliver ``update`` to its mint's inbox (if any); never blocks. True when it woke
+        its position to act (the listener then lets that task go first)."""
         self.stats.published += 1
         inbox = self._inboxes.get(update.mint)
-        if inbox is not None:
-            inbox.deliver(update)
+        return inbox is not None and inbox.deliver(update)
 
     def holds(self, mint: bytes) -> bool:
         """Whether a position is subscribed to ``mint`` (its 32 bytes): a listener skips

@@ -307,13 +307,16 @@ class PositionMonitor:
             self.ticker.cancel(current)
         self._wakeup = None if at == math.inf else self.ticker.call_at(at, self.wake)
 
-    def _take_price(self, update: PriceUpdate) -> None:
-        """The inbox's listener: runs in the router's call, for every trade of the coin."""
+    def _take_price(self, update: PriceUpdate) -> bool:
+        """The inbox's listener: runs in the router's call, for every trade of the coin.
+        True when this price fired an exit rule (and woke the task to sell)."""
         self._see_price(update)
         if self._fired is None:
             self._fired = self._exit_reason()
             if self._fired is not None:
                 self.wake()
+                return True
+        return False
 
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update

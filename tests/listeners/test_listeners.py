@@ -6,8 +6,13 @@ import base64
 import logging
 import random
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
+import trio
+import trio.testing
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0
@@ -215,9 +220,7 @@ async def test_filters_creator_lists_buy_size_and_age() -> None:
 
 async def test_listener_loop_survives_an_item_that_raises(caplog: pytest.LogCaptureFixture) -> None:
     """Whatever one notification provokes, detection goes on with the next one."""
-    from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
-    from typing import Any
 
     import trio
 
@@ -247,26 +250,11 @@ async def test_listener_loop_survives_an_item_that_raises(caplog: pytest.LogCapt
     assert "skipping a notification that could not be handled" in caplog.text
 
 
-@pytest.mark.parametrize("seed", range(8))
-async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
-    seed: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The token sink starts a task (the trader's BUY); the listener lets it run before it
-    handles the items already queued behind the create, whichever order Trio's scheduler
-    runs its next batch in (it reverses half of them: hence several runs)."""
-    from collections.abc import AsyncIterator
-    from contextlib import asynccontextmanager
-    from typing import Any
-
-    import trio
-
-    from trio_trader.listeners.logs import run_listener
-
-    monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
-    send, receive = trio.open_memory_channel[Any](16)
-    queued = [logs_item(pump_logs(create_event(), trade_event(1)))]
-    queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(5)]
-    for item in queued:  # all there before the listener reads the first
+def _queued_listener(items: list[Any]) -> LogsListener:
+    """A logs listener whose subscription is a channel already holding ``items`` (all there
+    before the listener reads the first), then closed."""
+    send, receive = trio.open_memory_channel[Any](len(items))
+    for item in items:
         send.send_nowait(item)
     send.close()
 
@@ -275,6 +263,25 @@ async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
         async def subscription(self) -> AsyncIterator[Any]:  # type: ignore[override]
             yield receive
 
+    return Queued(pubsub=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token sink starts a task (the trader's BUY); the listener lets it run before it
+    handles the items already queued behind the create, whichever order Trio's scheduler
+    runs its next batch in (it reverses half of them: hence several runs)."""
+
+    import trio
+
+    from trio_trader.listeners.logs import run_listener
+
+    monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
+    queued = [logs_item(pump_logs(create_event(), trade_event(1)))]
+    queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(5)]
+    listener = _queued_listener(queued)
     order: list[str] = []
 
     async def buy(token: NewToken) -> None:
@@ -289,7 +296,7 @@ async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
             order.append(f"price {price.sol_amount}")
 
         with trio.fail_after(5):
-            await run_listener(Queued(pubsub=None), on_token, on_price)  # type: ignore[arg-type]
+            await run_listener(listener, on_token, on_price)
     # the create's own trade is published before its token (it sets the first price)
     assert order == ["price 1", "buy CAT", *(f"price {100 + i}" for i in range(5))]
 
@@ -301,9 +308,6 @@ async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behi
     """A price that fires a position's exit wakes its task (the SELL); the listener lets it
     run before it handles the items queued behind, as it does a new token's BUY, whichever
     order the scheduler runs its next batch in. A price that wakes nothing does not yield."""
-    from collections.abc import AsyncIterator
-    from contextlib import asynccontextmanager
-    from typing import Any
 
     import trio
     import trio.testing
@@ -311,18 +315,9 @@ async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behi
     from trio_trader.listeners.logs import run_listener
 
     monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
-    send, receive = trio.open_memory_channel[Any](16)
     queued = [logs_item(pump_logs(trade_event(1 + i, mint=OTHER_MINT))) for i in range(3)]
     queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(5)]
-    for item in queued:  # all there before the listener reads the first
-        send.send_nowait(item)
-    send.close()
-
-    class Queued(LogsListener):
-        @asynccontextmanager
-        async def subscription(self) -> AsyncIterator[Any]:  # type: ignore[override]
-            yield receive
-
+    listener = _queued_listener(queued)
     order: list[str] = []
     woken = trio.Event()
 
@@ -330,7 +325,6 @@ async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behi
         await woken.wait()
         order.append("sell")
 
-    listener = Queued(pubsub=None)  # type: ignore[arg-type]
     async with trio.open_nursery() as nursery:
         nursery.start_soon(seller)
         await trio.testing.wait_all_tasks_blocked()

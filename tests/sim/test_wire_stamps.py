@@ -12,7 +12,7 @@ import json
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import h11
@@ -85,6 +85,33 @@ def _record(sim: SimNode) -> list[Stamp]:
 
 
 # -- the arrival stamp ----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def kernel_stamps_on() -> Iterator[None]:
+    """Receive stamping switched on in the kernel before a test measures it.
+
+    Linux stamps arriving packets only while some socket asks for stamps, and it turns
+    that on in deferred work (``net_enable_timestamp``): a request that comes right after
+    the first socket asked can arrive unstamped, and the bench then falls back to the read's
+    time (a longer figure, never a shorter one). A test that checks the stamp itself holds
+    a stamped socket open and waits until a datagram comes back stamped.
+    """
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        probe.bind(("127.0.0.1", 0))
+        probe.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        deadline = time.monotonic() + 5
+        while True:
+            sender.sendto(b"x", probe.getsockname())
+            _, ancillary, _, _ = probe.recvmsg(16, socket.CMSG_SPACE(16))
+            if any(kind == SO_TIMESTAMPNS for _, kind, _ in ancillary):
+                break
+            assert time.monotonic() < deadline, "the kernel never stamped a datagram"
+            time.sleep(0.01)
+        yield  # the probe stays open: stamping stays on
 
 
 def test_arrival_is_the_kernels_stamp_moved_to_the_perf_counter_clock() -> None:

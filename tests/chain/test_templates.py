@@ -36,7 +36,9 @@ def test_the_blockhash_and_every_data_are_found_where_they_are(
 ) -> None:
     ixs = data.draw(any_instructions(payer.pubkey()))
     body = to_bytes_versioned(MessageV0.try_compile(payer.pubkey(), ixs, [], blockhash))
-    blockhash_at, data_at = message_layout(body)
+    layout = message_layout(body)
+    assert layout is not None
+    blockhash_at, data_at = layout
     assert body[blockhash_at : blockhash_at + 32] == bytes(blockhash)
     assert [body[at : at + n] for at, n in data_at] == [bytes(ix.data) for ix in ixs]
     assert data_at[-1][0] + data_at[-1][1] == len(body) - 1  # then the empty lookup list
@@ -58,3 +60,14 @@ def test_a_message_that_is_not_a_sell_has_no_template() -> None:
         cache.sign("key", lambda: [*budget, cosigned], Hash.default(), 1, 1, 1, 1)
     with pytest.raises(ValueError, match="at least one"):
         compile_sell_template([], payer.pubkey())
+
+
+def test_a_body_that_is_not_a_v0_message_has_no_layout() -> None:
+    # a legacy message starts with its header (first byte < 0x80): never patched, the SELL
+    # is then signed the generic way instead of raising on the way out of a position
+    payer = Keypair()
+    ix = Instruction(Pubkey.new_unique(), bytes(24), [AccountMeta(payer.pubkey(), True, True)])
+    v0 = to_bytes_versioned(MessageV0.try_compile(payer.pubkey(), [ix], [], Hash.default()))
+    assert message_layout(v0) is not None
+    assert message_layout(v0[1:]) is None  # the same message without its version prefix
+    assert message_layout(b"") is None

@@ -96,7 +96,9 @@ def compile_sell_template(
     instructions: Sequence[Instruction], payer_key: Pubkey, blockhash: Hash | None = None
 ) -> SellTemplate | None:
     """Compile a SELL: ``[SetComputeUnitLimit, SetComputeUnitPrice, sell, …]`` paid by
-    ``payer_key``. None if it is not one (another signer, other data lengths).
+    ``payer_key``. None if it is not one (another signer, other data lengths) or its bytes
+    are not read as expected: the caller then signs it the generic way, never a SELL
+    patched at the wrong offsets, and never an exception on the way out of a position.
 
     Raises:
         ValueError: no instructions, or the message does not fit a packet.
@@ -109,12 +111,14 @@ def compile_sell_template(
     body = to_bytes_versioned(message)
     if 1 + 64 + len(body) > PACKET_LIMIT:
         raise ValueError(f"transaction is {1 + 64 + len(body)} bytes; the limit is {PACKET_LIMIT}")
-    blockhash_at, data_at = message_layout(body)
+    layout = message_layout(body)
+    if layout is None:
+        return None
+    blockhash_at, data_at = layout
     datas = [body[at : at + length] for at, length in data_at]
-    if datas != [bytes(ix.data) for ix in instructions]:  # never patch a layout misread
-        raise AssertionError("message layout not understood")
     if (
-        message.header.num_required_signatures != 1
+        datas != [bytes(ix.data) for ix in instructions]  # never patch a layout misread
+        or message.header.num_required_signatures != 1
         or tuple(length for _, length in data_at[:3]) != _SELL_DATA_LENGTHS
         or (datas[0][0], datas[1][0]) != (_CU_LIMIT_TAG, _CU_PRICE_TAG)
     ):
@@ -134,15 +138,16 @@ def _compact_u16(buf: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
-def message_layout(body: bytes) -> tuple[int, tuple[tuple[int, int], ...]]:
-    """A v0 message's blockhash offset and each instruction's (data offset, data length).
+def message_layout(body: bytes) -> tuple[int, tuple[tuple[int, int], ...]] | None:
+    """A v0 message's blockhash offset and each instruction's (data offset, data length);
+    None if ``body`` is not a v0 message.
 
     The layout: the version prefix, the 3-byte header, the keys, the blockhash, then per
     instruction its program index, account indexes and data, each array behind its
     compact-u16 length.
     """
-    if body[0] != _VERSION_PREFIX:
-        raise AssertionError("not a v0 message")
+    if not body or body[0] != _VERSION_PREFIX:
+        return None
     count, at = _compact_u16(body, 1 + _HEADER_LEN)
     blockhash_at = at + count * _KEY_LEN
     count, at = _compact_u16(body, blockhash_at + _KEY_LEN)

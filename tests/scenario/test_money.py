@@ -162,6 +162,8 @@ async def test_take_profit_before_buy_confirms_is_judged_against_the_worst_fill(
             # signed from the message compiled while the position waited (chain/templates)
             templates = h.seller.chain.sell_templates
             assert (templates.hits, templates.misses) == (1, 0)
+            # the price that fired it woke the position: its SELL went before queued items
+            assert h.bot.trader.listener.stats.woke == 1
 
 
 async def test_stop_loss_before_buy_confirms_sells_against_the_quote(tmp_path: Path) -> None:

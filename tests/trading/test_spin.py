@@ -1,0 +1,65 @@
+"""``trading/spin.py``: the spinner loops until its nursery is cancelled, naps (releasing
+the GIL) once per slice, and never starts under MockClock (autojump would never fire)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import trio
+import trio.testing
+
+from trio_trader.trading import spin as spin_module
+from trio_trader.trading.spin import TASK_NAME, start_spinning
+
+
+def spinners(nursery: trio.Nursery) -> list[trio.lowlevel.Task]:
+    return [t for t in nursery.child_tasks if t.name == TASK_NAME]
+
+
+async def test_the_spinner_keeps_the_loop_busy_and_ends_with_its_nursery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="trio_trader.trading.spin")
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            assert start_spinning(nursery) is True
+            assert len(spinners(nursery)) == 1
+            await trio.sleep(0.05)
+            assert len(spinners(nursery)) == 1  # still looping
+            nursery.cancel_scope.cancel()
+        assert spinners(nursery) == []  # ended with its nursery
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "latency.spin: on" in caplog.records[0].getMessage()
+
+
+async def test_the_spinner_naps_every_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+    naps: list[float] = []
+    monkeypatch.setattr(spin_module.time, "sleep", naps.append)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            start = trio.current_time()
+            start_spinning(nursery)
+            await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+        spun = trio.current_time() - start
+    # one nap per slice of 0.2 ms spun (~250 in 50 ms; fewer on a loaded machine, never 0)
+    assert naps
+    assert set(naps) == {spin_module.NAP}
+    assert len(naps) <= spun / spin_module.SLICE + 1
+
+
+async def test_no_spinning_under_mock_clock(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with trio.open_nursery() as nursery:
+        assert start_spinning(nursery) is False
+        # checked before any sleep: a spinner started here would make the sleep below
+        # hang (autojump fires only when the loop is idle), so the test fails first
+        assert spinners(nursery) == []
+        before = trio.current_time()
+        await trio.sleep(3600)  # autojump still works: the clock jumps an hour at once
+        assert trio.current_time() - before >= 3600
+    (record,) = [r for r in caplog.records if r.name == "trio_trader.trading.spin"]
+    assert record.levelno == logging.WARNING
+    assert "MockClock" in record.getMessage()

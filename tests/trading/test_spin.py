@@ -18,8 +18,9 @@ def spinners(nursery: trio.Nursery) -> list[trio.lowlevel.Task]:
 
 
 async def test_the_spinner_keeps_the_loop_busy_and_ends_with_its_nursery(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(spin_module, "usable_cores", lambda: 2)
     caplog.set_level(logging.INFO, logger="trio_trader.trading.spin")
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
@@ -63,3 +64,23 @@ async def test_no_spinning_under_mock_clock(
     (record,) = [r for r in caplog.records if r.name == "trio_trader.trading.spin"]
     assert record.levelno == logging.WARNING
     assert "MockClock" in record.getMessage()
+
+
+async def test_spinning_on_a_single_core_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="trio_trader.trading.spin")
+    monkeypatch.setattr(spin_module, "usable_cores", lambda: 1)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            assert start_spinning(nursery) is True  # asked for: it spins, and says what it costs
+            nursery.cancel_scope.cancel()
+    levels = [r.levelname for r in caplog.records if r.name == "trio_trader.trading.spin"]
+    assert levels == ["INFO", "WARNING"]
+    assert "one core only" in caplog.records[-1].getMessage()
+
+
+def test_usable_cores_counts_the_process_affinity() -> None:
+    import os
+
+    assert spin_module.usable_cores() == len(os.sched_getaffinity(0)) >= 1

@@ -25,6 +25,7 @@ WARNING is logged and nothing spins.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import trio
@@ -62,5 +63,17 @@ def start_spinning(nursery: trio.Nursery) -> bool:
         log.warning("latency.spin: not spinning under MockClock (autojump needs an idle loop)")
         return False
     log.info("latency.spin: on, the event loop polls instead of sleeping (a core stays busy)")
+    if usable_cores() < 2:
+        log.warning(
+            "latency.spin: this process may run on one core only: the spinner takes it from "
+            "the OS, the node and the bot's own threads (detection gets slower, not faster)"
+        )
     nursery.start_soon(spin, name=TASK_NAME)
     return True
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover (not Linux)

@@ -14,6 +14,17 @@ A crash of the *machine* can lose the file's unsynced tail as well; the session 
 (``Repository.begin_session``) holds the boot id, so the next run knows when that may have
 happened and lets start-up reconciliation wait for the ledger instead.
 
+**Send markers.** The row of an order is written right AFTER its request is written to
+the socket (``Repository.mark_sending``, then ``insert_position_nowait`` /
+``update_position_nowait`` from the send path's ``after_write`` hook), not before: what
+goes before the send is a marker of a few dozen bytes, ``["sent", side, position id,
+mint, signature]`` (``mark``), never a write. A kill in between leaves a marker whose
+signature the database (after the replay) does not name: the dead run may have an order
+out that no row knows, so the next start treats it like a machine crash and waits for the
+ledger (``unknown_markers``; ``Repository.begin_session``). A marker whose row came after
+it costs nothing more. While a marker waits for its row, the log is neither emptied nor
+rotated (``unsettled``), so a rotation can never drop it.
+
 Only the trading run (after it holds the database's lock) writes and replays the log:
 reports, the dashboard and the CLI open the database without it.
 """
@@ -26,7 +37,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from trio_trader.store import _json
 
@@ -34,6 +45,19 @@ logger = logging.getLogger(__name__)
 
 #: one statement of a write: SQL, its parameters, and whether it must change one row
 Statement = tuple[str, tuple[Any, ...], bool]
+#: the first item of a marker line (a write line starts with its sequence number)
+MARKER_TAG: Final = "sent"
+
+
+class Marker(NamedTuple):
+    """An order about to be sent, logged before its send; its row follows the send."""
+
+    side: str
+    position_id: int
+    mint: str
+    signature: str
+
+
 #: ``meta`` key of the highest journal sequence number the database has applied
 APPLIED_KEY: Final = "queue_seq"
 SET_APPLIED: Final = "INSERT OR REPLACE INTO meta (key, value) VALUES ('queue_seq', ?)"
@@ -73,6 +97,8 @@ class Journal:
         self._next = next_seq
         self._last = next_seq - 1
         self._size = os.fstat(self._fd).st_size
+        #: signatures marked (``mark``) whose row is not logged yet
+        self._unsettled: set[str] = set()
         self._seal_torn_tail()
 
     def _seal_torn_tail(self) -> None:
@@ -92,8 +118,12 @@ class Journal:
         os.write(self._fd, b"\n")
         self._size += 1
 
-    def append(self, statements: list[Statement]) -> int:
-        """Log one write (Trio thread); returns its sequence number."""
+    def append(self, statements: list[Statement], settles: tuple[str | None, ...] = ()) -> int:
+        """Log one write (Trio thread); returns its sequence number.
+
+        ``settles``: the signatures the write's row names; their markers are settled once
+        the line is written (not before: a rotation in between would drop the marker).
+        """
         seq = self._next
         self._next += 1
         data = _json.dumps([seq, statements]) + b"\n"
@@ -101,45 +131,91 @@ class Journal:
             os.write(self._fd, data)
             self._size += len(data)
             self._last = seq
+            if self._unsettled:
+                self._unsettled.difference_update(settles)
         return seq
 
+    def mark(self, side: str, position_id: int, mint: str, signature: str) -> None:
+        """Log that the order ``signature`` is about to be sent (Trio thread, before the
+        send): a line of a few dozen bytes, no row; settled by the write of its row."""
+        data = _json.dumps([MARKER_TAG, side, position_id, mint, signature]) + b"\n"
+        with self._lock:
+            os.write(self._fd, data)
+            self._size += len(data)
+            self._unsettled.add(signature)
+
+    @property
+    def unsettled(self) -> int:
+        """Markers whose row is not logged yet."""
+        return len(self._unsettled)
+
     def rotate_if_applied(self, applied: int) -> None:
-        """Empty the log when it is large and every line in it is applied (writer thread)."""
+        """Empty the log when it is large, every write in it is applied and no marker
+        waits for its row (writer thread)."""
         if self._size < ROTATE_BYTES:
             return
         with self._lock:
-            if self._last == applied:
+            if self._last == applied and not self._unsettled:
                 os.ftruncate(self._fd, 0)
                 self._size = 0
 
     def close(self, *, applied: int | None) -> None:
-        """Close the log; empty it first when every line in it is applied."""
+        """Close the log; empty it first when every write in it is applied and no marker
+        waits for its row (one that does is for the next start to find)."""
         with self._lock:
-            if applied is not None and self._last <= applied:
+            if applied is not None and self._last <= applied and not self._unsettled:
                 os.ftruncate(self._fd, 0)
             os.close(self._fd)
 
 
 def read_lines(path: Path) -> list[tuple[int, list[Statement]]]:
-    """The logged writes in order; a torn line (a kill mid-write, a machine crash) is left out.
+    """The logged writes in order (markers left out; see ``read_log``)."""
+    return read_log(path)[0]
+
+
+def read_log(path: Path) -> tuple[list[tuple[int, list[Statement]]], list[Marker]]:
+    """The logged writes and the send markers, each in order; a torn line (a kill
+    mid-write, a machine crash) is left out.
 
     Split on the bytes ``\n`` that end each line: a raw U+2028 inside a name is text (str
-    ``splitlines`` would cut there), and JSON escapes every newline inside a string.
+    ``splitlines`` would cut there), and JSON escapes every newline inside a string. A torn
+    marker is harmless: its send had not started (the send follows the marker).
     """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
-    lines = []
+        return [], []
+    writes, markers = [], []
     for raw in data.split(b"\n"):
         if not raw:
             continue
         try:
-            seq, statements = json.loads(raw)
-            lines.append((int(seq), [(str(s), tuple(p), bool(e)) for s, p, e in statements]))
-        except (ValueError, TypeError):
+            line = json.loads(raw)
+            if line[0] == MARKER_TAG:
+                _, side, position_id, mint, signature = line
+                markers.append(Marker(str(side), int(position_id), str(mint), str(signature)))
+                continue
+            seq, statements = line
+            writes.append((int(seq), [(str(s), tuple(p), bool(e)) for s, p, e in statements]))
+        except (ValueError, TypeError, IndexError, KeyError):
             logger.error("%s: unreadable line skipped: %.80r", path, raw)
-    return lines
+    return writes, markers
+
+
+#: does the database name the marked order (its position's row, or a trade of it)?
+_NAMED = (
+    "SELECT EXISTS (SELECT 1 FROM positions WHERE id = ?1 AND ("
+    "json_extract(buy_order, '$.signature') = ?2 OR json_extract(sell_order, '$.signature') = ?2)) "
+    "OR EXISTS (SELECT 1 FROM trades WHERE position_id = ?1 AND signature = ?2)"
+)
+
+
+def unknown_markers(conn: sqlite3.Connection, markers: list[Marker]) -> list[Marker]:
+    """The markers whose order no row names: sent (maybe) by a run that died before it
+    wrote the row. Their position ids make each look-up one index probe."""
+    return [
+        m for m in markers if not conn.execute(_NAMED, (m.position_id, m.signature)).fetchone()[0]
+    ]
 
 
 def applied_seq(conn: sqlite3.Connection) -> int:
@@ -154,18 +230,23 @@ def run_statements(conn: sqlite3.Connection, statements: list[Statement]) -> Non
             raise NoRowChanged(f"no row changed by: {sql[:60]}")
 
 
-def replay(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
+def replay(conn: sqlite3.Connection, path: Path) -> tuple[int, int, list[Marker]]:
     """Apply the logged writes the database has not (one transaction; writer thread).
 
+    Markers are never applied: they are returned, for ``unknown_markers`` to check once
+    the writes are in.
+
     Returns:
-        (lines applied now, the highest sequence number in the log or the database).
+        (lines applied now, the highest sequence number in the log or the database,
+        the log's markers).
     Raises:
         ReplayError: a line failed; nothing of this replay is kept.
     """
     done = applied_seq(conn)
-    pending = [(seq, st) for seq, st in read_lines(path) if seq > done]
+    writes, markers = read_log(path)
+    pending = [(seq, st) for seq, st in writes if seq > done]
     if not pending:
-        return 0, done
+        return 0, done, markers
     conn.execute("BEGIN IMMEDIATE")
     try:
         for seq, statements in pending:
@@ -179,4 +260,4 @@ def replay(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
         if conn.in_transaction:
             conn.rollback()
         raise
-    return len(pending), pending[-1][0]
+    return len(pending), pending[-1][0], markers

@@ -120,12 +120,18 @@ class Writer:
 
     # ------------------------------------------------------------------ Trio side
 
-    def submit(self, statements: list[Statement], what: str) -> None:
-        """Log and queue a write; returns at once (the commit happens in the thread)."""
+    def submit(
+        self, statements: list[Statement], what: str, settles: tuple[str | None, ...] = ()
+    ) -> None:
+        """Log and queue a write; returns at once (the commit happens in the thread).
+
+        ``settles``: the order signatures its row names (their send markers are settled).
+        """
         if self._closing:
             logger.error("not written, the repository is closed: %s", what)
             return
-        seq = self.journal.append(statements) if self.journal is not None else None
+        journal = self.journal
+        seq = journal.append(statements, settles) if journal is not None else None
         self._waiting.append(_Job(what, statements=statements, seq=seq))
         if len(self._waiting) > 1:
             return  # the hand-over task is woken already

@@ -145,9 +145,10 @@ class H11Sender:
     ) -> HttpReply:
         """POST `body` (JSON) to `url` and return the reply read whole.
 
-        `after_write` is called right after the request's bytes are written, in the same
-        task step, before the reply is awaited (again if a stale connection makes the
-        bytes go out twice).
+        `after_write` is called as soon as the request's bytes are written (`send_all`
+        returns: Trio ends it with a scheduling point that cannot be cancelled, so other
+        tasks may run first), before the reply is read; again if a stale connection makes
+        the bytes go out twice.
 
         Raises:
             RpcUnavailable: no complete reply (connection, timeout, broken reply).

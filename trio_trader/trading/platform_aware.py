@@ -10,8 +10,8 @@ changes from the landed transaction, so PnL is exact to the lamport.
 Both ``prepare_and_send_order`` take an optional ``before_send`` hook, awaited with the
 signed order (still PENDING: signature and raw bytes attached) just before
 ``sendTransaction``. It may return an ``after_write`` hook, which ``ChainAccess.send``
-runs once the request's bytes are written to the socket (in the sender, in the same task
-step, before the reply is awaited; a fan-out runs it after the first endpoint's write),
+runs once the request's bytes are written to the socket (in the sender, as the write
+returns, before the reply is read; a fan-out runs it after the first endpoint's write),
 and at the latest on the way out of the send, however it ends (a refusal, an error, a
 cancellation). The trader and the monitor use the pair for crash safety off the send
 path: before the send, a tiny marker of the order in the store's journal; after the

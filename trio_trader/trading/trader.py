@@ -19,8 +19,8 @@ position task (``_handle_token``) follows the seed plan step by step::
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
 already holding the signed BUY, journaled and queued to the store's writer right after
-the request's bytes are written (the send path's ``after_write`` hook), in the same task
-step: building it (~0.2 ms cold) is off the detection path, and so are the commit and
+the request's bytes are written (the send path's ``after_write`` hook, before the reply
+is read): building it (~0.2 ms cold) is off the detection path, and so are the commit and
 its fsync (the writer thread). Before the send only a marker of the BUY is journaled
 (``repo.mark_sending``, a few dozen bytes, page cache). A killed process therefore
 leaves either the row, with the signature that recovery confirms (``repo.begin_session``

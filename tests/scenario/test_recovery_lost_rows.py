@@ -483,7 +483,7 @@ class DieBeforeRow:
 
 
 def journal_names_only_the_marker(db: Path, order: Order) -> None:
-    writes, markers = read_log(journal_path(str(db)))
+    writes, markers, _ = read_log(journal_path(str(db)))
     assert [(m.side, m.signature) for m in markers if m.signature == order.signature] == [
         (order.side, order.signature)
     ]

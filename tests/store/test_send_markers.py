@@ -59,6 +59,7 @@ async def test_a_marker_is_a_short_line_and_its_row_follows_the_send(tmp_path: P
             assert read_log(journal_path(str(path))) == (
                 [],
                 [_journal.Marker("buy", 1, str(position.mint), buy.signature or "")],
+                False,
             )
             assert repo.writer.journal is not None
             assert repo.writer.journal.unsettled == 1
@@ -147,7 +148,7 @@ async def test_a_marker_is_never_replayed_as_a_write(tmp_path: Path) -> None:
             other, other_buy = signed_buy(2)
             repo.mark_sending(other, other_buy)  # its row never comes
             repo.writer.abandon()
-        writes, markers = read_log(journal_path(str(path)))
+        writes, markers, _ = read_log(journal_path(str(path)))
         assert [seq for seq, _ in writes] == [1]
         assert [m.position_id for m in markers] == [1, 2]
         async with open_repository(path) as repo:
@@ -182,7 +183,7 @@ async def test_a_torn_marker_is_skipped_and_does_not_swallow_the_next_line(
             repo.mark_sending(after, after_buy)
             repo.insert_position_nowait(after)
             repo.writer.abandon()
-        writes, markers = read_log(log)
+        writes, markers, _ = read_log(log)
         assert [m.position_id for m in markers] == [1]  # the second run's: read whole
         assert len(writes) == 1
         async with open_repository(path) as repo:
@@ -208,7 +209,7 @@ async def test_a_rotation_never_drops_a_marker_that_waits_for_its_row(
             await repo.insert_position(other)  # another task's write, committed meanwhile
             await repo.flush()
             log = journal_path(str(path))
-            assert [m.position_id for m in read_log(log)[1]] == [1]  # not rotated away
+            assert [m.position_id for m in read_log(log).markers] == [1]  # not rotated away
             repo.writer.abandon()
         async with open_repository(path) as repo:
             assert await repo.begin_session() is True
@@ -225,6 +226,7 @@ async def test_a_clean_close_with_a_marker_and_no_row_keeps_it_for_the_next_star
             repo.mark_sending(position, buy)
         async with open_repository(path) as repo:
             assert await repo.begin_session() is True
+            repo.reconciled()
         async with open_repository(path) as repo:  # the last run closed cleanly
             assert await repo.begin_session() is False
 
@@ -283,3 +285,44 @@ async def test_a_failed_repository_refuses_a_new_position_s_marker_not_a_sell_s(
             held_sell = positions[1].sell_order
             assert held_sell is not None
             assert (held_sell.signature, held_sell.state) == (sell.signature, OrderState.PENDING)
+
+
+async def test_a_reconciliation_owed_survives_a_kill_until_it_is_done(tmp_path: Path) -> None:
+    """The start that found a marker with no row owes a reconciliation with the ledger.
+    Killed before it is done (say, during its wait), the next start owes it too, though
+    that start's journal holds no unknown marker of its own; once done, none is owed."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            await repo.begin_session()
+            position, buy = signed_buy(1)
+            repo.mark_sending(position, buy)
+            repo.writer.abandon()
+        for _ in range(2):
+            async with open_repository(path) as repo:
+                assert await repo.begin_session() is True
+                repo.writer.abandon()  # killed while reconciling
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is True
+            repo.reconciled()
+            repo.writer.abandon()  # killed right after: the marker is accounted for
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is False
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is False  # and after a clean close
+
+
+async def test_a_clean_close_before_the_reconciliation_is_done_keeps_it_owed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            await repo.begin_session()
+            position, buy = signed_buy(1)
+            repo.mark_sending(position, buy)
+            repo.writer.abandon()
+        async with open_repository(path) as repo:
+            assert await repo.begin_session() is True
+        async with open_repository(path) as repo:  # closed cleanly, still owed
+            assert await repo.begin_session() is True

@@ -25,6 +25,12 @@ ledger (``unknown_markers``; ``Repository.begin_session``). A marker whose row c
 it costs nothing more. While a marker waits for its row, the log is neither emptied nor
 rotated (``unsettled``), so a rotation can never drop it.
 
+**The ledger owed.** A start that must reconcile with the ledger (rows may be lost) logs
+``["reconcile"]`` at once, and ``["reconciled"]`` once it has waited out the dead run's
+orders and read the wallet's history: every marker before that line is accounted for. A
+kill in between leaves the debt in the log, so the next start waits too (the boot id alone
+would not say so any more); until it is paid the log is never emptied either.
+
 Only the trading run (after it holds the database's lock) writes and replays the log:
 reports, the dashboard and the CLI open the database without it.
 """
@@ -47,6 +53,11 @@ logger = logging.getLogger(__name__)
 Statement = tuple[str, tuple[Any, ...], bool]
 #: the first item of a marker line (a write line starts with its sequence number)
 MARKER_TAG: Final = "sent"
+#: the lines of a reconciliation with the ledger owed, and of one done
+OWED_LINE: Final = b'["reconcile"]\n'
+PAID_LINE: Final = b'["reconciled"]\n'
+#: stands for the owed reconciliation among the unsettled signatures
+_OWED: Final = "(reconciliation owed)"
 
 
 class Marker(NamedTuple):
@@ -146,8 +157,24 @@ class Journal:
 
     @property
     def unsettled(self) -> int:
-        """Markers whose row is not logged yet."""
+        """Markers whose row is not logged yet, and an owed reconciliation."""
         return len(self._unsettled)
+
+    def owe_reconciliation(self) -> None:
+        """Log that this start must reconcile with the ledger (see the module docstring)."""
+        self._line(OWED_LINE, add=_OWED)
+
+    def reconciled(self) -> None:
+        """Log that the reconciliation is done: the markers before are accounted for."""
+        self._line(PAID_LINE, drop=_OWED)
+
+    def _line(self, data: bytes, *, add: str | None = None, drop: str | None = None) -> None:
+        with self._lock:
+            os.write(self._fd, data)
+            self._size += len(data)
+            if add is not None:
+                self._unsettled.add(add)
+            self._unsettled.discard(drop or "")
 
     def rotate_if_applied(self, applied: int) -> None:
         """Empty the log when it is large, every write in it is applied and no marker
@@ -168,14 +195,24 @@ class Journal:
             os.close(self._fd)
 
 
+class Log(NamedTuple):
+    """What a journal holds (``read_log``)."""
+
+    writes: list[tuple[int, list[Statement]]]
+    #: send markers after the last ``["reconciled"]`` line
+    markers: list[Marker]
+    #: a ``["reconcile"]`` line after the last ``["reconciled"]`` one
+    owed: bool
+
+
 def read_lines(path: Path) -> list[tuple[int, list[Statement]]]:
     """The logged writes in order (markers left out; see ``read_log``)."""
-    return read_log(path)[0]
+    return read_log(path).writes
 
 
-def read_log(path: Path) -> tuple[list[tuple[int, list[Statement]]], list[Marker]]:
-    """The logged writes and the send markers, each in order; a torn line (a kill
-    mid-write, a machine crash) is left out.
+def read_log(path: Path) -> Log:
+    """The logged writes, the send markers not reconciled yet (each in order), and whether
+    a reconciliation is owed; a torn line (a kill mid-write, a machine crash) is left out.
 
     Split on the bytes ``\n`` that end each line: a raw U+2028 inside a name is text (str
     ``splitlines`` would cut there), and JSON escapes every newline inside a string. A torn
@@ -184,10 +221,17 @@ def read_log(path: Path) -> tuple[list[tuple[int, list[Statement]]], list[Marker
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return [], []
-    writes, markers = [], []
+        return Log([], [], False)
+    writes: list[tuple[int, list[Statement]]] = []
+    markers: list[Marker] = []
+    owed = False
     for raw in data.split(b"\n"):
         if not raw:
+            continue
+        if raw + b"\n" in (OWED_LINE, PAID_LINE):
+            owed = raw + b"\n" == OWED_LINE
+            if not owed:
+                markers.clear()  # accounted for by the reconciliation
             continue
         try:
             line = json.loads(raw)
@@ -199,7 +243,7 @@ def read_log(path: Path) -> tuple[list[tuple[int, list[Statement]]], list[Marker
             writes.append((int(seq), [(str(s), tuple(p), bool(e)) for s, p, e in statements]))
         except (ValueError, TypeError, IndexError, KeyError):
             logger.error("%s: unreadable line skipped: %.80r", path, raw)
-    return writes, markers
+    return Log(writes, markers, owed)
 
 
 #: does the database name the marked order (its position's row, or a trade of it)?
@@ -230,23 +274,23 @@ def run_statements(conn: sqlite3.Connection, statements: list[Statement]) -> Non
             raise NoRowChanged(f"no row changed by: {sql[:60]}")
 
 
-def replay(conn: sqlite3.Connection, path: Path) -> tuple[int, int, list[Marker]]:
+def replay(conn: sqlite3.Connection, path: Path) -> tuple[int, int, Log]:
     """Apply the logged writes the database has not (one transaction; writer thread).
 
-    Markers are never applied: they are returned, for ``unknown_markers`` to check once
-    the writes are in.
+    Markers are never applied: they are returned with the rest of the log, for
+    ``unknown_markers`` to check once the writes are in.
 
     Returns:
         (lines applied now, the highest sequence number in the log or the database,
-        the log's markers).
+        what the log holds).
     Raises:
         ReplayError: a line failed; nothing of this replay is kept.
     """
     done = applied_seq(conn)
-    writes, markers = read_log(path)
-    pending = [(seq, st) for seq, st in writes if seq > done]
+    log = read_log(path)
+    pending = [(seq, st) for seq, st in log.writes if seq > done]
     if not pending:
-        return 0, done, markers
+        return 0, done, log
     conn.execute("BEGIN IMMEDIATE")
     try:
         for seq, statements in pending:
@@ -260,4 +304,4 @@ def replay(conn: sqlite3.Connection, path: Path) -> tuple[int, int, list[Marker]
         if conn.in_transaction:
             conn.rollback()
         raise
-    return len(pending), pending[-1][0], markers
+    return len(pending), pending[-1][0], log

@@ -70,6 +70,7 @@ Public API::
         await repo.flush()                  (every earlier write on disk; RepositoryFailed)
         await repo.begin_session() -> bool  (the trading run's marker; True: the last one
                                              ended without closing, writes may be lost)
+        repo.reconciled()                   (after a True: the ledger reconciliation is done)
         repo.failed: RepositoryFailed | None;  repo.path: str;  repo.writer (test seams)
 
 ``record_trade`` keeps these counters in the same transaction: ``buy_confirmed``,
@@ -249,25 +250,26 @@ class Repository:
             True when the last run ended without closing (its mark is there) AND the
             machine restarted since (its boot id differs, or is unknown), or its journal
             could not be replayed, or it holds a send marker whose order no row names
-            (the run died between a send and its row, ``mark_sending``): orders it sent
-            may be missing from the database, and reconciliation must wait for the
+            (the run died between a send and its row, ``mark_sending``), or a start
+            before it owed a reconciliation and died before ``reconciled``: orders it
+            sent may be missing from the database, and reconciliation must wait for the
             ledger. A killed process otherwise loses nothing: False.
         """
         token, boot = secrets.token_hex(8), _journal.boot_id()
         path = None if self.path == ":memory:" else _journal.journal_path(self.path)
 
-        def start() -> tuple[str | None, int, int, list[_journal.Marker]]:
+        def start() -> tuple[str | None, int, int, list[_journal.Marker], bool]:
             conn = self._db.conn
             found = conn.execute("SELECT value FROM meta WHERE key = ?", [SESSION_KEY]).fetchone()
-            replayed, top, unknown = 0, _journal.applied_seq(conn), []
+            replayed, top, unknown, owed = 0, _journal.applied_seq(conn), [], False
             if path is not None and found is None and path.exists():
                 # no run left its mark here (a clean close, or a new database beside an old
                 # log): nothing of that log belongs to this database's last run
                 path.write_bytes(b"")
             elif path is not None:
                 try:
-                    replayed, top, markers = _journal.replay(conn, path)
-                    unknown = _journal.unknown_markers(conn, markers)
+                    replayed, top, log = _journal.replay(conn, path)
+                    unknown, owed = _journal.unknown_markers(conn, log.markers), log.owed
                 except _journal.ReplayError as exc:
                     logger.error("the last run's queued writes cannot be replayed (%s); "
                                  "reconciling with the ledger instead", exc)  # fmt: skip
@@ -282,9 +284,9 @@ class Repository:
                 self._next_id[table] = max(
                     self._next_id[table], int(conn.execute(sql.next_id_sql(table)).fetchone()[0])
                 )
-            return (None if found is None else str(found[0])), replayed, top, unknown
+            return (None if found is None else str(found[0])), replayed, top, unknown, owed
 
-        mark, replayed, top, unknown = await self._run(start, "begin session")
+        mark, replayed, top, unknown, owed = await self._run(start, "begin session")
         if replayed:
             logger.warning("replayed %d writes the last run had queued but not committed",
                            replayed)  # fmt: skip
@@ -301,7 +303,17 @@ class Repository:
         last_token, _, last_boot = mark.partition(" ")
         if last_token == previous:  # this repository's own mark: nothing was lost
             return False
-        return bool(unknown) or path is None or last_boot != boot or boot == "unknown"
+        lost = bool(unknown) or owed or path is None or last_boot != boot or boot == "unknown"
+        if lost and self.writer.journal is not None:
+            self.writer.journal.owe_reconciliation()  # until ``reconciled``: a kill keeps it
+        return lost
+
+    def reconciled(self) -> None:
+        """Start-up reconciliation after ``begin_session`` returned True is done (it waited
+        out the dead run's orders and read the wallet's history): the next start need not
+        wait for the ledger again."""
+        if self.writer.journal is not None:
+            self.writer.journal.reconciled()
 
     async def close(self) -> None:
         """Commit every queued write, clear this run's session mark, close the connection.
@@ -311,8 +323,8 @@ class Repository:
         """
         journal = self.writer.journal
         if journal is not None and journal.unsettled:
-            logger.error("%d sent orders have no row; the next start reconciles them with "
-                         "the ledger", journal.unsettled)  # fmt: skip
+            logger.error("%d sent orders with no row or a reconciliation owed: the next "
+                         "start reconciles with the ledger", journal.unsettled)  # fmt: skip
         elif self._session is not None and self.failed is None and not self.writer.abandoned:
             end = "DELETE FROM meta WHERE key = ? AND value LIKE ?"
             self.writer.submit([(end, (SESSION_KEY, f"{self._session} %"), False)], "end session")

@@ -487,12 +487,17 @@ class UniversalTrader:
         )
         self.reconciliation = reconciler.report
         try:
-            return await reconciler.run(positions, rows_may_be_lost=lost)
+            resumed = await reconciler.run(positions, rows_may_be_lost=lost)
         except Exception:
             # Never let a bug here keep the known positions from being sold; a row with no
             # BUY is not closed blind, though (the wallet may hold its tokens).
             log.exception("start-up reconciliation failed; resuming from the database")
             return [p for p in positions if p.buy_order is not None]
+        if lost and reconciler.report.history_read:
+            # Before any position task sends again: the dead run's markers are accounted
+            # for; a history unread leaves the debt for the next start (store journal).
+            self.repo.reconciled()
+        return resumed
 
     async def _resume(self, position: Position) -> None:
         if position.buy_order is None:

@@ -150,6 +150,36 @@ def landed(h: Harness, signature: str | None) -> bool:
     return executed is not None and executed.err is None
 
 
+async def lost_buy_booked(h: Harness, bot: Bot, signature: str | None) -> None:
+    """The next run waited for the ledger, adopted the BUY no row named, and sold it:
+    the books match to the lamport, nothing is left."""
+    report = reconciled(bot, waited=True)
+    assert report.adopted_buys == 1
+    await h.wait_until(lambda: h.settled(1))
+    (position,) = await h.assert_books_balance()
+    assert position.status == "closed"
+    assert position.buy_order is not None
+    assert position.buy_order.signature == signature  # named: not lost
+    buys = await h.trades(position.id, "buy")
+    assert [(t.state, t.signature) for t in buys] == [("confirmed", signature)]
+    sells = await h.trades(position.id, "sell")
+    assert [t.state for t in sells] == ["confirmed"]
+    assert h.token_balance(position.mint) == 0
+
+
+async def lost_sell_booked(h: Harness, bot: Bot, signature: str | None) -> None:
+    """The next run waited for the ledger and booked the SELL no row named, once: the
+    position is closed, no second SELL was ever sent, nothing is left."""
+    report = reconciled(bot, waited=True)
+    assert report.adopted_sells == 1
+    await h.wait_until(lambda: h.settled(1))
+    (position,) = await h.assert_books_balance()
+    assert position.status == "closed"
+    sells = await h.trades(position.id, "sell")
+    assert [(t.state, t.signature) for t in sells] == [("confirmed", signature)]
+    assert h.token_balance(position.mint) == 0
+
+
 async def test_machine_crash_after_the_buy_was_sent_before_its_row_was_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,18 +193,7 @@ async def test_machine_crash_after_the_buy_was_sent_before_its_row_was_on_disk(
             assert not landed(h, sent[0].signature)  # still in flight as the next run starts
 
             async with next_run(h, db) as bot:
-                report = reconciled(bot, waited=True)
-                assert report.adopted_buys == 1
-                await h.wait_until(lambda: h.settled(1))
-                (position,) = await h.assert_books_balance()
-                assert position.status == "closed"
-                assert position.buy_order is not None
-                assert position.buy_order.signature == sent[0].signature  # named: not lost
-                buys = await h.trades(position.id, "buy")
-                assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
-                sells = await h.trades(position.id, "sell")
-                assert [t.state for t in sells] == ["confirmed"]
-                assert h.token_balance(position.mint) == 0
+                await lost_buy_booked(h, bot, sent[0].signature)
 
 
 async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
@@ -194,15 +213,7 @@ async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
             assert not landed(h, sent[0].signature)
 
             async with next_run(h, db) as bot:
-                report = reconciled(bot, waited=True)
-                assert report.adopted_sells == 1
-                await h.wait_until(lambda: h.settled(1))
-                (position,) = await h.assert_books_balance()
-                assert position.status == "closed"
-                sells = await h.trades(position.id, "sell")
-                # the SELL that was sent, booked once; no second SELL was ever sent
-                assert [(t.state, t.signature) for t in sells] == [("confirmed", sent[0].signature)]
-                assert h.token_balance(position.mint) == 0
+                await lost_sell_booked(h, bot, sent[0].signature)
 
 
 async def test_machine_crash_after_a_buy_and_its_sell_were_sent_with_neither_row_on_disk(
@@ -506,18 +517,7 @@ async def test_a_kill_between_the_buy_s_request_and_its_row_is_booked_from_the_l
             assert not landed(h, sent[0].signature)  # still in flight as the next run starts
 
             async with next_run(h, db) as bot:
-                report = reconciled(bot, waited=True)
-                assert report.adopted_buys == 1
-                await h.wait_until(lambda: h.settled(1))
-                (position,) = await h.assert_books_balance()
-                assert position.status == "closed"
-                assert position.buy_order is not None
-                assert position.buy_order.signature == sent[0].signature
-                buys = await h.trades(position.id, "buy")
-                assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
-                sells = await h.trades(position.id, "sell")
-                assert [t.state for t in sells] == ["confirmed"]
-                assert h.token_balance(position.mint) == 0
+                await lost_buy_booked(h, bot, sent[0].signature)
 
 
 async def test_a_kill_between_the_sell_s_request_and_its_row_is_booked_from_the_ledger(
@@ -536,14 +536,7 @@ async def test_a_kill_between_the_sell_s_request_and_its_row_is_booked_from_the_
             assert not landed(h, sent[0].signature)
 
             async with next_run(h, db) as bot:
-                report = reconciled(bot, waited=True)
-                assert report.adopted_sells == 1
-                await h.wait_until(lambda: h.settled(1))
-                (position,) = await h.assert_books_balance()
-                assert position.status == "closed"
-                sells = await h.trades(position.id, "sell")
-                assert [(t.state, t.signature) for t in sells] == [("confirmed", sent[0].signature)]
-                assert h.token_balance(position.mint) == 0
+                await lost_sell_booked(h, bot, sent[0].signature)
 
 
 async def test_the_row_is_journaled_after_the_request_is_written_and_the_marker_before(

@@ -16,7 +16,7 @@ import pytest
 import trio
 
 from tests.store.factories import make_buy_order, make_sell_order, make_token_info, on_disk
-from trio_trader.store import RepositoryFailed, _journal, open_repository
+from trio_trader.store import Repository, RepositoryFailed, _journal, open_repository
 from trio_trader.store._journal import journal_path, read_log
 from trio_trader.trading.orders import BuyOrder, OrderState, SellOrder
 from trio_trader.trading.position import Position
@@ -37,6 +37,31 @@ def signed_sell(position: Position, n: int) -> SellOrder:
     sign(sell, n)
     position.update_from_sell_order(sell, exit_reason="stop_loss")
     return sell
+
+
+def buy_sent(repo: Repository, seed: int) -> tuple[Position, BuyOrder]:
+    """As the send path does: the BUY's marker, then (after the write) its row."""
+    position, buy = signed_buy(seed)
+    repo.mark_sending(position, buy)
+    repo.insert_position_nowait(position)
+    return position, buy
+
+
+def sell_sent(repo: Repository, position: Position, n: int) -> SellOrder:
+    sell = signed_sell(position, n)
+    repo.mark_sending(position, sell)
+    repo.update_position_nowait(position)
+    return sell
+
+
+async def killed_after_a_marker(path: Path) -> tuple[Position, BuyOrder]:
+    """A trading run that marks a BUY and is killed before its row."""
+    async with open_repository(path) as repo:
+        await repo.begin_session()
+        position, buy = signed_buy(1)
+        repo.mark_sending(position, buy)
+        repo.writer.abandon()
+    return position, buy
 
 
 def sign(order: BuyOrder | SellOrder, n: int) -> None:
@@ -97,12 +122,8 @@ async def test_a_marker_followed_by_its_row_costs_the_next_start_nothing(tmp_pat
     with trio.fail_after(30):
         async with open_repository(path) as repo:
             await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.insert_position_nowait(position)
-            sell = signed_sell(position, 2)
-            repo.mark_sending(position, sell)
-            repo.update_position_nowait(position)
+            position, _ = buy_sent(repo, 1)
+            sell = sell_sent(repo, position, 2)
             repo.writer.abandon()
         async with open_repository(path) as repo:
             assert await repo.begin_session() is False
@@ -120,18 +141,12 @@ async def test_a_settled_sell_marker_of_an_earlier_attempt_is_named_by_its_trade
     with trio.fail_after(30):
         async with open_repository(path) as repo:
             await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.insert_position_nowait(position)
-            first = signed_sell(position, 2)
-            repo.mark_sending(position, first)
-            repo.update_position_nowait(position)
+            position, _ = buy_sent(repo, 1)
+            first = sell_sent(repo, position, 2)
             first.mark_sent(sent_at=1.0, sent_at_wall=2.0)
             first.mark_failed(error="expired")
             repo.update_position_nowait(position, resolved=first)
-            second = signed_sell(position, 3)
-            repo.mark_sending(position, second)
-            repo.update_position_nowait(position)
+            sell_sent(repo, position, 3)
             repo.writer.abandon()
         async with open_repository(path) as repo:
             assert await repo.begin_session() is False
@@ -142,9 +157,7 @@ async def test_a_marker_is_never_replayed_as_a_write(tmp_path: Path) -> None:
     with trio.fail_after(30):
         async with open_repository(path) as repo:
             await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.insert_position_nowait(position)
+            buy_sent(repo, 1)
             other, other_buy = signed_buy(2)
             repo.mark_sending(other, other_buy)  # its row never comes
             repo.writer.abandon()
@@ -169,19 +182,13 @@ async def test_a_torn_marker_is_skipped_and_does_not_swallow_the_next_line(
     first line is not glued onto it."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.writer.abandon()
+        await killed_after_a_marker(path)
         log = journal_path(str(path))
         whole = log.read_bytes()
         log.write_bytes(whole[: len(whole) - 30])  # cut inside the marker
         async with open_repository(path) as repo:
             assert await repo.begin_session() is False  # nothing can be out
-            after, after_buy = signed_buy(2)
-            repo.mark_sending(after, after_buy)
-            repo.insert_position_nowait(after)
+            after, _ = buy_sent(repo, 2)
             repo.writer.abandon()
         writes, markers, _ = read_log(log)
         assert [m.position_id for m in markers] == [1]  # the second run's: read whole
@@ -262,9 +269,7 @@ async def test_a_failed_repository_refuses_a_new_position_s_marker_not_a_sell_s(
     with trio.fail_after(30):
         async with open_repository(path) as repo:
             await repo.begin_session()
-            held, held_buy = signed_buy(1)
-            repo.mark_sending(held, held_buy)
-            repo.insert_position_nowait(held)
+            held, _ = buy_sent(repo, 1)
             marked, marked_buy = signed_buy(2)
             repo.mark_sending(marked, marked_buy)
             await repo.flush()
@@ -274,9 +279,7 @@ async def test_a_failed_repository_refuses_a_new_position_s_marker_not_a_sell_s(
                 repo.mark_sending(refused, refused_buy)
             assert refused.id is None
             repo.insert_position_nowait(marked)  # its BUY is out: journaled all the same
-            sell = signed_sell(held, 4)
-            repo.mark_sending(held, sell)
-            repo.update_position_nowait(held)
+            sell = sell_sent(repo, held, 4)
             repo.writer.abandon()
         async with open_repository(path) as repo:
             assert await repo.begin_session() is False  # every marker has its row
@@ -293,11 +296,7 @@ async def test_a_reconciliation_owed_survives_a_kill_until_it_is_done(tmp_path: 
     that start's journal holds no unknown marker of its own; once done, none is owed."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.writer.abandon()
+        await killed_after_a_marker(path)
         for _ in range(2):
             async with open_repository(path) as repo:
                 assert await repo.begin_session() is True
@@ -317,11 +316,7 @@ async def test_a_clean_close_before_the_reconciliation_is_done_keeps_it_owed(
 ) -> None:
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.writer.abandon()
+        await killed_after_a_marker(path)
         async with open_repository(path) as repo:
             assert await repo.begin_session() is True
         async with open_repository(path) as repo:  # closed cleanly, still owed

@@ -501,42 +501,27 @@ def journal_names_only_the_marker(db: Path, order: Order) -> None:
     assert not any(order.signature in repr(statements) for _, statements in writes)
 
 
-async def test_a_kill_between_the_buy_s_request_and_its_row_is_booked_from_the_ledger(
-    tmp_path: Path,
+@pytest.mark.parametrize("side", ["buy", "sell"])
+async def test_a_kill_between_the_request_and_its_row_is_booked_from_the_ledger(
+    tmp_path: Path, side: str
 ) -> None:
-    """Same machine, same boot: only the BUY's marker is in the journal, the BUY lands
-    after the next start. That start waits for the ledger (the marker names an order no
-    row knows) and adopts the BUY: the books match to the lamport, nothing is left."""
+    """Same machine, same boot: only the order's marker is in the journal, and the order
+    lands after the next start. That start waits for the ledger (the marker names an
+    order no row knows) and books it: a BUY is adopted and sold; a SELL closes the
+    position whose rows still held its tokens, with no second SELL sent into the emptied
+    token account. The books match to the lamport, nothing is left."""
     db = tmp_path / "bot.db"
     with trio.fail_after(60):
         async with first_life(tmp_path) as h:
-            sent = DieBeforeRow(h, "buy").arm()
+            sent = DieBeforeRow(h, side).arm()
             await crash_first_run(h)
             h.repo.writer.abandon()
             journal_names_only_the_marker(db, sent[0])
             assert not landed(h, sent[0].signature)  # still in flight as the next run starts
 
             async with next_run(h, db) as bot:
-                await lost_buy_booked(h, bot, sent[0].signature)
-
-
-async def test_a_kill_between_the_sell_s_request_and_its_row_is_booked_from_the_ledger(
-    tmp_path: Path,
-) -> None:
-    """The position's rows say it holds its tokens; the SELL that was sent (its marker
-    alone in the journal) lands after the next start: that start books it and closes
-    the position, and never sends a second SELL into the emptied token account."""
-    db = tmp_path / "bot.db"
-    with trio.fail_after(60):
-        async with first_life(tmp_path) as h:
-            sent = DieBeforeRow(h, "sell").arm()
-            await crash_first_run(h)
-            h.repo.writer.abandon()
-            journal_names_only_the_marker(db, sent[0])
-            assert not landed(h, sent[0].signature)
-
-            async with next_run(h, db) as bot:
-                await lost_sell_booked(h, bot, sent[0].signature)
+                booked = lost_buy_booked if side == "buy" else lost_sell_booked
+                await booked(h, bot, sent[0].signature)
 
 
 async def test_the_row_is_journaled_after_the_request_is_written_and_the_marker_before(

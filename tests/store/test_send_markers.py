@@ -101,11 +101,7 @@ async def test_a_kill_between_the_send_and_its_row_makes_the_next_start_reconcil
     yet the next start must wait for the ledger (the BUY may be out, no row names it)."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
-            repo.writer.abandon()  # kill -9 right after the request was written
+        _, buy = await killed_after_a_marker(path)  # kill -9 right after the request's write
         with caplog.at_level(logging.WARNING, logger="trio_trader.store._repository"):
             async with open_repository(path) as repo:
                 assert await repo.begin_session() is True

@@ -10,6 +10,7 @@ marker followed by its row costs nothing; a marker is never replayed as a write.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -316,4 +317,22 @@ async def test_a_clean_close_before_the_reconciliation_is_done_keeps_it_owed(
         async with open_repository(path) as repo:
             assert await repo.begin_session() is True
         async with open_repository(path) as repo:  # closed cleanly, still owed
+            assert await repo.begin_session() is True
+
+
+async def test_a_corrupt_order_column_names_no_marker_and_breaks_no_start(tmp_path: Path) -> None:
+    """The check reads the marked position's order JSON: one that is not JSON (a
+    corrupt row) makes the start wait for the ledger instead of failing it."""
+    path = tmp_path / "bot.db"
+    with trio.fail_after(30):
+        async with open_repository(path) as repo:
+            await repo.begin_session()
+            buy_sent(repo, 1)
+            await repo.flush()
+            repo.writer.abandon()
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("UPDATE positions SET buy_order = '{not json' WHERE id = 1")
+        conn.close()
+        async with open_repository(path) as repo:
             assert await repo.begin_session() is True

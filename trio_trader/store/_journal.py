@@ -246,10 +246,12 @@ def read_log(path: Path) -> Log:
     return Log(writes, markers, owed)
 
 
-#: does the database name the marked order (its position's row, or a trade of it)?
+#: does the database name the marked order (its position's row, or a trade of it)? An
+#: order column that is not JSON (a corrupt row) names nothing: the start then waits
 _NAMED = (
     "SELECT EXISTS (SELECT 1 FROM positions WHERE id = ?1 AND ("
-    "json_extract(buy_order, '$.signature') = ?2 OR json_extract(sell_order, '$.signature') = ?2)) "
+    "CASE WHEN json_valid(buy_order) THEN json_extract(buy_order, '$.signature') END = ?2 OR "
+    "CASE WHEN json_valid(sell_order) THEN json_extract(sell_order, '$.signature') END = ?2)) "
     "OR EXISTS (SELECT 1 FROM trades WHERE position_id = ?1 AND signature = ?2)"
 )
 

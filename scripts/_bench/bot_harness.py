@@ -90,6 +90,22 @@ class TimingRepo:
         self.writes.append((method, str(position.mint), start, time.perf_counter()))
         return result
 
+    # the send path's: the marker before the send, the row right after its write
+    def mark_sending(self, position: Any, order: Any) -> None:
+        self._timed_now("mark_sending", position, order)
+
+    def insert_position_nowait(self, position: Any) -> Any:
+        return self._timed_now("insert_position_nowait", position)
+
+    def update_position_nowait(self, position: Any, **kwargs: Any) -> Any:
+        return self._timed_now("update_position_nowait", position, **kwargs)
+
+    def _timed_now(self, method: str, position: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = getattr(self._inner, method)(position, *args, **kwargs)
+        self.writes.append((method, str(position.mint), start, time.perf_counter()))
+        return result
+
     def of(self, mint: str) -> list[tuple[str, float, float]]:
         """The writes of one mint's position, in order: (method, start, end)."""
         return [(m, start, end) for m, key, start, end in self.writes if key == mint]

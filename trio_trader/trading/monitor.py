@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 import attrs
@@ -55,7 +56,7 @@ from trio_trader.store import Repository
 from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_exit
 from trio_trader.trading.feed import PriceInbox
 from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
-from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
+from trio_trader.trading.platform_aware import AfterWrite, PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
 from trio_trader.trading.pumpswap import PoolNotReady
 from trio_trader.trading.ticker import Ticker, Wakeup
@@ -145,8 +146,7 @@ async def save(repo: Repository, position: Position, order: Order | None = None)
     """Write the position (and a resolved order's trade row), even while being cancelled.
 
     ``update_position`` queues the write and never yields (``store/_repository.py``), so
-    a cancelled caller cannot be interrupted in it: no shielded scope is needed, and none
-    (tens of µs) is paid on the way to a SELL's send.
+    a cancelled caller cannot be interrupted in it: no shielded scope is needed.
     """
     resolved = order if order is not None and order.is_resolved else None
     await repo.update_position(position, resolved=resolved)  # one transaction
@@ -457,13 +457,16 @@ class PositionMonitor:
             if trio.current_time() - last.seen_at <= SEEN_FACTS_MAX_AGE:
                 creator = last.creator
 
-        async def persist_signed(order: SellOrder) -> None:
+        async def persist_signed(order: SellOrder) -> AfterWrite:
             if self._buy_failed():
                 # The BUY failed while this SELL was being built: nothing is held, and a
                 # SELL sent now could only fail on chain and burn its fee.
                 raise _SellNotNeeded
             position.update_from_sell_order(order, exit_reason=reason)
-            await save(self.repo, position)  # signature on disk before the send
+            # a marker of the SELL in the journal before the send; the row naming it
+            # right after the request is written (store/_repository.py: mark_sending)
+            self.repo.mark_sending(position, order)
+            return partial(self.repo.update_position_nowait, position)
 
         deadline = trio.current_time() + self.policy.migration_wait
         waited = 0

@@ -75,10 +75,10 @@ async def test_a_spinning_task_collects_when_due_at_the_usual_threshold() -> Non
     freed = Freed()
     assert gcidle.collect_if_due() is False  # no block: nothing to do, never collects
     with gctune.tuned() as _:
-        freed.make(gc.get_threshold()[0] // 4)  # the freeze zeroed the count
+        freed.make(IdleCollector.from_thresholds().idle_at // 4)  # the freeze zeroed the count
         assert gcidle.collect_if_due() is False
         assert freed.count == 0
-        freed.make(gc.get_threshold()[0])
+        freed.make(IdleCollector.from_thresholds().idle_at)
         assert gcidle.collect_if_due() is True
         assert freed.count == len(freed.refs)
     assert gcidle.collect_if_due() is False

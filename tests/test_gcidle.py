@@ -36,18 +36,20 @@ class Freed:
         self.refs.extend(weakref.ref(Cycle(), self._freed) for _ in range(n))
 
 
-def _over_threshold() -> int:
-    """Cycles for more new objects than CPython's gen-0 threshold, fewer than the safety
-    net's: two tracked objects each (the cycle and its weakref)."""
-    return gc.get_threshold()[0]
+def _due_at_idle() -> int:
+    """Cycles for more new objects than a pass at idle needs, fewer than the safety net's
+    (CPython's threshold): two tracked objects each (the cycle and its weakref)."""
+    collector = IdleCollector.from_thresholds()
+    assert collector.busy_at == gc.get_threshold()[0]
+    return (collector.idle_at + collector.busy_at) // 4
 
 
 async def test_cycles_made_while_the_loop_works_are_freed_once_it_idles() -> None:
     freed = Freed()
     with gctune.tuned():
         assert not gc.isenabled()
-        freed.make(_over_threshold())
-        assert gc.get_count()[0] > gc.get_threshold()[0]
+        freed.make(_due_at_idle())
+        assert gc.get_count()[0] > IdleCollector.from_thresholds().idle_at
         await trio.lowlevel.checkpoint()  # the loop passes, busy (this task is runnable)
         assert freed.count == 0  # automatic collection is off, and no pass runs while busy
         await trio.sleep(0.001)  # nothing runnable: the loop idles
@@ -62,12 +64,12 @@ async def test_the_safety_net_collects_when_the_loop_never_idles() -> None:
         assert inner is None  # nested: the outer collector is left in charge
         peak = 0
         # never sleeps: the runner always has this task runnable (a busy burst, a spin)
-        for _ in range(gcidle.SAFETY_FACTOR * 10 * gc.get_threshold()[0] // batch):
+        for _ in range(40 * gc.get_threshold()[0] // batch):
             freed.make(batch)
             peak = max(peak, gc.get_count()[0])
             await trio.lowlevel.checkpoint()
         assert freed.count >= len(freed.refs) * 3 // 4  # memory stays bounded
-        assert peak <= gcidle.SAFETY_FACTOR * gc.get_threshold()[0] + batch * 4
+        assert peak <= gc.get_threshold()[0] + batch * 4  # one loop pass over CPython's
     assert gc.isenabled()
 
 
@@ -89,7 +91,7 @@ async def test_automatic_collection_left_off_by_the_caller_stays_off() -> None:
     try:
         freed = Freed()
         with gctune.tuned():
-            freed.make(_over_threshold())
+            freed.make(_due_at_idle())
             await trio.sleep(0.001)
             assert freed.count == 0  # the caller's choice: no pass at idle either
         assert not gc.isenabled()
@@ -110,7 +112,7 @@ async def test_the_state_is_restored_when_the_block_raises() -> None:
     freed = Freed()
     gc.disable()
     try:
-        freed.make(_over_threshold())
+        freed.make(_due_at_idle())
         await trio.sleep(0.001)
         assert freed.count == 0
     finally:
@@ -126,7 +128,7 @@ async def test_a_failing_pass_never_raises_into_trio_and_turns_collection_back_o
     with gctune.tuned():
         with monkeypatch.context() as patch:
             patch.setattr(gc, "collect", broken)
-            Freed().make(_over_threshold())
+            Freed().make(_due_at_idle())
             await trio.sleep(0.001)  # the instrument's pass raises inside before_io_wait
         assert gc.isenabled()  # memory stays bounded: CPython collects again
         assert gcidle.collect_if_due() is False  # the collector stands down

@@ -13,9 +13,12 @@ CPython's own thresholds. A pass started at idle can still delay an event that a
 during it, but no longer the one being handled, and a short pass delays it less.
 
 The safety net: when the loop does not idle (a busy burst, or a task that never sleeps),
-the same check runs on every pass of the loop and collects anyway once the count exceeds
-:data:`SAFETY_FACTOR` thresholds' worth, so memory stays bounded; a spinning task keeps
-the loop from ever idling and should call :func:`collect_if_due` on each of its passes (one
+the pass runs anyway once the count reaches CPython's own threshold, on the loop's next
+pass (between task steps, never inside one): the passes CPython would have run, no longer.
+Not later: a pass walks everything allocated since the last one, so letting the count run
+to 4 × the threshold made the busy in-process benchmarks' passes 3–4 × longer (middle
+passes of 15–31 ms against 6–9). Memory stays bounded. A spinning task keeps the loop from
+ever idling and should call :func:`collect_if_due` on each of its passes (one
 ``gc.get_count()`` compare while nothing is due).
 
 The full (gen-2) pass walks every object the bot keeps (its positions, their tasks): it
@@ -43,7 +46,6 @@ import trio
 
 __all__ = [
     "IDLE_FRACTION",
-    "SAFETY_FACTOR",
     "IdleCollector",
     "collect_if_due",
     "collect_when_idle",
@@ -59,9 +61,6 @@ log = logging.getLogger(__name__)
 #: walked up to ~2,700 objects, 0.3 ms CPU p50 and up to 1.3–1.9 ms each; at a quarter,
 #: 0.09 ms p50 and up to 0.6–0.9 ms, the same CPU in total (more, shorter passes)
 IDLE_FRACTION = 4
-#: with the loop busy, a pass runs anyway once this many gen-0 thresholds' worth of objects
-#: are waiting (a pass's length grows with what it walks: a bound, not the usual path)
-SAFETY_FACTOR = 4
 #: CPython's rule for a full pass: the long-lived heap has grown by this fraction since
 #: the last one (``long_lived_pending > long_lived_total / 4`` in ``gcmodule.c``)
 FULL_PASS_GROWTH = 0.25
@@ -108,9 +107,9 @@ class IdleCollector(trio.abc.Instrument):
     @classmethod
     def from_thresholds(cls) -> IdleCollector:
         """Due at idle at :data:`IDLE_FRACTION` of CPython's gen-0 threshold, the safety net
-        at :data:`SAFETY_FACTOR` times it."""
+        at the threshold itself."""
         threshold = gc.get_threshold()[0]
-        return cls(idle_at=threshold // IDLE_FRACTION, busy_at=threshold * SAFETY_FACTOR)
+        return cls(idle_at=threshold // IDLE_FRACTION, busy_at=threshold)
 
     def before_io_wait(self, timeout: float) -> None:
         count = gc.get_count()[0]

@@ -10,7 +10,9 @@ of 1–5 ms of CPU lands inside a detect → BUY or exit → SELL path and makes
 pass when nothing is runnable, once a quarter of CPython's gen-0 threshold is counted
 (shorter passes, as often as needed: :data:`IDLE_FRACTION`); which generation follows
 CPython's own thresholds. A pass started at idle can still delay an event that arrives
-during it, but no longer the one being handled, and a short pass delays it less.
+during it, and "nothing runnable" includes a path waiting for its row write's thread or an
+RPC reply, where a pass still lands on the path; measured, that is a quarter as often as
+before (``docs/benchmarks.md``), and a short pass delays it less.
 
 The safety net: when the loop does not idle (a busy burst, or a task that never sleeps),
 the pass runs anyway once the count reaches CPython's own threshold, on the loop's next

@@ -81,7 +81,7 @@ def due_generation(
 
     The oldest whose count exceeds its threshold; gen 2 only when ``heap_grew`` too, else
     gen 1 (its count is over its threshold whenever gen 2's is counted up). Called once a
-    pass is due at all (gen 0's count over the threshold): at least gen 0.
+    pass is due at all (the gen-0 count over the collector's ``idle_at``): at least gen 0.
     """
     if counts[2] > thresholds[2] and heap_grew:
         return 2
@@ -124,7 +124,7 @@ class IdleCollector(trio.abc.Instrument):
             self.collect()
 
     def collect_if_due(self) -> bool:
-        """Collect if a pass is due by the gen-0 threshold; whether one ran."""
+        """Collect if a pass is due (the gen-0 count over ``idle_at``); whether one ran."""
         if gc.get_count()[0] <= self.idle_at or self.failed:
             return False
         self.collect()

@@ -44,6 +44,7 @@ from trio_trader.sim._node_types import TxEvent
 from trio_trader.store import open_repository
 
 from .feed_server import template_logs
+from .gcpauses import GcPauses, gc_pauses
 from .recorder import (
     RecordingSender,
     RecordingTransport,
@@ -128,6 +129,8 @@ class BotRun:
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
+    #: the collector's passes in the bot's process while it trades
+    gc: GcPauses = attrs.field(factory=GcPauses)
     _reads_seen: int = 0
     _first_reads: dict[str, float] = attrs.field(factory=dict)
 
@@ -443,7 +446,7 @@ async def running_bot(
                     wire=wire,
                 )  # fmt: skip
                 # as ``app`` does once the bot is built (trio_trader/gctune.py)
-                with record_bot_reads(run.reads), gctune.tuned():
+                with record_bot_reads(run.reads), gctune.tuned(), gc_pauses(run.gc):
                     try:
                         async with trio.open_nursery() as nursery:
                             await nursery.start(bot.trader.run)

@@ -21,7 +21,14 @@ from trio_trader.chain import PubsubClient
 from trio_trader.listeners.logs import LogsListener, run_listener
 from trio_trader.listeners.types import NewToken, PriceUpdate
 
-from .test_listeners import OTHER_MINT, create_event, logs_item, pump_logs, trade_event
+from .test_listeners import (
+    OTHER_MINT,
+    create_event,
+    exit_fired_by,
+    logs_item,
+    pump_logs,
+    trade_event,
+)
 
 
 async def burst_server(nursery: trio.Nursery, items: list[Any]) -> PubsubClient:
@@ -93,15 +100,8 @@ async def test_a_woken_sell_runs_before_the_next_notification_of_the_read(
 
     nursery.start_soon(seller)
 
-    def on_price(price: PriceUpdate) -> bool:
-        order.append(f"price {price.sol_amount}")
-        if price.sol_amount == 3:  # this one crosses the position's exit rule
-            woken.set()
-            return True
-        return False
-
     listener = LogsListener(client)
-    await nursery.start(listener.run, lambda token: None, on_price)
+    await nursery.start(listener.run, lambda token: None, exit_fired_by(3, order, woken))
     await until(lambda: len(order) == 9)
     assert order == ["price 1", "price 2", "price 3", "sell", *(f"price {i}" for i in range(4, 9))]
     assert listener.stats.woke == 1

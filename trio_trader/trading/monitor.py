@@ -53,14 +53,14 @@ import trio
 
 from trio_trader.listeners.types import PriceUpdate
 from trio_trader.store import Repository
-from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_exit
+from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_quote
 from trio_trader.trading.feed import PriceInbox
 from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
 from trio_trader.trading.platform_aware import AfterWrite, PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
 from trio_trader.trading.pumpswap import PoolNotReady
 from trio_trader.trading.ticker import Ticker, Wakeup
-from trio_trader.trading.valuation import position_price
+from trio_trader.trading.valuation import position_quote
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,8 @@ class PositionMonitor:
     last_price: PriceUpdate | None = None
     #: called with every price update seen (the trader's graduation watch)
     on_price: Callable[[PriceUpdate], None] | None = None
-    _price: Price | None = attrs.field(default=None, init=False)
+    #: the last update's price for ``_priced_amount`` tokens (``valuation.position_quote``)
+    _quote: tuple[int, int] | None = attrs.field(default=None, init=False)
     _priced_amount: int | None = attrs.field(default=None, init=False)
     _state: ExitState = attrs.field(init=False)
     _entry_of: tuple[int | None, int | None, int | None] = attrs.field(
@@ -321,20 +322,21 @@ class PositionMonitor:
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update
         amount = self.position.token_amount
-        self._price, self._priced_amount = position_price(update, amount), amount
-        self._state = self._state.with_price(self._price)
+        self._quote = quote = position_quote(update, amount)
+        self._priced_amount = amount
+        self._state = self._state.with_quote(*quote)
         if self.on_price is not None:
             self.on_price(update)
 
-    def _current_price(self) -> Price | None:
-        """The last update's price for the tokens held now (``valuation.position_price``:
+    def _current_quote(self) -> tuple[int, int] | None:
+        """The last update's price for the tokens held now (``valuation.position_quote``:
         on a pool it depends on the amount, which the BUY's result may change)."""
         last, amount = self.last_price, self.position.token_amount
         if last is None:
             return None
-        if self._price is None or amount != self._priced_amount:
-            self._price, self._priced_amount = position_price(last, amount), amount
-        return self._price
+        if self._quote is None or amount != self._priced_amount:
+            self._quote, self._priced_amount = position_quote(last, amount), amount
+        return self._quote
 
     # ------------------------------------------------------------------ decisions
 
@@ -371,7 +373,7 @@ class PositionMonitor:
             self._state = self._state.with_entry(
                 Price.paid(cost, amount), Price.paid(worst, amount)
             )
-        return check_exit(self.rules, self._state, self._current_price(), trio.current_time())
+        return check_quote(self.rules, self._state, self._current_quote(), trio.current_time)
 
     # ------------------------------------------------------------------ selling
 

@@ -165,11 +165,11 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
             assert str(wallet) not in repr(config)  # the key is held, never shown
             args = argparse.Namespace(sim=False, duration=3.0, grace=10.0, db=None)
 
-            gc_while_trading: list[int] = []
+            gc_while_trading: list[int | bool] = []
 
             async def launch_soon() -> None:
                 await trio.sleep(0.5)
-                gc_while_trading.append(gc.get_freeze_count())
+                gc_while_trading.extend((gc.get_freeze_count(), gc.isenabled()))
                 async with RpcClient((sim.rpc_url,)) as rpc:
                     launcher = Harness(
                         sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
@@ -181,9 +181,12 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
                 nursery.start_soon(launch_soon)
                 summary, control = await app.run(args, config)
     assert (control.reason, control.forced) == ("duration", False)
-    # start-up's objects frozen while trading (gctune), thawed once the run is over
+    # start-up's objects frozen while trading (gctune), automatic collection off (the passes
+    # run at idle: gcidle); thawed and back on once the run is over
     assert gc_while_trading[0] > 10_000
+    assert gc_while_trading[1] is False
     assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
     assert summary["balances_source"] == "rpc"
     assert summary["balances_error"] is None
     assert summary["positions_this_run"]["opened"] == 1

@@ -15,7 +15,7 @@ class Cycle:
         self.me = self
 
 
-def test_what_lives_at_the_freeze_is_never_walked_until_thawed() -> None:
+async def test_what_lives_at_the_freeze_is_never_walked_until_thawed() -> None:
     thresholds = gc.get_threshold()
     made = Cycle()
     ref = weakref.ref(made)
@@ -30,7 +30,7 @@ def test_what_lives_at_the_freeze_is_never_walked_until_thawed() -> None:
     assert ref() is None
 
 
-def test_cycles_made_after_the_freeze_are_still_collected() -> None:
+async def test_cycles_made_after_the_freeze_are_still_collected() -> None:
     with gctune.tuned():
         refs = [weakref.ref(Cycle()) for _ in range(100)]
         gc.collect()  # memory stays bounded: later garbage is freed as usual

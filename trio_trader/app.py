@@ -602,7 +602,8 @@ async def _start_and_trade(
         bot, enabled=getattr(args, "dashboard", False), db_path=db_path, since=start.wall,
         mode=mode, log_file=getattr(args, "log_path", None),
     ):  # fmt: skip
-        with gctune.tuned():  # start-up's objects out of the collector's way (gctune.py)
+        # start-up's objects frozen, the young passes at idle (gctune.py, gcidle.py)
+        with gctune.tuned():
             await trade_until_stopped(bot, control, grace=args.grace)
     return bot
 

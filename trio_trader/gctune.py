@@ -23,7 +23,9 @@ longer (up to 8 ms of CPU each against about 1 ms, feed and detect benchmarks), 
 exactly what a p99 must not see.
 
 :func:`tuned` does the same for a block only (a benchmark's bot, which is not the process's
-whole life): on exit it thaws what it froze.
+whole life): on exit it thaws what it froze. Inside it the young passes run when the Trio
+loop is idle, not when an allocation happens to cross the threshold
+(:mod:`trio_trader.gcidle`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from trio_trader.gcidle import collect_when_idle
 
 __all__ = ["tune", "tuned"]
 
@@ -51,10 +55,13 @@ def tune() -> int:
 
 @contextmanager
 def tuned() -> Iterator[int]:
-    """:func:`tune` for the block (yields the frozen count); then everything frozen is
-    thawed, so what the block built is collected as usual afterwards."""
+    """:func:`tune` for the block (yields the frozen count), with the collector's passes
+    at idle (:func:`~trio_trader.gcidle.collect_when_idle`; inside a Trio run); then
+    automatic collection is back on and everything frozen is thawed, so what the block
+    built is collected as usual afterwards."""
     frozen = tune()
     try:
-        yield frozen
+        with collect_when_idle():
+            yield frozen
     finally:
         gc.unfreeze()

@@ -44,6 +44,7 @@ from trio_trader.sim._node_types import TxEvent
 from trio_trader.store import open_repository
 
 from .feed_server import template_logs
+from .gcpauses import GcPauses, gc_pauses
 from .recorder import (
     RecordingSender,
     RecordingTransport,
@@ -90,6 +91,22 @@ class TimingRepo:
         self.writes.append((method, str(position.mint), start, time.perf_counter()))
         return result
 
+    # the send path's: the marker before the send, the row right after its write
+    def mark_sending(self, position: Any, order: Any) -> None:
+        self._timed_now("mark_sending", position, order)
+
+    def insert_position_nowait(self, position: Any) -> Any:
+        return self._timed_now("insert_position_nowait", position)
+
+    def update_position_nowait(self, position: Any, **kwargs: Any) -> Any:
+        return self._timed_now("update_position_nowait", position, **kwargs)
+
+    def _timed_now(self, method: str, position: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = getattr(self._inner, method)(position, *args, **kwargs)
+        self.writes.append((method, str(position.mint), start, time.perf_counter()))
+        return result
+
     def of(self, mint: str) -> list[tuple[str, float, float]]:
         """The writes of one mint's position, in order: (method, start, end)."""
         return [(m, start, end) for m, key, start, end in self.writes if key == mint]
@@ -112,6 +129,8 @@ class BotRun:
     launched: dict[str, str] = attrs.field(factory=dict)  # mint → create signature
     #: called with each logs notification's signature, after it is stamped
     on_logs: Callable[[str], None] | None = None
+    #: the collector's passes in the bot's process while it trades
+    gc: GcPauses = attrs.field(factory=GcPauses)
     _reads_seen: int = 0
     _first_reads: dict[str, float] = attrs.field(factory=dict)
 
@@ -431,7 +450,7 @@ async def running_bot(
                     wire=wire,
                 )  # fmt: skip
                 # as ``app`` does once the bot is built (trio_trader/gctune.py)
-                with record_bot_reads(run.reads), gctune.tuned():
+                with record_bot_reads(run.reads), gctune.tuned(), gc_pauses(run.gc):
                     try:
                         async with trio.open_nursery() as nursery:
                             await nursery.start(bot.trader.run)

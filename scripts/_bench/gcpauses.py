@@ -17,9 +17,9 @@ import attrs
 
 @attrs.define(eq=False)
 class GcPauses:
-    """Passes seen: (generation, CPU ms, wall ms) each."""
+    """Passes seen: (generation, CPU ms, wall ms, wall start) each."""
 
-    passes: list[tuple[int, float, float]] = attrs.field(factory=list)
+    passes: list[tuple[int, float, float, float]] = attrs.field(factory=list)
     _start: tuple[float, float] = (0.0, 0.0)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -32,8 +32,28 @@ class GcPauses:
                     info["generation"],
                     (time.thread_time() - cpu) * 1e3,
                     (time.perf_counter() - wall) * 1e3,
+                    wall,
                 )
             )
+
+    def within(self, start: float, end: float) -> float:
+        """Wall ms of the passes inside ``start``..``end`` (``perf_counter``): what a
+        measured path spent stopped by the collector."""
+        total = 0.0
+        for _, _, wall_ms, at in self.passes:
+            overlap = min(end, at + wall_ms / 1e3) - max(start, at)
+            total += max(overlap, 0.0)
+        return total * 1e3
+
+    def in_paths(self, windows: list[tuple[float, float]]) -> dict[str, Any]:
+        """How many of the ``windows`` a pass stopped, and for how long (ms)."""
+        hit = [ms for ms in (self.within(a, b) for a, b in windows) if ms > 0]
+        return {
+            "windows": len(windows),
+            "hit": len(hit),
+            "ms_max": round(max(hit, default=0.0), 3),
+            "ms_total": round(sum(hit), 3),
+        }
 
     def summary(self) -> dict[str, Any]:
         """Per generation: passes, total and longest CPU ms, longest wall ms."""
@@ -50,9 +70,9 @@ class GcPauses:
 
 
 @contextmanager
-def gc_pauses() -> Iterator[GcPauses]:
-    """Record the collector's passes while the block runs."""
-    pauses = GcPauses()
+def gc_pauses(pauses: GcPauses | None = None) -> Iterator[GcPauses]:
+    """Record the collector's passes while the block runs (into ``pauses`` if given)."""
+    pauses = GcPauses() if pauses is None else pauses
     gc.callbacks.append(pauses)
     try:
         yield pauses

@@ -60,6 +60,7 @@ from trio_trader.pump import instructions
 from trio_trader.sim import open_sim
 from trio_trader.trading.orders import BuyOrder, Order, OrderState
 from trio_trader.trading.platform_aware import (
+    AfterWrite,
     ChainAccess,
     MarketParams,
     PlatformAwareBuyer,
@@ -98,9 +99,9 @@ class StampedChain(ChainAccess):
         self.stamps["sign"] = time.perf_counter()
         return ChainAccess.sign(self, order, program_ixs)
 
-    async def send(self, order: Order) -> None:
+    async def send(self, order: Order, after_write: AfterWrite | None = None) -> None:
         self.stamps["send"] = time.perf_counter()
-        await ChainAccess.send(self, order)
+        await ChainAccess.send(self, order, after_write)
 
 
 async def _tcp_round_trips(n: int) -> list[float]:

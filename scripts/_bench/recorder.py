@@ -165,9 +165,11 @@ class RecordingSender(H11Sender):
         assert self.recorder is not None
         self._pending[id(body)] = self.recorder.record(at, body)
 
-    async def post(self, url: str, body: bytes) -> HttpReply:
+    async def post(
+        self, url: str, body: bytes, *, after_write: Callable[[], None] | None = None
+    ) -> HttpReply:
         try:
-            return await super().post(url, body)
+            return await super().post(url, body, after_write=after_write)
         finally:
             index = self._pending.pop(id(body), None)
             if index is not None and self.recorder is not None:

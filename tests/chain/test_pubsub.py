@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 import trio_websocket
 from solders.pubkey import Pubkey
 from solders.signature import Signature
@@ -316,3 +317,52 @@ async def test_cancelling_client_and_subscribers_together_is_clean(
                 await trio.sleep(0.001)
             nursery.cancel_scope.cancel()
     assert received[0]["value"]["signature"] == "sig"
+
+
+async def test_an_inline_handler_gets_the_queued_items_first_then_each_in_the_reader(
+    server: FakePubsubServer, nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Items queued before `handle_inline` go first, in order; later ones are handed over
+    by the reader itself (nothing queued); one the handler raises on is logged, counted
+    and skipped; a one-shot subscription's handler returns after its item."""
+    client = await started(nursery, make_client(server.url))
+    seen: list[int] = []
+
+    def handler(item: Any) -> None:
+        if item["context"]["slot"] == 3:
+            raise ZeroDivisionError("a consumer bug")
+        seen.append(item["context"]["slot"])
+
+    with trio.fail_after(10), caplog.at_level(logging.ERROR):
+        async with client.logs_subscribe(PROGRAM) as sub, trio.open_nursery() as inner:
+            (sid,) = server.live("logsSubscribe")
+            for slot in (1, 2):
+                await server.notify(sid, logs_item(slot, f"s{slot}", []))
+            while client.stats.messages_received < 3:  # the ack and both notifications
+                await trio.sleep(0.01)
+            inner.start_soon(sub.handle_inline, handler)
+            for slot in (3, 4, 5):
+                await server.notify(sid, logs_item(slot, f"s{slot}", []))
+            while len(seen) < 4:
+                await trio.sleep(0.01)
+            with pytest.raises(trio.WouldBlock):
+                sub.receive_nowait()  # handed over, never queued
+            with pytest.raises(RuntimeError):
+                await sub.handle_inline(handler)  # one handler per subscription
+            inner.cancel_scope.cancel()
+    assert seen == [1, 2, 4, 5]
+    assert client.stats.handler_errors == 1
+    assert "a logsSubscribe handler failed" in caplog.text
+    assert client.stats.reconnects == 0
+
+    sig = Signature.default()
+    with trio.fail_after(10):
+        async with client.signature_subscribe(sig) as once:
+            (sid,) = server.live("signatureSubscribe")
+            got: list[Any] = []
+            async with trio.open_nursery() as inner:
+                inner.start_soon(once.handle_inline, got.append)
+                await trio.testing.wait_all_tasks_blocked()
+                await server.notify(sid, {"context": {"slot": 9}, "value": {"err": None}})
+            # the handler's task returned by itself: the one-shot subscription delivered
+    assert got == [{"context": {"slot": 9}, "value": {"err": None}}]

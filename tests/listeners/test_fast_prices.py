@@ -24,7 +24,6 @@ from tests.chain.hostile import notification_text
 from tests.chain.test_pubsub_websocket import Peer, frame, serve
 from trio_trader.chain import PubsubClient
 from trio_trader.listeners import decode as decode_module
-from trio_trader.listeners import logs as logs_module
 from trio_trader.listeners.decode import decode_transaction, price_from_event_bytes
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import PriceUpdate
@@ -284,7 +283,7 @@ async def test_the_listener_drains_a_burst_in_order_across_batches(
     prices: list[PriceUpdate] = []
     await nursery.start(listener.run, lambda token: None, prices.append)
     (sid,) = server.live("logsSubscribe")
-    count = 3 * logs_module.BATCH + 5
+    count = 53
     with trio.fail_after(10):
         for n in range(count):
             logs = [f"Program {PUMP} invoke [1]", line(attrs.evolve(full_trade(), sol_amount=n))]
@@ -318,9 +317,7 @@ async def test_a_burst_in_one_write_is_not_dropped_by_a_listener_that_keeps_pace
         await trio.sleep_forever()
 
     served = await serve(nursery, handler)
-    client = PubsubClient(
-        f"ws://127.0.0.1:{served.port}/", seed=5, queue_size=2 * logs_module.BATCH
-    )
+    client = PubsubClient(f"ws://127.0.0.1:{served.port}/", seed=5, queue_size=32)
     await nursery.start(client.run)
     listener = LogsListener(client)
     await nursery.start(listener.run, lambda token: None, lambda price: None)

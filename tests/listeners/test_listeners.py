@@ -6,7 +6,7 @@ import base64
 import logging
 import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -250,6 +250,20 @@ async def test_listener_loop_survives_an_item_that_raises(caplog: pytest.LogCapt
     assert "skipping a notification that could not be handled" in caplog.text
 
 
+def exit_fired_by(sol: int, order: list[str], woken: trio.Event) -> Callable[[PriceUpdate], bool]:
+    """A price sink noting each price in ``order``; the trade of ``sol`` lamports crosses a
+    position's exit rule: it sets ``woken`` (the position's SELL) and says it woke a task."""
+
+    def on_price(price: PriceUpdate) -> bool:
+        order.append(f"price {price.sol_amount}")
+        if price.sol_amount == sol:
+            woken.set()
+            return True
+        return False
+
+    return on_price
+
+
 def _queued_listener(items: list[Any]) -> LogsListener:
     """A logs listener whose subscription is a channel already holding ``items`` (all there
     before the listener reads the first), then closed."""
@@ -329,13 +343,7 @@ async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behi
         nursery.start_soon(seller)
         await trio.testing.wait_all_tasks_blocked()
 
-        def on_price(price: PriceUpdate) -> bool:
-            order.append(f"price {price.sol_amount}")
-            if price.sol_amount == 3:  # this one crosses the position's exit rule
-                woken.set()
-                return True
-            return False
-
+        on_price = exit_fired_by(3, order, woken)
         with trio.fail_after(5):
             await run_listener(listener, lambda token: None, on_price)
     assert order == [

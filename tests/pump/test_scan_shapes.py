@@ -1,8 +1,8 @@
 """The invoke-stack scan kept per shape gives exactly the split scan's lines, hit or miss.
 
-`program_data_lines` answers a transaction whose shape it has seen (the same cached lines,
-its other lines data or skipped lines) from that shape. These tests hold it to the split
-scan (`reference_lines`, the rule as first written) on real mainnet logs and on hostile
+`program_data_lines` answers a transaction whose shape it has seen (as many lines, the same
+fixed lines, its other lines data or skipped lines) from that shape. These tests hold it to
+the split scan (`reference_lines`, the rule as first written) on real mainnet logs and on hostile
 edits of them, each checked twice (the first call keeps the shape, the second is answered
 from it) and after a transaction of the same shape whose uncached lines differ in kind.
 """
@@ -54,7 +54,6 @@ def check(logs: list[str], program: str = PUMP) -> list[str]:
 @pytest.fixture(autouse=True)
 def empty_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_events, "_LINE_OPS", {})
-    monkeypatch.setattr(_events, "_LINE_CODES", {})
     monkeypatch.setattr(_events, "_SHAPES", {})
 
 
@@ -167,17 +166,61 @@ def test_a_shape_whose_uncached_lines_changed_kind_is_scanned_again() -> None:
     assert check(then_data) == []  # the long line's frame is on top: not pump's
 
 
+@pytest.mark.parametrize("name", SAMPLES)
+def test_a_same_length_log_with_another_program_on_the_stack_is_scanned_again(name: str) -> None:
+    """Shapes are found by the lines' lengths: a log of the very same lengths whose pump
+    frames are another program's (an id of the same length) must not be answered from the
+    real log's shape."""
+    logs = sample_logs(name)
+    assert check(logs)
+    impostor = [line.replace(PUMP, ROUTER) if " invoke [" in line else line for line in logs]
+    assert list(map(len, impostor)) == list(map(len, logs))
+    assert check(impostor) == []  # pump never invoked: none of the lines is pump's
+    assert check(impostor, ROUTER) == check(logs)  # the same lines, now the router's
+    swapped = [line.replace(PUMP, ROUTER) for line in logs]
+    assert check(swapped) == []
+
+
+def kept() -> dict[tuple[str, int], list[object]]:
+    """A copy of the shape cache (its lists are changed in place)."""
+    return {key: list(shapes) for key, shapes in _events._SHAPES.items()}
+
+
 def test_the_shape_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_events, "_SHAPES_MAX", 10)
     data = PROGRAM_DATA + base64.b64encode(bytes(40)).decode()
-    for n in range(50):
+    for n in range(50):  # as many lines each time: one key, a few shapes
         logs = [f"Program P{n} invoke [1]", f"Program {PUMP} invoke [2]", data]
         assert check(logs) == [data]
+        assert len(_events._SHAPES[(PUMP, 3)]) <= _events._SHAPES_PER_KEY
+    for n in range(50):  # a new line count each time: a new key
+        logs = [f"Program {PUMP} invoke [1]", *[data] * (n + 1)]
+        assert check(logs) == [data] * (n + 1)
         assert len(_events._SHAPES) <= 10
     long_logs = [f"Program {PUMP} invoke [1]", *[data] * (_events._SHAPE_LINES_MAX + 1)]
-    before = dict(_events._SHAPES)
+    before = kept()
     assert len(check(long_logs)) == _events._SHAPE_LINES_MAX + 1
-    assert before == _events._SHAPES  # too long to keep
+    assert before == kept()  # too long to keep
+    huge = [f"Program {'R' * _events._SHAPE_FIXED_MAX} invoke [1]", f"Program {PUMP} invoke [2]"]
+    assert check([*huge, data]) == [data]
+    assert before == kept()  # its fixed lines (stack lines, kept whole) are too long
+
+
+def test_shapes_of_one_line_count_are_each_answered_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Logs of the same line count but different fixed lines do not push each other out
+    (up to a few per count): a known one is answered without a scan."""
+    data = PROGRAM_DATA + base64.b64encode(bytes(40)).decode()
+    logs = [[f"Program P{n} invoke [1]", f"Program {PUMP} invoke [2]", data] for n in range(3)]
+    for each in logs:
+        check(each)
+    scans: list[int] = []
+    original = _events._scan
+    monkeypatch.setattr(_events, "_scan", lambda *args: scans.append(1) or original(*args))
+    for each in logs:
+        assert check(each) == [data]
+    assert scans == []
 
 
 WORDS = [

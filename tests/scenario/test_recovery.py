@@ -160,25 +160,21 @@ async def test_a_position_whose_task_raises_is_resumed_and_sold(tmp_path: Path) 
             assert h.token_balance(position.mint) == 0
 
 
-async def test_buy_whose_row_cannot_be_written_is_never_sent(tmp_path: Path) -> None:
-    """The database refuses the pre-send write (the row with the signed BUY): the BUY is
-    never sent, no row exists, nothing is spent."""
-    import sqlite3
-    from typing import Any
-
+async def test_buy_whose_marker_cannot_be_written_is_never_sent(tmp_path: Path) -> None:
+    """The journal refuses the pre-send write (the marker of the signed BUY: a disk
+    error): the BUY is never sent, no row exists, nothing is spent."""
     with trio.fail_after(30):
         async with running_bot(tmp_path, config=CONFIG) as h:
             repo = h.bot.trader.repo
             refused: list[str] = []
 
-            async def insert_position(position: Position, **kwargs: Any) -> Any:
-                buy = position.buy_order
-                assert buy is not None
-                assert buy.state is OrderState.PENDING
-                refused.append(buy.signature or "")
-                raise sqlite3.OperationalError("disk I/O error")
+            def mark_sending(position: Position, order: BuyOrder) -> None:
+                assert position.buy_order is order
+                assert order.state is OrderState.PENDING
+                refused.append(order.signature or "")
+                raise OSError(5, "Input/output error")
 
-            repo.insert_position = insert_position  # type: ignore[method-assign]
+            repo.mark_sending = mark_sending  # type: ignore[method-assign]
             await h.launch()
 
             async def given_up() -> bool:
@@ -192,11 +188,9 @@ async def test_buy_whose_row_cannot_be_written_is_never_sent(tmp_path: Path) -> 
 
 
 async def test_a_failed_database_refuses_the_buy_and_leaves_no_position(tmp_path: Path) -> None:
-    """The repository has failed (``RepositoryFailed`` at the pre-send insert): the BUY is not
-    sent, the trader stops buying, and no live position names the signed BUY (one would
-    be resumed, i.e. sent, by the crash path); the next token is not taken."""
-    from typing import Any
-
+    """The repository has failed (``RepositoryFailed`` at the pre-send marker): the BUY is
+    not sent, the trader stops buying, and no live position names the signed BUY (one
+    would be resumed, i.e. sent, by the crash path); the next token is not taken."""
     from trio_trader.store import RepositoryFailed
 
     with trio.fail_after(30):
@@ -205,12 +199,12 @@ async def test_a_failed_database_refuses_the_buy_and_leaves_no_position(tmp_path
             refused: list[str] = []
             seen: list[object] = []
 
-            async def insert_position(position: Position, **kwargs: Any) -> Any:
-                refused.append(position.buy_order.signature or "")  # type: ignore[union-attr]
+            def mark_sending(position: Position, order: BuyOrder) -> None:
+                refused.append(order.signature or "")
                 seen.append(trader.position_tasks.get(position.mint))
                 raise RepositoryFailed("disk full")
 
-            trader.repo.insert_position = insert_position  # type: ignore[method-assign]
+            trader.repo.mark_sending = mark_sending  # type: ignore[method-assign]
 
             async def given_up() -> bool:
                 return trader.stats.buys_not_sent == 1 and not trader.position_tasks

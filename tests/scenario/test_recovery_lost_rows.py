@@ -43,8 +43,9 @@ from tests.store.factories import on_disk
 from trio_trader.app import Bot, build_bot
 from trio_trader.config import parse_config
 from trio_trader.store import Repository, _journal, open_repository
-from trio_trader.store._journal import journal_path
-from trio_trader.trading.orders import BuyOrder
+from trio_trader.store._journal import Journal, journal_path, read_log
+from trio_trader.trading.orders import BuyOrder, Order, OrderState
+from trio_trader.trading.position import Position
 from trio_trader.trading.reconcile import ReconcileReport
 
 FAST_SLOT = 0.01
@@ -149,6 +150,36 @@ def landed(h: Harness, signature: str | None) -> bool:
     return executed is not None and executed.err is None
 
 
+async def lost_buy_booked(h: Harness, bot: Bot, signature: str | None) -> None:
+    """The next run waited for the ledger, adopted the BUY no row named, and sold it:
+    the books match to the lamport, nothing is left."""
+    report = reconciled(bot, waited=True)
+    assert report.adopted_buys == 1
+    await h.wait_until(lambda: h.settled(1))
+    (position,) = await h.assert_books_balance()
+    assert position.status == "closed"
+    assert position.buy_order is not None
+    assert position.buy_order.signature == signature  # named: not lost
+    buys = await h.trades(position.id, "buy")
+    assert [(t.state, t.signature) for t in buys] == [("confirmed", signature)]
+    sells = await h.trades(position.id, "sell")
+    assert [t.state for t in sells] == ["confirmed"]
+    assert h.token_balance(position.mint) == 0
+
+
+async def lost_sell_booked(h: Harness, bot: Bot, signature: str | None) -> None:
+    """The next run waited for the ledger and booked the SELL no row named, once: the
+    position is closed, no second SELL was ever sent, nothing is left."""
+    report = reconciled(bot, waited=True)
+    assert report.adopted_sells == 1
+    await h.wait_until(lambda: h.settled(1))
+    (position,) = await h.assert_books_balance()
+    assert position.status == "closed"
+    sells = await h.trades(position.id, "sell")
+    assert [(t.state, t.signature) for t in sells] == [("confirmed", signature)]
+    assert h.token_balance(position.mint) == 0
+
+
 async def test_machine_crash_after_the_buy_was_sent_before_its_row_was_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,18 +193,7 @@ async def test_machine_crash_after_the_buy_was_sent_before_its_row_was_on_disk(
             assert not landed(h, sent[0].signature)  # still in flight as the next run starts
 
             async with next_run(h, db) as bot:
-                report = reconciled(bot, waited=True)
-                assert report.adopted_buys == 1
-                await h.wait_until(lambda: h.settled(1))
-                (position,) = await h.assert_books_balance()
-                assert position.status == "closed"
-                assert position.buy_order is not None
-                assert position.buy_order.signature == sent[0].signature  # named: not lost
-                buys = await h.trades(position.id, "buy")
-                assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
-                sells = await h.trades(position.id, "sell")
-                assert [t.state for t in sells] == ["confirmed"]
-                assert h.token_balance(position.mint) == 0
+                await lost_buy_booked(h, bot, sent[0].signature)
 
 
 async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
@@ -193,15 +213,7 @@ async def test_machine_crash_after_the_sell_was_sent_before_its_row_was_on_disk(
             assert not landed(h, sent[0].signature)
 
             async with next_run(h, db) as bot:
-                report = reconciled(bot, waited=True)
-                assert report.adopted_sells == 1
-                await h.wait_until(lambda: h.settled(1))
-                (position,) = await h.assert_books_balance()
-                assert position.status == "closed"
-                sells = await h.trades(position.id, "sell")
-                # the SELL that was sent, booked once; no second SELL was ever sent
-                assert [(t.state, t.signature) for t in sells] == [("confirmed", sent[0].signature)]
-                assert h.token_balance(position.mint) == 0
+                await lost_sell_booked(h, bot, sent[0].signature)
 
 
 async def test_machine_crash_after_a_buy_and_its_sell_were_sent_with_neither_row_on_disk(
@@ -438,3 +450,116 @@ async def test_a_lost_sell_that_failed_on_chain_is_booked_and_sold_again(
                 assert (sells[0].state, sells[0].signature) == ("failed", sent[0].signature)
                 assert sells[-1].state == "confirmed"
                 assert h.token_balance(mint) == 0
+
+
+# ------------------------------------------------------------- the send marker (no row)
+
+
+@attrs.define
+class DieBeforeRow:
+    """Kills the bot (``Crash``) right after an order's request is written, before its
+    row: the journal holds the order's send marker alone (``Repository.mark_sending``).
+    The order is held back ``SEND_DELAY`` s by the simulator: it lands after the restart."""
+
+    h: Harness
+    side: str
+    sent: list[Order] = attrs.field(factory=list)
+
+    def arm(self) -> list[Order]:
+        repo = self.h.repo
+        insert, update = repo.insert_position_nowait, repo.update_position_nowait
+
+        def insert_nowait(position: Position) -> int:
+            self._die_at_the_row_of_a_sent_order(position)
+            return insert(position)
+
+        def update_nowait(position: Position, **kwargs: Any) -> None:
+            self._die_at_the_row_of_a_sent_order(position)
+            update(position, **kwargs)
+
+        repo.insert_position_nowait = insert_nowait  # type: ignore[method-assign]
+        repo.update_position_nowait = update_nowait  # type: ignore[method-assign]
+        if self.side == "buy":
+            self.h.buyer.before = lambda: delay_sends(self.h, SEND_DELAY)
+        else:
+            self.h.seller.before = CrashAt(self.h)._delay
+        return self.sent
+
+    def _die_at_the_row_of_a_sent_order(self, position: Position) -> None:
+        order = position.buy_order if self.side == "buy" else position.sell_order
+        # PENDING at a row write: the row right after the request (SENT comes with the reply)
+        if order is not None and order.state is OrderState.PENDING and not self.sent:
+            self.sent.append(order)
+            raise Crash
+
+
+def journal_names_only_the_marker(db: Path, order: Order) -> None:
+    writes, markers, _ = read_log(journal_path(str(db)))
+    assert [(m.side, m.signature) for m in markers if m.signature == order.signature] == [
+        (order.side, order.signature)
+    ]
+    assert not any(order.signature in repr(statements) for _, statements in writes)
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+async def test_a_kill_between_the_request_and_its_row_is_booked_from_the_ledger(
+    tmp_path: Path, side: str
+) -> None:
+    """Same machine, same boot: only the order's marker is in the journal, and the order
+    lands after the next start. That start waits for the ledger (the marker names an
+    order no row knows) and books it: a BUY is adopted and sold; a SELL closes the
+    position whose rows still held its tokens, with no second SELL sent into the emptied
+    token account. The books match to the lamport, nothing is left."""
+    db = tmp_path / "bot.db"
+    with trio.fail_after(60):
+        async with first_life(tmp_path) as h:
+            sent = DieBeforeRow(h, side).arm()
+            await crash_first_run(h)
+            h.repo.writer.abandon()
+            journal_names_only_the_marker(db, sent[0])
+            assert not landed(h, sent[0].signature)  # still in flight as the next run starts
+
+            async with next_run(h, db) as bot:
+                booked = lost_buy_booked if side == "buy" else lost_sell_booked
+                await booked(h, bot, sent[0].signature)
+
+
+async def test_the_row_is_journaled_after_the_request_is_written_and_the_marker_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For the BUY and the SELL alike: the marker line, then the request's bytes on the
+    socket, then the row that names the order (the cost of the row is off the way to
+    the wire; the marker is on disk before the bytes leave)."""
+    events: list[tuple[str, bytes]] = []
+    send_all, mark, append = trio.SocketStream.send_all, Journal.mark, Journal.append
+
+    async def recorded_send_all(self: trio.SocketStream, data: Any) -> None:
+        await send_all(self, data)
+        if b'"sendTransaction"' in bytes(data):
+            events.append(("request", bytes(data)))
+
+    def recorded_mark(self: Journal, side: str, position_id: int, mint: str, sig: str) -> None:
+        mark(self, side, position_id, mint, sig)
+        events.append(("marker", sig.encode()))
+
+    def recorded_append(self: Journal, statements: Any, settles: Any = ()) -> int:
+        seq = append(self, statements, settles)
+        events.extend(("row", s.encode()) for s in settles if s is not None)
+        return seq
+
+    monkeypatch.setattr(trio.SocketStream, "send_all", recorded_send_all)
+    monkeypatch.setattr(Journal, "mark", recorded_mark)
+    monkeypatch.setattr(Journal, "append", recorded_append)
+    with trio.fail_after(60):
+        async with first_life(tmp_path) as h, next_run(h, tmp_path / "bot.db"):
+            await h.launch()
+            await h.wait_until(lambda: h.settled(1))
+            (position,) = await h.assert_books_balance()
+    assert position.buy_order is not None
+    assert position.sell_order is not None
+    for order in (position.buy_order, position.sell_order):
+        signature, raw = (order.signature or "").encode(), order.raw_base64().encode()
+        seen = [kind for kind, data in events if data == signature or raw in data]
+        # every request of it (rebroadcasts too) after the marker; the first row after
+        # the first request
+        assert seen[:3] == ["marker", "request", "row"], (order.side, seen)

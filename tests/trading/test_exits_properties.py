@@ -13,7 +13,14 @@ from fractions import Fraction
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_exit
+from trio_trader.trading.exits import (
+    ExitReason,
+    ExitRules,
+    ExitState,
+    Price,
+    check_exit,
+    check_quote,
+)
 
 amounts = st.integers(min_value=1, max_value=2**64)  # u64 reserves, lamports, base units
 bps = st.none() | st.integers(min_value=0, max_value=50_000)
@@ -100,6 +107,43 @@ def test_integer_check_decides_as_the_fraction_formula(
     assert fraction(state.peak_price) == peak
     expected = fraction_check_exit(rules, fraction(entry), fraction(worst), peak, fraction(price))
     assert check_exit(rules, state, price, 1.0) == expected
+    # the monitor's form: the price as integers, the peak raised from them too
+    quoted = ExitState(opened_at=0.0).with_entry(entry, worst)
+    for one in [*seen, *([price] if price is not None else [])]:
+        quoted = quoted.with_quote(one.lamports, one.tokens)
+    assert quoted == state
+    quote = None if price is None else (price.lamports, price.tokens)
+    assert check_quote(rules, quoted, quote, _no_clock) == expected
+
+
+def _no_clock() -> float:
+    raise AssertionError("the time was read without a time rule")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sell_after=st.none() | st.floats(0, 10),
+    max_hold=st.none() | st.floats(0, 10),
+    never=st.booleans(),
+    now=st.floats(0, 20),
+    entry=st.none() | prices(),
+    price=st.none() | prices(),
+)
+def test_the_quote_check_decides_as_check_exit_with_time_rules(
+    sell_after: float | None,
+    max_hold: float | None,
+    never: bool,
+    now: float,
+    entry: Price | None,
+    price: Price | None,
+) -> None:
+    rules = ExitRules(
+        take_profit_bps=500, stop_loss_bps=500, max_hold_time=max_hold, sell_after=sell_after,
+        never_sell=never,
+    )  # fmt: skip
+    state = ExitState(opened_at=1.0).with_entry(entry)
+    quote = None if price is None else (price.lamports, price.tokens)
+    assert check_quote(rules, state, quote, lambda: now) == check_exit(rules, state, price, now)
 
 
 @given(cost=st.integers(min_value=-5, max_value=2**64), amount=st.integers(-5, 2**64))

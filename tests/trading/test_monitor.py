@@ -78,8 +78,9 @@ class ScriptedSeller:
             blockhash="11111111111111111111111111111111", last_valid_block_height=100,
         )  # fmt: skip
         before_send = kw.pop("before_send", None)
-        if before_send is not None:
-            await before_send(order)
+        after_write = None if before_send is None else await before_send(order)
+        if after_write is not None:
+            after_write()  # as the send path runs it, once the request is written
         order.mark_sent(sent_at=trio.current_time(), sent_at_wall=0.0)
         self.orders.append(order)
         self.kwargs.append(kw)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.utils
+import functools
 import itertools
 import logging
 import math
@@ -38,7 +39,7 @@ import random
 import time
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -314,8 +315,11 @@ class RpcClient:
             logger.warning("unforeseen %s reply shape", method, exc_info=True)
             raise self._bad(f"malformed {method} reply: {type(exc).__name__}") from None
 
-    async def _send(self, payload: Any, methods: list[str]) -> Any:
-        """POST `payload`, retrying rate limits and unavailability; return the decoded JSON."""
+    async def _send(
+        self, payload: Any, methods: list[str], after_write: Callable[[], None] | None = None
+    ) -> Any:
+        """POST `payload`, retrying rate limits and unavailability; return the decoded JSON
+        (`after_write`: see `send_transaction`)."""
         if self._client is None:
             raise RuntimeError("RpcClient is used outside `async with`")
         content = untrusted.dumps(payload)
@@ -325,7 +329,7 @@ class RpcClient:
                 await self._budget.acquire()
             index = self._current
             try:
-                return await self._post_once(self.endpoints[index], content, methods)
+                return await self._post_once(self.endpoints[index], content, methods, after_write)
             except RpcRateLimited as exc:
                 self.stats.rate_limited += 1
                 if attempt >= self.max_retries:
@@ -362,12 +366,19 @@ class RpcClient:
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_max, rng=self._rng)
 
-    async def _post_once(self, endpoint: str, content: bytes, methods: list[str]) -> Any:
+    async def _post_once(
+        self,
+        endpoint: str,
+        content: bytes,
+        methods: list[str],
+        after_write: Callable[[], None] | None = None,
+    ) -> Any:
         assert self._client is not None
         self.stats.requests_sent += 1
         self.stats.by_method.update(methods)
         if self.sender is not None and methods == ["sendTransaction"]:
-            return self._direct_reply(await self._direct_post(endpoint, content), endpoint)
+            reply = await self._direct_post(endpoint, content, after_write)
+            return self._direct_reply(reply, endpoint)
         url = httpx.URL(endpoint)
         request = httpx.Request(
             "POST",
@@ -394,10 +405,12 @@ class RpcClient:
             raise RpcUnavailable(f"{endpoint}: {type(exc).__name__}: {exc}") from exc
         return self._decode(raw, status, retry_after, endpoint)
 
-    async def _direct_post(self, endpoint: str, content: bytes) -> HttpReply:
+    async def _direct_post(
+        self, endpoint: str, content: bytes, after_write: Callable[[], None] | None
+    ) -> HttpReply:
         assert self.sender is not None
         try:
-            return await self.sender.post(endpoint, content)
+            return await self.sender.post(endpoint, content, after_write=after_write)
         except RpcReplyTooLarge as exc:
             raise self._counted(exc) from None
 
@@ -619,13 +632,21 @@ class RpcClient:
             return t.parse_genesis_hash(result)
 
     async def send_transaction(
-        self, raw: bytes | str, *, skip_preflight: bool = True, max_retries: int | None = 0
+        self,
+        raw: bytes | str,
+        *,
+        skip_preflight: bool = True,
+        max_retries: int | None = 0,
+        after_write: Callable[[], None] | None = None,
     ) -> Signature:
         """Submit signed transaction bytes; return the signature the node reports.
 
         `raw`: the bytes, or their base64 text as an order keeps them (sent as is).
         `max_retries=0` stops the node from re-sending on its own: `Confirmer` rebroadcasts
         the same bytes itself, on a schedule it controls. None leaves the node's default.
+        `after_write`: called by the direct sender right after a request's bytes are
+        written, before its reply is read (every write: a retry's and each fan-out
+        endpoint's too, so it must be idempotent); the httpx path never calls it.
         """
         opts: dict[str, Any] = {
             "encoding": "base64",
@@ -637,23 +658,30 @@ class RpcClient:
         encoded = raw if isinstance(raw, str) else base64.b64encode(raw).decode()
         params = [encoded, opts]
         if self.send_endpoints:
-            return await self._fan_out(params)
-        result = await self.call("sendTransaction", params)
+            return await self._fan_out(params, after_write)
+        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
+        request["params"] = params
+        result = self._result(
+            await self._send(request, ["sendTransaction"], after_write), "sendTransaction"
+        )
         with self._parsing("sendTransaction"):
             return t.signature("sendTransaction", result)
 
-    async def _fan_out(self, params: list[Any]) -> Signature:
+    async def _fan_out(
+        self, params: list[Any], after_write: Callable[[], None] | None
+    ) -> Signature:
         """The same request to every send endpoint at once; see `sender.fan_out`."""
         if self._background is None:
             raise RuntimeError("RpcClient is used outside `async with`")
         request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
         request["params"] = params
         content = untrusted.dumps(request)
-        return await fan_out(
-            self._background, self.send_endpoints, self._send_to, content, self.stats.sends
-        )
+        send = functools.partial(self._send_to, after_write=after_write)
+        return await fan_out(self._background, self.send_endpoints, send, content, self.stats.sends)
 
-    async def _send_to(self, endpoint: str, content: bytes) -> Signature:
+    async def _send_to(
+        self, endpoint: str, content: bytes, after_write: Callable[[], None] | None = None
+    ) -> Signature:
         """One fan-out branch: `_send`'s retries of rate limits and unavailability, on
         `endpoint` alone (the other endpoints are being tried already)."""
         method = ["sendTransaction"]
@@ -661,7 +689,7 @@ class RpcClient:
             if self._budget is not None:
                 await self._budget.acquire()
             try:
-                body = await self._post_once(endpoint, content, method)
+                body = await self._post_once(endpoint, content, method, after_write)
                 result = self._result(body, "sendTransaction")
                 with self._parsing("sendTransaction"):
                     return t.signature("sendTransaction", result)

@@ -140,8 +140,15 @@ class H11Sender:
     _idle: dict[str, list[_Connection]] = attrs.field(init=False, factory=dict)
     _closed: bool = attrs.field(init=False, default=False)
 
-    async def post(self, url: str, body: bytes) -> HttpReply:
+    async def post(
+        self, url: str, body: bytes, *, after_write: Callable[[], None] | None = None
+    ) -> HttpReply:
         """POST `body` (JSON) to `url` and return the reply read whole.
+
+        `after_write` is called as soon as the request's bytes are written (`send_all`
+        returns: Trio ends it with a scheduling point that cannot be cancelled, so other
+        tasks may run first), before the reply is read; again if a stale connection makes
+        the bytes go out twice.
 
         Raises:
             RpcUnavailable: no complete reply (connection, timeout, broken reply).
@@ -156,12 +163,12 @@ class H11Sender:
             idle = self._idle.get(url)
             if idle:
                 try:
-                    return await self._exchange(idle.pop(), endpoint, body)
+                    return await self._exchange(idle.pop(), endpoint, body, after_write)
                 except _StaleConnection:
                     pass  # the server closed it while idle: once more, on a new one
             connection = await self._connect(endpoint)
             try:
-                return await self._exchange(connection, endpoint, body)
+                return await self._exchange(connection, endpoint, body, after_write)
             except _StaleConnection:
                 raise RpcUnavailable(f"{url}: connection closed before any reply") from None
         assert scope.cancelled_caught  # the only way here: the deadline passed
@@ -213,7 +220,11 @@ class H11Sender:
         return _Connection(stream)
 
     async def _exchange(
-        self, connection: _Connection, endpoint: Endpoint, body: bytes
+        self,
+        connection: _Connection,
+        endpoint: Endpoint,
+        body: bytes,
+        after_write: Callable[[], None] | None = None,
     ) -> HttpReply:
         """One request and its reply; the connection is kept only if both ended cleanly."""
         keep = False
@@ -223,6 +234,8 @@ class H11Sender:
             if self.on_request is not None:
                 self.on_request(endpoint.url, time.perf_counter(), body)
             await connection.stream.send_all(data)
+            if after_write is not None:
+                after_write()  # the caller's work that must follow the write, not the reply
             _record_request(connection.http, endpoint)
             reply = await self._read_reply(connection, endpoint)
             keep = connection.http.our_state is h11.DONE and connection.http.their_state is h11.DONE

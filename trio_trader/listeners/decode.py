@@ -198,7 +198,9 @@ def _may_matter(text: str, wants: MintFilter) -> bool:
     strict base64 (a short, cut or malformed line) is left to the full read, which logs what
     it cannot decode; a trade of a coin nobody holds is skipped unread, tail and all.
     """
-    at = text.find(PROGRAM_DATA)
+    # From the end: the order does not matter, and an event line comes late in its log (a
+    # trade's is ~90 % of the way down), so a held coin's trade is found after a short search
+    at = text.rfind(PROGRAM_DATA)
     while at >= 0:
         start = at + len(PROGRAM_DATA)
         try:
@@ -208,7 +210,7 @@ def _may_matter(text: str, wants: MintFilter) -> bool:
         kind = head[:8]
         if kind == _CREATE or (kind == _TRADE and (len(head) < 40 or wants(head[8:40]))):
             return True
-        at = text.find(PROGRAM_DATA, start)
+        at = text.rfind(PROGRAM_DATA, 0, at)
     return False
 
 
@@ -243,23 +245,14 @@ def price_from_event_bytes(
     )
     if is_buy > 1:
         return None
-    return PriceUpdate(
-        mint=Pubkey.from_bytes(mint),
-        virtual_sol_reserves=v_sol,
-        virtual_token_reserves=v_tokens,
-        real_sol_reserves=r_sol,
-        real_token_reserves=r_tokens,
-        is_buy=is_buy == 1,
-        user=Pubkey.from_bytes(user),
-        sol_amount=sol,
-        token_amount=tokens,
-        signature=signature,
-        slot=slot,
-        seen_at=seen_at,
-        creator=(
-            Pubkey.from_bytes(data[_CREATOR_AT:_CREATOR_END]) if len(data) >= _CREATOR_END else None
-        ),
+    creator = (
+        Pubkey.from_bytes(data[_CREATOR_AT:_CREATOR_END]) if len(data) >= _CREATOR_END else None
     )
+    # positional: once per trade, and keywords cost as much as the object (`PriceUpdate`)
+    return PriceUpdate(
+        Pubkey.from_bytes(mint), v_sol, v_tokens, r_sol, r_tokens, is_buy == 1,
+        Pubkey.from_bytes(user), sol, tokens, signature, slot, seen_at, None, creator,
+    )  # fmt: skip
 
 
 def _decode_whole(

@@ -17,7 +17,7 @@ import attrs
 import trio
 from solders.pubkey import Pubkey
 
-from trio_trader.chain.pubsub import PubsubClient, Subscription
+from trio_trader.chain.pubsub import PubsubClient, Subscription, let_others_go_first
 from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
@@ -33,10 +33,6 @@ from .decode import (
 from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
-
-#: notifications handled per turn of the listener task (see `run_listener`): ~25 µs each,
-#: so other tasks (a monitor about to sell) wait at most ~0.4 ms for the listener
-BATCH = 16
 
 TokenSink = Callable[[NewToken], None]
 #: returns True when the price woke a task to act (e.g. a position's exit: ``TradeFeed.publish``)
@@ -126,51 +122,32 @@ async def run_listener(
 ) -> None:
     """The loop both listeners share: subscribe, report started, handle every item.
 
-    Items already queued behind the one awaited are handled in the same turn, up to
-    ``BATCH`` of them: a checkpoint per item would cost a trip through the scheduler each
-    (the pubsub reader queues a whole socket read at once), and the bound keeps a burst
-    from starving the other tasks.
+    A pubsub subscription hands its items to ``handle`` inline, in the pubsub reader's own
+    task (`Subscription.handle_inline`): no channel and no task switch between the socket
+    and the decoder, none dropped. Any other async iterator of items (tests feed plain
+    generators) is iterated here. Either way, after an item that started a task (a new
+    token's BUY) or woke one (the SELL of a fired exit), that task runs before the next
+    item is handled (`chain.pubsub.let_others_go_first`).
 
     ``handle`` already skips the malformed shapes it knows; anything else one notification
     provokes (a decoder bug, data nobody foresaw) is logged and skipped here too, because
     this loop is the bot's only source of tokens and prices: it must outlive any one item.
     """
+    stats = listener.stats
+
+    def on_item(item: Any) -> bool:
+        before = stats.tokens + stats.woke
+        _handle_safely(listener, item, on_token, on_price)
+        return stats.tokens + stats.woke != before
+
     async with listener.subscription() as sub:
         task_status.started()
-        # any async iterator of items works (tests feed plain generators): no draining then
-        drain: Callable[[], Any] = getattr(sub, "receive_nowait", _nothing_queued)
-        stats = listener.stats
+        if isinstance(sub, Subscription):
+            await sub.handle_inline(on_item)
+            return
         async for item in sub:
-            before = stats.tokens + stats.woke
-            _handle_safely(listener, item, on_token, on_price)
-            for _ in range(BATCH - 1):
-                if stats.tokens + stats.woke != before:
-                    break  # the new token's BUY, or the SELL of a fired exit, goes first
-                try:
-                    queued = drain()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break  # nothing queued; or the end, which the iterator reports
-                _handle_safely(listener, queued, on_token, on_price)
-            if stats.tokens + stats.woke != before:
-                await _let_it_go_first()
-
-
-async def _let_it_go_first() -> None:
-    """Let the task the token sink just started (the trader's BUY), or the position a
-    price woke (its SELL), run before this task handles the next notification.
-
-    A task started with ``nursery.start_soon`` (or woken by a price) runs in the
-    scheduler's next batch, and Trio runs a batch in either order: with one checkpoint this
-    task could go first and handle up to ``BATCH`` more items before the BUY. After two, its
-    step in that batch is only the second checkpoint, so the BUY's task (whose first step
-    reaches the send in extreme fast mode) or the SELL's runs before it handles anything.
-    """
-    await trio.lowlevel.checkpoint()
-    await trio.lowlevel.checkpoint()
-
-
-def _nothing_queued() -> Any:
-    raise trio.WouldBlock
+            if on_item(item):
+                await let_others_go_first()
 
 
 def _handle_safely(

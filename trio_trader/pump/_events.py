@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import logging
+import operator
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
@@ -228,12 +228,16 @@ def _decode_planned(
 # The scan is what a trade costs most (~50 lines a transaction, ~100 for a create, each
 # string new from the JSON decoder), and it is mostly the same work every time: what the
 # stack does depends only on the lines that move it, and those recur. So the result is also
-# kept per *shape*: the transaction's lines as codes (each cached line's code, `None` for a
-# line the cache lacks), one C-level `map` and a tuple. A shape says which of its lines were
-# data lines and which were skipped; a transaction of that shape whose uncached lines are
-# indeed data and skipped lines (checked, by the same rules) has its stack move exactly as
-# before, so the same lines are picked. Codes are never reused (a counter), so a stale shape
-# can never match a different transaction. Any other transaction is scanned line by line.
+# kept per *shape*: the lines that must be the same for the answer to hold (every line that
+# moves the stack, and the skipped lines without digits, which recur: its *fixed* lines), and
+# which of the other lines were data lines and which were skipped. A transaction with as many
+# lines, the same fixed lines and, in its other lines, data and skipped lines where the shape
+# had them (checked, by the same rules) has its stack move exactly as before, so the same
+# lines are picked. Any other transaction is scanned line by line. Shapes are found by the
+# line count (a few per count, tried in turn) and checked with C-level calls only: the fixed
+# lines picked by one `itemgetter` and compared as a tuple, the others joined and searched.
+# No line is hashed (a key of every line's code or length cost ~60 % more per trade), and the
+# varying lines (compute units, amounts) do not make a new shape of each transaction.
 # One regex `findall` over the joined log, the other way to do this in C, costs more than the
 # line-by-line loop on the feed's trade (~23 µs against ~20 µs): the regex engine tries its
 # pattern at every line start (`scripts/_bench/decode_steps.py`).
@@ -244,24 +248,40 @@ _LineOp = tuple[int, str, int | None]
 _SKIP_OP: _LineOp = (_SKIP, "", None)
 _DATA_OP: _LineOp = (_DATA, "", None)
 _LINE_OPS: dict[str, _LineOp] = {}
-_LINE_CODES: dict[str, int] = {}  # the same lines, each with its own code (for the shapes)
-_NEXT_CODE = itertools.count()
 _LINE_OPS_MAX = 4096
 _LINE_CACHED_MAX = 200  # characters: longer lines are classified every time
 _HAS_DIGIT = re.compile(r"\d").search
 
 
+#: the lines at some indices of a log, as a tuple, in one C-level call (`_picker`)
+_Pick = Callable[[Sequence[str]], tuple[str, ...]]
+
+
 @attrs.frozen
 class _Shape:
-    data_at: tuple[int, ...]  # the uncached lines that were data lines
-    skip_at: tuple[int, ...]  # the uncached lines that were skipped
+    pick_fixed: _Pick
+    fixed: tuple[str, ...]  # its fixed lines (``pick_fixed`` of the log it was kept from)
+    data_at: tuple[int, ...]  # the other lines that were data lines
+    pick_skipped: _Pick  # the other lines, which were skipped
     found: tuple[int, ...]  # the lines picked
 
 
-_ShapeKey = tuple[str, tuple[int | None, ...]]
-_SHAPES: dict[_ShapeKey, _Shape] = {}
-_SHAPES_MAX = 512
+_ShapeKey = tuple[str, int]  # program, line count
+_SHAPES: dict[_ShapeKey, list[_Shape]] = {}
+_SHAPES_MAX = 512  # keys: at most _SHAPE_LINES_MAX per program
+_SHAPES_PER_KEY = 4  # shapes of one line count, the newest first
 _SHAPE_LINES_MAX = 256  # longer logs are scanned line by line, never kept
+_SHAPE_FIXED_MAX = 8 * 1024  # characters of fixed lines a shape may keep
+
+
+def _picker(indices: Sequence[int]) -> _Pick:
+    """The lines at ``indices``, as a tuple (``itemgetter`` returns one line bare)."""
+    if len(indices) > 1:
+        return operator.itemgetter(*indices)
+    if indices:
+        at = indices[0]
+        return lambda lines: (lines[at],)
+    return lambda lines: ()
 
 
 def _line_op(line: str) -> _LineOp:
@@ -295,28 +315,32 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
     lines = logs if isinstance(logs, list | tuple) else list(logs)
     if len(lines) > _SHAPE_LINES_MAX:
         return [lines[i] for i in _scan(lines, program_id)]
-    key = (program_id, tuple(map(_LINE_CODES.get, lines)))
-    shape = _SHAPES.get(key)
-    if shape is not None and _fits(shape, lines):
-        return [lines[i] for i in shape.found]
+    key = (program_id, len(lines))
+    shapes = _SHAPES.get(key)
+    if shapes is not None:
+        for shape in shapes:
+            if _fits(shape, lines):
+                return [lines[i] for i in shape.found]
     found = _scan(lines, program_id)
-    _keep_shape(lines, program_id, found)
+    _keep_shape(key, lines, found)
     return [lines[i] for i in found]
 
 
 def _fits(shape: _Shape, lines: Sequence[str]) -> bool:
-    """Whether ``lines``' uncached lines are the data and skipped lines ``shape`` had.
+    """Whether ``lines`` (as many as ``shape`` had) have its fixed lines, and data and
+    skipped lines where it had them.
 
     The skipped ones are searched joined (C-level: no marker has a newline, so none spans
     two lines); only when a marker or a data line's start shows up are they judged one by one.
     """
+    if shape.pick_fixed(lines) != shape.fixed:
+        return False
     data = PROGRAM_DATA
     for i in shape.data_at:
         if not lines[i].startswith(data):
             return False
-    if not shape.skip_at:
-        return True
-    text = "\n" + "\n".join(map(lines.__getitem__, shape.skip_at))
+    skipped = shape.pick_skipped(lines)
+    text = "\n" + "\n".join(skipped)
     if (
         "\n" + data not in text
         and " invoke [" not in text
@@ -324,30 +348,36 @@ def _fits(shape: _Shape, lines: Sequence[str]) -> bool:
         and " failed:" not in text
     ):
         return True
-    return all(
-        not lines[i].startswith(data) and _line_op(lines[i]) is _SKIP_OP for i in shape.skip_at
-    )
+    return all(not line.startswith(data) and _line_op(line) is _SKIP_OP for line in skipped)
 
 
-def _keep_shape(lines: Sequence[str], program_id: str, found: list[int]) -> None:
-    """Keep the shape ``lines`` have now (the scan may have cached some), unless one of its
-    uncached lines moves the stack (too long to cache): that shape would not say it."""
-    codes = tuple(map(_LINE_CODES.get, lines))
+def _keep_shape(key: _ShapeKey, lines: Sequence[str], found: list[int]) -> None:
+    """Keep the shape of ``lines`` (see above), unless its fixed lines are too long to keep.
+
+    Fixed: every line that moves the stack, and the skipped lines without digits that are
+    short enough to recur (`_classify`'s rule); the others are data or skipped lines."""
+    fixed_at: list[int] = []
     data_at: list[int] = []
     skip_at: list[int] = []
-    for i, code in enumerate(codes):
-        if code is not None:
-            continue
-        op = _line_op(lines[i])
+    size = 0
+    for i, line in enumerate(lines):
+        op = _LINE_OPS.get(line) or _line_op(line)
         if op is _DATA_OP:
             data_at.append(i)
-        elif op is _SKIP_OP:
+        elif op is _SKIP_OP and (len(line) > _LINE_CACHED_MAX or _HAS_DIGIT(line) is not None):
             skip_at.append(i)
         else:
-            return
-    if len(_SHAPES) >= _SHAPES_MAX:
+            fixed_at.append(i)
+            size += len(line)
+    if size > _SHAPE_FIXED_MAX:
+        return
+    if key not in _SHAPES and len(_SHAPES) >= _SHAPES_MAX:
         _SHAPES.clear()
-    _SHAPES[(program_id, codes)] = _Shape(tuple(data_at), tuple(skip_at), tuple(found))
+    pick_fixed = _picker(fixed_at)
+    shape = _Shape(pick_fixed, pick_fixed(lines), tuple(data_at), _picker(skip_at), tuple(found))
+    shapes = _SHAPES.setdefault(key, [])
+    shapes.insert(0, shape)
+    del shapes[_SHAPES_PER_KEY:]
 
 
 def _scan(lines: Sequence[str], program_id: str) -> list[int]:
@@ -391,10 +421,7 @@ def _classify(line: str) -> _LineOp:
     if op is not _DATA_OP and len(line) <= _LINE_CACHED_MAX:
         if len(_LINE_OPS) >= _LINE_OPS_MAX:
             _LINE_OPS.clear()
-            _LINE_CODES.clear()
-            _SHAPES.clear()
         _LINE_OPS[line] = op
-        _LINE_CODES[line] = next(_NEXT_CODE)
     return op
 
 

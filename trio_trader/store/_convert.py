@@ -5,7 +5,8 @@ Pubkeys are stored as base58 text, ``OrderState`` as its string value, booleans 
 ``token_info`` (it is the position's, stored once in ``token_info``) and is given back
 the position's instance on load, so a position and its orders share one ``TokenInfo``.
 An order is written from its fields directly (every one is a JSON value already) with
-orjson (``_json.py``): it is on the path to the wire, before every send.
+orjson (``_json.py``): it runs right after every send's request is written, in the
+sending task.
 
 A row that cannot be read (bad JSON, a field of the wrong type, a missing key) raises
 ``CorruptRowError`` naming the table, the row and the column, so one bad row can be
@@ -117,7 +118,7 @@ def order_to_json(order: Order | None) -> str | None:
 def _order_text(cls: type[Order], values: tuple[Any, ...]) -> str:
     """``_encode_order``, remembered: the text is a function of the values, and a
     position's BUY is written again, unchanged, with every later write of its row (the
-    SELL's, right before its send)."""
+    SELL's, right after its request)."""
     return _encode_order(cls, values)
 
 

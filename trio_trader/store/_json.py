@@ -1,7 +1,8 @@
 """The store's JSON encoder: orjson on the hot path, the standard library when it refuses.
 
-A row written before a send is encoded twice on the Trio thread (the order's column,
-then the journal line that carries it), so the encoder is on the path to the wire:
+A sent order's row is encoded twice on the Trio thread (the order's column, then the
+journal line that carries it), right after the request is written, and the send marker
+before it, so the encoder is on the sending task's path:
 orjson takes a few µs where ``json.dumps`` takes tens. Its text is compact, UTF-8 (not
 ``\\uXXXX`` escapes) and keeps the keys in the order given; ``json.loads`` reads it as
 it reads ``json.dumps``'s. orjson refuses integers beyond 64 bits and non-string

@@ -11,6 +11,12 @@ every call in the order the Trio thread made them. Writes leave the critical pat
   to another task: a cancelled caller's write is made all the same (the monitor's
   ``save`` relies on it), and nothing runs between it and a send that follows. Writes
   that pile up behind a commit are committed together (one fsync for many).
+* **Sends** do not wait for a row either: before the send, ``mark_sending`` takes a new
+  position's id and journals a marker of the order (a few dozen bytes); the row is
+  written right after the request's bytes are written to the socket, from the send
+  path's ``after_write`` hook (``insert_position_nowait`` / ``update_position_nowait``:
+  the same writes, synchronous). A kill between the two leaves a marker no row settles:
+  the next start (``begin_session``) treats it like a machine crash.
 * **Reads and answered writes** (everything else) queue behind the writes before them,
   so they see every earlier write (read-your-writes), and once one returns, those
   writes are on disk. ``flush()`` is that barrier alone: shutdown, tests, and whoever
@@ -36,6 +42,9 @@ Public API::
     async with open_repository(path, now=time.time) as repo:
         await repo.insert_position(position) -> int        (sets position.id, created_at; queued)
         await repo.update_position(position, resolved=None) (all columns, both orders; queued)
+        repo.mark_sending(position, order)   (before a send: id of a new position + marker)
+        repo.insert_position_nowait(position) -> int / repo.update_position_nowait(position,
+            resolved=None)                   (the same writes, sync: the after-write hook)
         await repo.get_position(id) -> Position             (PositionNotFound, CorruptRowError)
         await repo.get_active_positions() -> list[Position]     (is_active, not closed)
         await repo.get_open_positions() -> list[Position]       (not closed)
@@ -61,6 +70,7 @@ Public API::
         await repo.flush()                  (every earlier write on disk; RepositoryFailed)
         await repo.begin_session() -> bool  (the trading run's marker; True: the last one
                                              ended without closing, writes may be lost)
+        repo.reconciled()                   (after a True: the ledger reconciliation is done)
         repo.failed: RepositoryFailed | None;  repo.path: str;  repo.writer (test seams)
 
 ``record_trade`` keeps these counters in the same transaction: ``buy_confirmed``,
@@ -201,6 +211,8 @@ class Repository:
         self.writer = Writer(db.conn)
         self._next_id = dict(next_ids or {"positions": 1, "trades": 1})
         self._session: str | None = None
+        #: position ids taken by ``mark_sending`` whose row is not written yet
+        self._reserved: set[int] = set()
         self.read_errors: list[CorruptRowError] = []
 
     @property
@@ -237,23 +249,27 @@ class Repository:
         Returns:
             True when the last run ended without closing (its mark is there) AND the
             machine restarted since (its boot id differs, or is unknown), or its journal
-            could not be replayed: its queued writes may be lost, and reconciliation must
-            wait for the ledger. A killed process loses nothing: False.
+            could not be replayed, or it holds a send marker whose order no row names
+            (the run died between a send and its row, ``mark_sending``), or a start
+            before it owed a reconciliation and died before ``reconciled``: orders it
+            sent may be missing from the database, and reconciliation must wait for the
+            ledger. A killed process otherwise loses nothing: False.
         """
         token, boot = secrets.token_hex(8), _journal.boot_id()
         path = None if self.path == ":memory:" else _journal.journal_path(self.path)
 
-        def start() -> tuple[str | None, int, int]:
+        def start() -> tuple[str | None, int, int, list[_journal.Marker], bool]:
             conn = self._db.conn
             found = conn.execute("SELECT value FROM meta WHERE key = ?", [SESSION_KEY]).fetchone()
-            replayed, top = 0, _journal.applied_seq(conn)
+            replayed, top, unknown, owed = 0, _journal.applied_seq(conn), [], False
             if path is not None and found is None and path.exists():
                 # no run left its mark here (a clean close, or a new database beside an old
                 # log): nothing of that log belongs to this database's last run
                 path.write_bytes(b"")
             elif path is not None:
                 try:
-                    replayed, top = _journal.replay(conn, path)
+                    replayed, top, log = _journal.replay(conn, path)
+                    unknown, owed = _journal.unknown_markers(conn, log.markers), log.owed
                 except _journal.ReplayError as exc:
                     logger.error("the last run's queued writes cannot be replayed (%s); "
                                  "reconciling with the ledger instead", exc)  # fmt: skip
@@ -268,12 +284,17 @@ class Repository:
                 self._next_id[table] = max(
                     self._next_id[table], int(conn.execute(sql.next_id_sql(table)).fetchone()[0])
                 )
-            return (None if found is None else str(found[0])), replayed, top
+            return (None if found is None else str(found[0])), replayed, top, unknown, owed
 
-        mark, replayed, top = await self._run(start, "begin session")
+        mark, replayed, top, unknown, owed = await self._run(start, "begin session")
         if replayed:
             logger.warning("replayed %d writes the last run had queued but not committed",
                            replayed)  # fmt: skip
+        for marker in unknown:
+            logger.warning("the last run died after sending %s %s of position %d (%s) and "
+                           "before writing its row: reconciling with the ledger",
+                           marker.side.upper(), marker.signature, marker.position_id,
+                           marker.mint)  # fmt: skip
         if path is not None:
             self.writer.journal = _journal.Journal(path, next_seq=top + 1)
         previous, self._session = self._session, token
@@ -282,28 +303,79 @@ class Repository:
         last_token, _, last_boot = mark.partition(" ")
         if last_token == previous:  # this repository's own mark: nothing was lost
             return False
-        return path is None or last_boot != boot or boot == "unknown"
+        lost = bool(unknown) or owed or path is None or last_boot != boot or boot == "unknown"
+        if lost and self.writer.journal is not None:
+            self.writer.journal.owe_reconciliation()  # until ``reconciled``: a kill keeps it
+        return lost
+
+    def reconciled(self) -> None:
+        """Start-up reconciliation after ``begin_session`` returned True is done (it waited
+        out the dead run's orders and read the wallet's history): the next start need not
+        wait for the ledger again."""
+        if self.writer.journal is not None:
+            self.writer.journal.reconciled()
 
     async def close(self) -> None:
-        """Commit every queued write, clear this run's session mark, close the connection."""
-        if self._session is not None and self.failed is None and not self.writer.abandoned:
+        """Commit every queued write, clear this run's session mark, close the connection.
+
+        A send marker still waiting for its row (a bug or a failure kept the row from
+        being written) keeps the mark and the journal: the next start must find it.
+        """
+        journal = self.writer.journal
+        if journal is not None and journal.unsettled:
+            logger.error("%d sent orders with no row or a reconciliation owed: the next "
+                         "start reconciles with the ledger", journal.unsettled)  # fmt: skip
+        elif self._session is not None and self.failed is None and not self.writer.abandoned:
             end = "DELETE FROM meta WHERE key = ? AND value LIKE ?"
             self.writer.submit([(end, (SESSION_KEY, f"{self._session} %"), False)], "end session")
         await self.writer.close()
 
     # ------------------------------------------------------------------ positions
 
+    def mark_sending(self, position: Position, order: Order) -> None:
+        """Before ``order``'s send: a new position takes its id (and ``created_at``), and
+        the journal logs a marker of the order (``_journal.Journal.mark``: a few dozen
+        bytes, no row). The row follows the send (``insert_position_nowait`` for a new
+        position, ``update_position_nowait``), right after the request is written.
+
+        Raises:
+            RepositoryFailed: a new position while the repository is failed (no BUY may
+                start then); never for a position that exists (its SELL must go out).
+            ValueError: the order is not signed.
+        """
+        if order.signature is None:
+            raise ValueError(f"mark_sending of an unsigned {order.side}")
+        if position.id is None:
+            if self.failed is not None:
+                raise self.failed
+            if position.created_at is None:
+                position.created_at = self._now()
+            position.id = self._take_id("positions")
+            self._reserved.add(position.id)
+        journal = self.writer.journal
+        if journal is not None:
+            journal.mark(order.side, position.id, str(position.mint), order.signature)
+
     async def insert_position(self, position: Position) -> int:
         """Insert a new position row (and its token's info); returns and sets its id."""
-        if position.id is not None:
+        return self.insert_position_nowait(position)
+
+    def insert_position_nowait(self, position: Position) -> int:
+        """``insert_position``, synchronous (the send path's ``after_write`` hook).
+
+        A position whose id ``mark_sending`` took is inserted with it, even when the
+        repository failed meanwhile: its order may be out, so its row must be journaled.
+        """
+        reserved = position.id is not None
+        if reserved and position.id not in self._reserved:
             raise ValueError(f"position {position.id} is already in the database")
-        if self.failed is not None:
+        if not reserved and self.failed is not None:
             raise self.failed
         now = self._now()
         created_at = position.created_at if position.created_at is not None else now
         token_row = _convert.token_info_to_row(position.token_info)
         row = _convert.position_to_row(position)
-        position_id = self._take_id("positions")
+        position_id = position.id if position.id is not None else self._take_id("positions")
         row.update(created_at=created_at, updated_at=now, id=position_id)
         statements: list[Statement] = [
             (
@@ -313,7 +385,9 @@ class Repository:
             ),
             (sql.insert_sql("positions", tuple(row)), tuple(row.values()), True),
         ]
-        self.writer.submit(statements, f"insert position {position_id} ({row['mint']})")
+        what = f"insert position {position_id} ({row['mint']})"
+        self.writer.submit(statements, what, _signatures(position))
+        self._reserved.discard(position_id)
         position.id = position_id
         position.created_at = created_at
         return position_id
@@ -325,10 +399,22 @@ class Repository:
         in the same transaction: a crash then keeps both or neither, so recovery never
         confirms an order again and never records its trade twice.
         """
+        self.update_position_nowait(position, resolved=resolved)
+
+    def update_position_nowait(self, position: Position, *, resolved: Order | None = None) -> None:
+        """``update_position``, synchronous (the send path's ``after_write`` hook).
+
+        A position ``mark_sending`` gave an id whose row is not written yet (its insert
+        was kept from running: an exception, a cancellation) is inserted whole instead.
+        """
         position_id = position.id
         if position_id is None:
             raise ValueError("update_position of a position that was never inserted")
-        if position_id >= self._next_id["positions"]:
+        if position_id in self._reserved:
+            self.insert_position_nowait(position)
+            if resolved is None:
+                return
+        elif position_id >= self._next_id["positions"]:
             raise PositionNotFound(position_id)  # no insert of this repository made it
         record = self._trade_statements(position_id, resolved)[1] if resolved is not None else []
         now = self._now()
@@ -342,7 +428,7 @@ class Repository:
         what = f"update position {position_id} ({row['status']})"
         if resolved is not None:
             what += f" with its {resolved.side} {resolved.state.value}"
-        self.writer.submit(statements, what)
+        self.writer.submit(statements, what, _signatures(position))
         position.closed_at = closed_at
 
     async def get_position(self, position_id: int) -> Position:
@@ -692,6 +778,12 @@ def _last_pk(table: sqlite_utils.db.Table) -> int:
     if not isinstance(table.last_pk, int):
         raise RuntimeError(f"insert into {table.name} returned no row id")
     return table.last_pk
+
+
+def _signatures(position: Position) -> tuple[str | None, str | None]:
+    """The signatures a position's row names (its send markers are settled by it)."""
+    buy, sell = position.buy_order, position.sell_order
+    return (None if buy is None else buy.signature, None if sell is None else sell.signature)
 
 
 def _has_unresolved_order(position: Position) -> bool:

@@ -8,9 +8,10 @@ kinds:
   does not wait. With a journal (``_journal.py``, the trading run's), the write is
   appended to it first, so a killed process loses nothing that was queued. The thread
   is handed the write only once the Trio thread next yields, by a Trio system task
-  (woken by a plain reschedule: no syscall), not inside ``submit``: the row written
-  right before a send would otherwise wake the thread, which then competes for the GIL
-  (and the second core) while the request is being written. Nothing can overtake it:
+  (woken by a plain reschedule: no syscall), not inside ``submit``: a row written
+  around a send (after its request since session 6; the reply is read next) would
+  otherwise wake the thread, which then competes for the GIL (and the second core)
+  with the sending task. Nothing can overtake it:
   every ``call`` and ``close`` hands over what waits first.
   Consecutive writes that piled up while the previous commit was syncing run in ONE
   transaction: one fsync for many. Each write runs inside its own savepoint, so a write
@@ -120,12 +121,18 @@ class Writer:
 
     # ------------------------------------------------------------------ Trio side
 
-    def submit(self, statements: list[Statement], what: str) -> None:
-        """Log and queue a write; returns at once (the commit happens in the thread)."""
+    def submit(
+        self, statements: list[Statement], what: str, settles: tuple[str | None, ...] = ()
+    ) -> None:
+        """Log and queue a write; returns at once (the commit happens in the thread).
+
+        ``settles``: the order signatures its row names (their send markers are settled).
+        """
         if self._closing:
             logger.error("not written, the repository is closed: %s", what)
             return
-        seq = self.journal.append(statements) if self.journal is not None else None
+        journal = self.journal
+        seq = journal.append(statements, settles) if journal is not None else None
         self._waiting.append(_Job(what, statements=statements, seq=seq))
         if len(self._waiting) > 1:
             return  # the hand-over task is woken already

@@ -46,7 +46,7 @@ from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.trading.booking import pump_sol, transaction_fee, wallet_changes
 from trio_trader.trading.orders import BuyOrder, Order, OrderState, TradeResult
-from trio_trader.trading.platform_aware import ChainAccess, _error_parts
+from trio_trader.trading.platform_aware import AfterWrite, ChainAccess, _error_parts
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,18 @@ class DryRunChain(ChainAccess):
     #: the simulated logs of each signed BUY, by signature, until it is processed
     _logs: dict[str, tuple[str, ...]] = attrs.field(factory=dict, init=False)
 
-    async def send(self, order: Order) -> None:
-        """Simulate a BUY (FAILED on its error); a SELL is a paper fill. Never sends."""
+    async def send(self, order: Order, after_write: AfterWrite | None = None) -> None:
+        """Simulate a BUY (FAILED on its error); a SELL is a paper fill. Never sends.
+
+        ``after_write`` (the row after the "send") runs on the way out, as a send's does.
+        """
+        try:
+            await self._simulate(order)
+        finally:
+            if after_write is not None:
+                after_write()
+
+    async def _simulate(self, order: Order) -> None:
         if isinstance(order, BuyOrder):
             try:
                 value = await simulate_signed(self.rpc, order.raw_bytes())

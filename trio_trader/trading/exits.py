@@ -30,6 +30,7 @@ wait for the first price.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from fractions import Fraction
 
 import attrs
@@ -150,6 +151,11 @@ def _versus(price: Price, base: Price, bps: int) -> int:
     return price.lamports * base.tokens * _ONE - base.lamports * price.tokens * (_ONE + bps)
 
 
+def _quote_versus(lamports: int, tokens: int, base: Price, bps: int) -> int:
+    """`_versus` of the price ``lamports / tokens`` (``tokens`` > 0), without a `Price`."""
+    return lamports * base.tokens * _ONE - base.lamports * tokens * (_ONE + bps)
+
+
 @attrs.frozen(kw_only=True)
 class ExitState:
     """What the rules need to know about one position.
@@ -170,13 +176,19 @@ class ExitState:
 
     def with_price(self, price: Price) -> ExitState:
         """The state after seeing ``price`` (raises the peak)."""
-        if self.peak_price is None or _versus(price, self.peak_price, 0) > 0:
+        return self.with_quote(price.lamports, price.tokens, price)
+
+    def with_quote(self, lamports: int, tokens: int, price: Price | None = None) -> ExitState:
+        """`with_price` of the price ``lamports / tokens`` (``tokens`` > 0): a `Price` is
+        built only for a new peak (``price``, if given, is that same price)."""
+        peak = self.peak_price
+        if peak is None or _quote_versus(lamports, tokens, peak, 0) > 0:
             # the constructor, not ``attrs.evolve``: this runs on every new high of every
             # held coin, and evolve's field introspection cost ~5 µs of it
             return ExitState(
                 opened_at=self.opened_at,
                 entry_price=self.entry_price,
-                peak_price=price,
+                peak_price=Price(lamports, tokens) if price is None else price,
                 take_profit_entry=self.take_profit_entry,
             )
         return self
@@ -198,26 +210,56 @@ def check_exit(
     """
     if rules.never_sell:
         return None
+    reason = _time_rule(rules, state, now)
+    if reason is not None or price is None:
+        return reason
+    return _price_rule(rules, state, price.lamports, price.tokens)
+
+
+def check_quote(
+    rules: ExitRules,
+    state: ExitState,
+    quote: tuple[int, int] | None,
+    clock: Callable[[], float],
+) -> ExitReason | None:
+    """`check_exit` on every trade of a held coin: the price as its integers
+    (``lamports, tokens``, ``tokens`` > 0; no `Price` built), and the time read from
+    ``clock`` only when a time rule needs it."""
+    if rules.never_sell:
+        return None
+    if rules.sell_after is not None or rules.max_hold_time is not None:
+        reason = _time_rule(rules, state, clock())
+        if reason is not None:
+            return reason
+    return None if quote is None else _price_rule(rules, state, *quote)
+
+
+def _time_rule(rules: ExitRules, state: ExitState, now: float) -> ExitReason | None:
     held = now - state.opened_at
     if rules.sell_after is not None and held >= rules.sell_after:
         return ExitReason.SELL_AFTER
     if rules.max_hold_time is not None and held >= rules.max_hold_time:
         return ExitReason.MAX_HOLD_TIME
-    if price is None or state.entry_price is None:
-        return None
+    return None
+
+
+def _price_rule(
+    rules: ExitRules, state: ExitState, lamports: int, tokens: int
+) -> ExitReason | None:
     entry = state.entry_price
-    if rules.stop_loss_bps is not None and _versus(price, entry, -rules.stop_loss_bps) <= 0:
+    if entry is None:
+        return None
+    stop_loss = rules.stop_loss_bps
+    if stop_loss is not None and _quote_versus(lamports, tokens, entry, -stop_loss) <= 0:
         return ExitReason.STOP_LOSS
     profit_entry = entry if state.take_profit_entry is None else state.take_profit_entry
-    if (
-        rules.take_profit_bps is not None
-        and _versus(price, profit_entry, rules.take_profit_bps) >= 0
-    ):
+    take_profit = rules.take_profit_bps
+    if take_profit is not None and _quote_versus(lamports, tokens, profit_entry, take_profit) >= 0:
         return ExitReason.TAKE_PROFIT
     if rules.trailing_stop_bps is not None:
         # The stop trails the highest price since entry, starting at the entry price.
         peak = state.peak_price
         top = peak if peak is not None and _versus(peak, entry, 0) > 0 else entry
-        if _versus(price, top, -rules.trailing_stop_bps) <= 0:
+        if _quote_versus(lamports, tokens, top, -rules.trailing_stop_bps) <= 0:
             return ExitReason.TRAILING_STOP
     return None

@@ -2,7 +2,9 @@
 
 The store commits its writes in a thread, off the send path, and journals them in the
 page cache first (``store/_repository.py``): a killed process loses no row, but a crashed
-machine may lose the rows of orders it had just sent. Start-up reconciliation books such
+machine may lose the rows of orders it had just sent, and a process killed between an
+order's send and its row (written right after the request) leaves only the order's send
+marker. Start-up reconciliation books such
 an order from the wallet's history, but only once it is in that history: a transaction
 sent just before the crash may still be in flight when the next run starts.
 
@@ -38,9 +40,10 @@ RETRY_INTERVAL = 1.0
 async def wait_until_sent_expired(rpc: RpcClient) -> int:
     """Return once the confirmed block height is past every blockhash valid now."""
     last_valid = await _retrying(lambda: _last_valid(rpc), "getLatestBlockhash")
-    log.warning("the last run's database writes may be lost (the machine restarted): "
-                "waiting until block height %d, when every order it sent has landed or "
-                "expired, before reconciling with the wallet's history", last_valid)  # fmt: skip
+    log.warning("the last run's database writes may be lost (the machine restarted, or it "
+                "died between a send and its row): waiting until block height %d, when every "
+                "order it sent has landed or expired, before reconciling with the wallet's "
+                "history", last_valid)  # fmt: skip
     while True:  # polling the node: no event tells the block height
         if await _retrying(lambda: _confirmed_height(rpc), "getBlockHeight") > last_valid:
             return last_valid

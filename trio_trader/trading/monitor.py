@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 import attrs
@@ -52,14 +53,14 @@ import trio
 
 from trio_trader.listeners.types import PriceUpdate
 from trio_trader.store import Repository
-from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_exit
+from trio_trader.trading.exits import ExitReason, ExitRules, ExitState, Price, check_quote
 from trio_trader.trading.feed import PriceInbox
 from trio_trader.trading.orders import VENUE_AMM, Order, OrderState, SellOrder
-from trio_trader.trading.platform_aware import PlatformAwareSeller, TradeError
+from trio_trader.trading.platform_aware import AfterWrite, PlatformAwareSeller, TradeError
 from trio_trader.trading.position import BUY_FAILED, Position
 from trio_trader.trading.pumpswap import PoolNotReady
 from trio_trader.trading.ticker import Ticker, Wakeup
-from trio_trader.trading.valuation import position_price
+from trio_trader.trading.valuation import position_quote
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,7 @@ async def save(repo: Repository, position: Position, order: Order | None = None)
     """Write the position (and a resolved order's trade row), even while being cancelled.
 
     ``update_position`` queues the write and never yields (``store/_repository.py``), so
-    a cancelled caller cannot be interrupted in it: no shielded scope is needed, and none
-    (tens of µs) is paid on the way to a SELL's send.
+    a cancelled caller cannot be interrupted in it: no shielded scope is needed.
     """
     resolved = order if order is not None and order.is_resolved else None
     await repo.update_position(position, resolved=resolved)  # one transaction
@@ -203,7 +203,8 @@ class PositionMonitor:
     last_price: PriceUpdate | None = None
     #: called with every price update seen (the trader's graduation watch)
     on_price: Callable[[PriceUpdate], None] | None = None
-    _price: Price | None = attrs.field(default=None, init=False)
+    #: the last update's price for ``_priced_amount`` tokens (``valuation.position_quote``)
+    _quote: tuple[int, int] | None = attrs.field(default=None, init=False)
     _priced_amount: int | None = attrs.field(default=None, init=False)
     _state: ExitState = attrs.field(init=False)
     _entry_of: tuple[int | None, int | None, int | None] = attrs.field(
@@ -321,20 +322,21 @@ class PositionMonitor:
     def _see_price(self, update: PriceUpdate) -> None:
         self.last_price = update
         amount = self.position.token_amount
-        self._price, self._priced_amount = position_price(update, amount), amount
-        self._state = self._state.with_price(self._price)
+        self._quote = quote = position_quote(update, amount)
+        self._priced_amount = amount
+        self._state = self._state.with_quote(*quote)
         if self.on_price is not None:
             self.on_price(update)
 
-    def _current_price(self) -> Price | None:
-        """The last update's price for the tokens held now (``valuation.position_price``:
+    def _current_quote(self) -> tuple[int, int] | None:
+        """The last update's price for the tokens held now (``valuation.position_quote``:
         on a pool it depends on the amount, which the BUY's result may change)."""
         last, amount = self.last_price, self.position.token_amount
         if last is None:
             return None
-        if self._price is None or amount != self._priced_amount:
-            self._price, self._priced_amount = position_price(last, amount), amount
-        return self._price
+        if self._quote is None or amount != self._priced_amount:
+            self._quote, self._priced_amount = position_quote(last, amount), amount
+        return self._quote
 
     # ------------------------------------------------------------------ decisions
 
@@ -371,7 +373,7 @@ class PositionMonitor:
             self._state = self._state.with_entry(
                 Price.paid(cost, amount), Price.paid(worst, amount)
             )
-        return check_exit(self.rules, self._state, self._current_price(), trio.current_time())
+        return check_quote(self.rules, self._state, self._current_quote(), trio.current_time)
 
     # ------------------------------------------------------------------ selling
 
@@ -457,13 +459,16 @@ class PositionMonitor:
             if trio.current_time() - last.seen_at <= SEEN_FACTS_MAX_AGE:
                 creator = last.creator
 
-        async def persist_signed(order: SellOrder) -> None:
+        async def persist_signed(order: SellOrder) -> AfterWrite:
             if self._buy_failed():
                 # The BUY failed while this SELL was being built: nothing is held, and a
                 # SELL sent now could only fail on chain and burn its fee.
                 raise _SellNotNeeded
             position.update_from_sell_order(order, exit_reason=reason)
-            await save(self.repo, position)  # signature on disk before the send
+            # a marker of the SELL in the journal before the send; the row naming it
+            # right after the request is written (store/_repository.py: mark_sending)
+            self.repo.mark_sending(position, order)
+            return partial(self.repo.update_position_nowait, position)
 
         deadline = trio.current_time() + self.policy.migration_wait
         waited = 0

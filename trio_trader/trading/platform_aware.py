@@ -9,9 +9,16 @@ changes from the landed transaction, so PnL is exact to the lamport.
 
 Both ``prepare_and_send_order`` take an optional ``before_send`` hook, awaited with the
 signed order (still PENDING: signature and raw bytes attached) just before
-``sendTransaction``. The trader and the monitor use it to write the order to the database
-first, so that a crash at any later point leaves the signature on disk and restart
-recovery can rebroadcast or look up *that* transaction instead of guessing.
+``sendTransaction``. It may return an ``after_write`` hook, which ``ChainAccess.send``
+runs once the request's bytes are written to the socket (in the sender, as the write
+returns, before the reply is read; a fan-out runs it after the first endpoint's write),
+and at the latest on the way out of the send, however it ends (a refusal, an error, a
+cancellation). The trader and the monitor use the pair for crash safety off the send
+path: before the send, a tiny marker of the order in the store's journal; after the
+write, the position's row naming the order (``store/_repository.py``: ``mark_sending``).
+Either the row or the marker is in the journal from before the bytes leave, so a crash at
+any later point leaves the signature on disk, or tells the next start to reconcile with
+the ledger: restart recovery never guesses.
 
 A send that raises a transport error (timeout, 5xx after retries) does *not* prove the
 node never received the bytes, so such an order is still treated as SENT: the confirmer
@@ -101,8 +108,32 @@ CURVE_READ_DELAY = 0.1
 
 
 _O = TypeVar("_O", bound=Order)
+#: run once the request's bytes are written (see the module docstring)
+AfterWrite = Callable[[], object]
 #: awaited with the signed, still PENDING order right before it is sent (see module doc)
-BeforeSend = Callable[[_O], Awaitable[None]]
+BeforeSend = Callable[[_O], Awaitable[AfterWrite | None]]
+
+
+class _WriteOnce:
+    """An ``after_write`` hook run at most once; its exception is logged, not raised:
+    the send goes on (the position's next write carries the row)."""
+
+    __slots__ = ("_hook", "_order")
+
+    def __init__(self, hook: AfterWrite, order: Order) -> None:
+        self._hook: AfterWrite | None = hook
+        self._order = order
+
+    def __call__(self) -> None:
+        hook, self._hook = self._hook, None
+        if hook is None:
+            return
+        try:
+            hook()
+        except Exception:
+            order = self._order
+            log.exception("%s %s: its row after the send was not written; the position's "
+                          "next write carries it", order.side, order.mint)  # fmt: skip
 
 
 class TradeError(Exception):
@@ -355,10 +386,15 @@ class ChainAccess:
         if shape not in self.sell_templates:
             self.sell_templates.prepare(shape, _with_budget(0, 0, shape.program_instructions(0, 0)))
 
-    async def send(self, order: Order) -> None:
-        """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal."""
+    async def send(self, order: Order, after_write: AfterWrite | None = None) -> None:
+        """Hand the signed bytes to the node: SENT, or FAILED on a definite refusal.
+
+        ``after_write`` runs once the bytes are written (the direct sender's hook), else
+        on the way out of here, whatever the outcome: never skipped, never twice.
+        """
+        written = None if after_write is None else _WriteOnce(after_write, order)
         try:
-            await self.rpc.send_transaction(order.raw_base64())
+            await self.rpc.send_transaction(order.raw_base64(), after_write=written)
         except TransactionError as exc:
             if exc.name == ALREADY_PROCESSED:
                 # These very bytes landed already (e.g. an earlier send whose reply was
@@ -376,6 +412,9 @@ class ChainAccess:
         except RpcError as exc:
             # Unknown whether it reached the node: confirm (and rebroadcast) as if sent.
             log.warning("%s %s: send unclear (%s); confirming anyway", order.side, order.mint, exc)
+        finally:
+            if written is not None:  # no-op once the sender ran it
+                written()  # synchronous: a cancellation cannot skip it
         order.mark_sent(sent_at=trio.current_time(), sent_at_wall=time.time())
 
     async def process(self, order: Order) -> TradeResult:
@@ -563,7 +602,8 @@ class PlatformAwareBuyer:
     ) -> BuyOrder:
         """Build, sign and send the BUY; returns it SENT (or FAILED if refused at once).
 
-        ``before_send`` is awaited with the signed PENDING order just before the send.
+        ``before_send`` is awaited with the signed PENDING order just before the send;
+        the hook it returns runs once the request is written (``ChainAccess.send``).
         """
         refused = self.refusal(token_info)
         if refused is not None:
@@ -606,9 +646,8 @@ class PlatformAwareBuyer:
             venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
         )
         self.chain.sign(order, self._instructions(order, creator))
-        if before_send is not None:
-            await before_send(order)
-        await self.chain.send(order)
+        after_write = None if before_send is None else await before_send(order)
+        await self.chain.send(order, after_write)
         return order
 
     def _instructions(self, order: BuyOrder, creator: Pubkey) -> list[Instruction]:
@@ -891,9 +930,8 @@ class PlatformAwareSeller:
     async def _send_signed(
         self, order: SellOrder, before_send: BeforeSend[SellOrder] | None
     ) -> SellOrder:
-        if before_send is not None:
-            await before_send(order)
-        await self.chain.send(order)
+        after_write = None if before_send is None else await before_send(order)
+        await self.chain.send(order, after_write)
         return order
 
     def _should_close(self, position: Position) -> bool:

@@ -107,6 +107,8 @@ class ReconcileReport:
     adopted_failed: int = 0
     #: after an unclean end: the block height waited past first (``trading/horizon.py``)
     waited_for_height: int | None = None
+    #: the wallet's history was read (step 2): every landed transaction is accounted for
+    history_read: bool = False
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -139,6 +141,7 @@ class Reconciler:
                 self._open.setdefault(position.mint, position)
         try:
             await self._scan_history()
+            self.report.history_read = True
         except RpcError as exc:
             log.error("reconciliation: wallet history unreadable (%s); skipped", exc)
         try:

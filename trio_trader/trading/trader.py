@@ -8,21 +8,27 @@ position task (``_handle_token``) follows the seed plan step by step::
 
     Position.create_from_token_info
     buyer.prepare_and_send_order → BuyOrder(SENT) → update_from_buy_order → repo.update_position
-        └ before the send: the position row with its signed BUY (PENDING, signature + raw
-          bytes) → repo.insert_position                           (row exists before any send)
+        ├ before the send: funds check, the position (its id taken) and a marker of the
+        │ signed BUY in the journal → repo.mark_sending
+        └ right after the request is written: the position row with its signed BUY
+          (PENDING, signature + raw bytes) → repo.insert_position_nowait
     async with open_nursery() as scope:                               (the position scope)
         _confirm_buy:    buyer.process_order → apply_buy_result → db → buy_result_available_event
         monitor.monitor: price / event / ticker → exits → SELL (maybe before the BUY confirms)
 
 The seed inserts the bare row first and names the BUY after ``sendTransaction``, which
 leaves a window where a crash hides a BUY that may land. Here the row is inserted once,
-already holding the signed BUY, queued to the store's writer just before the send: the
-commit (and its fsync) happens in the writer thread, off the detection path. The write
-is journaled first (page cache), so a killed process leaves the signature that recovery
-confirms (``repo.begin_session`` replays the journal before the rows are read); only a
-machine crash can lose the row, and then start-up reconciliation adopts the BUY from the
-wallet's history once it has landed or expired. If the repository failed, no new BUY is
-sent (``DatabaseFailed``); open positions keep selling.
+already holding the signed BUY, journaled and queued to the store's writer right after
+the request's bytes are written (the send path's ``after_write`` hook, before the reply
+is read): building it (~0.2 ms cold) is off the detection path, and so are the commit and
+its fsync (the writer thread). Before the send only a marker of the BUY is journaled
+(``repo.mark_sending``, a few dozen bytes, page cache). A killed process therefore
+leaves either the row, with the signature that recovery confirms (``repo.begin_session``
+replays the journal before the rows are read), or, killed between the write and the row,
+the marker: the next start then waits for the ledger and adopts the BUY from the wallet's
+history once it has landed or expired, as after a machine crash (which can lose the row
+too). If the repository failed, no new BUY is sent (``DatabaseFailed``); open positions
+keep selling.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the sink
 before the task starts, so two tokens arriving together cannot both slip past the
@@ -59,6 +65,7 @@ from trio_trader.trading.funds import WalletFunds
 from trio_trader.trading.monitor import PositionMonitor, SellPolicy, SellStats, save
 from trio_trader.trading.orders import BuyOrder
 from trio_trader.trading.platform_aware import (
+    AfterWrite,
     PlatformAwareBuyer,
     PlatformAwareSeller,
     TradeError,
@@ -319,22 +326,24 @@ class UniversalTrader:
         """Buy one token and run its position scope (the seed plan's ``_handle_token``)."""
         mint = token_info.mint
 
-        async def persist_signed(order: BuyOrder) -> None:
+        async def persist_signed(order: BuyOrder) -> AfterWrite:
             if self.funds is not None and not self.funds.can_pay(order):
                 raise CannotPay(
                     f"the wallet cannot pay this BUY and its fees and rent "
                     f"({self.funds.available} lamports available)"
                 )
-            # The row is inserted with its signed (PENDING) BUY in one write, journaled and
-            # queued just before the send: the commit happens in the store's writer, off
-            # this path; the next start replays the journal (store/_repository.py).
+            # Before the send: the position's id and a marker of the BUY in the journal;
+            # the row with its signed (PENDING) BUY is inserted right after the request is
+            # written (the hook returned), journaled and queued: building it and its
+            # commit are off this path; the next start replays the journal, or reconciles
+            # a marker no row followed (store/_repository.py: mark_sending).
             # The position is made here, holding the order, and becomes the live one only
-            # once the insert is accepted: a refused insert leaves no position naming a
-            # BUY that was never queued (it would be resumed, i.e. sent).
+            # once the marker is accepted: a refused one leaves no position naming a BUY
+            # that was never sent (it would be resumed, i.e. sent).
             position = Position.create_from_token_info(token_info)
             position.update_from_buy_order(order)
             try:
-                await self.repo.insert_position(position)
+                self.repo.mark_sending(position, order)
             except RepositoryFailed as exc:
                 self.stop_buying()
                 log.error("no new BUYs: the database failed (%s); open positions keep "
@@ -343,6 +352,7 @@ class UniversalTrader:
             self.position_tasks[mint] = position
             if self.funds is not None:
                 self.funds.reserve(order)
+            return partial(self.repo.insert_position_nowait, position)
 
         with self.feed.subscribe(mint) as prices:
             try:
@@ -352,7 +362,7 @@ class UniversalTrader:
             except (TradeError, RpcError, ValueError) as exc:
                 if self.position_tasks.get(mint) is not None:
                     raise  # signed and maybe sent: resumed (confirmed or expired) as a crash
-                # No position means no row either (``persist_signed`` makes both at once).
+                # No position means no marker either (``persist_signed`` makes both at once).
                 if isinstance(exc, CannotPay):
                     self.stats.skipped_funds += 1
                 self.stats.buys_not_sent += 1
@@ -483,12 +493,17 @@ class UniversalTrader:
         )
         self.reconciliation = reconciler.report
         try:
-            return await reconciler.run(positions, rows_may_be_lost=lost)
+            resumed = await reconciler.run(positions, rows_may_be_lost=lost)
         except Exception:
             # Never let a bug here keep the known positions from being sold; a row with no
             # BUY is not closed blind, though (the wallet may hold its tokens).
             log.exception("start-up reconciliation failed; resuming from the database")
             return [p for p in positions if p.buy_order is not None]
+        if lost and reconciler.report.history_read:
+            # Before any position task sends again: the dead run's markers are accounted
+            # for; a history unread leaves the debt for the next start (store journal).
+            self.repo.reconciled()
+        return resumed
 
     async def _resume(self, position: Position) -> None:
         if position.buy_order is None:

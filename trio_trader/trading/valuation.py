@@ -37,8 +37,15 @@ def position_price(update: PriceUpdate, token_amount: int | None) -> Price:
     """The price the exit rules compare with the entry price, in quote units per token
     base unit, as an exact integer pair: the curve's spot price, or on a pool what selling
     ``token_amount`` brings per token (the pool's spot price while the amount is unknown)."""
+    return Price(*position_quote(update, token_amount))
+
+
+def position_quote(update: PriceUpdate, token_amount: int | None) -> tuple[int, int]:
+    """`position_price` as its two integers ``(lamports, tokens)``, ``tokens`` > 0: the
+    monitor's price intake builds no `Price` per trade (``exits.check_quote``)."""
     if update.pool is None or not token_amount or token_amount <= 0:
-        if update.virtual_token_reserves <= 0:
-            return Price(0, 1)  # as ``PriceUpdate.price``: no tokens left, no price
-        return Price(update.virtual_sol_reserves, update.virtual_token_reserves)
-    return Price(pool_sell_value(update.pool, token_amount), token_amount)
+        tokens = update.virtual_token_reserves
+        if tokens <= 0:
+            return 0, 1  # as ``PriceUpdate.price``: no tokens left, no price
+        return update.virtual_sol_reserves, tokens
+    return pool_sell_value(update.pool, token_amount), token_amount

@@ -3,12 +3,16 @@ the GIL) once per slice, and never starts under MockClock (autojump would never 
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 
 import pytest
 import trio
 import trio.testing
 
+from trio_trader import gctune
+from trio_trader.gcidle import IdleCollector
 from trio_trader.trading import spin as spin_module
 from trio_trader.trading.spin import TASK_NAME, start_spinning
 
@@ -84,3 +88,33 @@ def test_usable_cores_counts_the_process_affinity() -> None:
     import os
 
     assert spin_module.usable_cores() == len(os.sched_getaffinity(0)) >= 1
+
+
+async def test_the_spinner_runs_the_collectors_due_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a spinner the loop never idles, so the collector's idle passes (gcidle.py) never
+    come; the spinner runs a due one at its nap, well before the busy safety net would."""
+    monkeypatch.setattr(spin_module, "usable_cores", lambda: 2)
+    freed: list[int] = []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    def on_freed(_ref: weakref.ref[Cycle]) -> None:
+        freed.append(1)
+
+    collector = IdleCollector.from_thresholds()
+    with gctune.tuned():  # the freeze zeroes the count
+        # more new objects than the idle trigger, fewer than the safety net's threshold
+        # (two tracked objects each: the cycle and its weakref)
+        refs = [weakref.ref(Cycle(), on_freed) for _ in range(
+            (collector.idle_at + collector.busy_at) // 4)]  # fmt: skip
+        assert collector.idle_at < gc.get_count()[0] < collector.busy_at
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                start_spinning(nursery)
+                deadline = trio.current_time() + 0.05
+                while not freed and trio.current_time() < deadline:
+                    await trio.lowlevel.checkpoint()  # busy: the loop never idles
+                nursery.cancel_scope.cancel()
+        assert len(freed) == len(refs)

@@ -303,8 +303,15 @@ def main(argv: list[str] | None = None) -> int:
         "stamped there (with --profile detect_fast/zero_hold_pre: the profiled run has it "
         "in its own process, detect_fast's windows opened at the bot's read)",
     )
+    parser.add_argument(
+        "--spin",
+        action="store_true",
+        help="every bot the run starts (detect, exit, zero_hold, idle, --profile) has "
+        "[latency] spin on (trading/spin.py)",
+    )
     args = parser.parse_args(argv)
     bot_harness.DIRECT_SEND = not args.httpx_send
+    bot_harness.SPIN = args.spin
     global SIM_PROCESS
     SIM_PROCESS = args.sim_process
     logging.basicConfig(level=logging.ERROR)
@@ -324,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "send_path": "httpx" if args.httpx_send else "direct",
         "sim_process": args.sim_process,
+        "spin": args.spin,
         "total_seconds": round(time.perf_counter() - start, 1),
         **results,
     }

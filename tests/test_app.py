@@ -234,6 +234,7 @@ async def test_every_option_of_the_config_reaches_the_built_bot(tmp_path: Path) 
                 "max_hold_time": 60.0, "sell_after": 3.0, "never_sell": True,
                 "tick_interval": 0.25,
             },
+            "latency": {"spin": True},
         },
         env={},
     )  # fmt: skip
@@ -252,6 +253,7 @@ async def test_every_option_of_the_config_reaches_the_built_bot(tmp_path: Path) 
             trader = bot.trader
             assert isinstance(trader._listener(), BlockListener)
     s = trader.settings
+    assert s.spin is True
     assert (s.max_active_mints, s.max_buys, s.listener, s.commitment) == (
         7,
         9,

@@ -399,3 +399,19 @@ async def test_decode_steps_times_every_step_of_a_trade_and_a_create() -> None:
     routed = module.steps(trade, 16, held=True)  # a trade: its price routed, taken in
     assert routed["feed_publish"] > 0
     assert routed["monitor_intake"] > 0
+
+
+async def test_spin_option_starts_every_bench_bot_with_the_spinner(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--spin``: the bots the bench starts run ``[latency] spin`` (``trading/spin.py``)."""
+    from trio_trader.trading.spin import TASK_NAME
+
+    monkeypatch.setattr(bench.bot_harness, "SPIN", True)
+    with trio.fail_after(30):
+        async with bench.bot_harness.running_bot({}, seed=5) as run:
+            trader = run.bot.trader
+            assert trader.settings.spin is True
+            assert trader._positions is not None
+            names = [t.name for t in trader._positions.child_tasks]
+    assert names.count(TASK_NAME) == 1

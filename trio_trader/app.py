@@ -346,6 +346,7 @@ def trader_settings(config: Config) -> TraderSettings:
             tick_interval=x.tick_interval,
         ),
         adopt_orphans=t.adopt_orphans,
+        spin=config.latency.spin,
     )
 
 

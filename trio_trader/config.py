@@ -35,6 +35,7 @@ __all__ = [
     "DbConfig",
     "ExitsConfig",
     "FiltersConfig",
+    "LatencyConfig",
     "ListenerConfig",
     "PriorityFeeConfig",
     "RpcConfig",
@@ -368,6 +369,17 @@ class ExitsConfig:
 
 
 @attrs.frozen
+class LatencyConfig:
+    """Trade CPU for latency (``trading/spin.py``); off by default.
+
+    ``spin``: the event loop polls its sockets instead of sleeping, so a notification is
+    read without a kernel wake-up of the process; costs a whole core while the bot runs.
+    """
+
+    spin: bool = False
+
+
+@attrs.frozen
 class DbConfig:
     """Where positions and trades are stored (SQLite)."""
 
@@ -386,6 +398,7 @@ class Config:
     filters: FiltersConfig = attrs.field(factory=FiltersConfig)
     exits: ExitsConfig = attrs.field(factory=ExitsConfig)
     db: DbConfig = attrs.field(factory=DbConfig)
+    latency: LatencyConfig = attrs.field(factory=LatencyConfig)
 
 
 # --- loading -------------------------------------------------------------------------------

@@ -305,6 +305,8 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 FEED_RATE = 1000.0  # trade notifications per second in a loaded run
 #: sendTransaction over the direct h11 sender (False: through httpx, as before it existed)
 DIRECT_SEND = True
+#: ``bench.py --spin``: every bot started here runs with ``[latency] spin = true``
+SPIN = False
 
 
 @attrs.define(eq=False)
@@ -418,6 +420,8 @@ async def running_bot(
     process (``sim_process``), the wire stamped there; ``run.sim`` is then None.
     """
     wallet, creator, whale, fund = bench_funding(seed)
+    if SPIN:
+        config = _merge(config, {"latency": {"spin": True}})
     settings = parse_config(_merge(BASE_CONFIG, config), env={})
     with (
         tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp,

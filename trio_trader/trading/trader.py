@@ -73,6 +73,7 @@ from trio_trader.trading.platform_aware import (
 from trio_trader.trading.pool_watch import PoolWatch
 from trio_trader.trading.position import Position
 from trio_trader.trading.reconcile import Reconciler, ReconcileReport
+from trio_trader.trading.spin import start_spinning
 from trio_trader.trading.ticker import Ticker
 from trio_trader.trading.token_info import TokenInfo
 
@@ -111,6 +112,9 @@ class TraderSettings:
     #: pages (of 1000) of getSignaturesForAddress read at start-up: each unknown signature
     #: costs a getTransaction before the bot trades, so the walk is bounded (and logged)
     history_max_pages: int = 2
+    #: ``[latency] spin``: a task keeps the event loop polling instead of sleeping
+    #: (``trading/spin.py``: lower wake-up latency for a whole core)
+    spin: bool = False
 
 
 @attrs.define(eq=False)
@@ -170,6 +174,8 @@ class UniversalTrader:
         """Start the services, resume unfinished positions, then trade until cancelled."""
         async with trio.open_nursery() as root:
             self._positions = root
+            if self.settings.spin:
+                start_spinning(root)
             await root.start(self.ticker.run)
             await root.start(self.pubsub.run)
             await root.start(self.blockhash.run)

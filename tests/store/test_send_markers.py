@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -55,12 +57,22 @@ def sell_sent(repo: Repository, position: Position, n: int) -> SellOrder:
     return sell
 
 
-async def killed_after_a_marker(path: Path) -> tuple[Position, BuyOrder]:
-    """A trading run that marks a BUY and is killed before its row."""
+@asynccontextmanager
+async def marked_buy(
+    path: Path, seed: int = 1
+) -> AsyncIterator[tuple[Repository, Position, BuyOrder]]:
+    """The database at ``path`` open, its session begun, a signed BUY's marker journaled
+    (its row not yet: the send path's state between the two)."""
     async with open_repository(path) as repo:
         await repo.begin_session()
-        position, buy = signed_buy(1)
+        position, buy = signed_buy(seed)
         repo.mark_sending(position, buy)
+        yield repo, position, buy
+
+
+async def killed_after_a_marker(path: Path) -> tuple[Position, BuyOrder]:
+    """A trading run that marks a BUY and is killed before its row."""
+    async with marked_buy(path) as (repo, position, buy):
         repo.writer.abandon()
     return position, buy
 
@@ -75,10 +87,7 @@ def sign(order: BuyOrder | SellOrder, n: int) -> None:
 async def test_a_marker_is_a_short_line_and_its_row_follows_the_send(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
+        async with marked_buy(path) as (repo, position, buy):
             assert position.id == 1  # taken before the send, on the loop
             log = journal_path(str(path)).read_bytes()
             assert len(log) < 200  # no row, no SQL: the marker alone
@@ -205,10 +214,7 @@ async def test_a_rotation_never_drops_a_marker_that_waits_for_its_row(
     monkeypatch.setattr(_journal, "ROTATE_BYTES", 1)
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
+        async with marked_buy(path) as (repo, _, _):
             other, _ = signed_buy(2)
             await repo.insert_position(other)  # another task's write, committed meanwhile
             await repo.flush()
@@ -224,10 +230,8 @@ async def test_a_clean_close_with_a_marker_and_no_row_keeps_it_for_the_next_star
 ) -> None:
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
+        async with marked_buy(path):  # then closed cleanly, with the marker and no row
+            assert [m.position_id for m in read_log(journal_path(str(path))).markers] == [1]
         async with open_repository(path) as repo:
             assert await repo.begin_session() is True
             repo.reconciled()
@@ -240,10 +244,7 @@ async def test_an_update_of_a_position_whose_insert_never_ran_inserts_it(tmp_pat
     write inserts the whole row instead of failing the writer on a missing row."""
     path = tmp_path / "bot.db"
     with trio.fail_after(30):
-        async with open_repository(path) as repo:
-            await repo.begin_session()
-            position, buy = signed_buy(1)
-            repo.mark_sending(position, buy)
+        async with marked_buy(path) as (repo, position, buy):
             buy.mark_sent(sent_at=1.0, sent_at_wall=2.0)
             buy.mark_failed(error="refused")
             position.apply_buy_result(buy.to_result())

@@ -114,14 +114,11 @@ class IdleCollector(trio.abc.Instrument):
         return cls(idle_at=threshold // IDLE_FRACTION, busy_at=threshold)
 
     def before_io_wait(self, timeout: float) -> None:
-        count = gc.get_count()[0]
-        if count <= self.idle_at or self.failed:
-            return
         # A zero timeout: a task is runnable or a deadline has passed (and, in tests, a
         # MockClock's autojump or wait_all_tasks_blocked: only the safety net runs there;
         # asking the runner whether anything is runnable costs ~5 µs a loop pass).
-        if timeout > 0 or count > self.busy_at:
-            self.collect()
+        if timeout > 0 or gc.get_count()[0] > self.busy_at:
+            self.collect_if_due()
 
     def collect_if_due(self) -> bool:
         """Collect if a pass is due (the gen-0 count over ``idle_at``); whether one ran."""

@@ -31,14 +31,17 @@ from .test_listeners import (
 )
 
 
-async def burst_server(nursery: trio.Nursery, items: list[Any]) -> PubsubClient:
-    """A node that answers the subscription, then writes every item in one ``send_all``."""
+async def burst_server(nursery: trio.Nursery, items: list[Any]) -> tuple[PubsubClient, trio.Event]:
+    """A node that answers the subscription, then, once the event says the listener is in
+    its loop (``nursery.start`` of it returned: its handler is attached), writes every item
+    in one ``send_all``."""
+    in_loop = trio.Event()
 
     async def handler(stream: trio.SocketStream, peer: Peer) -> None:
         _, hello = await peer.next_frame()
         reply = {"jsonrpc": "2.0", "id": json.loads(hello)["id"], "result": 1}
         await stream.send_all(frame(1, json.dumps(reply).encode()))
-        await trio.sleep(0.1)  # the listener is in its loop
+        await in_loop.wait()
         await stream.send_all(
             b"".join(frame(1, notification_text(1, json.dumps(i).encode()).encode()) for i in items)
         )
@@ -47,7 +50,7 @@ async def burst_server(nursery: trio.Nursery, items: list[Any]) -> PubsubClient:
     served = await serve(nursery, handler)
     client = PubsubClient(f"ws://127.0.0.1:{served.port}/", seed=5, heartbeat_interval=3600)
     await nursery.start(client.run)
-    return client
+    return client, in_loop
 
 
 async def until(predicate: Any) -> None:
@@ -65,7 +68,7 @@ async def test_a_new_tokens_task_runs_before_the_next_notification_of_the_read(
     monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
     items = [logs_item(pump_logs(create_event(), trade_event(1)))]
     items += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(5)]
-    client = await burst_server(nursery, items)
+    client, in_loop = await burst_server(nursery, items)
     order: list[str] = []
 
     async def buy(token: NewToken) -> None:
@@ -79,6 +82,7 @@ async def test_a_new_tokens_task_runs_before_the_next_notification_of_the_read(
 
     listener = LogsListener(client)
     await nursery.start(listener.run, on_token, on_price)
+    in_loop.set()
     await until(lambda: len(order) == 7)
     assert order == ["price 1", "buy CAT", *(f"price {100 + i}" for i in range(5))]
     assert client.stats.dropped == 0
@@ -90,7 +94,7 @@ async def test_a_woken_sell_runs_before_the_next_notification_of_the_read(
 ) -> None:
     monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))
     items = [logs_item(pump_logs(trade_event(1 + i, mint=OTHER_MINT))) for i in range(8)]
-    client = await burst_server(nursery, items)
+    client, in_loop = await burst_server(nursery, items)
     order: list[str] = []
     woken = trio.Event()
 
@@ -102,6 +106,7 @@ async def test_a_woken_sell_runs_before_the_next_notification_of_the_read(
 
     listener = LogsListener(client)
     await nursery.start(listener.run, lambda token: None, exit_fired_by(3, order, woken))
+    in_loop.set()
     await until(lambda: len(order) == 9)
     assert order == ["price 1", "price 2", "price 3", "sell", *(f"price {i}" for i in range(4, 9))]
     assert listener.stats.woke == 1
@@ -114,7 +119,7 @@ async def test_an_item_that_raises_in_the_reader_is_logged_and_the_next_handled(
     next notification of the same read is handled, and the connection is kept."""
     items = [logs_item(pump_logs(trade_event(1, mint=OTHER_MINT))), {"explodes": True}]
     items.append(logs_item(pump_logs(trade_event(2, mint=OTHER_MINT))))
-    client = await burst_server(nursery, items)
+    client, in_loop = await burst_server(nursery, items)
 
     class Exploding(LogsListener):
         def handle(self, item: Any, on_token: Any, on_price: Any) -> None:
@@ -126,6 +131,7 @@ async def test_an_item_that_raises_in_the_reader_is_logged_and_the_next_handled(
     listener = Exploding(client)
     with caplog.at_level(logging.ERROR):
         await nursery.start(listener.run, lambda token: None, lambda p: prices.append(p.sol_amount))
+        in_loop.set()
         await until(lambda: len(prices) == 2)
     assert prices == [1, 2]
     assert "skipping a notification that could not be handled" in caplog.text
@@ -135,11 +141,12 @@ async def test_an_item_that_raises_in_the_reader_is_logged_and_the_next_handled(
 async def test_the_subscription_ends_when_the_listener_leaves(nursery: trio.Nursery) -> None:
     """Cancelling the listener unsubscribes; the reader hands nothing to it afterwards."""
     items = [logs_item(pump_logs(trade_event(1, mint=OTHER_MINT)))]
-    client = await burst_server(nursery, items)
+    client, in_loop = await burst_server(nursery, items)
     seen: list[int] = []
     with trio.CancelScope() as scope:
         async with trio.open_nursery() as inner:
             await inner.start(run_listener, LogsListener(client), print, seen.append)
+            in_loop.set()
             await until(lambda: len(seen) == 1)
             scope.cancel()
     assert client._subs == set()

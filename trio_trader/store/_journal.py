@@ -150,10 +150,7 @@ class Journal:
         """Log that the order ``signature`` is about to be sent (Trio thread, before the
         send): a line of a few dozen bytes, no row; settled by the write of its row."""
         data = _json.dumps([MARKER_TAG, side, position_id, mint, signature]) + b"\n"
-        with self._lock:
-            os.write(self._fd, data)
-            self._size += len(data)
-            self._unsettled.add(signature)
+        self._line(data, add=signature)
 
     @property
     def unsettled(self) -> int:
@@ -174,7 +171,8 @@ class Journal:
             self._size += len(data)
             if add is not None:
                 self._unsettled.add(add)
-            self._unsettled.discard(drop or "")
+            if drop is not None:
+                self._unsettled.discard(drop)
 
     def rotate_if_applied(self, applied: int) -> None:
         """Empty the log when it is large, every write in it is applied and no marker

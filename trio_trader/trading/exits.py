@@ -143,16 +143,17 @@ def entry_price(cost: int | None, token_amount: int | None) -> Fraction | None:
 
 
 def _versus(price: Price, base: Price, bps: int) -> int:
-    """Has the sign of ``price − base × (10_000 + bps) / 10_000``, in integers only.
+    """`_quote_versus` of a `Price`."""
+    return _quote_versus(price.lamports, price.tokens, base, bps)
+
+
+def _quote_versus(lamports: int, tokens: int, base: Price, bps: int) -> int:
+    """Has the sign of ``lamports / tokens − base × (10_000 + bps) / 10_000``, in integers
+    only (no `Price` built: this runs on every trade of a held coin).
 
     Both token amounts are positive, so multiplying the inequality through by them (and
     by 10_000) keeps its direction: ``a/b ≥ c/d·k/10⁴ ⇔ a·d·10⁴ ≥ c·b·k``.
     """
-    return price.lamports * base.tokens * _ONE - base.lamports * price.tokens * (_ONE + bps)
-
-
-def _quote_versus(lamports: int, tokens: int, base: Price, bps: int) -> int:
-    """`_versus` of the price ``lamports / tokens`` (``tokens`` > 0), without a `Price`."""
     return lamports * base.tokens * _ONE - base.lamports * tokens * (_ONE + bps)
 
 

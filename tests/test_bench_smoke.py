@@ -214,6 +214,9 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
             _assert_summary(result["wire_legs_ms"][leg], 2)
             assert result["wire_legs_ms"][leg]["min"] >= 0
     assert detect["background_events"] > 0  # the feed ran in the simulator's process
+    # each trigger's answer (and the stamps) came once the SELL was at the node, not with
+    # the trigger's notification in the middle of the bot's exit path
+    assert exits["answered_mid_path"] == 0
     _assert_summary(exits["take_profit"], 1)
     _assert_summary(exits["stop_loss"], 1)
     table = bench.report.table(

@@ -366,12 +366,18 @@ async def exit_signal_to_sell_sent(
     spans = _new_spans()
     inner: dict[str, dict[str, float]] = {}
     stages: dict[str, list[float]] = {}
+    mid_path: list[bool] = []
     with exit_stamps(inner):
         async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
-            windows = await _exit_samples(run, n, batch, samples, db_writes, spans, inner, stages)
+            windows = await _exit_samples(
+                run, n, batch, samples, db_writes, spans, inner, stages, mid_path
+            )
     both = samples["take_profit"] + samples["stop_loss"]
     return {
         **_figures(spans, both, n, run, windows),
+        # own process: triggers whose answer reached the bot's process before its SELL was
+        # at the node (the bench's reader then ran inside the window; sim_process.HELD_OPS)
+        "answered_mid_path": sum(mid_path) if sim_process else None,
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -388,9 +394,11 @@ async def _exit_samples(
     spans: dict[str, list[float]],
     inner: dict[str, dict[str, float]],
     stages: dict[str, list[float]],
+    mid_path: list[bool],
 ) -> list[tuple[float, float]]:
     """``exit_signal_to_sell_sent``'s loop: triggers one at a time, spans and stages; the
-    samples' (read, request) windows."""
+    samples' (read, request) windows. ``mid_path``: per trigger, its answer came before
+    the node had read the SELL."""
     trader = run.bot.trader
     windows: list[tuple[float, float]] = []
     done = 0
@@ -405,6 +413,7 @@ async def _exit_samples(
                 trigger = await run.whale_buy(mint, 10 * SOL)
             else:
                 trigger = await run.creator_dump(mint)
+            mid_path.append(not _sell_read(run, mint))
             if not await _wait(lambda m=mint: _sell_read(run, m), 5):
                 continue
             sell = _first_sends(run).get((str(mint), "sell"))

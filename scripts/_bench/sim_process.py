@@ -17,13 +17,13 @@ bench's price moves): their answer is held, and no batch written, until the node
 the bot's next ``sendTransaction`` (its SELL) or ``HOLD_MAX`` s passed; then the stamps and
 the answer go in one write. Answered at once, the answer reached the bot's process with
 the trigger's notification, and the bench's own reader and polling task ran in the window
-it measures (0.1–0.5 ms in half the samples, by a Trio instrument's task steps). ``{"n": [at, signature]}`` when a logs
-notification of a transaction submitted through a command is written, ``{"r": [arrival,
-body, read_at]}`` when a ``sendTransaction`` request is read (``RpcServer.on_request``:
-the kernel's stamp of its arrival at the node's socket, and when the node's read
-returned). So the simulator's CPU (fan-out to
-every subscriber, execution, its servers) no longer runs on the bot's loop nor holds its
-GIL: the ``*_wire_ms`` figures measure the bot and the loopback only.
+it measures (0.1–0.5 ms in half the samples, by a Trio instrument's task steps).
+The lines: ``{"n": [at, signature]}`` when a logs notification of a transaction
+submitted through a command is written, ``{"r": [arrival, body, read_at]}`` when a
+``sendTransaction`` request is read (``RpcServer.on_request``: the kernel's stamp of its
+arrival at the node's socket, and when the node's read returned). So the simulator's CPU
+(fan-out to every subscriber, execution, its servers) no longer runs on the bot's loop nor
+holds its GIL: the ``*_wire_ms`` figures measure the bot and the loopback only.
 """
 
 from __future__ import annotations

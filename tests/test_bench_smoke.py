@@ -217,6 +217,11 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     # each trigger's answer (and the stamps) came once the SELL was at the node, not with
     # the trigger's notification in the middle of the bot's exit path
     assert exits["answered_mid_path"] == 0
+    _assert_summary(exits["in_bot_cpu_ms"], 2)
+    # the bot's own CPU inside the span: some, and never more than the span's wall time
+    # (its stamp is taken a few µs after the request's)
+    assert exits["in_bot_cpu_ms"]["min"] > 0
+    assert exits["in_bot_cpu_ms"]["max"] <= exits["in_bot_ms"]["max"] + 0.05
     _assert_summary(exits["take_profit"], 1)
     _assert_summary(exits["stop_loss"], 1)
     table = bench.report.table(
@@ -227,6 +232,7 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     assert "detect → BUY, extreme fast, quiet, sim in its own process (wire)" in table
     assert "exit signal → SELL, quiet, sim in its own process (wire)" in table
     assert "to the node's read (old end stamp)" in table
+    assert "in the bot, its CPU time" in table
 
 
 async def test_zero_hold_with_the_simulator_in_its_own_process(bench: ModuleType) -> None:

@@ -367,10 +367,11 @@ async def exit_signal_to_sell_sent(
     inner: dict[str, dict[str, float]] = {}
     stages: dict[str, list[float]] = {}
     mid_path: list[bool] = []
+    cpu: list[float] = []  # ms of the bot's thread CPU from the read to the request
     with exit_stamps(inner):
         async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
             windows = await _exit_samples(
-                run, n, batch, samples, db_writes, spans, inner, stages, mid_path
+                run, n, batch, samples, db_writes, spans, inner, stages, mid_path, cpu
             )
     both = samples["take_profit"] + samples["stop_loss"]
     return {
@@ -378,6 +379,9 @@ async def exit_signal_to_sell_sent(
         # own process: triggers whose answer reached the bot's process before its SELL was
         # at the node (the bench's reader then ran inside the window; sim_process.HELD_OPS)
         "answered_mid_path": sum(mid_path) if sim_process else None,
+        # the in-bot span in the bot's own CPU time: what is left of a slow sample once the
+        # time its process was not running (another process had the core) is taken out
+        "in_bot_cpu_ms": summarize(cpu),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -395,10 +399,11 @@ async def _exit_samples(
     inner: dict[str, dict[str, float]],
     stages: dict[str, list[float]],
     mid_path: list[bool],
+    cpu: list[float],
 ) -> list[tuple[float, float]]:
     """``exit_signal_to_sell_sent``'s loop: triggers one at a time, spans and stages; the
     samples' (read, request) windows. ``mid_path``: per trigger, its answer came before
-    the node had read the SELL."""
+    the node had read the SELL; ``cpu``: per sample, the bot's thread CPU ms in it."""
     trader = run.bot.trader
     windows: list[tuple[float, float]] = []
     done = 0
@@ -423,6 +428,9 @@ async def _exit_samples(
             if sell and notified is not None:
                 samples[kind].append((sell[0].at - notified) * 1e3)
                 windows.append((notified, sell[0].at))
+                cpu_read = run.bot_read_cpu().get(trigger)
+                if cpu_read is not None:
+                    cpu.append((run.transport.cpu[sell[0].index] - cpu_read) * 1e3)
                 between = [
                     end - start
                     for _, start, end in run.repo.of(str(mint))

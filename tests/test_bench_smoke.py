@@ -222,6 +222,9 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     # (its stamp is taken a few µs after the request's)
     assert exits["in_bot_cpu_ms"]["min"] > 0
     assert exits["in_bot_cpu_ms"]["max"] <= exits["in_bot_ms"]["max"] + 0.05
+    # node's write → bot's write: the in-bot span and the notification's way, together
+    _assert_summary(exits["to_bot_write_ms"], 2)
+    assert exits["to_bot_write_ms"]["min"] >= exits["in_bot_ms"]["min"]
     _assert_summary(exits["take_profit"], 1)
     _assert_summary(exits["stop_loss"], 1)
     table = bench.report.table(
@@ -233,6 +236,7 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     assert "exit signal → SELL, quiet, sim in its own process (wire)" in table
     assert "to the node's read (old end stamp)" in table
     assert "in the bot, its CPU time" in table
+    assert "node's write → bot's request write" in table
 
 
 async def test_zero_hold_with_the_simulator_in_its_own_process(bench: ModuleType) -> None:

@@ -368,10 +368,11 @@ async def exit_signal_to_sell_sent(
     stages: dict[str, list[float]] = {}
     mid_path: list[bool] = []
     cpu: list[float] = []  # ms of the bot's thread CPU from the read to the request
+    to_write: list[float] = []  # ms from the node's write to the bot's request write call
     with exit_stamps(inner):
         async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
             windows = await _exit_samples(
-                run, n, batch, samples, db_writes, spans, inner, stages, mid_path, cpu
+                run, n, batch, samples, db_writes, spans, inner, stages, (mid_path, cpu, to_write)
             )
     both = samples["take_profit"] + samples["stop_loss"]
     return {
@@ -382,6 +383,11 @@ async def exit_signal_to_sell_sent(
         # the in-bot span in the bot's own CPU time: what is left of a slow sample once the
         # time its process was not running (another process had the core) is taken out
         "in_bot_cpu_ms": summarize(cpu),
+        # the wire figure ended at the bot's side: the node's write to the bot's write call.
+        # The kernel's receive stamp that ends ``wire_ms`` is taken when the loopback's
+        # receive is processed, which under CPU contention is deferred (ksoftirqd) past
+        # the bot's send() returning, by milliseconds: that tail is the machine's kernel
+        "to_bot_write_ms": summarize(to_write),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -398,12 +404,13 @@ async def _exit_samples(
     spans: dict[str, list[float]],
     inner: dict[str, dict[str, float]],
     stages: dict[str, list[float]],
-    mid_path: list[bool],
-    cpu: list[float],
+    per_sample: tuple[list[bool], list[float], list[float]],
 ) -> list[tuple[float, float]]:
     """``exit_signal_to_sell_sent``'s loop: triggers one at a time, spans and stages; the
-    samples' (read, request) windows. ``mid_path``: per trigger, its answer came before
-    the node had read the SELL; ``cpu``: per sample, the bot's thread CPU ms in it."""
+    samples' (read, request) windows. ``per_sample``: per trigger, its answer came before
+    the node had read the SELL; per sample, the bot's thread CPU ms in it, and ms from the
+    node's write to the bot's request write."""
+    mid_path, cpu, to_write = per_sample
     trader = run.bot.trader
     windows: list[tuple[float, float]] = []
     done = 0
@@ -428,6 +435,8 @@ async def _exit_samples(
             if sell and notified is not None:
                 samples[kind].append((sell[0].at - notified) * 1e3)
                 windows.append((notified, sell[0].at))
+                if written is not None:
+                    to_write.append((sell[0].at - written) * 1e3)
                 cpu_read = run.bot_read_cpu().get(trigger)
                 if cpu_read is not None:
                     cpu.append((run.transport.cpu[sell[0].index] - cpu_read) * 1e3)

@@ -559,18 +559,18 @@ async def test_wake_ups_of_a_parked_monitor_reschedule_it_once_and_never_after_a
     step reschedule it once (a second reschedule would be Trio's internal error), and a
     wake-up after the position's scope cancelled the park touches no task."""
     w = await watched(repo, ExitRules(max_hold_time=1000.0, take_profit_bps=5000), ticker)
+    seen: list[int] = []
     with trio.fail_after(3000):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(w.monitor.monitor)
-            await trio.sleep(10)
-            assert w.monitor.checks == 1
-            w.monitor.wake()
-            w.monitor.wake()  # the task is runnable already: only the flag is set
-            await trio.sleep(10)
-            assert w.monitor.checks == 2  # re-checked once, then parked again
-            assert w.seller.orders == []
+            for wakes in (2, 1, 0):  # two wake-ups in one step, then one, then none
+                await trio.sleep(10)
+                seen.append(w.monitor.checks)
+                for _ in range(wakes):
+                    w.monitor.wake()  # the second: the task is runnable, only the flag is set
             nursery.cancel_scope.cancel()  # the position scope ends the park
+    assert seen == [1, 2, 3]  # parked, then one re-check per step with wake-ups
     w.monitor.wake()  # nothing parked: no reschedule of a finished task
-    assert w.monitor.checks == 2
+    assert w.monitor.checks == 3
     assert w.seller.orders == []
     assert not w.position.is_closed

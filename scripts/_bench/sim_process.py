@@ -14,7 +14,8 @@ CLOCK_MONOTONIC, one clock for both processes on Linux, as ``feed_server`` relie
 and streamed on stdout in batches every 50 ms (not as taken, which would wake the bot's
 process mid-path), except around a trigger (``whale_buy``, ``creator_dump``: the exit
 bench's price moves): their answer is held, and no batch written, until the node has read
-the bot's next ``sendTransaction`` (its SELL) or ``HOLD_MAX`` s passed; then the stamps and
+the bot's next new transaction (its SELL; a rebroadcast of earlier bytes does not count) or
+``HOLD_MAX`` s passed; then the stamps and
 the answer go in one write. Answered at once, the answer reached the bot's process with
 the trigger's notification, and the bench's own reader and polling task ran in the window
 it measures (0.09–0.5 ms in 14 of 30 samples, by a Trio instrument's task steps).
@@ -67,11 +68,15 @@ class _Outbox:
     stamps: list[bytes] = attrs.field(factory=list)
     holding: bool = False
     _sent: trio.Event = attrs.field(factory=trio.Event)
+    #: the transactions (base64, as sent) the node has read: a rebroadcast ends no hold
+    _seen: set[str] = attrs.field(factory=set)
 
-    def stamp(self, line: bytes, *, send: bool = False) -> None:
-        """Keep a stamp line; ``send``: it is a ``sendTransaction``'s (ends a hold)."""
+    def stamp(self, line: bytes, *, transaction: str | None = None) -> None:
+        """Keep a stamp line; ``transaction``: the one a ``sendTransaction`` carried (a
+        new one ends a hold)."""
         self.stamps.append(line)
-        if send:
+        if transaction is not None and transaction not in self._seen:
+            self._seen.add(transaction)
             self._sent.set()
 
     def flush(self, *tail: bytes) -> None:
@@ -88,7 +93,7 @@ class _Outbox:
                 self.flush()
 
     async def answer(self, line: bytes, *, hold: bool) -> None:
-        """Send an answer; ``hold``: once the bot's next ``sendTransaction`` was read."""
+        """Send an answer; ``hold``: once the node has read a new transaction."""
         if hold:
             with trio.move_on_after(HOLD_MAX):
                 await self._sent.wait()
@@ -98,7 +103,7 @@ class _Outbox:
             self.lines.send_nowait(line)
 
     def start_hold(self) -> None:
-        """From now until the answer: no batch, and wait for a new ``sendTransaction``."""
+        """From now until the answer: no batch, and wait for a new transaction."""
         self.holding, self._sent = True, trio.Event()
 
 
@@ -127,7 +132,8 @@ async def _serve(seed: int, loaded: bool, faults: Faults | None) -> None:
 
         def on_request(at: float, body: bytes, read_at: float) -> None:
             if b'"sendTransaction"' in body:
-                outbox.stamp(_line({"r": [at, body.decode(), read_at]}), send=True)
+                text = body.decode()
+                outbox.stamp(_line({"r": [at, text, read_at]}), transaction=_transaction(text))
 
         sim.ws_server.on_notification = on_notification
         sim.rpc_server.on_request = on_request
@@ -163,6 +169,15 @@ async def _execute(traders: Traders, feed: BackgroundFeed | None, command: dict[
     if op == "confirmed_tips":
         return await traders.confirmed_tips()
     raise ValueError(f"unknown command {op!r}")
+
+
+def _transaction(body: str) -> str:
+    """The transaction a ``sendTransaction`` request carries (its body whole if unreadable:
+    then any such request counts as new)."""
+    try:
+        return str(json.loads(body)["params"][0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return body
 
 
 def _line(obj: Any) -> bytes:

@@ -428,3 +428,19 @@ async def test_spin_option_starts_every_bench_bot_with_the_spinner(
             assert trader._positions is not None
             names = [t.name for t in trader._positions.child_tasks]
     assert names.count(TASK_NAME) == 1
+
+
+async def test_rehearse_option_starts_every_bench_bot_rehearsing(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--rehearse MS``: the bots the bench starts run ``[latency] rehearse_ms``."""
+    from trio_trader.trading.rehearsal import TASK_NAME
+
+    monkeypatch.setattr(bench.bot_harness, "REHEARSE_MS", 2.0)
+    with trio.fail_after(30):
+        async with bench.bot_harness.running_bot({}, seed=5) as run:
+            trader = run.bot.trader
+            assert trader.settings.rehearse == pytest.approx(0.002)
+            assert trader._positions is not None
+            names = [t.name for t in trader._positions.child_tasks]
+    assert names.count(TASK_NAME) == 1

@@ -153,9 +153,10 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         sink["task_started"].setdefault(str(token_info.mint), time.perf_counter())
         await task(self, token_info, *args)
 
-    def stamped_sign(self: Any, order: Any, *args: Any) -> Any:
-        signed = sign(self, order, *args)
-        sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
+    def stamped_sign(self: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
+        signed = sign(self, order, *args, **kwargs)
+        if not kwargs.get("stand_in"):  # a rehearsal's BUY (--rehearse) is not the path's
+            sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
         return signed
 
     patches = ((LogsListener, "handle", stamped_handle),
@@ -217,8 +218,8 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         await sell_loop(self, reason)
 
     def stamped_sign(sign: Callable[..., Any]) -> Callable[..., Any]:
-        def stamped(self: Any, order: Any, *args: Any) -> Any:
-            signed = sign(self, order, *args)
+        def stamped(self: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
+            signed = sign(self, order, *args, **kwargs)
             if isinstance(order, SellOrder):
                 sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
             return signed

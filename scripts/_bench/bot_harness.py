@@ -314,6 +314,8 @@ FEED_RATE = 1000.0  # trade notifications per second in a loaded run
 DIRECT_SEND = True
 #: ``bench.py --spin``: every bot started here runs with ``[latency] spin = true``
 SPIN = False
+#: ``bench.py --rehearse MS``: every bot started here runs with ``[latency] rehearse_ms``
+REHEARSE_MS = 0.0
 
 
 @attrs.define(eq=False)
@@ -429,6 +431,8 @@ async def running_bot(
     wallet, creator, whale, fund = bench_funding(seed)
     if SPIN:
         config = _merge(config, {"latency": {"spin": True}})
+    if REHEARSE_MS:
+        config = _merge(config, {"latency": {"rehearse_ms": REHEARSE_MS}})
     settings = parse_config(_merge(BASE_CONFIG, config), env={})
     with (
         tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp,

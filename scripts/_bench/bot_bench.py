@@ -133,7 +133,7 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         sink.setdefault(stage, {})
     handle, on_token, task, sign = (
         LogsListener.handle, UniversalTrader._on_token, UniversalTrader._position_task,
-        ChainAccess.sign,
+        ChainAccess.sign_buy,
     )  # fmt: skip
 
     def stamped_handle(self: Any, item: Any, *args: Any) -> None:
@@ -161,7 +161,7 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
     patches = ((LogsListener, "handle", stamped_handle),
                (UniversalTrader, "_on_token", stamped_on_token),
                (UniversalTrader, "_position_task", stamped_task),
-               (ChainAccess, "sign", stamped_sign))  # fmt: skip
+               (ChainAccess, "sign_buy", stamped_sign))  # fmt: skip
     with _patched(patches):
         yield
 

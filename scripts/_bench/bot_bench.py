@@ -228,7 +228,9 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
     patches = ((PositionMonitor, "_take_price", stamped_take),
                (PositionMonitor, "_sell_until_done", stamped_sell_loop),
                (ChainAccess, "sign", stamped_sign(ChainAccess.sign)),  # a pool SELL
-               (ChainAccess, "sign_sell", stamped_sign(ChainAccess.sign_sell)))  # fmt: skip
+               (ChainAccess, "sign_sell", stamped_sign(ChainAccess.sign_sell)),
+               # the BUY's, unstamped here: path_stamps' "signed" is the BUY's, by mint too
+               (ChainAccess, "sign_buy", ChainAccess.sign_buy))  # fmt: skip
     with path_stamps(sink), _patched(patches):  # path_stamps' handle stamp: the listener's
         yield
 

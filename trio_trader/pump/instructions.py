@@ -14,9 +14,9 @@ them to execute what a client sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, ParamSpec
 
 import attrs
 from solders.instruction import AccountMeta, Instruction
@@ -179,6 +179,7 @@ class CreateV2Args:
 #: ``chain.templates.compile_message`` without building solders objects
 AccountSpec = tuple[Pubkey, bool, bool]
 InstructionSpec = tuple[Pubkey, Sequence[AccountSpec], bytes]
+_P = ParamSpec("_P")
 
 
 def _ro(pubkey: Pubkey) -> AccountSpec:
@@ -289,35 +290,16 @@ def _instruction(spec: InstructionSpec) -> Instruction:
     return Instruction(program_id, data, list(_metas(accounts)))
 
 
-def buy(
-    *,
-    user: Pubkey,
-    mint: Pubkey,
-    creator: Pubkey,
-    token_program: Pubkey,
-    fee_recipient: Pubkey,
-    amount: int,
-    max_sol_cost: int,
-    track_volume: bool = False,
-    buyback_fee_recipient: Pubkey | None = None,
-) -> Instruction:
-    """Buy exactly ``amount`` tokens paying at most ``max_sol_cost`` lamports incl. fees.
+def _as_instruction(build_spec: Callable[_P, InstructionSpec]) -> Callable[_P, Instruction]:
+    """The builder of the ``Instruction`` that ``build_spec`` describes (one account list
+    serves the bot's BUY, compiled from specs, and everything that wants solders objects)."""
 
-    Args:
-        creator: ``BondingCurve.creator`` (the creator vault is derived from it).
-        token_program: the mint's owner (legacy SPL Token or Token-2022).
-        fee_recipient: from the normal list, or the reserved list for mayhem coins.
-        buyback_fee_recipient: one of :data:`BUYBACK_FEE_RECIPIENTS`; default the first.
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> Instruction:
+        return _instruction(build_spec(*args, **kwargs))
 
-    Returns:
-        18 accounts: the 16 of the IDL, ``bonding_curve_v2`` and the buyback recipient.
-    """
-    spec = buy_spec(
-        user=user, mint=mint, creator=creator, token_program=token_program,
-        fee_recipient=fee_recipient, amount=amount, max_sol_cost=max_sol_cost,
-        track_volume=track_volume, buyback_fee_recipient=buyback_fee_recipient,
-    )  # fmt: skip
-    return _instruction(spec)
+    build.__doc__ = build_spec.__doc__
+    build.__name__ = build_spec.__name__.removesuffix("_spec")
+    return build
 
 
 def buy_spec(
@@ -332,7 +314,17 @@ def buy_spec(
     track_volume: bool = False,
     buyback_fee_recipient: Pubkey | None = None,
 ) -> InstructionSpec:
-    """:func:`buy` as plain values, for ``chain.templates.compile_message`` (the bot's BUY)."""
+    """Buy exactly ``amount`` tokens paying at most ``max_sol_cost`` lamports incl. fees.
+
+    Args:
+        creator: ``BondingCurve.creator`` (the creator vault is derived from it).
+        token_program: the mint's owner (legacy SPL Token or Token-2022).
+        fee_recipient: from the normal list, or the reserved list for mayhem coins.
+        buyback_fee_recipient: one of :data:`BUYBACK_FEE_RECIPIENTS`; default the first.
+
+    Returns:
+        18 accounts: the 16 of the IDL, ``bonding_curve_v2`` and the buyback recipient.
+    """
     data = Writer(BUY_DISCRIMINATOR).u64(amount).u64(max_sol_cost).bool(track_volume)
     accounts = _buy_specs(user, mint, creator, token_program, fee_recipient, buyback_fee_recipient)
     return PUMP_PROGRAM_ID, accounts, data.to_bytes()
@@ -458,40 +450,6 @@ def _v2_accounts(**kwargs: Any) -> list[AccountMeta]:
     return list(_metas(_v2_specs(**kwargs)))
 
 
-def buy_v2(
-    *,
-    user: Pubkey,
-    mint: Pubkey,
-    creator: Pubkey,
-    token_program: Pubkey,
-    fee_recipient: Pubkey,
-    amount: int,
-    max_sol_cost: int,
-    quote_mint: Pubkey | None = None,
-    quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
-    buyback_fee_recipient: Pubkey | None = None,
-) -> Instruction:
-    """``buy_v2``: exactly ``amount`` tokens for at most ``max_sol_cost`` quote units, fees incl.
-
-    Args:
-        creator: ``BondingCurve.creator`` (the holder-rewards PDA for holder-reward coins).
-        token_program: the base mint's owner (legacy SPL Token or Token-2022).
-        quote_mint: ``BondingCurve.quote_mint``; the zero key or ``None`` (SOL) becomes WSOL.
-        quote_token_program: the quote mint's owner (SPL Token for WSOL and USDC).
-        buyback_fee_recipient: one of Global's buyback recipients; default the first.
-
-    Returns:
-        27 accounts, no remaining accounts (pump.json ``buy_v2``).
-    """
-    spec = buy_v2_spec(
-        user=user, mint=mint, creator=creator, token_program=token_program,
-        fee_recipient=fee_recipient, amount=amount, max_sol_cost=max_sol_cost,
-        quote_mint=quote_mint, quote_token_program=quote_token_program,
-        buyback_fee_recipient=buyback_fee_recipient,
-    )  # fmt: skip
-    return _instruction(spec)
-
-
 def buy_v2_spec(
     *,
     user: Pubkey,
@@ -505,7 +463,18 @@ def buy_v2_spec(
     quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
     buyback_fee_recipient: Pubkey | None = None,
 ) -> InstructionSpec:
-    """:func:`buy_v2` as plain values, for ``chain.templates.compile_message``."""
+    """``buy_v2``: exactly ``amount`` tokens for at most ``max_sol_cost`` quote units, fees incl.
+
+    Args:
+        creator: ``BondingCurve.creator`` (the holder-rewards PDA for holder-reward coins).
+        token_program: the base mint's owner (legacy SPL Token or Token-2022).
+        quote_mint: ``BondingCurve.quote_mint``; the zero key or ``None`` (SOL) becomes WSOL.
+        quote_token_program: the quote mint's owner (SPL Token for WSOL and USDC).
+        buyback_fee_recipient: one of Global's buyback recipients; default the first.
+
+    Returns:
+        27 accounts, no remaining accounts (pump.json ``buy_v2``).
+    """
     data = Writer(BUY_V2_DISCRIMINATOR).u64(amount).u64(max_sol_cost).to_bytes()
     accounts = _v2_specs(
         with_global_volume=True, user=user, mint=mint, creator=creator,
@@ -646,21 +615,10 @@ def create_v2(
     return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
 
 
-def create_associated_token_account_idempotent(
-    *, payer: Pubkey, owner: Pubkey, mint: Pubkey, token_program: Pubkey
-) -> Instruction:
-    """ATA program ``CreateIdempotent`` (data ``[1]``): a no-op when the account exists."""
-    return _instruction(
-        create_associated_token_account_idempotent_spec(
-            payer=payer, owner=owner, mint=mint, token_program=token_program
-        )
-    )
-
-
 def create_associated_token_account_idempotent_spec(
     *, payer: Pubkey, owner: Pubkey, mint: Pubkey, token_program: Pubkey
 ) -> InstructionSpec:
-    """:func:`create_associated_token_account_idempotent` as plain values."""
+    """ATA program ``CreateIdempotent`` (data ``[1]``): a no-op when the account exists."""
     accounts = (
         (payer, True, True),
         _wr(associated_token_address(owner, mint, token_program)),
@@ -682,27 +640,25 @@ def close_account(
 
 
 @lru_cache(maxsize=256)  # the same few values in trade after trade (never mutated)
-def set_compute_unit_limit(units: int) -> Instruction:
-    """Compute Budget ``SetComputeUnitLimit``: ``[2] ‖ u32``."""
-    return _instruction(set_compute_unit_limit_spec(units))
-
-
-@lru_cache(maxsize=256)
-def set_compute_unit_price(micro_lamports: int) -> Instruction:
-    """Compute Budget ``SetComputeUnitPrice`` (priority fee per CU): ``[3] ‖ u64``."""
-    return _instruction(set_compute_unit_price_spec(micro_lamports))
-
-
-@lru_cache(maxsize=256)
 def set_compute_unit_limit_spec(units: int) -> InstructionSpec:
-    """:func:`set_compute_unit_limit` as plain values."""
+    """Compute Budget ``SetComputeUnitLimit``: ``[2] ‖ u32``."""
     return COMPUTE_BUDGET_PROGRAM_ID, (), Writer().u8(2).u32(units).to_bytes()
 
 
 @lru_cache(maxsize=256)
 def set_compute_unit_price_spec(micro_lamports: int) -> InstructionSpec:
-    """:func:`set_compute_unit_price` as plain values."""
+    """Compute Budget ``SetComputeUnitPrice`` (priority fee per CU): ``[3] ‖ u64``."""
     return COMPUTE_BUDGET_PROGRAM_ID, (), Writer().u8(3).u64(micro_lamports).to_bytes()
+
+
+#: the builders of the instructions above as solders ``Instruction`` s (same arguments)
+buy = _as_instruction(buy_spec)
+buy_v2 = _as_instruction(buy_v2_spec)
+create_associated_token_account_idempotent = _as_instruction(
+    create_associated_token_account_idempotent_spec
+)
+set_compute_unit_limit = lru_cache(maxsize=256)(_as_instruction(set_compute_unit_limit_spec))
+set_compute_unit_price = lru_cache(maxsize=256)(_as_instruction(set_compute_unit_price_spec))
 
 
 PumpArgs = (

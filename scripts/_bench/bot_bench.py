@@ -133,7 +133,7 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         sink.setdefault(stage, {})
     handle, on_token, task, sign = (
         LogsListener.handle, UniversalTrader._on_token, UniversalTrader._position_task,
-        ChainAccess.sign,
+        ChainAccess.sign_buy,
     )  # fmt: skip
 
     def stamped_handle(self: Any, item: Any, *args: Any) -> None:
@@ -162,7 +162,7 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
     patches = ((LogsListener, "handle", stamped_handle),
                (UniversalTrader, "_on_token", stamped_on_token),
                (UniversalTrader, "_position_task", stamped_task),
-               (ChainAccess, "sign", stamped_sign))  # fmt: skip
+               (ChainAccess, "sign_buy", stamped_sign))  # fmt: skip
     with _patched(patches):
         yield
 
@@ -229,7 +229,9 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
     patches = ((PositionMonitor, "_take_price", stamped_take),
                (PositionMonitor, "_sell_until_done", stamped_sell_loop),
                (ChainAccess, "sign", stamped_sign(ChainAccess.sign)),  # a pool SELL
-               (ChainAccess, "sign_sell", stamped_sign(ChainAccess.sign_sell)))  # fmt: skip
+               (ChainAccess, "sign_sell", stamped_sign(ChainAccess.sign_sell)),
+               # the BUY's, unstamped here: path_stamps' "signed" is the BUY's, by mint too
+               (ChainAccess, "sign_buy", ChainAccess.sign_buy))  # fmt: skip
     with path_stamps(sink), _patched(patches):  # path_stamps' handle stamp: the listener's
         yield
 

@@ -10,8 +10,8 @@ and the ``RecordingTransport`` stamps the request leaving, so the path splits in
 
 * ``quote_and_instructions``: call → ``sign``: quote, ``BuyOrder``, the ATA and ``buy``
   instructions (PDAs derived on the spot);
-* ``sign_and_attach``: ``ChainAccess.sign``: the two compute-budget instructions, then
-  ``build_transaction`` (compile, sign, serialise, size check) and ``attach_transaction``;
+* ``sign_and_attach``: ``ChainAccess.sign_buy``: the two compute-budget instructions, then
+  ``compile_message``, the signature, the size check and ``attach_transaction``;
 * ``send_until_request_leaves``: ``ChainAccess.send`` entered → the request handed to the
   socket (base64, JSON-RPC body, h11 framing; with ``--httpx-send``: up to the request
   handed to httpx's transport);
@@ -46,7 +46,6 @@ from typing import Any
 
 import attrs
 import trio
-from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
 from solders.transaction import VersionedTransaction
@@ -57,6 +56,7 @@ from trio_trader.chain.priority_fee import PriorityFee
 from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import SignedTransaction
 from trio_trader.pump import instructions
+from trio_trader.pump.instructions import InstructionSpec
 from trio_trader.sim import open_sim
 from trio_trader.trading.orders import BuyOrder, Order, OrderState
 from trio_trader.trading.platform_aware import (
@@ -91,15 +91,15 @@ FLOORS = ("floor_get_slot_round_trip", "floor_loopback_tcp_round_trip")
 
 @attrs.define(eq=False, kw_only=True)
 class StampedChain(ChainAccess):
-    """The production ``ChainAccess``, noting when ``sign`` and ``send`` are entered."""
+    """The production ``ChainAccess``, noting when ``sign_buy`` and ``send`` are entered."""
 
     stamps: dict[str, float] = attrs.field(factory=dict)
 
-    def sign(
-        self, order: Order, program_ixs: Sequence[Instruction], *, stand_in: bool = False
+    def sign_buy(
+        self, order: BuyOrder, program_ixs: Sequence[InstructionSpec], *, stand_in: bool = False
     ) -> SignedTransaction:
         self.stamps["sign"] = time.perf_counter()
-        return ChainAccess.sign(self, order, program_ixs, stand_in=stand_in)
+        return ChainAccess.sign_buy(self, order, program_ixs, stand_in=stand_in)
 
     async def send(self, order: Order, after_write: AfterWrite | None = None) -> None:
         self.stamps["send"] = time.perf_counter()

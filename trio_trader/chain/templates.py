@@ -30,13 +30,21 @@ from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 
 from trio_trader.chain.transactions import (
-    ONE_SIGNATURE,
     PACKET_LIMIT,
     SignedTransaction,
     build_transaction,
+    sign_message_bytes,
 )
 
-__all__ = ["SellTemplate", "TemplateCache", "compile_sell_template", "message_layout"]
+__all__ = [
+    "AccountSpec",
+    "InstructionSpec",
+    "SellTemplate",
+    "TemplateCache",
+    "compile_message",
+    "compile_sell_template",
+    "message_layout",
+]
 
 #: templates kept: far more than the positions open at once (about 0.6 KB each)
 DEFAULT_MAX_TEMPLATES = 512
@@ -51,6 +59,88 @@ _TWO_U64 = struct.Struct("<QQ")
 _CU_LIMIT_TAG, _CU_PRICE_TAG = 2, 3
 #: the data lengths a SELL's first three instructions must have (budget, budget, sell)
 _SELL_DATA_LENGTHS = (1 + 4, 1 + 8, 8 + 8 + 8)
+
+
+#: an instruction's account as ``AccountMeta`` holds it: (key, is_signer, is_writable)
+AccountSpec = tuple[Pubkey, bool, bool]
+#: an instruction as plain values: (program id, accounts, data)
+InstructionSpec = tuple[Pubkey, Sequence[AccountSpec], bytes]
+#: ``try_compile``'s key classes by (is_signer, is_writable), in the order it lists them
+_SIGNER_WRITABLE, _SIGNER, _WRITABLE, _READONLY = 3, 1, 2, 0
+#: ``try_compile``'s limit: an account index is one byte
+_MAX_KEYS = 256
+
+
+def compile_message(
+    payer_key: Pubkey, instructions: Sequence[InstructionSpec], blockhash: Hash
+) -> bytes:
+    """``to_bytes_versioned(MessageV0.try_compile(payer_key, ixs, [], blockhash))`` for the
+    instructions these specs describe, without building an ``Instruction``: a BUY names
+    a new mint, so no compiled message can be reused, and solders' compile and serialise
+    cost ~130 µs with cold caches (``docs/benchmarks.md``).
+
+    As ``try_compile`` (solana ``CompiledKeys``): each key's flags are the union of its
+    uses, a program id is a key of its own, the payer is a writable signer; the keys are
+    listed payer first, then writable signers, read-only signers, writable and read-only
+    accounts, each class in the order of its keys' bytes.
+
+    Raises:
+        ValueError: no instructions, more keys than a one-byte index reaches, or a length
+            over a compact-u16's range.
+    """
+    if not instructions:
+        raise ValueError("a transaction needs at least one instruction")
+    # ``__bytes__()``, not ``bytes()``: a third of the cost; keyed by bytes, whose hash is
+    # cheaper than a Pubkey's (``docs/benchmarks.md``: 10 % fewer instructions)
+    flags: dict[bytes, int] = {}
+    flag_of = flags.get
+    compiled = []
+    for program_id, accounts, data in instructions:
+        program = program_id.__bytes__()
+        flags[program] = flag_of(program, _READONLY)
+        keys = []
+        for key, is_signer, is_writable in accounts:
+            raw = key.__bytes__()
+            flags[raw] = flag_of(raw, _READONLY) | is_signer | is_writable << 1
+            keys.append(raw)
+        compiled.append((program, keys, data))
+    payer = payer_key.__bytes__()
+    flags.pop(payer, None)
+    classes: tuple[list[bytes], ...] = ([], [], [], [])
+    for raw, flag in flags.items():
+        classes[flag].append(raw)
+    for keys in classes:
+        keys.sort()
+    ordered = [payer, *classes[_SIGNER_WRITABLE], *classes[_SIGNER], *classes[_WRITABLE],
+               *classes[_READONLY]]  # fmt: skip
+    if len(ordered) > _MAX_KEYS:
+        raise ValueError(f"a message names {len(ordered)} keys; an index reaches {_MAX_KEYS}")
+    index = {raw: at for at, raw in enumerate(ordered)}
+    signers = 1 + len(classes[_SIGNER_WRITABLE]) + len(classes[_SIGNER])
+    parts = [
+        bytes((_VERSION_PREFIX, signers, len(classes[_SIGNER]), len(classes[_READONLY]))),
+        _compact(len(ordered)), *ordered, bytes(blockhash), _compact(len(compiled)),
+    ]  # fmt: skip
+    for program, keys, data in compiled:
+        indexes = bytes([index[raw] for raw in keys])
+        parts += (bytes((index[program],)), _compact(len(keys)), indexes,
+                  _compact(len(data)), data)  # fmt: skip
+    parts.append(b"\x00")  # no address lookup tables
+    return b"".join(parts)
+
+
+def _compact(value: int) -> bytes:
+    """``value`` as a compact-u16 (7 bits a byte, low first, the high bit: more follows)."""
+    if value < 0x80:
+        return bytes((value,))
+    if not 0 <= value <= 0xFFFF:
+        raise ValueError(f"{value} does not fit a compact-u16")
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 @attrs.frozen
@@ -86,10 +176,7 @@ class SellTemplate:
             _TWO_U64.pack_into(message, self.args_at, amount, min_output)
         except struct.error as exc:  # as the instruction builders' ValueError
             raise ValueError(f"a SELL value does not fit its field: {exc}") from None
-        body = bytes(message)
-        signature = payer.sign_message(body)
-        raw = b"".join((ONE_SIGNATURE, bytes(signature), body))
-        return SignedTransaction(raw, signature, blockhash, last_valid_block_height)
+        return sign_message_bytes(payer, bytes(message), blockhash, last_valid_block_height)
 
 
 def compile_sell_template(

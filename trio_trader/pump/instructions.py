@@ -14,7 +14,9 @@ them to execute what a client sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any, ParamSpec
 
 import attrs
 from solders.instruction import AccountMeta, Instruction
@@ -67,28 +69,35 @@ __all__ = [
     "CREATE_V2_DISCRIMINATOR",
     "SELL_DISCRIMINATOR",
     "SELL_V2_DISCRIMINATOR",
+    "AccountSpec",
     "BuyArgs",
     "BuyExactQuoteInV2Args",
     "BuyExactSolInArgs",
     "BuyV2Args",
     "CreateArgs",
     "CreateV2Args",
+    "InstructionSpec",
     "SellArgs",
     "SellV2Args",
     "buy",
     "buy_exact_quote_in_v2",
     "buy_exact_sol_in",
+    "buy_spec",
     "buy_v2",
+    "buy_v2_spec",
     "close_account",
     "create",
     "create_associated_token_account_idempotent",
+    "create_associated_token_account_idempotent_spec",
     "create_v2",
     "decode_compute_budget",
     "decode_pump_instruction",
     "sell",
     "sell_v2",
     "set_compute_unit_limit",
+    "set_compute_unit_limit_spec",
     "set_compute_unit_price",
+    "set_compute_unit_price_spec",
 ]
 
 BUY_DISCRIMINATOR = anchor_discriminator("global", "buy")
@@ -165,13 +174,26 @@ class CreateV2Args:
     is_holder_reward: bool = False
 
 
-#: account metas that are the same in every trade, built once: a BUY lists 24 accounts,
-#: and building each anew was a measurable share of the detection path
-_GLOBAL_R = _r(GLOBAL)
-_SYSTEM_R = _r(SYSTEM_PROGRAM_ID)
+#: an account as ``AccountMeta`` holds it, (key, is_signer, is_writable), and an instruction
+#: as plain values, (program id, accounts, data): the bot's BUY is compiled from these by
+#: ``chain.templates.compile_message`` without building solders objects
+AccountSpec = tuple[Pubkey, bool, bool]
+InstructionSpec = tuple[Pubkey, Sequence[AccountSpec], bytes]
+_P = ParamSpec("_P")
+
+
+def _ro(pubkey: Pubkey) -> AccountSpec:
+    return (pubkey, False, False)
+
+
+def _wr(pubkey: Pubkey) -> AccountSpec:
+    return (pubkey, False, True)
+
+
+#: account metas that are the same in every SELL, built once: building each anew was a
+#: measurable share of the exit path
 _EVENT_CPI_R = (_r(EVENT_AUTHORITY), _r(PUMP_PROGRAM_ID))
 _FEE_R = (_r(FEE_CONFIG), _r(PUMP_FEE_PROGRAM_ID))
-_GLOBAL_VOLUME_R = _r(GLOBAL_VOLUME_ACCUMULATOR)
 
 
 @lru_cache(maxsize=64)
@@ -191,60 +213,96 @@ def _user_volume_w(user: Pubkey) -> AccountMeta:
 _TRADED_MINTS = 512
 
 
+def _legacy_head_specs(
+    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
+) -> tuple[AccountSpec, ...]:
+    """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three)."""
+    return (
+        (GLOBAL, False, False),
+        (fee_recipient, False, True),
+        (mint, False, False),
+        (bonding_curve_pda(mint), False, True),
+        (associated_bonding_curve(mint, token_program), False, True),
+        (associated_token_address(user, mint, token_program), False, True),
+        (user, True, True),
+        (SYSTEM_PROGRAM_ID, False, False),
+    )
+
+
 @lru_cache(maxsize=_TRADED_MINTS)
 def _legacy_head(
     user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
 ) -> tuple[AccountMeta, ...]:
-    """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three).
+    """``_legacy_head_specs`` as metas, cached (``AccountMeta`` is immutable): a position's
+    SELLs name the same accounts attempt after attempt."""
+    return _metas(_legacy_head_specs(user, mint, token_program, fee_recipient))
 
-    Cached (``AccountMeta`` is immutable): the SELL names the BUY's fee recipient (the same
-    salt), so it reuses the BUY's metas instead of rebuilding them on the exit's path.
-    """
+
+def _legacy_tail_specs(
+    mint: Pubkey, buyback_fee_recipient: Pubkey | None
+) -> tuple[AccountSpec, ...]:
+    """The two remaining accounts no IDL lists (since 2026-04-28, see the module doc)."""
     return (
-        _GLOBAL_R,
-        _w(fee_recipient),
-        _r(mint),
-        _w(bonding_curve_pda(mint)),
-        _w(associated_bonding_curve(mint, token_program)),
-        _w(associated_token_address(user, mint, token_program)),
-        _ws(user),
-        _SYSTEM_R,
+        (bonding_curve_v2_pda(mint), False, False),
+        (buyback_or_first(buyback_fee_recipient), False, True),
     )
 
 
 @lru_cache(maxsize=_TRADED_MINTS)
 def _legacy_tail(mint: Pubkey, buyback_fee_recipient: Pubkey | None) -> tuple[AccountMeta, ...]:
-    """The two remaining accounts no IDL lists (since 2026-04-28, see the module doc)."""
-    return (_r(bonding_curve_v2_pda(mint)), _w(buyback_or_first(buyback_fee_recipient)))
+    return _metas(_legacy_tail_specs(mint, buyback_fee_recipient))
+
+
+def _metas(specs: Iterable[AccountSpec]) -> tuple[AccountMeta, ...]:
+    return tuple(AccountMeta(*spec) for spec in specs)
 
 
 @lru_cache(maxsize=_TRADED_MINTS)
 def _creator_vault_w(creator: Pubkey) -> AccountMeta:
-    """The creator vault, writable: the same in a coin's BUY and SELLs."""
+    """The creator vault, writable: the same in a position's SELLs."""
     return _w(creator_vault_pda(creator))
 
 
-def _buy_accounts(
+def _buy_specs(
     user: Pubkey,
     mint: Pubkey,
     creator: Pubkey,
     token_program: Pubkey,
     fee_recipient: Pubkey,
     buyback_fee_recipient: Pubkey | None,
-) -> list[AccountMeta]:
+) -> list[AccountSpec]:
     return [
-        *_legacy_head(user, mint, token_program, fee_recipient),
-        _fixed_r(token_program),
-        _creator_vault_w(creator),
-        *_EVENT_CPI_R,
-        _GLOBAL_VOLUME_R,
-        _user_volume_w(user),
-        *_FEE_R,
-        *_legacy_tail(mint, buyback_fee_recipient),
+        *_legacy_head_specs(user, mint, token_program, fee_recipient),
+        (token_program, False, False),
+        (creator_vault_pda(creator), False, True),
+        (EVENT_AUTHORITY, False, False),
+        (PUMP_PROGRAM_ID, False, False),
+        (GLOBAL_VOLUME_ACCUMULATOR, False, False),
+        (user_volume_accumulator_pda(user), False, True),
+        (FEE_CONFIG, False, False),
+        (PUMP_FEE_PROGRAM_ID, False, False),
+        *_legacy_tail_specs(mint, buyback_fee_recipient),
     ]
 
 
-def buy(
+def _instruction(spec: InstructionSpec) -> Instruction:
+    program_id, accounts, data = spec
+    return Instruction(program_id, data, list(_metas(accounts)))
+
+
+def _as_instruction(build_spec: Callable[_P, InstructionSpec]) -> Callable[_P, Instruction]:
+    """The builder of the ``Instruction`` that ``build_spec`` describes (one account list
+    serves the bot's BUY, compiled from specs, and everything that wants solders objects)."""
+
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> Instruction:
+        return _instruction(build_spec(*args, **kwargs))
+
+    build.__doc__ = build_spec.__doc__
+    build.__name__ = build_spec.__name__.removesuffix("_spec")
+    return build
+
+
+def buy_spec(
     *,
     user: Pubkey,
     mint: Pubkey,
@@ -255,7 +313,7 @@ def buy(
     max_sol_cost: int,
     track_volume: bool = False,
     buyback_fee_recipient: Pubkey | None = None,
-) -> Instruction:
+) -> InstructionSpec:
     """Buy exactly ``amount`` tokens paying at most ``max_sol_cost`` lamports incl. fees.
 
     Args:
@@ -268,10 +326,8 @@ def buy(
         18 accounts: the 16 of the IDL, ``bonding_curve_v2`` and the buyback recipient.
     """
     data = Writer(BUY_DISCRIMINATOR).u64(amount).u64(max_sol_cost).bool(track_volume)
-    accounts = _buy_accounts(
-        user, mint, creator, token_program, fee_recipient, buyback_fee_recipient
-    )
-    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+    accounts = _buy_specs(user, mint, creator, token_program, fee_recipient, buyback_fee_recipient)
+    return PUMP_PROGRAM_ID, accounts, data.to_bytes()
 
 
 def buy_exact_sol_in(
@@ -289,10 +345,8 @@ def buy_exact_sol_in(
     """Spend exactly ``spendable_sol_in`` lamports (fees included), same 18 accounts as buy."""
     data = Writer(BUY_EXACT_SOL_IN_DISCRIMINATOR).u64(spendable_sol_in).u64(min_tokens_out)
     data.bool(track_volume)
-    accounts = _buy_accounts(
-        user, mint, creator, token_program, fee_recipient, buyback_fee_recipient
-    )
-    return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
+    accounts = _buy_specs(user, mint, creator, token_program, fee_recipient, buyback_fee_recipient)
+    return _instruction((PUMP_PROGRAM_ID, accounts, data.to_bytes()))
 
 
 def sell(
@@ -330,7 +384,7 @@ def sell(
     return Instruction(PUMP_PROGRAM_ID, data, accounts)
 
 
-def _v2_accounts(
+def _v2_specs(
     *,
     with_global_volume: bool,
     user: Pubkey,
@@ -341,7 +395,7 @@ def _v2_accounts(
     quote_mint: Pubkey | None,
     quote_token_program: Pubkey,
     buyback_fee_recipient: Pubkey | None,
-) -> list[AccountMeta]:
+) -> list[AccountSpec]:
     """The fixed account list of ``buy_v2`` / ``buy_exact_quote_in_v2`` (27) or ``sell_v2`` (26).
 
     Order and flags from pump.json (SDK 2.0.0); every quote-side account is the ATA of its
@@ -357,41 +411,46 @@ def _v2_accounts(
         return associated_token_address(owner, quote, quote_token_program)
 
     accounts = [
-        _r(GLOBAL),
-        _r(mint),
-        _r(quote),
-        _r(token_program),
-        _r(quote_token_program),
-        _r(ASSOCIATED_TOKEN_PROGRAM_ID),
-        _w(fee_recipient),
-        _w(quote_ata(fee_recipient)),
-        _w(buyback),
-        _w(quote_ata(buyback)),
-        _w(curve),
-        _w(associated_token_address(curve, mint, token_program)),
-        _w(quote_ata(curve)),
-        _ws(user),
-        _w(associated_token_address(user, mint, token_program)),
-        _w(quote_ata(user)),
-        _w(vault),
-        _w(quote_ata(vault)),
-        _r(sharing_config_pda(mint)),
+        _ro(GLOBAL),
+        _ro(mint),
+        _ro(quote),
+        _ro(token_program),
+        _ro(quote_token_program),
+        _ro(ASSOCIATED_TOKEN_PROGRAM_ID),
+        _wr(fee_recipient),
+        _wr(quote_ata(fee_recipient)),
+        _wr(buyback),
+        _wr(quote_ata(buyback)),
+        _wr(curve),
+        _wr(associated_token_address(curve, mint, token_program)),
+        _wr(quote_ata(curve)),
+        (user, True, True),
+        _wr(associated_token_address(user, mint, token_program)),
+        _wr(quote_ata(user)),
+        _wr(vault),
+        _wr(quote_ata(vault)),
+        _ro(sharing_config_pda(mint)),
     ]
     if with_global_volume:
-        accounts.append(_r(global_volume_accumulator_pda()))
+        accounts.append(_ro(global_volume_accumulator_pda()))
     accounts += [
-        _w(uva),
-        _w(quote_ata(uva)),
-        _r(FEE_CONFIG),
-        _r(PUMP_FEE_PROGRAM_ID),
-        _r(SYSTEM_PROGRAM_ID),
-        _r(EVENT_AUTHORITY),
-        _r(PUMP_PROGRAM_ID),
+        _wr(uva),
+        _wr(quote_ata(uva)),
+        _ro(FEE_CONFIG),
+        _ro(PUMP_FEE_PROGRAM_ID),
+        _ro(SYSTEM_PROGRAM_ID),
+        _ro(EVENT_AUTHORITY),
+        _ro(PUMP_PROGRAM_ID),
     ]
     return accounts
 
 
-def buy_v2(
+def _v2_accounts(**kwargs: Any) -> list[AccountMeta]:
+    """:func:`_v2_specs` as metas."""
+    return list(_metas(_v2_specs(**kwargs)))
+
+
+def buy_v2_spec(
     *,
     user: Pubkey,
     mint: Pubkey,
@@ -403,7 +462,7 @@ def buy_v2(
     quote_mint: Pubkey | None = None,
     quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
     buyback_fee_recipient: Pubkey | None = None,
-) -> Instruction:
+) -> InstructionSpec:
     """``buy_v2``: exactly ``amount`` tokens for at most ``max_sol_cost`` quote units, fees incl.
 
     Args:
@@ -417,18 +476,12 @@ def buy_v2(
         27 accounts, no remaining accounts (pump.json ``buy_v2``).
     """
     data = Writer(BUY_V2_DISCRIMINATOR).u64(amount).u64(max_sol_cost).to_bytes()
-    accounts = _v2_accounts(
-        with_global_volume=True,
-        user=user,
-        mint=mint,
-        creator=creator,
-        token_program=token_program,
-        fee_recipient=fee_recipient,
-        quote_mint=quote_mint,
-        quote_token_program=quote_token_program,
-        buyback_fee_recipient=buyback_fee_recipient,
-    )
-    return Instruction(PUMP_PROGRAM_ID, data, accounts)
+    accounts = _v2_specs(
+        with_global_volume=True, user=user, mint=mint, creator=creator,
+        token_program=token_program, fee_recipient=fee_recipient, quote_mint=quote_mint,
+        quote_token_program=quote_token_program, buyback_fee_recipient=buyback_fee_recipient,
+    )  # fmt: skip
+    return PUMP_PROGRAM_ID, accounts, data
 
 
 def buy_exact_quote_in_v2(
@@ -562,19 +615,19 @@ def create_v2(
     return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
 
 
-def create_associated_token_account_idempotent(
+def create_associated_token_account_idempotent_spec(
     *, payer: Pubkey, owner: Pubkey, mint: Pubkey, token_program: Pubkey
-) -> Instruction:
+) -> InstructionSpec:
     """ATA program ``CreateIdempotent`` (data ``[1]``): a no-op when the account exists."""
-    accounts = [
-        _ws(payer),
-        _w(associated_token_address(owner, mint, token_program)),
-        _r(owner),
-        _r(mint),
-        _SYSTEM_R,
-        _fixed_r(token_program),
-    ]
-    return Instruction(ASSOCIATED_TOKEN_PROGRAM_ID, bytes([1]), accounts)
+    accounts = (
+        (payer, True, True),
+        _wr(associated_token_address(owner, mint, token_program)),
+        _ro(owner),
+        _ro(mint),
+        _ro(SYSTEM_PROGRAM_ID),
+        _ro(token_program),
+    )
+    return ASSOCIATED_TOKEN_PROGRAM_ID, accounts, b"\x01"
 
 
 @lru_cache(maxsize=_TRADED_MINTS)  # immutable: a position's SELLs close the same account
@@ -587,15 +640,25 @@ def close_account(
 
 
 @lru_cache(maxsize=256)  # the same few values in trade after trade (never mutated)
-def set_compute_unit_limit(units: int) -> Instruction:
+def set_compute_unit_limit_spec(units: int) -> InstructionSpec:
     """Compute Budget ``SetComputeUnitLimit``: ``[2] ‖ u32``."""
-    return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(2).u32(units).to_bytes(), [])
+    return COMPUTE_BUDGET_PROGRAM_ID, (), Writer().u8(2).u32(units).to_bytes()
 
 
 @lru_cache(maxsize=256)
-def set_compute_unit_price(micro_lamports: int) -> Instruction:
+def set_compute_unit_price_spec(micro_lamports: int) -> InstructionSpec:
     """Compute Budget ``SetComputeUnitPrice`` (priority fee per CU): ``[3] ‖ u64``."""
-    return Instruction(COMPUTE_BUDGET_PROGRAM_ID, Writer().u8(3).u64(micro_lamports).to_bytes(), [])
+    return COMPUTE_BUDGET_PROGRAM_ID, (), Writer().u8(3).u64(micro_lamports).to_bytes()
+
+
+#: the builders of the instructions above as solders ``Instruction`` s (same arguments)
+buy = _as_instruction(buy_spec)
+buy_v2 = _as_instruction(buy_v2_spec)
+create_associated_token_account_idempotent = _as_instruction(
+    create_associated_token_account_idempotent_spec
+)
+set_compute_unit_limit = lru_cache(maxsize=256)(_as_instruction(set_compute_unit_limit_spec))
+set_compute_unit_price = lru_cache(maxsize=256)(_as_instruction(set_compute_unit_price_spec))
 
 
 PumpArgs = (

@@ -45,8 +45,12 @@ from solders.signature import Signature
 from trio_trader.chain.confirm import Confirmation, Confirmer
 from trio_trader.chain.errors import RpcError, TransactionError
 from trio_trader.chain.rpc import RpcClient
-from trio_trader.chain.templates import TemplateCache
-from trio_trader.chain.transactions import SignedTransaction, build_transaction
+from trio_trader.chain.templates import TemplateCache, compile_message
+from trio_trader.chain.transactions import (
+    SignedTransaction,
+    build_transaction,
+    sign_message_bytes,
+)
 from trio_trader.chain.types import TransactionInfo
 from trio_trader.pump import addresses, instructions
 from trio_trader.pump.accounts import BondingCurve, DecodeError, FeeConfig, Global
@@ -66,6 +70,7 @@ from trio_trader.pump.curve import (
     quote_sell,
 )
 from trio_trader.pump.errors import error_from_transaction_err
+from trio_trader.pump.instructions import InstructionSpec
 from trio_trader.trading.booking import (
     estimated_booking,
     pump_sol,
@@ -364,19 +369,32 @@ class ChainAccess:
             ) from None
         return curve
 
-    def sign(
-        self, order: Order, program_ixs: Sequence[Instruction], *, stand_in: bool = False
+    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
+        """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
+        blockhash, last_valid = self.blockhash.latest
+        ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
+        signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
+        return _attach(order, signed, last_valid)
+
+    def sign_buy(
+        self, order: BuyOrder, program_ixs: Sequence[InstructionSpec], *, stand_in: bool = False
     ) -> SignedTransaction:
-        """Prefix compute-budget instructions, sign with the cached blockhash, attach.
+        """``sign`` of a BUY given as instruction specs: the same bytes, the message written
+        by ``compile_message`` instead of solders' compiler (every BUY names a new mint,
+        so no compiled message can be reused: ``chain/templates``).
 
         ``stand_in``: paid and signed by :attr:`stand_in` instead of the wallet (a
         rehearsal's BUY, ``trading/rehearsal.py``: the same steps, harmless bytes).
         """
         blockhash, last_valid = self.blockhash.latest
-        ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
+        ixs = [
+            instructions.set_compute_unit_limit_spec(order.compute_unit_limit),
+            instructions.set_compute_unit_price_spec(order.priority_fee),
+            *program_ixs,
+        ]
         payer, key = (self.stand_in, self.stand_in_key) if stand_in else (self.payer, self._wallet)
-        signed = build_transaction(ixs, payer, blockhash, payer_pubkey=key)
-        return _attach(order, signed, last_valid)
+        body = compile_message(key, ixs, blockhash)
+        return _attach(order, sign_message_bytes(payer, body, blockhash), last_valid)
 
     def sign_sell(self, order: SellOrder, shape: CurveSellShape) -> SignedTransaction:
         """``sign`` of a curve SELL of ``shape``: the same bytes, from the shape's message
@@ -627,7 +645,7 @@ class PlatformAwareBuyer:
         order, creator, after = self._new_order(token_info, curve)
         self.chain.expected_reserves[token_info.mint] = after
         self.chain.creators[token_info.mint] = creator
-        self.chain.sign(order, self._instructions(order, creator))
+        self.chain.sign_buy(order, self._instructions(order, creator))
         after_write = None if before_send is None else await before_send(order)
         await self.chain.send(order, after_write)
         return order
@@ -679,11 +697,11 @@ class PlatformAwareBuyer:
             return None
         order, creator, _ = self._new_order(token_info, None)
         ixs = self._instructions(order, creator, self.chain.stand_in_key)
-        return self.chain.sign(order, ixs, stand_in=True)
+        return self.chain.sign_buy(order, ixs, stand_in=True)
 
     def _instructions(
         self, order: BuyOrder, creator: Pubkey, wallet: Pubkey | None = None
-    ) -> list[Instruction]:
+    ) -> list[InstructionSpec]:
         """The BUY's program instructions, for the user's wallet unless told another."""
         token_info, market = order.token_info, self.chain.market
         wallet = self.chain.wallet if wallet is None else wallet
@@ -691,21 +709,21 @@ class PlatformAwareBuyer:
         fee_recipient = market.fee_recipient(token_info, salt)
         buyback = market.buyback_recipient(salt)
         if order.venue == VENUE_CURVE_V2:
-            buy = instructions.buy_v2(
+            buy = instructions.buy_v2_spec(
                 user=wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
                 amount=order.token_amount, max_sol_cost=order.max_sol_cost,
             )  # fmt: skip
         else:
-            buy = instructions.buy(
+            buy = instructions.buy_spec(
                 user=wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback,
                 amount=order.token_amount, max_sol_cost=order.max_sol_cost,
             )  # fmt: skip
         return [
-            instructions.create_associated_token_account_idempotent(
+            instructions.create_associated_token_account_idempotent_spec(
                 payer=wallet, owner=wallet, mint=token_info.mint,
                 token_program=token_info.token_program,
             ),

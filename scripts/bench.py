@@ -309,9 +309,17 @@ def main(argv: list[str] | None = None) -> int:
         help="every bot the run starts (detect, exit, zero_hold, idle, --profile) has "
         "[latency] spin on (trading/spin.py)",
     )
+    parser.add_argument(
+        "--rehearse",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="every bot the run starts has [latency] rehearse_ms = MS (trading/rehearsal.py)",
+    )
     args = parser.parse_args(argv)
     bot_harness.DIRECT_SEND = not args.httpx_send
     bot_harness.SPIN = args.spin
+    bot_harness.REHEARSE_MS = args.rehearse
     global SIM_PROCESS
     SIM_PROCESS = args.sim_process
     logging.basicConfig(level=logging.ERROR)
@@ -332,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "send_path": "httpx" if args.httpx_send else "direct",
         "sim_process": args.sim_process,
         "spin": args.spin,
+        "rehearse_ms": args.rehearse,
         "total_seconds": round(time.perf_counter() - start, 1),
         **results,
     }

@@ -214,6 +214,17 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
             _assert_summary(result["wire_legs_ms"][leg], 2)
             assert result["wire_legs_ms"][leg]["min"] >= 0
     assert detect["background_events"] > 0  # the feed ran in the simulator's process
+    # each trigger's answer (and the stamps) came once the SELL was at the node, not with
+    # the trigger's notification in the middle of the bot's exit path
+    assert exits["answered_mid_path"] == 0
+    _assert_summary(exits["in_bot_cpu_ms"], 2)
+    # the bot's own CPU inside the span: some, and never more than the span's wall time
+    # (its stamp is taken a few µs after the request's)
+    assert exits["in_bot_cpu_ms"]["min"] > 0
+    assert exits["in_bot_cpu_ms"]["max"] <= exits["in_bot_ms"]["max"] + 0.05
+    # node's write → bot's write: the in-bot span and the notification's way, together
+    _assert_summary(exits["to_bot_write_ms"], 2)
+    assert exits["to_bot_write_ms"]["min"] >= exits["in_bot_ms"]["min"]
     _assert_summary(exits["take_profit"], 1)
     _assert_summary(exits["stop_loss"], 1)
     table = bench.report.table(
@@ -224,6 +235,8 @@ async def test_sim_process_runs_stamp_the_wire_in_the_simulators_process(
     assert "detect → BUY, extreme fast, quiet, sim in its own process (wire)" in table
     assert "exit signal → SELL, quiet, sim in its own process (wire)" in table
     assert "to the node's read (old end stamp)" in table
+    assert "in the bot, its CPU time" in table
+    assert "node's write → bot's request write" in table
 
 
 async def test_zero_hold_with_the_simulator_in_its_own_process(bench: ModuleType) -> None:
@@ -412,6 +425,22 @@ async def test_spin_option_starts_every_bench_bot_with_the_spinner(
         async with bench.bot_harness.running_bot({}, seed=5) as run:
             trader = run.bot.trader
             assert trader.settings.spin is True
+            assert trader._positions is not None
+            names = [t.name for t in trader._positions.child_tasks]
+    assert names.count(TASK_NAME) == 1
+
+
+async def test_rehearse_option_starts_every_bench_bot_rehearsing(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--rehearse MS``: the bots the bench starts run ``[latency] rehearse_ms``."""
+    from trio_trader.trading.rehearsal import TASK_NAME
+
+    monkeypatch.setattr(bench.bot_harness, "REHEARSE_MS", 2.0)
+    with trio.fail_after(30):
+        async with bench.bot_harness.running_bot({}, seed=5) as run:
+            trader = run.bot.trader
+            assert trader.settings.rehearse == pytest.approx(0.002)
             assert trader._positions is not None
             names = [t.name for t in trader._positions.child_tasks]
     assert names.count(TASK_NAME) == 1

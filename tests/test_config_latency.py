@@ -1,4 +1,5 @@
-"""The ``[latency]`` section (``trading/spin.py``): spin off by default, clear errors."""
+"""The ``[latency]`` section (``trading/spin.py``, ``trading/rehearsal.py``): both off by
+default, clear errors."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from trio_trader.config import ConfigError, LatencyConfig, parse_config
 
 def test_spin_is_off_by_default() -> None:
     config = parse_config({}, env={})
-    assert config.latency == LatencyConfig(spin=False)
+    assert config.latency == LatencyConfig(spin=False, rehearse_ms=0.0)
     assert trader_settings(config).spin is False
+    assert trader_settings(config).rehearse == 0
     assert parse_config({"latency": {}}, env={}).latency.spin is False
 
 
@@ -21,6 +23,13 @@ def test_spin_true_reaches_the_traders_settings() -> None:
     config = parse_config({"latency": {"spin": True}}, env={})
     assert config.latency.spin is True
     assert trader_settings(config).spin is True
+
+
+@pytest.mark.parametrize(("ms", "seconds"), [(2, 0.002), (0.5, 0.0005), (10.0, 0.01)])
+def test_rehearse_ms_reaches_the_traders_settings_in_seconds(ms: float, seconds: float) -> None:
+    config = parse_config({"latency": {"rehearse_ms": ms}}, env={})
+    assert config.latency.rehearse_ms == ms
+    assert trader_settings(config).rehearse == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +40,10 @@ def test_spin_true_reaches_the_traders_settings() -> None:
         ({"spin": "true"}, r"^latency\.spin: expected true or false"),
         ({"spinning": True}, r"^latency\.spinning: unknown key$"),
         ({"warm_interval_ms": 5}, r"^latency\.warm_interval_ms: unknown key$"),
+        ({"rehearse_ms": -1}, r"^latency\.rehearse_ms: must be 0 \(off\) or at least 0\.5$"),
+        ({"rehearse_ms": 0.1}, r"^latency\.rehearse_ms: must be 0 \(off\) or at least 0\.5$"),
+        ({"rehearse_ms": "2"}, r"^latency\.rehearse_ms: expected a number, got str '2'$"),
+        ({"rehearse_ms": True}, r"^latency\.rehearse_ms: expected a number, got a boolean$"),
     ],
 )
 def test_a_bad_latency_value_is_refused_naming_the_key(

@@ -347,6 +347,7 @@ def trader_settings(config: Config) -> TraderSettings:
         ),
         adopt_orphans=t.adopt_orphans,
         spin=config.latency.spin,
+        rehearse=config.latency.rehearse_ms / 1e3,
     )
 
 

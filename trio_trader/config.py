@@ -190,6 +190,10 @@ def _non_negative(value: Any) -> str | None:
     return None if value is None or value >= 0 else "must be >= 0"
 
 
+def _off_or_from_half(value: Any) -> str | None:
+    return None if value == 0 or value >= 0.5 else "must be 0 (off) or at least 0.5"
+
+
 def _bps(value: Any) -> str | None:
     return None if 0 <= value <= 10_000 else "must be between 0 and 10000"
 
@@ -370,13 +374,17 @@ class ExitsConfig:
 
 @attrs.frozen
 class LatencyConfig:
-    """Trade CPU for latency (``trading/spin.py``); off by default.
+    """Trade CPU for latency (``trading/spin.py``, ``trading/rehearsal.py``); off by default.
 
     ``spin``: the event loop polls its sockets instead of sleeping, so a notification is
     read without a kernel wake-up of the process; costs a whole core while the bot runs.
+    ``rehearse_ms``: every this many ms, the last create is decoded again and a BUY of it
+    built and signed by a throwaway key (never sent), keeping that path in the CPU's
+    caches; 0 (the default) is off.
     """
 
     spin: bool = False
+    rehearse_ms: float = _field(0.0, _off_or_from_half)
 
 
 @attrs.frozen

@@ -153,9 +153,10 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         sink["task_started"].setdefault(str(token_info.mint), time.perf_counter())
         await task(self, token_info, *args)
 
-    def stamped_sign(self: Any, order: Any, *args: Any) -> Any:
-        signed = sign(self, order, *args)
-        sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
+    def stamped_sign(self: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
+        signed = sign(self, order, *args, **kwargs)
+        if not kwargs.get("stand_in"):  # a rehearsal's BUY (--rehearse) is not the path's
+            sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
         return signed
 
     patches = ((LogsListener, "handle", stamped_handle),
@@ -217,8 +218,8 @@ def exit_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
         await sell_loop(self, reason)
 
     def stamped_sign(sign: Callable[..., Any]) -> Callable[..., Any]:
-        def stamped(self: Any, order: Any, *args: Any) -> Any:
-            signed = sign(self, order, *args)
+        def stamped(self: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
+            signed = sign(self, order, *args, **kwargs)
             if isinstance(order, SellOrder):
                 sink["signed"].setdefault(str(order.token_info.mint), time.perf_counter())
             return signed
@@ -366,12 +367,28 @@ async def exit_signal_to_sell_sent(
     spans = _new_spans()
     inner: dict[str, dict[str, float]] = {}
     stages: dict[str, list[float]] = {}
+    mid_path: list[bool] = []
+    cpu: list[float] = []  # ms of the bot's thread CPU from the read to the request
+    to_write: list[float] = []  # ms from the node's write to the bot's request write call
     with exit_stamps(inner):
         async with running_bot(config, seed=33, loaded=loaded, sim_process=sim_process) as run:
-            windows = await _exit_samples(run, n, batch, samples, db_writes, spans, inner, stages)
+            windows = await _exit_samples(
+                run, n, batch, samples, db_writes, spans, inner, stages, (mid_path, cpu, to_write)
+            )
     both = samples["take_profit"] + samples["stop_loss"]
     return {
         **_figures(spans, both, n, run, windows),
+        # own process: triggers whose answer reached the bot's process before its SELL was
+        # at the node (the bench's reader then ran inside the window; sim_process.HELD_OPS)
+        "answered_mid_path": sum(mid_path) if sim_process else None,
+        # the in-bot span in the bot's own CPU time: what is left of a slow sample once the
+        # time its process was not running (another process had the core) is taken out
+        "in_bot_cpu_ms": summarize(cpu),
+        # the wire figure ended at the bot's side: the node's write to the bot's write call.
+        # The kernel's receive stamp that ends ``wire_ms`` is taken when the loopback's
+        # receive is processed, which under CPU contention is deferred (ksoftirqd) past
+        # the bot's send() returning, by milliseconds: that tail is the machine's kernel
+        "to_bot_write_ms": summarize(to_write),
         "take_profit": summarize(samples["take_profit"]),
         "stop_loss": summarize(samples["stop_loss"]),
         "db_writes_before_sell_ms": summarize(db_writes),
@@ -388,9 +405,13 @@ async def _exit_samples(
     spans: dict[str, list[float]],
     inner: dict[str, dict[str, float]],
     stages: dict[str, list[float]],
+    per_sample: tuple[list[bool], list[float], list[float]],
 ) -> list[tuple[float, float]]:
     """``exit_signal_to_sell_sent``'s loop: triggers one at a time, spans and stages; the
-    samples' (read, request) windows."""
+    samples' (read, request) windows. ``per_sample``: per trigger, its answer came before
+    the node had read the SELL; per sample, the bot's thread CPU ms in it, and ms from the
+    node's write to the bot's request write."""
+    mid_path, cpu, to_write = per_sample
     trader = run.bot.trader
     windows: list[tuple[float, float]] = []
     done = 0
@@ -405,6 +426,7 @@ async def _exit_samples(
                 trigger = await run.whale_buy(mint, 10 * SOL)
             else:
                 trigger = await run.creator_dump(mint)
+            mid_path.append(not _sell_read(run, mint))
             if not await _wait(lambda m=mint: _sell_read(run, m), 5):
                 continue
             sell = _first_sends(run).get((str(mint), "sell"))
@@ -414,6 +436,11 @@ async def _exit_samples(
             if sell and notified is not None:
                 samples[kind].append((sell[0].at - notified) * 1e3)
                 windows.append((notified, sell[0].at))
+                if written is not None:
+                    to_write.append((sell[0].at - written) * 1e3)
+                cpu_read = run.bot_read_cpu().get(trigger)
+                if cpu_read is not None:
+                    cpu.append((run.transport.cpu[sell[0].index] - cpu_read) * 1e3)
                 between = [
                     end - start
                     for _, start, end in run.repo.of(str(mint))

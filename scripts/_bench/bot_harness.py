@@ -46,6 +46,7 @@ from trio_trader.store import open_repository
 from .feed_server import template_logs
 from .gcpauses import GcPauses, gc_pauses
 from .recorder import (
+    BotRead,
     RecordingSender,
     RecordingTransport,
     WireStamps,
@@ -122,7 +123,7 @@ class BotRun:
     repo: TimingRepo
     traders: Any  # Traders, or sim_process.RemoteSim: the same calls
     wire: WireStamps
-    reads: list[tuple[float, str | bytes]] = attrs.field(factory=list)  # the bot's WS reads
+    reads: list[BotRead] = attrs.field(factory=list)  # the bot's WS reads
     feed: BackgroundFeed | None = None
     #: trade notifications the background feed sent (set when the run ends)
     background_events: int = 0
@@ -133,6 +134,7 @@ class BotRun:
     gc: GcPauses = attrs.field(factory=GcPauses)
     _reads_seen: int = 0
     _first_reads: dict[str, float] = attrs.field(factory=dict)
+    _first_read_cpu: dict[str, float] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self.wire.on_logs = self._on_wire_logs
@@ -147,9 +149,14 @@ class BotRun:
 
     def bot_reads(self) -> dict[str, float]:
         """signature → when the bot's pubsub client read its logs notification."""
-        first_reads(self.reads[self._reads_seen :], self._first_reads)
+        first_reads(self.reads[self._reads_seen :], self._first_reads, self._first_read_cpu)
         self._reads_seen = len(self.reads)
         return self._first_reads
+
+    def bot_read_cpu(self) -> dict[str, float]:
+        """signature → the bot's thread CPU time (``time.thread_time``) at that read."""
+        self.bot_reads()
+        return self._first_read_cpu
 
     async def launch(self, creator_buy: int = SOL) -> Pubkey:
         """Submit a create + creator buy straight to the node; returns the mint."""
@@ -307,6 +314,8 @@ FEED_RATE = 1000.0  # trade notifications per second in a loaded run
 DIRECT_SEND = True
 #: ``bench.py --spin``: every bot started here runs with ``[latency] spin = true``
 SPIN = False
+#: ``bench.py --rehearse MS``: every bot started here runs with ``[latency] rehearse_ms``
+REHEARSE_MS = 0.0
 
 
 @attrs.define(eq=False)
@@ -422,6 +431,8 @@ async def running_bot(
     wallet, creator, whale, fund = bench_funding(seed)
     if SPIN:
         config = _merge(config, {"latency": {"spin": True}})
+    if REHEARSE_MS:
+        config = _merge(config, {"latency": {"rehearse_ms": REHEARSE_MS}})
     settings = parse_config(_merge(BASE_CONFIG, config), env={})
     with (
         tempfile.TemporaryDirectory(prefix="trio-trader-bench-") as tmp,

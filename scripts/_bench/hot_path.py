@@ -95,9 +95,11 @@ class StampedChain(ChainAccess):
 
     stamps: dict[str, float] = attrs.field(factory=dict)
 
-    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
+    def sign(
+        self, order: Order, program_ixs: Sequence[Instruction], *, stand_in: bool = False
+    ) -> SignedTransaction:
         self.stamps["sign"] = time.perf_counter()
-        return ChainAccess.sign(self, order, program_ixs)
+        return ChainAccess.sign(self, order, program_ixs, stand_in=stand_in)
 
     async def send(self, order: Order, after_write: AfterWrite | None = None) -> None:
         self.stamps["send"] = time.perf_counter()

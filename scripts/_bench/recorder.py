@@ -97,6 +97,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self.inner = inner if inner is not None else httpx.AsyncHTTPTransport()
         self.requests: list[tuple[float, bytes]] = []
+        #: the bot's thread CPU time (``time.thread_time``) as each request was noted
+        self.cpu: list[float] = []
         #: request index → when its reply's headers were back (the request's round trip)
         self.replied: dict[int, float] = {}
         self.on_request: Callable[[float, bytes], None] | None = None
@@ -119,6 +121,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         """Note one request leaving the bot; its index in ``requests``."""
         index = len(self.requests)
         self.requests.append((at, body))
+        self.cpu.append(time.thread_time())
         if self.on_request is not None:
             self.on_request(at, body)
         return index
@@ -225,14 +228,21 @@ class WireStamps:
         return self._sent
 
 
+#: a message the bot read: (``perf_counter``, raw message, the thread's CPU time)
+BotRead = tuple[float, str | bytes, float]
+
+
 @contextlib.contextmanager
-def record_bot_reads(sink: list[tuple[float, str | bytes]]) -> Iterator[None]:
-    """Append ``(time, raw message)`` for every message the bot's pubsub client reads.
+def record_bot_reads(sink: list[BotRead]) -> Iterator[None]:
+    """Append ``(time, raw message, thread CPU time)`` for every message the bot's pubsub
+    client reads.
 
     Wraps ``PubsubClient._dispatch`` (the first thing the client does with a message off
     its socket) for the duration; the message is decoded only after the run.
     """
-    with on_bot_read(lambda message: sink.append((time.perf_counter(), message))):
+    with on_bot_read(
+        lambda message: sink.append((time.perf_counter(), message, time.thread_time()))
+    ):
         yield
 
 
@@ -255,13 +265,18 @@ def on_bot_read(see: Callable[[str | bytes], None]) -> Iterator[None]:
         PubsubClient._dispatch = original  # type: ignore[method-assign]
 
 
-def first_reads(reads: list[tuple[float, str | bytes]], out: dict[str, float]) -> None:
-    """Add to ``out``: signature → when the bot first read a logs notification of it."""
-    for at, raw in reads:
+def first_reads(
+    reads: list[BotRead], out: dict[str, float], cpu_out: dict[str, float] | None = None
+) -> None:
+    """Add to ``out``: signature → when the bot first read a logs notification of it (and
+    to ``cpu_out``: the bot's thread CPU time then)."""
+    for at, raw, cpu in reads:
         if isinstance(raw, bytes):
             if b"logsNotification" not in raw:
                 continue
         elif "logsNotification" not in raw:
             continue
-        message = json.loads(raw)
-        out.setdefault(message["params"]["result"]["value"]["signature"], at)
+        signature = json.loads(raw)["params"]["result"]["value"]["signature"]
+        out.setdefault(signature, at)
+        if cpu_out is not None:
+            cpu_out.setdefault(signature, cpu)

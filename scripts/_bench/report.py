@@ -68,6 +68,9 @@ def _exit_rows(exits: dict[str, Any] | None, where: str) -> list[tuple[str, str]
     ):
         rows += _wire_rows(label + where, mode)
         rows.append(("  of which DB writes before the SELL", fmt(mode["db_writes_before_sell_ms"])))
+        if "in_bot_cpu_ms" in mode:  # the bot's thread CPU over the in-bot span
+            rows.append(("  in the bot, its CPU time", fmt(mode["in_bot_cpu_ms"])))
+            rows.append(("  node's write → bot's request write", fmt(mode["to_bot_write_ms"])))
     return rows
 
 

@@ -550,3 +550,27 @@ async def test_idle_positions_cost_one_deadline_each_in_the_shared_ticker(
     assert [w.position.exit_reason for w in all_] == [ExitReason.MAX_HOLD_TIME] * 50
     assert all(w.seller.orders[0].sent_at == w.monitor.opened_at + 100.0 for w in all_)
     assert shared.scheduled == 0
+
+
+async def test_wake_ups_of_a_parked_monitor_reschedule_it_once_and_never_after_a_cancel(
+    repo: Repository, clock: trio.testing.MockClock, ticker: Ticker | None
+) -> None:
+    """The idle monitor is parked, not waiting in a cancelled scope: two wake-ups in one
+    step reschedule it once (a second reschedule would be Trio's internal error), and a
+    wake-up after the position's scope cancelled the park touches no task."""
+    w = await watched(repo, ExitRules(max_hold_time=1000.0, take_profit_bps=5000), ticker)
+    seen: list[int] = []
+    with trio.fail_after(3000):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(w.monitor.monitor)
+            for wakes in (2, 1, 0):  # two wake-ups in one step, then one, then none
+                await trio.sleep(10)
+                seen.append(w.monitor.checks)
+                for _ in range(wakes):
+                    w.monitor.wake()  # the second: the task is runnable, only the flag is set
+            nursery.cancel_scope.cancel()  # the position scope ends the park
+    assert seen == [1, 2, 3]  # parked, then one re-check per step with wake-ups
+    w.monitor.wake()  # nothing parked: no reschedule of a finished task
+    assert w.monitor.checks == 3
+    assert w.seller.orders == []
+    assert not w.position.is_closed

@@ -35,6 +35,7 @@ from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
 from .decode import Malformed, field, log_lines, optional_slot, read_transaction
 from .logs import ListenerStats, PriceSink, TokenSink, _dispatch, run_listener
+from .replay import CreateReplay
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class BlockListener:
     program: Pubkey = PUMP_PROGRAM_ID
     commitment: str = "confirmed"
     stats: BlockStats = attrs.field(factory=BlockStats)
+    #: the last create decoded (``[latency] rehearse_ms`` decodes it again)
+    last_create: CreateReplay | None = None
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]:
         return self.pubsub.block_subscribe(self.program, commitment=self.commitment)
@@ -122,6 +125,8 @@ class BlockListener:
                 continue
             events = read_transaction(logs, signature=signature, slot=slot, seen_at=now)
             _dispatch(self.stats, events, on_token, on_price)
+            if events.tokens:
+                self.last_create = CreateReplay(logs, signature, slot)
 
     def _unreadable(self, slot: int | None, err: object) -> None:
         """Count and log a notification without its block (``err`` is untrusted)."""

@@ -30,6 +30,7 @@ from .decode import (
     joined_log,
     read_transaction,
 )
+from .replay import CreateReplay
 from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class LogsListener:
     commitment: str = "processed"
     stats: ListenerStats = attrs.field(factory=ListenerStats)
     wants: MintFilter | None = None
+    #: the last create decoded (``[latency] rehearse_ms`` decodes it again)
+    last_create: CreateReplay | None = None
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]:
         return self.pubsub.logs_subscribe(self.program, commitment=self.commitment)
@@ -101,6 +104,8 @@ class LogsListener:
             text=text,
         )
         _dispatch(self.stats, events, on_token, on_price)
+        if events.tokens:
+            self.last_create = CreateReplay(logs, signature, slot, text)
 
 
 def _logs_value(item: Any) -> tuple[dict[str, Any], str, list[str], str]:

@@ -313,10 +313,15 @@ class ChainAccess:
     _wallet: Pubkey = attrs.field(init=False)
     #: the SELLs' compiled messages (``chain/templates``), patched at exit
     sell_templates: TemplateCache = attrs.field(init=False)
+    #: a throwaway key made here: the BUYs ``[latency] rehearse_ms`` builds name it and are
+    #: signed by it, so not one of them could spend the user's funds (never sent anyway)
+    stand_in: Keypair = attrs.field(factory=Keypair, init=False, repr=False)
+    stand_in_key: Pubkey = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._wallet = self.payer.pubkey()  # solders derives it anew (~25 µs) on every call
         self.sell_templates = TemplateCache(self.payer, self._wallet)
+        self.stand_in_key = self.stand_in.pubkey()
 
     @property
     def wallet(self) -> Pubkey:
@@ -359,11 +364,18 @@ class ChainAccess:
             ) from None
         return curve
 
-    def sign(self, order: Order, program_ixs: Sequence[Instruction]) -> SignedTransaction:
-        """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
+    def sign(
+        self, order: Order, program_ixs: Sequence[Instruction], *, stand_in: bool = False
+    ) -> SignedTransaction:
+        """Prefix compute-budget instructions, sign with the cached blockhash, attach.
+
+        ``stand_in``: paid and signed by :attr:`stand_in` instead of the wallet (a
+        rehearsal's BUY, ``trading/rehearsal.py``: the same steps, harmless bytes).
+        """
         blockhash, last_valid = self.blockhash.latest
         ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
-        signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
+        payer, key = (self.stand_in, self.stand_in_key) if stand_in else (self.payer, self._wallet)
+        signed = build_transaction(ixs, payer, blockhash, payer_pubkey=key)
         return _attach(order, signed, last_valid)
 
     def sign_sell(self, order: SellOrder, shape: CurveSellShape) -> SignedTransaction:
@@ -610,9 +622,22 @@ class PlatformAwareBuyer:
             # A BUY paid in a mint nobody configured a budget for would spend an amount
             # nobody chose and book nothing the books can add up.
             raise TradeError(f"{token_info.display_name}: {refused}")
-        budget = self._budget(token_info)
         fast = self.extreme_fast_mode and token_info.quote_token is None
         curve = None if fast else await self.chain.read_curve(token_info)
+        order, creator, after = self._new_order(token_info, curve)
+        self.chain.expected_reserves[token_info.mint] = after
+        self.chain.creators[token_info.mint] = creator
+        self.chain.sign(order, self._instructions(order, creator))
+        after_write = None if before_send is None else await before_send(order)
+        await self.chain.send(order, after_write)
+        return order
+
+    def _new_order(
+        self, token_info: TokenInfo, curve: BondingCurve | None
+    ) -> tuple[BuyOrder, Pubkey, Reserves]:
+        """The BUY of ``token_info`` (unsigned), its creator-vault owner and the reserves
+        after it; changes nothing (``rehearse`` builds its BUYs with it too)."""
+        budget = self._budget(token_info)
         reserves = Reserves.of(curve) if curve is not None else _token_reserves(token_info)
         rates = self.chain.market.rates(token_info, curve, reserves)
         if self.extreme_fast_mode and self.extreme_fast_token_amount > 0:
@@ -632,8 +657,6 @@ class PlatformAwareBuyer:
                 f"over the {budget.max_cost} allowed by trade.{key} and its slippage"
             )
         creator = vault_creator(token_info, curve)
-        self.chain.expected_reserves[token_info.mint] = apply_buy(reserves, quote)
-        self.chain.creators[token_info.mint] = creator
         v2 = self.chain.uses_v2(token_info)
         order = BuyOrder(
             token_info=token_info,
@@ -645,13 +668,25 @@ class PlatformAwareBuyer:
             compute_unit_limit=self.chain.limit(TxKind.BUY_V2 if v2 else TxKind.BUY),
             venue=VENUE_CURVE_V2 if v2 else VENUE_CURVE,
         )
-        self.chain.sign(order, self._instructions(order, creator))
-        after_write = None if before_send is None else await before_send(order)
-        await self.chain.send(order, after_write)
-        return order
+        return order, creator, apply_buy(reserves, quote)
 
-    def _instructions(self, order: BuyOrder, creator: Pubkey) -> list[Instruction]:
-        token_info, wallet, market = order.token_info, self.chain.wallet, self.chain.market
+    def rehearse(self, token_info: TokenInfo) -> SignedTransaction | None:
+        """Build and sign a BUY of ``token_info`` as extreme fast mode would, but naming and
+        signed by ``chain.stand_in`` (``trading/rehearsal.py``): bytes no wallet of the
+        user's pays, for the caller to drop. None for a token the bot would not buy (no
+        budget in its quote). Changes nothing, sends nothing."""
+        if self.refusal(token_info) is not None:
+            return None
+        order, creator, _ = self._new_order(token_info, None)
+        ixs = self._instructions(order, creator, self.chain.stand_in_key)
+        return self.chain.sign(order, ixs, stand_in=True)
+
+    def _instructions(
+        self, order: BuyOrder, creator: Pubkey, wallet: Pubkey | None = None
+    ) -> list[Instruction]:
+        """The BUY's program instructions, for the user's wallet unless told another."""
+        token_info, market = order.token_info, self.chain.market
+        wallet = self.chain.wallet if wallet is None else wallet
         salt = salt_of(token_info.mint, order.attempt)
         fee_recipient = market.fee_recipient(token_info, salt)
         buyback = market.buyback_recipient(salt)

@@ -73,6 +73,7 @@ from trio_trader.trading.platform_aware import (
 from trio_trader.trading.pool_watch import PoolWatch
 from trio_trader.trading.position import Position
 from trio_trader.trading.reconcile import Reconciler, ReconcileReport
+from trio_trader.trading.rehearsal import Rehearsal, start_rehearsing
 from trio_trader.trading.spin import start_spinning
 from trio_trader.trading.ticker import Ticker
 from trio_trader.trading.token_info import TokenInfo
@@ -115,6 +116,9 @@ class TraderSettings:
     #: ``[latency] spin``: a task keeps the event loop polling instead of sleeping
     #: (``trading/spin.py``: lower wake-up latency for a whole core)
     spin: bool = False
+    #: ``[latency] rehearse_ms`` in seconds: the last create and a BUY of it re-run, never
+    #: sent, this often (``trading/rehearsal.py``); 0: off
+    rehearse: float = 0.0
 
 
 @attrs.define(eq=False)
@@ -169,6 +173,8 @@ class UniversalTrader:
     reconciliation: ReconcileReport | None = attrs.field(default=None, init=False)
     #: set once start-up recovery is done and every recovered position is running
     _recovered: trio.Event = attrs.field(factory=trio.Event, init=False)
+    #: ``[latency] rehearse_ms`` (None when off)
+    rehearsal: Rehearsal | None = attrs.field(default=None, init=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the services, resume unfinished positions, then trade until cancelled."""
@@ -186,7 +192,18 @@ class UniversalTrader:
             self._recovered.set()
             self.listener = self._listener()
             await root.start(self.listener.run, self._on_token, self.feed.publish)
+            if self.settings.rehearse > 0:
+                rehearsal = Rehearsal(
+                    self.settings.rehearse, self._last_create, self.buyer.rehearse
+                )
+                if start_rehearsing(root, rehearsal):
+                    self.rehearsal = rehearsal
             task_status.started()
+
+    def _last_create(self) -> TokenInfo | None:
+        """The listener's last create decoded again (``Rehearsal.replay``)."""
+        last = None if self.listener is None else self.listener.last_create
+        return None if last is None else last.token_info()
 
     def stop_buying(self) -> None:
         """Take no new tokens; open positions keep running (graceful shutdown)."""

@@ -1,0 +1,54 @@
+"""``trading/rehearsal.py`` without a chain: never started under MockClock (a timer every
+few ms would make autojumping tests crawl), and the period is the config's."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import trio
+import trio.testing
+
+from trio_trader.chain.transactions import SignedTransaction
+from trio_trader.trading.rehearsal import TASK_NAME, Rehearsal, start_rehearsing
+from trio_trader.trading.token_info import TokenInfo
+
+
+def never_replayed() -> TokenInfo | None:
+    raise AssertionError("a rehearsal ran")
+
+
+def never_signed(token_info: TokenInfo) -> SignedTransaction | None:
+    raise AssertionError("a rehearsal ran")
+
+
+async def test_no_rehearsing_under_mock_clock(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    rehearsal = Rehearsal(0.001, never_replayed, never_signed)
+    async with trio.open_nursery() as nursery:
+        assert start_rehearsing(nursery, rehearsal) is False
+        assert [t for t in nursery.child_tasks if t.name == TASK_NAME] == []
+        await trio.sleep(3600)  # an hour of autojumps: nothing was rehearsed
+    assert rehearsal.stats.decoded == rehearsal.stats.signed == rehearsal.stats.failed == 0
+    (record,) = [r for r in caplog.records if r.name == "trio_trader.trading.rehearsal"]
+    assert record.levelno == logging.WARNING
+    assert "MockClock" in record.getMessage()
+
+
+async def test_nothing_is_rehearsed_before_a_create_is_seen() -> None:
+    seen = 0
+
+    def nothing_yet() -> TokenInfo | None:
+        nonlocal seen
+        seen += 1
+        return None
+
+    rehearsal = Rehearsal(0.001, nothing_yet, never_signed)
+    async with trio.open_nursery() as nursery:
+        assert start_rehearsing(nursery, rehearsal) is True
+        with trio.fail_after(5):
+            while seen < 5:
+                await trio.sleep(0.001)
+        nursery.cancel_scope.cancel()
+    assert rehearsal.stats.decoded == rehearsal.stats.signed == rehearsal.stats.failed == 0

@@ -220,7 +220,10 @@ async def _feed_run(
     return {
         "positions": mints,
         "sent": count,
-        "sender_rate_per_s": round((len(stamps) - 1) / (stamps[-1] - stamps[0]), 1),
+        # None: every message went in one write (a small run), no rate to speak of
+        "sender_rate_per_s": (
+            round((len(stamps) - 1) / span, 1) if (span := stamps[-1] - stamps[0]) > 0 else None
+        ),
         "decoded": decoded,
         "routed": feed.stats.delivered,
         "taken_by_monitors": len(seen),

@@ -448,3 +448,34 @@ async def test_reads_ask_more_only_after_a_read_that_filled_its_buffer() -> None
     assert stream.asked[2] == big  # ... so the next asks more
     assert stream.asked[-1] == small  # a short read brought the small one back
     assert set(stream.asked) == {small, big}
+
+
+def test_a_reads_bytes_are_parsed_in_place_and_a_cut_frame_waits_in_the_buffer() -> None:
+    """A read that finds nothing pending is parsed as it came (no copy into the buffer):
+    its whole messages come out as bytes, the cut frame after them waits for the next read."""
+    ws = ClientWebSocket(None, max_message_size=10_000)  # type: ignore[arg-type]
+    whole = frame(1, b"a" * 200) + frame(2, b"b")
+    cut = frame(1, b"c" * 300)
+    for at in range(len(cut)):
+        ws._buffer = whole + cut[:at]  # as `receive_messages` keeps a read's bytes
+        messages: list[bytes] = []
+        ws._parse(messages, [])
+        assert messages == [b"a" * 200, b"b"]
+        assert all(type(m) is bytes for m in messages)
+        assert ws._buffer == cut[:at]
+        assert isinstance(ws._buffer, bytearray)
+        ws._buffer += cut[at:]
+        rest: list[bytes] = []
+        ws._parse(rest, [])
+        assert rest == [b"c" * 300]
+        assert ws._buffer == b""
+
+
+def test_a_whole_message_past_the_limit_fails_the_parse_with_1009() -> None:
+    ws = ClientWebSocket(None, max_message_size=100)  # type: ignore[arg-type]
+    ws._buffer = frame(1, b"ok") + frame(1, b"x" * 101) + frame(1, b"never")
+    messages: list[bytes] = []
+    ws._parse(messages, [])
+    assert messages == [b"ok"]
+    assert ws._failing is not None
+    assert ws._failing.code == 1009

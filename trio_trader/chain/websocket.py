@@ -189,7 +189,9 @@ class ClientWebSocket:
     stream: trio.abc.Stream
     max_message_size: int = attrs.field(kw_only=True)
     receive_size: int = attrs.field(default=64 * 1024, kw_only=True)
-    _buffer: bytearray = attrs.field(factory=bytearray, init=False)
+    #: what is read and not parsed yet: a read's own ``bytes`` while nothing was pending
+    #: (its messages are sliced out of it, one copy each), else a ``bytearray`` it joins
+    _buffer: bytes | bytearray = attrs.field(factory=bytearray, init=False)
     _wanted: int = attrs.field(default=0, init=False)  # bytes still missing of a frame
     _burst: bool = attrs.field(default=False, init=False)  # the last read filled its buffer
     _failing: _Fail | None = attrs.field(default=None, init=False)
@@ -230,7 +232,11 @@ class ClientWebSocket:
             if messages:
                 return messages
             if self._failing is None and not replies:
-                self._buffer += await self._receive()
+                data = await self._receive()
+                if self._buffer:
+                    self._buffer += data
+                else:  # parsed where it is: no copy into the buffer, one out per message
+                    self._buffer = data
 
     async def _receive(self) -> bytes | bytearray:
         size = self.read_size()
@@ -271,7 +277,15 @@ class ClientWebSocket:
                         break
                     size, head = _U64.unpack_from(buf, pos + 2)[0], 10
                 opcode = first & 0x0F
-                self._check_header(first, second, opcode, size)
+                # the usual frame (a whole text message, unmasked, within the size limit)
+                # passes `_check_header` for sure: it is called for the others only
+                if (
+                    first != 0x81
+                    or second & 0x80
+                    or self._in_message
+                    or size > self.max_message_size
+                ):
+                    self._check_header(first, second, opcode, size)
                 if end - pos < head + size:
                     self._wanted = head + size - (end - pos)
                     break
@@ -293,7 +307,10 @@ class ClientWebSocket:
                     messages.append(payload)
         except _Fail as fail:
             self._failing = fail
-        del buf[:pos]
+        if isinstance(buf, bytearray):
+            del buf[:pos]
+        else:  # a read's bytes: what is left of it (a frame's start) becomes the buffer
+            self._buffer = bytearray(memoryview(buf)[pos:])
 
     def _check_header(self, first: int, second: int, opcode: int, size: int) -> None:
         if second & 0x80:

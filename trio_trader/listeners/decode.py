@@ -36,8 +36,6 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from solders.pubkey import Pubkey
-
 from trio_trader.pump import DecodeError
 from trio_trader.pump._events import PROGRAM_DATA, program_data_lines
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
@@ -245,13 +243,12 @@ def price_from_event_bytes(
     )
     if is_buy > 1:
         return None
-    creator = (
-        Pubkey.from_bytes(data[_CREATOR_AT:_CREATOR_END]) if len(data) >= _CREATOR_END else None
-    )
-    # positional: once per trade, and keywords cost as much as the object (`PriceUpdate`)
+    creator = data[_CREATOR_AT:_CREATOR_END] if len(data) >= _CREATOR_END else None
+    # positional: once per trade, and keywords cost as much as the object (`PriceUpdate`);
+    # the addresses stay bytes until someone reads them (`PriceUpdate.mint`)
     return PriceUpdate(
-        Pubkey.from_bytes(mint), v_sol, v_tokens, r_sol, r_tokens, is_buy == 1,
-        Pubkey.from_bytes(user), sol, tokens, signature, slot, seen_at, None, creator,
+        mint, v_sol, v_tokens, r_sol, r_tokens, is_buy == 1,
+        user, sol, tokens, signature, slot, seen_at, None, creator,
     )  # fmt: skip
 
 

@@ -54,6 +54,11 @@ class PoolPrice:
     fees: Fees
 
 
+def _key_bytes(key: Pubkey | bytes | None) -> bytes | None:
+    """What `PriceUpdate` compares and hashes of an address kept as bytes or a `Pubkey`."""
+    return None if key is None else bytes(key)
+
+
 @attrs.frozen(slots=False)
 class PriceUpdate:
     """The curve's reserves after one trade, as reported by its ``TradeEvent``.
@@ -69,22 +74,52 @@ class PriceUpdate:
     pool's spot price) and are no curve to quote a bonding-curve SELL from.
     """
 
-    mint: Pubkey
+    #: the coin (`mint`; `mint_key`: its 32 bytes, which the trade feed routes by)
+    _mint: Pubkey | bytes = attrs.field(eq=_key_bytes, alias="mint")
     virtual_sol_reserves: int
     virtual_token_reserves: int
     real_sol_reserves: int
     real_token_reserves: int
     is_buy: bool
-    user: Pubkey
+    #: the trader (`user`). The decoder passes the event's 32 bytes for this, ``_mint`` and
+    #: ``_creator``, each read as a `Pubkey` only when asked (most never are: a `Pubkey`
+    #: built, then hashed to route the trade, cost ~6 k instructions a trade); an update
+    #: compares and hashes the same whichever form it was given
+    _user: Pubkey | bytes = attrs.field(eq=_key_bytes, alias="user")
     sol_amount: int
     token_amount: int
     signature: str
     slot: int | None
     seen_at: float
     pool: PoolPrice | None = None
-    #: the curve's creator named by the event (``None``: a 2024 event, or not read); an
-    #: ``admin_cto`` may change it later, so it is a fact as of this trade only
-    creator: Pubkey | None = None
+    #: the curve's creator named by the event (`creator`; ``None``: a 2024 event, or not
+    #: read), 32 bytes or a `Pubkey` as ``_user``; an ``admin_cto`` may change it later, so
+    #: it is a fact as of this trade only
+    _creator: Pubkey | bytes | None = attrs.field(default=None, eq=_key_bytes, alias="creator")
+
+    @property
+    def mint(self) -> Pubkey:
+        """The coin traded."""
+        raw = self._mint
+        return raw if isinstance(raw, Pubkey) else Pubkey.from_bytes(raw)
+
+    @property
+    def mint_key(self) -> bytes:
+        """The coin's 32 bytes (`TradeFeed` routes by them)."""
+        raw = self._mint
+        return raw if isinstance(raw, bytes) else bytes(raw)
+
+    @property
+    def user(self) -> Pubkey:
+        """The trader's address."""
+        raw = self._user
+        return raw if isinstance(raw, Pubkey) else Pubkey.from_bytes(raw)
+
+    @property
+    def creator(self) -> Pubkey | None:
+        """The curve's creator as of this trade (``None``: a 2024 event, or not read)."""
+        raw = self._creator
+        return raw if raw is None or isinstance(raw, Pubkey) else Pubkey.from_bytes(raw)
 
     @property
     def price(self) -> Fraction:

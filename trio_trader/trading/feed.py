@@ -99,24 +99,24 @@ class TradeFeed:
     """Routes :class:`PriceUpdate` values to the inbox of their mint without blocking."""
 
     stats: FeedStats = attrs.field(factory=FeedStats)
-    _inboxes: dict[Pubkey, PriceInbox] = attrs.field(factory=dict, init=False)
-    _held: set[bytes] = attrs.field(factory=set, init=False)  # the inboxes' mints, as bytes
+    #: by the mint's 32 bytes: the decoder's updates carry them (no `Pubkey` built or hashed)
+    _inboxes: dict[bytes, PriceInbox] = attrs.field(factory=dict, init=False)
 
     def publish(self, update: PriceUpdate) -> bool:
         """Deliver ``update`` to its mint's inbox (if any); never blocks. True when it woke
         its position to act (the listener then lets that task go first)."""
         self.stats.published += 1
-        inbox = self._inboxes.get(update.mint)
+        inbox = self._inboxes.get(update.mint_key)
         return inbox is not None and inbox.deliver(update)
 
     def holds(self, mint: bytes) -> bool:
         """Whether a position is subscribed to ``mint`` (its 32 bytes): a listener skips
         the trades of every other coin before decoding them."""
-        return mint in self._held
+        return mint in self._inboxes
 
     def latest(self, mint: Pubkey) -> PriceUpdate | None:
         """The newest update routed to ``mint``'s subscriber (even if already consumed)."""
-        inbox = self._inboxes.get(mint)
+        inbox = self._inboxes.get(bytes(mint))
         return None if inbox is None else inbox.latest
 
     @property
@@ -131,15 +131,13 @@ class TradeFeed:
         Raises:
             ValueError: the mint already has a subscriber (one position per mint).
         """
-        if mint in self._inboxes:
+        key = bytes(mint)
+        if key in self._inboxes:
             raise ValueError(f"{mint} already has a subscriber")
         inbox = PriceInbox(mint, stats=self.stats)
-        key = bytes(mint)
-        self._inboxes[mint] = inbox
-        self._held.add(key)
+        self._inboxes[key] = inbox
         try:
             yield inbox
         finally:
-            del self._inboxes[mint]
-            self._held.discard(key)
+            del self._inboxes[key]
             inbox.listen(None)

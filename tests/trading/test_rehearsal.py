@@ -52,3 +52,17 @@ async def test_nothing_is_rehearsed_before_a_create_is_seen() -> None:
                 await trio.sleep(0.001)
         nursery.cancel_scope.cancel()
     assert rehearsal.stats.decoded == rehearsal.stats.signed == rehearsal.stats.failed == 0
+
+
+async def test_no_rehearsal_while_a_real_buy_is_on_its_way() -> None:
+    # ``busy``: a token was taken in and its BUY not sent yet; the rehearsal, which may sit
+    # in the same scheduler batch as that BUY's task, skips its turn instead of running
+    # first (neither replay nor sign is called: both would fail the test).
+    rehearsal = Rehearsal(0.001, never_replayed, never_signed, busy=lambda: True)
+    async with trio.open_nursery() as nursery:
+        assert start_rehearsing(nursery, rehearsal) is True
+        with trio.fail_after(5):
+            while rehearsal.stats.skipped < 5:
+                await trio.sleep(0.001)
+        nursery.cancel_scope.cancel()
+    assert rehearsal.stats.decoded == rehearsal.stats.signed == rehearsal.stats.failed == 0

@@ -54,6 +54,8 @@ class RehearsalStats:
     decoded: int = 0
     signed: int = 0
     failed: int = 0
+    #: turns not taken because a real BUY was on its way
+    skipped: int = 0
     #: bytes of the last rehearsed BUY (0 before the first): proof that it was signed
     last_size: int = 0
 
@@ -64,12 +66,14 @@ class Rehearsal:
 
     ``replay``: the last create decoded again (None until the listener saw one);
     ``rehearse_buy``: a BUY of that token built and signed by the stand-in key (None for a
-    token the bot would not buy); only its size is kept.
+    token the bot would not buy); only its size is kept. ``busy``: a real BUY is on its way
+    (taken in, not yet sent): the rehearsal skips its turn rather than run before it.
     """
 
     period: float
     replay: Callable[[], TokenInfo | None]
     rehearse_buy: Callable[[TokenInfo], SignedTransaction | None]
+    busy: Callable[[], bool] = attrs.field(default=lambda: False)
     stats: RehearsalStats = attrs.field(factory=RehearsalStats)
     _failing: int = attrs.field(default=0, init=False)  # failures since the last whole one
 
@@ -77,11 +81,19 @@ class Rehearsal:
         """Rehearse until cancelled."""
         while True:
             await trio.sleep(self.period)
+            # A new token's BUY task may sit in the same scheduler batch as this one (Trio
+            # runs a batch in any order): a rehearsal then would delay the real BUY.
+            if self.busy():
+                self.stats.skipped += 1
+                continue
             token_info = self._attempt(self.replay)
             if token_info is None:
                 continue  # no create seen yet (or the step failed)
             self.stats.decoded += 1
             await trio.lowlevel.checkpoint()  # a notification read meanwhile need not wait for both
+            if self.busy():
+                self.stats.skipped += 1
+                continue
             signed = self._attempt(partial(self.rehearse_buy, token_info))
             if signed is not None:
                 self.stats.signed += 1

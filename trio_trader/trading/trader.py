@@ -194,7 +194,10 @@ class UniversalTrader:
             await root.start(self.listener.run, self._on_token, self.feed.publish)
             if self.settings.rehearse > 0:
                 rehearsal = Rehearsal(
-                    self.settings.rehearse, self._last_create, self.buyer.rehearse
+                    self.settings.rehearse,
+                    self._last_create,
+                    self.buyer.rehearse,
+                    busy=lambda: self._buys_in_progress > 0,
                 )
                 if start_rehearsing(root, rehearsal):
                     self.rehearsal = rehearsal

@@ -3,9 +3,10 @@
 Why: between two new tokens the bot's process sleeps, other processes run on its core,
 and the code and data of the detect → BUY path leave the caches. A BUY then costs 3–5×
 what the same steps cost run back to back (decoding the create, deriving the PDAs,
-compiling and signing the message): measured on a 2-core VM, the decode + build + sign of
-one BUY took ~0.85 ms of CPU after 50 ms asleep against ~0.5 ms when the same steps had
-run 2 ms earlier (``docs/benchmarks.md``, "rehearsal").
+compiling and signing the message). Measured on a 2-core VM, quiet: the create's decode
+0.30–0.37 → 0.23–0.26 ms and the BUY's build + sign −0.05 to −0.1 ms with a rehearsal every
+2 ms; detect → BUY −0.1 ms in the bot, −0.15 to −0.5 ms at the wire (``docs/benchmarks.md``,
+"Rehearsal and spin").
 
 What: every ``period`` seconds, the last create the listener decoded is decoded again and
 a BUY of that token is built and signed exactly as the real one would be, except that it
@@ -13,10 +14,11 @@ names and is signed by a throwaway key made at start (``ChainAccess.stand_in``):
 are a transaction no wallet of the user's could pay for, and they are dropped on the spot.
 Nothing is sent, stored, logged or counted anywhere but :class:`RehearsalStats`.
 
-Cost: the path's CPU every period (about a quarter of a core at 2 ms on that VM), and a
-real notification that arrives mid-rehearsal waits for the step under way (the decode and
-the BUY are two steps, a checkpoint between them). Worth it only on a machine with CPU to
-spare; off by default.
+Cost: the path's CPU every period (27 % of a core at 2 ms, 19 % at 5 ms on that VM: a
+rehearsal every 2 ms still runs half cold), and a real notification that arrives
+mid-rehearsal waits for the step under way (the decode and the BUY are two steps, a
+checkpoint between them; a turn that finds a real BUY on its way is skipped). Worth it only
+on a machine with CPU to spare; off by default.
 
 A rehearsal that raises (a blockhash not fetched yet, a token whose BUY would cost more
 than ``max_buy_sol`` allows) is skipped and counted; the first failure after a whole

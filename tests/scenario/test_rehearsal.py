@@ -45,6 +45,10 @@ async def rehearsed(h: Harness, count: int) -> bool:
     return rehearsal is not None and rehearsal.stats.signed >= count
 
 
+async def bought(h: Harness) -> bool:
+    return h.bot.trader.stats.buys_sent >= 1
+
+
 def record_submissions(h: Harness) -> list[VersionedTransaction]:
     """Every transaction handed to the node from now on (its ``submit``, wrapped)."""
     seen: list[VersionedTransaction] = []
@@ -169,11 +173,19 @@ async def test_a_failing_rehearsal_is_counted_logged_once_and_trading_goes_on(
 
 
 async def test_rehearsal_is_off_by_default(tmp_path: Path) -> None:
+    # Off, the listener keeps no create either: nothing more on a create's way to its BUY.
     with trio.fail_after(10):
         async with running_bot(tmp_path) as h:
-            assert h.bot.trader.settings.rehearse == 0
-            assert h.bot.trader.rehearsal is None
+            trader = h.bot.trader
+            assert trader.settings.rehearse == 0
+            assert trader.rehearsal is None
             assert rehearsal_tasks(h) == []
+            await h.launch()
+            await h.wait_until(partial(bought, h), timeout=8)
+            assert trader.listener is not None
+            assert trader.listener.stats.tokens == 1  # the create was decoded, not kept
+            assert trader.listener.last_create is None
+            assert trader._last_create() is None
 
 
 async def test_a_token_the_bot_would_not_buy_is_decoded_but_not_signed(tmp_path: Path) -> None:

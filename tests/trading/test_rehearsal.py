@@ -1,5 +1,5 @@
 """``trading/rehearsal.py`` without a chain: never started under MockClock (a timer every
-few ms would make autojumping tests crawl), and the period is the config's."""
+few ms would make autojumping tests crawl), its loop stepped on the mock clock."""
 
 from __future__ import annotations
 
@@ -36,7 +36,18 @@ async def test_no_rehearsing_under_mock_clock(
     assert "MockClock" in record.getMessage()
 
 
-async def test_nothing_is_rehearsed_before_a_create_is_seen() -> None:
+async def rehearse_for(rehearsal: Rehearsal, seconds: float) -> None:
+    """``rehearsal.run`` for ``seconds`` of the (mock) clock, then cancelled. Run directly:
+    ``start_rehearsing`` refuses a MockClock for the bot's sake, the loop itself does not."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rehearsal.run)
+        await trio.sleep(seconds)
+        nursery.cancel_scope.cancel()
+
+
+async def test_nothing_is_rehearsed_before_a_create_is_seen(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     seen = 0
 
     def nothing_yet() -> TokenInfo | None:
@@ -45,24 +56,18 @@ async def test_nothing_is_rehearsed_before_a_create_is_seen() -> None:
         return None
 
     rehearsal = Rehearsal(0.001, nothing_yet, never_signed)
-    async with trio.open_nursery() as nursery:
-        assert start_rehearsing(nursery, rehearsal) is True
-        with trio.fail_after(5):
-            while seen < 5:
-                await trio.sleep(0.001)
-        nursery.cancel_scope.cancel()
+    await rehearse_for(rehearsal, 0.0105)
+    assert seen == 10  # one look per period
     assert rehearsal.stats.decoded == rehearsal.stats.signed == rehearsal.stats.failed == 0
 
 
-async def test_no_rehearsal_while_a_real_buy_is_on_its_way() -> None:
+async def test_no_rehearsal_while_a_real_buy_is_on_its_way(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     # ``busy``: a token was taken in and its BUY not sent yet; the rehearsal, which may sit
     # in the same scheduler batch as that BUY's task, skips its turn instead of running
     # first (neither replay nor sign is called: both would fail the test).
     rehearsal = Rehearsal(0.001, never_replayed, never_signed, busy=lambda: True)
-    async with trio.open_nursery() as nursery:
-        assert start_rehearsing(nursery, rehearsal) is True
-        with trio.fail_after(5):
-            while rehearsal.stats.skipped < 5:
-                await trio.sleep(0.001)
-        nursery.cancel_scope.cancel()
+    await rehearse_for(rehearsal, 0.0105)
+    assert rehearsal.stats.skipped == 10
     assert rehearsal.stats.decoded == rehearsal.stats.signed == rehearsal.stats.failed == 0

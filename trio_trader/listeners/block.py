@@ -72,7 +72,8 @@ class BlockListener:
     program: Pubkey = PUMP_PROGRAM_ID
     commitment: str = "confirmed"
     stats: BlockStats = attrs.field(factory=BlockStats)
-    #: the last create decoded (``[latency] rehearse_ms`` decodes it again)
+    #: keep ``last_create`` (``[latency] rehearse_ms`` decodes it again)
+    keeps_last_create: bool = False
     last_create: CreateReplay | None = None
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]:
@@ -125,7 +126,7 @@ class BlockListener:
                 continue
             events = read_transaction(logs, signature=signature, slot=slot, seen_at=now)
             _dispatch(self.stats, events, on_token, on_price)
-            if events.tokens:
+            if events.tokens and self.keeps_last_create:
                 self.last_create = CreateReplay(logs, signature, slot)
 
     def _unreadable(self, slot: int | None, err: object) -> None:

@@ -65,7 +65,9 @@ class LogsListener:
     commitment: str = "processed"
     stats: ListenerStats = attrs.field(factory=ListenerStats)
     wants: MintFilter | None = None
-    #: the last create decoded (``[latency] rehearse_ms`` decodes it again)
+    #: keep ``last_create`` (``[latency] rehearse_ms`` decodes it again); off, a create
+    #: costs nothing more on its way to the BUY
+    keeps_last_create: bool = False
     last_create: CreateReplay | None = None
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]:
@@ -104,7 +106,7 @@ class LogsListener:
             text=text,
         )
         _dispatch(self.stats, events, on_token, on_price)
-        if events.tokens:
+        if events.tokens and self.keeps_last_create:
             self.last_create = CreateReplay(logs, signature, slot, text)
 
 

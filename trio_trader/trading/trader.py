@@ -251,10 +251,16 @@ class UniversalTrader:
         return len(self.position_tasks)
 
     def _listener(self) -> LogsListener | BlockListener:
+        keep = self.settings.rehearse > 0  # the rehearsal decodes the last create again
         if self.settings.listener == "block":
             # blockSubscribe has no "processed" blocks: confirmed is the fastest it offers.
-            return BlockListener(self.pubsub, commitment="confirmed")
-        return LogsListener(self.pubsub, commitment=self.settings.commitment, wants=self.feed.holds)
+            return BlockListener(self.pubsub, commitment="confirmed", keeps_last_create=keep)
+        return LogsListener(
+            self.pubsub,
+            commitment=self.settings.commitment,
+            wants=self.feed.holds,
+            keeps_last_create=keep,
+        )
 
     # ------------------------------------------------------------------ intake
 

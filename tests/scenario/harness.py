@@ -82,8 +82,8 @@ class HookedBuyer(PlatformAwareBuyer):
             self.before()
         await super().start_order(token_info, start, **kw)
 
-    async def finish_order(self, token_info: TokenInfo, start: BuyStart) -> BuyOrder:
-        order = await super().finish_order(token_info, start)
+    async def finish_order(self, token_info: TokenInfo, start: BuyStart, **kw: Any) -> BuyOrder:
+        order = await super().finish_order(token_info, start, **kw)
         if self.after is not None:
             self.after(order)
         return order

@@ -18,7 +18,7 @@ import pytest
 import trio
 from solders.signature import Signature
 
-from tests.scenario.harness import Harness, crash_first_run, running_bot
+from tests.scenario.harness import SOL, Harness, crash_first_run, running_bot
 from tests.scenario.test_faults import UnknownBlockhash
 from tests.scenario.test_recovery_lost_rows import (
     DieBeforeRow,
@@ -33,6 +33,7 @@ from trio_trader.chain.sender import H11Sender
 from trio_trader.listeners.types import NewToken
 from trio_trader.store._journal import Journal
 from trio_trader.trading.orders import BuyOrder, OrderState
+from trio_trader.trading.platform_aware import BuyStart
 from trio_trader.trading.position import Position
 from trio_trader.trading.trader import UniversalTrader
 
@@ -329,3 +330,56 @@ async def test_a_kill_between_the_early_write_and_its_row_is_booked_from_the_led
 
             async with next_run(h, db, config) as bot:
                 await lost_buy_booked(h, bot, sent[0].signature)
+
+
+async def test_a_buy_start_interrupted_before_its_order_is_made_whole_by_its_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_buy_now`` starts the position task whatever happens; one handed an empty
+    ``BuyStart`` (interrupted before any order) makes the whole BUY itself, funds check
+    and marker first, as ``prepare_and_send_order`` always did."""
+    seen: list[NewToken] = []
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=FAST, start=False) as h:
+            trader = h.bot.trader
+            trader.paused = True
+            record_tokens(monkeypatch, seen)
+            await h.background.start(trader.run)
+            await h.launch("Interrupted")
+
+            async def one_seen() -> bool:
+                return len(seen) == 1
+
+            await h.wait_until(one_seen)
+            info = seen[0].token_info
+            trader.position_tasks[info.mint] = None  # as the intake registers it
+            trader._buys_in_progress += 1
+            assert trader._positions is not None
+            trader._positions.start_soon(trader._position_task, info, None, BuyStart())
+            await h.wait_until(lambda: h.all_closed(1))
+            (position,) = await h.assert_books_balance()
+            buys = await h.trades(position.id, "buy")
+            assert [t.state for t in buys] == ["confirmed"]
+            assert trader.buy_count == 1
+            assert h.token_balance(position.mint) == 0
+
+
+async def test_a_buy_the_wallet_cannot_pay_is_refused_in_the_listeners_step(
+    tmp_path: Path,
+) -> None:
+    """The funds check runs before the marker and the write in the listener's step too:
+    a BUY the wallet cannot pay is never written; the position task counts it."""
+    with trio.fail_after(30):
+        async with running_bot(tmp_path, config=FAST, funding=SOL // 100) as h:
+            await warm(h)
+            trader = h.bot.trader
+            await h.launch()
+
+            async def given_up() -> bool:
+                return trader.stats.buys_not_sent == 1 and not trader.position_tasks
+
+            await h.wait_until(given_up)
+            assert trader.stats.skipped_funds == 1
+            assert await h.positions() == []
+            assert h.wallet_sol_change() == 0
+            assert await h.rpc.get_signatures_for_address(h.wallet.pubkey()) == []

@@ -709,15 +709,18 @@ class PlatformAwareBuyer:
         except Exception:
             log.exception("BUY of %s: the early write failed; sent the usual way", order.mint)
 
-    async def finish_order(self, token_info: TokenInfo, start: BuyStart) -> BuyOrder:
+    async def finish_order(
+        self, token_info: TokenInfo, start: BuyStart, *, before_send: BeforeSend[BuyOrder]
+    ) -> BuyOrder:
         """The BUY ``start_order`` began: SENT (or FAILED if refused at once) as
         ``prepare_and_send_order`` returns it; its reply read here, or the whole BUY made
-        here if ``start_order`` did not get as far as a signed order."""
+        here (with ``before_send``, the one ``start_order`` had) if ``start_order`` was
+        interrupted before ``before_send`` accepted an order."""
         if start.error is not None:
             raise start.error
         order = start.order
-        if order is None:  # interrupted before anything was built
-            return await self.prepare_and_send_order(token_info)
+        if order is None:
+            return await self.prepare_and_send_order(token_info, before_send=before_send)
         if start.sent is None:  # not written yet: the usual send (a dry run's, too)
             await self.chain.send(order, start.after_write)
         else:

@@ -384,12 +384,15 @@ class UniversalTrader:
         mint = token_info.mint
         with self.feed.subscribe(mint) as prices:
             try:
+                persist = partial(self._persist_signed, token_info)
                 if start is None:
                     buy_order = await self.buyer.prepare_and_send_order(
-                        token_info, before_send=partial(self._persist_signed, token_info)
+                        token_info, before_send=persist
                     )
                 else:
-                    buy_order = await self.buyer.finish_order(token_info, start)
+                    buy_order = await self.buyer.finish_order(
+                        token_info, start, before_send=persist
+                    )
             except (TradeError, RpcError, ValueError) as exc:
                 if self.position_tasks.get(mint) is not None:
                     raise  # signed and maybe sent: resumed (confirmed or expired) as a crash

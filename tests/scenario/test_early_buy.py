@@ -19,7 +19,6 @@ import trio
 from solders.signature import Signature
 
 from tests.scenario.harness import SOL, Harness, crash_first_run, running_bot
-from tests.scenario.test_faults import UnknownBlockhash
 from tests.scenario.test_recovery_lost_rows import (
     DieBeforeRow,
     first_life,
@@ -112,6 +111,29 @@ def record_tokens(monkeypatch: pytest.MonkeyPatch, seen: list[NewToken]) -> None
     monkeypatch.setattr(UniversalTrader, "_on_token", recording)
 
 
+async def taken_in_paused(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, *names: str
+) -> list[NewToken]:
+    """The trader started paused and the coins launched: the tokens its sink was handed
+    (none bought, as when both come in one turn); the trader is unpaused on return, for
+    the test to hand them to the sink itself."""
+    seen: list[NewToken] = []
+    trader = h.bot.trader
+    trader.paused = True
+    record_tokens(monkeypatch, seen)
+    await h.background.start(trader.run)
+    await warm(h)
+    for name in names:
+        await h.launch(name)
+
+    async def all_seen() -> bool:
+        return len(seen) == len(names)
+
+    await h.wait_until(all_seen)
+    trader.paused = False
+    return seen[: len(names)]
+
+
 def buy_path(events: list[str]) -> list[str]:
     """The events from the token taken in to its BUY's position task (reads kept)."""
     start = events.index("token")
@@ -160,22 +182,11 @@ async def test_two_creates_in_one_turn_take_one_place_with_the_early_write(
     the mint registered by the intake keeps ``max_active_mints`` exact, and
     ``max_buys`` counts the BUY in progress."""
     settings = {**FAST, "trade": {**FAST["trade"], **limit}}
-    seen: list[NewToken] = []
     with trio.fail_after(30):
         async with running_bot(tmp_path, config=settings, start=False) as h:
             trader = h.bot.trader
-            trader.paused = True  # the two launches are only recorded
-            record_tokens(monkeypatch, seen)
-            await h.background.start(trader.run)
-            await warm(h)
-            first, second = await h.launch("First"), await h.launch("Second")
-
-            async def both_seen() -> bool:
-                return len(seen) == 2
-
-            await h.wait_until(both_seen)
-            trader.paused = False
-            a, b = seen
+            a, b = await taken_in_paused(h, monkeypatch, "First", "Second")
+            first, second = a.token_info.mint, b.token_info.mint
             # what the listener does with two creates in one notification
             urgent = [on_token(trader, a), on_token(trader, b)]
             assert urgent[1] is None
@@ -194,21 +205,10 @@ async def test_a_listener_cancelled_mid_buy_hands_it_to_its_position_task(
 ) -> None:
     """The urgent work meets a cancellation (a reconnect) at its write, after the marker:
     the position task sends the very order, once; it lands and is sold."""
-    seen: list[NewToken] = []
     with trio.fail_after(30):
         async with running_bot(tmp_path, config=FAST, start=False) as h:
             trader = h.bot.trader
-            trader.paused = True
-            record_tokens(monkeypatch, seen)
-            await h.background.start(trader.run)
-            await warm(h)
-            await h.launch("Cancelled")
-
-            async def one_seen() -> bool:
-                return len(seen) == 1
-
-            await h.wait_until(one_seen)
-            trader.paused = False
+            seen = await taken_in_paused(h, monkeypatch, "Cancelled")
             urgent = on_token(trader, seen[0])
             assert urgent is not None
             with trio.CancelScope() as scope:
@@ -223,27 +223,6 @@ async def test_a_listener_cancelled_mid_buy_hands_it_to_its_position_task(
             buys = await h.trades(position.id, "buy")
             assert [(t.state, t.signature) for t in buys] == [("confirmed", signed)]
             assert h.token_balance(position.mint) == 0
-
-
-async def test_a_buy_refused_by_the_node_after_the_early_write_closes_at_zero_cost(
-    tmp_path: Path,
-) -> None:
-    with trio.fail_after(30):
-        async with running_bot(tmp_path, config=FAST) as h:
-            await warm(h)
-            chain = h.buyer.chain
-            real = chain.blockhash
-            h.buyer.before = lambda: setattr(chain, "blockhash", UnknownBlockhash(real))
-            h.buyer.after = lambda _order: setattr(chain, "blockhash", real)
-            await h.launch()
-            await h.wait_until(lambda: h.all_closed(1))
-            (position,) = await h.assert_books_balance()
-            assert position.status == "failed"
-            assert h.wallet_sol_change() == 0
-            trades = await h.repo.list_trades(position.id)
-            assert [(t.side, t.state, t.error_name) for t in trades] == [
-                ("buy", "failed", "SendRejected")
-            ]
 
 
 async def test_an_unclear_reply_after_the_early_write_sends_again_and_books_once(
@@ -338,20 +317,11 @@ async def test_a_buy_start_interrupted_before_its_order_is_made_whole_by_its_tas
     """``_buy_now`` starts the position task whatever happens; one handed an empty
     ``BuyStart`` (interrupted before any order) makes the whole BUY itself, funds check
     and marker first, as ``prepare_and_send_order`` always did."""
-    seen: list[NewToken] = []
     with trio.fail_after(30):
         async with running_bot(tmp_path, config=FAST, start=False) as h:
             trader = h.bot.trader
-            trader.paused = True
-            record_tokens(monkeypatch, seen)
-            await h.background.start(trader.run)
-            await h.launch("Interrupted")
-
-            async def one_seen() -> bool:
-                return len(seen) == 1
-
-            await h.wait_until(one_seen)
-            info = seen[0].token_info
+            (token,) = await taken_in_paused(h, monkeypatch, "Interrupted")
+            info = token.token_info
             trader.position_tasks[info.mint] = None  # as the intake registers it
             trader._buys_in_progress += 1
             assert trader._positions is not None

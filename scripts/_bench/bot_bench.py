@@ -276,8 +276,9 @@ async def detect_to_buy_sent(
                 await trio.sleep(spacing)
             await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
             sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
-            reads = run.bot_reads()
+            reads, read_cpu = run.bot_reads(), run.bot_read_cpu()
     delays: list[float] = []
+    cpu: list[float] = []  # ms of the bot's thread CPU from the read to the request
     windows: list[tuple[float, float]] = []
     parts: dict[str, list[float]] = {
         "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
@@ -294,6 +295,8 @@ async def detect_to_buy_sent(
             continue
         total = (buy[0].at - notified) * 1e3
         delays.append(total)
+        if (cpu_read := read_cpu.get(create)) is not None:
+            cpu.append((run.transport.cpu[buy[0].index] - cpu_read) * 1e3)
         windows.append((notified, buy[0].at))
         # Every row write of this position before its BUY left (the position row, and
         # the signed order once it is signed): the crash-safety price, on the path.
@@ -312,6 +315,7 @@ async def detect_to_buy_sent(
                 stages.setdefault(span, []).append(ms)
     return {
         **_figures(spans, delays, n, run, windows),
+        "in_bot_cpu_ms": summarize(cpu, digits=3),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
         "stages_ms": {k: summarize(v, digits=3) for k, v in stages.items()},

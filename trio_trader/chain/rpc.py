@@ -24,6 +24,8 @@ or `RecursionError` in the caller.
 connections (unless a test transport is given), and with `send_endpoints` it is sent at once
 to every one of them (`sender.fan_out`): the first acceptance wins, and each endpoint's
 acceptances, refusals, unclear outcomes and latency are counted in `stats.sends`.
+`write_transaction` writes a `sendTransaction` at once and `finish_transaction` reads its reply
+later (one endpoint, an idle connection and a budget token to spare; else nothing is sent).
 """
 
 from __future__ import annotations

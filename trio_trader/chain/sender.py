@@ -29,6 +29,11 @@ What can go wrong, and what the caller sees:
 A connection goes back to the idle list only after a complete exchange both sides keep open
 (h11's `DONE`/`DONE`); any other ending closes it.
 
+`write_now` and `reply` split one exchange in two: the request written at once on an idle
+kept-alive connection (None when there is none: opening one is a round trip), its reply read
+later, maybe by another task (the listener's task writes an extreme fast BUY, its position
+task reads the reply: `trading/trader.py`).
+
 `fan_out` sends the same signed bytes to several endpoints at once (RPC nodes, a block
 engine's JSON-RPC `sendTransaction`): the first acceptance wins; the slower ones still finish
 in the background, so the bytes reach every endpoint and each is counted.

@@ -30,6 +30,14 @@ history once it has landed or expired, as after a machine crash (which can lose 
 too). If the repository failed, no new BUY is sent (``DatabaseFailed``); open positions
 keep selling.
 
+An extreme fast BUY (no curve read first) takes the steps up to its request's write in the
+listener's own task: the intake hands it back as urgent work (``_buy_now``), which the pubsub
+reader awaits before it reads again, so no pass through the scheduler lies between the
+create decoded and the write; its position task is started right after, with the order's
+exchange in flight, to read the reply and do the rest (``BuyStart``;
+``PlatformAwareBuyer.start_order`` / ``finish_order``). Without a kept-alive connection
+(or with a fan-out, a dry run) the position task sends it, as any other BUY.
+
 ``max_active_mints`` counts live position tasks (the mint is registered by the sink
 before the task starts, so two tokens arriving together cannot both slip past the
 limit); ``max_buys`` counts BUYs actually sent. One position's failure is logged and

@@ -354,3 +354,69 @@ async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behi
         *(f"price {100 + i}" for i in range(5)),
     ]
     assert listener.stats.woke == 1
+
+
+async def test_the_block_listener_hands_back_every_tokens_urgent_work_in_order() -> None:
+    """Each create of a block gives its sink's urgent work (the trader's BUY up to its
+    write); ``handle`` returns one urgent work doing them all, in order, after every
+    token of the block was taken in."""
+    raw, _ = _raw_tx()
+    done: list[str] = []
+
+    def entry(name: str) -> dict[str, Any]:
+        logs = pump_logs(create_event(name=name, symbol=name))
+        return {"transaction": [raw, "base64"], "meta": {"err": None, "logMessages": logs}}
+
+    def on_token(token: NewToken) -> Any:
+        done.append(f"taken {token.token_info.symbol}")
+
+        async def urgent() -> None:
+            await trio.lowlevel.checkpoint()
+            done.append(f"bought {token.token_info.symbol}")
+
+        return urgent
+
+    block = {"context": {"slot": 9}, "value": {"slot": 9, "block": {
+        "transactions": [entry("A"), entry("B")]}}}  # fmt: skip
+    listener = BlockListener(pubsub=None)  # type: ignore[arg-type]
+    urgent = listener.handle(block, on_token, lambda _price: None)
+    assert done == ["taken A", "taken B"]
+    assert urgent is not None
+    await urgent()
+    assert done == ["taken A", "taken B", "bought A", "bought B"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_a_new_tokens_urgent_work_runs_before_the_notifications_queued_behind_it(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token sink hands back urgent work (the extreme fast BUY up to its write): the
+    listener awaits it, then lets the task it started run, before the next item."""
+    from trio_trader.listeners.logs import run_listener
+
+    monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
+    queued = [logs_item(pump_logs(create_event(), trade_event(1)))]
+    queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(3)]
+    listener = _queued_listener(queued)
+    order: list[str] = []
+
+    async def reply(symbol: str) -> None:
+        order.append(f"reply read {symbol}")
+
+    async with trio.open_nursery() as nursery:
+
+        def on_token(token: NewToken) -> Any:
+            async def urgent() -> None:
+                await trio.lowlevel.checkpoint()
+                order.append(f"written {token.token_info.symbol}")
+                nursery.start_soon(reply, token.token_info.symbol)
+
+            return urgent
+
+        def on_price(price: PriceUpdate) -> None:
+            order.append(f"price {price.sol_amount}")
+
+        with trio.fail_after(5):
+            await run_listener(listener, on_token, on_price)
+    assert order == ["price 1", "written CAT", "reply read CAT",
+                     *(f"price {100 + i}" for i in range(3))]  # fmt: skip

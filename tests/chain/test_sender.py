@@ -634,3 +634,20 @@ async def test_a_refusal_read_after_an_early_write_is_a_transaction_error(
             await rpc.finish_transaction(sent)
         assert info.value.name == "BlockhashNotFound"
         assert await_idle(rpc, server) == 1
+
+
+async def test_a_request_is_written_now_over_a_kept_alive_tls_connection(
+    nursery: trio.Nursery,
+) -> None:
+    """A live endpoint is https: the early write goes over its TLS session as well."""
+    server = await KeepAliveNode(accepting(), tls=server_tls()).start(nursery)
+    async with RpcClient([server.url], seed=1) as rpc:
+        assert rpc.sender is not None
+        rpc.sender.ssl_context = ssl.create_default_context(cafile=str(CERT))
+        assert await rpc.send_transaction(RAW) == SIG
+        sent = await rpc.write_transaction(base64.b64encode(RAW).decode())
+        assert sent is not None
+        await eventually(lambda: len(server.seen) == 2)  # on the node, reply still unread
+        assert await rpc.finish_transaction(sent) == SIG
+        assert rpc.sender.connections_opened == 1
+    assert [sent_transaction(s.body) for s in server.seen] == [RAW, RAW]

@@ -724,7 +724,6 @@ def urgent_all(works: list[Urgent]) -> Urgent | None:
     not stop the others); None for none."""
     if len(works) < 2:
         return works[0] if works else None
-
     return functools.partial(run_all_urgent, works)
 
 

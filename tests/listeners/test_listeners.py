@@ -280,13 +280,16 @@ def _queued_listener(items: list[Any]) -> LogsListener:
     return Queued(pubsub=None)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("urgent", [False, True])
 @pytest.mark.parametrize("seed", range(8))
 async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, urgent: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The token sink starts a task (the trader's BUY); the listener lets it run before it
     handles the items already queued behind the create, whichever order Trio's scheduler
-    runs its next batch in (it reverses half of them: hence several runs)."""
+    runs its next batch in (it reverses half of them: hence several runs). ``urgent``: the
+    sink hands back urgent work that starts it (the extreme fast BUY's write, then its
+    position task), which the listener awaits first, across its checkpoints."""
 
     import trio
 
@@ -303,8 +306,16 @@ async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
 
     async with trio.open_nursery() as nursery:
 
-        def on_token(token: NewToken) -> None:
-            nursery.start_soon(buy, token)
+        def on_token(token: NewToken) -> Any:
+            if not urgent:
+                nursery.start_soon(buy, token)
+                return None
+
+            async def write_then_start() -> None:
+                await trio.lowlevel.checkpoint()
+                nursery.start_soon(buy, token)
+
+            return write_then_start
 
         def on_price(price: PriceUpdate) -> None:
             order.append(f"price {price.sol_amount}")
@@ -384,39 +395,3 @@ async def test_the_block_listener_hands_back_every_tokens_urgent_work_in_order()
     assert urgent is not None
     await urgent()
     assert done == ["taken A", "taken B", "bought A", "bought B"]
-
-
-@pytest.mark.parametrize("seed", range(4))
-async def test_a_new_tokens_urgent_work_runs_before_the_notifications_queued_behind_it(
-    seed: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The token sink hands back urgent work (the extreme fast BUY up to its write): the
-    listener awaits it, then lets the task it started run, before the next item."""
-    from trio_trader.listeners.logs import run_listener
-
-    monkeypatch.setattr(trio._core._run, "_r", random.Random(seed))  # the batch orders
-    queued = [logs_item(pump_logs(create_event(), trade_event(1)))]
-    queued += [logs_item(pump_logs(trade_event(100 + i, mint=OTHER_MINT))) for i in range(3)]
-    listener = _queued_listener(queued)
-    order: list[str] = []
-
-    async def reply(symbol: str) -> None:
-        order.append(f"reply read {symbol}")
-
-    async with trio.open_nursery() as nursery:
-
-        def on_token(token: NewToken) -> Any:
-            async def urgent() -> None:
-                await trio.lowlevel.checkpoint()
-                order.append(f"written {token.token_info.symbol}")
-                nursery.start_soon(reply, token.token_info.symbol)
-
-            return urgent
-
-        def on_price(price: PriceUpdate) -> None:
-            order.append(f"price {price.sol_amount}")
-
-        with trio.fail_after(5):
-            await run_listener(listener, on_token, on_price)
-    assert order == ["price 1", "written CAT", "reply read CAT",
-                     *(f"price {100 + i}" for i in range(3))]  # fmt: skip

@@ -16,18 +16,9 @@ from typing import Any
 
 import pytest
 import trio
-from solders.keypair import Keypair
 from solders.signature import Signature
 
-from tests.scenario.harness import (
-    RECOVERY_CONFIG,
-    SOL,
-    Harness,
-    crash_after_buy_sent,
-    crash_first_run,
-    running_bot,
-)
-from tests.scenario.test_recovery import second_run
+from tests.scenario.harness import SOL, Harness, crash_first_run, running_bot
 from tests.scenario.test_recovery_lost_rows import (
     DieBeforeRow,
     first_life,
@@ -362,33 +353,3 @@ async def test_a_buy_the_wallet_cannot_pay_is_refused_in_the_listeners_step(
             assert await h.positions() == []
             assert h.wallet_sol_change() == 0
             assert await h.rpc.get_signatures_for_address(h.wallet.pubkey()) == []
-
-
-async def test_a_crash_once_the_early_buys_reply_is_read_is_resolved_by_its_signature(
-    tmp_path: Path,
-) -> None:
-    """The process dies in the position task right after the reply to the request the
-    listener wrote: the row already names that very transaction; the next start confirms
-    it and sells. Bought once, books to the lamport."""
-    wallet = Keypair()
-    config = {**FAST, **RECOVERY_CONFIG, "trade": {**FAST["trade"], "rebroadcast_interval": 0.2}}
-    with trio.fail_after(30):
-        async with running_bot(tmp_path, config=config, wallet=wallet, start=False) as h:
-            sent = crash_after_buy_sent(h)
-
-            async def launch() -> Any:
-                await warm(h)
-                return await h.launch()
-
-            await crash_first_run(h, launch)
-            (row,) = await h.positions()
-            assert row.buy_order is not None
-            assert row.buy_order.signature == sent[0].signature
-            assert row.buy_order.raw_bytes() == sent[0].raw_bytes()
-            bot = await second_run(h, wallet)
-            assert bot.trader.stats.positions_recovered == 1
-            (position,) = await h.assert_books_balance()
-            assert position.status == "closed"
-            buys = await h.trades(position.id, "buy")
-            assert [(t.state, t.signature) for t in buys] == [("confirmed", sent[0].signature)]
-            assert h.token_balance(position.mint) == 0

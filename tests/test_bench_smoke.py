@@ -283,7 +283,7 @@ async def test_idle_run_with_the_simulator_in_its_own_process(bench: ModuleType)
 def test_detect_profile_covers_the_path_from_each_launch_to_its_buy(bench: ModuleType) -> None:
     text = bench.profile("detect_fast", {"detect": 2})
     assert re.search(r"\([12] windows\); 2 operations", text)  # 2 unless the windows overlap
-    assert "prepare_and_send_order" in text  # the BUY, on the path
+    assert "start_order" in text  # the BUY, on the path (from the listener's task)
     assert "read_transaction" in text  # the create's logs, decoded on the path
 
 

@@ -59,12 +59,13 @@ async def dry_bot(
     funding: int = FUNDING,
     exits: dict[str, Any] | None = None,
     start: bool = True,
+    trade: dict[str, Any] | None = None,
 ) -> AsyncIterator[Harness]:
     """A simulator without background market, a funded wallet and a running dry-run bot."""
     creator, wallet = Keypair(), Keypair()
     cfg = parse_config(
         {
-            "trade": {"buy_amount_sol": "0.1", "max_active_mints": 100},
+            "trade": {"buy_amount_sol": "0.1", "max_active_mints": 100, **(trade or {})},
             "exits": {"tick_interval": 0.1, **(exits or {})},
             "priority_fee": {"fixed_micro_lamports": 1_000},
         },
@@ -94,6 +95,24 @@ async def dry_bot(
                 await nursery.start(bot.trader.run)
             yield h
             nursery.cancel_scope.cancel()
+
+
+async def test_an_extreme_fast_dry_run_signs_in_the_listener_and_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """The extreme fast BUY starts in the listener's task (``_buy_now``) even on paper:
+    with a kept-alive connection to the node ready, still nothing but the simulation."""
+    fast = {"extreme_fast_mode": True, "extreme_fast_token_amount": 1_000_000_000_000}
+    async with dry_bot(tmp_path, exits={"sell_after": 0.1}, trade=fast) as h:
+        mint = await h.launch("Paper")  # its create goes over the direct sender: kept alive
+        assert h.rpc.sender is not None
+        assert h.rpc.sender.idle_connections(h.sim.rpc_url) == 1
+        await h.wait_until(lambda: h.all_closed(1))
+        (position,) = await h.positions()
+        submitted = h.sim.node.stats.submitted
+    assert position.mint == mint
+    assert submitted == 1  # the launch alone
+    assert h.sim.ledger.balance(h.wallet.pubkey()) == FUNDING
 
 
 async def bought(h: Harness, count: int) -> bool:

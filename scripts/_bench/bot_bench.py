@@ -113,7 +113,7 @@ def _add_spans(spans: dict[str, list[float]], run: BotRun, written: float | None
 
 #: the detection path's stamps in the bot, in order (``path_stamps``); the first is the
 #: bot's read, the last the request written
-STAGES = ("read", "listener", "decoded", "intake_done", "task_started", "signed", "row_start",
+STAGES = ("read", "listener", "decoded", "intake_done", "buy_started", "signed", "row_start",
           "row_end", "request")  # fmt: skip
 
 
@@ -122,7 +122,9 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
     """Stamp the detection path's inner stages (``sink[stage][key]``: perf_counter).
 
     The listener's item taken off its channel and the token decoded / taken in are keyed
-    by the create's signature; the position task's start and the BUY signed by mint.
+    by the create's signature; the BUY's start (``buy_started``: in the listener's task
+    for an extreme fast BUY, ``UniversalTrader._buy_now``, else its position task's start)
+    and the BUY signed by mint.
     Patched on the classes from outside, for the duration, like ``record_bot_reads``.
     """
     from trio_trader.listeners.logs import LogsListener
@@ -131,27 +133,32 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
 
     for stage in STAGES:
         sink.setdefault(stage, {})
-    handle, on_token, task, sign = (
+    handle, on_token, task, now, sign = (
         LogsListener.handle, UniversalTrader._on_token, UniversalTrader._position_task,
-        ChainAccess.sign_buy,
+        UniversalTrader._buy_now, ChainAccess.sign_buy,
     )  # fmt: skip
 
-    def stamped_handle(self: Any, item: Any, *args: Any) -> None:
+    def stamped_handle(self: Any, item: Any, *args: Any) -> Any:
         at = time.perf_counter()
         value = item.get("value") if isinstance(item, dict) else None
         signature = value.get("signature") if isinstance(value, dict) else None
         if isinstance(signature, str):
             sink["listener"].setdefault(signature, at)
-        handle(self, item, *args)
+        return handle(self, item, *args)
 
-    def stamped_on_token(self: Any, token: Any) -> None:
+    def stamped_on_token(self: Any, token: Any) -> Any:
         sink["decoded"].setdefault(token.signature, time.perf_counter())
-        on_token(self, token)
+        urgent = on_token(self, token)
         sink["intake_done"].setdefault(token.signature, time.perf_counter())
+        return urgent
 
     async def stamped_task(self: Any, token_info: Any, *args: Any) -> None:
-        sink["task_started"].setdefault(str(token_info.mint), time.perf_counter())
+        sink["buy_started"].setdefault(str(token_info.mint), time.perf_counter())
         await task(self, token_info, *args)
+
+    async def stamped_now(self: Any, token_info: Any) -> None:
+        sink["buy_started"].setdefault(str(token_info.mint), time.perf_counter())
+        await now(self, token_info)
 
     def stamped_sign(self: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
         signed = sign(self, order, *args, **kwargs)
@@ -162,6 +169,7 @@ def path_stamps(sink: dict[str, dict[str, float]]) -> Iterator[None]:
     patches = ((LogsListener, "handle", stamped_handle),
                (UniversalTrader, "_on_token", stamped_on_token),
                (UniversalTrader, "_position_task", stamped_task),
+               (UniversalTrader, "_buy_now", stamped_now),
                (ChainAccess, "sign_buy", stamped_sign))  # fmt: skip
     with _patched(patches):
         yield
@@ -268,8 +276,9 @@ async def detect_to_buy_sent(
                 await trio.sleep(spacing)
             await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
             sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)
-            reads = run.bot_reads()
+            reads, read_cpu = run.bot_reads(), run.bot_read_cpu()
     delays: list[float] = []
+    cpu: list[float] = []  # ms of the bot's thread CPU from the read to the request
     windows: list[tuple[float, float]] = []
     parts: dict[str, list[float]] = {
         "to_first_db_write": [], "db_writes_before_buy": [], "other_than_db_writes": [],
@@ -286,6 +295,8 @@ async def detect_to_buy_sent(
             continue
         total = (buy[0].at - notified) * 1e3
         delays.append(total)
+        if (cpu_read := read_cpu.get(create)) is not None:
+            cpu.append((run.transport.cpu[buy[0].index] - cpu_read) * 1e3)
         windows.append((notified, buy[0].at))
         # Every row write of this position before its BUY left (the position row, and
         # the signed order once it is signed): the crash-safety price, on the path.
@@ -304,6 +315,7 @@ async def detect_to_buy_sent(
                 stages.setdefault(span, []).append(ms)
     return {
         **_figures(spans, delays, n, run, windows),
+        "in_bot_cpu_ms": summarize(cpu, digits=3),
         "breakdown_ms": {k: summarize(v) for k, v in parts.items()},
         "db_writes_before_buy_per_position": summarize(writes_before, digits=2),
         "stages_ms": {k: summarize(v, digits=3) for k, v in stages.items()},

@@ -46,7 +46,7 @@ import httpx
 from solders.transaction import VersionedTransaction
 
 from trio_trader.chain.rpc import _Body  # the bot's own plain-iterator request body
-from trio_trader.chain.sender import H11Sender, HttpReply
+from trio_trader.chain.sender import Exchange, H11Sender, HttpReply
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.pump.instructions import decode_pump_instruction
 
@@ -156,10 +156,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 @attrs.define(eq=False)
 class RecordingSender(H11Sender):
     """The bot's direct sender, noting each request in a :class:`RecordingTransport` too:
-    stamped right before ``send_all`` (``on_request``), reply time when ``post`` returns."""
+    stamped right before ``send_all`` (``on_request``), reply time when ``post`` returns
+    (or ``reply``, for a request ``write_now`` wrote: the early BUY)."""
 
     recorder: RecordingTransport | None = None
     _pending: dict[int, int] = attrs.field(init=False, factory=dict)  # id(body) → index
+    _written: dict[int, int] = attrs.field(init=False, factory=dict)  # id(exchange) → index
 
     def __attrs_post_init__(self) -> None:
         self.on_request = self._on_request
@@ -174,9 +176,26 @@ class RecordingSender(H11Sender):
         try:
             return await super().post(url, body, after_write=after_write)
         finally:
-            index = self._pending.pop(id(body), None)
-            if index is not None and self.recorder is not None:
-                self.recorder.replied[index] = time.perf_counter()
+            self._replied(self._pending.pop(id(body), None))
+
+    async def write_now(
+        self, url: str, body: bytes, *, after_write: Callable[[], None] | None = None
+    ) -> Exchange | None:
+        exchange = await super().write_now(url, body, after_write=after_write)
+        index = self._pending.pop(id(body), None)
+        if exchange is not None and index is not None:
+            self._written[id(exchange)] = index
+        return exchange
+
+    async def reply(self, exchange: Exchange) -> HttpReply:
+        try:
+            return await super().reply(exchange)
+        finally:
+            self._replied(self._written.pop(id(exchange), None))
+
+    def _replied(self, index: int | None) -> None:
+        if index is not None and self.recorder is not None:
+            self.recorder.replied[index] = time.perf_counter()
 
 
 @attrs.define(eq=False)

@@ -23,6 +23,7 @@ from solders.signature import Signature
 
 from tests.chain.fakes import FakePubsubServer, logs_item
 from trio_trader.chain import PubsubClient, RpcError
+from trio_trader.chain.pubsub import run_all_urgent
 
 PROGRAM = Pubkey.new_unique()
 
@@ -366,3 +367,67 @@ async def test_an_inline_handler_gets_the_queued_items_first_then_each_in_the_re
                 await server.notify(sid, {"context": {"slot": 9}, "value": {"err": None}})
             # the handler's task returned by itself: the one-shot subscription delivered
     assert got == [{"context": {"slot": 9}, "value": {"err": None}}]
+
+
+async def test_urgent_work_a_handler_returns_is_awaited_before_the_next_message(
+    server: FakePubsubServer, nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A handler's urgent work (the listener's new token: its BUY up to the request) runs
+    in the reader before any later message is handed over, even across its checkpoints;
+    one that raises is logged and counted, and the reader goes on."""
+    client = await started(nursery, make_client(server.url))
+    steps: list[str] = []
+
+    def handler(item: Any) -> Any:
+        slot = item["context"]["slot"]
+        steps.append(f"handled {slot}")
+
+        async def urgent() -> None:
+            steps.append(f"urgent {slot}")
+            await trio.sleep(0.01)  # checkpoints: the reader still waits for it
+            if slot == 2:
+                raise ZeroDivisionError("an urgent bug")
+            steps.append(f"urgent {slot} done")
+
+        return urgent
+
+    with trio.fail_after(10), caplog.at_level(logging.ERROR):
+        async with client.logs_subscribe(PROGRAM) as sub, trio.open_nursery() as inner:
+            (sid,) = server.live("logsSubscribe")
+            inner.start_soon(sub.handle_inline, handler)
+            await trio.testing.wait_all_tasks_blocked()
+            for slot in (1, 2, 3):
+                await server.notify(sid, logs_item(slot, f"s{slot}", []))
+            while len(steps) < 8:
+                await trio.sleep(0.01)
+            inner.cancel_scope.cancel()
+    assert steps == ["handled 1", "urgent 1", "urgent 1 done", "handled 2", "urgent 2",
+                     "handled 3", "urgent 3", "urgent 3 done"]  # fmt: skip
+    assert client.stats.handler_errors == 1
+    assert "urgent work failed" in caplog.text
+
+
+async def test_urgent_work_not_yet_run_when_the_reader_is_cancelled_still_starts() -> None:
+    """Cancelled during the first of several urgent works (a reconnect), the reader still
+    runs the others up to their first checkpoint: each must be able to hand its job on
+    there (the trader starts the position task), none is silently dropped."""
+    steps: list[str] = []
+
+    def work(name: str, cancel: trio.CancelScope | None = None) -> Any:
+        async def run() -> None:
+            steps.append(f"{name} started")
+            if cancel is not None:
+                cancel.cancel()
+            try:
+                await trio.sleep(1)
+                steps.append(f"{name} done")
+            finally:
+                steps.append(f"{name} handed on")
+
+        return run
+
+    with trio.CancelScope() as scope:
+        await run_all_urgent([work("a", scope), work("b"), work("c")])
+    assert scope.cancelled_caught
+    assert steps == ["a started", "a handed on", "b started", "b handed on",
+                     "c started", "c handed on"]  # fmt: skip

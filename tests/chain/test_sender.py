@@ -551,3 +551,103 @@ async def test_the_request_is_written_before_any_other_task_runs(nursery: trio.N
         await rpc.send_transaction(RAW)
     assert order == ["written", "other task ran"]
     assert len(requests) == 2
+
+
+# --------------------------------------------------------------- written now, read later
+
+
+async def test_a_request_written_now_is_on_the_node_before_its_reply_is_read(
+    nursery: trio.Nursery,
+) -> None:
+    """`write_transaction` writes on a kept-alive connection and returns without the
+    reply; `finish_transaction` reads it later (the listener writes, the position task
+    reads) and the connection goes back to the pool."""
+    server = await node(nursery, accepting())
+    written: list[str] = []
+    async with RpcClient([server.url], seed=1) as rpc:
+        assert await rpc.send_transaction(RAW) == SIG  # opens the connection
+        encoded = base64.b64encode(RAW).decode()
+        sent = await rpc.write_transaction(encoded, after_write=lambda: written.append("row"))
+        assert sent is not None
+        assert written == ["row"]
+        await eventually(lambda: len(server.seen) == 2)  # on the node, reply still unread
+        assert await_idle(rpc, server) == 0
+        assert await rpc.finish_transaction(sent) == SIG
+        assert await_idle(rpc, server) == 1
+        assert rpc.sender is not None
+        assert rpc.sender.connections_opened == 1
+    assert [sent_transaction(s.body) for s in server.seen] == [RAW, RAW]
+    assert rpc.stats.by_method["sendTransaction"] == 2
+    assert written == ["row"]
+
+
+async def test_nothing_is_written_now_without_a_kept_alive_connection_or_budget(
+    nursery: trio.Nursery,
+) -> None:
+    """Opening a connection is a round trip, a fan-out a task per endpoint, an empty
+    request budget a wait: then nothing is sent (the caller sends the usual way)."""
+    server = await node(nursery, accepting())
+    encoded = base64.b64encode(RAW).decode()
+    async with RpcClient([server.url], seed=1, requests_per_second=0.01, burst=1) as rpc:
+        assert await rpc.write_transaction(encoded) is None  # no connection yet
+        assert await rpc.send_transaction(RAW) == SIG  # the budget's only token
+        assert await_idle(rpc, server) == 1
+        assert await rpc.write_transaction(encoded) is None  # no token to spare
+    async with await fan(server) as rpc:
+        assert await rpc.send_transaction(RAW) == SIG
+        assert await rpc.write_transaction(encoded) is None
+    assert len(server.seen) == 2
+
+
+async def test_a_request_written_now_on_a_closed_connection_is_sent_again(
+    nursery: trio.Nursery,
+) -> None:
+    """The keep-alive race on the early write: nothing comes back, so the reply's reader
+    sends the same bytes on a new connection; `after_write` ran once."""
+    server = await node(nursery, accepting())
+    server.close_idle = True
+    written: list[str] = []
+    async with RpcClient([server.url], seed=1, max_retries=0) as rpc:
+        assert await rpc.send_transaction(RAW) == SIG
+        await eventually(lambda: server.connections == 1 and len(server.seen) == 1)
+        await trio.sleep(0.05)  # let the server's close reach us
+        encoded = base64.b64encode(RAW).decode()
+        sent = await rpc.write_transaction(encoded, after_write=lambda: written.append("row"))
+        assert sent is not None  # a write to a socket the peer closed succeeds once
+        assert await rpc.finish_transaction(sent, after_write=lambda: written.append("x")) == SIG
+        assert rpc.sender is not None
+        assert rpc.sender.connections_opened == 2
+    assert [sent_transaction(s.body) for s in server.seen] == [RAW, RAW]
+    assert written == ["row", "x"]  # each write's hook (the trader's is run once: _WriteOnce)
+
+
+async def test_a_refusal_read_after_an_early_write_is_a_transaction_error(
+    nursery: trio.Nursery,
+) -> None:
+    server = await node(nursery, accepting())
+    async with RpcClient([server.url], seed=1) as rpc:
+        assert await rpc.send_transaction(RAW) == SIG
+        server.behaviour = refuse
+        sent = await rpc.write_transaction(base64.b64encode(RAW).decode())
+        assert sent is not None
+        with pytest.raises(TransactionError) as info:
+            await rpc.finish_transaction(sent)
+        assert info.value.name == "BlockhashNotFound"
+        assert await_idle(rpc, server) == 1
+
+
+async def test_a_request_is_written_now_over_a_kept_alive_tls_connection(
+    nursery: trio.Nursery,
+) -> None:
+    """A live endpoint is https: the early write goes over its TLS session as well."""
+    server = await KeepAliveNode(accepting(), tls=server_tls()).start(nursery)
+    async with RpcClient([server.url], seed=1) as rpc:
+        assert rpc.sender is not None
+        rpc.sender.ssl_context = ssl.create_default_context(cafile=str(CERT))
+        assert await rpc.send_transaction(RAW) == SIG
+        sent = await rpc.write_transaction(base64.b64encode(RAW).decode())
+        assert sent is not None
+        await eventually(lambda: len(server.seen) == 2)  # on the node, reply still unread
+        assert await rpc.finish_transaction(sent) == SIG
+        assert rpc.sender.connections_opened == 1
+    assert [sent_transaction(s.body) for s in server.seen] == [RAW, RAW]

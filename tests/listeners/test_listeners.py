@@ -280,13 +280,16 @@ def _queued_listener(items: list[Any]) -> LogsListener:
     return Queued(pubsub=None)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("urgent", [False, True])
 @pytest.mark.parametrize("seed", range(8))
 async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, urgent: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The token sink starts a task (the trader's BUY); the listener lets it run before it
     handles the items already queued behind the create, whichever order Trio's scheduler
-    runs its next batch in (it reverses half of them: hence several runs)."""
+    runs its next batch in (it reverses half of them: hence several runs). ``urgent``: the
+    sink hands back urgent work that starts it (the extreme fast BUY's write, then its
+    position task), which the listener awaits first, across its checkpoints."""
 
     import trio
 
@@ -303,8 +306,16 @@ async def test_a_new_tokens_task_runs_before_the_notifications_queued_behind_it(
 
     async with trio.open_nursery() as nursery:
 
-        def on_token(token: NewToken) -> None:
-            nursery.start_soon(buy, token)
+        def on_token(token: NewToken) -> Any:
+            if not urgent:
+                nursery.start_soon(buy, token)
+                return None
+
+            async def write_then_start() -> None:
+                await trio.lowlevel.checkpoint()
+                nursery.start_soon(buy, token)
+
+            return write_then_start
 
         def on_price(price: PriceUpdate) -> None:
             order.append(f"price {price.sol_amount}")
@@ -354,3 +365,33 @@ async def test_a_task_woken_by_a_price_runs_before_the_notifications_queued_behi
         *(f"price {100 + i}" for i in range(5)),
     ]
     assert listener.stats.woke == 1
+
+
+async def test_the_block_listener_hands_back_every_tokens_urgent_work_in_order() -> None:
+    """Each create of a block gives its sink's urgent work (the trader's BUY up to its
+    write); ``handle`` returns one urgent work doing them all, in order, after every
+    token of the block was taken in."""
+    raw, _ = _raw_tx()
+    done: list[str] = []
+
+    def entry(name: str) -> dict[str, Any]:
+        logs = pump_logs(create_event(name=name, symbol=name))
+        return {"transaction": [raw, "base64"], "meta": {"err": None, "logMessages": logs}}
+
+    def on_token(token: NewToken) -> Any:
+        done.append(f"taken {token.token_info.symbol}")
+
+        async def urgent() -> None:
+            await trio.lowlevel.checkpoint()
+            done.append(f"bought {token.token_info.symbol}")
+
+        return urgent
+
+    block = {"context": {"slot": 9}, "value": {"slot": 9, "block": {
+        "transactions": [entry("A"), entry("B")]}}}  # fmt: skip
+    listener = BlockListener(pubsub=None)  # type: ignore[arg-type]
+    urgent = listener.handle(block, on_token, lambda _price: None)
+    assert done == ["taken A", "taken B"]
+    assert urgent is not None
+    await urgent()
+    assert done == ["taken A", "taken B", "bought A", "bought B"]

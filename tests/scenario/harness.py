@@ -41,7 +41,7 @@ from trio_trader.sim import Faults, SimNode, open_sim
 from trio_trader.sim.clients import quoted_create_v2
 from trio_trader.store import Repository, TradeRecord, open_repository
 from trio_trader.trading.orders import BuyOrder, SellOrder, TradeResult
-from trio_trader.trading.platform_aware import PlatformAwareBuyer, PlatformAwareSeller
+from trio_trader.trading.platform_aware import BuyStart, PlatformAwareBuyer, PlatformAwareSeller
 from trio_trader.trading.position import Position
 from trio_trader.trading.token_info import TokenInfo
 
@@ -66,6 +66,24 @@ class HookedBuyer(PlatformAwareBuyer):
         if self.before is not None:
             self.before()
         order = await super().prepare_and_send_order(token_info, **kw)
+        if self.after is not None:
+            self.after(order)
+        return order
+
+    # The extreme fast BUY, written from the listener's task (``start_order``) and read
+    # in the position task (``finish_order``): the same hooks at the same points; a
+    # ``pause`` (it waits) keeps such a BUY on the position task's path.
+
+    def sends_at_once(self, token_info: TokenInfo) -> bool:
+        return self.pause is None and super().sends_at_once(token_info)
+
+    async def start_order(self, token_info: TokenInfo, start: BuyStart, **kw: Any) -> None:
+        if self.before is not None:
+            self.before()
+        await super().start_order(token_info, start, **kw)
+
+    async def finish_order(self, token_info: TokenInfo, start: BuyStart, **kw: Any) -> BuyOrder:
+        order = await super().finish_order(token_info, start, **kw)
         if self.after is not None:
             self.after(order)
         return order

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 import trio
 from solders.hash import Hash
 from solders.keypair import Keypair
@@ -252,9 +253,18 @@ class UnknownBlockhash:
         return int(self.real.block_height)
 
 
-async def test_buy_refused_by_the_node_closes_at_zero_cost(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "trade",
+    # extreme fast: the BUY written from the listener's task, its refusal read by the
+    # position task (trading/trader.py: _buy_now)
+    [{}, {"extreme_fast_mode": True, "extreme_fast_token_amount": 1_000_000_000_000}],
+)
+async def test_buy_refused_by_the_node_closes_at_zero_cost(
+    tmp_path: Path, trade: dict[str, Any]
+) -> None:
+    config = {"exits": {"sell_after": 0.0}, "trade": trade}
     with trio.fail_after(30):
-        async with running_bot(tmp_path, config={"exits": {"sell_after": 0.0}}) as h:
+        async with running_bot(tmp_path, config=config) as h:
             chain = h.buyer.chain
             real = chain.blockhash
             h.buyer.before = lambda: setattr(chain, "blockhash", UnknownBlockhash(real))

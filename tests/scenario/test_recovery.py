@@ -9,7 +9,9 @@ then finish the position from the row alone, with the books exact to the lamport
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import trio
 from solders.keypair import Keypair
 from solders.signature import Signature
@@ -36,10 +38,17 @@ async def second_run(h: Harness, wallet: Keypair) -> Bot:
     return bot
 
 
+@pytest.mark.parametrize(
+    "trade",
+    # extreme fast: the BUY written from the listener's task, the crash in the position
+    # task once it read the reply (trading/trader.py: _buy_now)
+    [{}, {"extreme_fast_mode": True, "extreme_fast_token_amount": 1_000_000_000_000}],
+)
 async def test_crash_right_after_the_buy_was_sent_is_resolved_by_its_signature(
-    tmp_path: Path,
+    tmp_path: Path, trade: dict[str, Any]
 ) -> None:
     wallet = Keypair()
+    config = {**CONFIG, "trade": {**CONFIG.get("trade", {}), **trade}}
     sent: list[BuyOrder] = []
 
     def die(order: BuyOrder) -> None:
@@ -47,7 +56,7 @@ async def test_crash_right_after_the_buy_was_sent_is_resolved_by_its_signature(
         raise Crash
 
     with trio.fail_after(30):
-        async with running_bot(tmp_path, config=CONFIG, wallet=wallet, start=False) as h:
+        async with running_bot(tmp_path, config=config, wallet=wallet, start=False) as h:
             h.buyer.after = die
             await crash_first_run(h)
             (row,) = await h.positions()

@@ -49,17 +49,24 @@ class TokenBucket:
             self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    def try_acquire(self) -> bool:
+        """Spend a token if one is to spare and nobody waits (never yields); False if not."""
+        if self._lock.locked():  # somebody is ahead: taking it now would jump the queue
+            return False
+        self._refill()
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
     async def acquire(self) -> None:
         """Wait until one request may be sent, and spend its token.
 
         With a token to spare and nobody waiting, it is spent without yielding: a
         `sendTransaction` under a budget goes out before any other task runs.
         """
-        if not self._lock.locked():  # nobody is ahead: taking it now keeps the order
-            self._refill()
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return
+        if self.try_acquire():
+            return
         async with self._lock:
             self._refill()
             if self._tokens < 1:

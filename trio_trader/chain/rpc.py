@@ -24,6 +24,8 @@ or `RecursionError` in the caller.
 connections (unless a test transport is given), and with `send_endpoints` it is sent at once
 to every one of them (`sender.fan_out`): the first acceptance wins, and each endpoint's
 acceptances, refusals, unclear outcomes and latency are counted in `stats.sends`.
+`write_transaction` writes a `sendTransaction` at once and `finish_transaction` reads its reply
+later (one endpoint, an idle connection and a budget token to spare; else nothing is sent).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from .errors import (
     RpcUnavailable,
     error_from_rpc,
 )
-from .sender import EndpointSends, H11Sender, HttpReply, fan_out
+from .sender import EndpointSends, Exchange, H11Sender, HttpReply, fan_out
 from .types import (
     AccountInfo,
     SignatureInfo,
@@ -71,7 +73,7 @@ from .types import (
     TransactionInfo,
 )
 
-__all__ = ["RpcClient", "RpcStats"]
+__all__ = ["RpcClient", "RpcStats", "SendInFlight"]
 
 logger = logging.getLogger(__name__)
 E = TypeVar("E", bound=RpcError)
@@ -648,24 +650,73 @@ class RpcClient:
         written, before its reply is read (every write: a retry's and each fan-out
         endpoint's too, so it must be idempotent); the httpx path never calls it.
         """
-        opts: dict[str, Any] = {
-            "encoding": "base64",
-            "skipPreflight": skip_preflight,
-            "preflightCommitment": "processed",
-        }
-        if max_retries is not None:
-            opts["maxRetries"] = max_retries
-        encoded = raw if isinstance(raw, str) else base64.b64encode(raw).decode()
-        params = [encoded, opts]
+        params = _send_params(raw, skip_preflight, max_retries)
         if self.send_endpoints:
             return await self._fan_out(params, after_write)
         request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
         request["params"] = params
-        result = self._result(
-            await self._send(request, ["sendTransaction"], after_write), "sendTransaction"
-        )
+        return self._signature(await self._send(request, ["sendTransaction"], after_write))
+
+    def _signature(self, body: Any) -> Signature:
+        result = self._result(body, "sendTransaction")
         with self._parsing("sendTransaction"):
             return t.signature("sendTransaction", result)
+
+    async def write_transaction(
+        self, raw: str, *, after_write: Callable[[], None] | None = None
+    ) -> SendInFlight | None:
+        """`send_transaction`'s request (its defaults) written now, its reply left to
+        `finish_transaction`: the caller goes on before the round trip (``trio_trader``:
+        the listener's task writes the BUY, its position task reads the reply).
+
+        None when it cannot be written at once, nothing sent (`send_transaction` then):
+        no direct sender, several send endpoints (a fan-out starts a task per endpoint),
+        a request budget with no token to spare, or no kept-alive connection to the
+        endpoint (opening one is a round trip). `after_write` as `send_transaction`'s.
+        """
+        sender, budget, endpoint = self.sender, self._budget, self.endpoint
+        if sender is None or self.send_endpoints or not sender.idle_connections(endpoint):
+            return None
+        if budget is not None and not budget.try_acquire():
+            return None
+        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
+        request["params"] = _send_params(raw, True, 0)
+        self.stats.requests_sent += 1  # an attempt, as `_post_once` counts them
+        self.stats.by_method["sendTransaction"] += 1
+        exchange = await sender.write_now(
+            endpoint, untrusted.dumps(request), after_write=after_write
+        )
+        return None if exchange is None else SendInFlight(raw, exchange)
+
+    async def finish_transaction(
+        self, sent: SendInFlight, *, after_write: Callable[[], None] | None = None
+    ) -> Signature:
+        """The signature the node reports for the request `write_transaction` wrote.
+
+        Raises as `send_transaction`. A reply that asks for a retry (rate limited,
+        unavailable, the connection closed before any reply) sends the same bytes again
+        the usual way, with `send_transaction`'s own retries: a signed transaction lands
+        once at most, however often it is sent.
+        """
+        assert self.sender is not None
+        endpoint = sent.exchange.endpoint.url
+        try:
+            reply = await self.sender.reply(sent.exchange)
+            body = self._direct_reply(reply, endpoint)
+        except RpcReplyTooLarge as exc:
+            raise self._counted(exc) from None
+        except (RpcRateLimited, RpcUnavailable) as exc:
+            delay = 0.0
+            if isinstance(exc, RpcRateLimited):
+                self.stats.rate_limited += 1
+                delay = exc.retry_after if exc.retry_after is not None else self._backoff(0)
+            elif self._current == self.endpoints.index(endpoint):
+                self._rotate()
+            self.stats.retries += 1
+            logger.warning("sendTransaction: %s; sending again in %.2fs", exc, delay)
+            await trio.sleep(delay)
+            return await self.send_transaction(sent.raw, after_write=after_write)
+        return self._signature(body)
 
     async def _fan_out(
         self, params: list[Any], after_write: Callable[[], None] | None
@@ -790,6 +841,27 @@ async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     if not response.is_stream_consumed:
         async for chunk in response.aiter_raw():
             yield chunk
+
+
+@attrs.frozen(eq=False)
+class SendInFlight:
+    """A `sendTransaction` written by `RpcClient.write_transaction`, its reply unread."""
+
+    raw: str
+    exchange: Exchange
+
+
+def _send_params(raw: bytes | str, skip_preflight: bool, max_retries: int | None) -> list[Any]:
+    """`sendTransaction`'s params: the base64 bytes and the options."""
+    opts: dict[str, Any] = {
+        "encoding": "base64",
+        "skipPreflight": skip_preflight,
+        "preflightCommitment": "processed",
+    }
+    if max_retries is not None:
+        opts["maxRetries"] = max_retries
+    encoded = raw if isinstance(raw, str) else base64.b64encode(raw).decode()
+    return [encoded, opts]
 
 
 def _check_status(status: int, retry_after: float | None, endpoint: str) -> None:

@@ -29,6 +29,11 @@ What can go wrong, and what the caller sees:
 A connection goes back to the idle list only after a complete exchange both sides keep open
 (h11's `DONE`/`DONE`); any other ending closes it.
 
+`write_now` and `reply` split one exchange in two: the request written at once on an idle
+kept-alive connection (None when there is none: opening one is a round trip), its reply read
+later, maybe by another task (the listener's task writes an extreme fast BUY, its position
+task reads the reply: `trading/trader.py`).
+
 `fan_out` sends the same signed bytes to several endpoints at once (RPC nodes, a block
 engine's JSON-RPC `sendTransaction`): the first acceptance wins; the slower ones still finish
 in the background, so the bytes reach every endpoint and each is counted.
@@ -51,7 +56,7 @@ from solders.signature import Signature
 
 from .errors import RpcError, RpcReplyTooLarge, RpcUnavailable, TransactionError
 
-__all__ = ["EndpointSends", "H11Sender", "HttpReply", "fan_out", "parse_endpoint"]
+__all__ = ["EndpointSends", "Exchange", "H11Sender", "HttpReply", "fan_out", "parse_endpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +112,26 @@ class _StaleConnection(Exception):
     """A reused connection ended before any byte of a reply: the server had closed it."""
 
 
+#: a connection's failures, as `_broken` reads them
+_BROKEN = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError)
+
+
 @attrs.define(eq=False)
 class _Connection:
     stream: trio.abc.Stream
     http: h11.Connection = attrs.field(factory=lambda: h11.Connection(h11.CLIENT))
     exchanges: int = 0  # completed request/reply cycles: > 0 means a reused connection
     received: int = 0  # bytes read during the current exchange
+
+
+@attrs.frozen(eq=False)
+class Exchange:
+    """A request `H11Sender.write_now` wrote, on a connection of its own until
+    `H11Sender.reply` reads the reply (`deadline`: the exchange's, from the write)."""
+
+    connection: _Connection
+    endpoint: Endpoint
+    deadline: float
 
 
 @attrs.define(eq=False)
@@ -219,6 +238,49 @@ class H11Sender:
         self.connections_opened += 1
         return _Connection(stream)
 
+    async def write_now(
+        self, url: str, body: bytes, *, after_write: Callable[[], None] | None = None
+    ) -> Exchange | None:
+        """Write the POST of `body` to `url` on a kept-alive connection now, its reply left
+        to `reply`; None when it cannot be written at once (no idle connection to `url`:
+        opening one is a round trip), or the write failed (nothing to read: the caller
+        posts the same bytes the usual way). `after_write` as in `post`.
+
+        A kept-alive connection is idle only after its last reply was read whole, so the
+        server has read every byte sent before: its send buffer is empty and a request
+        (~1.5 KiB) goes in one `send` without waiting (TLS too: the session is up). So
+        the write has no deadline of its own (a cancel scope cost ~40 µs cold on the
+        way to the wire); the exchange's `timeout` runs from it, for the reply. A caller
+        that cannot wait must bound it (the listener's task: its reconnect cancels it).
+        """
+        idle = None if self._closed else self._idle.get(url)
+        if not idle:
+            return None
+        endpoint, connection = self._endpoint(url), idle.pop()
+        deadline = trio.current_time() + self.timeout
+        written = False
+        try:  # no deadline of its own: see the docstring
+            await self._write(connection, endpoint, body, after_write)
+            written = True
+        except _BROKEN:
+            pass  # not even written whole: the caller's post opens another connection
+        finally:
+            if not written:
+                await trio.aclose_forcefully(connection.stream)
+        return Exchange(connection, endpoint, deadline) if written else None
+
+    async def reply(self, exchange: Exchange) -> HttpReply:
+        """The reply to a request `write_now` wrote (once; errors as `post`'s, a connection
+        the server had closed while idle included: `RpcUnavailable`)."""
+        url = exchange.endpoint.url
+        with trio.CancelScope(deadline=exchange.deadline) as scope:
+            try:
+                return await self._finish(exchange.connection, exchange.endpoint)
+            except _StaleConnection:
+                raise RpcUnavailable(f"{url}: connection closed before any reply") from None
+        assert scope.cancelled_caught  # the only way here: the deadline passed
+        raise RpcUnavailable(f"{url}: no reply within {self.timeout}s")
+
     async def _exchange(
         self,
         connection: _Connection,
@@ -227,29 +289,43 @@ class H11Sender:
         after_write: Callable[[], None] | None = None,
     ) -> HttpReply:
         """One request and its reply; the connection is kept only if both ended cleanly."""
-        keep = False
-        connection.received = 0
         try:
-            data = b"".join((endpoint.head, b"%d\r\n\r\n" % len(body), body))
-            if self.on_request is not None:
-                self.on_request(endpoint.url, time.perf_counter(), body)
-            await connection.stream.send_all(data)
-            if after_write is not None:
-                after_write()  # the caller's work that must follow the write, not the reply
-            _record_request(connection.http, endpoint)
+            await self._write(connection, endpoint, body, after_write)
+        except BaseException as exc:
+            await trio.aclose_forcefully(connection.stream)
+            if isinstance(exc, _BROKEN):
+                raise self._broken(connection, endpoint, exc) from None
+            raise
+        return await self._finish(connection, endpoint)
+
+    async def _write(
+        self,
+        connection: _Connection,
+        endpoint: Endpoint,
+        body: bytes,
+        after_write: Callable[[], None] | None,
+    ) -> None:
+        """The request in one `send_all`, then `after_write`; h11 told of it."""
+        connection.received = 0
+        data = b"".join((endpoint.head, b"%d\r\n\r\n" % len(body), body))
+        if self.on_request is not None:
+            self.on_request(endpoint.url, time.perf_counter(), body)
+        await connection.stream.send_all(data)
+        if after_write is not None:
+            after_write()  # the caller's work that must follow the write, not the reply
+        _record_request(connection.http, endpoint)
+
+    async def _finish(self, connection: _Connection, endpoint: Endpoint) -> HttpReply:
+        """The reply to the request just written; the connection kept only if both ended
+        cleanly, else closed."""
+        keep = False
+        try:
             reply = await self._read_reply(connection, endpoint)
             keep = connection.http.our_state is h11.DONE and connection.http.their_state is h11.DONE
             self.last_used[endpoint.url] = trio.current_time()
             return reply
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            if connection.exchanges and not connection.received:
-                raise _StaleConnection from None
-            raise RpcUnavailable(f"{endpoint.url}: connection broke: {exc!r}") from None
-        except h11.ProtocolError as exc:  # Remote: a broken reply; Local: never expected
-            # (the request was framed and written already), but the bytes may be out
-            if connection.exchanges and not connection.received:
-                raise _StaleConnection from None
-            raise RpcUnavailable(f"{endpoint.url}: broken HTTP reply: {exc}") from None
+        except _BROKEN as exc:
+            raise self._broken(connection, endpoint, exc) from None
         finally:
             if keep and not self._closed and self.idle_connections(endpoint.url) < _MAX_IDLE:
                 connection.http.start_next_cycle()
@@ -259,6 +335,16 @@ class H11Sender:
                 # Cancelled, broken, refused or surplus: never reuse a connection in an
                 # unknown state (a late reply would answer the next request).
                 await trio.aclose_forcefully(connection.stream)
+
+    @staticmethod
+    def _broken(connection: _Connection, endpoint: Endpoint, exc: BaseException) -> Exception:
+        """What a transport or HTTP error on `connection` means to the caller."""
+        if connection.exchanges and not connection.received:
+            return _StaleConnection()  # nothing came back on a reused one: closed while idle
+        if isinstance(exc, h11.ProtocolError):  # Remote: a broken reply; Local: never
+            # expected (the request was framed and written already), but the bytes may be out
+            return RpcUnavailable(f"{endpoint.url}: broken HTTP reply: {exc}")
+        return RpcUnavailable(f"{endpoint.url}: connection broke: {exc!r}")
 
     async def _read_reply(self, connection: _Connection, endpoint: Endpoint) -> HttpReply:
         http = connection.http

@@ -29,7 +29,7 @@ import trio
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
-from trio_trader.chain.pubsub import PubsubClient, Subscription
+from trio_trader.chain.pubsub import PubsubClient, Subscription, Urgent, urgent_all
 from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
@@ -89,8 +89,9 @@ class BlockListener:
         """Subscribe and hand every event to the sinks (which must not block) until cancelled."""
         await run_listener(self, on_token, on_price, task_status=task_status)
 
-    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
-        """Process one block notification; a bad transaction skips only itself.
+    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> Urgent | None:
+        """Process one block notification; a bad transaction skips only itself. Returns
+        the token sink's urgent work of every transaction, in order (``logs._dispatch``).
 
         A notification the node sent without its block (``err`` set, ``block`` null) is
         logged and counted, never skipped in silence: its pump events are lost.
@@ -103,15 +104,16 @@ class BlockListener:
             block = value.get("block")
             if err is not None or block is None:
                 self._unreadable(slot, err)
-                return
+                return None
             if not isinstance(block, dict):
                 raise Malformed("'block' is not an object")
             txs = field(block, "transactions", list) if block.get("transactions") else []
         except Malformed as exc:
             self.stats.malformed += 1
             log.warning("skipping malformed block notification (%s): %s", exc, preview(item))
-            return
+            return None
         now = trio.current_time()
+        urgent: list[Urgent] = []
         for entry in txs:
             try:
                 meta = field(entry, "meta", dict)
@@ -125,9 +127,12 @@ class BlockListener:
                 log.warning("skipping malformed transaction in block %s (%s)", slot, exc)
                 continue
             events = read_transaction(logs, signature=signature, slot=slot, seen_at=now)
-            _dispatch(self.stats, events, on_token, on_price)
+            work = _dispatch(self.stats, events, on_token, on_price)
+            if work is not None:
+                urgent.append(work)
             if events.tokens and self.keeps_last_create:
                 self.last_create = CreateReplay(logs, signature, slot)
+        return urgent_all(urgent)
 
     def _unreadable(self, slot: int | None, err: object) -> None:
         """Count and log a notification without its block (``err`` is untrusted)."""

@@ -17,7 +17,14 @@ import attrs
 import trio
 from solders.pubkey import Pubkey
 
-from trio_trader.chain.pubsub import PubsubClient, Subscription, let_others_go_first
+from trio_trader.chain.pubsub import (
+    PubsubClient,
+    Subscription,
+    Urgent,
+    let_others_go_first,
+    run_urgent,
+    urgent_all,
+)
 from trio_trader.chain.untrusted import preview
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 
@@ -35,7 +42,9 @@ from .types import NewToken, PriceUpdate
 
 log = logging.getLogger(__name__)
 
-TokenSink = Callable[[NewToken], None]
+#: may return urgent work: the BUY up to its request, awaited by the listener's task before
+#: it handles anything else (``chain.pubsub``: ``Urgent``)
+TokenSink = Callable[[NewToken], Urgent | None]
 #: returns True when the price woke a task to act (e.g. a position's exit: ``TradeFeed.publish``)
 PriceSink = Callable[[PriceUpdate], bool | None]
 
@@ -83,8 +92,9 @@ class LogsListener:
         """Subscribe and hand every event to the sinks (which must not block) until cancelled."""
         await run_listener(self, on_token, on_price, task_status=task_status)
 
-    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None:
-        """Process one notification (``{"context": {"slot"}, "value": {...}}``)."""
+    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> Urgent | None:
+        """Process one notification (``{"context": {"slot"}, "value": {...}}``); the token
+        sink's urgent work, if any, for the caller to await next."""
         self.stats.notifications += 1
         try:
             value, signature, logs, text = _logs_value(item)
@@ -93,10 +103,10 @@ class LogsListener:
         except Malformed as exc:
             self.stats.malformed += 1
             log.warning("skipping malformed logs notification (%s): %s", exc, preview(item))
-            return
+            return None
         if err is not None:
             self.stats.failed_txs += 1
-            return
+            return None
         events = read_transaction(
             logs,
             signature=signature,
@@ -105,9 +115,10 @@ class LogsListener:
             wants=self.wants,
             text=text,
         )
-        _dispatch(self.stats, events, on_token, on_price)
+        urgent = _dispatch(self.stats, events, on_token, on_price)
         if events.tokens and self.keeps_last_create:
             self.last_create = CreateReplay(logs, signature, slot, text)
+        return urgent
 
 
 def _logs_value(item: Any) -> tuple[dict[str, Any], str, list[str], str]:
@@ -139,7 +150,7 @@ class _Listener(Protocol):
     def stats(self) -> ListenerStats: ...
 
     def subscription(self) -> AbstractAsyncContextManager[Subscription]: ...
-    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> None: ...
+    def handle(self, item: Any, on_token: TokenSink, on_price: PriceSink) -> Urgent | None: ...
 
 
 async def run_listener(
@@ -165,13 +176,14 @@ async def run_listener(
     stats = listener.stats
     handle = listener.handle
 
-    def on_item(item: Any) -> bool:
+    def on_item(item: Any) -> bool | Urgent:
         before = stats.tokens + stats.woke
         try:
-            handle(item, on_token, on_price)
+            urgent = handle(item, on_token, on_price)
         except Exception:
             log.exception("skipping a notification that could not be handled: %s", preview(item))
-        return stats.tokens + stats.woke != before
+            urgent = None
+        return urgent or stats.tokens + stats.woke != before
 
     async with listener.subscription() as sub:
         task_status.started()
@@ -179,26 +191,35 @@ async def run_listener(
             await sub.handle_inline(on_item)
             return
         async for item in sub:
-            if on_item(item):
+            answer = on_item(item)
+            if answer is not False:
+                if answer is not True:
+                    await run_urgent(answer)
                 await let_others_go_first()
 
 
 def _dispatch(
     stats: ListenerStats, events: TxEvents, on_token: TokenSink, on_price: PriceSink
-) -> None:
-    """Tokens first, then the transaction's trades, priced only now.
+) -> Urgent | None:
+    """Tokens first, then the transaction's trades, priced only now; the token sink's
+    urgent work (every token's, in order) is returned, for the caller to await next.
 
-    The token sink only starts the BUY's task (it runs after this call), and the token
-    already holds what its create transaction's trades say (the creator's buy, the
-    reserves after it), so the trades' `PriceUpdate` values are built after it: the price
-    sink sees them before that task, or anything else, runs.
+    The token sink only takes the token in (its BUY is written by the urgent work, or its
+    task, after this call), and the token already holds what its create transaction's
+    trades say (the creator's buy, the reserves after it), so the trades' `PriceUpdate`
+    values are built after it: the price sink sees them before the BUY, or anything else,
+    runs.
     """
+    urgent: list[Urgent] = []
     for token in events.tokens:
         stats.tokens += 1
-        on_token(token)  # first: the sink starts the BUY (the trader logs the token at INFO)
+        work = on_token(token)  # first: the sink takes the token in (the BUY's start)
+        if work is not None:
+            urgent.append(work)
         if log.isEnabledFor(logging.DEBUG):  # its arguments cost the BUY time even unlogged
             log.debug("new token %s in %s", token.token_info.display_name, token.signature)
     for price in events.prices():
         stats.prices += 1
         if on_price(price):
             stats.woke += 1
+    return urgent_all(urgent) if urgent else None

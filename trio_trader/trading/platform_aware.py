@@ -44,7 +44,7 @@ from solders.signature import Signature
 
 from trio_trader.chain.confirm import Confirmation, Confirmer
 from trio_trader.chain.errors import RpcError, TransactionError
-from trio_trader.chain.rpc import RpcClient
+from trio_trader.chain.rpc import RpcClient, SendInFlight
 from trio_trader.chain.templates import TemplateCache, compile_message
 from trio_trader.chain.transactions import (
     SignedTransaction,
@@ -422,9 +422,29 @@ class ChainAccess:
         ``after_write`` runs once the bytes are written (the direct sender's hook), else
         on the way out of here, whatever the outcome: never skipped, never twice.
         """
+        await self.finish_send(order, None, after_write)
+
+    async def write_now(
+        self, order: Order, after_write: Callable[[], None] | None = None
+    ) -> SendInFlight | None:
+        """Write the order's request now, its reply left to ``finish_send``: None when it
+        cannot be written at once (``RpcClient.write_transaction``; a dry run never
+        sends), nothing sent then. ``after_write`` runs as the write returns."""
+        if self.paper:
+            return None
+        return await self.rpc.write_transaction(order.raw_base64(), after_write=after_write)
+
+    async def finish_send(
+        self, order: Order, sent: SendInFlight | None, after_write: AfterWrite | None = None
+    ) -> None:
+        """``send``, the request already written by ``write_now`` when ``sent`` is given
+        (its reply read here; ``after_write`` ran at that write, or runs here)."""
         written = None if after_write is None else _WriteOnce(after_write, order)
         try:
-            await self.rpc.send_transaction(order.raw_base64(), after_write=written)
+            if sent is None:
+                await self.rpc.send_transaction(order.raw_base64(), after_write=written)
+            else:
+                await self.rpc.finish_transaction(sent, after_write=written)
         except TransactionError as exc:
             if exc.name == ALREADY_PROCESSED:
                 # These very bytes landed already (e.g. an earlier send whose reply was
@@ -558,6 +578,21 @@ def _error_parts(order: Order, err: object) -> tuple[int | None, str | None, str
     return parts.code, parts.name, parts.explanation
 
 
+@attrs.define(eq=False)
+class BuyStart:
+    """How far ``PlatformAwareBuyer.start_order`` took a BUY (``finish_order`` goes on).
+
+    ``order``: signed and accepted by ``before_send`` (its marker journaled), with the
+    ``after_write`` it returned; ``sent``: its request written, the reply unread;
+    ``error``: what stopped it before ``before_send`` accepted it.
+    """
+
+    order: BuyOrder | None = None
+    after_write: AfterWrite | None = None
+    sent: SendInFlight | None = None
+    error: Exception | None = None
+
+
 @attrs.frozen
 class QuoteBudget:
     """What one BUY of a coin quoted in a token may spend, in that token's base units.
@@ -635,19 +670,76 @@ class PlatformAwareBuyer:
         ``before_send`` is awaited with the signed PENDING order just before the send;
         the hook it returns runs once the request is written (``ChainAccess.send``).
         """
+        self._check_refusal(token_info)
+        fast = self.sends_at_once(token_info)
+        curve = None if fast else await self.chain.read_curve(token_info)
+        order = self._signed_order(token_info, curve)
+        after_write = None if before_send is None else await before_send(order)
+        await self.chain.send(order, after_write)
+        return order
+
+    def sends_at_once(self, token_info: TokenInfo) -> bool:
+        """The BUY of ``token_info`` reads nothing first (extreme fast mode, SOL-quoted):
+        ``start_order`` may write it from the listener's task."""
+        return self.extreme_fast_mode and token_info.quote_token is None
+
+    async def start_order(
+        self, token_info: TokenInfo, start: BuyStart, *, before_send: BeforeSend[BuyOrder]
+    ) -> None:
+        """The BUY (``sends_at_once``) taken as far as its request written, into ``start``,
+        for ``finish_order`` to complete in another task: no reply is waited for here.
+
+        What stopped it is kept, not raised: an error before ``before_send`` accepted the
+        order (``finish_order`` raises it), or a request that could not be written at
+        once (``finish_order`` sends it the usual way). A failure after the order was
+        accepted is logged and leaves the send to ``finish_order``: the same bytes, sent
+        once more at worst (a signed transaction lands once at most).
+        """
+        try:
+            self._check_refusal(token_info)
+            order = self._signed_order(token_info, None)
+            after_write = await before_send(order)
+        except Exception as exc:
+            start.error = exc
+            return
+        once = None if after_write is None else _WriteOnce(after_write, order)
+        start.order, start.after_write = order, once
+        try:
+            start.sent = await self.chain.write_now(order, once)
+        except Exception:
+            log.exception("BUY of %s: the early write failed; sent the usual way", order.mint)
+
+    async def finish_order(
+        self, token_info: TokenInfo, start: BuyStart, *, before_send: BeforeSend[BuyOrder]
+    ) -> BuyOrder:
+        """The BUY ``start_order`` began: SENT (or FAILED if refused at once) as
+        ``prepare_and_send_order`` returns it; its reply read here, or the whole BUY made
+        here (with ``before_send``, the one ``start_order`` had) if ``start_order`` was
+        interrupted before ``before_send`` accepted an order."""
+        if start.error is not None:
+            raise start.error
+        order = start.order
+        if order is None:
+            return await self.prepare_and_send_order(token_info, before_send=before_send)
+        if start.sent is None:  # not written yet: the usual send (a dry run's, too)
+            await self.chain.send(order, start.after_write)
+        else:
+            await self.chain.finish_send(order, start.sent, start.after_write)
+        return order
+
+    def _check_refusal(self, token_info: TokenInfo) -> None:
         refused = self.refusal(token_info)
         if refused is not None:
             # A BUY paid in a mint nobody configured a budget for would spend an amount
             # nobody chose and book nothing the books can add up.
             raise TradeError(f"{token_info.display_name}: {refused}")
-        fast = self.extreme_fast_mode and token_info.quote_token is None
-        curve = None if fast else await self.chain.read_curve(token_info)
+
+    def _signed_order(self, token_info: TokenInfo, curve: BondingCurve | None) -> BuyOrder:
+        """The BUY built and signed (PENDING), its expected reserves and creator noted."""
         order, creator, after = self._new_order(token_info, curve)
         self.chain.expected_reserves[token_info.mint] = after
         self.chain.creators[token_info.mint] = creator
         self.chain.sign_buy(order, self._instructions(order, creator))
-        after_write = None if before_send is None else await before_send(order)
-        await self.chain.send(order, after_write)
         return order
 
     def _new_order(

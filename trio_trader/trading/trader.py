@@ -30,6 +30,14 @@ history once it has landed or expired, as after a machine crash (which can lose 
 too). If the repository failed, no new BUY is sent (``DatabaseFailed``); open positions
 keep selling.
 
+An extreme fast BUY (no curve read first) takes the steps up to its request's write in the
+listener's own task: the intake hands it back as urgent work (``_buy_now``), which the pubsub
+reader awaits before it reads again, so no pass through the scheduler lies between the
+create decoded and the write; its position task is started right after, with the order's
+exchange in flight, to read the reply and do the rest (``BuyStart``;
+``PlatformAwareBuyer.start_order`` / ``finish_order``). Without a kept-alive connection
+(or with a fan-out, a dry run) the position task sends it, as any other BUY.
+
 ``max_active_mints`` counts live position tasks (the mint is registered by the sink
 before the task starts, so two tokens arriving together cannot both slip past the
 limit); ``max_buys`` counts BUYs actually sent. One position's failure is logged and
@@ -53,7 +61,7 @@ from solders.pubkey import Pubkey
 from trio_trader.chain.blockhash import BlockhashCache
 from trio_trader.chain.errors import RpcError
 from trio_trader.chain.priority_fee import PriorityFee
-from trio_trader.chain.pubsub import PubsubClient
+from trio_trader.chain.pubsub import PubsubClient, Urgent
 from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
@@ -66,6 +74,7 @@ from trio_trader.trading.monitor import PositionMonitor, SellPolicy, SellStats, 
 from trio_trader.trading.orders import BuyOrder
 from trio_trader.trading.platform_aware import (
     AfterWrite,
+    BuyStart,
     PlatformAwareBuyer,
     PlatformAwareSeller,
     TradeError,
@@ -264,28 +273,55 @@ class UniversalTrader:
 
     # ------------------------------------------------------------------ intake
 
-    def _on_token(self, token: NewToken) -> None:
-        """Listener sink: filter the token and start its position task, without blocking.
+    def _on_token(self, token: NewToken) -> Urgent | None:
+        """Listener sink: filter the token and start its BUY, without blocking.
 
         Called in the listener's task: a channel to a separate intake task would cost the
         BUY a pass through Trio's scheduler (~0.1–0.5 ms, with whatever else runs in it).
-        Registering the mint here, before the task starts, keeps ``max_active_mints``
+        Registering the mint here, before its BUY starts, keeps ``max_active_mints``
         exact: two tokens in one notification cannot both slip past the limit.
+
+        A BUY that reads nothing first (extreme fast mode, ``buyer.sends_at_once``) is
+        handed back as urgent work (``_buy_now``), which the listener's task awaits before
+        it handles anything else; any other starts its position task here, as before.
         """
         self.stats.tokens_seen += 1
         info = token.token_info
         if not self._accepting or info.mint in self.position_tasks:
-            return
+            return None
         skip = self._intake_refusal(token)
         if skip is not None:
             log.info(
                 "skip %s: %s (new token, created in %s)", info.display_name, skip, token.signature
             )
-            return
+            return None
         self.position_tasks[info.mint] = None
         self._buys_in_progress += 1  # until its BUY is sent (or given up)
+        if self.buyer.sends_at_once(info):
+            return partial(self._buy_now, info)
         assert self._positions is not None
         self._positions.start_soon(self._position_task, info, None)
+        return None
+
+    async def _buy_now(self, token_info: TokenInfo) -> None:
+        """The BUY up to its request written, in the listener's task (urgent work: no
+        scheduler pass between the create decoded and the write), then its position task,
+        which reads the reply and carries on as ``_handle_token`` does.
+
+        Every step before the write is the position task's own (``_persist_signed``: the
+        funds check, the marker, the position); nothing here waits for a reply, and an
+        error, or a write that cannot be made at once, leaves the rest to the position
+        task (``BuyStart``). That task is started whatever happens here, so a registered
+        mint always has its task.
+        """
+        start = BuyStart()
+        try:
+            await self.buyer.start_order(
+                token_info, start, before_send=partial(self._persist_signed, token_info)
+            )
+        finally:
+            assert self._positions is not None
+            self._positions.start_soon(self._position_task, token_info, None, start)
 
     def _intake_refusal(self, token: NewToken) -> str | None:
         """Why this token is not bought now (and the counter that says so), or None."""
@@ -314,7 +350,9 @@ class UniversalTrader:
 
     # ------------------------------------------------------------------ one position
 
-    async def _position_task(self, token_info: TokenInfo, recovered: Position | None) -> None:
+    async def _position_task(
+        self, token_info: TokenInfo, recovered: Position | None, start: BuyStart | None = None
+    ) -> None:
         """One position's task: errors stay here; the mint is unregistered at the end.
 
         An unexpected exception (a bug, a reply nobody foresaw) is logged and the position
@@ -328,7 +366,7 @@ class UniversalTrader:
             while True:
                 try:
                     if position is None:
-                        await self._handle_token(token_info)
+                        await self._handle_token(token_info, start)
                     else:
                         await self._resume(position)
                     return
@@ -348,47 +386,25 @@ class UniversalTrader:
             self.position_tasks.pop(token_info.mint, None)
             self._exit_requests.discard(token_info.mint)
 
-    async def _handle_token(self, token_info: TokenInfo) -> None:
-        """Buy one token and run its position scope (the seed plan's ``_handle_token``)."""
+    async def _handle_token(self, token_info: TokenInfo, start: BuyStart | None = None) -> None:
+        """Buy one token and run its position scope (the seed plan's ``_handle_token``);
+        ``start``: the BUY as far as ``_buy_now`` took it (its request written, maybe)."""
         mint = token_info.mint
-
-        async def persist_signed(order: BuyOrder) -> AfterWrite:
-            if self.funds is not None and not self.funds.can_pay(order):
-                raise CannotPay(
-                    f"the wallet cannot pay this BUY and its fees and rent "
-                    f"({self.funds.available} lamports available)"
-                )
-            # Before the send: the position's id and a marker of the BUY in the journal;
-            # the row with its signed (PENDING) BUY is inserted right after the request is
-            # written (the hook returned), journaled and queued: building it and its
-            # commit are off this path; the next start replays the journal, or reconciles
-            # a marker no row followed (store/_repository.py: mark_sending).
-            # The position is made here, holding the order, and becomes the live one only
-            # once the marker is accepted: a refused one leaves no position naming a BUY
-            # that was never sent (it would be resumed, i.e. sent).
-            position = Position.create_from_token_info(token_info)
-            position.update_from_buy_order(order)
-            try:
-                self.repo.mark_sending(position, order)
-            except RepositoryFailed as exc:
-                self.stop_buying()
-                log.error("no new BUYs: the database failed (%s); open positions keep "
-                          "selling; restart the bot once the disk is fixed", exc)  # fmt: skip
-                raise DatabaseFailed(str(exc)) from exc
-            self.position_tasks[mint] = position
-            if self.funds is not None:
-                self.funds.reserve(order)
-            return partial(self.repo.insert_position_nowait, position)
-
         with self.feed.subscribe(mint) as prices:
             try:
-                buy_order = await self.buyer.prepare_and_send_order(
-                    token_info, before_send=persist_signed
-                )
+                persist = partial(self._persist_signed, token_info)
+                if start is None:
+                    buy_order = await self.buyer.prepare_and_send_order(
+                        token_info, before_send=persist
+                    )
+                else:
+                    buy_order = await self.buyer.finish_order(
+                        token_info, start, before_send=persist
+                    )
             except (TradeError, RpcError, ValueError) as exc:
                 if self.position_tasks.get(mint) is not None:
                     raise  # signed and maybe sent: resumed (confirmed or expired) as a crash
-                # No position means no marker either (``persist_signed`` makes both at once).
+                # No position means no marker either (``_persist_signed`` makes both at once).
                 if isinstance(exc, CannotPay):
                     self.stats.skipped_funds += 1
                 self.stats.buys_not_sent += 1
@@ -397,9 +413,9 @@ class UniversalTrader:
             finally:
                 self._buys_in_progress -= 1
             position = self.position_tasks[mint]
-            assert position is not None  # ``persist_signed`` ran: the order is SENT or FAILED
+            assert position is not None  # ``_persist_signed`` ran: the order is SENT or FAILED
             self.buy_count += 1
-            self.stats.buys_sent += 1  # ``persist_signed`` attached this very order already
+            self.stats.buys_sent += 1  # ``_persist_signed`` attached this very order already
             # Logged here, once the BUY is out: formatting it on the way cost the BUY time.
             log.info("new token %s: BUY %s %s", token_info.display_name, buy_order.signature,
                      buy_order.state.value)  # fmt: skip
@@ -412,6 +428,35 @@ class UniversalTrader:
             monitor = self._monitor(position, prices, opened_at=buy_order.sent_at)
             async with self._pool_watch(monitor, resumed=False):
                 await self._run_scope(position, buy_order, monitor)
+
+    async def _persist_signed(self, token_info: TokenInfo, order: BuyOrder) -> AfterWrite:
+        """The BUY's ``before_send``: the funds check, then the position and its marker."""
+        if self.funds is not None and not self.funds.can_pay(order):
+            raise CannotPay(
+                f"the wallet cannot pay this BUY and its fees and rent "
+                f"({self.funds.available} lamports available)"
+            )
+        # Before the send: the position's id and a marker of the BUY in the journal;
+        # the row with its signed (PENDING) BUY is inserted right after the request is
+        # written (the hook returned), journaled and queued: building it and its
+        # commit are off this path; the next start replays the journal, or reconciles
+        # a marker no row followed (store/_repository.py: mark_sending).
+        # The position is made here, holding the order, and becomes the live one only
+        # once the marker is accepted: a refused one leaves no position naming a BUY
+        # that was never sent (it would be resumed, i.e. sent).
+        position = Position.create_from_token_info(token_info)
+        position.update_from_buy_order(order)
+        try:
+            self.repo.mark_sending(position, order)
+        except RepositoryFailed as exc:
+            self.stop_buying()
+            log.error("no new BUYs: the database failed (%s); open positions keep "
+                      "selling; restart the bot once the disk is fixed", exc)  # fmt: skip
+            raise DatabaseFailed(str(exc)) from exc
+        self.position_tasks[token_info.mint] = position
+        if self.funds is not None:
+            self.funds.reserve(order)
+        return partial(self.repo.insert_position_nowait, position)
 
     def _monitor(
         self,

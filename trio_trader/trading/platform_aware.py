@@ -713,14 +713,14 @@ class PlatformAwareBuyer:
                 user=wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
-                amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+                amount=order.token_amount, max_sol_cost=order.max_sol_cost, curve=token_info.curve,
             )  # fmt: skip
         else:
             buy = instructions.buy_spec(
                 user=wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback,
-                amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+                amount=order.token_amount, max_sol_cost=order.max_sol_cost, curve=token_info.curve,
             )  # fmt: skip
         return [
             instructions.create_associated_token_account_idempotent_spec(
@@ -928,6 +928,7 @@ class PlatformAwareSeller:
             fee_recipient=market.fee_recipient(token_info, salt),
             buyback_fee_recipient=market.buyback_recipient(salt), v2=v2,
             cashback=token_info.is_cashback_coin, quote_mint=token_info.quote_mint, close=close,
+            curve=token_info.curve,
         )  # fmt: skip
 
     async def _sell_on_pool(

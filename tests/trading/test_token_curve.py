@@ -18,6 +18,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from tests.conftest import SAMPLES
+from tests.trading.venue_fakes import token
 from trio_trader.listeners.decode import decode_transaction
 from trio_trader.pump import addresses as A
 from trio_trader.pump import instructions as I
@@ -149,23 +150,12 @@ class _Fee:
     micro_lamports = 0
 
 
-def _token(mint: Pubkey, program: Pubkey, quote: Pubkey | None = None) -> TokenInfo:
-    return TokenInfo(
-        mint=mint, name="T", symbol="T", uri="u", bonding_curve=A.bonding_curve_pda(mint),
-        associated_bonding_curve=A.associated_bonding_curve(mint, program),
-        creator=Pubkey.new_unique(), user=Pubkey.new_unique(), token_program=program,
-        virtual_sol_reserves=INITIAL_RESERVES.virtual_sol,
-        virtual_token_reserves=INITIAL_RESERVES.virtual_token,
-        real_token_reserves=INITIAL_RESERVES.real_token, quote_mint=quote,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("v2", [False, True])
 def test_the_buy_and_the_sell_name_the_tokens_curve_and_derive_it_not(
     v2: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     program = A.TOKEN_2022_PROGRAM_ID
-    info = _token(Pubkey.new_unique(), program)
+    info = token(token_program=program)
     chain = ChainAccess(
         rpc=cast(Any, None), payer=Keypair(), blockhash=_Blockhash(), priority_fee=_Fee(),
         confirmer=cast(Any, None), market=MarketParams(), instructions="v2" if v2 else "legacy",
@@ -201,7 +191,7 @@ def test_the_buy_and_the_sell_name_the_tokens_curve_and_derive_it_not(
 
 def test_a_token_with_its_curve_builds_the_same_accounts_as_deriving() -> None:
     for program in (A.TOKEN_PROGRAM_ID, A.TOKEN_2022_PROGRAM_ID):
-        info = _token(Pubkey.new_unique(), program)
+        info = token(token_program=program)
         user, fee = Pubkey.new_unique(), A.FEE_RECIPIENTS[1]
         for curve in (info.curve, None):
             specs = [

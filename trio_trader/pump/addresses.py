@@ -9,8 +9,11 @@ hash up to 255 times.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+from collections.abc import Callable
 from functools import lru_cache
-from hashlib import sha256
+from typing import Any
 
 from solders.pubkey import Pubkey
 
@@ -142,6 +145,22 @@ def bonding_curve_pda(mint: Pubkey) -> Pubkey:
     return _pda(PUMP_PROGRAM_ID, b"bonding-curve", bytes(mint))
 
 
+def _plain_sha256() -> Callable[[bytes], Any]:
+    """CPython's own SHA-256 (``_sha256``; ``_sha2`` from 3.12), else hashlib's.
+
+    Why not hashlib's: its OpenSSL EVP path (context, provider lookup) is what a cold call
+    pays for; measured cold, the curve check with it cost as much as the PDA it replaces,
+    with the built-in one about a third less (``docs/benchmarks.md``, "pdasign")."""
+    for name in ("_sha256", "_sha2"):
+        try:
+            return importlib.import_module(name).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    return hashlib.sha256
+
+
+_sha256 = _plain_sha256()
+
 #: what ``create_program_address`` hashes after a curve's seeds: the bump, the program id
 #: and the marker, one per bump from 255 down (the order ``find_program_address`` tries)
 _CURVE_TAILS = tuple(
@@ -163,7 +182,7 @@ def is_bonding_curve_of(curve: Pubkey, mint: Pubkey) -> bool:
     target = bytes(curve)
     prefix = b"bonding-curve" + bytes(mint)
     for tail in _CURVE_TAILS:  # noqa: SIM110 (any()'s generator costs a third more)
-        if sha256(prefix + tail).digest() == target:
+        if _sha256(prefix + tail).digest() == target:
             return True
     return False
 

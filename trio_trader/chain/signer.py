@@ -76,7 +76,11 @@ def sodium_available() -> bool:
 
 
 class Signer:
-    """Signs as its ``Keypair`` would, with libsodium when available; never shows the secret."""
+    """Signs as its ``Keypair`` would, with libsodium when available; never shows the secret.
+
+    One thread at a time: the signature is written into the signer's own buffer (a buffer per
+    call costs a cold allocation on the BUY's path); the bot signs on the Trio thread only.
+    """
 
     __slots__ = ("_detached", "_keypair", "_out", "_pubkey", "_secret", "sign_message")
 

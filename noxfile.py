@@ -26,6 +26,7 @@ MINIMUMS_TESTS = [
     "tests/chain/test_rpc.py",
     "tests/chain/test_pubsub.py",
     "tests/chain/test_sender.py",
+    "tests/chain/test_signer.py",
     "tests/test_budget.py",
     "tests/test_report.py",
 ]

@@ -31,7 +31,7 @@ from trio_trader.pump import _events
 from trio_trader.pump import events as ev
 from trio_trader.pump._borsh import DecodeError
 from trio_trader.pump._events import program_data_lines
-from trio_trader.pump.addresses import PUMP_PROGRAM_ID
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, bonding_curve_pda
 
 from .test_fast_decode import full_trade, reference_lines
 
@@ -140,7 +140,7 @@ def test_a_router_transaction_prices_only_pumps_own_event() -> None:
 
 def test_a_create_transaction_decodes_its_create_whole_and_prices_its_trades() -> None:
     mint = Pubkey.new_unique()
-    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    create = ev.CreateEvent("a", "b", "c", mint, bonding_curve_pda(mint), Pubkey.new_unique())
     buy = attrs.evolve(full_trade(), mint=mint, user=create.user)
     create_line = "Program data: " + base64.b64encode(ev.encode_event(create)).decode()
     logs = [f"Program {PUMP} invoke [1]", create_line, line(buy), f"Program {PUMP} success"]
@@ -157,7 +157,7 @@ def test_a_create_transaction_reads_the_scanned_lines_as_parse_logs_does(
     """The create path decodes the lines the scan already picked (no second scan): it keeps
     the invoke-stack rule and ``parse_logs``' skips (other events, malformed ones)."""
     mint = Pubkey.new_unique()
-    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    create = ev.CreateEvent("a", "b", "c", mint, bonding_curve_pda(mint), Pubkey.new_unique())
     buy = attrs.evolve(full_trade(), mint=mint, user=create.user, sol_amount=7)
     later = attrs.evolve(buy, user=OTHER_USER, virtual_sol_reserves=44 * 10**9)
     fake = attrs.evolve(buy, virtual_sol_reserves=1, sol_amount=999)
@@ -196,7 +196,7 @@ def test_a_create_transactions_trade_is_read_as_far_as_the_token_needs(
     """The creator's buy is read like any trade (its first fields): a tail the bot does not
     read does not cost the token; a CreateEvent cut short is skipped, the rest still read."""
     mint = Pubkey.new_unique()
-    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    create = ev.CreateEvent("a", "b", "c", mint, bonding_curve_pda(mint), Pubkey.new_unique())
     buy = attrs.evolve(full_trade(), mint=mint, user=create.user, sol_amount=9)
     odd_tail = ev.encode_event(buy)[:-3] + b"\x07"  # ix_name cut: the full decoder refuses it
     with pytest.raises(DecodeError):
@@ -357,7 +357,7 @@ def test_the_tokens_facts_are_what_its_trades_price_updates_say(
     fields, without `PriceUpdate` values: the same facts `creator_buy_lamports` and the
     last trade of the mint give."""
     create = ev.CreateEvent(
-        "a", "b", "c", MINTS[0], Pubkey.new_unique(), PEOPLE[0], creator=creator,
+        "a", "b", "c", MINTS[0], bonding_curve_pda(MINTS[0]), PEOPLE[0], creator=creator,
         timestamp=1, virtual_token_reserves=5, virtual_sol_reserves=6, real_token_reserves=7,
         token_total_supply=8,
     )  # fmt: skip
@@ -392,7 +392,7 @@ async def test_the_token_is_handed_on_before_its_transactions_trades_are_priced(
     """The BUY's task is started before any `PriceUpdate` of the create transaction is
     built; the price sink still gets every trade, in order, right after."""
     mint = Pubkey.new_unique()
-    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    create = ev.CreateEvent("a", "b", "c", mint, bonding_curve_pda(mint), Pubkey.new_unique())
     buys = [attrs.evolve(full_trade(), mint=mint, user=create.user, sol_amount=n) for n in (3, 4)]
     logs = [
         f"Program {PUMP} invoke [1]",

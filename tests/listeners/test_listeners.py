@@ -24,7 +24,7 @@ from trio_trader.listeners.block import BlockListener
 from trio_trader.listeners.filters import TokenFilter
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import NewToken, PriceUpdate
-from trio_trader.pump.addresses import PUMP_PROGRAM_ID, TOKEN_2022_PROGRAM_ID
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, bonding_curve_pda
 from trio_trader.pump.events import CreateEvent, TradeEvent, encode_event
 
 PUMP = str(PUMP_PROGRAM_ID)
@@ -35,7 +35,7 @@ CREATOR = Pubkey.new_unique()
 
 def create_event(name: str = "Cat Coin", symbol: str = "CAT") -> CreateEvent:
     return CreateEvent(
-        name=name, symbol=symbol, uri="https://x", mint=MINT, bonding_curve=Pubkey.new_unique(),
+        name=name, symbol=symbol, uri="https://x", mint=MINT, bonding_curve=bonding_curve_pda(MINT),
         user=CREATOR, creator=CREATOR, timestamp=1_700_000_000,
         virtual_token_reserves=1_073_000_000_000_000, virtual_sol_reserves=30_000_000_000,
         real_token_reserves=793_100_000_000_000, token_total_supply=10**15,

@@ -22,6 +22,7 @@ from trio_trader.listeners.decode import decode_transaction
 from trio_trader.listeners.logs import LogsListener
 from trio_trader.listeners.types import NewToken, PriceUpdate
 from trio_trader.pump import events as ev
+from trio_trader.pump.addresses import bonding_curve_pda
 from trio_trader.trading.feed import TradeFeed
 
 from .test_fast_decode import full_trade
@@ -65,7 +66,7 @@ def test_held_trades_new_tokens_and_mixed_transactions_are_read_whole() -> None:
     assert decode_transaction(logs, **AT, wants=holds) == decode_transaction(logs, **AT)  # type: ignore[arg-type]
     # a new token is always read (the detect path), whatever mint it is
     mint = Pubkey.new_unique()
-    create = ev.CreateEvent("a", "b", "c", mint, Pubkey.new_unique(), Pubkey.new_unique())
+    create = ev.CreateEvent("a", "b", "c", mint, bonding_curve_pda(mint), Pubkey.new_unique())
     create_line = "Program data: " + base64.b64encode(ev.encode_event(create)).decode()
     tokens, prices = decode_transaction(pump_tx(create_line, line(trade(mint))), **AT, wants=holds)  # type: ignore[arg-type]
     assert [t.token_info.mint for t in tokens] == [mint]

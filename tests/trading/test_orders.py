@@ -186,8 +186,9 @@ def test_token_info_from_v2_create_event_uses_token_2022_and_flags() -> None:
 def test_token_info_takes_the_reserves_after_the_creators_buy_when_given() -> None:
     mint = key(6, 1)
     ev = CreateEvent(
-        name="Moon", symbol="MOON", uri="", mint=mint, bonding_curve=key(6, 2), user=key(6, 3),
-        creator=key(6, 4), virtual_token_reserves=INITIAL_RESERVES.virtual_token,
+        name="Moon", symbol="MOON", uri="", mint=mint,
+        bonding_curve=addresses.bonding_curve_pda(mint), user=key(6, 3), creator=key(6, 4),
+        virtual_token_reserves=INITIAL_RESERVES.virtual_token,
         virtual_sol_reserves=INITIAL_RESERVES.virtual_sol,
         real_token_reserves=INITIAL_RESERVES.real_token,
     )  # fmt: skip

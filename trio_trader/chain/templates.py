@@ -25,12 +25,12 @@ from collections.abc import Callable, Hashable, Sequence
 import attrs
 from solders.hash import Hash
 from solders.instruction import Instruction
-from solders.keypair import Keypair
 from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 
 from trio_trader.chain.transactions import (
     PACKET_LIMIT,
+    Payer,
     SignedTransaction,
     build_transaction,
     sign_message_bytes,
@@ -155,7 +155,7 @@ class SellTemplate:
 
     def sign(
         self,
-        payer: Keypair,
+        payer: Payer,
         blockhash: Hash,
         limit: int,
         price: int,
@@ -255,7 +255,7 @@ class TemplateCache:
     change whenever any account of the SELL would (``CurveSellShape`` in the seller).
     """
 
-    payer: Keypair = attrs.field(repr=False)
+    payer: Payer = attrs.field(repr=False)
     payer_key: Pubkey
     max_templates: int = DEFAULT_MAX_TEMPLATES
     #: SELLs signed from a kept template / compiled in full (a new key)

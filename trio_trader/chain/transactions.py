@@ -7,11 +7,15 @@ buy's 18 accounts) changes only the `address_lookup_table_accounts` argument her
 
 The transaction is signed once and the same bytes are rebroadcast until confirmed: re-signing
 with a new blockhash would create a second transaction that could land too.
+
+A payer is a solders ``Keypair`` or a :class:`~trio_trader.chain.signer.Signer` (the bot's:
+the same signature by libsodium at about half the instructions, ``chain/signer.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import attrs
 from solders.hash import Hash
@@ -22,9 +26,12 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
+from trio_trader.chain.signer import Signer
+
 __all__ = [
     "ONE_SIGNATURE",
     "PACKET_LIMIT",
+    "Payer",
     "SignedTransaction",
     "build_transaction",
     "sign_message_bytes",
@@ -34,6 +41,8 @@ __all__ = [
 ONE_SIGNATURE = b"\x01"
 #: the largest transaction a node accepts, in bytes
 PACKET_LIMIT = 1232
+#: who pays and signs: a solders keypair, or the bot's libsodium signer (same signatures)
+Payer: TypeAlias = Keypair | Signer
 
 
 @attrs.frozen
@@ -48,7 +57,7 @@ class SignedTransaction:
 
 def build_transaction(
     instructions: Sequence[Instruction],
-    payer: Keypair,
+    payer: Payer,
     blockhash: Hash,
     signers: Sequence[Keypair] = (),
     *,
@@ -73,7 +82,7 @@ def build_transaction(
         raise ValueError("a transaction needs at least one instruction")
     payer_key = payer.pubkey() if payer_pubkey is None else payer_pubkey
     message = MessageV0.try_compile(payer_key, list(instructions), [], blockhash)
-    keypairs = {payer_key: payer}
+    keypairs = {payer_key: payer.keypair if isinstance(payer, Signer) else payer}
     for signer in signers:
         keypairs.setdefault(signer.pubkey(), signer)
     try:
@@ -94,7 +103,7 @@ def build_transaction(
 
 
 def sign_message_bytes(
-    payer: Keypair, body: bytes, blockhash: Hash, last_valid_block_height: int | None = None
+    payer: Payer, body: bytes, blockhash: Hash, last_valid_block_height: int | None = None
 ) -> SignedTransaction:
     """A one-signer transaction of the serialised v0 message ``body``, signed by ``payer``:
     the signature count (1, a one-byte compact-u16), the signature, the message.

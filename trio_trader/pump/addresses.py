@@ -9,7 +9,11 @@ hash up to 255 times.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from solders.pubkey import Pubkey
 
@@ -48,6 +52,7 @@ __all__ = [
     "global_pda",
     "global_volume_accumulator_pda",
     "holder_rewards_pda",
+    "is_bonding_curve_of",
     "mayhem_global_params_pda",
     "mayhem_sol_vault_pda",
     "mayhem_state_pda",
@@ -138,6 +143,48 @@ def _pda(program: Pubkey, *seeds: bytes) -> Pubkey:
 def bonding_curve_pda(mint: Pubkey) -> Pubkey:
     """The curve account: ``["bonding-curve", mint]``."""
     return _pda(PUMP_PROGRAM_ID, b"bonding-curve", bytes(mint))
+
+
+def _plain_sha256() -> Callable[[bytes], Any]:
+    """CPython's own SHA-256 (``_sha256``; ``_sha2`` from 3.12), else hashlib's.
+
+    Why not hashlib's: its OpenSSL EVP path (context, provider lookup) is what a cold call
+    pays for; measured cold, the curve check with it cost as much as the PDA it replaces,
+    with the built-in one about a third less (``docs/benchmarks.md``, "pdasign")."""
+    for name in ("_sha256", "_sha2"):
+        try:
+            return importlib.import_module(name).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    return hashlib.sha256
+
+
+_sha256 = _plain_sha256()
+
+#: what ``create_program_address`` hashes after a curve's seeds: the bump, the program id
+#: and the marker, one per bump from 255 down (the order ``find_program_address`` tries)
+_CURVE_TAILS = tuple(
+    bytes((bump,)) + bytes(PUMP_PROGRAM_ID) + b"ProgramDerivedAddress"
+    for bump in range(255, -1, -1)
+)
+
+
+def is_bonding_curve_of(curve: Pubkey, mint: Pubkey) -> bool:
+    """``curve`` is ``["bonding-curve", mint]``'s address at some bump (hashes only).
+
+    Checks what a ``CreateEvent`` names without deriving the PDA: ``find_program_address``
+    spends ~98 k instructions on its off-curve checks, this ~2 SHA-256s on average (the
+    canonical bump is 255 for half of all mints, 254 for a quarter, …; a mismatch costs
+    256). Bytes read at a wrong offset, another account or another mint's curve fail. It
+    does not tell the canonical bump from a lower one (that needs the off-curve check); no
+    account exists at a lower bump's address, and only the pump program writes the event.
+    """
+    target = bytes(curve)
+    prefix = b"bonding-curve" + bytes(mint)
+    for tail in _CURVE_TAILS:  # noqa: SIM110 (any()'s generator costs a third more)
+        if _sha256(prefix + tail).digest() == target:
+            return True
+    return False
 
 
 def bonding_curve_v2_pda(mint: Pubkey) -> Pubkey:

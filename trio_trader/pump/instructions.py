@@ -76,6 +76,7 @@ __all__ = [
     "BuyV2Args",
     "CreateArgs",
     "CreateV2Args",
+    "Curve",
     "InstructionSpec",
     "SellArgs",
     "SellV2Args",
@@ -213,16 +214,31 @@ def _user_volume_w(user: Pubkey) -> AccountMeta:
 _TRADED_MINTS = 512
 
 
+#: a mint's bonding curve and the curve's token account (``TokenInfo.bonding_curve``,
+#: ``TokenInfo.associated_bonding_curve``), or ``None`` for the builder to derive them
+Curve = tuple[Pubkey, Pubkey] | None
+
+
+def _curve_accounts(mint: Pubkey, token_program: Pubkey, curve: Curve) -> tuple[Pubkey, Pubkey]:
+    """The caller's curve accounts, else derived from ``mint``: the bot passes the token's,
+    so its BUY and SELLs derive neither PDA again (the decode took the curve from the
+    CreateEvent)."""
+    if curve is not None:
+        return curve
+    return bonding_curve_pda(mint), associated_bonding_curve(mint, token_program)
+
+
 def _legacy_head_specs(
-    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
+    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey, curve: Curve
 ) -> tuple[AccountSpec, ...]:
     """Accounts 0-7 of the legacy buy, buy_exact_sol_in and sell (the same in all three)."""
+    bonding_curve, curve_ata = _curve_accounts(mint, token_program, curve)
     return (
         (GLOBAL, False, False),
         (fee_recipient, False, True),
         (mint, False, False),
-        (bonding_curve_pda(mint), False, True),
-        (associated_bonding_curve(mint, token_program), False, True),
+        (bonding_curve, False, True),
+        (curve_ata, False, True),
         (associated_token_address(user, mint, token_program), False, True),
         (user, True, True),
         (SYSTEM_PROGRAM_ID, False, False),
@@ -231,11 +247,11 @@ def _legacy_head_specs(
 
 @lru_cache(maxsize=_TRADED_MINTS)
 def _legacy_head(
-    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey
+    user: Pubkey, mint: Pubkey, token_program: Pubkey, fee_recipient: Pubkey, curve: Curve
 ) -> tuple[AccountMeta, ...]:
     """``_legacy_head_specs`` as metas, cached (``AccountMeta`` is immutable): a position's
     SELLs name the same accounts attempt after attempt."""
-    return _metas(_legacy_head_specs(user, mint, token_program, fee_recipient))
+    return _metas(_legacy_head_specs(user, mint, token_program, fee_recipient, curve))
 
 
 def _legacy_tail_specs(
@@ -270,9 +286,10 @@ def _buy_specs(
     token_program: Pubkey,
     fee_recipient: Pubkey,
     buyback_fee_recipient: Pubkey | None,
+    curve: Curve,
 ) -> list[AccountSpec]:
     return [
-        *_legacy_head_specs(user, mint, token_program, fee_recipient),
+        *_legacy_head_specs(user, mint, token_program, fee_recipient, curve),
         (token_program, False, False),
         (creator_vault_pda(creator), False, True),
         (EVENT_AUTHORITY, False, False),
@@ -313,6 +330,7 @@ def buy_spec(
     max_sol_cost: int,
     track_volume: bool = False,
     buyback_fee_recipient: Pubkey | None = None,
+    curve: Curve = None,
 ) -> InstructionSpec:
     """Buy exactly ``amount`` tokens paying at most ``max_sol_cost`` lamports incl. fees.
 
@@ -321,12 +339,16 @@ def buy_spec(
         token_program: the mint's owner (legacy SPL Token or Token-2022).
         fee_recipient: from the normal list, or the reserved list for mayhem coins.
         buyback_fee_recipient: one of :data:`BUYBACK_FEE_RECIPIENTS`; default the first.
+        curve: (bonding curve, its token account) of the mint, if known (the token's);
+            derived from ``mint`` when ``None``.
 
     Returns:
         18 accounts: the 16 of the IDL, ``bonding_curve_v2`` and the buyback recipient.
     """
     data = Writer(BUY_DISCRIMINATOR).u64(amount).u64(max_sol_cost).bool(track_volume)
-    accounts = _buy_specs(user, mint, creator, token_program, fee_recipient, buyback_fee_recipient)
+    accounts = _buy_specs(
+        user, mint, creator, token_program, fee_recipient, buyback_fee_recipient, curve
+    )
     return PUMP_PROGRAM_ID, accounts, data.to_bytes()
 
 
@@ -341,11 +363,14 @@ def buy_exact_sol_in(
     min_tokens_out: int,
     track_volume: bool = False,
     buyback_fee_recipient: Pubkey | None = None,
+    curve: Curve = None,
 ) -> Instruction:
     """Spend exactly ``spendable_sol_in`` lamports (fees included), same 18 accounts as buy."""
     data = Writer(BUY_EXACT_SOL_IN_DISCRIMINATOR).u64(spendable_sol_in).u64(min_tokens_out)
     data.bool(track_volume)
-    accounts = _buy_specs(user, mint, creator, token_program, fee_recipient, buyback_fee_recipient)
+    accounts = _buy_specs(
+        user, mint, creator, token_program, fee_recipient, buyback_fee_recipient, curve
+    )
     return _instruction((PUMP_PROGRAM_ID, accounts, data.to_bytes()))
 
 
@@ -360,6 +385,7 @@ def sell(
     min_sol_output: int,
     cashback: bool = False,
     buyback_fee_recipient: Pubkey | None = None,
+    curve: Curve = None,
 ) -> Instruction:
     """Sell exactly ``amount`` tokens for at least ``min_sol_output`` lamports after fees.
 
@@ -372,7 +398,7 @@ def sell(
     """
     data = Writer(SELL_DISCRIMINATOR).u64(amount).u64(min_sol_output).to_bytes()
     accounts = [
-        *_legacy_head(user, mint, token_program, fee_recipient),
+        *_legacy_head(user, mint, token_program, fee_recipient, curve),
         _creator_vault_w(creator),
         _fixed_r(token_program),
         *_EVENT_CPI_R,
@@ -395,6 +421,7 @@ def _v2_specs(
     quote_mint: Pubkey | None,
     quote_token_program: Pubkey,
     buyback_fee_recipient: Pubkey | None,
+    curve: Curve,
 ) -> list[AccountSpec]:
     """The fixed account list of ``buy_v2`` / ``buy_exact_quote_in_v2`` (27) or ``sell_v2`` (26).
 
@@ -403,7 +430,7 @@ def _v2_specs(
     """
     quote = normalize_quote_mint(quote_mint)
     buyback = buyback_or_first(buyback_fee_recipient)
-    curve = bonding_curve_pda(mint)
+    bonding_curve, curve_ata = _curve_accounts(mint, token_program, curve)
     vault = creator_vault_pda(creator)
     uva = user_volume_accumulator_pda(user)
 
@@ -421,9 +448,9 @@ def _v2_specs(
         _wr(quote_ata(fee_recipient)),
         _wr(buyback),
         _wr(quote_ata(buyback)),
-        _wr(curve),
-        _wr(associated_token_address(curve, mint, token_program)),
-        _wr(quote_ata(curve)),
+        _wr(bonding_curve),
+        _wr(curve_ata),
+        _wr(quote_ata(bonding_curve)),
         (user, True, True),
         _wr(associated_token_address(user, mint, token_program)),
         _wr(quote_ata(user)),
@@ -462,6 +489,7 @@ def buy_v2_spec(
     quote_mint: Pubkey | None = None,
     quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
     buyback_fee_recipient: Pubkey | None = None,
+    curve: Curve = None,
 ) -> InstructionSpec:
     """``buy_v2``: exactly ``amount`` tokens for at most ``max_sol_cost`` quote units, fees incl.
 
@@ -471,6 +499,7 @@ def buy_v2_spec(
         quote_mint: ``BondingCurve.quote_mint``; the zero key or ``None`` (SOL) becomes WSOL.
         quote_token_program: the quote mint's owner (SPL Token for WSOL and USDC).
         buyback_fee_recipient: one of Global's buyback recipients; default the first.
+        curve: (bonding curve, its token account), if known; derived when ``None``.
 
     Returns:
         27 accounts, no remaining accounts (pump.json ``buy_v2``).
@@ -480,6 +509,7 @@ def buy_v2_spec(
         with_global_volume=True, user=user, mint=mint, creator=creator,
         token_program=token_program, fee_recipient=fee_recipient, quote_mint=quote_mint,
         quote_token_program=quote_token_program, buyback_fee_recipient=buyback_fee_recipient,
+        curve=curve,
     )  # fmt: skip
     return PUMP_PROGRAM_ID, accounts, data
 
@@ -496,6 +526,7 @@ def buy_exact_quote_in_v2(
     quote_mint: Pubkey | None = None,
     quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
     buyback_fee_recipient: Pubkey | None = None,
+    curve: Curve = None,
 ) -> Instruction:
     """``buy_exact_quote_in_v2``: spend ``spendable_quote_in`` (fees incl.); same 27 accounts."""
     data = Writer(BUY_EXACT_QUOTE_IN_V2_DISCRIMINATOR).u64(spendable_quote_in)
@@ -510,6 +541,7 @@ def buy_exact_quote_in_v2(
         quote_mint=quote_mint,
         quote_token_program=quote_token_program,
         buyback_fee_recipient=buyback_fee_recipient,
+        curve=curve,
     )
     return Instruction(PUMP_PROGRAM_ID, data.to_bytes(), accounts)
 
@@ -526,6 +558,7 @@ def sell_v2(
     quote_mint: Pubkey | None = None,
     quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
     buyback_fee_recipient: Pubkey | None = None,
+    curve: Curve = None,
 ) -> Instruction:
     """``sell_v2``: exactly ``amount`` tokens for at least ``min_sol_output`` quote units.
 
@@ -543,6 +576,7 @@ def sell_v2(
         quote_mint=quote_mint,
         quote_token_program=quote_token_program,
         buyback_fee_recipient=buyback_fee_recipient,
+        curve=curve,
     )
     return Instruction(PUMP_PROGRAM_ID, data, accounts)
 

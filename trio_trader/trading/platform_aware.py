@@ -45,6 +45,7 @@ from solders.signature import Signature
 from trio_trader.chain.confirm import Confirmation, Confirmer
 from trio_trader.chain.errors import RpcError, TransactionError
 from trio_trader.chain.rpc import RpcClient, SendInFlight
+from trio_trader.chain.signer import Signer
 from trio_trader.chain.templates import TemplateCache, compile_message
 from trio_trader.chain.transactions import (
     SignedTransaction,
@@ -322,11 +323,17 @@ class ChainAccess:
     #: signed by it, so not one of them could spend the user's funds (never sent anyway)
     stand_in: Keypair = attrs.field(factory=Keypair, init=False, repr=False)
     stand_in_key: Pubkey = attrs.field(init=False)
+    #: sign for ``payer`` / ``stand_in`` (libsodium: ``chain/signer.py``); the rehearsal's
+    #: BUYs take the same path as the real ones
+    _signer: Signer = attrs.field(init=False, repr=False)
+    _stand_in_signer: Signer = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        self._wallet = self.payer.pubkey()  # solders derives it anew (~25 µs) on every call
-        self.sell_templates = TemplateCache(self.payer, self._wallet)
-        self.stand_in_key = self.stand_in.pubkey()
+        self._signer = Signer(self.payer)
+        self._wallet = self._signer.pubkey()  # solders derives it anew (~25 µs) on every call
+        self.sell_templates = TemplateCache(self._signer, self._wallet)
+        self._stand_in_signer = Signer(self.stand_in)
+        self.stand_in_key = self._stand_in_signer.pubkey()
 
     @property
     def wallet(self) -> Pubkey:
@@ -373,7 +380,7 @@ class ChainAccess:
         """Prefix compute-budget instructions, sign with the cached blockhash, attach."""
         blockhash, last_valid = self.blockhash.latest
         ixs = _with_budget(order.compute_unit_limit, order.priority_fee, program_ixs)
-        signed = build_transaction(ixs, self.payer, blockhash, payer_pubkey=self._wallet)
+        signed = build_transaction(ixs, self._signer, blockhash, payer_pubkey=self._wallet)
         return _attach(order, signed, last_valid)
 
     def sign_buy(
@@ -392,7 +399,9 @@ class ChainAccess:
             instructions.set_compute_unit_price_spec(order.priority_fee),
             *program_ixs,
         ]
-        payer, key = (self.stand_in, self.stand_in_key) if stand_in else (self.payer, self._wallet)
+        payer, key = (
+            (self._stand_in_signer, self.stand_in_key) if stand_in else (self._signer, self._wallet)
+        )
         body = compile_message(key, ixs, blockhash)
         return _attach(order, sign_message_bytes(payer, body, blockhash), last_valid)
 
@@ -805,14 +814,14 @@ class PlatformAwareBuyer:
                 user=wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback, quote_mint=token_info.quote_mint,
-                amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+                amount=order.token_amount, max_sol_cost=order.max_sol_cost, curve=token_info.curve,
             )  # fmt: skip
         else:
             buy = instructions.buy_spec(
                 user=wallet, mint=token_info.mint, creator=creator,
                 token_program=token_info.token_program, fee_recipient=fee_recipient,
                 buyback_fee_recipient=buyback,
-                amount=order.token_amount, max_sol_cost=order.max_sol_cost,
+                amount=order.token_amount, max_sol_cost=order.max_sol_cost, curve=token_info.curve,
             )  # fmt: skip
         return [
             instructions.create_associated_token_account_idempotent_spec(
@@ -1020,6 +1029,7 @@ class PlatformAwareSeller:
             fee_recipient=market.fee_recipient(token_info, salt),
             buyback_fee_recipient=market.buyback_recipient(salt), v2=v2,
             cashback=token_info.is_cashback_coin, quote_mint=token_info.quote_mint, close=close,
+            curve=token_info.curve,
         )  # fmt: skip
 
     async def _sell_on_pool(

@@ -31,6 +31,8 @@ class CurveSellShape:
     cashback: bool
     quote_mint: Pubkey | None
     close: bool
+    #: the token's (bonding curve, its token account): named, not derived again
+    curve: tuple[Pubkey, Pubkey] | None = None
 
     def program_instructions(self, amount: int, min_output: int) -> list[Instruction]:
         """The SELL's program instructions (the compute budget comes before them)."""
@@ -40,12 +42,14 @@ class CurveSellShape:
                 user=user, mint=mint, creator=self.creator, token_program=token_program,
                 fee_recipient=self.fee_recipient, buyback_fee_recipient=self.buyback_fee_recipient,
                 quote_mint=self.quote_mint, amount=amount, min_sol_output=min_output,
+                curve=self.curve,
             )  # fmt: skip
         else:
             sell = instructions.sell(
                 user=user, mint=mint, creator=self.creator, token_program=token_program,
                 fee_recipient=self.fee_recipient, buyback_fee_recipient=self.buyback_fee_recipient,
                 cashback=self.cashback, amount=amount, min_sol_output=min_output,
+                curve=self.curve,
             )  # fmt: skip
         if not self.close:
             return [sell]

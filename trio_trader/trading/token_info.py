@@ -17,6 +17,7 @@ Public API (imported directly: ``from trio_trader.trading.token_info import Toke
               quote_mint=None, is_holder_reward=False)
     TokenInfo.from_create_event(ev, *, signature=None, reserves=None) -> TokenInfo
     token_info.display_name -> "SYMBOL (mint…)"
+    token_info.curve -> (bonding_curve, associated_bonding_curve)
     token_info.quote_token -> Pubkey | None      (None: SOL-quoted)
     token_info.quote_symbol -> "SOL" | "USDC" | "AbCdEfGh"
     quote_symbol(quote_token) -> str
@@ -110,7 +111,20 @@ class TokenInfo:
         the mint (the creator's buy), which replace the event's (those are from before it).
         Given here, not by ``attrs.evolve`` afterwards: the token is built once, on the
         path to its BUY.
+
+        The curve is the event's own ``bonding_curve``, checked to be the mint's curve
+        address by hashes only (:func:`addresses.is_bonding_curve_of`): deriving the PDA
+        again would cost ~18 µs on the way to the BUY, which then names the token's curve
+        and curve account instead of deriving them (``pump.instructions``).
+
+        Raises:
+            ValueError: the event's curve is not the mint's (bytes misread, or not pump's
+                event): a BUY naming it would fail on chain and cost its fee.
         """
+        if not addresses.is_bonding_curve_of(ev.bonding_curve, ev.mint):
+            raise ValueError(
+                f"CreateEvent of mint {ev.mint} names curve {ev.bonding_curve}, not the mint's"
+            )
         token_program = (
             ev.token_program if ev.token_program is not None else addresses.TOKEN_PROGRAM_ID
         )
@@ -133,7 +147,9 @@ class TokenInfo:
             symbol=ev.symbol,
             uri=ev.uri,
             bonding_curve=ev.bonding_curve,
-            associated_bonding_curve=addresses.associated_bonding_curve(ev.mint, token_program),
+            associated_bonding_curve=addresses.associated_token_address(
+                ev.bonding_curve, ev.mint, token_program
+            ),
             creator=creator,
             user=ev.user,
             token_program=token_program,
@@ -147,6 +163,12 @@ class TokenInfo:
             quote_mint=ev.quote_mint,
             is_holder_reward=bool(ev.is_holder_reward),
         )
+
+    @property
+    def curve(self) -> tuple[Pubkey, Pubkey]:
+        """(``bonding_curve``, ``associated_bonding_curve``): what the instruction builders
+        take instead of deriving them (``pump.instructions.Curve``)."""
+        return self.bonding_curve, self.associated_bonding_curve
 
     @property
     def is_sol_quoted(self) -> bool:

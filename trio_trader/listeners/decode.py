@@ -30,6 +30,7 @@ mainnet most trades are of coins the bot does not hold.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import logging
 import struct
@@ -106,6 +107,12 @@ _CREATOR_AT = 8 + _PRICE_FIELDS.size + 32 + 8 + 8
 _CREATOR_END = _CREATOR_AT + 32
 #: base64 characters of an event line's first 42 bytes: its discriminator and (a trade's) mint
 _HEAD_CHARS = 56
+#: a trade line's first characters (its discriminator's first 60 bits, whole characters only)
+#: and where its ``Program data:`` line ends being read: the characters of the bytes up to
+#: ``creator`` (a price's fields, in groups of 4 characters = 3 bytes)
+_TRADE_B64 = base64.b64encode(_TRADE).decode()[:10]
+_TRADE_LINE_READ = len(PROGRAM_DATA) + -(-_CREATOR_END // 3) * 4
+_TRADE_B64_AT = slice(len(PROGRAM_DATA), len(PROGRAM_DATA) + len(_TRADE_B64))
 
 #: which mints' trades matter (32 bytes each), e.g. ``TradeFeed.holds``
 MintFilter = Callable[[bytes], bool]
@@ -132,7 +139,7 @@ class TxEvents:
         signature, slot, seen_at = self._at
         prices: list[PriceUpdate] = []
         for data in self._trades:
-            price = price_from_event_bytes(data, signature=signature, slot=slot, seen_at=seen_at)
+            price = _price(data, signature, slot, seen_at)
             if price is None:
                 log.warning("skipping malformed pump TradeEvent in %s", signature)
             else:
@@ -213,14 +220,22 @@ def _may_matter(text: str, wants: MintFilter) -> bool:
 
 
 def _pump_payloads(logs: Sequence[str], signature: str) -> list[bytes]:
-    """The bytes of every ``Program data:`` line the pump program printed on top of the stack."""
+    """The bytes of every ``Program data:`` line the pump program printed on top of the stack.
+
+    A ``TradeEvent``'s are read as far as a price needs (its first 210 bytes, up to and
+    with ``creator``: `price_from_event_bytes`, `_trade_heads`), like its fields: its tail,
+    ~40 % of the line's characters, is neither decoded nor checked, so a trade whose tail a
+    future upgrade changes, or a node garbles, still prices. Every other line is read whole.
+    """
     payloads: list[bytes] = []
+    cut, start, disc = _TRADE_LINE_READ, len(PROGRAM_DATA), _TRADE_B64_AT
     for line in program_data_lines(logs, _PUMP):
+        # a trade's head (strict base64 of whole 4-character groups: the same bytes); the
+        # rest whole, stripped, as b64decode(validate=True) without its regex over the line
+        trade = len(line) > cut and line[disc] == _TRADE_B64
+        body = line[start:cut] if trade else line[start:].strip()
         try:
-            # = b64decode(validate=True), without its Python-level regex over the line
-            payloads.append(
-                binascii.a2b_base64(line[len(PROGRAM_DATA) :].strip(), strict_mode=True)
-            )
+            payloads.append(binascii.a2b_base64(body, strict_mode=True))
         except (binascii.Error, ValueError):
             log.warning("undecodable base64 in a pump log line of %s: %.80s", signature, line)
     return payloads
@@ -236,6 +251,11 @@ def price_from_event_bytes(
     full decoder rejects there too). ``creator`` is read at its fixed offset when the
     bytes reach it (a 2024 event does not: ``None``); nothing else after the ten is read.
     """
+    return _price(data, signature, slot, seen_at)
+
+
+def _price(data: bytes, signature: str, slot: int | None, seen_at: float) -> PriceUpdate | None:
+    """`price_from_event_bytes`, called positionally: once per trade of a held coin."""
     if len(data) < 8 + _PRICE_FIELDS.size:
         return None
     mint, sol, tokens, is_buy, user, _, v_sol, v_tokens, r_sol, r_tokens = (

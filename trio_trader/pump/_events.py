@@ -312,7 +312,8 @@ def program_data_lines(logs: Iterable[str], program_id: str) -> list[str]:
     The stack follows ``Program <id> invoke [n]`` / ``success`` / ``failed: …`` lines; an
     ``invoke [n]`` also drops frames at depth ``n`` and deeper whose end the node cut away.
     """
-    lines = logs if isinstance(logs, list | tuple) else list(logs)
+    # a tuple of types, not ``list | tuple``: that builds a union object at every call
+    lines = logs if isinstance(logs, (list, tuple)) else list(logs)
     if len(lines) > _SHAPE_LINES_MAX:
         return [lines[i] for i in _scan(lines, program_id)]
     key = (program_id, len(lines))

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from trio_trader import cli, startup
 from trio_trader import summary as summary_mod
-from trio_trader.pump.addresses import PUMP_PROGRAM_ID
-
-if TYPE_CHECKING:
-    from trio_trader.sim import SimNode
 
 
 @pytest.fixture(autouse=True)
@@ -22,15 +17,6 @@ def lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "locks"
     monkeypatch.setenv("TRIO_TRADER_LOCK_DIR", str(path))
     return path
-
-
-def listening(sim: SimNode) -> bool:
-    """A client (the bot's listener) has subscribed to the logs of the pump program."""
-    return any(
-        getattr(sub, "mentions", None) == PUMP_PROGRAM_ID
-        for connection in sim.ws_server.connections
-        for sub in connection.subs.values()
-    )
 
 
 def check_summary(summary: dict[str, object]) -> None:
@@ -156,9 +142,9 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
     import trio
     from solders.keypair import Keypair
 
-    from tests.scenario.harness import SOL, Harness
+    from tests.app_runs import duration_counts_from, launch_coin, until_listening
+    from tests.scenario.harness import SOL
     from trio_trader import app
-    from trio_trader.chain.rpc import RpcClient
     from trio_trader.config import load_config
     from trio_trader.sim import open_sim
 
@@ -179,29 +165,13 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
             assert str(wallet) not in repr(config)  # the key is held, never shown
             args = argparse.Namespace(sim=False, duration=3.0, grace=10.0, db=None)
             launched = trio.Event()
-            count_down = startup.StopControl.stop_after
-
-            async def stop_after_the_launch(control: startup.StopControl, seconds: float) -> None:
-                # --duration counted from the launch: counted from the start, it would
-                # include a start-up as long as the machine's load makes it
-                await launched.wait()
-                await count_down(control, seconds)
-
-            monkeypatch.setattr(startup.StopControl, "stop_after", stop_after_the_launch)
+            duration_counts_from(monkeypatch, launched)
             gc_while_trading: list[int | bool] = []
 
             async def launch_once_trading() -> None:
-                # the launch waits for the bot's listener, not a fixed 0.5 s: a loaded
-                # machine's start-up took longer, and the bot was not trading yet
-                while not listening(sim):
-                    await trio.sleep(0.01)
+                await until_listening(sim)  # not a fixed delay: start-up takes what load makes it
                 gc_while_trading.extend((gc.get_freeze_count(), gc.isenabled()))
-                async with RpcClient((sim.rpc_url,)) as rpc:
-                    launcher = Harness(
-                        sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
-                        wallet=wallet, funding=5 * SOL, buyer=None, seller=None,  # type: ignore[arg-type]
-                    )  # fmt: skip
-                    await launcher.launch("Live")
+                await launch_coin(sim, creator, "Live")
                 launched.set()
 
             async with trio.open_nursery() as nursery:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_runs import sim_clock_starts_when_trading
 from trio_trader import cli, startup
 from trio_trader import summary as summary_mod
 
@@ -64,11 +65,12 @@ rug_after = { min = 1.8, max = 2.0 }
 
 
 def test_a_rug_before_the_buy_confirms_is_sold_early_and_the_lead_is_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Votes take ~8 slots (3.2 s); each creator rugs ~2 s after its launch: the stop loss
     fires while the bot's BUY (landed long before) is unconfirmed, the SELL lands, and the
     summary says how much sooner than the classic flow — with the books exact."""
+    sim_clock_starts_when_trading(monkeypatch)  # both launches come while the bot listens
     scenario = tmp_path / "slow_votes_rug.toml"
     scenario.write_text(SLOW_VOTES_RUG)
     out, db = tmp_path / "summary.json", tmp_path / "run.db"
@@ -94,7 +96,10 @@ def test_a_rug_before_the_buy_confirms_is_sold_early_and_the_lead_is_reported(
     assert f"database: {db} (read it with: python -m trio_trader report --db {db})" in text
 
 
-def test_run_sim_paper_trades_and_writes_a_summary(tmp_path: Path) -> None:
+def test_run_sim_paper_trades_and_writes_a_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim_clock_starts_when_trading(monkeypatch)  # 4 s of trading, whatever the start-up took
     out = tmp_path / "summary.json"
     db = tmp_path / "run.db"
     code = cli.main(

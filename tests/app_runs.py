@@ -5,7 +5,7 @@ market, identity, funds, pump accounts, then the listener's subscription), so su
 test acts on events, never on fixed delays:
 
 * a test that drives the simulator launches its coin once the bot's listener has
-  subscribed (:func:`until_listening`), and the run's ``--duration`` counts from the
+  subscribed (``harness.until_listening``), and the run's ``--duration`` counts from the
   launch (:func:`duration_counts_from`);
 * a ``run --sim`` test has the market's launches and ``--duration`` count from the moment
   the bot trades (:func:`sim_clock_starts_when_trading`).
@@ -25,26 +25,9 @@ from tests.scenario.harness import SOL, Harness
 from trio_trader import app
 from trio_trader.app import Bot
 from trio_trader.chain.rpc import RpcClient
-from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.sim import SimNode
 from trio_trader.sim.market import Market
 from trio_trader.startup import StopControl
-
-
-def listening(sim: SimNode) -> bool:
-    """A client (the bot's listener) has subscribed to the logs of the pump program."""
-    return any(
-        getattr(sub, "mentions", None) == PUMP_PROGRAM_ID
-        for connection in sim.ws_server.connections
-        for sub in connection.subs.values()
-    )
-
-
-async def until_listening(sim: SimNode) -> None:
-    """Return once the bot listens: the simulator registers a subscription before it
-    answers it, so a coin launched from then on reaches the bot's listener."""
-    while not listening(sim):
-        await trio.sleep(0.01)
 
 
 async def launch_coin(sim: SimNode, creator: Keypair, name: str) -> None:

@@ -147,8 +147,8 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
     import trio
     from solders.keypair import Keypair
 
-    from tests.app_runs import duration_counts_from, launch_coin, until_listening
-    from tests.scenario.harness import SOL
+    from tests.app_runs import duration_counts_from, launch_coin
+    from tests.scenario.harness import SOL, until_listening
     from trio_trader import app
     from trio_trader.config import load_config
     from trio_trader.sim import open_sim

@@ -18,8 +18,8 @@ import trio
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from tests.app_runs import duration_counts_from, launch_coin, until_listening
-from tests.scenario.harness import SLOT_TIME, SOL, Harness
+from tests.app_runs import duration_counts_from, launch_coin
+from tests.scenario.harness import SLOT_TIME, SOL, Harness, until_listening
 from trio_trader import app
 from trio_trader.app import build_bot
 from trio_trader.chain.rpc import RpcClient

@@ -13,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from trio_trader.ui.logs import reset_logging
+
+# No property here is about speed: Hypothesis's per-example deadline (200 ms) and its
+# "data generation too slow" check measure the machine. A loaded CI machine stalling the
+# process 300 ms in one example fails a right test (DeadlineExceeded, then FlakyFailure).
+# Every property keeps its examples; only the verdicts taken from the clock are off.
+settings.register_profile(
+    "trio-trader", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("trio-trader")
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "pumpfun" / "samples"
 

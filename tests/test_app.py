@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_runs import sim_clock_starts_when_trading
 from trio_trader import cli, startup
 from trio_trader import summary as summary_mod
 
@@ -64,11 +65,12 @@ rug_after = { min = 1.8, max = 2.0 }
 
 
 def test_a_rug_before_the_buy_confirms_is_sold_early_and_the_lead_is_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Votes take ~8 slots (3.2 s); each creator rugs ~2 s after its launch: the stop loss
     fires while the bot's BUY (landed long before) is unconfirmed, the SELL lands, and the
     summary says how much sooner than the classic flow — with the books exact."""
+    sim_clock_starts_when_trading(monkeypatch)  # both launches come while the bot listens
     scenario = tmp_path / "slow_votes_rug.toml"
     scenario.write_text(SLOW_VOTES_RUG)
     out, db = tmp_path / "summary.json", tmp_path / "run.db"
@@ -94,7 +96,10 @@ def test_a_rug_before_the_buy_confirms_is_sold_early_and_the_lead_is_reported(
     assert f"database: {db} (read it with: python -m trio_trader report --db {db})" in text
 
 
-def test_run_sim_paper_trades_and_writes_a_summary(tmp_path: Path) -> None:
+def test_run_sim_paper_trades_and_writes_a_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim_clock_starts_when_trading(monkeypatch)  # 4 s of trading, whatever the start-up took
     out = tmp_path / "summary.json"
     db = tmp_path / "run.db"
     code = cli.main(
@@ -142,9 +147,9 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
     import trio
     from solders.keypair import Keypair
 
-    from tests.scenario.harness import SOL, Harness
+    from tests.app_runs import duration_counts_from, launch_coin
+    from tests.scenario.harness import SOL, until_listening
     from trio_trader import app
-    from trio_trader.chain.rpc import RpcClient
     from trio_trader.config import load_config
     from trio_trader.sim import open_sim
 
@@ -164,21 +169,18 @@ async def test_live_mode_trades_on_any_endpoint_given_by_config(
             config = load_config(config_file)
             assert str(wallet) not in repr(config)  # the key is held, never shown
             args = argparse.Namespace(sim=False, duration=3.0, grace=10.0, db=None)
-
+            launched = trio.Event()
+            duration_counts_from(monkeypatch, launched)
             gc_while_trading: list[int | bool] = []
 
-            async def launch_soon() -> None:
-                await trio.sleep(0.5)
+            async def launch_once_trading() -> None:
+                await until_listening(sim)  # not a fixed delay: start-up takes what load makes it
                 gc_while_trading.extend((gc.get_freeze_count(), gc.isenabled()))
-                async with RpcClient((sim.rpc_url,)) as rpc:
-                    launcher = Harness(
-                        sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
-                        wallet=wallet, funding=5 * SOL, buyer=None, seller=None,  # type: ignore[arg-type]
-                    )  # fmt: skip
-                    await launcher.launch("Live")
+                await launch_coin(sim, creator, "Live")
+                launched.set()
 
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(launch_soon)
+                nursery.start_soon(launch_once_trading)
                 summary, control = await app.run(args, config)
     assert (control.reason, control.forced) == ("duration", False)
     # start-up's objects frozen while trading (gctune), automatic collection off (the passes

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_runs import sim_clock_starts_when_trading
 from tests.test_app import check_summary
 from trio_trader import app, cli
 
@@ -304,9 +305,10 @@ def test_a_second_bot_on_the_same_wallet_is_refused(
 
 
 def test_a_database_of_another_run_is_refused_and_still_reads(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two ``--sim`` runs are two wallets on two clusters: the second must not resume."""
+    sim_clock_starts_when_trading(monkeypatch)  # the first run claims the database first
     db = tmp_path / "sim.db"
     args = ["run", "--sim", "--scenario", "scripted_60s", "--db", str(db)]
     assert cli.main([*args, "--duration", "3", "--grace", "10"]) == app.EXIT_OK

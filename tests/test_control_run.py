@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_runs import sim_clock_starts_when_trading
 from trio_trader import cli
 from trio_trader.store import Command
 from trio_trader.ui.control import send_command
@@ -36,7 +37,10 @@ def _ready(db: Path) -> bool:
         conn.close()
 
 
-def test_run_sim_answers_pause_from_another_terminal(tmp_path: Path) -> None:
+def test_run_sim_answers_pause_from_another_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim_clock_starts_when_trading(monkeypatch)  # the bot serves commands for the whole 5 s
     db = tmp_path / "run.db"
     summary = tmp_path / "summary.json"
     answers: list[Command | None] = []

@@ -18,7 +18,8 @@ import trio
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from tests.scenario.harness import SLOT_TIME, SOL, Harness
+from tests.app_runs import duration_counts_from, launch_coin
+from tests.scenario.harness import SLOT_TIME, SOL, Harness, until_listening
 from trio_trader import app
 from trio_trader.app import build_bot
 from trio_trader.chain.rpc import RpcClient
@@ -206,18 +207,16 @@ async def test_run_dry_run_against_an_endpoint_books_paper_and_keeps_its_own_db(
             )
             config = load_config(config_file)
             args = argparse.Namespace(sim=False, dry_run=True, duration=3.0, grace=10.0, db=None)
+            launched = trio.Event()
+            duration_counts_from(monkeypatch, launched)
 
-            async def launch_soon() -> None:
-                await trio.sleep(0.5)
-                async with RpcClient((sim.rpc_url,)) as rpc:  # type: ignore[arg-type]
-                    launcher = Harness(
-                        sim=sim, rpc=rpc, repo=None, bot=None, creator=creator,  # type: ignore[arg-type]
-                        wallet=wallet, funding=5 * SOL, buyer=None, seller=None,  # type: ignore[arg-type]
-                    )  # fmt: skip
-                    await launcher.launch("Dry")
+            async def launch_once_trading() -> None:
+                await until_listening(sim)  # not a fixed delay: start-up takes what load makes it
+                await launch_coin(sim, creator, "Dry")
+                launched.set()
 
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(launch_soon)
+                nursery.start_soon(launch_once_trading)
                 summary, _control = await app.run(args, config)
             submitted = sim.node.stats.submitted
             balance = sim.ledger.balance(wallet.pubkey())

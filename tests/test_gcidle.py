@@ -36,6 +36,20 @@ class Freed:
         self.refs.extend(weakref.ref(Cycle(), self._freed) for _ in range(n))
 
 
+async def idle() -> None:
+    """Let the run loop idle once, however loaded the machine: the task waits for a
+    callback that Trio runs only after its next wait for I/O (``run_sync_soon`` wakes the
+    loop through a socket), and no deadline is pending, so that wait has a positive
+    timeout. It allocates next to nothing (a worker thread would, up to the safety net).
+
+    Not ``trio.sleep(0.001)``: a process descheduled past that deadline before the loop
+    computes its timeout polls with a zero one, which is not idle, and no pass runs.
+    """
+    woken = trio.Event()
+    trio.lowlevel.current_trio_token().run_sync_soon(woken.set)
+    await woken.wait()
+
+
 def _due_at_idle() -> int:
     """Cycles for more new objects than a pass at idle needs, fewer than the safety net's
     (CPython's threshold): two tracked objects each (the cycle and its weakref)."""
@@ -52,7 +66,7 @@ async def test_cycles_made_while_the_loop_works_are_freed_once_it_idles() -> Non
         assert gc.get_count()[0] > IdleCollector.from_thresholds().idle_at
         await trio.lowlevel.checkpoint()  # the loop passes, busy (this task is runnable)
         assert freed.count == 0  # automatic collection is off, and no pass runs while busy
-        await trio.sleep(0.001)  # nothing runnable: the loop idles
+        await idle()  # nothing runnable: the loop idles
         assert freed.count == len(freed.refs)
     assert gc.isenabled()
 
@@ -92,7 +106,7 @@ async def test_automatic_collection_left_off_by_the_caller_stays_off() -> None:
         freed = Freed()
         with gctune.tuned():
             freed.make(_due_at_idle())
-            await trio.sleep(0.001)
+            await idle()
             assert freed.count == 0  # the caller's choice: no pass at idle either
         assert not gc.isenabled()
     finally:
@@ -113,7 +127,7 @@ async def test_the_state_is_restored_when_the_block_raises() -> None:
     gc.disable()
     try:
         freed.make(_due_at_idle())
-        await trio.sleep(0.001)
+        await idle()
         assert freed.count == 0
     finally:
         gc.enable()
@@ -129,7 +143,7 @@ async def test_a_failing_pass_never_raises_into_trio_and_turns_collection_back_o
         with monkeypatch.context() as patch:
             patch.setattr(gc, "collect", broken)
             Freed().make(_due_at_idle())
-            await trio.sleep(0.001)  # the instrument's pass raises inside before_io_wait
+            await idle()  # the instrument's pass raises inside before_io_wait
         assert gc.isenabled()  # memory stays bounded: CPython collects again
         assert gcidle.collect_if_due() is False  # the collector stands down
     assert gc.isenabled()

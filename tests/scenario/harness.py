@@ -12,7 +12,7 @@ small real time (``slot_time`` 0.05 s) rather than MockClock, each under ``fail_
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from trio_trader.chain.rpc import RpcClient
 from trio_trader.chain.transactions import build_transaction
 from trio_trader.config import parse_config
 from trio_trader.pump import addresses, instructions
-from trio_trader.pump.addresses import USDC_MINT
+from trio_trader.pump.addresses import PUMP_PROGRAM_ID, USDC_MINT
 from trio_trader.pump.curve import (
     INITIAL_RESERVES,
     FeeRates,
@@ -332,6 +332,24 @@ class Harness:
             while (landed := self.sim.node.transaction(signed.signature)) is None:
                 await trio.sleep(0.01)
         assert landed.err is None, landed.logs
+
+
+def listening(sim: SimNode, besides: Collection[object] = ()) -> bool:
+    """A client (the bot's listener) has subscribed to the logs of the pump program, on a
+    connection other than ``besides`` (those a test dropped)."""
+    return any(
+        getattr(sub, "mentions", None) == PUMP_PROGRAM_ID
+        for connection in sim.ws_server.connections
+        if connection not in besides
+        for sub in connection.subs.values()
+    )
+
+
+async def until_listening(sim: SimNode, besides: Collection[object] = ()) -> None:
+    """Return once the bot listens: the simulator registers a subscription before it
+    answers it, so a coin launched from then on reaches the bot's listener."""
+    while not listening(sim, besides):
+        await trio.sleep(0.01)
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ import trio
 from solders.hash import Hash
 from solders.keypair import Keypair
 
-from tests.scenario.harness import SOL, running_bot
+from tests.scenario.harness import SOL, running_bot, until_listening
 from trio_trader.app import build_bot
 from trio_trader.config import parse_config
 from trio_trader.listeners.block import BlockListener
@@ -53,6 +53,7 @@ async def test_websocket_disconnect_and_429s_mid_run_lose_nothing(tmp_path: Path
         async with running_bot(tmp_path, faults=faults, config={"exits": {"sell_after": 0.5}}) as h:
             await h.launch("Before")
             await h.wait_until(lambda: h.all_closed(1))
+            dropped = set(h.sim.ws_server.connections)
             assert h.sim.disconnect_websockets() >= 1
             pubsub = h.bot.trader.pubsub
 
@@ -60,7 +61,9 @@ async def test_websocket_disconnect_and_429s_mid_run_lose_nothing(tmp_path: Path
                 return pubsub.stats.reconnects >= 1 and pubsub.connected
 
             await h.wait_until(reconnected)
-            await trio.sleep(0.3)  # resubscribed (a token created while down is missed)
+            # resubscribed (a token created while down is missed): waited for, not a fixed
+            # 0.3 s a loaded machine can outlast
+            await until_listening(h.sim, besides=dropped)
             for i in range(3):
                 await h.launch(f"After {i}")
 

@@ -310,14 +310,19 @@ async def test_no_buy_is_sent_that_the_wallet_cannot_pay(tmp_path: Path) -> None
                 await h.launch(f"Coin {i}")
                 await trio.sleep(0.3)
 
-            async def settled() -> bool:
-                ps = await h.positions()
-                return len(ps) == 2 and all(p.is_active for p in ps)
+            stats = h.bot.trader.stats
 
-            await h.wait_until(settled)
-            await trio.sleep(0.5)
-            assert len(await h.positions()) == 2
-            assert h.bot.trader.stats.skipped_funds == 2
+            async def settled() -> bool:  # every launch decided, every BUY sent resolved
+                ps = await h.positions()
+                return stats.buys_sent + stats.buys_not_sent == 4 and all(
+                    p.buy_order is not None and p.buy_order.is_resolved for p in ps
+                )
+
+            await h.wait_until(settled)  # not a fixed 0.5 s more for the last two launches
+            positions = await h.positions()
+            assert len(positions) == 2
+            assert all(p.is_active for p in positions)
+            assert stats.skipped_funds == 2
             trades = await h.repo.list_trades()
             assert [t.state for t in trades if t.side == "buy"] == ["confirmed", "confirmed"]
             await h.bot.trader.liquidate()

@@ -20,6 +20,7 @@ bought (or sold) twice.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -369,10 +370,12 @@ async def test_a_killed_process_loses_no_row_the_journal_replays_them(tmp_path: 
 async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A graceful stop that arrives while start-up recovery waits out the dead run's
     blockhashes lets recovery finish, then sells the BUY it adopted."""
     db = tmp_path / "bot.db"
+    caplog.set_level(logging.WARNING, logger="trio_trader.trading.horizon")
     with trio.fail_after(60):
         async with first_life(tmp_path) as h:
             CrashAt(h).buy()
@@ -382,8 +385,12 @@ async def test_a_stop_while_the_next_run_waits_still_sells_what_it_recovers(
                 bot = await next_bot(h, repo)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(bot.trader.run)
-                    await trio.sleep(0.1)  # recovery is waiting for the block height
+                    # recovery waits for the block height: its warning says so (waited for,
+                    # not assumed 0.1 s after the start, which a loaded machine can outlast)
+                    while "waiting until block height" not in caplog.text:
+                        await trio.sleep(0.01)
                     assert bot.trader.reconciliation is not None
+                    assert bot.trader.reconciliation.waited_for_height is None  # still waits
                     assert not bot.trader.position_tasks
                     with trio.fail_after(30):
                         await bot.trader.liquidate()

@@ -22,6 +22,7 @@ from trio_trader.listeners.decode import decode_transaction
 from trio_trader.listeners.types import PriceUpdate
 from trio_trader.pump import events as ev
 from trio_trader.pump._events import PROGRAM_DATA
+from trio_trader.pump.addresses import bonding_curve_pda
 
 from .test_fast_decode import full_trade
 
@@ -95,7 +96,7 @@ def test_other_lines_are_read_whole(caplog: pytest.LogCaptureFixture) -> None:
     """A create line (its tail is the token's facts), a 2024 trade (shorter than the head)
     and a trade line with a space before its base64 are decoded whole, as before."""
     mint = Pubkey.new_unique()
-    create = ev.CreateEvent("n" * 40, "s" * 10, "u" * 120, mint, Pubkey.new_unique(),
+    create = ev.CreateEvent("n" * 40, "s" * 10, "u" * 120, mint, bonding_curve_pda(mint),
                             Pubkey.new_unique(), Pubkey.new_unique(), 1, 2, 3, 4, 5)  # fmt: skip
     create_line = data_line(ev.encode_event(create))
     assert len(create_line) > READ

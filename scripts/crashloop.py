@@ -24,16 +24,25 @@ def main() -> int:
     p.add_argument("--grace", type=float, default=60.0, help="sell-out grace at the end (s)")
     p.add_argument("--faults", action="store_true", help="also the soak's fault mix")
     p.add_argument("--no-long-outage", action="store_true", help="skip the long outage")
+    p.add_argument(
+        "--extreme-fast",
+        type=int,
+        default=0,
+        metavar="UNITS",
+        help="extreme fast mode buying UNITS token base units (default: off)",
+    )
     args = p.parse_args()
     if args.kills < 1:
         p.error("--kills must be >= 1")
+    if args.extreme_fast < 0:
+        p.error("--extreme-fast must be >= 0")
     seed = cli.seed_of(args)
     command = cli.reproduce("scripts/crashloop.py", sys.argv[1:], seed)
     print(f"crashloop: seed {seed}, {args.kills} kills; reproduce: {command}", flush=True)
     report = runs.crashloop(
         seed, args.kills, args.minutes * 60, out=args.out, slot_ms=args.slot_ms,
         long_outage=not args.no_long_outage, final_seconds=args.final, grace=args.grace,
-        faults=args.faults,
+        faults=args.faults, extreme_fast=args.extreme_fast,
     )  # fmt: skip
     return cli.report_and_exit_code(report, command)
 

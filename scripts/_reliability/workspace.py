@@ -30,7 +30,9 @@ def write_keypair_file(path: Path, keypair: Keypair) -> Pubkey:
     return keypair.pubkey()
 
 
-def config_toml(*, rpc_url: str, ws_url: str, keypair_file: Path, db_path: Path) -> str:
+def config_toml(
+    *, rpc_url: str, ws_url: str, keypair_file: Path, db_path: Path, extreme_fast: int = 0
+) -> str:
     """The bot's config: small buys, exits that fire within seconds, the run's files.
 
     The stop loss is wide because the entry cost includes the token account's rent
@@ -39,7 +41,16 @@ def config_toml(*, rpc_url: str, ws_url: str, keypair_file: Path, db_path: Path)
 
     ``max_retries`` is raised above the default so the 5 % of 429s are absorbed by the
     client rather than failing a call; everything else is the shipped default.
+
+    ``extreme_fast`` (token base units, 0: off): the BUY reads nothing first and its
+    request is written from the listener's own task (``trading/trader.py``), so the kills
+    meet that path too.
     """
+    fast = (
+        f"extreme_fast_mode = true\nextreme_fast_token_amount = {extreme_fast}\n"
+        if extreme_fast
+        else ""
+    )
     return f"""\
 [rpc]
 endpoints = [{json.dumps(rpc_url)}]
@@ -58,7 +69,7 @@ buy_amount_sol = "0.01"
 max_active_mints = 3
 buy_slippage_bps = 3000
 sell_slippage_bps = 2000
-
+{fast}
 [exits]
 take_profit_pct = 20.0
 stop_loss_pct = 20.0
@@ -71,10 +82,18 @@ path = {json.dumps(str(db_path))}
 
 
 def write_config(
-    run_dir: Path, *, rpc_url: str, ws_url: str, keypair_file: Path, db_path: Path
+    run_dir: Path,
+    *,
+    rpc_url: str,
+    ws_url: str,
+    keypair_file: Path,
+    db_path: Path,
+    extreme_fast: int = 0,
 ) -> Path:
     path = run_dir / "bot.toml"
-    path.write_text(
-        config_toml(rpc_url=rpc_url, ws_url=ws_url, keypair_file=keypair_file, db_path=db_path)
-    )
+    text = config_toml(
+        rpc_url=rpc_url, ws_url=ws_url, keypair_file=keypair_file, db_path=db_path,
+        extreme_fast=extreme_fast,
+    )  # fmt: skip
+    path.write_text(text)
     return path

@@ -4,6 +4,7 @@ the database (the control channel) and its lock are created readable by the owne
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -73,3 +74,38 @@ async def test_the_database_and_its_lock_are_created_owner_only(tmp_path: Path) 
         assert stat.S_IMODE(existing.stat().st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+async def test_a_command_is_queued_while_the_bot_commits_between_its_read_and_its_write(
+    tmp_path: Path,
+) -> None:
+    """Another process (the running bot) commits while the CLI's insert has read the table
+    and is about to write: in WAL mode a transaction begun with a plain BEGIN then fails at
+    once with "database is locked" (its snapshot is stale; no busy wait applies). Seen on a
+    loaded CI machine as a ``pause`` from another terminal refused. The write lock is taken
+    first now: the other process waits for it instead."""
+    path = tmp_path / "bot.db"
+    async with open_repository(path) as repo:
+        await repo.insert_command("pause", None)  # the schema is read and cached
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None, check_same_thread=False)
+    interleaved: list[str] = []
+
+    def between(statement: str) -> None:
+        if statement.startswith("INSERT INTO") and not interleaved:
+            try:  # "the bot" commits a command of its own right now
+                other.execute("UPDATE commands SET taken_at = 1 WHERE id = 1")
+                interleaved.append("committed")
+            except sqlite3.OperationalError as exc:
+                interleaved.append(f"waited: {exc}")  # the CLI holds the write lock
+
+    try:
+        async with open_repository(path) as repo:
+            repo._db.conn.set_trace_callback(between)
+            new = await repo.insert_command("sell", "position:3")
+            repo._db.conn.set_trace_callback(None)
+            command = await repo.get_command(new)
+    finally:
+        other.close()
+    assert command is not None
+    assert (command.kind, command.arg) == ("sell", "position:3")
+    assert interleaved == ["waited: database is locked"]

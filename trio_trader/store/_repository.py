@@ -86,8 +86,8 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -276,7 +276,7 @@ class Repository:
                     top = max([top, *(seq for seq, _ in _journal.read_lines(path))])
                     found = ("replay-failed unknown",)
                     path.write_bytes(b"")
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 conn.execute(_journal.SET_APPLIED, [str(top)])
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                              [SESSION_KEY, f"{token} {boot}"])  # fmt: skip
@@ -592,7 +592,7 @@ class Repository:
         wanted = {WALLET_KEY: wallet, GENESIS_HASH_KEY: genesis_hash}
 
         def claim() -> None:
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 stored = {r["key"]: r["value"] for r in self._db.query("SELECT * FROM meta")}
                 if any(stored.get(k, v) != v for k, v in wanted.items()):
                     raise IdentityMismatch(stored, wanted)
@@ -619,7 +619,7 @@ class Repository:
             raise ValueError(f"unknown database mode {mode!r}")
 
         def claim() -> None:
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 rows = self._db.query("SELECT value FROM meta WHERE key = ?", [MODE_KEY])
                 stored = next((r["value"] for r in rows), None)
                 if stored is None:
@@ -680,7 +680,7 @@ class Repository:
         """Add ``by`` to a named counter (created at 0); returns the new value."""
 
         def write() -> int:
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 return _bump(self._db.conn, name, by)
 
         return await self._run(write, f"counter {name}")
@@ -700,7 +700,7 @@ class Repository:
         row = {"kind": kind, "arg": arg, "created_at": self._now()}
 
         def write() -> int:
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 return _last_pk(self._db.table("commands").insert(row))
 
         return await self._run(write)
@@ -719,7 +719,7 @@ class Repository:
 
         def write() -> list[Command]:
             taken = []
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 for row in list(self._db.query(pending)):
                     if now - row["created_at"] > max_age:
                         self._db.execute(expire, [now, now, EXPIRED_RESULT, row["id"]])
@@ -734,7 +734,7 @@ class Repository:
         """Mark a taken command done with its one-line result."""
 
         def write() -> None:
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 self._db.execute(
                     "UPDATE commands SET done_at = ?, result = ? WHERE id = ?",
                     [self._now(), result, command_id],
@@ -750,7 +750,7 @@ class Repository:
         )
 
         def write() -> bool:
-            with self._db.atomic():
+            with _write_transaction(self._db.conn):
                 params = [self._now(), result or EXPIRED_RESULT, command_id]
                 return self._db.execute(sql, params).rowcount == 1
 
@@ -831,6 +831,37 @@ def _trade_record(row: Row) -> TradeRecord:
     values["sent_before_buy_confirmed"] = bool(values["sent_before_buy_confirmed"])
     values["error"] = None if row["error"] is None else json.loads(row["error"])
     return TradeRecord(**values)
+
+
+@contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any error): the write lock first.
+
+    Another process uses the same database (the bot and a ``pause`` / ``sell`` from another
+    terminal). In WAL mode a plain ``BEGIN`` that reads (sqlite-utils reads the table's
+    columns before an insert) and then writes fails at once with "database is locked" if
+    the other process committed in between: its snapshot is stale, and SQLite does not wait
+    for that (``busy_timeout`` never applies). Taking the write lock first waits instead.
+    """
+    if conn.in_transaction:  # inside the caller's transaction: a savepoint of it
+        conn.execute("SAVEPOINT call")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO call")
+                conn.execute("RELEASE call")
+            raise
+        conn.execute("RELEASE call")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
 
 
 def _create_private(path: str) -> None:

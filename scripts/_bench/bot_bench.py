@@ -272,7 +272,7 @@ async def detect_to_buy_sent(
                 _profile_windows(run, window)
             mints = []
             for _ in range(n):
-                mints.append(await run.launch())
+                mints.append(await run.launch(held=True))
                 await trio.sleep(spacing)
             await _wait(lambda: len(_first_sends(run, wire=True)) >= n, 10)
             sends, wire_sends = _first_sends(run), _first_sends(run, wire=True)

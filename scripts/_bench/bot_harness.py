@@ -158,9 +158,13 @@ class BotRun:
         self.bot_reads()
         return self._first_read_cpu
 
-    async def launch(self, creator_buy: int = SOL) -> Pubkey:
-        """Submit a create + creator buy straight to the node; returns the mint."""
-        launched: tuple[Pubkey, str] = await self.traders.launch(creator_buy)
+    async def launch(self, creator_buy: int = SOL, *, held: bool = False) -> Pubkey:
+        """Submit a create + creator buy straight to the node; returns the mint.
+
+        ``held`` (the simulator in its own process): its answer comes once the node has
+        read the bot's next transaction, so the bench's own reader does not run in the
+        bot's process between the create's notification and the BUY (``sim_process``)."""
+        launched: tuple[Pubkey, str] = await self.traders.launch(creator_buy, held=held)
         mint, signature = launched
         self.launched[str(mint)] = signature
         return mint
@@ -241,8 +245,9 @@ class Traders:
     async def confirmed_tips(self) -> dict[int, int]:
         return dict(self.tips)
 
-    async def launch(self, creator_buy: int) -> tuple[Pubkey, str]:
-        """A create + creator buy; (mint, signature)."""
+    async def launch(self, creator_buy: int, *, held: bool = False) -> tuple[Pubkey, str]:
+        """A create + creator buy; (mint, signature). ``held``: no answer to hold here (the
+        same process), ignored."""
         mint = keypair(f"e2e-mint-{id(self)}", len(self.submitted))
         blockhash, _ = self.sim.node.latest_blockhash()
         raw = create_tx(self.creator, mint, blockhash, creator_buy, f"Bench {len(self.submitted)}")

@@ -686,6 +686,6 @@ async def _run_live(
         return await build_summary(
             repo, _stats(bot), wallet=wallet.pubkey, start=start, wallet_sol_change=change,
             token_balances=balances, source="rpc", balances_error=problem,
-            paper=bool(getattr(args, "dry_run", False)),
+            paper=bool(getattr(args, "dry_run", False)), send_endpoints=rpc.send_report(),
         )  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover

@@ -41,6 +41,7 @@ from trio_trader.store import (
 from trio_trader.trading.position import Position, pnl_by_quote
 from trio_trader.trading.token_info import quote_symbol
 from trio_trader.trading.trader import TraderStats
+from trio_trader.ui.format import mask_url
 from trio_trader.ui.format import quote as fmt_quote
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,13 @@ async def build_summary(
     source: str,
     balances_error: str | None = None,
     paper: bool = False,
+    send_endpoints: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """This run's summary, JSON-ready (amounts in lamports and token base units).
 
     ``paper``: a dry run (``trading/dry_run.py``): its PnL is on paper and the wallet's
-    change is none of its doing.
+    change is none of its doing. ``send_endpoints``: the fan-out's record per send
+    endpoint (``RpcClient.send_report``), kept with each URL's credentials masked.
 
     ``stats`` are the trader's (``None`` when the run stopped before it was built);
     ``None`` balances could not be read (``balances_error`` says why).
@@ -173,6 +176,9 @@ async def build_summary(
         "tokens_seen": stats.tokens_seen if stats else 0,
         "tokens_filtered": stats.filtered if stats else 0,
         "skipped_capacity": stats.skipped_capacity if stats else 0,
+        "send_endpoints_this_run": [
+            {"endpoint": mask_url(url), **record} for url, record in (send_endpoints or {}).items()
+        ],
     }
 
 
@@ -212,6 +218,22 @@ def _lead_lines(lead: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
+def _send_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per send endpoint of a fan-out: which one is worth its place."""
+    lines = []
+    for r in records:
+        latency = (
+            f", accepted in {r['accept_ms_p50']:.1f} ms p50 / {r['accept_ms_p99']:.1f} ms p99"
+            if r.get("accept_ms_p50") is not None
+            else ""
+        )
+        lines.append(
+            f"  {r['endpoint']}: {r['sent']} sent, {r['accepted']} accepted ({r['first']} "
+            f"first), {r['refused']} refused, {r['unclear']} unclear{latency}"
+        )
+    return ["sendTransaction per send endpoint:", *lines] if lines else []
+
+
 def format_summary(summary: Mapping[str, Any]) -> str:
     """A few human lines for the terminal."""
     p, pre = summary["positions_this_run"], summary["pre_confirmation_sells_this_run"]
@@ -235,6 +257,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"wallet SOL change this run ({source}): "
         + (f"{change / LAMPORTS_PER_SOL:+.9f} SOL" if change is not None else "unknown"),
     ]
+    lines.extend(_send_lines(summary.get("send_endpoints_this_run", [])))
     if summary.get("balances_error"):
         lines.append(f"balances: {summary['balances_error']}")
     held = summary["open_positions_in_database"]

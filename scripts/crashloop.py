@@ -31,18 +31,27 @@ def main() -> int:
         metavar="UNITS",
         help="extreme fast mode buying UNITS token base units (default: off)",
     )
+    p.add_argument(
+        "--send-endpoints",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every send fanned out to N endpoints (the simulator's, N times; default: none)",
+    )
     args = p.parse_args()
     if args.kills < 1:
         p.error("--kills must be >= 1")
     if args.extreme_fast < 0:
         p.error("--extreme-fast must be >= 0")
+    if args.send_endpoints < 0:
+        p.error("--send-endpoints must be >= 0")
     seed = cli.seed_of(args)
     command = cli.reproduce("scripts/crashloop.py", sys.argv[1:], seed)
     print(f"crashloop: seed {seed}, {args.kills} kills; reproduce: {command}", flush=True)
     report = runs.crashloop(
         seed, args.kills, args.minutes * 60, out=args.out, slot_ms=args.slot_ms,
         long_outage=not args.no_long_outage, final_seconds=args.final, grace=args.grace,
-        faults=args.faults, extreme_fast=args.extreme_fast,
+        faults=args.faults, extreme_fast=args.extreme_fast, send_endpoints=args.send_endpoints,
     )  # fmt: skip
     return cli.report_and_exit_code(report, command)
 

@@ -14,10 +14,10 @@ The wire stamps are taken here, at the simulator's sockets (``time.perf_counter(
 CLOCK_MONOTONIC, one clock for both processes on Linux, as ``feed_server`` relies on),
 and streamed on stdout in batches every 50 ms (not as taken, which would wake the bot's
 process mid-path), except around a trigger (``whale_buy``, ``creator_dump``: the exit
-bench's price moves; ``launch_held``: the detect bench's creates): their answer is held, and no batch written, until the node has read
-the bot's next new transaction (its SELL; a rebroadcast of earlier bytes does not count) or
-``HOLD_MAX`` s passed; then the stamps and
-the answer go in one write. Answered at once, the answer reached the bot's process with
+bench's price moves; ``launch_held``: the detect bench's creates): their answer is held,
+and no batch written, until the node has read the bot's next new transaction (its SELL or
+BUY; a rebroadcast of earlier bytes does not count) or ``HOLD_MAX`` s passed; then the
+stamps and the answer go in one write. Answered at once, the answer reached the bot's process with
 the trigger's notification, and the bench's own reader and polling task ran in the window
 it measures (0.09–0.5 ms in 14 of 30 samples, by a Trio instrument's task steps; for the
 detect bench's creates, answered at once, the create's notification reached the bot

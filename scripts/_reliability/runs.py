@@ -70,7 +70,15 @@ class Run:
         self.lives.append({"life": bot.life, "uptime_s": uptime, "killed": killed, "exit": code})
 
 
-def start(kind: str, seed: int, out: Path | None, *, slot_ms: int, extreme_fast: int = 0) -> Run:
+def start(
+    kind: str,
+    seed: int,
+    out: Path | None,
+    *,
+    slot_ms: int,
+    extreme_fast: int = 0,
+    send_endpoints: int = 0,
+) -> Run:
     """Start the simulator, fund the seeded wallet, write the keypair file and config."""
     run_dir = out or Path(tempfile.mkdtemp(prefix=f"trio-trader-{kind}-{seed}-"))
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -87,7 +95,7 @@ def start(kind: str, seed: int, out: Path | None, *, slot_ms: int, extreme_fast:
         db_path = run_dir / "bot.db"
         config = write_config(
             run_dir, rpc_url=sim.rpc_url, ws_url=sim.ws_url, keypair_file=keypair_file,
-            db_path=db_path, extreme_fast=extreme_fast,
+            db_path=db_path, extreme_fast=extreme_fast, send_endpoints=send_endpoints,
         )  # fmt: skip
     except BaseException:
         sim.stop()
@@ -222,13 +230,18 @@ def wait_for_send(bot: BotProcess, timeout: float) -> bool:
 def crashloop(seed: int, kills: int, seconds: float, *, out: Path | None = None,
               slot_ms: int = 100, long_outage: bool = True, final_seconds: float = 10.0,
               grace: float = 60.0, faults: bool = False,
-              extreme_fast: int = 0) -> dict[str, Any]:  # fmt: skip
+              extreme_fast: int = 0, send_endpoints: int = 0) -> dict[str, Any]:  # fmt: skip
     """SIGKILL the bot at seeded instants, restart it on the same DB and wallet, audit
-    (``extreme_fast``: token base units of an extreme fast BUY, 0: the default mode)."""
+    (``extreme_fast``: token base units of an extreme fast BUY, 0: the default mode;
+    ``send_endpoints``: every send fanned out to that many endpoints, 0: none)."""
     outage = status_cache_seconds(slot_ms) + 5.0 if long_outage else 0.0
     plan = kill_plan(seed, kills, seconds, outage)
-    run = start("crashloop", seed, out, slot_ms=slot_ms, extreme_fast=extreme_fast)
+    run = start(
+        "crashloop", seed, out, slot_ms=slot_ms, extreme_fast=extreme_fast,
+        send_endpoints=send_endpoints,
+    )  # fmt: skip
     run.notes["extreme_fast"] = extreme_fast
+    run.notes["send_endpoints"] = send_endpoints
     run.notes["plan"] = [[round(k.uptime, 2), round(k.downtime, 2), k.at_send] for k in plan]
     try:
         run.notes["faults"] = run.sim.set_faults(**IN_FLIGHT, **(SOAK_FAULTS if faults else {}))

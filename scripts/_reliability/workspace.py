@@ -31,7 +31,13 @@ def write_keypair_file(path: Path, keypair: Keypair) -> Pubkey:
 
 
 def config_toml(
-    *, rpc_url: str, ws_url: str, keypair_file: Path, db_path: Path, extreme_fast: int = 0
+    *,
+    rpc_url: str,
+    ws_url: str,
+    keypair_file: Path,
+    db_path: Path,
+    extreme_fast: int = 0,
+    send_endpoints: int = 0,
 ) -> str:
     """The bot's config: small buys, exits that fire within seconds, the run's files.
 
@@ -45,7 +51,13 @@ def config_toml(
     ``extreme_fast`` (token base units, 0: off): the BUY reads nothing first and its
     request is written from the listener's own task (``trading/trader.py``), so the kills
     meet that path too.
+
+    ``send_endpoints`` (0: none): the simulator's RPC URL that many times, each with its own
+    query (``?fan=1``…), as ``rpc.send_endpoints``: every send is a fan-out (each endpoint's
+    request in flight when a kill comes), and each node answer after the first is a
+    duplicate of bytes it already has.
     """
+    fan = [f"{rpc_url}?fan={i}" for i in range(1, send_endpoints + 1)]
     fast = (
         f"extreme_fast_mode = true\nextreme_fast_token_amount = {extreme_fast}\n"
         if extreme_fast
@@ -55,6 +67,7 @@ def config_toml(
 [rpc]
 endpoints = [{json.dumps(rpc_url)}]
 ws_url = {json.dumps(ws_url)}
+send_endpoints = {json.dumps(fan)}
 max_retries = 8
 
 [wallet]
@@ -89,11 +102,12 @@ def write_config(
     keypair_file: Path,
     db_path: Path,
     extreme_fast: int = 0,
+    send_endpoints: int = 0,
 ) -> Path:
     path = run_dir / "bot.toml"
     text = config_toml(
         rpc_url=rpc_url, ws_url=ws_url, keypair_file=keypair_file, db_path=db_path,
-        extreme_fast=extreme_fast,
+        extreme_fast=extreme_fast, send_endpoints=send_endpoints,
     )  # fmt: skip
     path.write_text(text)
     return path

@@ -47,11 +47,12 @@ from .feed_server import template_logs
 from .gcpauses import GcPauses, gc_pauses
 from .recorder import (
     BotRead,
-    RecordingSender,
     RecordingTransport,
     WireStamps,
+    close_direct_pools,
     first_reads,
     record_bot_reads,
+    record_direct_pools,
 )
 from .txs import (
     QUOTE_RATES,
@@ -455,9 +456,7 @@ async def running_bot(
                 RpcClient((rpc_url,), transport=transport, direct_send=DIRECT_SEND) as rpc,
                 open_repository(Path(tmp) / "bench.db") as repo,
             ):
-                if rpc.sender is not None:
-                    await rpc.sender.aclose()
-                    rpc.sender = RecordingSender(rpc.max_reply_bytes, recorder=transport)
+                await record_direct_pools(rpc, transport)
                 bot = await build_bot(settings, rpc=rpc, keypair=wallet, repo=repo, ws_url=ws_url)
                 timing = TimingRepo(repo)
                 bot.trader.repo = timing  # type: ignore[assignment]
@@ -481,8 +480,7 @@ async def running_bot(
                         # cancelled may find its connection's writer gone (see report).
                         log.debug("pubsub writer already gone at shutdown")
                     finally:
-                        if rpc.sender is not None:
-                            await rpc.sender.aclose()
+                        await close_direct_pools(rpc)
                 if run.feed is not None:
                     run.background_events = run.feed.sent
                 elif sim is None and loaded:

@@ -69,7 +69,7 @@ from trio_trader.trading.platform_aware import (
 from trio_trader.trading.token_info import TokenInfo
 
 from . import bot_harness
-from .recorder import RecordingSender, RecordingTransport
+from .recorder import RecordingTransport, close_direct_pools, record_direct_pools
 from .stats import summarize
 from .txs import SOL, keypair, token_info
 
@@ -213,9 +213,7 @@ async def hot_path_breakdown(n: int = 500, warmup: int = 20) -> dict[str, Any]:
         sim.faults.drop_probability = 1.0
         direct = bot_harness.DIRECT_SEND
         async with RpcClient((sim.rpc_url,), transport=transport, direct_send=direct) as rpc:
-            if rpc.sender is not None:  # stamp the direct sender's requests as well
-                await rpc.sender.aclose()
-                rpc.sender = RecordingSender(rpc.max_reply_bytes, recorder=transport)
+            await record_direct_pools(rpc, transport)  # stamp the direct pools' requests too
             chain = await _chain(rpc, payer)
             buyer = PlatformAwareBuyer(
                 chain=chain, amount_lamports=SOL // 10, slippage_bps=3000, extreme_fast_mode=True
@@ -246,8 +244,7 @@ async def hot_path_breakdown(n: int = 500, warmup: int = 20) -> dict[str, Any]:
                     samples[key].append(value)
                 get_slot.append((s1 - s0) * 1e6)
             submitted = sim.node.stats.submitted
-            if rpc.sender is not None:
-                await rpc.sender.aclose()
+            await close_direct_pools(rpc)
     tcp = await _tcp_round_trips(n)
     out: dict[str, Any] = {k: summarize(v, digits=1) for k, v in samples.items()}
     out["floor_get_slot_round_trip"] = summarize(get_slot, digits=1)

@@ -45,7 +45,10 @@ import attrs
 import httpx
 from solders.transaction import VersionedTransaction
 
-from trio_trader.chain.rpc import _Body  # the bot's own plain-iterator request body
+from trio_trader.chain.rpc import (
+    RpcClient,
+    _Body,  # the bot's own plain-iterator request body
+)
 from trio_trader.chain.sender import Exchange, H11Sender, HttpReply
 from trio_trader.pump.addresses import PUMP_PROGRAM_ID
 from trio_trader.pump.instructions import decode_pump_instruction
@@ -196,6 +199,26 @@ class RecordingSender(H11Sender):
     def _replied(self, index: int | None) -> None:
         if index is not None and self.recorder is not None:
             self.recorder.replied[index] = time.perf_counter()
+
+
+async def record_direct_pools(rpc: RpcClient, transport: RecordingTransport) -> None:
+    """Swap ``rpc``'s direct pools (its sender; its reader, every other method) for
+    :class:`RecordingSender` s noting into ``transport``, so its requests are all counted
+    and stamped whichever way they leave."""
+    if rpc.sender is not None:
+        await rpc.sender.aclose()
+        rpc.sender = RecordingSender(rpc.max_reply_bytes, recorder=transport)
+    if rpc.reader is not None:
+        max_idle = rpc.reader.max_idle
+        await rpc.reader.aclose()
+        rpc.reader = RecordingSender(rpc.max_reply_bytes, max_idle=max_idle, recorder=transport)
+
+
+async def close_direct_pools(rpc: RpcClient) -> None:
+    """Close ``rpc``'s direct pools now (the bench's runs end before the client does)."""
+    for pool in (rpc.sender, rpc.reader):
+        if pool is not None:
+            await pool.aclose()
 
 
 @attrs.define(eq=False)

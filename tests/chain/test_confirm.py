@@ -153,6 +153,60 @@ async def test_confirmed_by_polling_with_rebroadcasts(autojump_clock: trio.abc.C
     assert len(chain.sent) == sends
 
 
+@attrs.define(eq=False)
+class StepCounter(trio.abc.Instrument):
+    """Counts the task steps `task` has finished."""
+
+    task: trio.lowlevel.Task
+    steps: int = 0
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.steps += 1
+
+
+class ParseSpy(RpcClient):
+    """An RpcClient noting, as each getTransaction reply is parsed, how many task steps
+    the calling task had finished by then."""
+
+    counter: StepCounter
+    parsed_at: list[int]
+
+    async def get_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        tx = await super().get_transaction(*args, **kwargs)
+        self.parsed_at.append(self.counter.steps)
+        return tx
+
+
+async def test_the_fetched_transaction_is_returned_in_a_later_task_step(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Parsing the getTransaction reply and booking it (the caller's) are two task steps,
+    so a create's notification waits for one of them only; nothing of the result is lost
+    on the way."""
+    signed = signed_transfer()
+    chain = LandingNode(signed, lands_at=0.0)
+    rpc = ParseSpy(["http://node/"], transport=chain.node().transport())
+    rpc.counter, rpc.parsed_at = StepCounter(trio.lowlevel.current_task()), []
+    trio.lowlevel.add_instrument(rpc.counter)
+    try:
+        async with rpc:
+            confirmer = Confirmer(rpc, None, poll_interval=0.4)
+            with trio.fail_after(30):
+                result = await confirmer.confirm(
+                    signed, last_valid_block_height=1150, block_height=lambda: 1000
+                )
+            returned_at = rpc.counter.steps
+    finally:
+        trio.lowlevel.remove_instrument(rpc.counter)
+    assert len(rpc.parsed_at) == 1
+    assert returned_at > rpc.parsed_at[0]  # a step ended between the parse and the return
+    assert result.status == "confirmed"
+    assert result.transaction is not None
+    assert result.transaction.sol_change(PAYER.pubkey()) == -(FEE + AMOUNT)
+    assert result.transaction.sol_change(RECIPIENT) == AMOUNT
+
+
 async def test_failed_transaction_reports_meta_err(autojump_clock: trio.abc.Clock) -> None:
     signed = signed_transfer()
     err = {"InstructionError": [0, {"Custom": 1}]}

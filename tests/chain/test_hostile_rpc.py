@@ -41,6 +41,13 @@ def warnings_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
 
 
+@pytest.fixture(params=[True, False], ids=["direct", "httpx"])
+def direct(request: pytest.FixtureRequest) -> bool:
+    """Both ways a read leaves: the direct reader (the bot's, with no test transport) and
+    httpx (a test transport's): each keeps every guarantee below."""
+    return bool(request.param)
+
+
 async def serve(nursery: trio.Nursery, *replies: Reply) -> HostileHttpNode:
     node = HostileHttpNode(list(replies))
     await node.start(nursery)
@@ -113,10 +120,10 @@ def test_orjson_refuses_100k_nesting_with_a_value_error() -> None:
     ],
 )
 async def test_poisonous_reply_is_a_typed_error_and_the_next_one_works(
-    nursery: trio.Nursery, poison: Reply, error: type[RpcError], match: str
+    nursery: trio.Nursery, direct: bool, poison: Reply, error: type[RpcError], match: str
 ) -> None:
     node = await serve(nursery, poison, good(42))
-    async with RpcClient([node.url], max_retries=0) as rpc:
+    async with RpcClient([node.url], direct_send=direct, max_retries=0) as rpc:
         with trio.fail_after(10):
             with pytest.raises(error, match=match) as info:
                 await rpc.get_slot()
@@ -129,13 +136,16 @@ async def test_poisonous_reply_is_a_typed_error_and_the_next_one_works(
 
 async def test_streamed_oversize_body_is_refused_before_it_is_all_read(
     nursery: trio.Nursery,
+    direct: bool,
 ) -> None:
     total = 256 * 1024 * 1024  # the node would go on for 256 MiB
     node = await serve(nursery, raw(endless(b"[" * 65536, total)), good(7))
     limit = 1024 * 1024
-    async with RpcClient([node.url], max_reply_bytes=limit, max_retries=0) as rpc:
+    async with RpcClient(
+        [node.url], direct_send=direct, max_reply_bytes=limit, max_retries=0
+    ) as rpc:
         with trio.fail_after(30):
-            with pytest.raises(RpcReplyTooLarge, match=f"passed {limit} bytes") as info:
+            with pytest.raises(RpcReplyTooLarge, match=f"passed .*{limit}") as info:
                 await rpc.get_slot()
             assert info.value.limit == limit
             assert await rpc.get_slot() == 7
@@ -145,10 +155,14 @@ async def test_streamed_oversize_body_is_refused_before_it_is_all_read(
     assert node.body_bytes_sent[0] < total // 4
 
 
-async def test_declared_oversize_body_is_refused_on_its_header(nursery: trio.Nursery) -> None:
+async def test_declared_oversize_body_is_refused_on_its_header(
+    nursery: trio.Nursery, direct: bool
+) -> None:
     body = b'{"jsonrpc":"2.0","id":1,"result":1}'
     node = await serve(nursery, raw(body, declared_length=10**12), good(8))
-    async with RpcClient([node.url], max_reply_bytes=1024, max_retries=0) as rpc:
+    async with RpcClient(
+        [node.url], direct_send=direct, max_reply_bytes=1024, max_retries=0
+    ) as rpc:
         with trio.fail_after(10):
             with pytest.raises(RpcReplyTooLarge, match="declares 1000000000000 bytes"):
                 await rpc.get_slot()
@@ -156,7 +170,7 @@ async def test_declared_oversize_body_is_refused_on_its_header(nursery: trio.Nur
     assert rpc.stats.oversize_replies == 1
 
 
-async def test_a_reply_within_the_limit_is_read_whole(nursery: trio.Nursery) -> None:
+async def test_a_reply_within_the_limit_is_read_whole(nursery: trio.Nursery, direct: bool) -> None:
     """The limit refuses only what passes it: a chunked reply just under it is served."""
     result = "x" * 5000
     text = json.dumps({"jsonrpc": "2.0", "id": 1, "result": result}).encode()
@@ -165,7 +179,7 @@ async def test_a_reply_within_the_limit_is_read_whole(nursery: trio.Nursery) -> 
         return Answer([text[i : i + 100] for i in range(0, len(text), 100)])
 
     node = await serve(nursery, chunked)
-    async with RpcClient([node.url], max_reply_bytes=len(text)) as rpc:
+    async with RpcClient([node.url], direct_send=direct, max_reply_bytes=len(text)) as rpc:
         with trio.fail_after(10):
             assert await rpc.call("getVersion") == result
     assert rpc.stats.bad_replies == 0
@@ -176,20 +190,22 @@ def test_max_reply_bytes_must_be_positive() -> None:
         RpcClient(["http://127.0.0.1:1/"], max_reply_bytes=0)
 
 
-async def test_a_compressed_reply_is_inflated_within_the_limit(nursery: trio.Nursery) -> None:
+async def test_a_compressed_reply_is_inflated_within_the_limit(
+    nursery: trio.Nursery, direct: bool
+) -> None:
     text = json.dumps({"jsonrpc": "2.0", "id": 1, "result": 99}).encode()
     node = await serve(nursery, raw(gzip.compress(text), headers=(("Content-Encoding", "gzip"),)))
-    async with RpcClient([node.url]) as rpc:
+    async with RpcClient([node.url], direct_send=direct) as rpc:
         with trio.fail_after(10):
             assert await rpc.get_slot() == 99
 
 
-async def test_a_compression_bomb_is_refused(nursery: trio.Nursery) -> None:
+async def test_a_compression_bomb_is_refused(nursery: trio.Nursery, direct: bool) -> None:
     """64 KiB on the wire that would inflate to 64 MiB: refused at the limit."""
     bomb = gzip.compress(b'{"jsonrpc":"2.0","id":1,"result":"' + b"0" * (64 * 1024 * 1024))
     assert len(bomb) < 100_000
     node = await serve(nursery, raw(bomb, headers=(("Content-Encoding", "gzip"),)), good(3))
-    async with RpcClient([node.url], max_reply_bytes=1024 * 1024) as rpc:
+    async with RpcClient([node.url], direct_send=direct, max_reply_bytes=1024 * 1024) as rpc:
         with trio.fail_after(10):
             with pytest.raises(RpcReplyTooLarge, match="inflates past"):
                 await rpc.get_slot()

@@ -77,15 +77,48 @@ async def test_sends_reuse_one_kept_alive_connection(nursery: trio.Nursery) -> N
     assert rpc.stats.by_method["sendTransaction"] == 3
 
 
-async def test_other_methods_still_go_through_httpx(nursery: trio.Nursery) -> None:
+async def test_other_methods_go_over_their_own_kept_alive_pool_not_a_send_one(
+    nursery: trio.Nursery,
+) -> None:
+    """Reads skip httpx too (its per-request Python was a long task step), on a pool of
+    their own: a read never holds the idle connection a BUY's early write wants."""
+
     def behaviour(request: dict[str, Any]) -> Act:
+        if request["method"] == "sendTransaction":
+            return accept(request, str(SIG))
         return Act({"jsonrpc": "2.0", "id": request["id"], "result": 42})
 
     server = await node(nursery, behaviour)
     async with RpcClient([server.url], seed=1) as rpc:
-        assert await rpc.get_slot() == 42
+        assert rpc.reader is not None
         assert rpc.sender is not None
-        assert rpc.sender.connections_opened == 0
+        assert await rpc.send_transaction(RAW) == SIG
+        assert [await rpc.get_slot() for _ in range(3)] == [42, 42, 42]
+        assert rpc.reader.connections_opened == 1  # kept alive across the three
+        assert rpc.sender.connections_opened == 1
+        assert rpc.sender.idle_connections(server.url) == 1  # still there for the BUY
+    assert server.connections == 2
+    sends = [s.connection for s in server.seen if b"sendTransaction" in s.body]
+    reads = [s.connection for s in server.seen if b"getSlot" in s.body]
+    assert len(set(reads)) == 1
+    assert set(reads).isdisjoint(sends)
+    assert rpc.stats.by_method["getSlot"] == 3
+
+
+async def test_a_test_transport_keeps_every_method_on_httpx() -> None:
+    import httpx
+
+    seen: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(await request.aread())
+        seen.append(body["method"])
+        return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": 5})
+
+    async with RpcClient(["http://node.invalid/"], transport=httpx.MockTransport(handler)) as rpc:
+        assert (rpc.sender, rpc.reader) == (None, None)
+        assert await rpc.get_slot() == 5
+    assert seen == ["getSlot"]
 
 
 async def test_connection_close_reply_opens_a_new_connection(nursery: trio.Nursery) -> None:

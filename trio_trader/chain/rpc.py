@@ -26,6 +26,15 @@ to every one of them (`sender.fan_out`): the first acceptance wins, and each end
 acceptances, refusals, unclear outcomes and latency are counted in `stats.sends`.
 `write_transaction` writes a `sendTransaction` at once and `finish_transaction` reads its reply
 later (one endpoint, an idle connection and a budget token to spare; else nothing is sent).
+
+With the direct sender, every other method skips httpx too, over a second pool of its own
+(`reader`): httpx + httpcore run ~0.3–0.5 ms of Python per request in one task step (build,
+pool, h11, then the reply's head), and the confirmer's `getTransaction`, the blockhash
+refresh and the status polls each took such a step while a create's notification could be
+waiting for the loop (docs/benchmarks.md, "long task steps"). Its own pool, so a read never
+holds a connection a BUY's `write_transaction` wants idle; at most `_READS_IN_FLIGHT` at once
+(httpx's own connection limit), so a burst of reads cannot open sockets without bound.
+The reply is checked as a send's is (`_direct_reply`: status, Content-Encoding, size, JSON).
 """
 
 from __future__ import annotations
@@ -165,6 +174,11 @@ class RpcClient:
     _current: int = attrs.field(init=False, default=0)
     _client: httpx.AsyncClient | None = attrs.field(init=False, default=None)
     sender: H11Sender | None = attrs.field(init=False, default=None)
+    #: with the direct sender, every other method's pool (see the module docstring)
+    reader: H11Sender | None = attrs.field(init=False, default=None)
+    _read_slots: trio.CapacityLimiter = attrs.field(
+        init=False, factory=lambda: trio.CapacityLimiter(_READS_IN_FLIGHT)
+    )
     _background: trio.Nursery | None = attrs.field(init=False, default=None)
     _background_cm: Any = attrs.field(init=False, default=None)
     _budget: TokenBucket | None = attrs.field(init=False, default=None)
@@ -195,6 +209,7 @@ class RpcClient:
         direct = self.transport is None if self.direct_send is None else self.direct_send
         if direct:
             self.sender = H11Sender(self.max_reply_bytes)
+            self.reader = H11Sender(self.max_reply_bytes, max_idle=_READS_KEPT_ALIVE)
         warm = self.sender is not None and self.keep_warm is not None
         if self.send_endpoints or warm:
             # The slower endpoints of a fan-out finish after the caller has its answer:
@@ -236,9 +251,10 @@ class RpcClient:
             await cm.__aexit__(None, None, None)  # the body's exception, if any, stays as is
             if self.send_endpoints:
                 logger.info("sendTransaction per endpoint: %s", self.send_report())
-        if self.sender is not None:
-            sender, self.sender = self.sender, None
-            await sender.aclose()
+        for pool in (self.sender, self.reader):
+            if pool is not None:
+                await pool.aclose()
+        self.sender = self.reader = None
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -379,7 +395,11 @@ class RpcClient:
         self.stats.requests_sent += 1
         self.stats.by_method.update(methods)
         if self.sender is not None and methods == ["sendTransaction"]:
-            reply = await self._direct_post(endpoint, content, after_write)
+            reply = await self._direct_post(self.sender, endpoint, content, after_write)
+            return self._direct_reply(reply, endpoint)
+        if self.reader is not None:
+            async with self._read_slots:
+                reply = await self._direct_post(self.reader, endpoint, content, None)
             return self._direct_reply(reply, endpoint)
         url = httpx.URL(endpoint)
         request = httpx.Request(
@@ -408,11 +428,14 @@ class RpcClient:
         return self._decode(raw, status, retry_after, endpoint)
 
     async def _direct_post(
-        self, endpoint: str, content: bytes, after_write: Callable[[], None] | None
+        self,
+        pool: H11Sender,
+        endpoint: str,
+        content: bytes,
+        after_write: Callable[[], None] | None,
     ) -> HttpReply:
-        assert self.sender is not None
         try:
-            return await self.sender.post(endpoint, content, after_write=after_write)
+            return await pool.post(endpoint, content, after_write=after_write)
         except RpcReplyTooLarge as exc:
             raise self._counted(exc) from None
 
@@ -878,6 +901,9 @@ def _is_id(value: object) -> bool:
 
 
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: the direct reads' bounds: httpx's defaults (100 connections, 20 kept alive), kept
+_READS_IN_FLIGHT = 100
+_READS_KEPT_ALIVE = 20
 
 
 class _Body(httpx.AsyncByteStream):

@@ -145,6 +145,8 @@ class H11Sender:
         ssl_context: for https endpoints; the system's default verification when None.
         on_request: called as `(url, perf_counter(), body)` right before a request is
             written; the benchmark's in-bot stamp. None costs nothing.
+        max_idle: kept-alive connections per endpoint; a surplus one is closed after its
+            reply (`RpcClient`'s reads keep more than its sends: they come in bursts).
     """
 
     max_reply_bytes: int
@@ -152,6 +154,7 @@ class H11Sender:
     connect_timeout: float = 5.0
     ssl_context: ssl.SSLContext | None = None
     on_request: Callable[[str, float, bytes], None] | None = None
+    max_idle: int = _MAX_IDLE
     connections_opened: int = attrs.field(init=False, default=0)
     #: URL → `trio.current_time()` of its last complete exchange
     last_used: dict[str, float] = attrs.field(init=False, factory=dict)
@@ -327,7 +330,7 @@ class H11Sender:
         except _BROKEN as exc:
             raise self._broken(connection, endpoint, exc) from None
         finally:
-            if keep and not self._closed and self.idle_connections(endpoint.url) < _MAX_IDLE:
+            if keep and not self._closed and self.idle_connections(endpoint.url) < self.max_idle:
                 connection.http.start_next_cycle()
                 connection.exchanges += 1
                 self._idle.setdefault(endpoint.url, []).append(connection)

@@ -681,7 +681,7 @@ class RpcClient:
         request["params"] = _send_params(raw, True, 0)
         content = untrusted.dumps(request)
         if self.send_endpoints:
-            fan = await self._start_fan_out(content, after_write)
+            fan = await self._start_fan_out(content, after_write, written_or_nothing=True)
             return SendInFlight(raw, fan=fan) if fan.written else None
         exchange = await self._write_now(self.endpoint, content, after_write)
         return None if exchange is None else SendInFlight(raw, exchange)
@@ -749,16 +749,22 @@ class RpcClient:
         return await fan.result()
 
     async def _start_fan_out(
-        self, content: bytes, after_write: Callable[[], None] | None
+        self,
+        content: bytes,
+        after_write: Callable[[], None] | None,
+        *,
+        written_or_nothing: bool = False,
     ) -> FanOut:
-        """`content` written at once where it can be, a task per endpoint started."""
+        """`content` written at once where it can be, a task per endpoint started
+        (`written_or_nothing`: none when nothing could be written)."""
         if self._background is None:
             raise RuntimeError("RpcClient is used outside `async with`")
         send = functools.partial(self._send_to, after_write=after_write)
         write = functools.partial(self._write_now, after_write=after_write)
         return await start_fan_out(
-            self._background, self.send_endpoints, send, content, self.stats.sends, write=write
-        )
+            self._background, self.send_endpoints, send, content, self.stats.sends,
+            write=write, written_or_nothing=written_or_nothing,
+        )  # fmt: skip
 
     async def _send_to(
         self,

@@ -565,6 +565,7 @@ async def start_fan_out(
     stats: dict[str, EndpointSends],
     *,
     write: WriteNow | None = None,
+    written_or_nothing: bool = False,
 ) -> FanOut:
     """The request written at once, in the caller's task, on every endpoint `write` can
     (an idle kept-alive connection, a budget token), before any task is started; then a
@@ -577,6 +578,9 @@ async def start_fan_out(
     every write be counted: the branches are started all the same and the cancellation
     is left to the caller's next checkpoint (its scope stays cancelled), so the caller
     gets the `FanOut` to collect. Cancelled before any write: nothing sent, raised.
+
+    `written_or_nothing`: when no endpoint could be written at once, start no task either
+    (nothing sent, `FanOut.written` 0): the caller sends the usual way later.
     """
     fan = FanOut(endpoints, stats)
     written: dict[str, _Written] = {}
@@ -596,6 +600,8 @@ async def start_fan_out(
         if not written:
             raise
     fan.written = len(written)
+    if written_or_nothing and not written:
+        return fan
     for endpoint in endpoints:
         background.start_soon(fan.branch, endpoint, send, content, written.get(endpoint))
     return fan

@@ -17,7 +17,7 @@ import pytest
 import trio
 import trio.lowlevel
 
-from tests.chain.keepalive import Act, KeepAliveNode, accept, refuse
+from tests.chain.keepalive import Act, KeepAliveNode, rate_limited_once, refuse
 from tests.chain.test_sender import OTHER, RAW, SIG, accepting, eventually, node, sent_transaction
 from trio_trader.chain import RpcClient, RpcUnavailable, TransactionError, untrusted
 from trio_trader.chain.sender import H11Sender
@@ -154,19 +154,6 @@ def garbage(request: dict[str, Any]) -> Act:
     return Act(raw=b"<html>502 bad gateway</html>")
 
 
-def rate_limited_once() -> Callable[[dict[str, Any]], Act]:
-    calls = 0
-
-    def act(request: dict[str, Any]) -> Act:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            return Act({"error": "slow down"}, status=429, headers=(("retry-after", "0"),))
-        return accept(request, str(OTHER))
-
-    return act
-
-
 async def test_a_refusal_and_garbage_beside_an_acceptance_is_the_acceptance(
     nursery: trio.Nursery,
 ) -> None:
@@ -189,7 +176,7 @@ async def test_a_refusal_and_garbage_beside_an_acceptance_is_the_acceptance(
 async def test_a_rate_limited_early_write_is_sent_again_on_its_endpoint(
     nursery: trio.Nursery,
 ) -> None:
-    a, b = await nodes(nursery, refuse, rate_limited_once())
+    a, b = await nodes(nursery, refuse, rate_limited_once(accepting(OTHER)))
     async with fan([a, b]) as rpc:
         await warm(rpc, a, b)
         sent = await rpc.write_transaction(ENCODED)

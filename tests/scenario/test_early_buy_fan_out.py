@@ -21,7 +21,7 @@ import trio
 import trio.lowlevel
 from solders.transaction import VersionedTransaction
 
-from tests.chain.keepalive import Act, KeepAliveNode, refuse
+from tests.chain.keepalive import Act, KeepAliveNode, rate_limited_once, refuse
 from tests.scenario.harness import Crash, Harness, crash_first_run, running_bot
 from tests.scenario.test_early_buy import FAST, buy_path, record_the_path
 from tests.scenario.test_recovery_lost_rows import (
@@ -128,20 +128,6 @@ def honest(request: dict[str, Any]) -> Act:
     return Act({"jsonrpc": "2.0", "id": request["id"], "result": str(signature)})
 
 
-def rate_limited_once() -> Callable[[dict[str, Any]], Act]:
-    """429 to each transaction's first copy, then accepts it."""
-    seen: set[str] = set()
-
-    def act(request: dict[str, Any]) -> Act:
-        raw = request["params"][0]
-        if raw not in seen:
-            seen.add(raw)
-            return Act({"error": "slow down"}, status=429, headers=(("retry-after", "0"),))
-        return honest(request)
-
-    return act
-
-
 def behaving(name: str) -> Callable[[dict[str, Any]], Act]:
     """The third endpoint's answer to ``sendTransaction``, by name."""
     if name == "refusing":
@@ -150,7 +136,7 @@ def behaving(name: str) -> Callable[[dict[str, Any]], Act]:
         return lambda _r: Act(raw=b"<html>502 Bad Gateway</html>")
     if name == "hanging":
         return lambda r: Act(honest(r).body, delay=60)
-    return rate_limited_once()
+    return rate_limited_once(honest)
 
 
 #: the third endpoint's answers (the launch's create, the BUY, the SELL), counted:

@@ -33,7 +33,7 @@ from tests.scenario.test_recovery_lost_rows import (
     next_run,
 )
 from trio_trader.chain import untrusted
-from trio_trader.chain.sender import EndpointSends
+from trio_trader.chain.fanout import EndpointSends
 from trio_trader.trading.orders import Order
 from trio_trader.trading.trader import UniversalTrader
 

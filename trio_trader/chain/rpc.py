@@ -22,7 +22,7 @@ or `RecursionError` in the caller.
 
 `sendTransaction` skips httpx: it goes over `sender.H11Sender`'s kept-alive HTTP/1.1
 connections (unless a test transport is given), and with `send_endpoints` it is sent at once
-to every one of them (`sender.start_fan_out`: written in the caller's task where a kept-alive
+to every one of them (`fanout.start_fan_out`: written in the caller's task where a kept-alive
 connection waits, by a task elsewhere): the first acceptance wins, and each endpoint's
 acceptances, refusals, unclear outcomes and latency are counted in `stats.sends`.
 `write_transaction` writes a `sendTransaction` at once and `finish_transaction` reads its reply
@@ -66,7 +66,8 @@ from .errors import (
     RpcUnavailable,
     error_from_rpc,
 )
-from .sender import EndpointSends, Exchange, FanOut, H11Sender, HttpReply, start_fan_out
+from .fanout import EndpointSends, FanOut, start_fan_out
+from .sender import Exchange, H11Sender, HttpReply
 from .types import (
     AccountInfo,
     SignatureInfo,
@@ -141,7 +142,7 @@ class RpcClient:
         transport: an httpx transport (tests pass `httpx.MockTransport`).
         max_reply_bytes: a reply body larger than this is refused while it streams in.
         send_endpoints: if any, `sendTransaction` goes to all of them at once instead of to
-            `endpoint` (first acceptance wins; see `sender.start_fan_out`).
+            `endpoint` (first acceptance wins; see `fanout.start_fan_out`).
         direct_send: send `sendTransaction` over `H11Sender` rather than httpx; by default
             only when no `transport` is given (a test transport is no socket).
         keep_warm: with the direct sender, seconds after which an endpoint's connection
@@ -672,7 +673,7 @@ class RpcClient:
         the listener's task writes the BUY, its position task reads the reply).
 
         With `send_endpoints`, written at once on every endpoint that can take it, the
-        others sent by a task each (`sender.start_fan_out`), all started here. None when
+        others sent by a task each (`fanout.start_fan_out`), all started here. None when
         it cannot be written at once anywhere, nothing sent (`send_transaction` then): no
         direct sender, a request budget with no token to spare, or no kept-alive
         connection (opening one is a round trip). `after_write` as `send_transaction`'s.
@@ -742,7 +743,7 @@ class RpcClient:
     async def _fan_out(
         self, params: list[Any], after_write: Callable[[], None] | None
     ) -> Signature:
-        """The same request to every send endpoint at once; see `sender.start_fan_out`."""
+        """The same request to every send endpoint at once; see `fanout.start_fan_out`."""
         request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
         request["params"] = params
         fan = await self._start_fan_out(untrusted.dumps(request), after_write)

@@ -316,7 +316,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MS",
         help="every bot the run starts has [latency] rehearse_ms = MS (trading/rehearsal.py)",
     )
+    parser.add_argument(
+        "--send-endpoints",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with N > 1 every bot the run starts fans its sends out to N send endpoints "
+        "(the simulator's RPC server under N URLs: rpc.send_endpoints)",
+    )
     args = parser.parse_args(argv)
+    bot_harness.SEND_ENDPOINTS = args.send_endpoints
     bot_harness.DIRECT_SEND = not args.httpx_send
     bot_harness.SPIN = args.spin
     bot_harness.REHEARSE_MS = args.rehearse
@@ -341,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "sim_process": args.sim_process,
         "spin": args.spin,
         "rehearse_ms": args.rehearse,
+        "send_endpoints": args.send_endpoints,
         "total_seconds": round(time.perf_counter() - start, 1),
         **results,
     }

@@ -8,7 +8,7 @@ transaction from the bot's wallet.
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from solders.pubkey import Pubkey
 
 from tests.app_runs import duration_counts_from, launch_coin
 from tests.scenario.harness import SLOT_TIME, SOL, Harness, until_listening
+from tests.scenario.test_early_buy_fan_out import stamp_writers, twice, warm, writes_of
 from trio_trader import app
 from trio_trader.app import build_bot
 from trio_trader.chain.rpc import RpcClient
@@ -61,8 +62,10 @@ async def dry_bot(
     exits: dict[str, Any] | None = None,
     start: bool = True,
     trade: dict[str, Any] | None = None,
+    send_endpoints: Callable[[str], list[str]] | None = None,
 ) -> AsyncIterator[Harness]:
-    """A simulator without background market, a funded wallet and a running dry-run bot."""
+    """A simulator without background market, a funded wallet and a running dry-run bot
+    (``send_endpoints``: a fan-out's, given the simulator's RPC URL)."""
     creator, wallet = Keypair(), Keypair()
     cfg = parse_config(
         {
@@ -77,7 +80,9 @@ async def dry_bot(
             None, seed=7, slot_time=SLOT_TIME, faults=Faults(),
             fund={creator.pubkey(): 1_000 * SOL, wallet.pubkey(): funding},
         ) as sim,
-        RpcClient((sim.rpc_url,)) as rpc,  # type: ignore[arg-type]
+        RpcClient(
+            (sim.rpc_url,), send_endpoints=send_endpoints(sim.rpc_url) if send_endpoints else ()
+        ) as rpc,  # type: ignore[arg-type]
         open_repository(tmp_path / "dry.db") as repo,
     ):  # fmt: skip
         bot = await build_bot(
@@ -113,6 +118,24 @@ async def test_an_extreme_fast_dry_run_signs_in_the_listener_and_sends_nothing(
         submitted = h.sim.node.stats.submitted
     assert position.mint == mint
     assert submitted == 1  # the launch alone
+    assert h.sim.ledger.balance(h.wallet.pubkey()) == FUNDING
+
+
+async def test_an_extreme_fast_dry_run_with_send_endpoints_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    """Two send endpoints, both kept alive: the early write of a fan-out is skipped on
+    paper as the single one is; the only bytes the endpoints get are the launch's."""
+    fast = {"extreme_fast_mode": True, "extreme_fast_token_amount": 1_000_000_000_000}
+    async with dry_bot(tmp_path, exits={"sell_after": 0.1}, trade=fast, send_endpoints=twice) as h:
+        await warm(h)
+        writers = stamp_writers(h)
+        await h.launch("Paper")
+        await h.wait_until(lambda: h.all_closed(1))
+        (position,) = await h.positions()
+        assert writes_of(writers, position.buy_order) == []
+        assert writes_of(writers, position.sell_order) == []
+        assert len(writers) == 2  # the launch's create, to both endpoints
     assert h.sim.ledger.balance(h.wallet.pubkey()) == FUNDING
 
 

@@ -33,6 +33,7 @@ from trio_trader.sim import Faults
 from trio_trader.sim.scenario import load_scenario
 from trio_trader.trading.orders import OrderState
 
+from . import bot_harness
 from .bot_harness import BotRun, Landing, running_bot
 from .profiling import BotTaskProfiler
 from .recorder import decode_sent, on_bot_read
@@ -91,8 +92,14 @@ def _new_spans() -> dict[str, list[float]]:
     one: the notification's way to the bot (node's write → bot's read), the request's
     way back (bot's write → arrival at the node's socket); then the simulator's delay in
     reading it (arrival → node's read: what ``node_read`` adds to ``wire``)."""
-    return {"wire": [], "node_read": [], "notification_to_bot_read": [],
-            "request_to_node_arrival": [], "node_arrival_to_read": []}  # fmt: skip
+    spans: dict[str, list[float]] = {
+        "wire": [], "node_read": [], "notification_to_bot_read": [],
+        "request_to_node_arrival": [], "node_arrival_to_read": [],
+    }  # fmt: skip
+    if bot_harness.SEND_ENDPOINTS > 1:  # a fan-out: when its last copy arrived, was written
+        spans["wire_last_endpoint"] = []
+        spans["first_to_last_endpoint_written"] = []
+    return spans
 
 
 def _add_spans(spans: dict[str, list[float]], run: BotRun, written: float | None,
@@ -101,7 +108,9 @@ def _add_spans(spans: dict[str, list[float]], run: BotRun, written: float | None
     / ``sent_wire`` the request's sends (as they left the bot, as the node read them)."""
     node_read = run.wire.node_read(sent_wire[0]) if sent_wire else 0.0
     if sent_wire and written is not None:
-        spans["wire"].append((sent_wire[0].at - written) * 1e3)
+        # a fan-out's copies are read by the node in its own order: the earliest arrival
+        first = min(one.at for one in sent_wire[: bot_harness.SEND_ENDPOINTS])
+        spans["wire"].append((first - written) * 1e3)
         spans["node_read"].append((node_read - written) * 1e3)
     if written is not None and read is not None:
         spans["notification_to_bot_read"].append((read - written) * 1e3)
@@ -109,6 +118,13 @@ def _add_spans(spans: dict[str, list[float]], run: BotRun, written: float | None
         spans["request_to_node_arrival"].append((sent_wire[0].at - sent[0].at) * 1e3)
     if sent_wire:
         spans["node_arrival_to_read"].append((node_read - sent_wire[0].at) * 1e3)
+    last = bot_harness.SEND_ENDPOINTS - 1
+    if last and sent_wire and len(sent_wire) > last and written is not None:
+        # the node reads its connections in its own order: the latest of the N arrivals
+        latest = max(one.at for one in sent_wire[: last + 1])
+        spans["wire_last_endpoint"].append((latest - written) * 1e3)
+    if last and sent and len(sent) > last:
+        spans["first_to_last_endpoint_written"].append((sent[last].at - sent[0].at) * 1e3)
 
 
 #: the detection path's stamps in the bot, in order (``path_stamps``); the first is the

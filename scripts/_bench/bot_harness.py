@@ -322,6 +322,16 @@ DIRECT_SEND = True
 SPIN = False
 #: ``bench.py --rehearse MS``: every bot started here runs with ``[latency] rehearse_ms``
 REHEARSE_MS = 0.0
+#: ``bench.py --send-endpoints N``: with N > 1 every bot fans its sends out to the
+#: simulator's one RPC server under N URLs (N connection pools, ``send_endpoints``)
+SEND_ENDPOINTS = 1
+
+
+def send_urls(rpc_url: str) -> tuple[str, ...]:
+    """The bot's send endpoints (none below 2: it sends to ``rpc_url`` alone)."""
+    if SEND_ENDPOINTS < 2:
+        return ()
+    return (rpc_url, *(f"{rpc_url}/?endpoint={i}" for i in range(1, SEND_ENDPOINTS)))
 
 
 @attrs.define(eq=False)
@@ -453,7 +463,12 @@ async def running_bot(
         async with simulator as (sim, traders, wire, rpc_url, ws_url):
             transport = RecordingTransport()
             async with (
-                RpcClient((rpc_url,), transport=transport, direct_send=DIRECT_SEND) as rpc,
+                RpcClient(
+                    (rpc_url,),
+                    transport=transport,
+                    direct_send=DIRECT_SEND,
+                    send_endpoints=send_urls(rpc_url),
+                ) as rpc,  # fmt: skip
                 open_repository(Path(tmp) / "bench.db") as repo,
             ):
                 await record_direct_pools(rpc, transport)

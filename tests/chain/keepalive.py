@@ -51,6 +51,20 @@ def refuse(request: dict[str, Any], name: str = "BlockhashNotFound") -> Act:
     return Act({"jsonrpc": "2.0", "id": request["id"], "error": error})
 
 
+def rate_limited_once(then: Behaviour) -> Behaviour:
+    """429 (Retry-After: 0) to each transaction's first copy; `then` for the next ones."""
+    seen: set[str] = set()
+
+    def behaviour(request: dict[str, Any]) -> Act:
+        raw = request["params"][0]
+        if raw in seen:
+            return then(request)
+        seen.add(raw)
+        return Act({"error": "slow down"}, status=429, headers=(("retry-after", "0"),))
+
+    return behaviour
+
+
 @attrs.define(eq=False)
 class Seen:
     """A request as the node read it."""

@@ -365,8 +365,12 @@ async def running_bot(
     slot_time: float = SLOT_TIME,
     funds_check: bool = True,
     funding_usdc: int = 0,
+    send_endpoints: Callable[[str], list[str]] | None = None,
 ) -> AsyncIterator[Harness]:
-    """A simulator (no background market), a funded wallet and a running bot."""
+    """A simulator (no background market), a funded wallet and a running bot.
+
+    ``send_endpoints``: the client's send endpoints, given the simulator's RPC URL (a
+    fan-out: ``rpc.send_endpoints``); none by default."""
     creator = Keypair()
     wallet = wallet or Keypair()
     settings: dict[str, Any] = {
@@ -388,7 +392,10 @@ async def running_bot(
             if funding_usdc
             else None,
         ) as sim,
-        RpcClient((sim.rpc_url,)) as rpc,  # type: ignore[arg-type]
+        RpcClient(
+            (sim.rpc_url,),
+            send_endpoints=send_endpoints(sim.rpc_url) if send_endpoints else (),
+        ) as rpc,  # type: ignore[arg-type]
         open_repository(db or tmp_path / "bot.db") as repo,
     ):
         bot = await build_bot(cfg, rpc=rpc, keypair=wallet, repo=repo, ws_url=sim.ws_url)

@@ -22,10 +22,12 @@ or `RecursionError` in the caller.
 
 `sendTransaction` skips httpx: it goes over `sender.H11Sender`'s kept-alive HTTP/1.1
 connections (unless a test transport is given), and with `send_endpoints` it is sent at once
-to every one of them (`sender.fan_out`): the first acceptance wins, and each endpoint's
+to every one of them (`fanout.start_fan_out`: written in the caller's task where a kept-alive
+connection waits, by a task elsewhere): the first acceptance wins, and each endpoint's
 acceptances, refusals, unclear outcomes and latency are counted in `stats.sends`.
 `write_transaction` writes a `sendTransaction` at once and `finish_transaction` reads its reply
-later (one endpoint, an idle connection and a budget token to spare; else nothing is sent).
+later (an idle connection and a budget token to spare, on one endpoint at least; else nothing
+is sent).
 
 With the direct sender, every other method skips httpx too, over a second pool of its own
 (`reader`): httpx + httpcore run ~0.3–0.5 ms of Python per request in one task step (build,
@@ -73,7 +75,8 @@ from .errors import (
     RpcUnavailable,
     error_from_rpc,
 )
-from .sender import EndpointSends, Exchange, H11Sender, HttpReply, fan_out
+from .fanout import EndpointSends, FanOut, start_fan_out
+from .sender import Exchange, H11Sender, HttpReply
 from .types import (
     AccountInfo,
     SignatureInfo,
@@ -148,7 +151,7 @@ class RpcClient:
         transport: an httpx transport (tests pass `httpx.MockTransport`).
         max_reply_bytes: a reply body larger than this is refused while it streams in.
         send_endpoints: if any, `sendTransaction` goes to all of them at once instead of to
-            `endpoint` (first acceptance wins; see `fan_out`).
+            `endpoint` (first acceptance wins; see `fanout.start_fan_out`).
         direct_send: send `sendTransaction` over `H11Sender` rather than httpx; by default
             only when no `transport` is given (a test transport is no socket).
         keep_warm: with the direct sender, seconds after which an endpoint's connection
@@ -692,42 +695,52 @@ class RpcClient:
         `finish_transaction`: the caller goes on before the round trip (``trio_trader``:
         the listener's task writes the BUY, its position task reads the reply).
 
-        None when it cannot be written at once, nothing sent (`send_transaction` then):
-        no direct sender, several send endpoints (a fan-out starts a task per endpoint),
-        a request budget with no token to spare, or no kept-alive connection to the
-        endpoint (opening one is a round trip). `after_write` as `send_transaction`'s.
+        With `send_endpoints`, written at once on every endpoint that can take it, the
+        others sent by a task each (`fanout.start_fan_out`), all started here. None when
+        it cannot be written at once anywhere, nothing sent (`send_transaction` then): no
+        direct sender, a request budget with no token to spare, or no kept-alive
+        connection (opening one is a round trip). `after_write` as `send_transaction`'s.
         """
-        sender, budget, endpoint = self.sender, self._budget, self.endpoint
-        if sender is None or self.send_endpoints or not sender.idle_connections(endpoint):
+        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
+        request["params"] = _send_params(raw, True, 0)
+        content = untrusted.dumps(request)
+        if self.send_endpoints:
+            fan = await self._start_fan_out(content, after_write, written_or_nothing=True)
+            return SendInFlight(raw, fan=fan) if fan.written else None
+        exchange = await self._write_now(self.endpoint, content, after_write)
+        return None if exchange is None else SendInFlight(raw, exchange)
+
+    async def _write_now(
+        self, endpoint: str, content: bytes, after_write: Callable[[], None] | None
+    ) -> Exchange | None:
+        """`content` written on a kept-alive connection to `endpoint` now, with a budget
+        token to spare; None (nothing sent, no token taken) when it cannot be."""
+        sender, budget = self.sender, self._budget
+        if sender is None or not sender.idle_connections(endpoint):
             return None
         if budget is not None and not budget.try_acquire():
             return None
-        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
-        request["params"] = _send_params(raw, True, 0)
         self.stats.requests_sent += 1  # an attempt, as `_post_once` counts them
         self.stats.by_method["sendTransaction"] += 1
-        exchange = await sender.write_now(
-            endpoint, untrusted.dumps(request), after_write=after_write
-        )
-        return None if exchange is None else SendInFlight(raw, exchange)
+        return await sender.write_now(endpoint, content, after_write=after_write)
 
     async def finish_transaction(
         self, sent: SendInFlight, *, after_write: Callable[[], None] | None = None
     ) -> Signature:
-        """The signature the node reports for the request `write_transaction` wrote.
+        """The signature the node reports for the request `write_transaction` wrote
+        (a fan-out's: its outcome, as `send_transaction` decides it).
 
         Raises as `send_transaction`. A reply that asks for a retry (rate limited,
         unavailable, the connection closed before any reply) sends the same bytes again
         the usual way, with `send_transaction`'s own retries: a signed transaction lands
         once at most, however often it is sent.
         """
-        assert self.sender is not None
+        if sent.fan is not None:  # every branch retries on its own endpoint
+            return await sent.fan.result()
+        assert sent.exchange is not None
         endpoint = sent.exchange.endpoint.url
         try:
-            reply = await self.sender.reply(sent.exchange)
-            body = self._direct_reply(reply, endpoint)
-        except RpcReplyTooLarge as exc:
-            raise self._counted(exc) from None
+            body = await self._reply_of(sent.exchange)
         except (RpcRateLimited, RpcUnavailable) as exc:
             delay = 0.0
             if isinstance(exc, RpcRateLimited):
@@ -741,45 +754,100 @@ class RpcClient:
             return await self.send_transaction(sent.raw, after_write=after_write)
         return self._signature(body)
 
+    async def _reply_of(self, exchange: Exchange) -> Any:
+        """The decoded reply to a request `_write_now` wrote (`_direct_reply`'s checks)."""
+        assert self.sender is not None
+        try:
+            reply = await self.sender.reply(exchange)
+        except RpcReplyTooLarge as exc:
+            raise self._counted(exc) from None
+        return self._direct_reply(reply, exchange.endpoint.url)
+
     async def _fan_out(
         self, params: list[Any], after_write: Callable[[], None] | None
     ) -> Signature:
-        """The same request to every send endpoint at once; see `sender.fan_out`."""
-        if self._background is None:
-            raise RuntimeError("RpcClient is used outside `async with`")
+        """The same request to every send endpoint at once; see `fanout.start_fan_out`."""
         request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "sendTransaction"}
         request["params"] = params
-        content = untrusted.dumps(request)
+        fan = await self._start_fan_out(untrusted.dumps(request), after_write)
+        return await fan.result()
+
+    async def _start_fan_out(
+        self,
+        content: bytes,
+        after_write: Callable[[], None] | None,
+        *,
+        written_or_nothing: bool = False,
+    ) -> FanOut:
+        """`content` written at once where it can be, a task per endpoint started
+        (`written_or_nothing`: none when nothing could be written)."""
+        if self._background is None:
+            raise RuntimeError("RpcClient is used outside `async with`")
         send = functools.partial(self._send_to, after_write=after_write)
-        return await fan_out(self._background, self.send_endpoints, send, content, self.stats.sends)
+        # The hook once after every write at once, not after the first: it is the row
+        # (~0.2 ms cold), which must follow the bytes, not hold the next endpoint's back.
+        write = functools.partial(self._write_now, after_write=None)
+        fan = await start_fan_out(
+            self._background, self.send_endpoints, send, content, self.stats.sends,
+            write=write, written_or_nothing=written_or_nothing,
+        )  # fmt: skip
+        if fan.written and after_write is not None:
+            after_write()
+        return fan
 
     async def _send_to(
-        self, endpoint: str, content: bytes, after_write: Callable[[], None] | None = None
+        self,
+        endpoint: str,
+        content: bytes,
+        early: Exchange | None = None,
+        after_write: Callable[[], None] | None = None,
     ) -> Signature:
-        """One fan-out branch: `_send`'s retries of rate limits and unavailability, on
-        `endpoint` alone (the other endpoints are being tried already)."""
+        """One fan-out branch: the reply to the `early` exchange (written at once), or the
+        request sent; `_send`'s retries of rate limits and unavailability, on `endpoint`
+        alone (the other endpoints are being tried already).
+
+        An early exchange that asks for a retry is sent again as `finish_transaction`
+        does, then with the usual retries: unavailable at once (most often the keep-alive
+        race, which `H11Sender.post` retries at once too), rate limited after the wait."""
+        if early is not None:
+            try:
+                return self._signature(await self._reply_of(early))
+            except (RpcRateLimited, RpcUnavailable) as exc:
+                await self._pause_before_resend(exc, endpoint, self._backoff(0), at_once=True)
         method = ["sendTransaction"]
         for attempt in itertools.count():
             if self._budget is not None:
                 await self._budget.acquire()
             try:
                 body = await self._post_once(endpoint, content, method, after_write)
-                result = self._result(body, "sendTransaction")
-                with self._parsing("sendTransaction"):
-                    return t.signature("sendTransaction", result)
-            except RpcRateLimited as exc:
-                self.stats.rate_limited += 1
+                return self._signature(body)
+            except (RpcRateLimited, RpcUnavailable) as exc:
                 if attempt >= self.max_retries:
+                    if isinstance(exc, RpcRateLimited):
+                        self.stats.rate_limited += 1
                     raise
-                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
-            except RpcUnavailable:
-                if attempt >= self.max_retries:
-                    raise
-                delay = self._backoff(attempt)
-            self.stats.retries += 1
-            logger.warning("sendTransaction to %s: retrying in %.2fs", endpoint, delay)
-            await trio.sleep(delay)
+                await self._pause_before_resend(exc, endpoint, self._backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _pause_before_resend(
+        self,
+        exc: RpcRateLimited | RpcUnavailable,
+        endpoint: str,
+        backoff: float,
+        *,
+        at_once: bool = False,
+    ) -> None:
+        """Count a retry of `sendTransaction` on `endpoint` and wait for it: what a rate
+        limit asks for (its `Retry-After`, else `backoff`); unavailable, `backoff` (none
+        `at_once`)."""
+        if isinstance(exc, RpcRateLimited):
+            self.stats.rate_limited += 1
+            delay = exc.retry_after if exc.retry_after is not None else backoff
+        else:
+            delay = 0.0 if at_once else backoff
+        self.stats.retries += 1
+        logger.warning("sendTransaction to %s: %s; retrying in %.2fs", endpoint, exc, delay)
+        await trio.sleep(delay)
 
     def send_report(self) -> dict[str, dict[str, Any]]:
         """Per send endpoint: acceptances (and first ones), refusals, unclear, latency."""
@@ -868,10 +936,13 @@ async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
 
 @attrs.frozen(eq=False)
 class SendInFlight:
-    """A `sendTransaction` written by `RpcClient.write_transaction`, its reply unread."""
+    """A `sendTransaction` written by `RpcClient.write_transaction`, its reply unread:
+    one endpoint's `exchange`, or a `fan` out to the send endpoints (its branches running).
+    """
 
     raw: str
-    exchange: Exchange
+    exchange: Exchange | None = None
+    fan: FanOut | None = None
 
 
 def _send_params(raw: bytes | str, skip_preflight: bool, max_retries: int | None) -> list[Any]:

@@ -34,9 +34,8 @@ kept-alive connection (None when there is none: opening one is a round trip), it
 later, maybe by another task (the listener's task writes an extreme fast BUY, its position
 task reads the reply: `trading/trader.py`).
 
-`fan_out` sends the same signed bytes to several endpoints at once (RPC nodes, a block
-engine's JSON-RPC `sendTransaction`): the first acceptance wins; the slower ones still finish
-in the background, so the bytes reach every endpoint and each is counted.
+The same signed bytes to several endpoints at once (a fan-out) is `fanout.py`'s, on
+`write_now` and `reply`.
 """
 
 from __future__ import annotations
@@ -45,18 +44,15 @@ import logging
 import ssl
 import time
 import urllib.parse
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import attrs
 import h11
 import trio
-from solders.signature import Signature
 
-from .errors import RpcError, RpcReplyTooLarge, RpcUnavailable, TransactionError
+from .errors import RpcReplyTooLarge, RpcUnavailable
 
-__all__ = ["EndpointSends", "Exchange", "H11Sender", "HttpReply", "fan_out", "parse_endpoint"]
+__all__ = ["Exchange", "H11Sender", "HttpReply", "parse_endpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -419,108 +415,3 @@ def _record_request(http: h11.Connection, endpoint: Endpoint) -> None:
 
 
 _END = h11.EndOfMessage()
-
-
-# ------------------------------------------------------------------------------- fan-out
-
-ALREADY_PROCESSED = "AlreadyProcessed"  # a refusal that means these very bytes landed
-_LATENCY_SAMPLES = 1000
-
-
-@attrs.define(eq=False)
-class EndpointSends:
-    """One send endpoint's record: what it answered to each fanned-out transaction.
-
-    `accepted` counts acceptances, `first` those that came before every other endpoint's;
-    `refused` definite refusals (`TransactionError`), `unclear` the rest (no answer, 5xx
-    after retries, a bad reply). Latency (ms, send to acceptance) is kept for the last 1000.
-    """
-
-    sent: int = 0
-    accepted: int = 0
-    first: int = 0
-    refused: int = 0
-    unclear: int = 0
-    latency_ms: deque[float] = attrs.field(factory=lambda: deque(maxlen=_LATENCY_SAMPLES))
-
-    def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latency_ms)
-        return {
-            "sent": self.sent,
-            "accepted": self.accepted,
-            "first": self.first,
-            "refused": self.refused,
-            "unclear": self.unclear,
-            "accept_ms_p50": _quantile(ordered, 0.5),
-            "accept_ms_p99": _quantile(ordered, 0.99),
-        }
-
-
-def _quantile(ordered: Sequence[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-
-async def fan_out(
-    background: trio.Nursery,
-    endpoints: Sequence[str],
-    send: Callable[[str, bytes], Awaitable[Signature]],
-    content: bytes,
-    stats: dict[str, EndpointSends],
-) -> Signature:
-    """`send(endpoint, content)` to every endpoint at once, in `background`; combine them.
-
-    Returns the first acceptance, as soon as it comes. Without one: if every endpoint
-    refused (`TransactionError`), that refusal (an `AlreadyProcessed` one first: these bytes
-    landed); otherwise the outcome is unclear and an `RpcUnavailable` says so: the
-    transaction may have reached a node, and the caller must treat it as maybe sent.
-    """
-    accepted: list[Signature] = []
-    errors: list[BaseException] = []
-    remaining = len(endpoints)
-    decided = trio.Event()
-
-    async def branch(endpoint: str) -> None:
-        nonlocal remaining
-        record = stats.setdefault(endpoint, EndpointSends())
-        record.sent += 1
-        started = trio.current_time()
-        try:
-            signature = await send(endpoint, content)
-        except TransactionError as exc:
-            record.refused += 1
-            errors.append(exc)
-        except Exception as exc:  # a branch must never take the client's nursery down
-            record.unclear += 1
-            errors.append(exc)
-            if not isinstance(exc, RpcError):
-                logger.error("sendTransaction to %s failed unexpectedly", endpoint, exc_info=True)
-        except BaseException as exc:  # cancelled at shutdown: unclear, and let it through
-            record.unclear += 1
-            errors.append(exc)
-            raise
-        else:
-            record.accepted += 1
-            record.latency_ms.append((trio.current_time() - started) * 1e3)
-            if not accepted:
-                record.first += 1
-            accepted.append(signature)
-        finally:
-            remaining -= 1
-            if accepted or remaining == 0:
-                decided.set()
-
-    for endpoint in endpoints:
-        background.start_soon(branch, endpoint)
-    await decided.wait()
-    if accepted:
-        return accepted[0]
-    refusals = [e for e in errors if isinstance(e, TransactionError)]
-    if refusals and len(refusals) == len(errors):
-        landed = [e for e in refusals if e.name == ALREADY_PROCESSED]
-        raise (landed or refusals)[0]
-    if len(errors) == 1 and isinstance(errors[0], RpcError):
-        raise errors[0]  # one endpoint: its own error, type and all
-    reasons = "; ".join(f"{type(e).__name__}: {e}" for e in errors)
-    raise RpcUnavailable(f"sendTransaction unclear on {len(endpoints)} endpoint(s): {reasons}")

@@ -35,8 +35,10 @@ listener's own task: the intake hands it back as urgent work (``_buy_now``), whi
 reader awaits before it reads again, so no pass through the scheduler lies between the
 create decoded and the write; its position task is started right after, with the order's
 exchange in flight, to read the reply and do the rest (``BuyStart``;
-``PlatformAwareBuyer.start_order`` / ``finish_order``). Without a kept-alive connection
-(or with a fan-out, a dry run) the position task sends it, as any other BUY.
+``PlatformAwareBuyer.start_order`` / ``finish_order``); with ``send_endpoints`` it is
+written on every endpoint with a kept-alive connection, the others sent by a task each,
+and the position task collects the outcome. Without a kept-alive connection (or in a dry
+run) the position task sends it, as any other BUY.
 
 ``max_active_mints`` counts live position tasks (the mint is registered by the sink
 before the task starts, so two tokens arriving together cannot both slip past the

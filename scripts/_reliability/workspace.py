@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -94,20 +95,8 @@ path = {json.dumps(str(db_path))}
 """
 
 
-def write_config(
-    run_dir: Path,
-    *,
-    rpc_url: str,
-    ws_url: str,
-    keypair_file: Path,
-    db_path: Path,
-    extreme_fast: int = 0,
-    send_endpoints: int = 0,
-) -> Path:
+def write_config(run_dir: Path, **options: Any) -> Path:
+    """``config_toml(**options)`` written to ``run_dir/bot.toml``; its path."""
     path = run_dir / "bot.toml"
-    text = config_toml(
-        rpc_url=rpc_url, ws_url=ws_url, keypair_file=keypair_file, db_path=db_path,
-        extreme_fast=extreme_fast, send_endpoints=send_endpoints,
-    )  # fmt: skip
-    path.write_text(text)
+    path.write_text(config_toml(**options))
     return path

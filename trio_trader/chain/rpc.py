@@ -742,15 +742,9 @@ class RpcClient:
         try:
             body = await self._reply_of(sent.exchange)
         except (RpcRateLimited, RpcUnavailable) as exc:
-            delay = 0.0
-            if isinstance(exc, RpcRateLimited):
-                self.stats.rate_limited += 1
-                delay = exc.retry_after if exc.retry_after is not None else self._backoff(0)
-            elif self._current == self.endpoints.index(endpoint):
+            if isinstance(exc, RpcUnavailable) and self._current == self.endpoints.index(endpoint):
                 self._rotate()
-            self.stats.retries += 1
-            logger.warning("sendTransaction: %s; sending again in %.2fs", exc, delay)
-            await trio.sleep(delay)
+            await self._pause_before_resend(exc, endpoint, self._backoff(0), at_once=True)
             return await self.send_transaction(sent.raw, after_write=after_write)
         return self._signature(body)
 

@@ -80,6 +80,8 @@ class KeepAliveNode:
     port: int = 0
     seen: list[Seen] = attrs.field(factory=list)
     connections: int = 0
+    #: connections this node has closed (on loopback the client's kernel has the FIN then)
+    closed: int = 0
     #: close every connection right after its reply, without saying so (keep-alive race)
     close_idle: bool = False
     #: serve HTTPS with this context (https:// URL) instead of plain HTTP
@@ -107,12 +109,14 @@ class KeepAliveNode:
         self.connections += 1
         number = next(self._ids)
         http = h11.Connection(h11.SERVER)
-        async with stream:
-            try:
+        try:
+            async with stream:
                 while await self._one(stream, http, number):
                     http.start_next_cycle()
-            except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
-                return
+        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+            return
+        finally:
+            self.closed += 1
 
     async def _one(self, stream: trio.abc.Stream, http: h11.Connection, number: int) -> bool:
         body = b""

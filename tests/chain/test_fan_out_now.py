@@ -196,8 +196,7 @@ async def test_an_early_write_on_a_closed_connection_is_sent_again_at_once(
     a.close_idle = True
     async with fan([a, b], max_retries=0) as rpc:
         await warm(rpc, a, b)
-        await eventually(lambda: a.connections == 1)
-        await trio.sleep(0.05)  # let a's close reach us
+        await eventually(lambda: a.closed == 1)  # a's close has reached us (loopback)
         sent = await rpc.write_transaction(ENCODED)
         assert sent is not None
         assert await rpc.finish_transaction(sent) == SIG

@@ -141,8 +141,7 @@ async def test_server_silently_closing_an_idle_connection_is_retried_once(
     server.close_idle = True
     async with RpcClient([server.url], seed=1, max_retries=0) as rpc:
         assert await rpc.send_transaction(RAW) == SIG
-        await eventually(lambda: server.connections == 1 and len(server.seen) == 1)
-        await trio.sleep(0.05)  # let the server's close reach us
+        await eventually(lambda: server.closed == 1 and len(server.seen) == 1)
         assert await rpc.send_transaction(RAW) == SIG
         assert rpc.sender is not None
         assert rpc.sender.connections_opened == 2
@@ -643,8 +642,7 @@ async def test_a_request_written_now_on_a_closed_connection_is_sent_again(
     written: list[str] = []
     async with RpcClient([server.url], seed=1, max_retries=0) as rpc:
         assert await rpc.send_transaction(RAW) == SIG
-        await eventually(lambda: server.connections == 1 and len(server.seen) == 1)
-        await trio.sleep(0.05)  # let the server's close reach us
+        await eventually(lambda: server.closed == 1 and len(server.seen) == 1)
         encoded = base64.b64encode(RAW).decode()
         sent = await rpc.write_transaction(encoded, after_write=lambda: written.append("row"))
         assert sent is not None  # a write to a socket the peer closed succeeds once
